@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sl_compile.h: resource model -> immutable dataplane snapshot.
+ *
+ * Runs on the control thread. Builds every pool's Maglev table, the frontend
+ * table and each backend's header prefixes per port (next-hop MACs from the
+ * ports' static neighbours or gateway). Counter ids come from an id registry
+ * that outlives snapshots, so a rule or backend keeps its counters across
+ * reloads.
+ */
+#ifndef SL_COMPILE_H
+#define SL_COMPILE_H
+
+#include <stdint.h>
+
+#include "sl_config.h"
+#include "sl_error.h"
+#include "sl_snapshot.h"
+
+struct sl_id_registry;
+
+/* A registry with room for `capacity` names; NULL + errno. */
+struct sl_id_registry *sl_id_registry_create(uint32_t capacity);
+void sl_id_registry_free(struct sl_id_registry *r);
+/* The id of name, assigned on first use. Returns id, or -ENOSPC when full. */
+int64_t sl_id_registry_get(struct sl_id_registry *r, const char *name);
+/* The name of an id, or NULL. */
+const char *sl_id_registry_name(const struct sl_id_registry *r, uint32_t id);
+
+/*
+ * Compile. rule_ids and backend_ids are the registries for rule and backend
+ * counter ids (capacities SL_MAX_RULE_COUNTERS, SL_MAX_BACKEND_COUNTERS).
+ * Returns the snapshot, or NULL with *err filled and errno set.
+ */
+struct sl_snapshot *sl_compile(const struct sl_model *m, const struct sl_port_info *ports,
+			       uint32_t n_ports, struct sl_id_registry *rule_ids,
+			       struct sl_id_registry *backend_ids, uint64_t generation,
+			       struct sl_error *err);
+
+#endif /* SL_COMPILE_H */

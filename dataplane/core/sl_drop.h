@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sl_drop.h: every reason a packet can be dropped, one counter each.
+ *
+ * The parser and the worker return these; counters are indexed by them; the
+ * stats output prints sl_drop_reason_name(). Add new reasons before
+ * SL_DROP_MAX and give them a name in sl_drop.c.
+ */
+#ifndef SL_DROP_H
+#define SL_DROP_H
+
+enum sl_drop_reason {
+	SL_DROP_NONE = 0,
+	SL_DROP_L2_TRUNCATED,        /* shorter than the Ethernet (+802.1Q) header */
+	SL_DROP_VLAN_STACKED,        /* more than one 802.1Q/802.1ad tag */
+	SL_DROP_NOT_IP,              /* EtherType is neither IPv4 nor IPv6 (ARP, LLDP...) */
+	SL_DROP_IPV4_TRUNCATED,      /* frame too short for the IPv4 header */
+	SL_DROP_IPV4_BAD_VERSION,    /* version field is not 4 */
+	SL_DROP_IPV4_BAD_IHL,        /* IHL < 5 or header beyond the frame */
+	SL_DROP_IPV4_BAD_LENGTH,     /* total length < IHL*4 or beyond the frame */
+	SL_DROP_IPV4_FRAGMENT,       /* MF set or fragment offset != 0 */
+	SL_DROP_IPV6_TRUNCATED,      /* frame too short for the IPv6 header */
+	SL_DROP_IPV6_BAD_VERSION,    /* version field is not 6 */
+	SL_DROP_IPV6_BAD_LENGTH,     /* payload length beyond the frame */
+	SL_DROP_IPV6_BAD_EXT_HEADER, /* extension header truncated, too many, or fragment header */
+	SL_DROP_L4_UNSUPPORTED,      /* protocol other than TCP or UDP */
+	SL_DROP_L4_TRUNCATED,        /* TCP/UDP header beyond the IP payload */
+	SL_DROP_TCP_BAD_OFFSET,      /* TCP data offset < 5 or beyond the payload */
+	SL_DROP_UDP_BAD_LENGTH,      /* UDP length field disagrees with the IP payload */
+	SL_DROP_NO_FRONTEND,         /* no rule for (destination, protocol, port) */
+	SL_DROP_NO_BACKEND,          /* the rule's pool has no usable backend */
+	SL_DROP_NO_NEIGHBOUR,        /* next-hop MAC unknown */
+	SL_DROP_NO_HEADROOM,         /* mbuf headroom too small for the encapsulation */
+	SL_DROP_MTU_EXCEEDED,        /* encapsulated packet longer than the port MTU */
+	SL_DROP_TX_FULL,             /* the TX queue did not take the packet */
+	SL_DROP_NO_SNAPSHOT,         /* no configuration published yet */
+	SL_DROP_MAX
+};
+
+/* Short stable name of a reason ("ipv4_bad_ihl"); "unknown" out of range. */
+const char *sl_drop_reason_name(enum sl_drop_reason r);
+
+#endif /* SL_DROP_H */

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sl_rewrite.h: what the packet path does to a packet once a backend is chosen.
+ *
+ * Two steps, both on plain bytes so they are tested without DPDK:
+ *  1. Floating IP off: sl_dnat() rewrites destination address and port in
+ *     place, with incremental IPv4 header and TCP/UDP checksum updates.
+ *  2. Every mode: the L2 header is stripped (the worker adjusts the mbuf to
+ *     the IP header) and a precomputed header prefix, struct sl_encap, is
+ *     copied in front of the IP packet and finished with sl_encap_finish():
+ *       DNAT, L2   Ethernet (port MAC -> backend/next-hop MAC)
+ *       IPIP       Ethernet + outer IPv4/IPv6 (protocol 4 or 41 by inner family)
+ *       GUE        Ethernet + outer IP + UDP (GUE variant 1: the UDP payload
+ *                  is the inner IP packet, as Linux fou/gue and katran use)
+ *       VXLAN      Ethernet + outer IP + UDP(4789) + VXLAN(VNI) + inner Ethernet
+ *                  (port MAC -> backend MAC)
+ * The prefix is built once per backend and egress port when a snapshot is
+ * compiled (sl_encap_build), so per packet only lengths, the outer IPv4
+ * checksum, the UDP source port (flow entropy) and the inner EtherType change.
+ */
+#ifndef SL_REWRITE_H
+#define SL_REWRITE_H
+
+#include <stdint.h>
+
+#include "sl_parse.h"
+#include "sl_types.h"
+
+enum sl_delivery {
+	SL_DELIVERY_DNAT = 0, /* Floating IP off: destination rewritten to the backend */
+	SL_DELIVERY_L2,       /* Floating IP on: destination MAC rewrite only */
+	SL_DELIVERY_IPIP,     /* Floating IP on: IP-in-IP to the backend */
+	SL_DELIVERY_GUE,      /* Floating IP on: GUE (variant 1) to the backend */
+	SL_DELIVERY_VXLAN,    /* Floating IP on: VXLAN with the virtual network's VNI */
+	SL_DELIVERY_MAX
+};
+
+/* "DNAT", "L2", "IPinIP", "GUE", "VXLAN" */
+const char *sl_delivery_name(enum sl_delivery d);
+/* Inverse of sl_delivery_name (case-insensitive); -EINVAL when unknown. */
+int sl_delivery_parse(const char *name, enum sl_delivery *d);
+
+#define SL_GUE_DEFAULT_PORT 6080
+#define SL_VXLAN_DEFAULT_PORT 4789
+#define SL_ENCAP_BYTES 96 /* Ethernet 14 + IPv6 40 + UDP 8 + VXLAN 8 + Ethernet 14 = 84 */
+
+/* A precomputed header prefix; see the file comment. */
+struct sl_encap {
+	uint8_t bytes[SL_ENCAP_BYTES];
+	uint8_t len;          /* bytes to prepend */
+	uint8_t delivery;     /* enum sl_delivery */
+	uint8_t outer_family; /* SL_AF_IPV4/6 for tunnels, SL_AF_NONE for DNAT/L2 */
+	uint8_t ip_off;       /* outer IP header offset (14) when tunnelled */
+	uint8_t udp_off;      /* UDP header offset for GUE/VXLAN, else 0 */
+	uint8_t inner_eth_off;/* VXLAN inner Ethernet header offset, else 0 */
+	uint8_t valid;        /* 0: no next-hop MAC known, packets are dropped (SL_DROP_NO_NEIGHBOUR) */
+	uint8_t pad;
+};
+
+struct sl_encap_params {
+	enum sl_delivery delivery;
+	struct sl_mac src_mac;        /* egress port MAC */
+	struct sl_mac dst_mac;        /* next hop: the backend, or the tunnel endpoint's next hop */
+	struct sl_ip_addr outer_src;  /* tunnels: the egress port's address of the outer family */
+	struct sl_ip_addr outer_dst;  /* tunnels: the tunnel endpoint (the backend address) */
+	struct sl_mac inner_dst_mac;  /* VXLAN: inner destination MAC (the backend's) */
+	uint16_t udp_dport;           /* GUE/VXLAN destination port, host order; 0 = default */
+	uint32_t vni;                 /* VXLAN network identifier, < 2^24 */
+	uint8_t ttl;                  /* outer TTL / hop limit; 0 = 64 */
+};
+
+/*
+ * Build *e from *p. Outer family is that of outer_dst; outer_src must be of
+ * the same family. Returns 0, or -EINVAL (unknown delivery, families differ,
+ * VNI out of range).
+ */
+int sl_encap_build(struct sl_encap *e, const struct sl_encap_params *p);
+
+/*
+ * Finish a prefix copied to hdr (e->len bytes, immediately followed by the
+ * inner IP packet of inner_len bytes, contiguous in memory): sets the
+ * EtherType (and VXLAN inner EtherType) and outer protocol by inner_family,
+ * outer lengths, the outer IPv4 header checksum, the UDP source port from
+ * entropy (49152 + entropy % 16384), and the UDP checksum (0 over IPv4; full
+ * over IPv6, as Linux requires by default).
+ */
+void sl_encap_finish(uint8_t *hdr, const struct sl_encap *e, uint16_t inner_len,
+		     int inner_family, uint32_t entropy);
+
+/*
+ * DNAT in place: the destination address of the parsed packet becomes
+ * new_dst (same family as the packet) and, when new_dport_be != 0, the
+ * destination port becomes new_dport_be. IPv4 header checksum and the TCP/UDP
+ * checksum are updated incrementally (a UDP checksum of 0 stays 0 over IPv4).
+ */
+void sl_dnat(uint8_t *frame, const struct sl_pkt *p, const struct sl_ip_addr *new_dst,
+	     uint16_t new_dport_be);
+
+#endif /* SL_REWRITE_H */

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sl_snapshot.h: the immutable compiled configuration that workers read.
+ *
+ * DESIGN: the control thread builds a snapshot (sl_compile() in control/)
+ * entirely off the packet path, then publishes its pointer (dataplane
+ * sl_publish). Workers only read it. After publication nothing in it is
+ * written again; it is freed with sl_snapshot_free() once every worker has
+ * reported a quiescent state after the pointer was replaced. Plain heap
+ * memory, no DPDK, so unit tests build and inspect snapshots without EAL.
+ *
+ * Counter ids (rule->counter_id, backend->counter_id) are stable across
+ * snapshots for the same named resource, so per-lcore counters indexed by
+ * them survive reloads.
+ */
+#ifndef SL_SNAPSHOT_H
+#define SL_SNAPSHOT_H
+
+#include <stdint.h>
+
+#include "sl_hash.h"
+#include "sl_maglev.h"
+#include "sl_parse.h"
+#include "sl_rewrite.h"
+#include "sl_types.h"
+
+#define SL_MAX_PORTS 8
+#define SL_NAME_MAX 96
+#define SL_MAX_RULE_COUNTERS 4096      /* rules across all load balancers */
+#define SL_MAX_BACKEND_COUNTERS 65536  /* backend entries across all pools */
+#define SL_RULE_NONE UINT32_MAX
+
+/* A static neighbour (until ARP/ND exists): IP -> MAC on one port. */
+struct sl_neighbour {
+	struct sl_ip_addr addr;
+	struct sl_mac mac;
+};
+
+/* What compilation needs to know of each port (from pmd-config). */
+struct sl_port_info {
+	struct sl_mac mac;
+	struct sl_ip_addr ipv4;   /* valid when has_ipv4 */
+	struct sl_ip_addr ipv6;   /* valid when has_ipv6 */
+	uint8_t has_ipv4;
+	uint8_t has_ipv6;
+	uint16_t mtu;
+	const struct sl_neighbour *neighbours;
+	uint32_t n_neighbours;
+	/* next hop for addresses with no neighbour entry; valid when has_gateway_* */
+	struct sl_ip_addr gateway_v4;
+	struct sl_ip_addr gateway_v6;
+	uint8_t has_gateway_v4;
+	uint8_t has_gateway_v6;
+};
+
+struct sl_backend {
+	struct sl_ip_addr addr;
+	uint32_t counter_id;
+	uint32_t weight;
+	uint8_t family;
+	uint8_t delivery;  /* enum sl_delivery used for Floating IP rules (the VNET's) */
+	uint8_t usable;    /* admin state / health; compiled as 1 today */
+	uint8_t pad;
+	char name[SL_NAME_MAX]; /* "<lb>/<pool>/<address name>" */
+};
+
+struct sl_pool {
+	uint32_t n_members;
+	uint32_t *members;   /* member index -> index into snapshot->backends */
+	uint32_t table_size; /* prime M */
+	uint16_t *table;     /* slot -> member index, or SL_MAGLEV_EMPTY */
+	char name[SL_NAME_MAX]; /* "<lb>/<pool>" */
+};
+
+struct sl_rule {
+	struct sl_ip_addr frontend;
+	uint32_t counter_id;
+	uint32_t pool;            /* index into snapshot->pools */
+	uint16_t frontend_port_be;/* 0 = any port (HA ports) */
+	uint16_t backend_port_be; /* 0 = keep the destination port */
+	uint8_t proto;            /* SL_PROTO_TCP, SL_PROTO_UDP or SL_PROTO_ALL */
+	uint8_t dist;             /* enum sl_dist */
+	uint8_t floating_ip;      /* 1: Floating IP (backend->delivery), 0: DNAT */
+	uint8_t family;
+	char name[SL_NAME_MAX];   /* "<lb>/<rule>" */
+};
+
+/* Open-addressed (linear probing) frontend table: (addr, proto, port) -> rule. */
+struct sl_frontend_slot {
+	struct sl_ip_addr addr;
+	uint16_t port_be;
+	uint8_t proto;
+	uint8_t used;
+	uint32_t rule;
+};
+
+struct sl_snapshot {
+	uint64_t generation;
+	uint32_t hash_seed;
+	uint32_t n_ports;
+	uint32_t n_rules;
+	uint32_t n_pools;
+	uint32_t n_backends;
+	struct sl_rule *rules;
+	struct sl_pool *pools;
+	struct sl_backend *backends;
+	/*
+	 * Header prefixes, two per (backend, port):
+	 * hdrs[(b * n_ports + port) * 2 + 0] Ethernet only (DNAT),
+	 * hdrs[(b * n_ports + port) * 2 + 1] the backend's Floating IP delivery.
+	 * Use sl_snapshot_hdr().
+	 */
+	struct sl_encap *hdrs;
+	uint32_t frontend_mask;   /* table size - 1 (power of two) */
+	struct sl_frontend_slot *frontend_slots;
+};
+
+/* Allocate an empty snapshot with room for the given counts; NULL + errno. */
+struct sl_snapshot *sl_snapshot_alloc(uint32_t n_ports, uint32_t n_rules, uint32_t n_pools,
+				      uint32_t n_backends);
+
+/* Free a snapshot and everything it owns (NULL is accepted). */
+void sl_snapshot_free(struct sl_snapshot *s);
+
+/*
+ * Build the frontend table from s->rules (call after the rules are filled).
+ * Returns 0, -EEXIST when two rules share (frontend, protocol, port), or
+ * -ENOMEM.
+ */
+int sl_snapshot_index_frontends(struct sl_snapshot *s);
+
+static inline const struct sl_encap *
+sl_snapshot_hdr(const struct sl_snapshot *s, uint32_t backend, uint32_t port, int floating)
+{
+	return &s->hdrs[(backend * s->n_ports + port) * 2 + (floating ? 1 : 0)];
+}
+
+static inline uint32_t
+sl_frontend_hash(const struct sl_ip_addr *a, uint8_t proto, uint16_t port_be)
+{
+	uint32_t w[4];
+	memcpy(w, a->bytes, 16);
+	uint32_t h = w[0] ^ w[1] ^ (w[2] * 0x9e3779b1u) ^ (w[3] * 0x85ebca6bu);
+	h ^= ((uint32_t)port_be << 8) ^ proto;
+	h ^= h >> 15;
+	h *= 0x2c1b3c6du;
+	h ^= h >> 12;
+	return h;
+}
+
+static inline uint32_t
+sl_frontend_find(const struct sl_snapshot *s, const struct sl_ip_addr *a, uint8_t proto,
+		 uint16_t port_be)
+{
+	uint32_t i = sl_frontend_hash(a, proto, port_be) & s->frontend_mask;
+	for (;;) {
+		const struct sl_frontend_slot *slot = &s->frontend_slots[i];
+		if (!slot->used)
+			return SL_RULE_NONE;
+		if (slot->port_be == port_be && slot->proto == proto && sl_ip_addr_eq(&slot->addr, a))
+			return slot->rule;
+		i = (i + 1) & s->frontend_mask;
+	}
+}
+
+/*
+ * The rule for a parsed packet: exact (dst, protocol, dst port) first, then
+ * HA ports (dst, All, 0). SL_RULE_NONE when none.
+ */
+static inline uint32_t
+sl_snapshot_lookup(const struct sl_snapshot *s, const struct sl_pkt *p)
+{
+	uint32_t r = sl_frontend_find(s, &p->dst, p->l4_proto, p->dport_be);
+	if (r != SL_RULE_NONE)
+		return r;
+	return sl_frontend_find(s, &p->dst, SL_PROTO_ALL, 0);
+}
+
+/*
+ * The backend index (into s->backends) for a flow hash in a pool, or
+ * UINT32_MAX when the pool has no member with weight.
+ */
+static inline uint32_t
+sl_pool_pick(const struct sl_snapshot *s, const struct sl_pool *pool, uint32_t hash)
+{
+	(void)s;
+	if (pool->n_members == 0)
+		return UINT32_MAX;
+	uint16_t m = pool->table[sl_maglev_slot(hash, pool->table_size)];
+	if (m == SL_MAGLEV_EMPTY)
+		return UINT32_MAX;
+	return pool->members[m];
+}
+
+#endif /* SL_SNAPSHOT_H */

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sl_types.h: small value types shared by every sluice module.
+ *
+ * Addresses are held in one 16-byte form for both families: IPv6 as is,
+ * IPv4 as an IPv4-mapped IPv6 address (::ffff:a.b.c.d), so frontend keys,
+ * flow keys and Maglev keys have one layout. All multi-byte fields named
+ * *_be are in network byte order.
+ */
+#ifndef SL_TYPES_H
+#define SL_TYPES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#define SL_ETHER_ADDR_LEN 6
+
+struct sl_ip_addr {
+	uint8_t bytes[16];
+};
+
+struct sl_mac {
+	uint8_t bytes[SL_ETHER_ADDR_LEN];
+};
+
+enum sl_ip_family {
+	SL_AF_NONE = 0,
+	SL_AF_IPV4 = 4,
+	SL_AF_IPV6 = 6,
+};
+
+/* IP protocol numbers used by rules; SL_PROTO_ALL matches TCP and UDP (HA ports). */
+#define SL_PROTO_ALL 0
+#define SL_PROTO_TCP 6
+#define SL_PROTO_UDP 17
+
+static inline void
+sl_ip_addr_from_v4(struct sl_ip_addr *a, uint32_t v4_be)
+{
+	memset(a->bytes, 0, 10);
+	a->bytes[10] = 0xff;
+	a->bytes[11] = 0xff;
+	memcpy(&a->bytes[12], &v4_be, 4);
+}
+
+static inline bool
+sl_ip_addr_is_v4(const struct sl_ip_addr *a)
+{
+	static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	return memcmp(a->bytes, prefix, 12) == 0;
+}
+
+static inline uint32_t
+sl_ip_addr_v4(const struct sl_ip_addr *a)
+{
+	uint32_t v;
+	memcpy(&v, &a->bytes[12], 4);
+	return v;
+}
+
+static inline bool
+sl_ip_addr_eq(const struct sl_ip_addr *a, const struct sl_ip_addr *b)
+{
+	return memcmp(a->bytes, b->bytes, 16) == 0;
+}
+
+/*
+ * Parse "a.b.c.d" or an IPv6 literal into *a. Returns 0, or -EINVAL when the
+ * text is neither. *family (may be NULL) receives the family.
+ */
+int sl_ip_addr_parse(const char *text, struct sl_ip_addr *a, enum sl_ip_family *family);
+
+/* Format *a into buf (at least 46 bytes): IPv4-mapped addresses print as IPv4. */
+const char *sl_ip_addr_format(const struct sl_ip_addr *a, char *buf, size_t len);
+
+/* Parse "aa:bb:cc:dd:ee:ff" (or with '-'). Returns 0 or -EINVAL. */
+int sl_mac_parse(const char *text, struct sl_mac *m);
+
+/* Format into buf (at least 18 bytes). */
+const char *sl_mac_format(const struct sl_mac *m, char *buf, size_t len);
+
+#endif /* SL_TYPES_H */
