@@ -1,1 +1,362 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sl_hash.c: distribution-mode names, CRC32-C, a seeded 64-bit hash and the
+ * per-packet flow hash.
+ *
+ * CRC32-C (Castagnoli, reflected polynomial 0x82F63B78) runs on the SSE4.2
+ * CRC32 instruction when the compiler targets it and on a byte-wise table
+ * otherwise. Both consume bytes in memory order, so they give the same value
+ * for the same bytes on any host.
+ *
+ * sl_hash64 is the XXH64 algorithm (Yann Collet, BSD-2-Clause description):
+ * portable, deterministic across hosts (input read little-endian), and with
+ * full avalanche, which Maglev needs for offset and skip.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+#ifdef __SSE4_2__
+#include <nmmintrin.h>
+#endif
+
+#include "sl_hash.h"
+
+static const char *const sl_dist_names[SL_DIST_MAX] = {
+	[SL_DIST_DEFAULT] = "Default",
+	[SL_DIST_SOURCE_IP] = "SourceIP",
+	[SL_DIST_SOURCE_IP_PROTOCOL] = "SourceIPProtocol",
+};
+
+/* An out-of-range value gives "Unknown" (never NULL), so it is safe to print. */
+const char *
+sl_dist_name(enum sl_dist d)
+{
+	if ((unsigned int)d >= SL_DIST_MAX)
+		return "Unknown";
+	return sl_dist_names[d];
+}
+
+int
+sl_dist_parse(const char *name, enum sl_dist *d)
+{
+	unsigned int i;
+
+	if (name == NULL || d == NULL)
+		return -EINVAL;
+	for (i = 0; i < SL_DIST_MAX; i++) {
+		if (strcasecmp(name, sl_dist_names[i]) == 0) {
+			*d = (enum sl_dist)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* Loads in little-endian order, whatever the host, from any alignment. */
+static inline uint64_t
+sl_load_le64(const void *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
+static inline uint32_t
+sl_load_le32(const void *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap32(v);
+#endif
+	return v;
+}
+
+/*
+ * CRC32-C primitives. `crc` is the raw running CRC register: no initial or
+ * final inversion is applied here. The word forms take a value loaded
+ * little-endian (sl_load_le*) and consume its bytes lowest first, that is in
+ * memory order, exactly as the byte form would.
+ */
+#ifdef __SSE4_2__
+
+static inline uint32_t
+sl_crc32c_u8(uint32_t crc, uint8_t v)
+{
+	return _mm_crc32_u8(crc, v);
+}
+
+static inline uint32_t
+sl_crc32c_u32(uint32_t crc, uint32_t v)
+{
+	return _mm_crc32_u32(crc, v);
+}
+
+static inline uint32_t
+sl_crc32c_u64(uint32_t crc, uint64_t v)
+{
+#ifdef __x86_64__
+	return (uint32_t)_mm_crc32_u64(crc, v);
+#else
+	crc = _mm_crc32_u32(crc, (uint32_t)v);
+	return _mm_crc32_u32(crc, (uint32_t)(v >> 32));
+#endif
+}
+
+#else /* !__SSE4_2__ */
+
+/* CRC32-C table, reflected polynomial 0x82F63B78. */
+static const uint32_t sl_crc32c_table[256] = {
+	0x00000000u, 0xf26b8303u, 0xe13b70f7u, 0x1350f3f4u,
+	0xc79a971fu, 0x35f1141cu, 0x26a1e7e8u, 0xd4ca64ebu,
+	0x8ad958cfu, 0x78b2dbccu, 0x6be22838u, 0x9989ab3bu,
+	0x4d43cfd0u, 0xbf284cd3u, 0xac78bf27u, 0x5e133c24u,
+	0x105ec76fu, 0xe235446cu, 0xf165b798u, 0x030e349bu,
+	0xd7c45070u, 0x25afd373u, 0x36ff2087u, 0xc494a384u,
+	0x9a879fa0u, 0x68ec1ca3u, 0x7bbcef57u, 0x89d76c54u,
+	0x5d1d08bfu, 0xaf768bbcu, 0xbc267848u, 0x4e4dfb4bu,
+	0x20bd8edeu, 0xd2d60dddu, 0xc186fe29u, 0x33ed7d2au,
+	0xe72719c1u, 0x154c9ac2u, 0x061c6936u, 0xf477ea35u,
+	0xaa64d611u, 0x580f5512u, 0x4b5fa6e6u, 0xb93425e5u,
+	0x6dfe410eu, 0x9f95c20du, 0x8cc531f9u, 0x7eaeb2fau,
+	0x30e349b1u, 0xc288cab2u, 0xd1d83946u, 0x23b3ba45u,
+	0xf779deaeu, 0x05125dadu, 0x1642ae59u, 0xe4292d5au,
+	0xba3a117eu, 0x4851927du, 0x5b016189u, 0xa96ae28au,
+	0x7da08661u, 0x8fcb0562u, 0x9c9bf696u, 0x6ef07595u,
+	0x417b1dbcu, 0xb3109ebfu, 0xa0406d4bu, 0x522bee48u,
+	0x86e18aa3u, 0x748a09a0u, 0x67dafa54u, 0x95b17957u,
+	0xcba24573u, 0x39c9c670u, 0x2a993584u, 0xd8f2b687u,
+	0x0c38d26cu, 0xfe53516fu, 0xed03a29bu, 0x1f682198u,
+	0x5125dad3u, 0xa34e59d0u, 0xb01eaa24u, 0x42752927u,
+	0x96bf4dccu, 0x64d4cecfu, 0x77843d3bu, 0x85efbe38u,
+	0xdbfc821cu, 0x2997011fu, 0x3ac7f2ebu, 0xc8ac71e8u,
+	0x1c661503u, 0xee0d9600u, 0xfd5d65f4u, 0x0f36e6f7u,
+	0x61c69362u, 0x93ad1061u, 0x80fde395u, 0x72966096u,
+	0xa65c047du, 0x5437877eu, 0x4767748au, 0xb50cf789u,
+	0xeb1fcbadu, 0x197448aeu, 0x0a24bb5au, 0xf84f3859u,
+	0x2c855cb2u, 0xdeeedfb1u, 0xcdbe2c45u, 0x3fd5af46u,
+	0x7198540du, 0x83f3d70eu, 0x90a324fau, 0x62c8a7f9u,
+	0xb602c312u, 0x44694011u, 0x5739b3e5u, 0xa55230e6u,
+	0xfb410cc2u, 0x092a8fc1u, 0x1a7a7c35u, 0xe811ff36u,
+	0x3cdb9bddu, 0xceb018deu, 0xdde0eb2au, 0x2f8b6829u,
+	0x82f63b78u, 0x709db87bu, 0x63cd4b8fu, 0x91a6c88cu,
+	0x456cac67u, 0xb7072f64u, 0xa457dc90u, 0x563c5f93u,
+	0x082f63b7u, 0xfa44e0b4u, 0xe9141340u, 0x1b7f9043u,
+	0xcfb5f4a8u, 0x3dde77abu, 0x2e8e845fu, 0xdce5075cu,
+	0x92a8fc17u, 0x60c37f14u, 0x73938ce0u, 0x81f80fe3u,
+	0x55326b08u, 0xa759e80bu, 0xb4091bffu, 0x466298fcu,
+	0x1871a4d8u, 0xea1a27dbu, 0xf94ad42fu, 0x0b21572cu,
+	0xdfeb33c7u, 0x2d80b0c4u, 0x3ed04330u, 0xccbbc033u,
+	0xa24bb5a6u, 0x502036a5u, 0x4370c551u, 0xb11b4652u,
+	0x65d122b9u, 0x97baa1bau, 0x84ea524eu, 0x7681d14du,
+	0x2892ed69u, 0xdaf96e6au, 0xc9a99d9eu, 0x3bc21e9du,
+	0xef087a76u, 0x1d63f975u, 0x0e330a81u, 0xfc588982u,
+	0xb21572c9u, 0x407ef1cau, 0x532e023eu, 0xa145813du,
+	0x758fe5d6u, 0x87e466d5u, 0x94b49521u, 0x66df1622u,
+	0x38cc2a06u, 0xcaa7a905u, 0xd9f75af1u, 0x2b9cd9f2u,
+	0xff56bd19u, 0x0d3d3e1au, 0x1e6dcdeeu, 0xec064eedu,
+	0xc38d26c4u, 0x31e6a5c7u, 0x22b65633u, 0xd0ddd530u,
+	0x0417b1dbu, 0xf67c32d8u, 0xe52cc12cu, 0x1747422fu,
+	0x49547e0bu, 0xbb3ffd08u, 0xa86f0efcu, 0x5a048dffu,
+	0x8ecee914u, 0x7ca56a17u, 0x6ff599e3u, 0x9d9e1ae0u,
+	0xd3d3e1abu, 0x21b862a8u, 0x32e8915cu, 0xc083125fu,
+	0x144976b4u, 0xe622f5b7u, 0xf5720643u, 0x07198540u,
+	0x590ab964u, 0xab613a67u, 0xb831c993u, 0x4a5a4a90u,
+	0x9e902e7bu, 0x6cfbad78u, 0x7fab5e8cu, 0x8dc0dd8fu,
+	0xe330a81au, 0x115b2b19u, 0x020bd8edu, 0xf0605beeu,
+	0x24aa3f05u, 0xd6c1bc06u, 0xc5914ff2u, 0x37faccf1u,
+	0x69e9f0d5u, 0x9b8273d6u, 0x88d28022u, 0x7ab90321u,
+	0xae7367cau, 0x5c18e4c9u, 0x4f48173du, 0xbd23943eu,
+	0xf36e6f75u, 0x0105ec76u, 0x12551f82u, 0xe03e9c81u,
+	0x34f4f86au, 0xc69f7b69u, 0xd5cf889du, 0x27a40b9eu,
+	0x79b737bau, 0x8bdcb4b9u, 0x988c474du, 0x6ae7c44eu,
+	0xbe2da0a5u, 0x4c4623a6u, 0x5f16d052u, 0xad7d5351u,
+};
+
+static inline uint32_t
+sl_crc32c_u8(uint32_t crc, uint8_t v)
+{
+	return (crc >> 8) ^ sl_crc32c_table[(crc ^ v) & 0xff];
+}
+
+static inline uint32_t
+sl_crc32c_u32(uint32_t crc, uint32_t v)
+{
+	crc ^= v;
+	crc = (crc >> 8) ^ sl_crc32c_table[crc & 0xff];
+	crc = (crc >> 8) ^ sl_crc32c_table[crc & 0xff];
+	crc = (crc >> 8) ^ sl_crc32c_table[crc & 0xff];
+	crc = (crc >> 8) ^ sl_crc32c_table[crc & 0xff];
+	return crc;
+}
+
+static inline uint32_t
+sl_crc32c_u64(uint32_t crc, uint64_t v)
+{
+	crc = sl_crc32c_u32(crc, (uint32_t)v);
+	return sl_crc32c_u32(crc, (uint32_t)(v >> 32));
+}
+
+#endif /* __SSE4_2__ */
+
+/*
+ * `init` is the raw CRC register before the first byte, and the return value
+ * is the raw register after the last one: no inversion on the way in or out.
+ * So calls chain (the result of one is the init of the next), and the
+ * standard CRC-32C of a buffer is ~sl_crc32c(buf, len, 0xffffffff)
+ * (0xE3069283 for "123456789"). This is the convention of rte_hash_crc().
+ */
+uint32_t
+sl_crc32c(const void *data, size_t len, uint32_t init)
+{
+	const uint8_t *p = data;
+	uint32_t crc = init;
+
+	while (len >= 8) {
+		crc = sl_crc32c_u64(crc, sl_load_le64(p));
+		p += 8;
+		len -= 8;
+	}
+	if (len >= 4) {
+		crc = sl_crc32c_u32(crc, sl_load_le32(p));
+		p += 4;
+		len -= 4;
+	}
+	while (len > 0) {
+		crc = sl_crc32c_u8(crc, *p);
+		p++;
+		len--;
+	}
+	return crc;
+}
+
+/* XXH64 constants. */
+#define SL_XXH_P1 0x9E3779B185EBCA87ull
+#define SL_XXH_P2 0xC2B2AE3D27D4EB4Full
+#define SL_XXH_P3 0x165667B19E3779F9ull
+#define SL_XXH_P4 0x85EBCA77C2B2AE63ull
+#define SL_XXH_P5 0x27D4EB2F165667C5ull
+
+static inline uint64_t
+sl_rotl64(uint64_t x, unsigned int r)
+{
+	return (x << r) | (x >> (64 - r));
+}
+
+static inline uint64_t
+sl_xxh64_round(uint64_t acc, uint64_t input)
+{
+	acc += input * SL_XXH_P2;
+	acc = sl_rotl64(acc, 31);
+	return acc * SL_XXH_P1;
+}
+
+static inline uint64_t
+sl_xxh64_merge(uint64_t acc, uint64_t val)
+{
+	acc ^= sl_xxh64_round(0, val);
+	return acc * SL_XXH_P1 + SL_XXH_P4;
+}
+
+uint64_t
+sl_hash64(const void *data, size_t len, uint64_t seed)
+{
+	const uint8_t *p = data;
+	const uint8_t *end = p + len;
+	uint64_t h;
+
+	if (len >= 32) {
+		const uint8_t *limit = end - 32;
+		uint64_t v1 = seed + SL_XXH_P1 + SL_XXH_P2;
+		uint64_t v2 = seed + SL_XXH_P2;
+		uint64_t v3 = seed;
+		uint64_t v4 = seed - SL_XXH_P1;
+
+		do {
+			v1 = sl_xxh64_round(v1, sl_load_le64(p));
+			v2 = sl_xxh64_round(v2, sl_load_le64(p + 8));
+			v3 = sl_xxh64_round(v3, sl_load_le64(p + 16));
+			v4 = sl_xxh64_round(v4, sl_load_le64(p + 24));
+			p += 32;
+		} while (p <= limit);
+		h = sl_rotl64(v1, 1) + sl_rotl64(v2, 7) + sl_rotl64(v3, 12) + sl_rotl64(v4, 18);
+		h = sl_xxh64_merge(h, v1);
+		h = sl_xxh64_merge(h, v2);
+		h = sl_xxh64_merge(h, v3);
+		h = sl_xxh64_merge(h, v4);
+	} else {
+		h = seed + SL_XXH_P5;
+	}
+	h += (uint64_t)len;
+
+	while (end - p >= 8) {
+		h ^= sl_xxh64_round(0, sl_load_le64(p));
+		h = sl_rotl64(h, 27) * SL_XXH_P1 + SL_XXH_P4;
+		p += 8;
+	}
+	if (end - p >= 4) {
+		h ^= (uint64_t)sl_load_le32(p) * SL_XXH_P1;
+		h = sl_rotl64(h, 23) * SL_XXH_P2 + SL_XXH_P3;
+		p += 4;
+	}
+	while (p < end) {
+		h ^= (uint64_t)*p * SL_XXH_P5;
+		h = sl_rotl64(h, 11) * SL_XXH_P1;
+		p++;
+	}
+
+	h ^= h >> 33;
+	h *= SL_XXH_P2;
+	h ^= h >> 29;
+	h *= SL_XXH_P3;
+	h ^= h >> 32;
+	return h;
+}
+
+/*
+ * The flow hash is sl_crc32c(key, key_len, seed) over the mode's key, laid
+ * out as on the wire:
+ *   Default           src[16] dst[16] sport[2] dport[2] proto[1]  (37 bytes)
+ *   SourceIP          src[16] dst[16]                             (32 bytes)
+ *   SourceIPProtocol  src[16] dst[16] proto[1]                    (33 bytes)
+ * Addresses are fed as 64-bit words straight from struct sl_pkt, the two
+ * ports as one 32-bit word; no key is assembled in memory. An unknown mode
+ * hashes as Default.
+ */
+uint32_t
+sl_flow_hash(const struct sl_pkt *p, enum sl_dist d, uint32_t seed)
+{
+	uint32_t h = seed;
+	uint32_t ports;
+
+	h = sl_crc32c_u64(h, sl_load_le64(&p->src.bytes[0]));
+	h = sl_crc32c_u64(h, sl_load_le64(&p->src.bytes[8]));
+	h = sl_crc32c_u64(h, sl_load_le64(&p->dst.bytes[0]));
+	h = sl_crc32c_u64(h, sl_load_le64(&p->dst.bytes[8]));
+
+	switch (d) {
+	case SL_DIST_SOURCE_IP:
+		return h;
+	case SL_DIST_SOURCE_IP_PROTOCOL:
+		return sl_crc32c_u8(h, p->l4_proto);
+	case SL_DIST_DEFAULT:
+	default:
+		break;
+	}
+	/* sport_be's two bytes then dport_be's, in memory order. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	ports = (uint32_t)__builtin_bswap16(p->sport_be) |
+		((uint32_t)__builtin_bswap16(p->dport_be) << 16);
+#else
+	ports = (uint32_t)p->sport_be | ((uint32_t)p->dport_be << 16);
+#endif
+	h = sl_crc32c_u32(h, ports);
+	return sl_crc32c_u8(h, p->l4_proto);
+}

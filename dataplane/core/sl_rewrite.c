@@ -1,1 +1,261 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sl_rewrite.c: DNAT and the delivery header prefixes (see sl_rewrite.h).
+ *
+ * sl_encap_build() runs on the control thread when a snapshot is compiled and
+ * lays out everything that is fixed per backend and egress port. The packet
+ * path only calls sl_encap_finish() (a handful of stores and, for an IPv4
+ * outer header, a 20-byte checksum; for UDP over IPv6 the full UDP checksum
+ * Linux insists on) and sl_dnat() (incremental checksum updates). Both branch
+ * on fields of the precomputed prefix, never on names.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sl_checksum.h"
+#include "sl_rewrite.h"
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+#define SL_ETH_HLEN 14
+#define SL_IPV4_HLEN 20
+#define SL_IPV6_HLEN 40
+#define SL_UDP_HLEN 8
+#define SL_VXLAN_HLEN 8
+
+#define SL_IPPROTO_IPIP 4
+#define SL_IPPROTO_IPV6 41
+#define SL_IPV4_DF 0x4000
+#define SL_VXLAN_FLAG_VNI 0x08
+#define SL_UDP_SPORT_BASE 49152
+#define SL_UDP_SPORT_RANGE 16384
+#define SL_DEFAULT_TTL 64
+
+static const char *const sl_delivery_names[SL_DELIVERY_MAX] = {
+	[SL_DELIVERY_DNAT] = "DNAT",
+	[SL_DELIVERY_L2] = "L2",
+	[SL_DELIVERY_IPIP] = "IPinIP",
+	[SL_DELIVERY_GUE] = "GUE",
+	[SL_DELIVERY_VXLAN] = "VXLAN",
+};
+
+const char *
+sl_delivery_name(enum sl_delivery d)
+{
+	if ((unsigned int)d >= SL_DELIVERY_MAX)
+		return "unknown";
+	return sl_delivery_names[d];
+}
+
+int
+sl_delivery_parse(const char *name, enum sl_delivery *d)
+{
+	int i;
+
+	if (name == NULL || d == NULL)
+		return -EINVAL;
+	for (i = 0; i < SL_DELIVERY_MAX; i++) {
+		if (strcasecmp(name, sl_delivery_names[i]) == 0) {
+			*d = (enum sl_delivery)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static inline void
+sl_store_be16(uint8_t *b, uint32_t v)
+{
+	b[0] = (uint8_t)(v >> 8);
+	b[1] = (uint8_t)v;
+}
+
+static inline uint16_t
+sl_ethertype_of(int family)
+{
+	return family == SL_AF_IPV6 ? SL_ETHERTYPE_IPV6 : SL_ETHERTYPE_IPV4;
+}
+
+int
+sl_encap_build(struct sl_encap *e, const struct sl_encap_params *p)
+{
+	enum sl_ip_family fam = SL_AF_NONE;
+	uint8_t ttl;
+	uint32_t off;
+	uint8_t *b;
+
+	if (e == NULL || p == NULL || (unsigned int)p->delivery >= SL_DELIVERY_MAX)
+		return -EINVAL;
+	if (p->delivery == SL_DELIVERY_IPIP || p->delivery == SL_DELIVERY_GUE ||
+	    p->delivery == SL_DELIVERY_VXLAN) {
+		fam = sl_ip_addr_is_v4(&p->outer_dst) ? SL_AF_IPV4 : SL_AF_IPV6;
+		if (sl_ip_addr_is_v4(&p->outer_src) != (fam == SL_AF_IPV4))
+			return -EINVAL;
+	}
+	if (p->delivery == SL_DELIVERY_VXLAN && p->vni >= (1u << 24))
+		return -EINVAL;
+
+	memset(e, 0, sizeof(*e));
+	b = e->bytes;
+	ttl = p->ttl ? p->ttl : SL_DEFAULT_TTL;
+	e->delivery = (uint8_t)p->delivery;
+	e->outer_family = (uint8_t)fam;
+
+	/* Ethernet; the EtherType is stored by sl_encap_finish(). */
+	memcpy(b, p->dst_mac.bytes, SL_ETHER_ADDR_LEN);
+	memcpy(b + 6, p->src_mac.bytes, SL_ETHER_ADDR_LEN);
+	off = SL_ETH_HLEN;
+	if (fam == SL_AF_NONE) {
+		e->len = (uint8_t)off;
+		e->valid = 1;
+		return 0;
+	}
+
+	/* Outer IP: lengths, checksum and (IPIP) protocol are per packet. */
+	e->ip_off = (uint8_t)off;
+	sl_store_be16(b + 12, sl_ethertype_of(fam));
+	if (fam == SL_AF_IPV4) {
+		uint8_t *ip = b + off;
+
+		ip[0] = 0x45;
+		sl_store_be16(ip + 6, SL_IPV4_DF);
+		ip[8] = ttl;
+		ip[9] = p->delivery == SL_DELIVERY_IPIP ? 0 : SL_PROTO_UDP;
+		memcpy(ip + 12, &p->outer_src.bytes[12], 4);
+		memcpy(ip + 16, &p->outer_dst.bytes[12], 4);
+		off += SL_IPV4_HLEN;
+	} else {
+		uint8_t *ip = b + off;
+
+		ip[0] = 0x60;
+		ip[6] = p->delivery == SL_DELIVERY_IPIP ? 0 : SL_PROTO_UDP;
+		ip[7] = ttl;
+		memcpy(ip + 8, p->outer_src.bytes, 16);
+		memcpy(ip + 24, p->outer_dst.bytes, 16);
+		off += SL_IPV6_HLEN;
+	}
+
+	if (p->delivery != SL_DELIVERY_IPIP) {
+		uint16_t dport = p->udp_dport;
+
+		if (dport == 0)
+			dport = p->delivery == SL_DELIVERY_GUE ? SL_GUE_DEFAULT_PORT :
+								 SL_VXLAN_DEFAULT_PORT;
+		e->udp_off = (uint8_t)off;
+		sl_store_be16(b + off + 2, dport);
+		off += SL_UDP_HLEN;
+	}
+
+	if (p->delivery == SL_DELIVERY_VXLAN) {
+		uint8_t *vx = b + off;
+
+		vx[0] = SL_VXLAN_FLAG_VNI;
+		vx[4] = (uint8_t)(p->vni >> 16);
+		vx[5] = (uint8_t)(p->vni >> 8);
+		vx[6] = (uint8_t)p->vni;
+		off += SL_VXLAN_HLEN;
+		e->inner_eth_off = (uint8_t)off;
+		memcpy(b + off, p->inner_dst_mac.bytes, SL_ETHER_ADDR_LEN);
+		memcpy(b + off + 6, p->src_mac.bytes, SL_ETHER_ADDR_LEN);
+		off += SL_ETH_HLEN;
+	}
+
+	e->len = (uint8_t)off;
+	e->valid = 1;
+	return 0;
+}
+
+void
+sl_encap_finish(uint8_t *hdr, const struct sl_encap *e, uint16_t inner_len,
+		int inner_family, uint32_t entropy)
+{
+	uint16_t inner_etype = sl_ethertype_of(inner_family);
+	uint32_t total = (uint32_t)e->len + inner_len;
+	uint8_t *ip, *udp;
+	uint16_t csum;
+
+	if (e->outer_family == SL_AF_NONE) {
+		/* DNAT, L2: the Ethernet header is all there is. */
+		sl_store_be16(hdr + 12, inner_etype);
+		return;
+	}
+
+	ip = hdr + e->ip_off;
+	sl_store_be16(hdr + 12, sl_ethertype_of(e->outer_family));
+	if (e->outer_family == SL_AF_IPV4) {
+		sl_store_be16(ip + 2, total - e->ip_off);
+		if (e->delivery == SL_DELIVERY_IPIP)
+			ip[9] = inner_family == SL_AF_IPV6 ? SL_IPPROTO_IPV6 : SL_IPPROTO_IPIP;
+		csum = sl_ipv4_header_csum(ip, SL_IPV4_HLEN);
+		memcpy(ip + 10, &csum, 2);
+	} else {
+		sl_store_be16(ip + 4, total - e->ip_off - SL_IPV6_HLEN);
+		if (e->delivery == SL_DELIVERY_IPIP)
+			ip[6] = inner_family == SL_AF_IPV6 ? SL_IPPROTO_IPV6 : SL_IPPROTO_IPIP;
+	}
+	if (e->udp_off == 0)
+		return;
+
+	udp = hdr + e->udp_off;
+	sl_store_be16(udp, SL_UDP_SPORT_BASE + entropy % SL_UDP_SPORT_RANGE);
+	sl_store_be16(udp + 4, total - e->udp_off);
+	if (e->inner_eth_off)
+		sl_store_be16(hdr + e->inner_eth_off + 12, inner_etype);
+	udp[6] = 0;
+	udp[7] = 0;
+	if (e->outer_family == SL_AF_IPV6) {
+		/* The inner packet follows hdr contiguously (the contract). */
+		csum = sl_l4_csum(ip, SL_AF_IPV6, SL_PROTO_UDP, udp, total - e->udp_off);
+		memcpy(udp + 6, &csum, 2);
+	}
+}
+
+void
+sl_dnat(uint8_t *frame, const struct sl_pkt *p, const struct sl_ip_addr *new_dst,
+	uint16_t new_dport_be)
+{
+	uint8_t *l3 = frame + p->l3_off;
+	uint8_t *l4 = frame + p->l4_off;
+	uint8_t *l4_csum_p = l4 + (p->l4_proto == SL_PROTO_TCP ? 16 : 6);
+	uint16_t l4_csum;
+	int l4_csum_on;
+
+	memcpy(&l4_csum, l4_csum_p, 2);
+	/* Over IPv4 a UDP checksum of 0 means "none" and stays so. */
+	l4_csum_on = !(p->l4_proto == SL_PROTO_UDP && p->family == SL_AF_IPV4 && l4_csum == 0);
+
+	if (likely(p->family == SL_AF_IPV4)) {
+		const uint8_t *nd = &new_dst->bytes[12];
+		uint16_t ip_csum;
+
+		memcpy(&ip_csum, l3 + 10, 2);
+		ip_csum = sl_csum_replace(ip_csum, l3 + 16, nd, 4);
+		memcpy(l3 + 10, &ip_csum, 2);
+		/* The pseudo-header holds the destination: the L4 sum moves too. */
+		if (l4_csum_on)
+			l4_csum = sl_csum_replace(l4_csum, l3 + 16, nd, 4);
+		memcpy(l3 + 16, nd, 4);
+	} else {
+		l4_csum = sl_csum_replace(l4_csum, l3 + 24, new_dst->bytes, 16);
+		memcpy(l3 + 24, new_dst->bytes, 16);
+	}
+
+	if (new_dport_be != 0) {
+		uint16_t old_dport;
+
+		memcpy(&old_dport, l4 + 2, 2);
+		if (l4_csum_on)
+			l4_csum = sl_csum_replace16(l4_csum, old_dport, new_dport_be);
+		memcpy(l4 + 2, &new_dport_be, 2);
+	}
+
+	if (l4_csum_on) {
+		/* A UDP checksum that comes out 0 is sent as all ones (RFC 768). */
+		if (p->l4_proto == SL_PROTO_UDP && l4_csum == 0)
+			l4_csum = 0xffff;
+		memcpy(l4_csum_p, &l4_csum, 2);
+	}
+}

@@ -1,1 +1,128 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sl_snapshot.c: allocation, freeing and the frontend index of snapshots.
+ *
+ * Control thread only: a snapshot is built here and by sl_compile(), then
+ * published and never written again (see sl_snapshot.h). The frontend table
+ * is open-addressed with linear probing, a power of two of at least twice
+ * the rule count (at least 16 slots), so a probe sequence always ends at an
+ * unused slot and stays short.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "sl_snapshot.h"
+
+#define SL_FRONTEND_MIN_SLOTS 16u
+
+/* calloc that returns a real allocation for a zero count too. */
+static void *
+sl_calloc_n(size_t n, size_t size)
+{
+	return calloc(n == 0 ? 1 : n, size);
+}
+
+struct sl_snapshot *
+sl_snapshot_alloc(uint32_t n_ports, uint32_t n_rules, uint32_t n_pools, uint32_t n_backends)
+{
+	struct sl_snapshot *s;
+	size_t n_hdrs;
+
+	if (n_ports > SL_MAX_PORTS) {
+		errno = EINVAL;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	s->n_ports = n_ports;
+	s->n_rules = n_rules;
+	s->n_pools = n_pools;
+	s->n_backends = n_backends;
+
+	n_hdrs = (size_t)n_backends * n_ports * 2;
+	s->rules = sl_calloc_n(n_rules, sizeof(*s->rules));
+	s->pools = sl_calloc_n(n_pools, sizeof(*s->pools));
+	s->backends = sl_calloc_n(n_backends, sizeof(*s->backends));
+	s->hdrs = sl_calloc_n(n_hdrs, sizeof(*s->hdrs));
+	/* An empty frontend table, so lookups miss until the rules are indexed. */
+	s->frontend_slots = calloc(SL_FRONTEND_MIN_SLOTS, sizeof(*s->frontend_slots));
+	s->frontend_mask = SL_FRONTEND_MIN_SLOTS - 1;
+	if (s->rules == NULL || s->pools == NULL || s->backends == NULL || s->hdrs == NULL ||
+	    s->frontend_slots == NULL) {
+		sl_snapshot_free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return s;
+}
+
+void
+sl_snapshot_free(struct sl_snapshot *s)
+{
+	uint32_t i;
+
+	if (s == NULL)
+		return;
+	if (s->pools != NULL) {
+		for (i = 0; i < s->n_pools; i++) {
+			free(s->pools[i].members);
+			free(s->pools[i].table);
+		}
+	}
+	free(s->rules);
+	free(s->pools);
+	free(s->backends);
+	free(s->hdrs);
+	free(s->frontend_slots);
+	free(s);
+}
+
+int
+sl_snapshot_index_frontends(struct sl_snapshot *s)
+{
+	struct sl_frontend_slot *slots;
+	uint32_t size = SL_FRONTEND_MIN_SLOTS, mask, r;
+
+	if (s == NULL || (s->n_rules > 0 && s->rules == NULL))
+		return -EINVAL;
+	/* 2 * n_rules rounded up to a power of two; 2^31 is the most a uint32_t holds. */
+	if (s->n_rules > (1u << 30))
+		return -ENOMEM;
+	while (size < 2 * s->n_rules)
+		size <<= 1;
+	mask = size - 1;
+
+	slots = calloc(size, sizeof(*slots));
+	if (slots == NULL)
+		return -ENOMEM;
+
+	for (r = 0; r < s->n_rules; r++) {
+		const struct sl_rule *rule = &s->rules[r];
+		uint32_t i = sl_frontend_hash(&rule->frontend, rule->proto,
+					      rule->frontend_port_be) & mask;
+
+		while (slots[i].used) {
+			if (slots[i].port_be == rule->frontend_port_be &&
+			    slots[i].proto == rule->proto &&
+			    sl_ip_addr_eq(&slots[i].addr, &rule->frontend)) {
+				free(slots);
+				return -EEXIST;
+			}
+			i = (i + 1) & mask;
+		}
+		slots[i].addr = rule->frontend;
+		slots[i].port_be = rule->frontend_port_be;
+		slots[i].proto = rule->proto;
+		slots[i].used = 1;
+		slots[i].rule = r;
+	}
+
+	/* Replace only on success: on error the snapshot keeps its old index. */
+	free(s->frontend_slots);
+	s->frontend_slots = slots;
+	s->frontend_mask = mask;
+	return 0;
+}

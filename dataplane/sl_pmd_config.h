@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sl_pmd_config.h: port profiles (the JSON files in pmd-config/).
+ *
+ * A profile lists the ports sluice drives: which device (a PCI address or
+ * another name EAL probed, or a vdev such as "net_pcap0" with its devargs),
+ * queues, descriptors, RSS, MTU, and the addresses sluice owns on the port
+ * with its static neighbours. "${NAME}" in string values is replaced by the
+ * environment variable NAME (an unset variable is an error), so one profile
+ * serves many test runs. Keys starting with "_" and "description" are
+ * comments. Read once at start-up by the main thread.
+ */
+#ifndef SL_PMD_CONFIG_H
+#define SL_PMD_CONFIG_H
+
+#include <stdint.h>
+
+#include "sl_error.h"
+#include "sl_snapshot.h"
+
+#define SL_PORT_NAME_MAX 64
+#define SL_DEVARGS_MAX 1024
+#define SL_RSS_KEY_MAX 52
+#define SL_MAX_NEIGHBOURS 1024
+
+struct sl_port_cfg {
+	char name[SL_PORT_NAME_MAX];      /* label used in logs and stats */
+	char device[SL_PORT_NAME_MAX];    /* "net_pcap0", "0000:3b:00.0", ... */
+	char devargs[SL_DEVARGS_MAX];     /* vdev arguments ("rx_pcap=...,tx_pcap=...") */
+	uint16_t rx_queues;               /* 0 = one per worker lcore serving the port */
+	uint16_t rx_desc;
+	uint16_t tx_desc;
+	uint16_t mtu;                     /* 0 = leave the device default */
+	uint64_t rss_hf;                  /* RTE_ETH_RSS_* bits; 0 = no RSS */
+	uint8_t rss_key[SL_RSS_KEY_MAX];
+	uint8_t rss_key_len;              /* 0 = the driver's key */
+	uint8_t promiscuous;
+	uint8_t has_mac;                  /* set the port MAC to info.mac */
+	struct sl_port_info info;         /* addresses, neighbours, gateway (for compile) */
+	struct sl_neighbour *neighbours;  /* owned; info.neighbours points here */
+};
+
+struct sl_pmd_config {
+	struct sl_port_cfg *ports;
+	uint32_t n_ports;
+};
+
+/*
+ * Read a profile. Returns 0, or -EINVAL/-ENOMEM/-ENOENT with *err filled
+ * (file, JSON path, code, message).
+ */
+int sl_pmd_config_load(const char *path, struct sl_pmd_config *out, struct sl_error *err);
+
+void sl_pmd_config_free(struct sl_pmd_config *c);
+
+#endif /* SL_PMD_CONFIG_H */

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sl_stats.c: allocation and reporting of the per-lcore counters
+ * (see sl_stats.h for who writes and who reads).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include <rte_errno.h>
+#include <rte_malloc.h>
+
+#include "sl_stats.h"
+
+struct sl_lcore_stats *
+sl_stats_alloc(int socket)
+{
+	struct sl_lcore_stats *s = rte_zmalloc_socket("sl_lcore_stats", sizeof(*s),
+						      RTE_CACHE_LINE_SIZE, socket);
+	if (s == NULL)
+		return NULL;
+	s->rules = rte_zmalloc_socket("sl_rule_counters",
+				      sizeof(*s->rules) * SL_MAX_RULE_COUNTERS,
+				      RTE_CACHE_LINE_SIZE, socket);
+	s->backends = rte_zmalloc_socket("sl_backend_counters",
+					 sizeof(*s->backends) * SL_MAX_BACKEND_COUNTERS,
+					 RTE_CACHE_LINE_SIZE, socket);
+	if (s->rules == NULL || s->backends == NULL) {
+		sl_stats_free(s);
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	return s;
+}
+
+void
+sl_stats_free(struct sl_lcore_stats *s)
+{
+	if (s == NULL)
+		return;
+	rte_free(s->rules);
+	rte_free(s->backends);
+	rte_free(s);
+}
+
+void
+sl_stats_sum(struct sl_lcore_stats *const *lc, unsigned int n, struct sl_stats_totals *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (unsigned int i = 0; i < n; i++) {
+		t->rx += lc[i]->rx;
+		t->tx += lc[i]->tx;
+		for (int r = 0; r < SL_DROP_MAX; r++)
+			t->drops[r] += lc[i]->drops[r];
+	}
+	for (int r = 0; r < SL_DROP_MAX; r++)
+		t->dropped += t->drops[r];
+}
+
+static struct sl_obj_counter
+sum_obj(struct sl_lcore_stats *const *lc, unsigned int n, int backend, uint32_t id)
+{
+	struct sl_obj_counter c = {0, 0};
+	for (unsigned int i = 0; i < n; i++) {
+		const struct sl_obj_counter *o = backend ? &lc[i]->backends[id] : &lc[i]->rules[id];
+		c.packets += o->packets;
+		c.bytes += o->bytes;
+	}
+	return c;
+}
+
+static void
+json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+void
+sl_stats_write_json(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
+		    const unsigned int *lcore_ids, const struct sl_snapshot *snap, double elapsed_s)
+{
+	struct sl_stats_totals t;
+	char addr[64];
+
+	sl_stats_sum(lc, n, &t);
+	fprintf(f, "{\n  \"elapsedSeconds\": %.3f,\n", elapsed_s);
+	fprintf(f, "  \"generation\": %" PRIu64 ",\n", snap ? snap->generation : 0);
+	fprintf(f, "  \"rx\": %" PRIu64 ",\n  \"tx\": %" PRIu64 ",\n  \"dropped\": %" PRIu64 ",\n",
+		t.rx, t.tx, t.dropped);
+	fprintf(f, "  \"drops\": {");
+	for (int r = 1; r < SL_DROP_MAX; r++)
+		fprintf(f, "%s\"%s\": %" PRIu64, r > 1 ? ", " : "", sl_drop_reason_name(r),
+			t.drops[r]);
+	fprintf(f, "},\n  \"lcores\": [");
+	for (unsigned int i = 0; i < n; i++) {
+		uint64_t d = 0;
+		for (int r = 0; r < SL_DROP_MAX; r++)
+			d += lc[i]->drops[r];
+		fprintf(f, "%s\n    {\"lcore\": %u, \"rx\": %" PRIu64 ", \"tx\": %" PRIu64
+			", \"dropped\": %" PRIu64 "}", i ? "," : "", lcore_ids[i], lc[i]->rx,
+			lc[i]->tx, d);
+	}
+	fprintf(f, "\n  ],\n  \"rules\": [");
+	for (uint32_t i = 0; snap != NULL && i < snap->n_rules; i++) {
+		struct sl_obj_counter c = sum_obj(lc, n, 0, snap->rules[i].counter_id);
+		fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
+		json_string(f, snap->rules[i].name);
+		fprintf(f, ", \"packets\": %" PRIu64 ", \"bytes\": %" PRIu64 "}", c.packets, c.bytes);
+	}
+	fprintf(f, "\n  ],\n  \"backends\": [");
+	for (uint32_t i = 0; snap != NULL && i < snap->n_backends; i++) {
+		struct sl_obj_counter c = sum_obj(lc, n, 1, snap->backends[i].counter_id);
+		fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
+		json_string(f, snap->backends[i].name);
+		fprintf(f, ", \"address\": \"%s\", \"packets\": %" PRIu64 ", \"bytes\": %" PRIu64 "}",
+			sl_ip_addr_format(&snap->backends[i].addr, addr, sizeof(addr)), c.packets,
+			c.bytes);
+	}
+	fprintf(f, "\n  ]\n}\n");
+}
+
+void
+sl_stats_write_text(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
+		    const unsigned int *lcore_ids, const struct sl_snapshot *snap, double elapsed_s)
+{
+	struct sl_stats_totals t;
+	char addr[64];
+
+	sl_stats_sum(lc, n, &t);
+	fprintf(f, "=== sluiced statistics (%.1f s) ===\n", elapsed_s);
+	fprintf(f, "packets in %" PRIu64 ", out %" PRIu64 ", dropped %" PRIu64 "\n", t.rx, t.tx,
+		t.dropped);
+	for (int r = 1; r < SL_DROP_MAX; r++)
+		if (t.drops[r] != 0)
+			fprintf(f, "  dropped %-22s %" PRIu64 "\n", sl_drop_reason_name(r),
+				t.drops[r]);
+	for (unsigned int i = 0; i < n; i++)
+		fprintf(f, "lcore %u: in %" PRIu64 ", out %" PRIu64 "\n", lcore_ids[i], lc[i]->rx,
+			lc[i]->tx);
+	if (snap == NULL)
+		return;
+	for (uint32_t i = 0; i < snap->n_rules; i++) {
+		struct sl_obj_counter c = sum_obj(lc, n, 0, snap->rules[i].counter_id);
+		fprintf(f, "rule %-32s %10" PRIu64 " packets %12" PRIu64 " bytes\n",
+			snap->rules[i].name, c.packets, c.bytes);
+	}
+	for (uint32_t p = 0; p < snap->n_pools; p++) {
+		const struct sl_pool *pool = &snap->pools[p];
+		uint64_t total = 0;
+		for (uint32_t m = 0; m < pool->n_members; m++)
+			total += sum_obj(lc, n, 1, snap->backends[pool->members[m]].counter_id).packets;
+		fprintf(f, "pool %s (%u backends, Maglev M=%u):\n", pool->name, pool->n_members,
+			pool->table_size);
+		for (uint32_t m = 0; m < pool->n_members; m++) {
+			const struct sl_backend *b = &snap->backends[pool->members[m]];
+			struct sl_obj_counter c = sum_obj(lc, n, 1, b->counter_id);
+			fprintf(f, "  %-40s %-16s %10" PRIu64 " packets (%5.1f%%)\n", b->name,
+				sl_ip_addr_format(&b->addr, addr, sizeof(addr)), c.packets,
+				total ? 100.0 * (double)c.packets / (double)total : 0.0);
+		}
+	}
+}

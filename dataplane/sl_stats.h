@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sl_stats.h: per-lcore counters and their readers.
+ *
+ * DESIGN: each worker lcore owns one struct sl_lcore_stats (cache-line
+ * aligned, allocated on its socket) and is its only writer; plain 64-bit
+ * increments, no atomics. Readers (the control thread: periodic line, final
+ * summary, JSON stats file) sum across lcores with plain loads: on the 64-bit
+ * targets DPDK supports an aligned 64-bit load is not torn, and a reader
+ * that sees a value a few packets old is fine for counters.
+ * Rule and backend counters are indexed by the stable counter ids of the
+ * snapshot (sl_snapshot.h), so they survive configuration reloads.
+ */
+#ifndef SL_STATS_H
+#define SL_STATS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <rte_common.h>
+
+#include "sl_compile.h"
+#include "sl_drop.h"
+#include "sl_snapshot.h"
+
+struct sl_obj_counter {
+	uint64_t packets;
+	uint64_t bytes;
+};
+
+struct sl_lcore_stats {
+	uint64_t rx;
+	uint64_t tx;
+	uint64_t drops[SL_DROP_MAX];
+	uint64_t iterations;
+	struct sl_obj_counter *rules;    /* [SL_MAX_RULE_COUNTERS] */
+	struct sl_obj_counter *backends; /* [SL_MAX_BACKEND_COUNTERS] */
+} __rte_cache_aligned;
+
+struct sl_stats_totals {
+	uint64_t rx;
+	uint64_t tx;
+	uint64_t drops[SL_DROP_MAX];
+	uint64_t dropped;
+};
+
+/* Allocate counters for a worker on socket; NULL + rte_errno. */
+struct sl_lcore_stats *sl_stats_alloc(int socket);
+void sl_stats_free(struct sl_lcore_stats *s);
+
+/* Sum the n per-lcore blocks. */
+void sl_stats_sum(struct sl_lcore_stats *const *lc, unsigned int n, struct sl_stats_totals *t);
+
+/*
+ * Write counters as JSON to f: totals, drops by reason, per lcore, and per
+ * rule and backend of the current snapshot (by name).
+ */
+void sl_stats_write_json(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
+			 const unsigned int *lcore_ids, const struct sl_snapshot *snap,
+			 double elapsed_s);
+
+/* Human-readable summary (final report). */
+void sl_stats_write_text(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
+			 const unsigned int *lcore_ids, const struct sl_snapshot *snap,
+			 double elapsed_s);
+
+#endif /* SL_STATS_H */

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sl_worker.c: the packet path of one worker lcore (see sl_worker.h and the
+ * packet path in DESIGN.md): rx_burst, parse, frontend lookup, Maglev
+ * backend choice, rewrite, buffered tx_burst.
+ */
+#include <errno.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_cycles.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_memcpy.h>
+#include <rte_prefetch.h>
+
+#include "sl_hash.h"
+#include "sl_parse.h"
+#include "sl_rewrite.h"
+#include "sl_worker.h"
+
+#define SL_PREFETCH_AHEAD 4
+
+/* TX buffer error callback: the queue did not take these packets. */
+static void
+sl_tx_unsent(struct rte_mbuf **pkts, uint16_t unsent, void *userdata)
+{
+	struct sl_lcore_stats *st = userdata;
+
+	st->drops[SL_DROP_TX_FULL] += unsent;
+	rte_pktmbuf_free_bulk(pkts, unsent);
+}
+
+int
+sl_worker_prepare(struct sl_worker *w)
+{
+	int socket = (int)rte_lcore_to_socket_id(w->lcore_id);
+
+	for (uint16_t i = 0; i < w->n_queues; i++) {
+		struct sl_worker_queue *q = &w->queues[i];
+		q->txb = rte_zmalloc_socket("sl_txb", RTE_ETH_TX_BUFFER_SIZE(SL_BURST), 0, socket);
+		if (q->txb == NULL)
+			return -ENOMEM;
+		rte_eth_tx_buffer_init(q->txb, SL_BURST);
+		rte_eth_tx_buffer_set_err_callback(q->txb, sl_tx_unsent, w->stats);
+	}
+	w->drain_tsc = (rte_get_tsc_hz() + 1000000 - 1) / 1000000 * SL_TX_DRAIN_US;
+	return 0;
+}
+
+void
+sl_worker_release(struct sl_worker *w)
+{
+	for (uint16_t i = 0; i < w->n_queues; i++) {
+		rte_free(w->queues[i].txb);
+		w->queues[i].txb = NULL;
+	}
+}
+
+/*
+ * One packet from parse to the TX buffer. Returns SL_DROP_NONE when the
+ * packet was handed to TX (the mbuf is no longer ours), else the reason to
+ * drop it (the caller frees it).
+ */
+static inline enum sl_drop_reason
+sl_forward(struct sl_worker *w, struct sl_worker_queue *q, const struct sl_snapshot *snap,
+	   struct rte_mbuf *m)
+{
+	struct sl_lcore_stats *st = w->stats;
+	uint8_t *data = rte_pktmbuf_mtod(m, uint8_t *);
+	struct sl_pkt p;
+	enum sl_drop_reason r;
+
+	r = sl_parse(data, rte_pktmbuf_data_len(m), &p);
+	if (unlikely(r != SL_DROP_NONE))
+		return r;
+
+	uint32_t ri = sl_snapshot_lookup(snap, &p);
+	if (unlikely(ri == SL_RULE_NONE))
+		return SL_DROP_NO_FRONTEND;
+	const struct sl_rule *rule = &snap->rules[ri];
+
+	uint32_t hash = sl_flow_hash(&p, (enum sl_dist)rule->dist, snap->hash_seed);
+	uint32_t b = sl_pool_pick(snap, &snap->pools[rule->pool], hash);
+	if (unlikely(b == UINT32_MAX))
+		return SL_DROP_NO_BACKEND;
+	const struct sl_backend *be = &snap->backends[b];
+	const struct sl_encap *hdr = sl_snapshot_hdr(snap, b, q->port_index, rule->floating_ip);
+	if (unlikely(!hdr->valid))
+		return SL_DROP_NO_NEIGHBOUR;
+	if (unlikely((uint32_t)p.l3_len + hdr->len - RTE_ETHER_HDR_LEN > q->mtu))
+		return SL_DROP_MTU_EXCEEDED;
+	if (unlikely(rte_pktmbuf_headroom(m) + p.l3_off < hdr->len))
+		return SL_DROP_NO_HEADROOM;
+
+	if (!rule->floating_ip)
+		sl_dnat(data, &p, &be->addr, rule->backend_port_be);
+
+	/* Keep only the IP packet (drops the L2 header, VLAN tag and Ethernet padding). */
+	rte_pktmbuf_adj(m, p.l3_off);
+	if (rte_pktmbuf_data_len(m) > p.l3_len)
+		rte_pktmbuf_trim(m, rte_pktmbuf_data_len(m) - p.l3_len);
+	uint8_t *out = (uint8_t *)rte_pktmbuf_prepend(m, hdr->len);
+	rte_memcpy(out, hdr->bytes, hdr->len);
+	sl_encap_finish(out, hdr, p.l3_len, p.family, hash);
+	m->ol_flags = 0;
+
+	st->rules[rule->counter_id].packets++;
+	st->rules[rule->counter_id].bytes += p.l3_len;
+	st->backends[be->counter_id].packets++;
+	st->backends[be->counter_id].bytes += p.l3_len;
+	st->tx += rte_eth_tx_buffer(q->port_id, q->queue, q->txb, m);
+	return SL_DROP_NONE;
+}
+
+static inline void
+sl_worker_burst(struct sl_worker *w, struct sl_worker_queue *q, const struct sl_snapshot *snap,
+		struct rte_mbuf **pkts, uint16_t n)
+{
+	struct sl_lcore_stats *st = w->stats;
+	uint16_t i;
+
+	for (i = 0; i < n && i < SL_PREFETCH_AHEAD; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (i = 0; i < n; i++) {
+		if (i + SL_PREFETCH_AHEAD < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + SL_PREFETCH_AHEAD], void *));
+		enum sl_drop_reason r = sl_forward(w, q, snap, pkts[i]);
+		if (unlikely(r != SL_DROP_NONE)) {
+			st->drops[r]++;
+			rte_pktmbuf_free(pkts[i]);
+		}
+	}
+}
+
+int
+sl_worker_main(void *arg)
+{
+	struct sl_worker *w = arg;
+	struct sl_lcore_stats *st = w->stats;
+	struct rte_mbuf *pkts[SL_BURST];
+	uint64_t last_drain = rte_rdtsc();
+
+	rte_rcu_qsbr_thread_register(w->pub->qsv, w->rcu_id);
+	rte_rcu_qsbr_thread_online(w->pub->qsv, w->rcu_id);
+
+	/* relaxed: the flag only asks the loop to end; nothing is published through it. */
+	while (!atomic_load_explicit(w->quit, memory_order_relaxed)) {
+		const struct sl_snapshot *snap = sl_publisher_read(w->pub);
+
+		for (uint16_t qi = 0; qi < w->n_queues; qi++) {
+			struct sl_worker_queue *q = &w->queues[qi];
+			uint16_t n = rte_eth_rx_burst(q->port_id, q->queue, pkts, SL_BURST);
+			if (n == 0)
+				continue;
+			st->rx += n;
+			if (unlikely(snap == NULL)) {
+				st->drops[SL_DROP_NO_SNAPSHOT] += n;
+				rte_pktmbuf_free_bulk(pkts, n);
+				continue;
+			}
+			sl_worker_burst(w, q, snap, pkts, n);
+		}
+
+		uint64_t now = rte_rdtsc();
+		if (unlikely(now - last_drain > w->drain_tsc)) {
+			for (uint16_t qi = 0; qi < w->n_queues; qi++) {
+				struct sl_worker_queue *q = &w->queues[qi];
+				st->tx += rte_eth_tx_buffer_flush(q->port_id, q->queue, q->txb);
+			}
+			last_drain = now;
+		}
+		st->iterations++;
+		/* No snapshot pointer is held past this point. */
+		rte_rcu_qsbr_quiescent(w->pub->qsv, w->rcu_id);
+	}
+
+	for (uint16_t qi = 0; qi < w->n_queues; qi++) {
+		struct sl_worker_queue *q = &w->queues[qi];
+		st->tx += rte_eth_tx_buffer_flush(q->port_id, q->queue, q->txb);
+	}
+	rte_rcu_qsbr_thread_offline(w->pub->qsv, w->rcu_id);
+	rte_rcu_qsbr_thread_unregister(w->pub->qsv, w->rcu_id);
+	return 0;
+}

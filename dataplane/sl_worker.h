@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sl_worker.h: the poll-mode worker lcore.
+ *
+ * DESIGN: each worker owns a set of (port, queue) pairs and transmits on the
+ * same queue index of the port a packet came in on (one-armed), so no TX
+ * queue is shared. Per iteration it loads the published snapshot once
+ * (acquire), processes one burst from each of its queues, flushes TX buffers
+ * whose TSC deadline passed, and reports a quiescent state to RCU, after
+ * which it holds no snapshot pointer. Its counters are its own
+ * (sl_stats.h). No locks, syscalls, allocation or logging in the loop.
+ */
+#ifndef SL_WORKER_H
+#define SL_WORKER_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <rte_ethdev.h>
+
+#include "sl_publish.h"
+#include "sl_stats.h"
+
+#define SL_BURST 32
+#define SL_MAX_QUEUES_PER_WORKER 16
+#define SL_TX_DRAIN_US 100
+
+struct sl_worker_queue {
+	uint16_t port_id;
+	uint16_t queue;
+	uint16_t port_index;   /* index in the port profile, as in the snapshot */
+	uint16_t mtu;
+	struct rte_eth_dev_tx_buffer *txb;
+};
+
+struct sl_worker {
+	unsigned int lcore_id;
+	uint32_t rcu_id;
+	uint16_t n_queues;
+	struct sl_worker_queue queues[SL_MAX_QUEUES_PER_WORKER];
+	struct sl_lcore_stats *stats;
+	struct sl_publisher *pub;
+	atomic_bool *quit;
+	uint64_t drain_tsc;
+};
+
+/*
+ * Allocate the TX buffers of w's queues on its socket. Returns 0 or -ENOMEM.
+ * Main thread, before launch.
+ */
+int sl_worker_prepare(struct sl_worker *w);
+
+/* The lcore entry point (rte_eal_remote_launch); arg is a struct sl_worker. */
+int sl_worker_main(void *arg);
+
+/* Free what sl_worker_prepare allocated (after the lcore returned). */
+void sl_worker_release(struct sl_worker *w);
+
+#endif /* SL_WORKER_H */

@@ -1,0 +1,427 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sluiced.c: the sluice daemon. The EAL main lcore is the control thread:
+ * it reads the port profile and the configuration, brings the ports up,
+ * compiles and publishes snapshots, launches one worker per EAL worker
+ * lcore, reloads the configuration on SIGHUP, prints statistics, and shuts
+ * down cleanly on SIGINT/SIGTERM.
+ *
+ *   sluiced [EAL options] -- --ports PROFILE.json --config RESOURCES.json
+ *           [--lcores-per-port N] [--stats-interval S] [--stats-file FILE]
+ *           [--exit-idle-ms MS]
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_mbuf.h>
+
+#include "sl_compile.h"
+#include "sl_config.h"
+#include "sl_pmd_config.h"
+#include "sl_port.h"
+#include "sl_publish.h"
+#include "sl_stats.h"
+#include "sl_worker.h"
+
+RTE_LOG_REGISTER(sl_logtype_main, user.sluice.main, INFO);
+#define MAIN_LOG(level, ...) rte_log(RTE_LOG_##level, sl_logtype_main, "sluiced: " __VA_ARGS__)
+
+struct sl_options {
+	const char *ports_file;
+	const char *config_file;
+	const char *stats_file;
+	unsigned int lcores_per_port;
+	double stats_interval;
+	unsigned int exit_idle_ms;
+};
+
+static volatile sig_atomic_t sig_quit;
+static volatile sig_atomic_t sig_reload;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		sig_reload = 1;
+	else
+		sig_quit = 1;
+}
+
+static void
+usage(const char *prog)
+{
+	fprintf(stderr,
+		"usage: %s [EAL options] -- --ports PROFILE.json --config RESOURCES.json\n"
+		"          [--lcores-per-port N] [--stats-interval SECONDS]\n"
+		"          [--stats-file FILE] [--exit-idle-ms MS]\n"
+		"  --ports             port profile (pmd-config/*.json)\n"
+		"  --config            resources: virtual networks and load balancers (JSON)\n"
+		"  --lcores-per-port   worker lcores (and queue pairs) per port; default: the\n"
+		"                      worker lcores divided among the ports\n"
+		"  --stats-interval    print a statistics line every SECONDS (0: never)\n"
+		"  --stats-file        write statistics as JSON to FILE at each interval and at exit\n"
+		"  --exit-idle-ms      exit once no packet has arrived for MS milliseconds\n"
+		"                      (after the first one; for file-driven runs)\n",
+		prog);
+}
+
+static int
+parse_options(int argc, char **argv, struct sl_options *o)
+{
+	static const struct option longopts[] = {
+		{"ports", required_argument, NULL, 'p'},
+		{"config", required_argument, NULL, 'c'},
+		{"lcores-per-port", required_argument, NULL, 'l'},
+		{"stats-interval", required_argument, NULL, 's'},
+		{"stats-file", required_argument, NULL, 'f'},
+		{"exit-idle-ms", required_argument, NULL, 'x'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	char *end;
+
+	memset(o, 0, sizeof(*o));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			o->ports_file = optarg;
+			break;
+		case 'c':
+			o->config_file = optarg;
+			break;
+		case 'f':
+			o->stats_file = optarg;
+			break;
+		case 'l':
+			o->lcores_per_port = (unsigned int)strtoul(optarg, &end, 10);
+			if (*end != '\0' || o->lcores_per_port == 0 || o->lcores_per_port > 128) {
+				fprintf(stderr, "--lcores-per-port: expected 1..128, got '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case 's':
+			o->stats_interval = strtod(optarg, &end);
+			if (*end != '\0' || o->stats_interval < 0) {
+				fprintf(stderr, "--stats-interval: expected seconds, got '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case 'x':
+			o->exit_idle_ms = (unsigned int)strtoul(optarg, &end, 10);
+			if (*end != '\0') {
+				fprintf(stderr, "--exit-idle-ms: expected milliseconds, got '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case 'h':
+		default:
+			usage(argv[0]);
+			return -1;
+		}
+	}
+	if (o->ports_file == NULL || o->config_file == NULL) {
+		usage(argv[0]);
+		return -1;
+	}
+	return 0;
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct sl_daemon {
+	struct sl_options opt;
+	struct sl_pmd_config pmd;
+	uint16_t port_ids[SL_MAX_PORTS];
+	struct sl_port_info port_info[SL_MAX_PORTS];
+	struct sl_publisher pub;
+	struct sl_id_registry *rule_ids;
+	struct sl_id_registry *backend_ids;
+	uint64_t generation;
+	struct sl_worker *workers;
+	struct sl_lcore_stats **stats;
+	unsigned int *lcore_ids;
+	unsigned int n_workers;
+	atomic_bool quit;
+	double start;
+};
+
+/* Load, validate and compile the configuration file. NULL on error (logged). */
+static struct sl_snapshot *
+load_snapshot(struct sl_daemon *d)
+{
+	struct sl_error err;
+	char line[1400];
+	struct sl_model *m = sl_config_load(d->opt.config_file, &err);
+
+	if (m == NULL) {
+		MAIN_LOG(ERR, "configuration refused: %s\n", sl_error_format(&err, line, sizeof(line)));
+		return NULL;
+	}
+	for (uint32_t i = 0; i < d->pmd.n_ports; i++)
+		d->port_info[i] = d->pmd.ports[i].info;
+	struct sl_snapshot *s = sl_compile(m, d->port_info, d->pmd.n_ports, d->rule_ids,
+					   d->backend_ids, d->generation + 1, &err);
+	sl_model_free(m);
+	if (s == NULL) {
+		snprintf(err.file, sizeof(err.file), "%s", d->opt.config_file);
+		MAIN_LOG(ERR, "configuration refused: %s\n", sl_error_format(&err, line, sizeof(line)));
+		return NULL;
+	}
+	d->generation++;
+	return s;
+}
+
+static void
+write_stats_file(struct sl_daemon *d)
+{
+	char tmp[4096];
+	FILE *f;
+
+	if (d->opt.stats_file == NULL)
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", d->opt.stats_file);
+	f = fopen(tmp, "w");
+	if (f == NULL) {
+		MAIN_LOG(WARNING, "cannot write %s: %s\n", tmp, strerror(errno));
+		return;
+	}
+	/* The control thread is the only writer of the snapshot pointer, so it may read it plainly. */
+	sl_stats_write_json(f, d->stats, d->n_workers, d->lcore_ids,
+			    atomic_load_explicit(&d->pub.current, memory_order_relaxed),
+			    now_s() - d->start);
+	if (fclose(f) != 0 || rename(tmp, d->opt.stats_file) != 0)
+		MAIN_LOG(WARNING, "cannot write %s: %s\n", d->opt.stats_file, strerror(errno));
+}
+
+/* Give each worker its (port, queue) pairs; returns queues per port. */
+static int
+assign_queues(struct sl_daemon *d, uint16_t *queues_per_port)
+{
+	unsigned int per_port = d->opt.lcores_per_port;
+
+	if (per_port == 0)
+		per_port = RTE_MAX(1u, d->n_workers / d->pmd.n_ports);
+	unsigned int k = 0;
+	for (uint32_t p = 0; p < d->pmd.n_ports; p++) {
+		uint16_t nq = d->pmd.ports[p].rx_queues ? d->pmd.ports[p].rx_queues : per_port;
+		uint16_t maxq = sl_port_max_queues(d->port_ids[p]);
+		if (nq > maxq) {
+			MAIN_LOG(WARNING, "%s: %u queue pairs asked, the device offers %u\n",
+				 d->pmd.ports[p].name, nq, maxq);
+			nq = maxq;
+		}
+		queues_per_port[p] = nq;
+		for (uint16_t q = 0; q < nq; q++, k++) {
+			struct sl_worker *w = &d->workers[k % d->n_workers];
+			if (w->n_queues == SL_MAX_QUEUES_PER_WORKER) {
+				MAIN_LOG(ERR, "more than %d queues for lcore %u\n",
+					 SL_MAX_QUEUES_PER_WORKER, w->lcore_id);
+				return -1;
+			}
+			struct sl_worker_queue *wq = &w->queues[w->n_queues++];
+			wq->port_id = d->port_ids[p];
+			wq->queue = q;
+			wq->port_index = (uint16_t)p;
+		}
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct sl_daemon d;
+	struct sl_error err;
+	char line[1400];
+	uint16_t queues_per_port[SL_MAX_PORTS];
+	int rc = rte_eal_init(argc, argv);
+
+	if (rc < 0)
+		rte_exit(EXIT_FAILURE, "EAL initialisation failed: %s\n", rte_strerror(rte_errno));
+	argc -= rc;
+	argv += rc;
+	if (parse_options(argc, argv, &d.opt) != 0)
+		rte_exit(EXIT_FAILURE, "bad arguments\n");
+
+	if (sl_pmd_config_load(d.opt.ports_file, &d.pmd, &err) != 0)
+		rte_exit(EXIT_FAILURE, "port profile refused: %s\n",
+			 sl_error_format(&err, line, sizeof(line)));
+
+	/* Check the configuration before touching any device. */
+	struct sl_model *probe_model = sl_config_load(d.opt.config_file, &err);
+	if (probe_model == NULL)
+		rte_exit(EXIT_FAILURE, "configuration refused: %s\n",
+			 sl_error_format(&err, line, sizeof(line)));
+	sl_model_free(probe_model);
+
+	d.n_workers = rte_lcore_count() - 1;
+	if (d.n_workers == 0)
+		rte_exit(EXIT_FAILURE, "no worker lcore: give EAL at least two lcores (-l 0,1)\n");
+	d.workers = calloc(d.n_workers, sizeof(*d.workers));
+	d.stats = calloc(d.n_workers, sizeof(*d.stats));
+	d.lcore_ids = calloc(d.n_workers, sizeof(*d.lcore_ids));
+	if (d.workers == NULL || d.stats == NULL || d.lcore_ids == NULL)
+		rte_exit(EXIT_FAILURE, "out of memory\n");
+	unsigned int lc, wi = 0;
+	RTE_LCORE_FOREACH_WORKER(lc) {
+		d.workers[wi].lcore_id = lc;
+		d.workers[wi].rcu_id = wi;
+		d.lcore_ids[wi] = lc;
+		d.stats[wi] = sl_stats_alloc((int)rte_lcore_to_socket_id(lc));
+		if (d.stats[wi] == NULL)
+			rte_exit(EXIT_FAILURE, "cannot allocate counters\n");
+		d.workers[wi].stats = d.stats[wi];
+		d.workers[wi].pub = &d.pub;
+		d.workers[wi].quit = &d.quit;
+		wi++;
+	}
+
+	for (uint32_t p = 0; p < d.pmd.n_ports; p++)
+		if (sl_port_probe(&d.pmd.ports[p], &d.port_ids[p], &err) != 0)
+			rte_exit(EXIT_FAILURE, "%s\n", sl_error_format(&err, line, sizeof(line)));
+	if (assign_queues(&d, queues_per_port) != 0)
+		rte_exit(EXIT_FAILURE, "cannot assign queues\n");
+
+	unsigned int n_mbufs = 0;
+	for (uint32_t p = 0; p < d.pmd.n_ports; p++)
+		n_mbufs += queues_per_port[p] * (d.pmd.ports[p].rx_desc + d.pmd.ports[p].tx_desc +
+						 SL_BURST * 2);
+	n_mbufs = RTE_MAX(n_mbufs + d.n_workers * 512u, 8191u);
+	struct rte_mempool *mp = rte_pktmbuf_pool_create("sl_mbufs", n_mbufs, 256, 0,
+							 RTE_MBUF_DEFAULT_BUF_SIZE,
+							 (int)rte_socket_id());
+	if (mp == NULL)
+		rte_exit(EXIT_FAILURE, "cannot create the mbuf pool (%u mbufs): %s\n", n_mbufs,
+			 rte_strerror(rte_errno));
+	for (uint32_t p = 0; p < d.pmd.n_ports; p++)
+		if (sl_port_start(d.port_ids[p], &d.pmd.ports[p], queues_per_port[p], mp, &err) != 0)
+			rte_exit(EXIT_FAILURE, "%s\n", sl_error_format(&err, line, sizeof(line)));
+	for (unsigned int w = 0; w < d.n_workers; w++)
+		for (uint16_t q = 0; q < d.workers[w].n_queues; q++)
+			d.workers[w].queues[q].mtu =
+				d.pmd.ports[d.workers[w].queues[q].port_index].info.mtu;
+
+	d.rule_ids = sl_id_registry_create(SL_MAX_RULE_COUNTERS);
+	d.backend_ids = sl_id_registry_create(SL_MAX_BACKEND_COUNTERS);
+	if (d.rule_ids == NULL || d.backend_ids == NULL)
+		rte_exit(EXIT_FAILURE, "out of memory\n");
+	if (sl_publisher_init(&d.pub, d.n_workers) != 0)
+		rte_exit(EXIT_FAILURE, "cannot set up RCU\n");
+	struct sl_snapshot *first = load_snapshot(&d);
+	if (first == NULL)
+		rte_exit(EXIT_FAILURE, "configuration refused\n");
+	sl_publish(&d.pub, first);
+	MAIN_LOG(INFO, "configuration %s: %u rules, %u pools, %u backends (generation %lu)\n",
+		 d.opt.config_file, first->n_rules, first->n_pools, first->n_backends,
+		 (unsigned long)first->generation);
+
+	for (unsigned int w = 0; w < d.n_workers; w++)
+		if (sl_worker_prepare(&d.workers[w]) != 0)
+			rte_exit(EXIT_FAILURE, "cannot allocate TX buffers\n");
+
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	atomic_init(&d.quit, false);
+	d.start = now_s();
+	for (unsigned int w = 0; w < d.n_workers; w++) {
+		MAIN_LOG(INFO, "lcore %u: %u queue(s)\n", d.workers[w].lcore_id,
+			 d.workers[w].n_queues);
+		rte_eal_remote_launch(sl_worker_main, &d.workers[w], d.workers[w].lcore_id);
+	}
+
+	double last_stats = d.start, last_rx_change = d.start;
+	uint64_t last_rx = 0, prev_rx = 0, prev_tx = 0;
+	printf("sluiced: running with %u worker lcore(s) on %u port(s)\n", d.n_workers,
+	       d.pmd.n_ports);
+	fflush(stdout);
+	while (!sig_quit) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		double t = now_s();
+
+		if (sig_reload) {
+			sig_reload = 0;
+			struct sl_snapshot *s = load_snapshot(&d);
+			if (s != NULL) {
+				uint64_t us = sl_publish(&d.pub, s);
+				MAIN_LOG(INFO, "reloaded %s: generation %lu, %u rules, %u backends, "
+					 "grace period %lu us\n", d.opt.config_file,
+					 (unsigned long)s->generation, s->n_rules, s->n_backends,
+					 (unsigned long)us);
+			} else {
+				MAIN_LOG(WARNING, "reload refused; the running configuration stays\n");
+			}
+		}
+		struct sl_stats_totals tot;
+		sl_stats_sum(d.stats, d.n_workers, &tot);
+		if (tot.rx != last_rx) {
+			last_rx = tot.rx;
+			last_rx_change = t;
+		}
+		if (d.opt.exit_idle_ms != 0 && last_rx != 0 &&
+		    (t - last_rx_change) * 1000.0 >= d.opt.exit_idle_ms)
+			break;
+		if (d.opt.stats_interval > 0 && t - last_stats >= d.opt.stats_interval) {
+			double dt = t - last_stats;
+			printf("stats: t=%.1fs rx=%lu tx=%lu dropped=%lu rx_mpps=%.3f tx_mpps=%.3f\n",
+			       t - d.start, (unsigned long)tot.rx, (unsigned long)tot.tx,
+			       (unsigned long)tot.dropped, (double)(tot.rx - prev_rx) / dt / 1e6,
+			       (double)(tot.tx - prev_tx) / dt / 1e6);
+			fflush(stdout);
+			prev_rx = tot.rx;
+			prev_tx = tot.tx;
+			last_stats = t;
+			write_stats_file(&d);
+		}
+	}
+
+	atomic_store_explicit(&d.quit, true, memory_order_relaxed);
+	rte_eal_mp_wait_lcore();
+	double elapsed = now_s() - d.start;
+	sl_stats_write_text(stdout, d.stats, d.n_workers, d.lcore_ids,
+			    atomic_load_explicit(&d.pub.current, memory_order_relaxed), elapsed);
+	fflush(stdout);
+	write_stats_file(&d);
+	for (uint32_t p = 0; p < d.pmd.n_ports; p++)
+		sl_port_close(d.port_ids[p]);
+	for (unsigned int w = 0; w < d.n_workers; w++) {
+		sl_worker_release(&d.workers[w]);
+		sl_stats_free(d.stats[w]);
+	}
+	sl_publisher_fini(&d.pub);
+	sl_id_registry_free(d.rule_ids);
+	sl_id_registry_free(d.backend_ids);
+	sl_pmd_config_free(&d.pmd);
+	rte_mempool_free(mp);
+	free(d.workers);
+	free(d.stats);
+	free(d.lcore_ids);
+	rte_eal_cleanup();
+	return 0;
+}
