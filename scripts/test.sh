@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# test.sh: install what is missing, build, and run every test tier that runs
+# on this machine: unit (cmocka), dataplane (sluiced on net_pcap), the unit
+# and dataplane tiers again under AddressSanitizer + UndefinedBehaviorSanitizer,
+# and end to end (network namespaces, real kernel TCP; needs root).
+#
+#   scripts/test.sh            everything
+#   SL_SKIP_ASAN=1 scripts/test.sh    skip the sanitizer build and runs
+#   SL_SKIP_E2E=1  scripts/test.sh    skip the network-namespace tests
+source "$(dirname "$0")/common.sh"
+cd "$SL_ROOT"
+
+sl_install_deps
+sl_hugepages
+sl_build build
+[ "${SL_SKIP_ASAN:-0}" = 1 ] ||
+	sl_build build-asan -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+
+results=()
+failed=0
+run_tier() {
+	local name=$1
+	shift
+	sl_log "tier: $name"
+	if "$@"; then
+		results+=("PASS  $name")
+	else
+		results+=("FAIL  $name")
+		failed=$((failed + 1))
+	fi
+}
+
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+PYTEST=("$SL_PY" -m pytest -q -p no:cacheprovider)
+
+run_tier "unit" meson test -C build --suite unit --print-errorlogs
+run_tier "dataplane" env SLUICE_BUILD=build "${PYTEST[@]}" tests/dataplane
+if [ "${SL_SKIP_ASAN:-0}" != 1 ]; then
+	run_tier "unit (asan+ubsan)" meson test -C build-asan --suite unit --print-errorlogs
+	run_tier "dataplane (asan+ubsan)" env SLUICE_BUILD=build-asan "${PYTEST[@]}" tests/dataplane
+fi
+if [ "${SL_SKIP_E2E:-0}" != 1 ]; then
+	if [ "$(id -u)" -eq 0 ]; then
+		run_tier "end to end" env SLUICE_BUILD=build "${PYTEST[@]}" tests/e2e
+	else
+		results+=("SKIP  end to end (needs root for network namespaces)")
+	fi
+fi
+
+sl_log "summary"
+printf '  %s\n' "${results[@]}"
+passed=$(printf '%s\n' "${results[@]}" | grep -c '^PASS' || true)
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,142 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""slharness.py: run sluiced from tests.
+
+run_pcap() writes a port profile and a configuration, runs sluiced on a
+net_pcap port that reads the given packets and writes what it transmits,
+waits for it to go idle and exit, and returns the transmitted packets, the
+JSON statistics and the output.
+"""
+import json
+import os
+import shlex
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+from scapy.all import rdpcap, wrpcap
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+SLUICE_MAC = "02:00:5e:00:00:01"
+ROUTER_MAC = "02:00:5e:00:00:fe"
+PORT_IPV4 = "10.0.0.2"
+PORT_IPV6 = "fd00::2"
+
+
+def build_dir():
+    return os.path.join(ROOT, os.environ.get("SLUICE_BUILD", "build"))
+
+
+def sluiced_path():
+    return os.path.join(build_dir(), "dataplane", "sluiced")
+
+
+def eal_args(lcores="0,1"):
+    mem = os.environ.get("SL_EAL_MEM", "--no-huge -m 512 --in-memory")
+    return ["-l", lcores, "--no-pci", "--no-telemetry", "--log-level=lib.eal:error"] + shlex.split(mem)
+
+
+def port_profile(rx, tx, neighbours, mac=SLUICE_MAC, ipv4=PORT_IPV4, ipv6=PORT_IPV6,
+                 gateway=None, mtu=0):
+    port = {
+        "name": "wire0",
+        "device": "net_pcap0",
+        "devargs": f"rx_pcap={rx},tx_pcap={tx}",
+        "rxQueues": 1,
+        "macAddress": mac,
+        "neighbours": [{"ipAddress": a, "macAddress": m} for a, m in neighbours.items()],
+    }
+    if ipv4:
+        port["ipv4Address"] = ipv4
+    if ipv6:
+        port["ipv6Address"] = ipv6
+    if gateway:
+        port["gateway"] = gateway
+    if mtu:
+        port["mtu"] = mtu
+    return {"ports": [port]}
+
+
+@dataclass
+class Result:
+    rc: int
+    out: list
+    stats: dict
+    stdout: str
+    stderr: str
+    workdir: str = field(default="")
+
+
+def run_pcap(config, packets, neighbours, timeout=60, extra_args=(), **profile_kw):
+    """Run sluiced over packets; config is a dict (or a str of JSON text)."""
+    d = tempfile.mkdtemp(prefix="sluice-dp-")
+    rx, tx = os.path.join(d, "in.pcap"), os.path.join(d, "out.pcap")
+    cfg, prof, st = (os.path.join(d, n) for n in ("config.json", "ports.json", "stats.json"))
+    wrpcap(rx, packets)
+    with open(cfg, "w") as f:
+        f.write(config if isinstance(config, str) else json.dumps(config, indent=1))
+    with open(prof, "w") as f:
+        json.dump(port_profile(rx, tx, neighbours, **profile_kw), f, indent=1)
+    cmd = [sluiced_path()] + eal_args() + ["--", "--ports", prof, "--config", cfg,
+                                          "--stats-file", st, "--exit-idle-ms", "400"] + list(extra_args)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    out = list(rdpcap(tx)) if os.path.exists(tx) and os.path.getsize(tx) > 24 else []
+    stats = {}
+    if os.path.exists(st):
+        with open(st) as f:
+            stats = json.load(f)
+    return Result(p.returncode, out, stats, p.stdout, p.stderr, d)
+
+
+class Daemon:
+    """sluiced running in the background (for reload tests)."""
+
+    def __init__(self, profile, config_path, lcores="0,1", extra_args=()):
+        self.dir = tempfile.mkdtemp(prefix="sluice-daemon-")
+        self.profile = os.path.join(self.dir, "ports.json")
+        self.stats = os.path.join(self.dir, "stats.json")
+        self.log = os.path.join(self.dir, "sluiced.log")
+        with open(self.profile, "w") as f:
+            json.dump(profile, f)
+        cmd = [sluiced_path()] + eal_args(lcores) + ["--", "--ports", self.profile, "--config", config_path,
+                                                    "--stats-file", self.stats, "--stats-interval", "0.2"] + list(extra_args)
+        self.logf = open(self.log, "w")
+        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT, text=True)
+
+    def read_stats(self):
+        try:
+            with open(self.stats) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return None
+
+    def wait_stats(self, pred, timeout=15.0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("sluiced exited: " + self.output())
+            s = self.read_stats()
+            if s is not None and pred(s):
+                return s
+            time.sleep(0.1)
+        raise TimeoutError("statistics condition not met; log:\n" + self.output())
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def output(self):
+        self.logf.flush()
+        with open(self.log) as f:
+            return f.read()
+
+    def stop(self, timeout=20):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.logf.close()
+        return self.proc.returncode
