@@ -116,7 +116,7 @@ sl_encap_build(struct sl_encap *e, const struct sl_encap_params *p)
 
 	/* Outer IP: lengths, checksum and (IPIP) protocol are per packet. */
 	e->ip_off = (uint8_t)off;
-	sl_store_be16(b + 12, sl_ethertype_of(fam));
+	sl_store_be16(b + 12, sl_ethertype_of((int)fam));
 	if (fam == SL_AF_IPV4) {
 		uint8_t *ip = b + off;
 
