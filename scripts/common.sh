@@ -9,7 +9,7 @@ set -euo pipefail
 SL_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SL_PY=/usr/bin/python3
 
-SL_PACKAGES=(build-essential meson ninja-build pkg-config dpdk libdpdk-dev libcjson-dev
+SL_PACKAGES=(build-essential meson ninja-build pkg-config dpdk dpdk-dev libdpdk-dev libcjson-dev
 	libcmocka-dev libpcap-dev python3 python3-scapy python3-pytest iproute2 ethtool
 	curl procps iputils-ping)
 
@@ -62,7 +62,7 @@ sl_hugepages() {
 			return 0
 		fi
 	fi
-	SL_EAL_MEM="--no-huge -m 512 --in-memory"
+	SL_EAL_MEM="--no-huge -m 512"
 	sl_log "memory: no hugepages (not root or none free): running with --no-huge"
 	export SL_EAL_MEM
 }

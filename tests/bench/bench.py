@@ -52,7 +52,7 @@ def bench_config(mode, n_backends=16):
 
 
 def eal_mem():
-    return shlex.split(os.environ.get("SL_EAL_MEM", "--no-huge -m 1024 --in-memory"))
+    return shlex.split(os.environ.get("SL_EAL_MEM", "--no-huge -m 1024"))
 
 
 def run_testpmd(pcap, fwd, seconds):

@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
+import itertools
 
 from scapy.all import rdpcap, wrpcap
 
@@ -22,6 +23,7 @@ SLUICE_MAC = "02:00:5e:00:00:01"
 ROUTER_MAC = "02:00:5e:00:00:fe"
 PORT_IPV4 = "10.0.0.2"
 PORT_IPV6 = "fd00::2"
+_run_ids = itertools.count()
 
 
 def build_dir():
@@ -33,8 +35,11 @@ def sluiced_path():
 
 
 def eal_args(lcores="0,1"):
-    mem = os.environ.get("SL_EAL_MEM", "--no-huge -m 512 --in-memory")
-    return ["-l", lcores, "--no-pci", "--no-telemetry", "--log-level=lib.eal:error"] + shlex.split(mem)
+    """EAL options: memory from SL_EAL_MEM (scripts/common.sh sets it), a private
+    file prefix so runs never share DPDK runtime files."""
+    mem = os.environ.get("SL_EAL_MEM", "--no-huge -m 512")
+    prefix = f"--file-prefix=sl{os.getpid()}x{next(_run_ids)}"
+    return ["-l", lcores, "--no-pci", "--no-telemetry", "--log-level=lib.eal:error", prefix] + shlex.split(mem)
 
 
 def port_profile(rx, tx, neighbours, mac=SLUICE_MAC, ipv4=PORT_IPV4, ipv6=PORT_IPV6,
