@@ -245,7 +245,7 @@ pc_port(struct pc_ctx *c, const cJSON *o, const char *path, struct sl_port_cfg *
 	static const char *const known[] = {
 		"name", "device", "devargs", "rxQueues", "rxDescriptors", "txDescriptors", "mtu",
 		"rss", "promiscuous", "macAddress", "ipv4Address", "ipv6Address", "gateway",
-		"neighbours", "description",
+		"neighbours", "extraMbufs", "description",
 	};
 	const cJSON *it;
 	uint32_t v;
@@ -283,6 +283,9 @@ pc_port(struct pc_ctx *c, const cJSON *o, const char *path, struct sl_port_cfg *
 	if (v != 0 && v < 576)
 		return pc_fail(c, path, "InvalidPortProfile", "mtu must be at least 576", NULL);
 	pc->mtu = (uint16_t)v;
+	if ((rc = pc_uint(c, o, "extraMbufs", path, 0, 16u << 20, 0, &v)) != 0)
+		return rc;
+	pc->extra_mbufs = v;
 	pc->info.mtu = pc->mtu ? pc->mtu : 1500;
 
 	const cJSON *pr = cJSON_GetObjectItemCaseSensitive(o, "promiscuous");

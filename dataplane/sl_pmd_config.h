@@ -31,6 +31,8 @@ struct sl_port_cfg {
 	uint16_t rx_desc;
 	uint16_t tx_desc;
 	uint16_t mtu;                     /* 0 = leave the device default */
+	uint32_t extra_mbufs;             /* mbufs the device holds beyond its rings
+					   * (net_pcap infinite_rx keeps the whole file) */
 	uint64_t rss_hf;                  /* RTE_ETH_RSS_* bits; 0 = no RSS */
 	uint8_t rss_key[SL_RSS_KEY_MAX];
 	uint8_t rss_key_len;              /* 0 = the driver's key */

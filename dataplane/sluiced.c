@@ -305,7 +305,7 @@ main(int argc, char **argv)
 	unsigned int n_mbufs = 0;
 	for (uint32_t p = 0; p < d.pmd.n_ports; p++)
 		n_mbufs += queues_per_port[p] * (d.pmd.ports[p].rx_desc + d.pmd.ports[p].tx_desc +
-						 SL_BURST * 2);
+						 SL_BURST * 2) + d.pmd.ports[p].extra_mbufs;
 	n_mbufs = RTE_MAX(n_mbufs + d.n_workers * 512u, 8191u);
 	struct rte_mempool *mp = rte_pktmbuf_pool_create("sl_mbufs", n_mbufs, 256, 0,
 							 RTE_MBUF_DEFAULT_BUF_SIZE,

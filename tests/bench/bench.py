@@ -33,7 +33,9 @@ LB = "/subscriptions/bench/resourceGroups/bench/providers/Microsoft.Network/load
 
 
 def bench_config(mode, n_backends=16):
-    delivery = {"mode": "L2"} if mode in ("DNAT", "L2") else {"mode": mode, "vni": 4242}
+    delivery = {"mode": "L2" if mode == "DNAT" else mode}
+    if mode == "VXLAN":
+        delivery["vni"] = 4242
     addrs = [{"name": f"be{i}", "properties": {"ipAddress": f"10.1.{i // 250}.{i % 250 + 1}",
                                                "virtualNetwork": {"id": VNET}}} for i in range(n_backends)]
     return {
@@ -65,7 +67,7 @@ def run_testpmd(pcap, fwd, seconds):
     return samples
 
 
-def run_sluiced(pcap, mode, seconds, workdir):
+def run_sluiced(pcap, mode, seconds, workdir, n_packets):
     cfg = os.path.join(workdir, f"config-{mode}.json")
     prof = os.path.join(workdir, "ports.json")
     with open(cfg, "w") as f:
@@ -75,6 +77,7 @@ def run_sluiced(pcap, mode, seconds, workdir):
         json.dump({"ports": [{"name": "bench0", "device": "net_pcap0",
                               "devargs": f"rx_pcap={pcap},infinite_rx=1", "rxQueues": 1,
                               "rxDescriptors": 2048, "txDescriptors": 2048,
+                              "extraMbufs": n_packets + 4096,
                               "macAddress": slharness.SLUICE_MAC, "ipv4Address": "10.0.0.2",
                               "gateway": {"ipv4": "10.0.0.1"}, "neighbours": neighbours}]}, f)
     cmd = ([slharness.sluiced_path(), "-l", "0,1", "--no-pci", "--no-telemetry", "--log-level=lib.eal:error"]
@@ -111,7 +114,7 @@ def main(argv=None):
         io = steady(run_testpmd(pcap, "io", a.seconds))
         rows.append(("testpmd-io", run, io, io / ref if ref else 0.0))
         for m in modes:
-            v = steady(run_sluiced(pcap, m, a.seconds, work))
+            v = steady(run_sluiced(pcap, m, a.seconds, work, a.flows))
             rows.append((f"sluiced-{m}", run, v, v / ref if ref else 0.0))
         print(f"run {run + 1}/{a.runs} done", flush=True)
     print(f"\n{'what':<22}{'Mpps median':>12}{'spread':>16}{'x 5tswap':>10}")
