@@ -58,57 +58,117 @@ sl_worker_release(struct sl_worker *w)
 }
 
 /*
- * One packet from parse to the TX buffer. Returns SL_DROP_NONE when the
- * packet was handed to TX (the mbuf is no longer ours), else the reason to
- * drop it (the caller frees it).
+ * Per-burst state between the stages. Stage 1 (classify) parses each packet,
+ * finds its rule, hashes it and prefetches the Maglev slot it will read;
+ * stage 2 (pick) reads the slot, resolves the backend and prefetches its
+ * header prefix; stage 3 (rewrite) rewrites, counts and queues for TX. Each
+ * stage's memory accesses were started a whole burst earlier.
+ */
+struct sl_burst {
+	struct sl_pkt pkt[SL_BURST];
+	uint32_t hash[SL_BURST];
+	const struct sl_rule *rule[SL_BURST];
+	const uint16_t *slot[SL_BURST];
+	const struct sl_encap *hdr[SL_BURST];
+	uint32_t backend[SL_BURST];
+	uint8_t drop[SL_BURST]; /* enum sl_drop_reason; SL_DROP_NONE = keep going */
+};
+
+static inline void
+sl_stage_classify(const struct sl_snapshot *snap, struct rte_mbuf **pkts, uint16_t n,
+		  struct sl_burst *b)
+{
+	for (uint16_t i = 0; i < n && i < SL_PREFETCH_AHEAD; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		struct sl_pkt *p = &b->pkt[i];
+
+		if (i + SL_PREFETCH_AHEAD < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + SL_PREFETCH_AHEAD], void *));
+		enum sl_drop_reason r = sl_parse(rte_pktmbuf_mtod(m, const uint8_t *),
+						 rte_pktmbuf_data_len(m), p);
+		if (unlikely(r != SL_DROP_NONE)) {
+			b->drop[i] = (uint8_t)r;
+			continue;
+		}
+		uint32_t ri = sl_snapshot_lookup(snap, p);
+		if (unlikely(ri == SL_RULE_NONE)) {
+			b->drop[i] = SL_DROP_NO_FRONTEND;
+			continue;
+		}
+		const struct sl_rule *rule = &snap->rules[ri];
+		const struct sl_pool *pool = &snap->pools[rule->pool];
+		if (unlikely(pool->n_members == 0)) {
+			b->drop[i] = SL_DROP_NO_BACKEND;
+			continue;
+		}
+		uint32_t h = sl_flow_hash(p, (enum sl_dist)rule->dist, snap->hash_seed);
+		b->hash[i] = h;
+		b->rule[i] = rule;
+		b->slot[i] = &pool->table[sl_maglev_slot(h, pool->table_size)];
+		rte_prefetch0(b->slot[i]);
+		b->drop[i] = SL_DROP_NONE;
+	}
+}
+
+static inline void
+sl_stage_pick(const struct sl_snapshot *snap, uint16_t port_index, uint16_t n, struct sl_burst *b)
+{
+	for (uint16_t i = 0; i < n; i++) {
+		if (b->drop[i] != SL_DROP_NONE)
+			continue;
+		const struct sl_rule *rule = b->rule[i];
+		uint16_t member = *b->slot[i];
+		if (unlikely(member == SL_MAGLEV_EMPTY)) {
+			b->drop[i] = SL_DROP_NO_BACKEND;
+			continue;
+		}
+		uint32_t be = snap->pools[rule->pool].members[member];
+		b->backend[i] = be;
+		b->hdr[i] = sl_snapshot_hdr(snap, be, port_index, rule->floating_ip);
+		rte_prefetch0(b->hdr[i]);
+		rte_prefetch0(&snap->backends[be]);
+	}
+}
+
+/*
+ * Rewrite one packet and hand it to TX. Returns SL_DROP_NONE when the packet
+ * was queued (the mbuf is no longer ours), else the reason to drop it.
  */
 static inline enum sl_drop_reason
-sl_forward(struct sl_worker *w, struct sl_worker_queue *q, const struct sl_snapshot *snap,
-	   struct rte_mbuf *m)
+sl_stage_rewrite(struct sl_worker *w, struct sl_worker_queue *q, const struct sl_snapshot *snap,
+		 struct rte_mbuf *m, struct sl_burst *b, uint16_t i)
 {
 	struct sl_lcore_stats *st = w->stats;
-	uint8_t *data = rte_pktmbuf_mtod(m, uint8_t *);
-	struct sl_pkt p;
-	enum sl_drop_reason r;
+	const struct sl_pkt *p = &b->pkt[i];
+	const struct sl_rule *rule = b->rule[i];
+	const struct sl_encap *hdr = b->hdr[i];
+	const struct sl_backend *be = &snap->backends[b->backend[i]];
 
-	r = sl_parse(data, rte_pktmbuf_data_len(m), &p);
-	if (unlikely(r != SL_DROP_NONE))
-		return r;
-
-	uint32_t ri = sl_snapshot_lookup(snap, &p);
-	if (unlikely(ri == SL_RULE_NONE))
-		return SL_DROP_NO_FRONTEND;
-	const struct sl_rule *rule = &snap->rules[ri];
-
-	uint32_t hash = sl_flow_hash(&p, (enum sl_dist)rule->dist, snap->hash_seed);
-	uint32_t b = sl_pool_pick(snap, &snap->pools[rule->pool], hash);
-	if (unlikely(b == UINT32_MAX))
-		return SL_DROP_NO_BACKEND;
-	const struct sl_backend *be = &snap->backends[b];
-	const struct sl_encap *hdr = sl_snapshot_hdr(snap, b, q->port_index, rule->floating_ip);
 	if (unlikely(!hdr->valid))
 		return SL_DROP_NO_NEIGHBOUR;
-	if (unlikely((uint32_t)p.l3_len + hdr->len - RTE_ETHER_HDR_LEN > q->mtu))
+	if (unlikely((uint32_t)p->l3_len + hdr->len - RTE_ETHER_HDR_LEN > q->mtu))
 		return SL_DROP_MTU_EXCEEDED;
-	if (unlikely(rte_pktmbuf_headroom(m) + p.l3_off < hdr->len))
+	if (unlikely(rte_pktmbuf_headroom(m) + p->l3_off < hdr->len))
 		return SL_DROP_NO_HEADROOM;
 
 	if (!rule->floating_ip)
-		sl_dnat(data, &p, &be->addr, rule->backend_port_be);
+		sl_dnat(rte_pktmbuf_mtod(m, uint8_t *), p, &be->addr, rule->backend_port_be);
 
 	/* Keep only the IP packet (drops the L2 header, VLAN tag and Ethernet padding). */
-	rte_pktmbuf_adj(m, p.l3_off);
-	if (rte_pktmbuf_data_len(m) > p.l3_len)
-		rte_pktmbuf_trim(m, rte_pktmbuf_data_len(m) - p.l3_len);
+	rte_pktmbuf_adj(m, p->l3_off);
+	if (rte_pktmbuf_data_len(m) > p->l3_len)
+		rte_pktmbuf_trim(m, rte_pktmbuf_data_len(m) - p->l3_len);
 	uint8_t *out = (uint8_t *)rte_pktmbuf_prepend(m, hdr->len);
 	rte_memcpy(out, hdr->bytes, hdr->len);
-	sl_encap_finish(out, hdr, p.l3_len, p.family, hash);
+	sl_encap_finish(out, hdr, p->l3_len, p->family, b->hash[i]);
 	m->ol_flags = 0;
 
 	st->rules[rule->counter_id].packets++;
-	st->rules[rule->counter_id].bytes += p.l3_len;
+	st->rules[rule->counter_id].bytes += p->l3_len;
 	st->backends[be->counter_id].packets++;
-	st->backends[be->counter_id].bytes += p.l3_len;
+	st->backends[be->counter_id].bytes += p->l3_len;
 	st->tx += rte_eth_tx_buffer(q->port_id, q->queue, q->txb, m);
 	return SL_DROP_NONE;
 }
@@ -118,14 +178,14 @@ sl_worker_burst(struct sl_worker *w, struct sl_worker_queue *q, const struct sl_
 		struct rte_mbuf **pkts, uint16_t n)
 {
 	struct sl_lcore_stats *st = w->stats;
-	uint16_t i;
+	struct sl_burst b;
 
-	for (i = 0; i < n && i < SL_PREFETCH_AHEAD; i++)
-		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
-	for (i = 0; i < n; i++) {
-		if (i + SL_PREFETCH_AHEAD < n)
-			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + SL_PREFETCH_AHEAD], void *));
-		enum sl_drop_reason r = sl_forward(w, q, snap, pkts[i]);
+	sl_stage_classify(snap, pkts, n, &b);
+	sl_stage_pick(snap, q->port_index, n, &b);
+	for (uint16_t i = 0; i < n; i++) {
+		enum sl_drop_reason r = (enum sl_drop_reason)b.drop[i];
+		if (likely(r == SL_DROP_NONE))
+			r = sl_stage_rewrite(w, q, snap, pkts[i], &b, i);
 		if (unlikely(r != SL_DROP_NONE)) {
 			st->drops[r]++;
 			rte_pktmbuf_free(pkts[i]);
