@@ -1,1 +1,317 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sl_compile.c: the validated resource model -> an immutable snapshot.
+ *
+ * Control thread only. Load balancers are laid out one after the other:
+ * every (pool, address) becomes a backend, every pool a Maglev table over its
+ * backends, every rule a frontend entry pointing at its pool by global index.
+ * Each backend gets two header prefixes per port (DNAT, and its virtual
+ * network's Floating IP delivery) with the next-hop MAC resolved now from the
+ * port's static neighbours or gateway; a prefix without a next hop is marked
+ * invalid, and the packet path drops and counts what would use it.
+ *
+ * Counter ids come from registries keyed by lower-cased "<lb>/<rule>" and
+ * "<lb>/<pool>/<address>" (Azure names are case-insensitive), so a resource
+ * keeps its counters across reloads.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sl_compile.h"
+#include "sl_maglev.h"
+
+/* Room for three names and two separators. */
+#define SL_COMPILE_KEY_MAX (3 * SL_RES_NAME_MAX + 4)
+
+/* The lower-cased registry key "a/b" or, when c is given, "a/b/c". */
+static void
+sl_counter_key(char *key, const char *a, const char *b, const char *c)
+{
+	char *p;
+
+	if (c != NULL)
+		snprintf(key, SL_COMPILE_KEY_MAX, "%s/%s/%s", a, b, c);
+	else
+		snprintf(key, SL_COMPILE_KEY_MAX, "%s/%s", a, b);
+	for (p = key; *p != '\0'; p++) {
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	}
+}
+
+/* "a/b" or "a/b/c" into a snapshot name: cut at SL_NAME_MAX, for display only. */
+static void
+sl_display_name(char *dst, const char *a, const char *b, const char *c)
+{
+	int n;
+
+	if (c != NULL)
+		n = snprintf(dst, SL_NAME_MAX, "%s/%s/%s", a, b, c);
+	else
+		n = snprintf(dst, SL_NAME_MAX, "%s/%s", a, b);
+	(void)n;
+}
+
+static int
+sl_compile_counter(struct sl_id_registry *reg, const char *key, uint32_t limit, uint32_t *id,
+		   struct sl_error *err)
+{
+	int64_t v = sl_id_registry_get(reg, key);
+
+	if (v == -ENOMEM) {
+		sl_error_set(err, "OutOfMemory", key, "", "Out of memory while compiling.");
+		return -ENOMEM;
+	}
+	if (v < 0 || v >= limit) {
+		sl_error_set(err, "CounterIdsExhausted", key, "",
+			     "No counter id left for '%s': ids are never reused, and %u have been handed out; restart sluice to start afresh.",
+			     key, limit);
+		return -ENOSPC;
+	}
+	*id = (uint32_t)v;
+	return 0;
+}
+
+static bool
+sl_neighbour_find(const struct sl_port_info *port, const struct sl_ip_addr *a, struct sl_mac *mac)
+{
+	uint32_t i;
+
+	for (i = 0; port->neighbours != NULL && i < port->n_neighbours; i++) {
+		if (sl_ip_addr_eq(&port->neighbours[i].addr, a)) {
+			*mac = port->neighbours[i].mac;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The next-hop MAC for a on port: its own neighbour entry, else the gateway's. */
+static bool
+sl_next_hop(const struct sl_port_info *port, const struct sl_ip_addr *a, struct sl_mac *mac)
+{
+	if (sl_neighbour_find(port, a, mac))
+		return true;
+	if (sl_ip_addr_is_v4(a))
+		return port->has_gateway_v4 && sl_neighbour_find(port, &port->gateway_v4, mac);
+	return port->has_gateway_v6 && sl_neighbour_find(port, &port->gateway_v6, mac);
+}
+
+/* The two header prefixes of backend b on port p. */
+static int
+sl_compile_hdrs(struct sl_encap *hdr, const struct sl_backend *b, const struct sl_vnet *v,
+		const struct sl_port_info *port)
+{
+	struct sl_encap_params ep;
+	struct sl_mac nh = {{0}};
+	bool have_nh = sl_next_hop(port, &b->addr, &nh);
+	bool v4 = b->family == SL_AF_IPV4;
+	int rc;
+
+	memset(&ep, 0, sizeof(ep));
+	ep.delivery = SL_DELIVERY_DNAT;
+	ep.src_mac = port->mac;
+	ep.dst_mac = nh;
+	rc = sl_encap_build(&hdr[0], &ep);
+	if (rc < 0)
+		return rc;
+	hdr[0].valid = have_nh;
+
+	ep.delivery = (enum sl_delivery)b->delivery;
+	if (ep.delivery != SL_DELIVERY_L2) {
+		if (!(v4 ? port->has_ipv4 : port->has_ipv6)) {
+			/* No outer source address of the backend's family on this port. */
+			memset(&hdr[1], 0, sizeof(hdr[1]));
+			hdr[1].delivery = b->delivery;
+			return 0;
+		}
+		ep.outer_src = v4 ? port->ipv4 : port->ipv6;
+		ep.outer_dst = b->addr;
+		ep.udp_dport = v->udp_port;
+		ep.vni = v->vni;
+		/* VXLAN's inner frame is for the backend itself; the next hop if it has no entry. */
+		if (!sl_neighbour_find(port, &b->addr, &ep.inner_dst_mac))
+			ep.inner_dst_mac = nh;
+	}
+	rc = sl_encap_build(&hdr[1], &ep);
+	if (rc < 0)
+		return rc;
+	hdr[1].valid = have_nh;
+	return 0;
+}
+
+/* Members and Maglev table of one pool whose backends start at s->backends[first]. */
+static int
+sl_compile_pool(struct sl_pool *sp, struct sl_snapshot *s, uint32_t first, uint32_t n,
+		uint32_t table_size, uint64_t seed)
+{
+	struct sl_maglev_member *mm = NULL;
+	uint32_t i;
+	int rc;
+
+	sp->n_members = n;
+	sp->table_size = table_size;
+	sp->members = malloc((n == 0 ? 1 : n) * sizeof(*sp->members));
+	sp->table = malloc((size_t)table_size * sizeof(*sp->table));
+	if (n > 0)
+		mm = malloc(n * sizeof(*mm));
+	if (sp->members == NULL || sp->table == NULL || (n > 0 && mm == NULL)) {
+		free(mm);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		sp->members[i] = first + i;
+		mm[i].key = s->backends[first + i].addr;
+		mm[i].weight = s->backends[first + i].weight;
+	}
+	rc = sl_maglev_build(sp->table, table_size, mm, n, seed);
+	free(mm);
+	return rc;
+}
+
+static int
+sl_compile_fail(struct sl_error *err, int rc, const char *target, const char *what)
+{
+	if (rc == -ENOMEM)
+		sl_error_set(err, "OutOfMemory", target, "", "Out of memory while compiling %s.", what);
+	else
+		sl_error_set(err, "SnapshotBuildFailed", target, "", "Building %s failed (error %d).",
+			     what, rc);
+	return rc;
+}
+
+struct sl_snapshot *
+sl_compile(const struct sl_model *m, const struct sl_port_info *ports, uint32_t n_ports,
+	   struct sl_id_registry *rule_ids, struct sl_id_registry *backend_ids, uint64_t generation,
+	   struct sl_error *err)
+{
+	uint64_t n_rules = 0, n_pools = 0, n_backends = 0;
+	uint64_t seed;
+	uint32_t li, pi, ai, ri, port, b = 0, pool_base = 0, r_out = 0;
+	char key[SL_COMPILE_KEY_MAX];
+	struct sl_snapshot *s;
+	int rc;
+
+	if (m == NULL || rule_ids == NULL || backend_ids == NULL) {
+		sl_error_set(err, "InvalidArgument", "", "", "sl_compile needs a model and two registries.");
+		errno = EINVAL;
+		return NULL;
+	}
+	if (n_ports > SL_MAX_PORTS || (n_ports > 0 && ports == NULL)) {
+		sl_error_set(err, "InvalidPortList", "ports", "",
+			     "%u ports given; sluice drives 0 to %u and needs their descriptions.",
+			     n_ports, SL_MAX_PORTS);
+		errno = EINVAL;
+		return NULL;
+	}
+	for (li = 0; li < m->n_lbs; li++) {
+		const struct sl_lb *lb = &m->lbs[li];
+
+		n_rules += lb->n_rules;
+		n_pools += lb->n_pools;
+		for (pi = 0; pi < lb->n_pools; pi++)
+			n_backends += lb->pools[pi].n_addresses;
+	}
+	if (n_rules > SL_MAX_RULE_COUNTERS || n_backends > SL_MAX_BACKEND_COUNTERS ||
+	    n_pools > UINT32_MAX) {
+		sl_error_set(err, "CounterIdsExhausted", "", "",
+			     "%llu rules and %llu backends in all; sluice counts at most %u and %u.",
+			     (unsigned long long)n_rules, (unsigned long long)n_backends,
+			     SL_MAX_RULE_COUNTERS, SL_MAX_BACKEND_COUNTERS);
+		errno = ENOSPC;
+		return NULL;
+	}
+	s = sl_snapshot_alloc(n_ports, (uint32_t)n_rules, (uint32_t)n_pools, (uint32_t)n_backends);
+	if (s == NULL) {
+		sl_compile_fail(err, -ENOMEM, "", "the snapshot");
+		errno = ENOMEM;
+		return NULL;
+	}
+	s->generation = generation;
+	s->hash_seed = m->hash_seed;
+	seed = SL_MAGLEV_DEFAULT_SEED ^ m->hash_seed;
+
+	for (li = 0; li < m->n_lbs; li++) {
+		const struct sl_lb *lb = &m->lbs[li];
+
+		for (pi = 0; pi < lb->n_pools; pi++) {
+			const struct sl_pool_cfg *pc = &lb->pools[pi];
+			struct sl_pool *sp = &s->pools[pool_base + pi];
+			uint32_t first = b;
+
+			sl_display_name(sp->name, lb->name, pc->name, NULL);
+			for (ai = 0; ai < pc->n_addresses; ai++, b++) {
+				const struct sl_address *a = &pc->addresses[ai];
+				const struct sl_vnet *v = &m->vnets[a->vnet];
+				struct sl_backend *be = &s->backends[b];
+
+				be->addr = a->addr;
+				be->weight = a->weight;
+				be->family = a->family;
+				be->delivery = (uint8_t)v->delivery;
+				be->usable = 1;
+				sl_display_name(be->name, lb->name, pc->name, a->name);
+				sl_counter_key(key, lb->name, pc->name, a->name);
+				rc = sl_compile_counter(backend_ids, key, SL_MAX_BACKEND_COUNTERS,
+							&be->counter_id, err);
+				if (rc < 0)
+					goto fail;
+				for (port = 0; port < n_ports; port++) {
+					rc = sl_compile_hdrs(&s->hdrs[((size_t)b * n_ports + port) * 2],
+							     be, v, &ports[port]);
+					if (rc < 0) {
+						sl_compile_fail(err, rc, be->name,
+								"a backend's header prefix");
+						goto fail;
+					}
+				}
+			}
+			rc = sl_compile_pool(sp, s, first, pc->n_addresses, m->maglev_size, seed);
+			if (rc < 0) {
+				sl_compile_fail(err, rc, sp->name, "a pool's Maglev table");
+				goto fail;
+			}
+		}
+		for (ri = 0; ri < lb->n_rules; ri++, r_out++) {
+			const struct sl_rule_cfg *rule = &lb->rules[ri];
+			const struct sl_frontend *fe = &lb->frontends[rule->frontend];
+			struct sl_rule *sr = &s->rules[r_out];
+
+			sr->frontend = fe->addr;
+			sr->pool = pool_base + (uint32_t)rule->pool;
+			sr->frontend_port_be = htons(rule->frontend_port);
+			sr->backend_port_be = htons(rule->backend_port);
+			sr->proto = rule->proto;
+			sr->dist = (uint8_t)rule->dist;
+			sr->floating_ip = rule->floating_ip;
+			sr->family = fe->family;
+			sl_display_name(sr->name, lb->name, rule->name, NULL);
+			sl_counter_key(key, lb->name, rule->name, NULL);
+			rc = sl_compile_counter(rule_ids, key, SL_MAX_RULE_COUNTERS, &sr->counter_id,
+						err);
+			if (rc < 0)
+				goto fail;
+		}
+		pool_base += lb->n_pools;
+	}
+
+	rc = sl_snapshot_index_frontends(s);
+	if (rc == -EEXIST) {
+		sl_error_set(err, "RulesUseSameFrontendIPConfigurationProtocolAndPort", "", "",
+			     "Two rules share a frontend address, protocol and port.");
+		goto fail;
+	}
+	if (rc < 0) {
+		sl_compile_fail(err, rc, "", "the frontend table");
+		goto fail;
+	}
+	return s;
+fail:
+	sl_snapshot_free(s);
+	errno = -rc;
+	return NULL;
+}
