@@ -22,6 +22,7 @@ static const char *const sl_drop_names[SL_DROP_MAX] = {
 	[SL_DROP_IPV6_BAD_VERSION] = "ipv6_bad_version",
 	[SL_DROP_IPV6_BAD_LENGTH] = "ipv6_bad_length",
 	[SL_DROP_IPV6_BAD_EXT_HEADER] = "ipv6_bad_ext_header",
+	[SL_DROP_IPV6_MAPPED_ADDRESS] = "ipv6_mapped_address",
 	[SL_DROP_L4_UNSUPPORTED] = "l4_unsupported",
 	[SL_DROP_L4_TRUNCATED] = "l4_truncated",
 	[SL_DROP_TCP_BAD_OFFSET] = "tcp_bad_offset",

@@ -23,6 +23,7 @@ enum sl_drop_reason {
 	SL_DROP_IPV6_BAD_VERSION,    /* version field is not 6 */
 	SL_DROP_IPV6_BAD_LENGTH,     /* payload length beyond the frame */
 	SL_DROP_IPV6_BAD_EXT_HEADER, /* extension header truncated, too many, or fragment header */
+	SL_DROP_IPV6_MAPPED_ADDRESS, /* IPv4-mapped source or destination (::ffff:a.b.c.d) */
 	SL_DROP_L4_UNSUPPORTED,      /* protocol other than TCP or UDP */
 	SL_DROP_L4_TRUNCATED,        /* TCP/UDP header beyond the IP payload */
 	SL_DROP_TCP_BAD_OFFSET,      /* TCP data offset < 5 or beyond the payload */

@@ -151,6 +151,13 @@ sl_parse(const uint8_t *frame, uint32_t len, struct sl_pkt *p)
 		}
 		memcpy(p->src.bytes, l3 + 8, 16);
 		memcpy(p->dst.bytes, l3 + 24, 16);
+		/*
+		 * IPv4-mapped addresses never appear on the wire (RFC 4291
+		 * 2.5.5.2; Linux drops them too). sluice holds IPv4 addresses in
+		 * that form, so such a packet would pass for IPv4 in every lookup.
+		 */
+		if (unlikely(sl_ip_addr_is_v4(&p->src) || sl_ip_addr_is_v4(&p->dst)))
+			return SL_DROP_IPV6_MAPPED_ADDRESS;
 		p->family = SL_AF_IPV6;
 		l4_off = l3_off + ext_off;
 	} else {

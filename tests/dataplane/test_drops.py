@@ -213,9 +213,10 @@ def test_rule_counters_count_only_forwarded(result):
     assert rules[LB.rule_name("empty")]["packets"] == 0
 
 
-def test_ipv6_to_ipv4_mapped_vip_has_no_frontend():
+def test_ipv6_with_ipv4_mapped_address_is_dropped():
     """An IPv6 packet to ::ffff:<IPv4 VIP> is not for the IPv4 frontend: sluice
-    keeps IPv4 addresses IPv4-mapped internally, but a frontend has a family.
+    keeps IPv4 addresses IPv4-mapped internally, and such addresses never
+    appear on the wire (RFC 4291), so the parser refuses them.
     (Own run, so that a failure here leaves the cases above aligned.)"""
     pkts = [h.pkt(C6, "::ffff:" + FE4, "tcp", 1024, 80, b"mapped"),
             h.pkt(C6, "::ffff:" + FE4, "udp", 1025, 53, b"mapped"),
@@ -223,5 +224,5 @@ def test_ipv6_to_ipv4_mapped_vip_has_no_frontend():
     r = h.run(CONFIG, pkts, NEIGHBOURS)
     leaked = [repr(p) for p in r.out if IPv6 in p]
     assert not leaked, "IPv6 packets forwarded by an IPv4 rule:\n" + "\n".join(leaked)
-    assert h.drops_nonzero(r.stats) == {"no_frontend": 2}
+    assert h.drops_nonzero(r.stats) == {"ipv6_mapped_address": 2}
     assert r.stats["tx"] == 1

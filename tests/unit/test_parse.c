@@ -581,6 +581,31 @@ test_drop_ipv6(void **state)
 	expect_drop(buf, x.len, SL_DROP_IPV6_BAD_EXT_HEADER);
 }
 
+/* IPv4-mapped source or destination: refused, never taken for IPv4. */
+static void
+test_drop_ipv6_mapped(void **state)
+{
+	static const uint8_t mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 1, 2, 3};
+	struct fspec s = {.family = 6, .proto = SL_PROTO_TCP, .payload = 4};
+	uint8_t buf[MAX_FRAME];
+	struct fexpect x;
+	uint8_t *ip = buf + 14;
+	uint8_t saved[16];
+
+	(void)state;
+	build_frame(buf, &s, &x);
+	expect_drop(buf, x.len, SL_DROP_NONE);
+	memcpy(saved, ip + 24, 16);
+	memcpy(ip + 24, mapped, 16);
+	expect_drop(buf, x.len, SL_DROP_IPV6_MAPPED_ADDRESS);
+	memcpy(ip + 24, saved, 16);
+	memcpy(ip + 8, mapped, 16);
+	expect_drop(buf, x.len, SL_DROP_IPV6_MAPPED_ADDRESS);
+	/* ::fffe:... is an ordinary IPv6 address */
+	ip[8 + 11] = 0xfe;
+	expect_drop(buf, x.len, SL_DROP_NONE);
+}
+
 static void
 test_drop_ipv6_ext(void **state)
 {
@@ -880,6 +905,7 @@ main(void)
 		cmocka_unit_test(test_drop_ipv4),
 		cmocka_unit_test(test_drop_ipv6),
 		cmocka_unit_test(test_drop_ipv6_ext),
+		cmocka_unit_test(test_drop_ipv6_mapped),
 		cmocka_unit_test(test_drop_tcp),
 		cmocka_unit_test(test_drop_udp),
 		cmocka_unit_test(test_random_mutations),
