@@ -30,6 +30,7 @@
 #include <cjson/cJSON.h>
 
 #include "sl_config.h"
+#include "sl_json.h"
 #include "sl_maglev.h"
 
 #define SL_CFG_PATH_MAX 256
@@ -1782,32 +1783,10 @@ sl_parse_root(struct sl_error *e, struct sl_model *m, const cJSON *root, const c
 				  "loadBalancers");
 }
 
-static int
-sl_json_syntax_error(struct sl_error *e, const char *text, size_t len, const char *at,
-		     const char *doc_target, const char *what)
-{
-	size_t off = 0, i, line = 1, col = 1;
-
-	if (at != NULL && at >= text && at <= text + len)
-		off = (size_t)(at - text);
-	for (i = 0; i < off; i++) {
-		if (text[i] == '\n') {
-			line++;
-			col = 1;
-		} else {
-			col++;
-		}
-	}
-	return sl_cfg_error(e, "InvalidJson", doc_target, "",
-			    "Invalid JSON: %s at line %zu, column %zu (byte offset %zu).",
-			    off >= len ? "unexpected end of input" : what, line, col, off);
-}
-
 struct sl_model *
 sl_config_parse(const char *text, size_t len, const char *file_name, struct sl_error *err)
 {
 	const char *doc_target = file_name != NULL ? file_name : "configuration";
-	const char *end = NULL;
 	struct sl_model *m;
 	cJSON *root;
 	int rc;
@@ -1817,23 +1796,10 @@ sl_config_parse(const char *text, size_t len, const char *file_name, struct sl_e
 		rc = -EINVAL;
 		goto fail;
 	}
-	root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+	root = sl_json_parse(text, len, doc_target, err);
 	if (root == NULL) {
-		if (end == NULL)
-			end = cJSON_GetErrorPtr();
-		rc = sl_json_syntax_error(err, text, len, end, doc_target, "syntax error");
+		rc = -EINVAL;
 		goto fail;
-	}
-	if (end != NULL) {
-		while (end < text + len && (*end == ' ' || *end == '\t' || *end == '\n' ||
-					    *end == '\r'))
-			end++;
-		if (end < text + len) {
-			cJSON_Delete(root);
-			rc = sl_json_syntax_error(err, text, len, end, doc_target,
-						  "unexpected data after the JSON value");
-			goto fail;
-		}
 	}
 
 	m = calloc(1, sizeof(*m));
@@ -1857,83 +1823,15 @@ fail:
 	return NULL;
 }
 
-static struct sl_model *
-sl_config_unreadable(const char *path, struct sl_error *err, int errnum, const char *why)
-{
-	sl_error_set(err, "ConfigFileUnreadable", path, "", "Cannot read '%s': %s.", path, why);
-	if (err != NULL)
-		snprintf(err->file, sizeof(err->file), "%s", path);
-	errno = errnum;
-	return NULL;
-}
-
 struct sl_model *
 sl_config_load(const char *path, struct sl_error *err)
 {
 	struct sl_model *m;
-	size_t cap, len = 0;
-	struct stat st;
-	char *buf, *nb;
-	ssize_t n;
-	int fd, errnum;
+	size_t len;
+	char *buf = sl_file_read(path, SL_CONFIG_MAX_FILE_SIZE, &len, "ConfigFileUnreadable", err);
 
-	if (path == NULL)
-		return sl_config_unreadable("", err, EINVAL, "no file name");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return sl_config_unreadable(path, err, errno, strerror(errno));
-	if (fstat(fd, &st) < 0) {
-		errnum = errno;
-		close(fd);
-		return sl_config_unreadable(path, err, errnum, strerror(errnum));
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return sl_config_unreadable(path, err, EINVAL, "not a regular file");
-	}
-	if (st.st_size > (off_t)SL_CONFIG_MAX_FILE_SIZE) {
-		close(fd);
-		return sl_config_unreadable(path, err, EFBIG, "larger than 16 MiB");
-	}
-	/* The size is a hint: the file may change while it is read. */
-	cap = (size_t)st.st_size + 1;
-	buf = malloc(cap);
-	if (buf == NULL) {
-		close(fd);
-		return sl_config_unreadable(path, err, ENOMEM, "out of memory");
-	}
-	for (;;) {
-		if (len == cap) {
-			if (cap > SL_CONFIG_MAX_FILE_SIZE) {
-				free(buf);
-				close(fd);
-				return sl_config_unreadable(path, err, EFBIG, "larger than 16 MiB");
-			}
-			cap = cap * 2 > (size_t)SL_CONFIG_MAX_FILE_SIZE + 1 ?
-				      (size_t)SL_CONFIG_MAX_FILE_SIZE + 1 :
-				      cap * 2;
-			nb = realloc(buf, cap);
-			if (nb == NULL) {
-				free(buf);
-				close(fd);
-				return sl_config_unreadable(path, err, ENOMEM, "out of memory");
-			}
-			buf = nb;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			errnum = errno;
-			free(buf);
-			close(fd);
-			return sl_config_unreadable(path, err, errnum, strerror(errnum));
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
+	if (buf == NULL)
+		return NULL;
 	m = sl_config_parse(buf, len, path, err);
 	free(buf);
 	return m;

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 #include <rte_ethdev.h>
 
+#include "sl_json.h"
 #include "sl_pmd_config.h"
 
 #define SL_PMD_CONFIG_MAX_BYTES (1u << 20)
@@ -345,50 +346,19 @@ sl_pmd_config_load(const char *path, struct sl_pmd_config *out, struct sl_error 
 	char *text = NULL;
 	cJSON *root = NULL;
 	int rc = 0;
-	FILE *f;
-	long size;
+	size_t size;
 
 	memset(out, 0, sizeof(*out));
-	f = fopen(path, "rb");
-	if (f == NULL) {
-		pc_fail(&c, "$", "PortProfileUnreadable", strerror(errno), path);
-		return -ENOENT;
-	}
-	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 ||
-	    size > (long)SL_PMD_CONFIG_MAX_BYTES || fseek(f, 0, SEEK_SET) != 0) {
-		fclose(f);
-		pc_fail(&c, "$", "PortProfileUnreadable", "cannot read or larger than 1 MiB", path);
-		return -EINVAL;
-	}
-	text = malloc((size_t)size + 1);
-	if (text == NULL) {
-		fclose(f);
-		return -ENOMEM;
-	}
-	if (fread(text, 1, (size_t)size, f) != (size_t)size) {
-		fclose(f);
-		free(text);
-		pc_fail(&c, "$", "PortProfileUnreadable", "short read", path);
-		return -EINVAL;
-	}
-	fclose(f);
-	text[size] = '\0';
-
-	root = cJSON_ParseWithLength(text, (size_t)size);
+	text = sl_file_read(path, SL_PMD_CONFIG_MAX_BYTES, &size, "PortProfileUnreadable", err);
+	if (text == NULL)
+		return -errno;
+	root = sl_json_parse(text, size, path, err);
 	if (root == NULL) {
-		const char *e = cJSON_GetErrorPtr();
-		char where[64];
-		int line = 1, col = 1;
-		for (const char *s = text; e != NULL && s < e; s++) {
-			if (*s == '\n') {
-				line++;
-				col = 1;
-			} else {
-				col++;
-			}
+		rc = -EINVAL;
+		if (err != NULL) {
+			snprintf(err->file, sizeof(err->file), "%s", path);
+			snprintf(err->json_path, sizeof(err->json_path), "$");
 		}
-		snprintf(where, sizeof(where), "line %d column %d", line, col);
-		rc = pc_fail(&c, "$", "InvalidJson", "JSON syntax error at", where);
 		goto out;
 	}
 	const cJSON *ports = cJSON_GetObjectItemCaseSensitive(root, "ports");
