@@ -52,5 +52,5 @@ fi
 sl_log "summary"
 printf '  %s\n' "${results[@]}"
 passed=$(printf '%s\n' "${results[@]}" | grep -c '^PASS' || true)
-echo "$passed passed, $failed failed"
+echo "tiers: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -45,7 +45,8 @@ ARM = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/pro
 DROP_REASONS = [
     "l2_truncated", "vlan_stacked", "not_ip", "ipv4_truncated", "ipv4_bad_version",
     "ipv4_bad_ihl", "ipv4_bad_length", "ipv4_fragment", "ipv6_truncated",
-    "ipv6_bad_version", "ipv6_bad_length", "ipv6_bad_ext_header", "l4_unsupported",
+    "ipv6_bad_version", "ipv6_bad_length", "ipv6_bad_ext_header", "ipv6_mapped_address",
+    "l4_unsupported",
     "l4_truncated", "tcp_bad_offset", "udp_bad_length", "no_frontend", "no_backend",
     "no_neighbour", "no_headroom", "mtu_exceeded", "tx_full", "no_snapshot",
 ]

@@ -39,7 +39,8 @@ def eal_args(lcores="0,1"):
     file prefix so runs never share DPDK runtime files."""
     mem = os.environ.get("SL_EAL_MEM", "--no-huge -m 512")
     prefix = f"--file-prefix=sl{os.getpid()}x{next(_run_ids)}"
-    return ["-l", lcores, "--no-pci", "--no-telemetry", "--log-level=lib.eal:error", prefix] + shlex.split(mem)
+    lc = ["--lcores", lcores] if "@" in lcores else ["-l", lcores]
+    return lc + ["--no-pci", "--no-telemetry", "--log-level=lib.eal:error", prefix] + shlex.split(mem)
 
 
 def port_profile(rx, tx, neighbours, mac=SLUICE_MAC, ipv4=PORT_IPV4, ipv6=PORT_IPV6,
@@ -73,20 +74,36 @@ class Result:
     workdir: str = field(default="")
 
 
-def run_pcap(config, packets, neighbours, timeout=60, extra_args=(), **profile_kw):
-    """Run sluiced over packets; config is a dict (or a str of JSON text)."""
+def run_pcap(config, packets, neighbours, timeout=60, extra_args=(), queues=1, lcores="0,1",
+             **profile_kw):
+    """Run sluiced over packets; config is a dict (or a str of JSON text).
+
+    With queues > 1 the packets are dealt round robin over that many input
+    files (net_pcap gives one queue pair per rx_pcap/tx_pcap pair) and the
+    output files are read back in queue order.
+    """
     d = tempfile.mkdtemp(prefix="sluice-dp-")
-    rx, tx = os.path.join(d, "in.pcap"), os.path.join(d, "out.pcap")
+    rxs = [os.path.join(d, f"in{q}.pcap") for q in range(queues)]
+    txs = [os.path.join(d, f"out{q}.pcap") for q in range(queues)]
     cfg, prof, st = (os.path.join(d, n) for n in ("config.json", "ports.json", "stats.json"))
-    wrpcap(rx, packets)
+    for q in range(queues):
+        wrpcap(rxs[q], packets[q::queues])
     with open(cfg, "w") as f:
         f.write(config if isinstance(config, str) else json.dumps(config, indent=1))
+    profile = port_profile(rxs[0], txs[0], neighbours, **profile_kw)
+    if queues > 1:
+        port = profile["ports"][0]
+        port["devargs"] = ",".join([f"rx_pcap={r}" for r in rxs] + [f"tx_pcap={t}" for t in txs])
+        port["rxQueues"] = queues
     with open(prof, "w") as f:
-        json.dump(port_profile(rx, tx, neighbours, **profile_kw), f, indent=1)
-    cmd = [sluiced_path()] + eal_args() + ["--", "--ports", prof, "--config", cfg,
+        json.dump(profile, f, indent=1)
+    cmd = [sluiced_path()] + eal_args(lcores) + ["--", "--ports", prof, "--config", cfg,
                                           "--stats-file", st, "--exit-idle-ms", "400"] + list(extra_args)
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    out = list(rdpcap(tx)) if os.path.exists(tx) and os.path.getsize(tx) > 24 else []
+    out = []
+    for tx in txs:
+        if os.path.exists(tx) and os.path.getsize(tx) > 24:
+            out += list(rdpcap(tx))
     stats = {}
     if os.path.exists(st):
         with open(st) as f:
