@@ -31,12 +31,11 @@
 #include "sl_rewrite.h"
 #include "sl_types.h"
 
-#define SL_RES_NAME_MAX 80
+#define SL_RES_NAME_MAX 81 /* Azure's 80 characters and the NUL */
 
 /*
  * Limits. Where Azure has one (Standard SKU) it is Azure's; the others are
- * sluice's. Names: Azure allows 80 characters; a name must fit name[] with
- * its terminating NUL, so sluice takes at most SL_RES_NAME_MAX - 1.
+ * sluice's. Names: Azure allows 80 characters (name[] holds them and the NUL).
  */
 #define SL_CONFIG_NAME_MAX_LEN (SL_RES_NAME_MAX - 1)
 #define SL_CONFIG_MAX_ADDRESSES_PER_POOL 5000
