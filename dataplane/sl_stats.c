@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 
+#include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_malloc.h>
 
@@ -87,7 +88,8 @@ json_string(FILE *f, const char *s)
 
 void
 sl_stats_write_json(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
-		    const unsigned int *lcore_ids, const struct sl_snapshot *snap, double elapsed_s)
+		    const unsigned int *lcore_ids, const struct sl_snapshot *snap, double elapsed_s,
+		    uint64_t publish_tsc)
 {
 	struct sl_stats_totals t;
 	char addr[64];
@@ -107,8 +109,14 @@ sl_stats_write_json(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 		for (int r = 0; r < SL_DROP_MAX; r++)
 			d += lc[i]->drops[r];
 		fprintf(f, "%s\n    {\"lcore\": %u, \"rx\": %" PRIu64 ", \"tx\": %" PRIu64
-			", \"dropped\": %" PRIu64 "}", i ? "," : "", lcore_ids[i], lc[i]->rx,
-			lc[i]->tx, d);
+			", \"dropped\": %" PRIu64 ", \"generation\": %" PRIu64, i ? "," : "",
+			lcore_ids[i], lc[i]->rx, lc[i]->tx, d, lc[i]->generation);
+		if (snap != NULL && lc[i]->generation == snap->generation &&
+		    lc[i]->generation_tsc >= publish_tsc)
+			fprintf(f, ", \"firstPacketMicroseconds\": %.3f",
+				(double)(lc[i]->generation_tsc - publish_tsc) * 1e6 /
+					(double)rte_get_tsc_hz());
+		fputc('}', f);
 	}
 	fprintf(f, "\n  ],\n  \"rules\": [");
 	for (uint32_t i = 0; snap != NULL && i < snap->n_rules; i++) {

@@ -33,6 +33,8 @@ struct sl_lcore_stats {
 	uint64_t tx;
 	uint64_t drops[SL_DROP_MAX];
 	uint64_t iterations;
+	uint64_t generation;     /* snapshot generation of the last burst processed */
+	uint64_t generation_tsc; /* TSC of the first burst processed with it */
 	struct sl_obj_counter *rules;    /* [SL_MAX_RULE_COUNTERS] */
 	struct sl_obj_counter *backends; /* [SL_MAX_BACKEND_COUNTERS] */
 } __rte_cache_aligned;
@@ -53,11 +55,13 @@ void sl_stats_sum(struct sl_lcore_stats *const *lc, unsigned int n, struct sl_st
 
 /*
  * Write counters as JSON to f: totals, drops by reason, per lcore, and per
- * rule and backend of the current snapshot (by name).
+ * rule and backend of the current snapshot (by name). publish_tsc is when
+ * the current snapshot was published: each lcore that has forwarded with it
+ * reports how long after that its first burst came (firstPacketMicroseconds).
  */
 void sl_stats_write_json(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 			 const unsigned int *lcore_ids, const struct sl_snapshot *snap,
-			 double elapsed_s);
+			 double elapsed_s, uint64_t publish_tsc);
 
 /* Human-readable summary (final report). */
 void sl_stats_write_text(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,

@@ -219,6 +219,10 @@ sl_worker_main(void *arg)
 				rte_pktmbuf_free_bulk(pkts, n);
 				continue;
 			}
+			if (unlikely(st->generation != snap->generation)) {
+				st->generation = snap->generation;
+				st->generation_tsc = rte_rdtsc();
+			}
 			sl_worker_burst(w, q, snap, pkts, n);
 		}
 

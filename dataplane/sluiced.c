@@ -3,15 +3,19 @@
  * sluiced.c: the sluice daemon. The EAL main lcore is the control thread:
  * it reads the port profile and the configuration, brings the ports up,
  * compiles and publishes snapshots, launches one worker per EAL worker
- * lcore, reloads the configuration on SIGHUP, prints statistics, and shuts
- * down cleanly on SIGINT/SIGTERM.
+ * lcore, serves the REST API, reloads the configuration on SIGHUP and when
+ * the file changes, prints statistics, and shuts down cleanly on
+ * SIGINT/SIGTERM. Every configuration change goes through the controller
+ * (control/sl_controller.h): validate, compile, persist, publish.
  *
- *   sluiced [EAL options] -- --ports PROFILE.json --config RESOURCES.json
+ *   sluiced [EAL options] -- --ports PROFILE.json [--config RESOURCES.json]
+ *           [--state-dir DIR] [--api-socket PATH | --no-api]
  *           [--lcores-per-port N] [--stats-interval S] [--stats-file FILE]
  *           [--exit-idle-ms MS]
  */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -27,8 +31,10 @@
 #include <rte_log.h>
 #include <rte_mbuf.h>
 
+#include "sl_api.h"
 #include "sl_compile.h"
 #include "sl_config.h"
+#include "sl_controller.h"
 #include "sl_pmd_config.h"
 #include "sl_port.h"
 #include "sl_publish.h"
@@ -42,6 +48,9 @@ struct sl_options {
 	const char *ports_file;
 	const char *config_file;
 	const char *stats_file;
+	const char *state_dir;
+	const char *api_socket;
+	int no_api;
 	unsigned int lcores_per_port;
 	double stats_interval;
 	unsigned int exit_idle_ms;
@@ -63,11 +72,18 @@ static void
 usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [EAL options] -- --ports PROFILE.json --config RESOURCES.json\n"
+		"usage: %s [EAL options] -- --ports PROFILE.json [--config RESOURCES.json]\n"
+		"          [--state-dir DIR] [--api-socket PATH | --no-api]\n"
 		"          [--lcores-per-port N] [--stats-interval SECONDS]\n"
 		"          [--stats-file FILE] [--exit-idle-ms MS]\n"
 		"  --ports             port profile (pmd-config/*.json)\n"
-		"  --config            resources: virtual networks and load balancers (JSON)\n"
+		"  --config            resources: virtual networks, network interfaces and load\n"
+		"                      balancers (JSON); applied at start, on SIGHUP and when the\n"
+		"                      file changes\n"
+		"  --state-dir         persist the configuration in DIR/state.json and restore it\n"
+		"                      at start (before --config is applied)\n"
+		"  --api-socket        REST API Unix socket (default " SL_API_DEFAULT_SOCKET ", mode 0600)\n"
+		"  --no-api            serve no REST API\n"
 		"  --lcores-per-port   worker lcores (and queue pairs) per port; default: the\n"
 		"                      worker lcores divided among the ports\n"
 		"  --stats-interval    print a statistics line every SECONDS (0: never)\n"
@@ -87,6 +103,9 @@ parse_options(int argc, char **argv, struct sl_options *o)
 		{"stats-interval", required_argument, NULL, 's'},
 		{"stats-file", required_argument, NULL, 'f'},
 		{"exit-idle-ms", required_argument, NULL, 'x'},
+		{"state-dir", required_argument, NULL, 'd'},
+		{"api-socket", required_argument, NULL, 'a'},
+		{"no-api", no_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -105,6 +124,15 @@ parse_options(int argc, char **argv, struct sl_options *o)
 			break;
 		case 'f':
 			o->stats_file = optarg;
+			break;
+		case 'd':
+			o->state_dir = optarg;
+			break;
+		case 'a':
+			o->api_socket = optarg;
+			break;
+		case 'n':
+			o->no_api = 1;
 			break;
 		case 'l':
 			o->lcores_per_port = (unsigned int)strtoul(optarg, &end, 10);
@@ -133,7 +161,9 @@ parse_options(int argc, char **argv, struct sl_options *o)
 			return -1;
 		}
 	}
-	if (o->ports_file == NULL || o->config_file == NULL) {
+	if (o->api_socket == NULL)
+		o->api_socket = SL_API_DEFAULT_SOCKET;
+	if (o->ports_file == NULL) {
 		usage(argv[0]);
 		return -1;
 	}
@@ -163,32 +193,79 @@ struct sl_daemon {
 	unsigned int n_workers;
 	atomic_bool quit;
 	double start;
+	struct sl_controller ctl;
+	struct sl_api *api;
+	uint64_t publish_tsc; /* when the current snapshot was published */
 };
 
-/* Load, validate and compile the configuration file. NULL on error (logged). */
-static struct sl_snapshot *
-load_snapshot(struct sl_daemon *d)
+/* Controller hooks: compile a validated model for the ports, and publish it. */
+static void *
+prepare_snapshot(void *ctx, const struct sl_model *m, struct sl_error *err)
+{
+	struct sl_daemon *d = ctx;
+
+	for (uint32_t i = 0; i < d->pmd.n_ports; i++)
+		d->port_info[i] = d->pmd.ports[i].info;
+	return sl_compile(m, d->port_info, d->pmd.n_ports, d->rule_ids, d->backend_ids,
+			  d->generation + 1, err);
+}
+
+static void
+publish_snapshot(void *ctx, void *prepared)
+{
+	struct sl_daemon *d = ctx;
+	struct sl_snapshot *s = prepared;
+	uint64_t us;
+
+	d->generation = s->generation;
+	d->publish_tsc = rte_rdtsc();
+	us = sl_publish(&d->pub, s);
+	MAIN_LOG(INFO, "configuration generation %lu published: %u rules, %u pools, %u backends "
+		 "(grace period %lu us)\n", (unsigned long)s->generation, s->n_rules, s->n_pools,
+		 s->n_backends, (unsigned long)us);
+}
+
+static void
+discard_snapshot(void *ctx, void *prepared)
+{
+	(void)ctx;
+	sl_snapshot_free(prepared);
+}
+
+static char *
+stats_json(void *ctx)
+{
+	struct sl_daemon *d = ctx;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL)
+		return NULL;
+	/* The control thread is the only writer of the snapshot pointer. */
+	sl_stats_write_json(f, d->stats, d->n_workers, d->lcore_ids,
+			    atomic_load_explicit(&d->pub.current, memory_order_relaxed),
+			    now_s() - d->start, d->publish_tsc);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static void
+reload_config(struct sl_daemon *d, const char *why)
 {
 	struct sl_error err;
 	char line[1400];
-	struct sl_model *m = sl_config_load(d->opt.config_file, &err);
 
-	if (m == NULL) {
-		MAIN_LOG(ERR, "configuration refused: %s\n", sl_error_format(&err, line, sizeof(line)));
-		return NULL;
-	}
-	for (uint32_t i = 0; i < d->pmd.n_ports; i++)
-		d->port_info[i] = d->pmd.ports[i].info;
-	struct sl_snapshot *s = sl_compile(m, d->port_info, d->pmd.n_ports, d->rule_ids,
-					   d->backend_ids, d->generation + 1, &err);
-	sl_model_free(m);
-	if (s == NULL) {
-		snprintf(err.file, sizeof(err.file), "%s", d->opt.config_file);
-		MAIN_LOG(ERR, "configuration refused: %s\n", sl_error_format(&err, line, sizeof(line)));
-		return NULL;
-	}
-	d->generation++;
-	return s;
+	if (d->opt.config_file == NULL)
+		return;
+	if (sl_controller_apply_file(&d->ctl, &err) == 0)
+		MAIN_LOG(INFO, "%s: %s applied\n", why, d->opt.config_file);
+	else
+		MAIN_LOG(ERR, "%s: configuration refused, the running one stays: %s\n", why,
+			 sl_error_format(&err, line, sizeof(line)));
 }
 
 static void
@@ -208,7 +285,7 @@ write_stats_file(struct sl_daemon *d)
 	/* The control thread is the only writer of the snapshot pointer, so it may read it plainly. */
 	sl_stats_write_json(f, d->stats, d->n_workers, d->lcore_ids,
 			    atomic_load_explicit(&d->pub.current, memory_order_relaxed),
-			    now_s() - d->start);
+			    now_s() - d->start, d->publish_tsc);
 	if (fclose(f) != 0 || rename(tmp, d->opt.stats_file) != 0)
 		MAIN_LOG(WARNING, "cannot write %s: %s\n", d->opt.stats_file, strerror(errno));
 }
@@ -267,12 +344,14 @@ main(int argc, char **argv)
 		rte_exit(EXIT_FAILURE, "port profile refused: %s\n",
 			 sl_error_format(&err, line, sizeof(line)));
 
-	/* Check the configuration before touching any device. */
-	struct sl_model *probe_model = sl_config_load(d.opt.config_file, &err);
-	if (probe_model == NULL)
-		rte_exit(EXIT_FAILURE, "configuration refused: %s\n",
-			 sl_error_format(&err, line, sizeof(line)));
-	sl_model_free(probe_model);
+	/* Check the configuration file before touching any device. */
+	if (d.opt.config_file != NULL) {
+		struct sl_model *probe_model = sl_config_load(d.opt.config_file, &err);
+		if (probe_model == NULL)
+			rte_exit(EXIT_FAILURE, "configuration refused: %s\n",
+				 sl_error_format(&err, line, sizeof(line)));
+		sl_model_free(probe_model);
+	}
 
 	d.n_workers = rte_lcore_count() - 1;
 	if (d.n_workers == 0)
@@ -327,13 +406,23 @@ main(int argc, char **argv)
 		rte_exit(EXIT_FAILURE, "out of memory\n");
 	if (sl_publisher_init(&d.pub, d.n_workers) != 0)
 		rte_exit(EXIT_FAILURE, "cannot set up RCU\n");
-	struct sl_snapshot *first = load_snapshot(&d);
-	if (first == NULL)
-		rte_exit(EXIT_FAILURE, "configuration refused\n");
-	sl_publish(&d.pub, first);
-	MAIN_LOG(INFO, "configuration %s: %u rules, %u pools, %u backends (generation %lu)\n",
-		 d.opt.config_file, first->n_rules, first->n_pools, first->n_backends,
-		 (unsigned long)first->generation);
+	const struct sl_apply_ops ops = {
+		.prepare = prepare_snapshot,
+		.publish = publish_snapshot,
+		.discard = discard_snapshot,
+		.ctx = &d,
+	};
+	if (sl_controller_init(&d.ctl, d.opt.state_dir, d.opt.config_file, &ops, &err) != 0)
+		rte_exit(EXIT_FAILURE, "configuration refused: %s\n",
+			 sl_error_format(&err, line, sizeof(line)));
+	if (!d.opt.no_api) {
+		const struct sl_api_hooks hooks = {.stats_json = stats_json, .ctx = &d};
+		d.api = sl_api_start(d.opt.api_socket, 0600, &d.ctl, &hooks, &err);
+		if (d.api == NULL)
+			rte_exit(EXIT_FAILURE, "REST API: %s\n",
+				 sl_error_format(&err, line, sizeof(line)));
+		MAIN_LOG(INFO, "REST API on unix:%s\n", d.opt.api_socket);
+	}
 
 	for (unsigned int w = 0; w < d.n_workers; w++)
 		if (sl_worker_prepare(&d.workers[w]) != 0)
@@ -361,23 +450,26 @@ main(int argc, char **argv)
 	       d.pmd.n_ports);
 	fflush(stdout);
 	while (!sig_quit) {
-		struct timespec ts = {0, 10 * 1000 * 1000};
-		nanosleep(&ts, NULL);
+		struct pollfd pfd[2];
+		nfds_t n_pfd = 0;
+
+		if (d.api != NULL)
+			pfd[n_pfd++] = (struct pollfd){.fd = sl_api_fd(d.api), .events = POLLIN};
+		if (d.ctl.watch_fd >= 0)
+			pfd[n_pfd++] = (struct pollfd){.fd = d.ctl.watch_fd, .events = POLLIN};
+		poll(pfd, n_pfd, 10);
 		double t = now_s();
 
+		if (d.api != NULL)
+			sl_api_run(d.api);
+		if (d.ctl.watch_fd >= 0)
+			sl_controller_on_watch(&d.ctl, t);
 		if (sig_reload) {
 			sig_reload = 0;
-			struct sl_snapshot *s = load_snapshot(&d);
-			if (s != NULL) {
-				uint64_t us = sl_publish(&d.pub, s);
-				MAIN_LOG(INFO, "reloaded %s: generation %lu, %u rules, %u backends, "
-					 "grace period %lu us\n", d.opt.config_file,
-					 (unsigned long)s->generation, s->n_rules, s->n_backends,
-					 (unsigned long)us);
-			} else {
-				MAIN_LOG(WARNING, "reload refused; the running configuration stays\n");
-			}
+			reload_config(&d, "SIGHUP");
 		}
+		if (sl_controller_reload_due(&d.ctl, t))
+			reload_config(&d, "file changed");
 		struct sl_stats_totals tot;
 		sl_stats_sum(d.stats, d.n_workers, &tot);
 		if (tot.rx != last_rx) {
@@ -401,6 +493,7 @@ main(int argc, char **argv)
 		}
 	}
 
+	sl_api_stop(d.api);
 	atomic_store_explicit(&d.quit, true, memory_order_relaxed);
 	rte_eal_mp_wait_lcore();
 	double elapsed = now_s() - d.start;
@@ -415,6 +508,7 @@ main(int argc, char **argv)
 		sl_stats_free(d.stats[w]);
 	}
 	sl_publisher_fini(&d.pub);
+	sl_controller_fini(&d.ctl);
 	sl_id_registry_free(d.rule_ids);
 	sl_id_registry_free(d.backend_ids);
 	sl_pmd_config_free(&d.pmd);

@@ -1,0 +1,455 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sl_api.c: the REST API on libmicrohttpd (see sl_api.h).
+ *
+ * libmicrohttpd runs with MHD_USE_EPOLL and no thread of its own: its epoll
+ * descriptor is polled by the control thread, which calls MHD_run(), so the
+ * handlers below run on the control thread like every other change.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "sl_api.h"
+#include "sl_json.h"
+#include "sl_resource.h"
+
+struct sl_api {
+	struct MHD_Daemon *mhd;
+	int listen_fd;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct sl_controller *ctl;
+	struct sl_api_hooks hooks;
+};
+
+/* One request's upload, accumulated across handler calls. */
+struct sl_request {
+	char *body;
+	size_t len;
+	size_t cap;
+	int too_large;
+};
+
+static enum MHD_Result
+sl_send(struct MHD_Connection *conn, unsigned int status, char *text)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	if (text == NULL) {
+		r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	} else {
+		r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	}
+	if (r == NULL) {
+		free(text);
+		return MHD_NO;
+	}
+	if (text != NULL)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+					"application/json; charset=utf-8");
+	ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* cJSON allocates with malloc unless hooks say otherwise: its text can go to MHD_RESPMEM_MUST_FREE. */
+static enum MHD_Result
+sl_send_json(struct MHD_Connection *conn, unsigned int status, cJSON *v)
+{
+	char *text = v != NULL ? cJSON_Print(v) : NULL;
+	size_t n;
+
+	cJSON_Delete(v);
+	if (text == NULL)
+		return sl_send(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL);
+	n = strlen(text);
+	char *with_nl = realloc(text, n + 2);
+	if (with_nl != NULL) {
+		with_nl[n] = '\n';
+		with_nl[n + 1] = '\0';
+		text = with_nl;
+	}
+	return sl_send(conn, status, text);
+}
+
+static cJSON *
+sl_error_json(const struct sl_error *e, const struct sl_error *detail)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *o = cJSON_AddObjectToObject(root, "error");
+
+	if (o == NULL)
+		return root;
+	cJSON_AddStringToObject(o, "code", e->code);
+	cJSON_AddStringToObject(o, "message", e->message);
+	cJSON_AddStringToObject(o, "target", e->target);
+	if (e->json_path[0] != '\0')
+		cJSON_AddStringToObject(o, "jsonPath", e->json_path);
+	if (detail != NULL) {
+		cJSON *d = cJSON_AddArrayToObject(o, "details");
+		cJSON *one = cJSON_CreateObject();
+		cJSON_AddStringToObject(one, "code", detail->code);
+		cJSON_AddStringToObject(one, "message", detail->message);
+		cJSON_AddStringToObject(one, "target", detail->target);
+		cJSON_AddItemToArray(d, one);
+	}
+	return root;
+}
+
+static enum MHD_Result
+sl_send_error(struct MHD_Connection *conn, unsigned int status, const struct sl_error *e)
+{
+	return sl_send_json(conn, status, sl_error_json(e, NULL));
+}
+
+static enum MHD_Result
+sl_fail(struct MHD_Connection *conn, unsigned int status, const char *code, const char *target,
+	const char *msg)
+{
+	struct sl_error e;
+	sl_error_set(&e, code, target, "", "%s", msg);
+	return sl_send_error(conn, status, &e);
+}
+
+/* api-version: required, YYYY-MM-DD with an optional "-preview", as Azure's. */
+static int
+sl_check_api_version(struct MHD_Connection *conn, struct sl_error *e)
+{
+	const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "api-version");
+	unsigned int y, m, d;
+	int n = 0;
+
+	if (v == NULL || v[0] == '\0') {
+		sl_error_set(e, "MissingApiVersionParameter", "api-version", "",
+			     "The api-version query parameter (?api-version=) is required for all "
+			     "requests, e.g. ?api-version=2020-05-01.");
+		return -EINVAL;
+	}
+	if (sscanf(v, "%4u-%2u-%2u%n", &y, &m, &d, &n) != 3 || n != 10 || m < 1 || m > 12 ||
+	    d < 1 || d > 31 || (v[10] != '\0' && strcmp(v + 10, "-preview") != 0)) {
+		sl_error_set(e, "InvalidApiVersionParameter", "api-version", "",
+			     "The api-version '%s' is invalid: expected YYYY-MM-DD or "
+			     "YYYY-MM-DD-preview, e.g. 2020-05-01.", v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static enum MHD_Result
+sl_get(struct sl_api *api, struct MHD_Connection *conn, const struct sl_res_path *p)
+{
+	struct sl_error e;
+	cJSON *out = sl_doc_render(api->ctl->doc, p, &e);
+
+	if (out == NULL)
+		return sl_send_error(conn, MHD_HTTP_NOT_FOUND, &e);
+	return sl_send_json(conn, MHD_HTTP_OK, out);
+}
+
+static enum MHD_Result
+sl_put(struct sl_api *api, struct MHD_Connection *conn, const struct sl_res_path *p,
+       const struct sl_request *req)
+{
+	struct sl_error e;
+	cJSON *body, *doc;
+	bool created;
+	int http = 400;
+
+	if (req->len == 0)
+		return sl_fail(conn, 400, "InvalidRequestContent", "body",
+			       "The request body is empty: PUT takes the resource as JSON.");
+	body = sl_json_parse(req->body, req->len, "body", &e);
+	if (body == NULL) {
+		snprintf(e.code, sizeof(e.code), "InvalidRequestContent");
+		return sl_send_error(conn, 400, &e);
+	}
+	doc = sl_controller_begin(api->ctl);
+	if (doc == NULL) {
+		cJSON_Delete(body);
+		return sl_fail(conn, 500, "OutOfMemory", "", "Out of memory.");
+	}
+	if (sl_doc_put(doc, p, body, &created, &http, &e) != 0) {
+		cJSON_Delete(body);
+		cJSON_Delete(doc);
+		return sl_send_error(conn, (unsigned int)http, &e);
+	}
+	cJSON_Delete(body);
+	if (sl_controller_commit(api->ctl, doc, &e) != 0)
+		return sl_send_error(conn, 400, &e);
+	cJSON *out = sl_doc_render(api->ctl->doc, p, &e);
+	if (out == NULL)
+		return sl_send_error(conn, 500, &e);
+	return sl_send_json(conn, created ? MHD_HTTP_CREATED : MHD_HTTP_OK, out);
+}
+
+static enum MHD_Result
+sl_delete(struct sl_api *api, struct MHD_Connection *conn, const struct sl_res_path *p)
+{
+	struct sl_error e, why;
+	char id[1024];
+	bool existed;
+	int http = 400;
+	cJSON *doc = sl_controller_begin(api->ctl);
+
+	if (doc == NULL)
+		return sl_fail(conn, 500, "OutOfMemory", "", "Out of memory.");
+	if (sl_doc_delete(doc, p, &existed, &http, &e) != 0) {
+		cJSON_Delete(doc);
+		return sl_send_error(conn, (unsigned int)http, &e);
+	}
+	if (!existed) {
+		cJSON_Delete(doc);
+		return sl_send(conn, MHD_HTTP_NO_CONTENT, NULL);
+	}
+	if (sl_controller_commit(api->ctl, doc, &why) != 0) {
+		/* The rest of the configuration still needs it: say what does. */
+		sl_res_id(p, id, sizeof(id));
+		sl_error_set(&e, "InUseResourceCannotBeDeleted", id, "",
+			     "'%s' cannot be deleted: without it the configuration is invalid: %s",
+			     id, why.message);
+		return sl_send_json(conn, 400, sl_error_json(&e, &why));
+	}
+	return sl_send(conn, MHD_HTTP_OK, NULL);
+}
+
+static enum MHD_Result
+sl_sluice_endpoint(struct sl_api *api, struct MHD_Connection *conn, const char *url,
+		   const char *method)
+{
+	if (strcmp(method, "GET") != 0)
+		return sl_fail(conn, 405, "MethodNotAllowed", url, "Only GET is served here.");
+	if (strcmp(url, "/sluice/stats") == 0) {
+		char *s = api->hooks.stats_json ? api->hooks.stats_json(api->hooks.ctx) : NULL;
+		if (s == NULL)
+			return sl_fail(conn, 503, "StatsUnavailable", url, "No counters available.");
+		return sl_send(conn, MHD_HTTP_OK, s);
+	}
+	if (strcmp(url, "/sluice/status") == 0) {
+		cJSON *o = cJSON_CreateObject();
+		const struct sl_commit_timing *t = &api->ctl->last;
+		cJSON_AddNumberToObject(o, "commits", (double)api->ctl->commits);
+		cJSON *lc = cJSON_AddObjectToObject(o, "lastCommitMicroseconds");
+		cJSON_AddNumberToObject(lc, "validate", t->validate_us);
+		cJSON_AddNumberToObject(lc, "compile", t->prepare_us);
+		cJSON_AddNumberToObject(lc, "persist", t->persist_us);
+		cJSON_AddNumberToObject(lc, "publish", t->publish_us);
+		cJSON_AddStringToObject(o, "configFile",
+					api->ctl->config_file ? api->ctl->config_file : "");
+		cJSON_AddStringToObject(o, "stateDirectory",
+					api->ctl->state_dir ? api->ctl->state_dir : "");
+		return sl_send_json(conn, MHD_HTTP_OK, o);
+	}
+	return sl_fail(conn, 404, "InvalidRequestUri", url,
+		       "Unknown sluice endpoint: /sluice/status and /sluice/stats are served.");
+}
+
+static enum MHD_Result
+sl_handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+	  const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct sl_api *api = cls;
+	struct sl_request *req = *con_cls;
+	struct sl_res_path p;
+	struct sl_error e;
+
+	(void)version;
+	if (req == NULL) {
+		req = calloc(1, sizeof(*req));
+		if (req == NULL)
+			return MHD_NO;
+		*con_cls = req;
+		return MHD_YES;
+	}
+	if (*upload_data_size != 0) {
+		size_t n = *upload_data_size;
+		*upload_data_size = 0;
+		if (req->too_large || req->len + n > SL_API_MAX_BODY) {
+			req->too_large = 1;
+			return MHD_YES;
+		}
+		if (req->len + n + 1 > req->cap) {
+			size_t cap = (req->len + n + 1) * 2;
+			char *b = realloc(req->body, cap);
+			if (b == NULL)
+				return MHD_NO;
+			req->body = b;
+			req->cap = cap;
+		}
+		memcpy(req->body + req->len, upload_data, n);
+		req->len += n;
+		req->body[req->len] = '\0';
+		return MHD_YES;
+	}
+	if (req->too_large) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "The request body is larger than %u bytes.",
+			 SL_API_MAX_BODY);
+		return sl_fail(conn, 413, "RequestEntityTooLarge", url, msg);
+	}
+	if (strncmp(url, "/sluice/", 8) == 0)
+		return sl_sluice_endpoint(api, conn, url, method);
+	if (sl_res_path_parse(url, &p, &e) != 0)
+		return sl_send_error(conn, MHD_HTTP_NOT_FOUND, &e);
+	if (sl_check_api_version(conn, &e) != 0)
+		return sl_send_error(conn, 400, &e);
+	if (strcmp(method, "GET") == 0)
+		return sl_get(api, conn, &p);
+	if (strcmp(method, "PUT") == 0)
+		return sl_put(api, conn, &p, req);
+	if (strcmp(method, "DELETE") == 0)
+		return sl_delete(api, conn, &p);
+	return sl_fail(conn, 405, "MethodNotAllowed", url,
+		       "Resources take GET, PUT and DELETE.");
+}
+
+static void
+sl_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+	     enum MHD_RequestTerminationCode toe)
+{
+	struct sl_request *req = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (req != NULL) {
+		free(req->body);
+		free(req);
+		*con_cls = NULL;
+	}
+}
+
+static int
+sl_mkdir_p(const char *dir)
+{
+	char tmp[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+	snprintf(tmp, sizeof(tmp), "%s", dir);
+	for (char *p = tmp + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* A socket file nobody answers on is stale; one that answers belongs to a running sluiced. */
+static int
+sl_socket_in_use(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int used;
+
+	if (fd < 0)
+		return 0;
+	used = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+	close(fd);
+	return used;
+}
+
+struct sl_api *
+sl_api_start(const char *path, mode_t mode, struct sl_controller *ctl,
+	     const struct sl_api_hooks *hooks, struct sl_error *err)
+{
+	struct sockaddr_un sa;
+	struct sl_api *api;
+	char dir[sizeof(sa.sun_path)];
+	int rc;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		sl_error_set(err, "ApiSocketFailed", path, "", "The socket path is too long.");
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	snprintf(dir, sizeof(dir), "%s", path);
+	rc = sl_mkdir_p(dirname(dir));
+	if (rc < 0) {
+		sl_error_set(err, "ApiSocketFailed", path, "", "Cannot create the directory: %s.",
+			     strerror(-rc));
+		errno = -rc;
+		return NULL;
+	}
+	if (sl_socket_in_use(&sa)) {
+		sl_error_set(err, "ApiSocketInUse", path, "",
+			     "Another process answers on %s (another sluiced?).", path);
+		errno = EADDRINUSE;
+		return NULL;
+	}
+	unlink(path);
+	api = calloc(1, sizeof(*api));
+	if (api == NULL)
+		return NULL;
+	api->ctl = ctl;
+	if (hooks != NULL)
+		api->hooks = *hooks;
+	snprintf(api->path, sizeof(api->path), "%s", path);
+	api->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (api->listen_fd < 0 || bind(api->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    chmod(path, mode) != 0 || listen(api->listen_fd, 64) != 0) {
+		int errnum = errno;
+		sl_error_set(err, "ApiSocketFailed", path, "", "Cannot listen on %s: %s.", path,
+			     strerror(errnum));
+		if (api->listen_fd >= 0)
+			close(api->listen_fd);
+		free(api);
+		errno = errnum;
+		return NULL;
+	}
+	api->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, sl_handle, api,
+				    MHD_OPTION_LISTEN_SOCKET, api->listen_fd,
+				    MHD_OPTION_NOTIFY_COMPLETED, sl_completed, api,
+				    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
+				    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+				    MHD_OPTION_END);
+	if (api->mhd == NULL) {
+		sl_error_set(err, "ApiSocketFailed", path, "", "libmicrohttpd did not start.");
+		close(api->listen_fd);
+		unlink(path);
+		free(api);
+		errno = EIO;
+		return NULL;
+	}
+	return api;
+}
+
+int
+sl_api_fd(const struct sl_api *api)
+{
+	const union MHD_DaemonInfo *i = MHD_get_daemon_info(api->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	return i != NULL ? i->epoll_fd : -1;
+}
+
+void
+sl_api_run(struct sl_api *api)
+{
+	MHD_run(api->mhd);
+}
+
+void
+sl_api_stop(struct sl_api *api)
+{
+	if (api == NULL)
+		return;
+	MHD_stop_daemon(api->mhd);
+	close(api->listen_fd);
+	unlink(api->path);
+	free(api);
+}

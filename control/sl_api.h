@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sl_api.h: the REST API: HTTP/1.1 on a Unix socket, served by
+ * libmicrohttpd from the control thread's loop (no thread of its own: the
+ * loop polls sl_api_fd() and calls sl_api_run(), so requests and every
+ * other change to the configuration are serialised without locks).
+ *
+ * Resource paths and bodies are Azure Resource Manager's
+ * (/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/...,
+ * ?api-version=...); see docs/api.md. Changes go through
+ * sl_controller_commit(). sluice's own endpoints:
+ *   GET /sluice/status   generation, commits, the last commit's step timings
+ *   GET /sluice/stats    the dataplane counters (the stats hook)
+ */
+#ifndef SL_API_H
+#define SL_API_H
+
+#include <sys/types.h>
+
+#include "sl_controller.h"
+#include "sl_error.h"
+
+#define SL_API_DEFAULT_SOCKET "/run/sluice/sluiced.sock"
+#define SL_API_MAX_BODY (4u << 20)
+
+struct sl_api;
+
+struct sl_api_hooks {
+	/* Counters as a JSON text (malloc'd), or NULL. */
+	char *(*stats_json)(void *ctx);
+	void *ctx;
+};
+
+/*
+ * Listen on a Unix socket at path (its directory is created; a stale socket
+ * file is replaced; the socket gets `mode`, 0600 by default). NULL with *err
+ * and errno on failure (another sluiced answering on the path is EADDRINUSE).
+ */
+struct sl_api *sl_api_start(const char *path, mode_t mode, struct sl_controller *ctl,
+			    const struct sl_api_hooks *hooks, struct sl_error *err);
+
+/* A descriptor that becomes readable when sl_api_run() has work. */
+int sl_api_fd(const struct sl_api *api);
+
+/* Serve whatever is ready, without blocking. */
+void sl_api_run(struct sl_api *api);
+
+/* Close the socket and remove its file. NULL is accepted. */
+void sl_api_stop(struct sl_api *api);
+
+#endif /* SL_API_H */

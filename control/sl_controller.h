@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sl_controller.h: the one path by which configuration changes are applied.
+ *
+ * DESIGN: the controller owns the committed desired-state document (the
+ * configuration file's shape, see sl_resource.h) and the model validated
+ * from it. Every change -- a REST request, the configuration file at start,
+ * on SIGHUP or when it changes on disk -- edits a copy of the document and
+ * hands it to sl_controller_commit(), which runs, in order:
+ *   1. dynamic address assignment and whole-document validation,
+ *   2. prepare: compile to a dataplane snapshot (the caller's hook),
+ *   3. persist (atomic write to the state directory, when there is one),
+ *   4. publish (the caller's hook; cannot fail),
+ *   5. swap the committed document and model.
+ * A failure in 1-3 discards the copy: the model, the snapshot, the state
+ * file and the traffic stay exactly as they were. Control thread only.
+ */
+#ifndef SL_CONTROLLER_H
+#define SL_CONTROLLER_H
+
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "sl_config.h"
+#include "sl_error.h"
+
+struct sl_apply_ops {
+	/* Compile m; return what publish takes, or NULL with *err filled. */
+	void *(*prepare)(void *ctx, const struct sl_model *m, struct sl_error *err);
+	/* Make the prepared configuration the running one. */
+	void (*publish)(void *ctx, void *prepared);
+	/* Free a prepared configuration that will not be published. */
+	void (*discard)(void *ctx, void *prepared);
+	void *ctx;
+};
+
+/* Durations of the last successful commit's steps, microseconds. */
+struct sl_commit_timing {
+	double validate_us;
+	double prepare_us;
+	double persist_us;
+	double publish_us;
+};
+
+struct sl_controller {
+	cJSON *doc;                /* committed document */
+	struct sl_model *model;    /* validated from doc */
+	char *state_dir;           /* NULL: no persistence */
+	char *config_file;         /* NULL: none */
+	struct sl_apply_ops ops;
+	uint64_t commits;          /* successful commits so far */
+	struct sl_commit_timing last;
+	int watch_fd;              /* inotify on the configuration file's directory, or -1 */
+	double reload_due;         /* monotonic seconds; 0 = none pending */
+};
+
+/*
+ * Restore the state directory's document (if any), then apply the
+ * configuration file (if any) on top, and watch the file. Returns 0, or a
+ * negative errno with *err (a corrupt state file, a refused configuration).
+ */
+int sl_controller_init(struct sl_controller *c, const char *state_dir, const char *config_file,
+		       const struct sl_apply_ops *ops, struct sl_error *err);
+
+void sl_controller_fini(struct sl_controller *c);
+
+/* A deep copy of the committed document to edit; NULL on ENOMEM. */
+cJSON *sl_controller_begin(const struct sl_controller *c);
+
+/*
+ * Validate, compile, persist and publish doc (which the controller takes,
+ * whatever the outcome). Returns 0, or a negative errno with *err.
+ */
+int sl_controller_commit(struct sl_controller *c, cJSON *doc, struct sl_error *err);
+
+/*
+ * Re-read the configuration file and apply it: its resources replace those
+ * of the same type and name (see sl_doc_merge). A file that does not parse
+ * or validate changes nothing; *err says where (file, JSON path, code).
+ */
+int sl_controller_apply_file(struct sl_controller *c, struct sl_error *err);
+
+/*
+ * Drain the file watch (call when watch_fd is readable): a change to the
+ * configuration file schedules a reload shortly after (editors write in
+ * several steps).
+ */
+void sl_controller_on_watch(struct sl_controller *c, double now);
+
+/* True when a scheduled reload is due at `now` (then it is cleared). */
+int sl_controller_reload_due(struct sl_controller *c, double now);
+
+#endif /* SL_CONTROLLER_H */

@@ -1,0 +1,877 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sl_resource.c: ARM resource paths over the desired-state document
+ * (see sl_resource.h). Control thread only; no locking.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sl_hash.h"
+#include "sl_resource.h"
+
+#define SL_RES_MAX_CHILDREN 5
+#define SL_URL_MAX_SEGMENTS 12
+#define SL_ID_MAX 512
+
+static const struct {
+	const char *coll;
+	const char *arm;
+	const char *children[SL_RES_MAX_CHILDREN];
+} sl_types[SL_RES_TYPE_MAX] = {
+	[SL_RES_VNET] = {"virtualNetworks", "Microsoft.Network/virtualNetworks", {"subnets"}},
+	[SL_RES_NIC] = {"networkInterfaces", "Microsoft.Network/networkInterfaces",
+			{"ipConfigurations"}},
+	[SL_RES_LB] = {"loadBalancers", "Microsoft.Network/loadBalancers",
+		       {"frontendIPConfigurations", "backendAddressPools", "loadBalancingRules",
+			"probes", "inboundNatRules"}},
+};
+
+/*
+ * Properties a client may send back from a GET that are not its to set:
+ * of every resource, then of a pool, then of an inbound NAT rule.
+ */
+static const char *const sl_read_only[] = {"provisioningState", "resourceGuid"};
+static const char *const sl_read_only_pool[] = {"backendIPConfigurations", "loadBalancingRules",
+						  "outboundRules", "inboundNatRules"};
+static const char *const sl_read_only_nat[] = {"backendIPConfiguration"};
+
+const char *
+sl_res_collection(enum sl_res_type t)
+{
+	return (unsigned int)t < SL_RES_TYPE_MAX ? sl_types[t].coll : NULL;
+}
+
+const char *
+sl_res_child_collection(enum sl_res_type t, int child)
+{
+	if ((unsigned int)t >= SL_RES_TYPE_MAX || child < 0 || child >= SL_RES_MAX_CHILDREN)
+		return NULL;
+	return sl_types[t].children[child];
+}
+
+struct sl_segs {
+	const char *s[SL_URL_MAX_SEGMENTS];
+	size_t len[SL_URL_MAX_SEGMENTS];
+	unsigned int n;
+};
+
+/* Split on '/', skipping empty segments. -E2BIG when there are too many. */
+static int
+sl_split(const char *path, struct sl_segs *g)
+{
+	const char *p = path;
+
+	g->n = 0;
+	while (*p != '\0') {
+		const char *q;
+		if (*p == '/') {
+			p++;
+			continue;
+		}
+		q = strchr(p, '/');
+		if (q == NULL)
+			q = p + strlen(p);
+		if (g->n == SL_URL_MAX_SEGMENTS)
+			return -E2BIG;
+		g->s[g->n] = p;
+		g->len[g->n] = (size_t)(q - p);
+		g->n++;
+		p = q;
+	}
+	return 0;
+}
+
+static bool
+sl_seg_is(const struct sl_segs *g, unsigned int i, const char *word)
+{
+	return i < g->n && strlen(word) == g->len[i] && strncasecmp(g->s[i], word, g->len[i]) == 0;
+}
+
+static int
+sl_seg_copy(const struct sl_segs *g, unsigned int i, char *dst)
+{
+	if (g->len[i] >= SL_RES_SEG_MAX)
+		return -ENAMETOOLONG;
+	memcpy(dst, g->s[i], g->len[i]);
+	dst[g->len[i]] = '\0';
+	return 0;
+}
+
+static int
+sl_not_found(struct sl_error *err, const char *code, const char *target, const char *what)
+{
+	sl_error_set(err, code, target, "", "%s", what);
+	return -ENOENT;
+}
+
+int
+sl_res_path_parse(const char *url, struct sl_res_path *p, struct sl_error *err)
+{
+	struct sl_segs g;
+	char msg[256];
+
+	memset(p, 0, sizeof(*p));
+	p->child = -1;
+	if (sl_split(url, &g) != 0 || g.n < 7 || !sl_seg_is(&g, 0, "subscriptions") ||
+	    !sl_seg_is(&g, 2, "resourceGroups") || !sl_seg_is(&g, 4, "providers"))
+		return sl_not_found(err, "InvalidRequestUri", url,
+				    "The path is not a resource path: expected /subscriptions/{sub}/"
+				    "resourceGroups/{rg}/providers/Microsoft.Network/{type}[/{name}...].");
+	if (!sl_seg_is(&g, 5, "Microsoft.Network")) {
+		snprintf(msg, sizeof(msg), "The resource namespace '%.*s' is not served here; "
+			 "sluice serves Microsoft.Network.", (int)g.len[5], g.s[5]);
+		return sl_not_found(err, "InvalidResourceNamespace", url, msg);
+	}
+	if (sl_seg_copy(&g, 1, p->sub) != 0 || sl_seg_copy(&g, 3, p->rg) != 0)
+		return sl_not_found(err, "InvalidRequestUri", url, "A path segment is too long.");
+	unsigned int t;
+	for (t = 0; t < SL_RES_TYPE_MAX; t++)
+		if (sl_seg_is(&g, 6, sl_types[t].coll))
+			break;
+	if (t == SL_RES_TYPE_MAX) {
+		snprintf(msg, sizeof(msg), "The resource type '%.*s' could not be found in the "
+			 "namespace 'Microsoft.Network' (sluice serves virtualNetworks, "
+			 "networkInterfaces and loadBalancers).", (int)g.len[6], g.s[6]);
+		return sl_not_found(err, "InvalidResourceType", url, msg);
+	}
+	p->type = (enum sl_res_type)t;
+	if (g.n >= 8 && sl_seg_copy(&g, 7, p->name) != 0)
+		return sl_not_found(err, "InvalidResourceName", url, "The resource name is too long.");
+	if (g.n >= 9) {
+		int c;
+		for (c = 0; c < SL_RES_MAX_CHILDREN && sl_types[t].children[c] != NULL; c++)
+			if (sl_seg_is(&g, 8, sl_types[t].children[c]))
+				break;
+		if (c == SL_RES_MAX_CHILDREN || sl_types[t].children[c] == NULL) {
+			snprintf(msg, sizeof(msg), "The resource type '%s/%.*s' could not be "
+				 "found in the namespace 'Microsoft.Network'.", sl_types[t].coll,
+				 (int)g.len[8], g.s[8]);
+			return sl_not_found(err, "InvalidResourceType", url, msg);
+		}
+		p->child = c;
+	}
+	if (g.n >= 10 && sl_seg_copy(&g, 9, p->child_name) != 0)
+		return sl_not_found(err, "InvalidResourceName", url, "The resource name is too long.");
+	if (g.n > 10)
+		return sl_not_found(err, "InvalidRequestUri", url,
+				    "The path goes deeper than any resource sluice serves.");
+	return 0;
+}
+
+static void
+sl_top_id(const char *sub, const char *rg, enum sl_res_type t, const char *name, char *buf,
+	  size_t len)
+{
+	snprintf(buf, len, "/subscriptions/%s/resourceGroups/%s/providers/%s%s%s", sub, rg,
+		 sl_types[t].arm, name[0] ? "/" : "", name);
+}
+
+void
+sl_res_id(const struct sl_res_path *p, char *buf, size_t len)
+{
+	char top[SL_ID_MAX];
+
+	sl_top_id(p->sub, p->rg, p->type, p->name, top, sizeof(top));
+	if (p->child < 0 || p->name[0] == '\0')
+		snprintf(buf, len, "%s", top);
+	else
+		snprintf(buf, len, "%s/%s%s%s", top, sl_types[p->type].children[p->child],
+			 p->child_name[0] ? "/" : "", p->child_name);
+}
+
+cJSON *
+sl_doc_new(void)
+{
+	cJSON *d = cJSON_CreateObject();
+
+	if (d == NULL)
+		return NULL;
+	for (int t = 0; t < SL_RES_TYPE_MAX; t++)
+		if (cJSON_AddArrayToObject(d, sl_types[t].coll) == NULL) {
+			cJSON_Delete(d);
+			return NULL;
+		}
+	return d;
+}
+
+static const char *
+sl_name_of(const cJSON *res)
+{
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(res, "name");
+	return cJSON_IsString(n) ? n->valuestring : "";
+}
+
+/* Index of the element named name (case-insensitive) in array a, or -1. */
+static int
+sl_find(const cJSON *a, const char *name)
+{
+	int i = 0;
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, a) {
+		if (strcasecmp(sl_name_of(it), name) == 0)
+			return i;
+		i++;
+	}
+	return -1;
+}
+
+/* The "{sub}" and "{rg}" of a stored top-level id; 0 when it has them. */
+static int
+sl_id_scope(const cJSON *res, char *sub, char *rg)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(res, "id");
+	struct sl_segs g;
+
+	if (!cJSON_IsString(id) || sl_split(id->valuestring, &g) != 0 || g.n < 4 ||
+	    !sl_seg_is(&g, 0, "subscriptions") || !sl_seg_is(&g, 2, "resourceGroups") ||
+	    sl_seg_copy(&g, 1, sub) != 0 || sl_seg_copy(&g, 3, rg) != 0)
+		return -1;
+	return 0;
+}
+
+/* A stored resource without an id (from a configuration file) is in every scope. */
+static bool
+sl_in_scope(const cJSON *res, const struct sl_res_path *p)
+{
+	char sub[SL_RES_SEG_MAX], rg[SL_RES_SEG_MAX];
+
+	if (sl_id_scope(res, sub, rg) != 0)
+		return true;
+	return strcasecmp(sub, p->sub) == 0 && strcasecmp(rg, p->rg) == 0;
+}
+
+static cJSON *
+sl_collection(const cJSON *doc, enum sl_res_type t)
+{
+	return cJSON_GetObjectItemCaseSensitive(doc, sl_types[t].coll);
+}
+
+static cJSON *
+sl_top(const cJSON *doc, const struct sl_res_path *p)
+{
+	cJSON *a = sl_collection(doc, p->type);
+	int i = sl_find(a, p->name);
+	cJSON *res = i < 0 ? NULL : cJSON_GetArrayItem(a, i);
+
+	return res != NULL && sl_in_scope(res, p) ? res : NULL;
+}
+
+static cJSON *
+sl_children(const cJSON *top, enum sl_res_type t, int child)
+{
+	const cJSON *props = cJSON_GetObjectItemCaseSensitive(top, "properties");
+	return cJSON_GetObjectItem(props, sl_types[t].children[child]);
+}
+
+/*
+ * The name a reference id gives for a resource of collection coll (the
+ * segment after "/coll/"), or a bare name; "" when neither.
+ */
+static void
+sl_ref_name(const cJSON *ref, const char *coll, char *out)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(ref, "id");
+	struct sl_segs g;
+
+	out[0] = '\0';
+	if (!cJSON_IsString(id) || sl_split(id->valuestring, &g) != 0)
+		return;
+	if (g.n == 1 && strchr(id->valuestring, '/') == NULL) {
+		sl_seg_copy(&g, 0, out);
+		return;
+	}
+	for (unsigned int i = 0; i + 1 < g.n; i++)
+		if (sl_seg_is(&g, i, coll)) {
+			if (sl_seg_copy(&g, i + 1, out) != 0)
+				out[0] = '\0';
+			return;
+		}
+}
+
+static void
+sl_add_ref(cJSON *arr, const char *id)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (o == NULL)
+		return;
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddItemToArray(arr, o);
+}
+
+/* A reference list may be written as one object (the seed's NIC body does) or a list. */
+#define sl_for_each_ref(it, node)                                                        \
+	for (const cJSON *_l = (node), *it = cJSON_IsArray(_l) ? _l->child : _l; it != NULL; \
+	     it = cJSON_IsArray(_l) ? it->next : NULL)
+
+static void
+sl_top_id_of(const cJSON *res, const struct sl_res_path *scope, enum sl_res_type t, char *buf,
+	     size_t len)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(res, "id");
+
+	if (cJSON_IsString(id) && id->valuestring[0] == '/')
+		snprintf(buf, len, "%s", id->valuestring);
+	else
+		sl_top_id(scope->sub, scope->rg, t, sl_name_of(res), buf, len);
+}
+
+/* NIC ipConfigurations that list pool `pool` of load balancer `lb`. */
+static cJSON *
+sl_pool_backend_ipconfigs(const cJSON *doc, const struct sl_res_path *scope, const char *lb,
+			  const char *pool)
+{
+	cJSON *out = cJSON_CreateArray();
+	const cJSON *nic;
+
+	if (out == NULL)
+		return NULL;
+	cJSON_ArrayForEach(nic, sl_collection(doc, SL_RES_NIC)) {
+		const cJSON *ipc;
+		char nic_id[SL_ID_MAX];
+
+		sl_top_id_of(nic, scope, SL_RES_NIC, nic_id, sizeof(nic_id));
+		cJSON_ArrayForEach(ipc, sl_children(nic, SL_RES_NIC, 0)) {
+			const cJSON *props = cJSON_GetObjectItemCaseSensitive(ipc, "properties");
+			sl_for_each_ref(ref, cJSON_GetObjectItem(props,
+								 "loadBalancerBackendAddressPools")) {
+				char l[SL_RES_SEG_MAX], pl[SL_RES_SEG_MAX];
+				sl_ref_name(ref, "loadBalancers", l);
+				sl_ref_name(ref, "backendAddressPools", pl);
+				if (strcasecmp(l, lb) == 0 && strcasecmp(pl, pool) == 0) {
+					char id[SL_ID_MAX + 128];
+					snprintf(id, sizeof(id), "%s/ipConfigurations/%s", nic_id,
+						 sl_name_of(ipc));
+					sl_add_ref(out, id);
+					break;
+				}
+			}
+		}
+	}
+	return out;
+}
+
+static void
+sl_set(cJSON *obj, const char *key, cJSON *v)
+{
+	if (v == NULL)
+		return;
+	cJSON_DeleteItemFromObjectCaseSensitive(obj, key);
+	cJSON_AddItemToObject(obj, key, v);
+}
+
+static void
+sl_set_etag(cJSON *out, const cJSON *stored)
+{
+	char *text = cJSON_PrintUnformatted(stored);
+	char etag[32];
+
+	if (text == NULL)
+		return;
+	snprintf(etag, sizeof(etag), "W/\"%08x\"", sl_crc32c(text, strlen(text), 0xffffffffu));
+	cJSON_free(text);
+	sl_set(out, "etag", cJSON_CreateString(etag));
+}
+
+/* ARM's order: name, id, etag, type, then the rest as stored. */
+static cJSON *
+sl_reorder(cJSON *res)
+{
+	static const char *const first[] = {"type", "etag", "id", "name"};
+
+	for (size_t k = 0; k < sizeof(first) / sizeof(first[0]); k++) {
+		cJSON *it = cJSON_DetachItemFromObjectCaseSensitive(res, first[k]);
+		if (it == NULL)
+			continue;
+		/* Prepend: cJSON keeps a doubly linked list whose head's prev is the tail. */
+		it->next = res->child;
+		if (res->child != NULL) {
+			it->prev = res->child->prev;
+			res->child->prev = it;
+		} else {
+			it->prev = it;
+		}
+		res->child = it;
+	}
+	return res;
+}
+
+static cJSON *
+sl_props(cJSON *res)
+{
+	cJSON *props = cJSON_GetObjectItemCaseSensitive(res, "properties");
+	if (!cJSON_IsObject(props)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(res, "properties");
+		props = cJSON_AddObjectToObject(res, "properties");
+	}
+	return props;
+}
+
+/* Render one child (stored node child of top) with its read-only fields. */
+static cJSON *
+sl_render_child(const cJSON *doc, const struct sl_res_path *scope, const cJSON *top,
+		const char *top_id, int c, const cJSON *child)
+{
+	cJSON *out = cJSON_Duplicate(child, 1);
+	const char *coll = sl_types[scope->type].children[c];
+	char id[SL_ID_MAX + 256], type[128];
+
+	if (out == NULL)
+		return NULL;
+	snprintf(id, sizeof(id), "%s/%s/%s", top_id, coll, sl_name_of(child));
+	snprintf(type, sizeof(type), "%s/%s", sl_types[scope->type].arm, coll);
+	sl_set(out, "id", cJSON_CreateString(id));
+	sl_set_etag(out, child);
+	sl_set(out, "type", cJSON_CreateString(type));
+	cJSON *props = sl_props(out);
+	if (props == NULL) {
+		cJSON_Delete(out);
+		return NULL;
+	}
+	if (scope->type == SL_RES_LB && strcmp(coll, "backendAddressPools") == 0) {
+		const char *lb = sl_name_of(top);
+		cJSON *rules = cJSON_CreateArray();
+		const cJSON *r;
+		sl_set(props, "backendIPConfigurations",
+		       sl_pool_backend_ipconfigs(doc, scope, lb, sl_name_of(child)));
+		cJSON_ArrayForEach(r, sl_children(top, SL_RES_LB, 2)) {
+			const cJSON *rp = cJSON_GetObjectItemCaseSensitive(r, "properties");
+			char pool[SL_RES_SEG_MAX];
+			sl_ref_name(cJSON_GetObjectItem(rp, "backendAddressPool"), "backendAddressPools",
+				    pool);
+			if (strcasecmp(pool, sl_name_of(child)) == 0) {
+				char rid[SL_ID_MAX + 256];
+				snprintf(rid, sizeof(rid), "%s/loadBalancingRules/%s", top_id,
+					 sl_name_of(r));
+				sl_add_ref(rules, rid);
+			}
+		}
+		sl_set(props, "loadBalancingRules", rules);
+	}
+	sl_set(props, "provisioningState", cJSON_CreateString("Succeeded"));
+	return sl_reorder(out);
+}
+
+static cJSON *
+sl_render_top(const cJSON *doc, const struct sl_res_path *scope, const cJSON *top)
+{
+	cJSON *out = cJSON_Duplicate(top, 1);
+	char top_id[SL_ID_MAX];
+
+	if (out == NULL)
+		return NULL;
+	sl_top_id_of(top, scope, scope->type, top_id, sizeof(top_id));
+	sl_set(out, "id", cJSON_CreateString(top_id));
+	sl_set_etag(out, top);
+	sl_set(out, "type", cJSON_CreateString(sl_types[scope->type].arm));
+	cJSON *props = sl_props(out);
+	if (props == NULL) {
+		cJSON_Delete(out);
+		return NULL;
+	}
+	for (int c = 0; c < SL_RES_MAX_CHILDREN && sl_types[scope->type].children[c]; c++) {
+		const cJSON *stored = sl_children(top, scope->type, c);
+		const cJSON *ch;
+		cJSON *arr;
+
+		if (!cJSON_IsArray(stored))
+			continue;
+		arr = cJSON_CreateArray();
+		if (arr == NULL)
+			break;
+		cJSON_ArrayForEach(ch, stored)
+			cJSON_AddItemToArray(arr, sl_render_child(doc, scope, top, top_id, c, ch));
+		cJSON_ReplaceItemInObject(props, sl_types[scope->type].children[c], arr);
+	}
+	sl_set(props, "provisioningState", cJSON_CreateString("Succeeded"));
+	return sl_reorder(out);
+}
+
+static cJSON *
+sl_list(cJSON *items)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (o == NULL) {
+		cJSON_Delete(items);
+		return NULL;
+	}
+	cJSON_AddItemToObject(o, "value", items);
+	return o;
+}
+
+cJSON *
+sl_doc_render(const cJSON *doc, const struct sl_res_path *p, struct sl_error *err)
+{
+	char id[SL_ID_MAX + 256];
+	cJSON *items;
+	const cJSON *it;
+
+	sl_res_id(p, id, sizeof(id));
+	if (p->name[0] == '\0') {
+		items = cJSON_CreateArray();
+		if (items == NULL)
+			return NULL;
+		cJSON_ArrayForEach(it, sl_collection(doc, p->type))
+			if (sl_in_scope(it, p))
+				cJSON_AddItemToArray(items, sl_render_top(doc, p, it));
+		return sl_list(items);
+	}
+	const cJSON *top = sl_top(doc, p);
+	if (top == NULL) {
+		sl_error_set(err, "ResourceNotFound", id, "",
+			     "The resource '%s' was not found.", id);
+		return NULL;
+	}
+	if (p->child < 0)
+		return sl_render_top(doc, p, top);
+
+	char top_id[SL_ID_MAX];
+	sl_top_id_of(top, p, p->type, top_id, sizeof(top_id));
+	const cJSON *children = sl_children(top, p->type, p->child);
+	if (p->child_name[0] == '\0') {
+		items = cJSON_CreateArray();
+		if (items == NULL)
+			return NULL;
+		cJSON_ArrayForEach(it, children)
+			cJSON_AddItemToArray(items, sl_render_child(doc, p, top, top_id, p->child, it));
+		return sl_list(items);
+	}
+	int i = sl_find(children, p->child_name);
+	if (i < 0) {
+		sl_error_set(err, "ResourceNotFound", id, "",
+			     "The resource '%s' was not found.", id);
+		return NULL;
+	}
+	return sl_render_child(doc, p, top, top_id, p->child, cJSON_GetArrayItem(children, i));
+}
+
+#define SL_DIM(a) (sizeof(a) / sizeof((a)[0]))
+
+static void
+sl_delete_keys(cJSON *obj, const char *const *keys, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		cJSON_DeleteItemFromObject(obj, keys[k]);
+}
+
+/* Drop the read-only members of a child of collection coll. */
+static void
+sl_strip_child(cJSON *child, const char *coll)
+{
+	cJSON *props = cJSON_GetObjectItem(child, "properties");
+
+	cJSON_DeleteItemFromObject(child, "id");
+	cJSON_DeleteItemFromObject(child, "etag");
+	cJSON_DeleteItemFromObject(child, "type");
+	sl_delete_keys(props, sl_read_only, SL_DIM(sl_read_only));
+	if (strcmp(coll, "backendAddressPools") == 0)
+		sl_delete_keys(props, sl_read_only_pool, SL_DIM(sl_read_only_pool));
+	else if (strcmp(coll, "inboundNatRules") == 0)
+		sl_delete_keys(props, sl_read_only_nat, SL_DIM(sl_read_only_nat));
+}
+
+static int
+sl_bad_body(struct sl_error *err, int *http, const char *target, const char *msg)
+{
+	*http = 400;
+	sl_error_set(err, "InvalidRequestFormat", target, "$", "%s", msg);
+	return -EINVAL;
+}
+
+/* The set of ids in a list of references, compared case-insensitively. */
+static bool
+sl_same_refs(const cJSON *a, const cJSON *b)
+{
+	const cJSON *x, *y;
+	int na = cJSON_GetArraySize(a), nb = cJSON_GetArraySize(b);
+
+	if (na != nb)
+		return false;
+	cJSON_ArrayForEach(x, a) {
+		const cJSON *xi = cJSON_GetObjectItemCaseSensitive(x, "id");
+		bool found = false;
+		cJSON_ArrayForEach(y, b) {
+			const cJSON *yi = cJSON_GetObjectItemCaseSensitive(y, "id");
+			if (cJSON_IsString(xi) && cJSON_IsString(yi) &&
+			    strcasecmp(xi->valuestring, yi->valuestring) == 0)
+				found = true;
+		}
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * A new NIC keeps the dynamically allocated address of an ipConfiguration of
+ * the same name when the body gives none, as Azure keeps it.
+ */
+static void
+sl_keep_dynamic_ips(const cJSON *old_nic, cJSON *new_nic)
+{
+	const cJSON *old_ipcs = sl_children(old_nic, SL_RES_NIC, 0);
+	cJSON *ipc;
+
+	cJSON_ArrayForEach(ipc, sl_children(new_nic, SL_RES_NIC, 0)) {
+		cJSON *props = cJSON_GetObjectItem(ipc, "properties");
+		if (!cJSON_IsObject(props) || cJSON_GetObjectItem(props, "privateIPAddress") != NULL)
+			continue;
+		int i = sl_find(old_ipcs, sl_name_of(ipc));
+		if (i < 0)
+			continue;
+		const cJSON *op = cJSON_GetObjectItem(cJSON_GetArrayItem(old_ipcs, i), "properties");
+		const cJSON *addr = cJSON_GetObjectItem(op, "privateIPAddress");
+		const cJSON *method = cJSON_GetObjectItem(op, "privateIPAllocationMethod");
+		if (cJSON_IsString(addr) && cJSON_IsString(method) &&
+		    strcasecmp(method->valuestring, "Dynamic") == 0) {
+			cJSON_AddStringToObject(props, "privateIPAddress", addr->valuestring);
+			cJSON_AddStringToObject(props, "privateIPAllocationMethod", "Dynamic");
+		}
+	}
+}
+
+/*
+ * A pool's NIC-based members are read-only on the pool: a body may send back
+ * the backendIPConfigurations a GET showed, but not different ones.
+ */
+static int
+sl_check_pool_membership(const cJSON *doc, const struct sl_res_path *scope, const char *lb,
+			 const cJSON *pool, const char *id, int *http, struct sl_error *err)
+{
+	const cJSON *props = cJSON_GetObjectItem(pool, "properties");
+	const cJSON *sent = cJSON_GetObjectItem(props, "backendIPConfigurations");
+	const char *name = sl_name_of(pool);
+	bool same;
+
+	if (sent == NULL || cJSON_IsNull(sent))
+		return 0;
+	cJSON *actual = sl_pool_backend_ipconfigs(doc, scope, lb, name);
+	same = cJSON_IsArray(sent) && sl_same_refs(sent, actual);
+	cJSON_Delete(actual);
+	if (same)
+		return 0;
+	*http = 400;
+	sl_error_set(err, "BackendAddressPoolMembershipIsSetOnNetworkInterface", id,
+		     "$.properties.backendIPConfigurations",
+		     "The backendIPConfigurations of pool '%s' are read-only: a pool's membership "
+		     "by network interface is changed on the network interface (its "
+		     "ipConfigurations' loadBalancerBackendAddressPools), not on the pool.", name);
+	return -EPERM;
+}
+
+static int
+sl_put_top(cJSON *doc, const struct sl_res_path *p, const cJSON *body, bool *created, int *http,
+	   struct sl_error *err)
+{
+	char id[SL_ID_MAX];
+	cJSON *coll = sl_collection(doc, p->type);
+	int i = sl_find(coll, p->name);
+	cJSON *old = i >= 0 ? cJSON_GetArrayItem(coll, i) : NULL;
+	cJSON *res;
+
+	sl_res_id(p, id, sizeof(id));
+	if (old != NULL && !sl_in_scope(old, p)) {
+		const cJSON *oid = cJSON_GetObjectItemCaseSensitive(old, "id");
+		*http = 409;
+		sl_error_set(err, "ResourceNameInUseInAnotherScope", id, "",
+			     "A resource named '%s' already exists as '%s'; names are unique per "
+			     "type in a sluice instance.", p->name,
+			     cJSON_IsString(oid) ? oid->valuestring : "?");
+		return -EEXIST;
+	}
+	res = cJSON_CreateObject();
+	if (res == NULL)
+		return -ENOMEM;
+	cJSON_AddStringToObject(res, "name", p->name);
+	cJSON_AddStringToObject(res, "id", id);
+	static const char *const copy[] = {"location", "tags", "sku", "properties"};
+	for (size_t k = 0; k < sizeof(copy) / sizeof(copy[0]); k++) {
+		const cJSON *v = cJSON_GetObjectItem(body, copy[k]);
+		if (v != NULL)
+			cJSON_AddItemToObject(res, copy[k], cJSON_Duplicate(v, 1));
+	}
+	cJSON *props = cJSON_GetObjectItem(res, "properties");
+	if (props != NULL && cJSON_IsObject(props)) {
+		sl_delete_keys(props, sl_read_only, SL_DIM(sl_read_only));
+		for (int c = 0; c < SL_RES_MAX_CHILDREN && sl_types[p->type].children[c]; c++) {
+			const char *cn = sl_types[p->type].children[c];
+			cJSON *ch, *arr = cJSON_GetObjectItem(props, cn);
+			if (!cJSON_IsArray(arr))
+				continue;
+			cJSON_ArrayForEach(ch, arr) {
+				if (p->type == SL_RES_LB && strcmp(cn, "backendAddressPools") == 0) {
+					int rc = sl_check_pool_membership(doc, p, p->name, ch, id,
+									  http, err);
+					if (rc != 0) {
+						cJSON_Delete(res);
+						return rc;
+					}
+				}
+				sl_strip_child(ch, cn);
+			}
+		}
+	}
+	if (p->type == SL_RES_NIC && old != NULL)
+		sl_keep_dynamic_ips(old, res);
+	if (old != NULL)
+		cJSON_ReplaceItemInArray(coll, i, res);
+	else
+		cJSON_AddItemToArray(coll, res);
+	*created = old == NULL;
+	return 0;
+}
+
+static int
+sl_put_child(cJSON *doc, const struct sl_res_path *p, const cJSON *body, bool *created,
+	     int *http, struct sl_error *err)
+{
+	char id[SL_ID_MAX + 256];
+	cJSON *top = sl_top(doc, p);
+	const char *coll_name = sl_types[p->type].children[p->child];
+
+	sl_res_id(p, id, sizeof(id));
+	if (top == NULL) {
+		*http = 404;
+		sl_error_set(err, "ParentResourceNotFound", id, "",
+			     "Cannot create or update '%s': its parent %s '%s' was not found.", id,
+			     sl_types[p->type].coll, p->name);
+		return -ENOENT;
+	}
+	cJSON *props = sl_props(top);
+	if (props == NULL)
+		return -ENOMEM;
+	cJSON *coll = cJSON_GetObjectItem(props, coll_name);
+	if (!cJSON_IsArray(coll)) {
+		cJSON_DeleteItemFromObject(props, coll_name);
+		coll = cJSON_AddArrayToObject(props, coll_name);
+		if (coll == NULL)
+			return -ENOMEM;
+	}
+	const cJSON *bprops = cJSON_GetObjectItem(body, "properties");
+	if (bprops != NULL && !cJSON_IsObject(bprops))
+		return sl_bad_body(err, http, id, "'properties' must be an object.");
+
+	cJSON *child = cJSON_CreateObject();
+	if (child == NULL)
+		return -ENOMEM;
+	cJSON_AddStringToObject(child, "name", p->child_name);
+	cJSON_AddItemToObject(child, "properties",
+			      bprops ? cJSON_Duplicate(bprops, 1) : cJSON_CreateObject());
+	if (p->type == SL_RES_LB && strcmp(coll_name, "backendAddressPools") == 0) {
+		int rc = sl_check_pool_membership(doc, p, p->name, child, id, http, err);
+		if (rc != 0) {
+			cJSON_Delete(child);
+			return rc;
+		}
+	}
+	sl_strip_child(child, coll_name);
+	int i = sl_find(coll, p->child_name);
+	if (i >= 0)
+		cJSON_ReplaceItemInArray(coll, i, child);
+	else
+		cJSON_AddItemToArray(coll, child);
+	*created = i < 0;
+	return 0;
+}
+
+int
+sl_doc_put(cJSON *doc, const struct sl_res_path *p, const cJSON *body, bool *created, int *http,
+	   struct sl_error *err)
+{
+	char id[SL_ID_MAX + 256];
+
+	sl_res_id(p, id, sizeof(id));
+	*http = 400;
+	if (p->name[0] == '\0' || (p->child >= 0 && p->child_name[0] == '\0')) {
+		*http = 405;
+		sl_error_set(err, "MethodNotAllowed", id, "",
+			     "PUT needs a resource, not a collection: add the resource name to the path.");
+		return -EINVAL;
+	}
+	if (!cJSON_IsObject(body))
+		return sl_bad_body(err, http, id, "The request body must be a JSON object.");
+	const cJSON *name = cJSON_GetObjectItem(body, "name");
+	const char *want = p->child >= 0 ? p->child_name : p->name;
+	if (name != NULL && (!cJSON_IsString(name) || strcasecmp(name->valuestring, want) != 0)) {
+		char msg[256];
+		snprintf(msg, sizeof(msg), "The name in the body ('%s') differs from the name in "
+			 "the path ('%s').", cJSON_IsString(name) ? name->valuestring : "?", want);
+		return sl_bad_body(err, http, id, msg);
+	}
+	if (p->child < 0)
+		return sl_put_top(doc, p, body, created, http, err);
+	return sl_put_child(doc, p, body, created, http, err);
+}
+
+int
+sl_doc_delete(cJSON *doc, const struct sl_res_path *p, bool *existed, int *http,
+	      struct sl_error *err)
+{
+	char id[SL_ID_MAX + 256];
+
+	sl_res_id(p, id, sizeof(id));
+	*existed = false;
+	if (p->name[0] == '\0' || (p->child >= 0 && p->child_name[0] == '\0')) {
+		*http = 405;
+		sl_error_set(err, "MethodNotAllowed", id, "",
+			     "DELETE needs a resource, not a collection.");
+		return -EINVAL;
+	}
+	cJSON *top = sl_top(doc, p);
+	if (top == NULL)
+		return 0;
+	if (p->child < 0) {
+		cJSON *coll = sl_collection(doc, p->type);
+		cJSON_DeleteItemFromArray(coll, sl_find(coll, p->name));
+		*existed = true;
+		return 0;
+	}
+	cJSON *coll = sl_children(top, p->type, p->child);
+	int i = sl_find(coll, p->child_name);
+	if (i >= 0) {
+		cJSON_DeleteItemFromArray(coll, i);
+		*existed = true;
+	}
+	return 0;
+}
+
+int
+sl_doc_merge(cJSON *doc, const cJSON *file_doc, struct sl_error *err)
+{
+	const cJSON *settings = cJSON_GetObjectItem(file_doc, "settings");
+
+	if (!cJSON_IsObject(file_doc)) {
+		sl_error_set(err, "InvalidRequestFormat", "configuration", "$",
+			     "The configuration must be a JSON object.");
+		return -EINVAL;
+	}
+	if (settings != NULL) {
+		cJSON_DeleteItemFromObject(doc, "settings");
+		cJSON_AddItemToObject(doc, "settings", cJSON_Duplicate(settings, 1));
+	}
+	for (int t = 0; t < SL_RES_TYPE_MAX; t++) {
+		const cJSON *src = cJSON_GetObjectItem(file_doc, sl_types[t].coll);
+		cJSON *dst = sl_collection(doc, (enum sl_res_type)t);
+		const cJSON *res;
+
+		if (dst == NULL)
+			dst = cJSON_AddArrayToObject(doc, sl_types[t].coll);
+		if (dst == NULL)
+			return -ENOMEM;
+		cJSON_ArrayForEach(res, src) {
+			cJSON *copy = cJSON_Duplicate(res, 1);
+			int i = sl_find(dst, sl_name_of(res));
+			if (copy == NULL)
+				return -ENOMEM;
+			if (t == SL_RES_NIC && i >= 0)
+				sl_keep_dynamic_ips(cJSON_GetArrayItem(dst, i), copy);
+			if (i >= 0)
+				cJSON_ReplaceItemInArray(dst, i, copy);
+			else
+				cJSON_AddItemToArray(dst, copy);
+		}
+	}
+	return 0;
+}
