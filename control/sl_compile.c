@@ -12,7 +12,9 @@
  *
  * Counter ids come from registries keyed by lower-cased "<lb>/<rule>" and
  * "<lb>/<pool>/<address>" (Azure names are case-insensitive), so a resource
- * keeps its counters across reloads.
+ * keeps its counters across reloads. A member of a NIC-based pool is named
+ * "<nic>/<ipconfig>" in the model, so its key is "<lb>/<pool>/<nic>/<ipconfig>";
+ * IP-based address names hold no '/', so the two kinds never share a key.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,8 +26,8 @@
 #include "sl_compile.h"
 #include "sl_maglev.h"
 
-/* Room for three names and two separators. */
-#define SL_COMPILE_KEY_MAX (3 * SL_RES_NAME_MAX + 4)
+/* Room for a load balancer, a pool and an address name ("<nic>/<ipconfig>" for NIC members). */
+#define SL_COMPILE_KEY_MAX (2 * SL_RES_NAME_MAX + SL_ADDR_NAME_MAX + 4)
 
 /* The lower-cased registry key "a/b" or, when c is given, "a/b/c". */
 static void

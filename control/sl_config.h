@@ -6,7 +6,8 @@
  * reference/azure-lb-model.md:
  *
  *   {
- *     "settings": { "maglevTableSize": 65537, "hashSeed": 1 },          (optional)
+ *     "settings": { "maglevTableSize": 65537, "hashSeed": 1,               (optional)
+ *                   "maxAddressesPerPool": 5000, "maxAddressesPerLoadBalancer": 20000 },
  *     "virtualNetworks": [ { "name", "id"?, "properties": {
  *         "addressSpace": { "addressPrefixes": ["10.0.0.0/16", ...] },
  *         "subnets": [ { "name", "properties": { "addressPrefix" } } ]?,
@@ -14,7 +15,12 @@
  *                                 "vni": N, "udpPort": N }? } } ],
  *     "loadBalancers": [ { "name", "id"?, "sku": { "name": "Standard"|"Basic" },
  *         "properties": { "frontendIPConfigurations", "backendAddressPools",
- *                         "loadBalancingRules", "probes"? } } ]
+ *                         "loadBalancingRules", "probes"?, "inboundNatRules"? } } ],
+ *     "networkInterfaces": [ { "name", "id"?, "properties": { "macAddress"?,
+ *         "ipConfigurations": [ { "name", "properties": { "privateIPAddress"?,
+ *             "privateIPAllocationMethod"?, "privateIPAddressVersion"?, "primary"?,
+ *             "subnet": {"id"}, "loadBalancerBackendAddressPools"?,
+ *             "loadBalancerInboundNatRules"? } } ] } } ]
  *   }
  *
  * References ({"id": "..."}) are resolved by resource type and name,
@@ -26,20 +32,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "sl_error.h"
 #include "sl_hash.h"
 #include "sl_rewrite.h"
 #include "sl_types.h"
 
 #define SL_RES_NAME_MAX 81 /* Azure's 80 characters and the NUL */
+#define SL_ADDR_NAME_MAX (2 * SL_RES_NAME_MAX) /* "<nic>/<ipconfig>" and the NUL */
 
 /*
  * Limits. Where Azure has one (Standard SKU) it is Azure's; the others are
  * sluice's. Names: Azure allows 80 characters (name[] holds them and the NUL).
  */
 #define SL_CONFIG_NAME_MAX_LEN (SL_RES_NAME_MAX - 1)
-#define SL_CONFIG_MAX_ADDRESSES_PER_POOL 5000
-#define SL_CONFIG_MAX_ADDRESSES_PER_LB 20000
+#define SL_CONFIG_MAX_ADDRESSES_PER_POOL 5000  /* default of settings.maxAddressesPerPool */
+#define SL_CONFIG_MAX_ADDRESSES_PER_LB 20000   /* default of settings.maxAddressesPerLoadBalancer */
+#define SL_CONFIG_POOL_LIMIT_MAX 65535         /* the largest maxAddressesPerPool */
+#define SL_CONFIG_LB_LIMIT_MAX 1048576         /* the largest maxAddressesPerLoadBalancer */
 #define SL_CONFIG_MAX_RULES_PER_LB 1500
 #define SL_CONFIG_MAX_WEIGHT 1000
 #define SL_CONFIG_MAX_FILE_SIZE (16u << 20) /* bytes sl_config_load() reads at most */
@@ -76,12 +87,27 @@ struct sl_frontend {
 	int subnet; /* index into that vnet's subnets, -1 if none */
 };
 
+/*
+ * A member of a pool. IP-based pools list them (loadBalancerBackendAddresses);
+ * the members of a NIC-based pool are the NIC ipConfigurations that list the
+ * pool, in document order of the NICs, named "<nic>/<ipconfig>" with weight 1.
+ * A pool is one or the other, never both.
+ */
 struct sl_address {
-	char name[SL_RES_NAME_MAX];
+	char name[SL_ADDR_NAME_MAX];
 	struct sl_ip_addr addr;
 	uint8_t family;
-	int vnet;        /* index into model->vnets */
-	uint32_t weight; /* sluice extension "weight", default 1 */
+	uint8_t from_nic; /* 1: a NIC ipConfiguration that lists this pool (NIC-based pool) */
+	int vnet;         /* index into model->vnets */
+	uint32_t weight;  /* sluice extension "weight", default 1 */
+	/*
+	 * from_nic: the member's NIC (index into model->nics) and ipConfiguration
+	 * (index into its ipconfigs). IP-based: the NIC ipConfiguration that has
+	 * this address in this vnet (Azure's read-only networkInterfaceIPConfiguration),
+	 * -1 and -1 when none has.
+	 */
+	int nic;
+	int ipconfig;
 };
 
 struct sl_pool_cfg {
@@ -121,6 +147,52 @@ struct sl_probe_cfg {
 	char request_path[SL_PROBE_PATH_MAX]; /* Http/Https only; "" for Tcp */
 };
 
+/*
+ * An inbound NAT rule: parsed, validated and kept, not acted on by the
+ * dataplane yet. Its backend (Azure's read-only backendIPConfiguration) is
+ * the one NIC ipConfiguration that lists it in loadBalancerInboundNatRules.
+ */
+struct sl_nat_rule_cfg {
+	char name[SL_RES_NAME_MAX];
+	int frontend; /* index into lb->frontends */
+	uint8_t proto;
+	uint16_t frontend_port; /* 1..65534 */
+	uint16_t backend_port;  /* 1..65535, default frontend_port */
+	uint8_t idle_timeout_min;
+	uint8_t floating_ip;
+	uint8_t enable_tcp_reset;
+	int nic;      /* backendIPConfiguration: index into model->nics, -1 if none */
+	int ipconfig; /* and into that NIC's ipconfigs, -1 if none */
+};
+
+/* A reference from a NIC ipConfiguration to a child of a load balancer. */
+struct sl_lb_child_ref {
+	int lb;  /* index into model->lbs */
+	int idx; /* index into that load balancer's pools or nat_rules */
+};
+
+struct sl_nic_ipconfig {
+	char name[SL_RES_NAME_MAX];
+	struct sl_ip_addr addr; /* always set: Dynamic ones are assigned before validation */
+	uint8_t family;
+	uint8_t dynamic; /* privateIPAllocationMethod: 1 Dynamic, 0 Static */
+	uint8_t primary;
+	int vnet;   /* index into model->vnets, from the subnet reference */
+	int subnet; /* index into that vnet's subnets */
+	struct sl_lb_child_ref *pools; /* loadBalancerBackendAddressPools: idx into pools */
+	uint32_t n_pools;
+	struct sl_lb_child_ref *nat_rules; /* loadBalancerInboundNatRules: idx into nat_rules */
+	uint32_t n_nat_rules;
+};
+
+struct sl_nic {
+	char name[SL_RES_NAME_MAX];
+	uint8_t has_mac;
+	struct sl_mac mac; /* properties.macAddress when has_mac */
+	struct sl_nic_ipconfig *ipconfigs;
+	uint32_t n_ipconfigs;
+};
+
 struct sl_lb {
 	char name[SL_RES_NAME_MAX];
 	int standard_sku;
@@ -133,21 +205,60 @@ struct sl_lb {
 	uint32_t n_rules;
 	struct sl_probe_cfg *probes;
 	uint32_t n_probes;
+	struct sl_nat_rule_cfg *nat_rules;
+	uint32_t n_nat_rules;
 };
 
 struct sl_model {
 	uint32_t maglev_size; /* prime; default SL_MAGLEV_DEFAULT_SIZE */
 	uint32_t hash_seed;
+	uint32_t max_addresses_per_pool; /* settings.maxAddressesPerPool, default 5000 */
+	uint32_t max_addresses_per_lb;   /* settings.maxAddressesPerLoadBalancer, default 20000 */
 	struct sl_vnet *vnets;
 	uint32_t n_vnets;
 	struct sl_lb *lbs;
 	uint32_t n_lbs;
+	struct sl_nic *nics;
+	uint32_t n_nics;
 };
 
 /*
- * Parse and validate configuration text. file_name is only used in errors.
- * Returns the model, or NULL with *err filled (code, message, target, file,
- * JSON path) and errno set to EINVAL (or ENOMEM).
+ * Validate an already parsed document (the REST API's way in) and build its
+ * model; root is only read. doc_target (NULL: "configuration") is the target
+ * of errors about the document as a whole. An ipConfiguration without
+ * privateIPAddress is refused (MissingRequiredProperty): run
+ * sl_config_assign_dynamic_ips() on a copy of the document first. Returns the
+ * model, or NULL with *err filled (code, message, target, JSON path; file "")
+ * and errno set to EINVAL (or ENOMEM: code OutOfMemory).
+ */
+struct sl_model *sl_config_from_json(const cJSON *root, const char *doc_target,
+				     struct sl_error *err);
+
+/*
+ * Give every NIC ipConfiguration of the document that has no
+ * properties.privateIPAddress (and is not privateIPAllocationMethod Static)
+ * the lowest free address of its subnet, written into the document with
+ * "privateIPAllocationMethod": "Dynamic". Azure reserves the first four
+ * addresses of a subnet and, for IPv4, the last: the search starts at the
+ * subnet's fifth address (.4, ::4). Free means used by no frontend, no
+ * backend pool address and no other NIC ipConfiguration of the document
+ * (nor one assigned earlier in the same call). Parts of the document that are
+ * not of the expected shape, subnets that do not resolve and
+ * privateIPAddressVersion that does not match the subnet are skipped
+ * (validation reports them). Returns the number of addresses assigned, or
+ * -EINVAL with *err = SubnetIsFull (target the ipConfiguration, path its
+ * subnet id) when a subnet has no free address, or -ENOMEM (OutOfMemory);
+ * on failure the addresses assigned before it stay in the document.
+ */
+int sl_config_assign_dynamic_ips(cJSON *root, struct sl_error *err);
+
+/*
+ * Parse and validate configuration text: sl_json_parse(),
+ * sl_config_assign_dynamic_ips() on the parsed tree (so a file may leave
+ * privateIPAddress out; the address is then recomputed at every load), then
+ * sl_config_from_json(). file_name is only used in errors. Returns the model,
+ * or NULL with *err filled (code, message, target, file, JSON path) and errno
+ * set to EINVAL (or ENOMEM).
  */
 struct sl_model *sl_config_parse(const char *text, size_t len, const char *file_name,
 				 struct sl_error *err);

@@ -640,6 +640,7 @@ struct sl_error_case {
 	const char *code;
 	const char *target;
 	const char *json_path;
+	const char *message_has; /* NULL, or text the message must hold */
 };
 
 /* n addresses in one vnet 10.0.0.0/8, as pool pool<k>. */
@@ -708,6 +709,267 @@ sl_test_gen_rule_limit(void)
 	sl_test_printf(&b, "]}}]}");
 	return b.s;
 }
+
+/* Network interfaces, inbound NAT rules and the limits of settings (single-quoted). */
+#define NIC_ID "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/"
+#define SUB_ID(vnet, sub) VNET_ID vnet "/subnets/" sub
+#define POOL_REF(lb, pool) "{'id':'" LB_ID lb "/backendAddressPools/" pool "'}"
+#define NAT_REF(lb, rule) "{'id':'" LB_ID lb "/inboundNatRules/" rule "'}"
+#define IPC(n, ip, vnet, sub, extra)                                                       \
+	"{'name':'" n "','properties':{'privateIPAddress':'" ip "','subnet':{'id':'"             \
+	SUB_ID(vnet, sub) "'}" extra "}}"
+#define IPC_DYN(n, vnet, sub, extra)                                                       \
+	"{'name':'" n "','properties':{'subnet':{'id':'" SUB_ID(vnet, sub) "'}" extra "}}"
+#define IN_POOLS(x) ",'loadBalancerBackendAddressPools':[" x "]"
+#define IN_NATS(x) ",'loadBalancerInboundNatRules':[" x "]"
+#define NIC(n, ipcs) "{'name':'" n "','properties':{'ipConfigurations':[" ipcs "]}}"
+#define DOCN(settings, vnets, lbs, nics)                                                   \
+	"{'settings':" settings ",'virtualNetworks':[" vnets "],'loadBalancers':[" lbs "],"      \
+	"'networkInterfaces':[" nics "]}"
+#define NOSET "{}"
+#define NPOOL(n) "{'name':'" n "'}"
+#define NAT(n, fe, extra)                                                                  \
+	"{'name':'" n "','properties':{'frontendIPConfiguration':{'id':'" fe "'}," extra "}}"
+#define NATS(x) "'inboundNatRules':[" x "]"
+#define NAT_TCP "'protocol':'Tcp','frontendPort':2201,'backendPort':22"
+#define R1NP RULE("r1", "fe1", "np", TCP80)
+#define NBODY1 FES_STD "," POOLS(NPOOL("np")) "," RULES(R1NP)
+#define NBODY FES_STD "," POOLS(NPOOL("np") "," POOL1) "," RULES(R1NP)
+#define NDOC(nics) DOCN(NOSET, VNETS, LBX("Standard", NBODY), nics)
+#define NATDOC(nats, nics) DOCN(NOSET, VNETS, LBX("Standard", NBODY1 "," NATS(nats)), nics)
+#define IPC_NP(n, ip) IPC(n, ip, "vnet1", "sub1", IN_POOLS(POOL_REF("lb1", "np")))
+#define NIC1 NIC("nic1", IPC_NP("ipc1", "10.0.1.4"))
+#define NIC2 NIC("nic2", IPC_NP("ipc1", "10.0.1.5"))
+#define VNET3                                                                               \
+	"{'name':'vnet3','properties':{'addressSpace':{'addressPrefixes':['10.0.0.0/16']},"       \
+	"'subnets':[{'name':'s3','properties':{'addressPrefix':'10.0.1.0/24'}}]}}"
+#define VNET_SMALL                                                                          \
+	"{'name':'vs','properties':{'addressSpace':{'addressPrefixes':['10.8.0.0/16']},"         \
+	"'subnets':[{'name':'s29','properties':{'addressPrefix':'10.8.0.0/29'}}]}}"
+#define NICP(n) "$.networkInterfaces[" #n "]"
+#define IPCP(n, i) NICP(n) ".properties.ipConfigurations[" #i "].properties"
+#define NATP(i) LBP ".inboundNatRules[" #i "]"
+#define T_NIC(n) "networkInterfaces/" n
+#define T_IPC(n, i) T_NIC(n) "/ipConfigurations/" i
+#define T_NAT(n) T_LB "/inboundNatRules/" n
+
+#define NIC_ERROR_CASES                                                                     \
+	{"CannotMixIPBasedAddressesAndIPConfigurationsOnLoadBalancerBackendAddressPool",     \
+	 NDOC(NIC("nic1", IPC("ipc1", "10.0.1.4", "vnet1", "sub1",                         \
+			      IN_POOLS(POOL_REF("lb1", "pool1"))))),                        \
+	 NULL, "CannotMixIPBasedAddressesAndIPConfigurationsOnLoadBalancerBackendAddressPool", \
+	 T_IPC("nic1", "ipc1"), IPCP(0, 0) ".loadBalancerBackendAddressPools[0].id", "pool1"}, \
+	{"InvalidRequestFormat: the same pool twice on an ipConfiguration",                  \
+	 NDOC(NIC("nic1", IPC("ipc1", "10.0.1.4", "vnet1", "sub1",                         \
+			      IN_POOLS(POOL_REF("lb1", "np") ",{'id':'loadBalancers/LB1/backendAddressPools/NP'}")))), \
+	 NULL, "InvalidRequestFormat", T_IPC("nic1", "ipc1"),                                 \
+	 IPCP(0, 0) ".loadBalancerBackendAddressPools[1].id",                                 \
+	 "DuplicateIpConfigurationReferenceOnBackendAddressPool"},                            \
+	{"InvalidRequestFormat: the same NAT rule twice on an ipConfiguration",              \
+	 NATDOC(NAT("nat1", "fe1", NAT_TCP),                                                \
+		NIC("nic1", IPC("ipc1", "10.0.1.4", "vnet1", "sub1",                        \
+				IN_NATS(NAT_REF("lb1", "nat1") "," NAT_REF("lb1", "nat1"))))),      \
+	 NULL, "InvalidRequestFormat", T_IPC("nic1", "ipc1"),                                 \
+	 IPCP(0, 0) ".loadBalancerInboundNatRules[1].id",                                     \
+	 "DuplicateIpConfigurationReferenceOnInboundNatRule"},                                \
+	{"InvalidRequestFormat: a pool reference that is a string",                          \
+	 NDOC(NIC("nic1", IPC("ipc1", "10.0.1.4", "vnet1", "sub1",                         \
+			      ",'loadBalancerBackendAddressPools':'np'"))),                         \
+	 NULL, "InvalidRequestFormat", T_IPC("nic1", "ipc1"),                                 \
+	 IPCP(0, 0) ".loadBalancerBackendAddressPools", NULL},                                \
+	{"PrivateIPAddressInUse: two ipConfigurations in one vnet",                          \
+	 NDOC(NIC1 "," NIC("nic2", IPC("ipc1", "10.0.1.4", "vnet1", "sub1", ""))), NULL,     \
+	 "PrivateIPAddressInUse", T_IPC("nic2", "ipc1"), IPCP(1, 0) ".privateIPAddress",      \
+	 "nic1/ipc1"},                                                                         \
+	{"PrivateIPAddressInUse: an ipConfiguration on a frontend's address",                \
+	 DOCN(NOSET, VNETS,                                                                   \
+	      LBX("Standard", FRONTENDS(FE_SUB("fe1", "10.0.1.10", "vnet1", "sub1")) ","     \
+				POOLS(NPOOL("np"))),                                        \
+	      NIC("nic1", IPC("ipc1", "10.0.1.10", "vnet1", "sub1", ""))),                  \
+	 NULL, "PrivateIPAddressInUse", T_IPC("nic1", "ipc1"), IPCP(0, 0) ".privateIPAddress", \
+	 "frontendIPConfigurations/fe1"},                                                      \
+	{"PrivateIPAddressNotInSubnet: ipConfiguration",                                     \
+	 NDOC(NIC("nic1", IPC("ipc1", "10.0.2.4", "vnet1", "sub1", ""))), NULL,              \
+	 "PrivateIPAddressNotInSubnet", T_IPC("nic1", "ipc1"), IPCP(0, 0) ".privateIPAddress", \
+	 "sub1"},                                                                              \
+	{"SubnetIsFull",                                                                      \
+	 DOCN(NOSET, VNET_SMALL, "",                                                           \
+	      NIC("n1", IPC_DYN("i", "vs", "s29", "")) "," NIC("n2", IPC_DYN("i", "vs", "s29", "")) \
+	      "," NIC("n3", IPC_DYN("i", "vs", "s29", "")) "," NIC("n4", IPC_DYN("i", "vs", "s29", ""))), \
+	 NULL, "SubnetIsFull", T_IPC("n4", "i"), IPCP(3, 0) ".subnet.id", "10.8.0.0/29"},    \
+	{"InboundNatRuleReferencedByMultipleIpConfigurations",                               \
+	 NATDOC(NAT("nat1", "fe1", NAT_TCP),                                                \
+		NIC("nic1", IPC("ipc1", "10.0.1.4", "vnet1", "sub1", IN_NATS(NAT_REF("lb1", "nat1")))) \
+		"," NIC("nic2", IPC("ipc1", "10.0.1.5", "vnet1", "sub1",                      \
+				    IN_NATS(NAT_REF("lb1", "nat1"))))),                         \
+	 NULL, "InboundNatRuleReferencedByMultipleIpConfigurations", T_IPC("nic2", "ipc1"),    \
+	 IPCP(1, 0) ".loadBalancerInboundNatRules[0].id", "nic1/ipc1"},                         \
+	{"NetworkInterfaceMustHaveOneOneIPConfigAsPrimary: none",                             \
+	 NDOC(NIC("nic1", IPC("a", "10.0.1.4", "vnet1", "sub1", "") ","                     \
+			  IPC("b", "10.0.1.5", "vnet1", "sub1", ""))),                              \
+	 NULL, "NetworkInterfaceMustHaveOneOneIPConfigAsPrimary", T_NIC("nic1"),              \
+	 NICP(0) ".properties.ipConfigurations", "0 of them"},                                 \
+	{"NetworkInterfaceMustHaveOneOneIPConfigAsPrimary: two",                              \
+	 NDOC(NIC("nic1", IPC("a", "10.0.1.4", "vnet1", "sub1", ",'primary':true") ","      \
+			  IPC("b", "10.0.1.5", "vnet1", "sub1", ",'primary':true"))),               \
+	 NULL, "NetworkInterfaceMustHaveOneOneIPConfigAsPrimary", T_NIC("nic1"),              \
+	 NICP(0) ".properties.ipConfigurations", "2 of them"},                                 \
+	{"RulesUseSameFrontendIPConfigurationProtocolAndPort: NAT rule and rule",            \
+	 NATDOC(NAT("nat1", "fe1", "'protocol':'Tcp','frontendPort':80,'backendPort':22"), ""), \
+	 NULL, "RulesUseSameFrontendIPConfigurationProtocolAndPort", T_NAT("nat1"),            \
+	 NATP(0) ".properties.frontendPort", "r1"},                                            \
+	{"RulesUseSameFrontendIPConfigurationProtocolAndPort: two NAT rules",                \
+	 NATDOC(NAT("nat1", "fe1", NAT_TCP) ","                                              \
+		NAT("nat2", "fe1", "'protocol':'All','frontendPort':2201,'backendPort':23"), ""), \
+	 NULL, "RulesUseSameFrontendIPConfigurationProtocolAndPort", T_NAT("nat2"),            \
+	 NATP(1) ".properties.frontendPort", "nat1"},                                          \
+	{"RulesUseSameFrontendIPConfigurationProtocolAndPort: NAT rule and HA ports",        \
+	 DOCN(NOSET, VNETS,                                                                   \
+	      LBX("Standard", FES_STD "," POOLS(NPOOL("np")) ","                              \
+				RULES(RULE("ha", "fe1", "np", "'protocol':'All','frontendPort':0")) \
+				"," NATS(NAT("nat1", "fe1", NAT_TCP))),                       \
+	      ""),                                                                             \
+	 NULL, "RulesUseSameFrontendIPConfigurationProtocolAndPort", T_NAT("nat1"),            \
+	 NATP(0) ".properties.frontendPort", "HA ports"},                                      \
+	{"MissingRequiredProperty: ipConfiguration subnet",                                  \
+	 NDOC(NIC("nic1", "{'name':'ipc1','properties':{'privateIPAddress':'10.0.1.4'}}")),  \
+	 NULL, "MissingRequiredProperty", T_IPC("nic1", "ipc1"), IPCP(0, 0) ".subnet", NULL},  \
+	{"MissingRequiredProperty: Static without privateIPAddress",                         \
+	 NDOC(NIC("nic1", IPC_DYN("ipc1", "vnet1", "sub1", ",'privateIPAllocationMethod':'Static'"))), \
+	 NULL, "MissingRequiredProperty", T_IPC("nic1", "ipc1"), IPCP(0, 0) ".privateIPAddress", \
+	 "Static"},                                                                            \
+	{"MissingRequiredProperty: no ipConfigurations",                                     \
+	 NDOC("{'name':'nic1','properties':{'ipConfigurations':[]}}"), NULL,                  \
+	 "MissingRequiredProperty", T_NIC("nic1"), NICP(0) ".properties.ipConfigurations", NULL}, \
+	{"MissingRequiredProperty: NAT rule frontend",                                       \
+	 NATDOC("{'name':'nat1','properties':{'protocol':'Tcp','frontendPort':22}}", ""), NULL, \
+	 "MissingRequiredProperty", T_NAT("nat1"), NATP(0) ".properties.frontendIPConfiguration", \
+	 NULL},                                                                                \
+	{"InvalidResourceReference: a pool without its load balancer",                       \
+	 NDOC(NIC("nic1", IPC("ipc1", "10.0.1.4", "vnet1", "sub1",                         \
+			      IN_POOLS("{'id':'backendAddressPools/np'}")))),                       \
+	 NULL, "InvalidResourceReference", T_IPC("nic1", "ipc1"),                              \
+	 IPCP(0, 0) ".loadBalancerBackendAddressPools[0].id", NULL},                          \
+	{"InvalidResourceReference: an undefined pool, as one object",                       \
+	 NDOC(NIC("nic1", IPC("ipc1", "10.0.1.4", "vnet1", "sub1",                         \
+			      ",'loadBalancerBackendAddressPools':" POOL_REF("lb1", "nope")))),     \
+	 NULL, "InvalidResourceReference", T_IPC("nic1", "ipc1"),                              \
+	 IPCP(0, 0) ".loadBalancerBackendAddressPools.id", "nope"},                           \
+	{"InvalidResourceReference: an undefined load balancer",                             \
+	 NDOC(NIC("nic1", IPC("ipc1", "10.0.1.4", "vnet1", "sub1",                         \
+			      IN_POOLS(POOL_REF("lb9", "np"))))),                                   \
+	 NULL, "InvalidResourceReference", T_IPC("nic1", "ipc1"),                              \
+	 IPCP(0, 0) ".loadBalancerBackendAddressPools[0].id", "lb9"},                          \
+	{"InvalidResourceReference: an undefined NAT rule",                                  \
+	 NDOC(NIC("nic1", IPC("ipc1", "10.0.1.4", "vnet1", "sub1",                         \
+			      IN_NATS(NAT_REF("lb1", "nat9"))))),                                   \
+	 NULL, "InvalidResourceReference", T_IPC("nic1", "ipc1"),                              \
+	 IPCP(0, 0) ".loadBalancerInboundNatRules[0].id", "nat9"},                             \
+	{"InvalidResourceReference: an undefined subnet",                                    \
+	 NDOC(NIC("nic1", IPC("ipc1", "10.0.1.4", "vnet1", "nosuch", ""))), NULL,            \
+	 "InvalidResourceReference", T_IPC("nic1", "ipc1"), IPCP(0, 0) ".subnet.id", NULL},   \
+	{"BackendAddressPoolSizeLimitExceeded: settings",                                    \
+	 DOCS("{'maxAddressesPerPool':1}", VNETS, LBX("Standard", FES_STD "," POOLS(POOL1))), \
+	 NULL, "BackendAddressPoolSizeLimitExceeded", T_LB "/backendAddressPools/pool1",       \
+	 POOLP(0) ".properties.loadBalancerBackendAddresses", "at most 1 (settings.maxAddressesPerPool)"}, \
+	{"BackendAddressPoolSizeLimitExceeded: NIC members",                                 \
+	 DOCN("{'maxAddressesPerPool':1}", VNETS, LBX("Standard", NBODY1), NIC1 "," NIC2),    \
+	 NULL, "BackendAddressPoolSizeLimitExceeded", T_IPC("nic2", "ipc1"),                   \
+	 IPCP(1, 0) ".loadBalancerBackendAddressPools[0].id", "at most 1"},                   \
+	{"LoadBalancerBackendAddressLimitExceeded: settings",                                \
+	 DOCS("{'maxAddressesPerLoadBalancer':3}", VNETS,                                     \
+	      LBX("Standard", FES_STD "," POOLS(POOL1 "," POOL("pool2",                       \
+		ADDR("c1", "10.0.0.6", "vnet1") "," ADDR("c2", "10.0.0.7", "vnet1"))))),        \
+	 NULL, "LoadBalancerBackendAddressLimitExceeded", T_LB, LBP ".backendAddressPools",     \
+	 "the limit is 3 (settings.maxAddressesPerLoadBalancer)"},                             \
+	{"LoadBalancerBackendAddressLimitExceeded: NIC members",                             \
+	 DOCN("{'maxAddressesPerLoadBalancer':2}", VNETS, LBX("Standard", NBODY), NIC1), NULL, \
+	 "LoadBalancerBackendAddressLimitExceeded", T_IPC("nic1", "ipc1"),                     \
+	 IPCP(0, 0) ".loadBalancerBackendAddressPools[0].id", "the limit is 2"},              \
+	{"InvalidMaglevTableSize: NIC members",                                              \
+	 DOCN("{'maglevTableSize':7}", VNETS, LBX("Standard", NBODY1),                         \
+	      NIC("n1", IPC_NP("i", "10.0.1.11")) "," NIC("n2", IPC_NP("i", "10.0.1.12")) ","     \
+	      NIC("n3", IPC_NP("i", "10.0.1.13")) "," NIC("n4", IPC_NP("i", "10.0.1.14")) ","     \
+	      NIC("n5", IPC_NP("i", "10.0.1.15")) "," NIC("n6", IPC_NP("i", "10.0.1.16")) ","     \
+	      NIC("n7", IPC_NP("i", "10.0.1.17")) "," NIC("n8", IPC_NP("i", "10.0.1.18"))),       \
+	 NULL, "InvalidMaglevTableSize", T_IPC("n8", "i"),                                     \
+	 IPCP(7, 0) ".loadBalancerBackendAddressPools[0].id", NULL},                          \
+	{"BackendAddressVirtualNetworkMismatch: ipConfiguration",                            \
+	 DOCN(NOSET, VNETS,                                                                   \
+	      LBX("Standard", FRONTENDS(FE_SUB("fe1", "10.0.1.10", "vnet1", "sub1")) ","     \
+				POOLS(NPOOL("np"))),                                        \
+	      NIC("nic1", IPC("ipc1", "10.9.1.4", "vnet2", "subx",                          \
+			      IN_POOLS(POOL_REF("lb1", "np"))))),                                   \
+	 NULL, "BackendAddressVirtualNetworkMismatch", T_IPC("nic1", "ipc1"),                  \
+	 IPCP(0, 0) ".loadBalancerBackendAddressPools[0].id", NULL},                          \
+	{"BackendAddressIPVersionMismatch: ipConfiguration in a pool",                       \
+	 NDOC(NIC("nic1", IPC("ipc1", "fd00:0:0:1::4", "vnet1", "sub6",                     \
+			      IN_POOLS(POOL_REF("lb1", "np"))))),                                   \
+	 NULL, "BackendAddressIPVersionMismatch", T_IPC("nic1", "ipc1"),                       \
+	 IPCP(0, 0) ".loadBalancerBackendAddressPools[0].id", "r1"},                           \
+	{"BackendAddressIPVersionMismatch: ipConfiguration of a NAT rule",                   \
+	 NATDOC(NAT("nat1", "fe6", NAT_TCP),                                                \
+		NIC("nic1", IPC("ipc1", "10.0.1.4", "vnet1", "sub1", IN_NATS(NAT_REF("lb1", "nat1"))))), \
+	 NULL, "BackendAddressIPVersionMismatch", T_IPC("nic1", "ipc1"),                       \
+	 IPCP(0, 0) ".loadBalancerInboundNatRules[0].id", "nat1"},                             \
+	{"DuplicateIPAddressInBackendAddressPool: ipConfigurations of two vnets",            \
+	 DOCN(NOSET, VNET1 "," VNET3, LBX("Standard", FES_STD "," POOLS(NPOOL("np"))),         \
+	      NIC1 "," NIC("nic2", IPC("ipc1", "10.0.1.4", "vnet3", "s3",                    \
+				      IN_POOLS(POOL_REF("lb1", "np"))))),                           \
+	 NULL, "DuplicateIPAddressInBackendAddressPool", T_IPC("nic2", "ipc1"),                \
+	 IPCP(1, 0) ".privateIPAddress", "nic1/ipc1"},                                         \
+	{"PropertyValueOutOfRange: NAT frontendPort 0",                                       \
+	 NATDOC(NAT("nat1", "fe1", "'protocol':'Tcp','frontendPort':0"), ""), NULL,           \
+	 "PropertyValueOutOfRange", T_NAT("nat1"), NATP(0) ".properties.frontendPort", NULL},  \
+	{"PropertyValueOutOfRange: NAT idleTimeoutInMinutes",                                 \
+	 NATDOC(NAT("nat1", "fe1", NAT_TCP ",'idleTimeoutInMinutes':3"), ""), NULL,           \
+	 "PropertyValueOutOfRange", T_NAT("nat1"), NATP(0) ".properties.idleTimeoutInMinutes", \
+	 NULL},                                                                                \
+	{"PropertyValueOutOfRange: maxAddressesPerPool", "{'settings':{'maxAddressesPerPool':65536}}", \
+	 NULL, "PropertyValueOutOfRange", "settings", "$.settings.maxAddressesPerPool", NULL}, \
+	{"PropertyValueOutOfRange: maxAddressesPerLoadBalancer",                              \
+	 "{'settings':{'maxAddressesPerLoadBalancer':0}}", NULL, "PropertyValueOutOfRange",    \
+	 "settings", "$.settings.maxAddressesPerLoadBalancer", NULL},                          \
+	{"InvalidPropertyValue: macAddress",                                                  \
+	 NDOC("{'name':'nic1','properties':{'macAddress':'00-0D-3A-12-34','ipConfigurations':[" \
+	      IPC("ipc1", "10.0.1.4", "vnet1", "sub1", "") "]}}"),                           \
+	 NULL, "InvalidPropertyValue", T_NIC("nic1"), NICP(0) ".properties.macAddress", NULL}, \
+	{"InvalidPropertyValue: privateIPAllocationMethod",                                   \
+	 NDOC(NIC("nic1", IPC("ipc1", "10.0.1.4", "vnet1", "sub1",                         \
+			      ",'privateIPAllocationMethod':'Fixed'"))),                            \
+	 NULL, "InvalidPropertyValue", T_IPC("nic1", "ipc1"),                                 \
+	 IPCP(0, 0) ".privateIPAllocationMethod", NULL},                                      \
+	{"InvalidPropertyValue: NAT protocol",                                               \
+	 NATDOC(NAT("nat1", "fe1", "'protocol':'Icmp','frontendPort':22"), ""), NULL,         \
+	 "InvalidPropertyValue", T_NAT("nat1"), NATP(0) ".properties.protocol", NULL},        \
+	{"PrivateIPAddressVersionMismatch: ipConfiguration and subnet",                       \
+	 NDOC(NIC("nic1", IPC_DYN("ipc1", "vnet1", "sub1", ",'privateIPAddressVersion':'IPv6'"))), \
+	 NULL, "PrivateIPAddressVersionMismatch", T_IPC("nic1", "ipc1"),                       \
+	 IPCP(0, 0) ".privateIPAddressVersion", "IPv4 subnet"},                                \
+	{"FloatingIPRequiresSameFrontendAndBackendPort: NAT rule",                           \
+	 NATDOC(NAT("nat1", "fe1", NAT_TCP ",'enableFloatingIP':true"), ""), NULL,           \
+	 "FloatingIPRequiresSameFrontendAndBackendPort", T_NAT("nat1"),                       \
+	 NATP(0) ".properties.backendPort", NULL},                                            \
+	{"DuplicateResourceName: NAT rules",                                                 \
+	 NATDOC(NAT("nat1", "fe1", NAT_TCP) "," NAT("NAT1", "fe1", "'protocol':'Udp','frontendPort':53"), ""), \
+	 NULL, "DuplicateResourceName", T_NAT("NAT1"), NATP(1) ".name", NULL},                \
+	{"DuplicateResourceName: network interfaces", NDOC(NIC1 "," NIC("NIC1", IPC("ipc1", "10.0.1.5", "vnet1", "sub1", ""))), \
+	 NULL, "DuplicateResourceName", T_NIC("NIC1"), NICP(1) ".name", NULL},                \
+	{"DuplicateResourceName: ipConfigurations",                                          \
+	 NDOC(NIC("nic1", IPC("a", "10.0.1.4", "vnet1", "sub1", ",'primary':true") ","      \
+			  IPC("A", "10.0.1.5", "vnet1", "sub1", ""))),                              \
+	 NULL, "DuplicateResourceName", T_IPC("nic1", "A"),                                   \
+	 NICP(0) ".properties.ipConfigurations[1].name", NULL},                               \
+	{"InvalidResourceId: ipConfiguration of another NIC",                                \
+	 NDOC(NIC("nic1", "{'name':'ipc1','id':'" NIC_ID "nic2/ipConfigurations/ipc1',"      \
+			  "'properties':{'privateIPAddress':'10.0.1.4','subnet':{'id':'" SUB_ID("vnet1", "sub1") "'}}}")), \
+	 NULL, "InvalidResourceId", T_IPC("nic1", "ipc1"), NICP(0) ".properties.ipConfigurations[0].id", \
+	 NULL},                                                                                \
+	{"LoadBalancerWithoutFrontendIPCantHaveChildResources: NAT rules",                   \
+	 STD(NATS(NAT("nat1", "fe1", NAT_TCP))), NULL,                                        \
+	 "LoadBalancerWithoutFrontendIPCantHaveChildResources", T_LB, LBP, NULL},             \
+	{"UnknownProperty: networkInterface", "{'networkInterface':[]}", NULL, "UnknownProperty", \
+	 "configuration", "$.networkInterface", NULL},
 
 static const struct sl_error_case sl_error_cases[] = {
 	{"InvalidJson", "{'settings':", NULL, "InvalidJson", "configuration", ""},
@@ -920,9 +1182,496 @@ static const struct sl_error_case sl_error_cases[] = {
 	 BASE(RULE("r1", "fe1", "pool1", TCP80 ",'backendPort':8080,'enableFloatingIP':true")), NULL,
 	 "FloatingIPRequiresSameFrontendAndBackendPort", T_LB "/loadBalancingRules/r1",
 	 RULEP(0) ".backendPort"},
-	{"FeatureNotSupported", STD(FES_STD ",'inboundNatRules':[{'name':'nat1'}]"), NULL,
-	 "FeatureNotSupported", T_LB, LBP ".inboundNatRules"},
+	{"FeatureNotSupported", STD(FES_STD ",'inboundNatPools':[{'name':'natpool1'}]"), NULL,
+	 "FeatureNotSupported", T_LB, LBP ".inboundNatPools"},
+	{"FeatureNotSupported: outboundRules", STD(FES_STD ",'outboundRules':[{'name':'o1'}]"), NULL,
+	 "FeatureNotSupported", T_LB, LBP ".outboundRules"},
+	NIC_ERROR_CASES
 };
+
+
+/* --- network interfaces, NAT rules, limits --------------------------------- */
+
+/*
+ * The seed's REST request bodies for PUT .../networkInterfaces/{nic-name},
+ * verbatim but for the placeholders: by NIC (the pool reference is one
+ * object, and no address: Dynamic) and by IP address.
+ */
+static const char sl_seed_nic_by_nic_body[] =
+	"{\n"
+	"  \"properties\": {\n"
+	"    \"enableAcceleratedNetworking\": true,\n"
+	"    \"ipConfigurations\": [\n"
+	"      {\n"
+	"        \"name\": \"ipconfig1\",\n"
+	"        \"properties\": {\n"
+	"          \"subnet\": {\n"
+	"            \"id\": \"/subscriptions/subid/resourceGroups/testrg/providers/Microsoft.Network/virtualNetworks/vnet1/subnets/default\"\n"
+	"          },\n"
+	"          \"loadBalancerBackendAddressPools\": {\n"
+	"                                    \"id\": \"/subscriptions/subid/resourceGroups/testrg/providers/Microsoft.Network/loadBalancers/lb/backendAddressPools/backend\"\n"
+	"          }\n"
+	"        }\n"
+	"      }\n"
+	"    ]\n"
+	"  },\n"
+	"  \"location\": \"eastus\"\n"
+	"}\n";
+
+static const char sl_seed_nic_by_ip_body[] =
+	"{\n"
+	"  \"properties\": {\n"
+	"    \"enableAcceleratedNetworking\": true,\n"
+	"    \"ipConfigurations\": [\n"
+	"      {\n"
+	"        \"name\": \"ipconfig1\",\n"
+	"        \"properties\": {\n"
+	"          \"privateIPAddress\": \"10.0.0.4\",\n"
+	"          \"subnet\": {\n"
+	"            \"id\": \"/subscriptions/subid/resourceGroups/testrg/providers/Microsoft.Network/virtualNetworks/vnet1/subnets/default\"\n"
+	"          }\n"
+	"        }\n"
+	"      }\n"
+	"    ]\n"
+	"  },\n"
+	"  \"location\": \"eastus\"\n"
+	"}\n";
+
+/* The seed's vnet and load balancer lb (Basic unless standard), pool "backend" given by pool_body. */
+static cJSON *
+sl_test_seed_doc(int standard, const char *pool_body)
+{
+	char *text = sl_test_json(
+		"{'virtualNetworks':[{'name':'vnet1','id':'/subscriptions/subid/resourceGroups/testrg/providers/Microsoft.Network/virtualNetworks/vnet1',"
+		"'properties':{'addressSpace':{'addressPrefixes':['10.0.0.0/16']},"
+		"'subnets':[{'name':'default','properties':{'addressPrefix':'10.0.0.0/24'}}]}}],"
+		"'loadBalancers':[{'name':'lb','properties':{"
+		"'frontendIPConfigurations':[{'name':'fe','properties':{'privateIPAddress':'192.0.2.1'}}],"
+		"'backendAddressPools':[],"
+		"'loadBalancingRules':[{'name':'http','properties':{'frontendIPConfiguration':{'id':'fe'},"
+		"'backendAddressPool':{'id':'backend'},'protocol':'Tcp','frontendPort':80}}]}}],"
+		"'networkInterfaces':[]}");
+	cJSON *doc = cJSON_Parse(text), *lb, *pool = cJSON_Parse(pool_body);
+
+	free(text);
+	assert_non_null(doc);
+	assert_non_null(pool);
+	lb = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "loadBalancers"), 0);
+	if (standard) {
+		cJSON *sku = cJSON_AddObjectToObject(lb, "sku");
+
+		cJSON_AddStringToObject(sku, "name", "Standard");
+	}
+	cJSON_AddStringToObject(pool, "name", "backend"); /* the URL gives it */
+	cJSON_AddItemToArray(cJSON_GetObjectItem(cJSON_GetObjectItem(lb, "properties"),
+						 "backendAddressPools"),
+			     pool);
+	return doc;
+}
+
+static void
+sl_test_add_nic(cJSON *doc, const char *body, const char *name)
+{
+	cJSON *nic = cJSON_Parse(body);
+
+	assert_non_null(nic);
+	cJSON_AddStringToObject(nic, "name", name); /* the URL gives it */
+	cJSON_AddItemToArray(cJSON_GetObjectItem(doc, "networkInterfaces"), nic);
+}
+
+static struct sl_model *
+sl_test_from_json_ok(const cJSON *doc)
+{
+	struct sl_error err;
+	struct sl_model *m;
+
+	memset(&err, 0, sizeof(err));
+	m = sl_config_from_json(doc, NULL, &err);
+	if (m == NULL) {
+		char buf[1024];
+
+		fail_msg("%s", sl_error_format(&err, buf, sizeof(buf)));
+	}
+	return m;
+}
+
+static const char *
+sl_test_ipc_string(const cJSON *doc, uint32_t nic, uint32_t ipc, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItem(
+		cJSON_GetObjectItem(
+			cJSON_GetArrayItem(
+				cJSON_GetObjectItem(
+					cJSON_GetObjectItem(
+						cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "networkInterfaces"), (int)nic),
+						"properties"),
+					"ipConfigurations"),
+				(int)ipc),
+			"properties"),
+		key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static void
+test_seed_nic_by_nic_accepted(void **state)
+{
+	struct sl_id_registry *rids = sl_id_registry_create(SL_MAX_RULE_COUNTERS);
+	struct sl_id_registry *bids = sl_id_registry_create(SL_MAX_BACKEND_COUNTERS);
+	cJSON *doc = sl_test_seed_doc(0, "{}"); /* the seed creates the pool without a body */
+	struct sl_ip_addr a = sl_test_ip("10.0.0.4");
+	const struct sl_nic_ipconfig *ic;
+	const struct sl_pool_cfg *pc;
+	struct sl_snapshot *s;
+	struct sl_error err;
+	struct sl_model *m;
+	char *text;
+
+	(void)state;
+	sl_test_add_nic(doc, sl_seed_nic_by_nic_body, "nic1");
+
+	/* Without an address the document is refused; the REST layer assigns first. */
+	memset(&err, 0, sizeof(err));
+	errno = 0;
+	assert_null(sl_config_from_json(doc, "seed", &err));
+	assert_int_equal(errno, EINVAL);
+	assert_string_equal(err.code, "MissingRequiredProperty");
+	assert_string_equal(err.target, "networkInterfaces/nic1/ipConfigurations/ipconfig1");
+	assert_string_equal(err.json_path,
+			    "$.networkInterfaces[0].properties.ipConfigurations[0].properties.privateIPAddress");
+	assert_string_equal(err.file, "");
+
+	/* The configuration file's way: sl_config_parse assigns on its own tree. */
+	text = cJSON_Print(doc);
+	assert_non_null(text);
+	m = sl_config_parse(text, strlen(text), "seed.json", &err);
+	assert_non_null(m);
+	assert_true(sl_ip_addr_eq(&m->nics[0].ipconfigs[0].addr, &a));
+	sl_model_free(m);
+	free(text);
+
+	assert_int_equal(sl_config_assign_dynamic_ips(doc, &err), 1);
+	assert_string_equal(sl_test_ipc_string(doc, 0, 0, "privateIPAddress"), "10.0.0.4");
+	assert_string_equal(sl_test_ipc_string(doc, 0, 0, "privateIPAllocationMethod"), "Dynamic");
+	assert_int_equal(sl_config_assign_dynamic_ips(doc, &err), 0); /* nothing left to do */
+
+	m = sl_test_from_json_ok(doc);
+	assert_int_equal(m->n_nics, 1);
+	assert_string_equal(m->nics[0].name, "nic1");
+	assert_int_equal(m->nics[0].has_mac, 0);
+	assert_int_equal(m->nics[0].n_ipconfigs, 1);
+	ic = &m->nics[0].ipconfigs[0];
+	assert_string_equal(ic->name, "ipconfig1");
+	assert_true(sl_ip_addr_eq(&ic->addr, &a));
+	assert_int_equal(ic->family, SL_AF_IPV4);
+	assert_int_equal(ic->dynamic, 1);
+	assert_int_equal(ic->primary, 1);
+	assert_int_equal(ic->vnet, 0);
+	assert_int_equal(ic->subnet, 0);
+	assert_int_equal(ic->n_pools, 1);
+	assert_int_equal(ic->pools[0].lb, 0);
+	assert_int_equal(ic->pools[0].idx, 0);
+	assert_int_equal(ic->n_nat_rules, 0);
+
+	/* A Basic load balancer: NIC-based pools need no Standard SKU. */
+	assert_int_equal(m->lbs[0].standard_sku, 0);
+	pc = &m->lbs[0].pools[0];
+	assert_int_equal(pc->n_addresses, 1);
+	assert_string_equal(pc->addresses[0].name, "nic1/ipconfig1");
+	assert_true(sl_ip_addr_eq(&pc->addresses[0].addr, &a));
+	assert_int_equal(pc->addresses[0].from_nic, 1);
+	assert_int_equal(pc->addresses[0].nic, 0);
+	assert_int_equal(pc->addresses[0].ipconfig, 0);
+	assert_int_equal(pc->addresses[0].vnet, 0);
+	assert_int_equal(pc->addresses[0].weight, 1);
+
+	/* The NIC member compiles as a backend of its pool. */
+	sl_test_make_ports();
+	s = sl_compile(m, sl_test_ports, 2, rids, bids, 1, &err);
+	assert_non_null(s);
+	assert_int_equal(s->n_backends, 1);
+	assert_int_equal(sl_test_backend(s, "lb/backend/nic1/ipconfig1"), 0);
+	assert_string_equal(sl_id_registry_name(bids, 0), "lb/backend/nic1/ipconfig1");
+	assert_int_equal(s->pools[0].n_members, 1);
+	sl_snapshot_free(s);
+	sl_model_free(m);
+	cJSON_Delete(doc);
+	sl_id_registry_free(rids);
+	sl_id_registry_free(bids);
+}
+
+static void
+test_seed_nic_by_ip_accepted(void **state)
+{
+	cJSON *doc = sl_test_seed_doc(1, sl_seed_pool_body);
+	struct sl_ip_addr a = sl_test_ip("10.0.0.4");
+	const struct sl_pool_cfg *pc;
+	struct sl_error err;
+	struct sl_model *m;
+
+	(void)state;
+	sl_test_add_nic(doc, sl_seed_nic_by_ip_body, "nic1");
+	assert_int_equal(sl_config_assign_dynamic_ips(doc, &err), 0);
+	m = sl_test_from_json_ok(doc);
+	assert_int_equal(m->n_nics, 1);
+	assert_true(sl_ip_addr_eq(&m->nics[0].ipconfigs[0].addr, &a));
+	assert_int_equal(m->nics[0].ipconfigs[0].dynamic, 0); /* Static when given */
+	assert_int_equal(m->nics[0].ipconfigs[0].n_pools, 0);
+	/* The pool stays IP-based; address1 learns the NIC ipConfiguration that has its address. */
+	pc = &m->lbs[0].pools[0];
+	assert_int_equal(pc->n_addresses, 2);
+	assert_int_equal(pc->addresses[0].from_nic, 0);
+	assert_int_equal(pc->addresses[0].nic, 0);
+	assert_int_equal(pc->addresses[0].ipconfig, 0);
+	assert_int_equal(pc->addresses[1].nic, -1);
+	assert_int_equal(pc->addresses[1].ipconfig, -1);
+	sl_model_free(m);
+	cJSON_Delete(doc);
+}
+
+static void
+test_assign_dynamic_ips(void **state)
+{
+	char *text = sl_test_json(DOCN(NOSET, VNETS "," VNET_SMALL,
+		LBX("Standard", FRONTENDS(FE_SUB("fe1", "10.0.1.4", "vnet1", "sub1")) ","
+			POOLS(NPOOL("np") "," POOL("ipp", ADDR("a1", "10.0.1.5", "vnet1")))),
+		NIC("st", IPC("ipc1", "10.0.1.6", "vnet1", "sub1", "")) ","
+		NIC("d1", IPC_DYN("ipc1", "vnet1", "sub1", IN_POOLS(POOL_REF("lb1", "np")))) ","
+		NIC("d2", "{'name':'ipc1','properties':{'privateIPAddress':null,'privateIPAllocationMethod':'dynamic',"
+			  "'subnet':{'id':'" SUB_ID("vnet1", "sub1") "'}}}") ","
+		NIC("d6", IPC_DYN("ipc1", "vnet1", "sub6", ",'privateIPAddressVersion':'IPv6'")) ","
+		NIC("s29", IPC_DYN("a", "vs", "s29", ",'primary':true") "," IPC_DYN("b", "vs", "s29", "")) ","
+		NIC("skip", IPC_DYN("static", "vnet1", "sub1", ",'privateIPAllocationMethod':'Static'") ","
+			    IPC_DYN("nosubnet", "vnet1", "nosuch", "") ","
+			    IPC_DYN("mismatch", "vnet1", "sub1", ",'privateIPAddressVersion':'IPv6'"))));
+	cJSON *doc = cJSON_Parse(text);
+	struct sl_error err;
+	struct sl_model *m;
+
+	(void)state;
+	assert_non_null(doc);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(sl_config_assign_dynamic_ips(doc, &err), 5);
+	/* .4 frontend, .5 pool address, .6 a static ipConfiguration: .7, then .8. */
+	assert_string_equal(sl_test_ipc_string(doc, 1, 0, "privateIPAddress"), "10.0.1.7");
+	assert_string_equal(sl_test_ipc_string(doc, 2, 0, "privateIPAddress"), "10.0.1.8");
+	assert_string_equal(sl_test_ipc_string(doc, 2, 0, "privateIPAllocationMethod"), "Dynamic");
+	assert_string_equal(sl_test_ipc_string(doc, 3, 0, "privateIPAddress"), "fd00:0:0:1::4");
+	assert_string_equal(sl_test_ipc_string(doc, 4, 0, "privateIPAddress"), "10.8.0.4");
+	assert_string_equal(sl_test_ipc_string(doc, 4, 1, "privateIPAddress"), "10.8.0.5");
+	/* Static, unresolvable and mismatched ones are left to validation. */
+	assert_null(sl_test_ipc_string(doc, 5, 0, "privateIPAddress"));
+	assert_string_equal(sl_test_ipc_string(doc, 5, 0, "privateIPAllocationMethod"), "Static");
+	assert_null(sl_test_ipc_string(doc, 5, 1, "privateIPAddress"));
+	assert_null(sl_test_ipc_string(doc, 5, 2, "privateIPAddress"));
+
+	/* Without the skipped NIC the document validates. */
+	cJSON_DeleteItemFromArray(cJSON_GetObjectItem(doc, "networkInterfaces"), 5);
+	m = sl_test_from_json_ok(doc);
+	assert_int_equal(m->n_nics, 5);
+	assert_int_equal(m->nics[3].ipconfigs[0].family, SL_AF_IPV6);
+	assert_int_equal(m->nics[4].ipconfigs[0].primary, 1);
+	assert_int_equal(m->nics[4].ipconfigs[1].primary, 0);
+	assert_int_equal(m->lbs[0].pools[0].n_addresses, 1);
+	assert_string_equal(m->lbs[0].pools[0].addresses[0].name, "d1/ipc1");
+	sl_model_free(m);
+
+	/* A /29 has three addresses to give: .4, .5, .6 (.7 is the broadcast). */
+	cJSON_AddItemToArray(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(
+				     cJSON_GetObjectItem(doc, "networkInterfaces"), 4), "properties"),
+				     "ipConfigurations"),
+			     cJSON_Parse("{\"name\":\"c\",\"properties\":{\"subnet\":{\"id\":\"vnet/vs/subnets/s29\"}}}"));
+	assert_int_equal(sl_config_assign_dynamic_ips(doc, &err), 0); /* "vnet/vs" is no vnet id */
+	cJSON_AddItemToArray(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(
+				     cJSON_GetObjectItem(doc, "networkInterfaces"), 4), "properties"),
+				     "ipConfigurations"),
+			     cJSON_Parse("{\"name\":\"d\",\"properties\":{\"subnet\":{\"id\":\"virtualNetworks/vs/subnets/s29\"}}}"));
+	assert_int_equal(sl_config_assign_dynamic_ips(doc, &err), 1);
+	assert_string_equal(sl_test_ipc_string(doc, 4, 3, "privateIPAddress"), "10.8.0.6");
+	cJSON_AddItemToArray(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(
+				     cJSON_GetObjectItem(doc, "networkInterfaces"), 4), "properties"),
+				     "ipConfigurations"),
+			     cJSON_Parse("{\"name\":\"e\",\"properties\":{\"subnet\":{\"id\":\"virtualNetworks/vs/subnets/s29\"}}}"));
+	errno = 0;
+	assert_int_equal(sl_config_assign_dynamic_ips(doc, &err), -EINVAL);
+	assert_string_equal(err.code, "SubnetIsFull");
+	assert_string_equal(err.target, "networkInterfaces/s29/ipConfigurations/e");
+	assert_string_equal(err.json_path,
+			    "$.networkInterfaces[4].properties.ipConfigurations[4].properties.subnet.id");
+
+	/* Not a document: nothing to do. */
+	assert_int_equal(sl_config_assign_dynamic_ips(NULL, &err), 0);
+	cJSON_Delete(doc);
+	doc = cJSON_CreateArray();
+	assert_int_equal(sl_config_assign_dynamic_ips(doc, &err), 0);
+	cJSON_Delete(doc);
+	free(text);
+}
+
+static void
+test_nat_rules_and_nics(void **state)
+{
+	struct sl_model *m;
+	const struct sl_lb *lb;
+	const struct sl_nic *nic;
+	struct sl_mac mac = sl_test_mac("00:0d:3a:12:34:56");
+
+	(void)state;
+	m = sl_test_parse_ok(DOCN(NOSET, VNETS, LBX("Standard", NBODY1 "," NATS(
+		NAT("ssh1", "fe1", NAT_TCP) ","
+		NAT("dns", "fe1", "'protocol':'Udp','frontendPort':80") ","
+		NAT("rdp6", "fe6", "'protocol':'All','frontendPort':3389,'idleTimeoutInMinutes':30,"
+				   "'enableFloatingIP':true,'enableTcpReset':true"))),
+		"{'name':'nic1','location':'eastus','properties':{'macAddress':'00-0D-3A-12-34-56','ipConfigurations':["
+		IPC("ipc1", "10.0.1.4", "vnet1", "sub1",
+		    ",'privateIPAllocationMethod':'Dynamic','privateIPAddressVersion':'IPv4'"
+		    IN_POOLS(POOL_REF("lb1", "np"))
+		    ",'loadBalancerInboundNatRules':" NAT_REF("lb1", "ssh1")) ","
+		IPC("ipc6", "fd00:0:0:1::10", "vnet1", "sub6",
+		    ",'primary':true" IN_NATS("{'id':'loadBalancers/lb1/inboundNatRules/RDP6'}")) "]}}"
+		"," NIC2));
+	lb = &m->lbs[0];
+	assert_int_equal(lb->n_nat_rules, 3);
+	assert_string_equal(lb->nat_rules[0].name, "ssh1");
+	assert_int_equal(lb->nat_rules[0].frontend, 0);
+	assert_int_equal(lb->nat_rules[0].proto, SL_PROTO_TCP);
+	assert_int_equal(lb->nat_rules[0].frontend_port, 2201);
+	assert_int_equal(lb->nat_rules[0].backend_port, 22);
+	assert_int_equal(lb->nat_rules[0].idle_timeout_min, 4);
+	assert_int_equal(lb->nat_rules[0].floating_ip, 0);
+	assert_int_equal(lb->nat_rules[0].enable_tcp_reset, 0);
+	assert_int_equal(lb->nat_rules[0].nic, 0);
+	assert_int_equal(lb->nat_rules[0].ipconfig, 0);
+	assert_int_equal(lb->nat_rules[1].proto, SL_PROTO_UDP);
+	assert_int_equal(lb->nat_rules[1].backend_port, 80); /* frontendPort by default */
+	assert_int_equal(lb->nat_rules[1].nic, -1);
+	assert_int_equal(lb->nat_rules[1].ipconfig, -1);
+	assert_int_equal(lb->nat_rules[2].frontend, 1);
+	assert_int_equal(lb->nat_rules[2].proto, SL_PROTO_ALL);
+	assert_int_equal(lb->nat_rules[2].idle_timeout_min, 30);
+	assert_int_equal(lb->nat_rules[2].floating_ip, 1);
+	assert_int_equal(lb->nat_rules[2].enable_tcp_reset, 1);
+	assert_int_equal(lb->nat_rules[2].nic, 0);
+	assert_int_equal(lb->nat_rules[2].ipconfig, 1);
+
+	assert_int_equal(m->n_nics, 2);
+	nic = &m->nics[0];
+	assert_int_equal(nic->has_mac, 1);
+	assert_memory_equal(nic->mac.bytes, mac.bytes, 6);
+	assert_int_equal(nic->n_ipconfigs, 2);
+	assert_int_equal(nic->ipconfigs[0].primary, 0);
+	assert_int_equal(nic->ipconfigs[0].dynamic, 1);
+	assert_int_equal(nic->ipconfigs[0].n_nat_rules, 1);
+	assert_int_equal(nic->ipconfigs[0].nat_rules[0].idx, 0);
+	assert_int_equal(nic->ipconfigs[1].primary, 1);
+	assert_int_equal(nic->ipconfigs[1].family, SL_AF_IPV6);
+	assert_int_equal(nic->ipconfigs[1].subnet, 1);
+	assert_int_equal(nic->ipconfigs[1].nat_rules[0].idx, 2);
+	/* Pool np: both NICs, in document order. */
+	assert_int_equal(lb->pools[0].n_addresses, 2);
+	assert_string_equal(lb->pools[0].addresses[0].name, "nic1/ipc1");
+	assert_string_equal(lb->pools[0].addresses[1].name, "nic2/ipc1");
+	assert_int_equal(lb->pools[0].addresses[1].nic, 1);
+	assert_int_equal(m->max_addresses_per_pool, SL_CONFIG_MAX_ADDRESSES_PER_POOL);
+	assert_int_equal(m->max_addresses_per_lb, SL_CONFIG_MAX_ADDRESSES_PER_LB);
+	sl_model_free(m);
+
+	/* Limits from settings; the same address in two vnets, in different pools. */
+	m = sl_test_parse_ok(DOCN("{'maxAddressesPerPool':65535,'maxAddressesPerLoadBalancer':2}",
+		VNET1 "," VNET3, LBX("Standard", FES_STD "," POOLS(NPOOL("np") "," NPOOL("np3"))),
+		NIC1 "," NIC("nic3", IPC("ipc1", "10.0.1.4", "vnet3", "s3",
+					 IN_POOLS(POOL_REF("lb1", "np3"))))));
+	assert_int_equal(m->max_addresses_per_pool, 65535);
+	assert_int_equal(m->max_addresses_per_lb, 2);
+	assert_int_equal(m->lbs[0].pools[1].addresses[0].vnet, 1);
+	sl_model_free(m);
+}
+
+/*
+ * Two NIC members whose counter keys "<lb>/<pool>/<nic>/<ipconfig>" (four
+ * names of 80 characters) differ only in their last character.
+ */
+static void
+test_nic_counter_keys(void **state)
+{
+	struct sl_id_registry *rids = sl_id_registry_create(SL_MAX_RULE_COUNTERS);
+	struct sl_id_registry *bids = sl_id_registry_create(SL_MAX_BACKEND_COUNTERS);
+	char lb[SL_RES_NAME_MAX], pool[SL_RES_NAME_MAX], nic[SL_RES_NAME_MAX];
+	char ipc1[SL_RES_NAME_MAX], ipc2[SL_RES_NAME_MAX];
+	struct sl_test_buf b = {0};
+	struct sl_snapshot *s;
+	struct sl_error err;
+	struct sl_model *m;
+	const char *k0, *k1;
+
+	(void)state;
+	snprintf(lb, sizeof(lb), "%.80s", "L123456789L123456789L123456789L123456789L123456789L123456789L123456789L123456789");
+	snprintf(pool, sizeof(pool), "%.80s", "P123456789P123456789P123456789P123456789P123456789P123456789P123456789P123456789");
+	snprintf(nic, sizeof(nic), "%.80s", "N123456789N123456789N123456789N123456789N123456789N123456789N123456789N123456789");
+	snprintf(ipc1, sizeof(ipc1), "%.79s1", "I123456789I123456789I123456789I123456789I123456789I123456789I123456789I123456789");
+	snprintf(ipc2, sizeof(ipc2), "%.79s2", "I123456789I123456789I123456789I123456789I123456789I123456789I123456789I123456789");
+	sl_test_printf(&b, DOCN(NOSET, VNETS, "{'name':'%s','properties':{" FES_STD ",'backendAddressPools':[{'name':'%s'}]}}",
+		       NIC("%s", "{'name':'%s','properties':{'privateIPAddress':'10.0.1.4','primary':true,"
+				 "'subnet':{'id':'" SUB_ID("vnet1", "sub1") "'},'loadBalancerBackendAddressPools':{'id':'loadBalancers/%s/backendAddressPools/%s'}}},"
+				 "{'name':'%s','properties':{'privateIPAddress':'10.0.1.5',"
+				 "'subnet':{'id':'" SUB_ID("vnet1", "sub1") "'},'loadBalancerBackendAddressPools':{'id':'loadBalancers/%s/backendAddressPools/%s'}}}")),
+		       lb, pool, nic, ipc1, lb, pool, ipc2, lb, pool);
+	m = sl_test_parse_ok(b.s);
+	free(b.s);
+	assert_int_equal(strlen(m->lbs[0].pools[0].addresses[1].name), 2 * SL_CONFIG_NAME_MAX_LEN + 1);
+	sl_test_make_ports();
+	s = sl_compile(m, sl_test_ports, 2, rids, bids, 1, &err);
+	assert_non_null(s);
+	assert_int_equal(s->n_backends, 2);
+	assert_int_not_equal(s->backends[0].counter_id, s->backends[1].counter_id);
+	k0 = sl_id_registry_name(bids, s->backends[0].counter_id);
+	k1 = sl_id_registry_name(bids, s->backends[1].counter_id);
+	assert_int_equal(strlen(k1), 4 * SL_CONFIG_NAME_MAX_LEN + 3);
+	assert_int_equal(k0[strlen(k0) - 1], '1');
+	assert_int_equal(k1[strlen(k1) - 1], '2');
+	assert_true(strncmp(k1, "l123456789", 10) == 0); /* lower-cased */
+	sl_snapshot_free(s);
+	sl_model_free(m);
+	sl_id_registry_free(rids);
+	sl_id_registry_free(bids);
+}
+
+static void
+test_config_from_json(void **state)
+{
+	char *text = sl_test_json(BASE(RULE("r1", "fe1", "pool1", TCP80)));
+	cJSON *doc = cJSON_Parse(text), *arr;
+	char *before = cJSON_PrintUnformatted(doc), *after;
+	struct sl_error err;
+	struct sl_model *m;
+
+	(void)state;
+	m = sl_test_from_json_ok(doc);
+	assert_int_equal(m->lbs[0].n_rules, 1);
+	assert_int_equal(m->n_nics, 0);
+	assert_non_null(m->nics);
+	sl_model_free(m);
+	after = cJSON_PrintUnformatted(doc);
+	assert_string_equal(before, after); /* only read */
+
+	/* Errors: the document target given, no file. */
+	memset(&err, 'x', sizeof(err));
+	errno = 0;
+	arr = cJSON_CreateArray();
+	assert_null(sl_config_from_json(arr, "PUT /loadBalancers/lb1", &err));
+	assert_int_equal(errno, EINVAL);
+	assert_string_equal(err.code, "InvalidRequestFormat");
+	assert_string_equal(err.target, "PUT /loadBalancers/lb1");
+	assert_string_equal(err.json_path, "$");
+	assert_string_equal(err.file, "");
+	assert_null(sl_config_from_json(NULL, NULL, &err));
+	assert_string_equal(err.target, "configuration");
+	cJSON_Delete(arr);
+	free(before);
+	free(after);
+	cJSON_Delete(doc);
+	free(text);
+}
 
 static void
 test_error_case(void **state)
@@ -948,6 +1697,8 @@ test_error_case(void **state)
 	assert_string_equal(err.json_path, c->json_path);
 	assert_true(strlen(err.message) > 10);
 	assert_string_equal(err.file, "");
+	if (c->message_has != NULL && strstr(err.message, c->message_has) == NULL)
+		fail_msg("%s: the message does not hold '%s'", c->name, c->message_has);
 }
 
 /* --- JSON syntax and files ------------------------------------------------- */
@@ -1215,6 +1966,12 @@ main(void)
 		cmocka_unit_test(test_compile_errors),
 		cmocka_unit_test(test_id_registry),
 		cmocka_unit_test(test_id_registry_stable_across_compiles),
+		cmocka_unit_test(test_seed_nic_by_nic_accepted),
+		cmocka_unit_test(test_seed_nic_by_ip_accepted),
+		cmocka_unit_test(test_assign_dynamic_ips),
+		cmocka_unit_test(test_nat_rules_and_nics),
+		cmocka_unit_test(test_nic_counter_keys),
+		cmocka_unit_test(test_config_from_json),
 	};
 	size_t n = sizeof(sl_error_cases) / sizeof(sl_error_cases[0]), i;
 	struct CMUnitTest *cases = calloc(n, sizeof(*cases));
