@@ -52,6 +52,12 @@ sl_controller_commit(struct sl_controller *c, cJSON *doc, struct sl_error *err)
 		cJSON_Delete(doc);
 		return rc;
 	}
+	/* Nothing changed (a file saved twice, a PUT of what is there): no new generation. */
+	c->unchanged = c->commits > 0 && cJSON_Compare(doc, c->doc, 1);
+	if (c->unchanged) {
+		cJSON_Delete(doc);
+		return 0;
+	}
 	m = sl_config_from_json(doc, "configuration", err);
 	if (m == NULL) {
 		cJSON_Delete(doc);
@@ -90,44 +96,67 @@ sl_controller_commit(struct sl_controller *c, cJSON *doc, struct sl_error *err)
 	return 0;
 }
 
-int
-sl_controller_apply_file(struct sl_controller *c, struct sl_error *err)
+/*
+ * Read and validate the configuration file alone (so its errors carry the
+ * file's own JSON paths), then merge it into a copy of base. Returns the
+ * merged document, or NULL with *err filled and errno set.
+ */
+static cJSON *
+sl_merge_file(const struct sl_controller *c, const cJSON *base, struct sl_error *err)
 {
+	cJSON *file_doc, *alone_doc, *merged;
+	struct sl_model *alone;
 	size_t len;
 	char *text;
-	cJSON *file_doc, *merged;
-	struct sl_model *alone;
 	int rc;
 
-	if (c->config_file == NULL)
-		return 0;
 	text = sl_file_read(c->config_file, SL_CONFIG_MAX_FILE_SIZE, &len, "ConfigFileUnreadable",
 			    err);
 	if (text == NULL)
-		return -errno;
+		return NULL;
 	file_doc = sl_json_parse(text, len, c->config_file, err);
 	free(text);
 	if (file_doc == NULL) {
-		if (err != NULL)
-			snprintf(err->file, sizeof(err->file), "%s", c->config_file);
-		return -EINVAL;
+		errno = EINVAL;
+		goto fail;
 	}
-	/* The file alone first, so its errors carry the file's own JSON paths. */
-	alone = sl_config_from_json(file_doc, c->config_file, err);
+	/* Addresses the file leaves out are assigned here only to validate it. */
+	alone_doc = cJSON_Duplicate(file_doc, 1);
+	rc = alone_doc == NULL ? -ENOMEM : sl_config_assign_dynamic_ips(alone_doc, err);
+	alone = rc < 0 ? NULL : sl_config_from_json(alone_doc, c->config_file, err);
+	cJSON_Delete(alone_doc);
 	if (alone == NULL) {
-		if (err != NULL)
-			snprintf(err->file, sizeof(err->file), "%s", c->config_file);
 		cJSON_Delete(file_doc);
-		return -EINVAL;
+		errno = rc < 0 ? -rc : EINVAL;
+		goto fail;
 	}
 	sl_model_free(alone);
-	merged = sl_controller_begin(c);
+	merged = cJSON_Duplicate(base, 1);
 	rc = merged == NULL ? -ENOMEM : sl_doc_merge(merged, file_doc, err);
 	cJSON_Delete(file_doc);
 	if (rc < 0) {
 		cJSON_Delete(merged);
-		return rc;
+		errno = -rc;
+		goto fail;
 	}
+	return merged;
+fail:
+	if (err != NULL)
+		snprintf(err->file, sizeof(err->file), "%s", c->config_file);
+	return NULL;
+}
+
+int
+sl_controller_apply_file(struct sl_controller *c, struct sl_error *err)
+{
+	cJSON *merged;
+	int rc;
+
+	if (c->config_file == NULL)
+		return 0;
+	merged = sl_merge_file(c, c->doc, err);
+	if (merged == NULL)
+		return -errno;
 	rc = sl_controller_commit(c, merged, err);
 	if (rc < 0 && err != NULL)
 		snprintf(err->file, sizeof(err->file), "%s", c->config_file);
@@ -211,14 +240,24 @@ sl_controller_init(struct sl_controller *c, const char *state_dir, const char *c
 		if (rc < 0)
 			return rc;
 	}
-	/* Commit even an empty document, so the dataplane always has a snapshot. */
-	rc = sl_controller_commit(c, restored != NULL ? restored : sl_doc_new(), err);
-	if (rc < 0)
-		return rc;
+	/*
+	 * One commit: the restored document with the file merged in (or an
+	 * empty document, so the dataplane always has a snapshot).
+	 */
+	cJSON *first = restored;
 	if (c->config_file != NULL) {
-		rc = sl_controller_apply_file(c, err);
-		if (rc < 0)
-			return rc;
+		first = sl_merge_file(c, restored != NULL ? restored : c->doc, err);
+		cJSON_Delete(restored);
+		if (first == NULL)
+			return -errno;
+	}
+	rc = sl_controller_commit(c, first != NULL ? first : sl_doc_new(), err);
+	if (rc < 0) {
+		if (c->config_file != NULL && err != NULL)
+			snprintf(err->file, sizeof(err->file), "%s", c->config_file);
+		return rc;
+	}
+	if (c->config_file != NULL) {
 		rc = sl_watch(c);
 		if (rc < 0) {
 			sl_error_set(err, "ConfigFileUnwatchable", c->config_file, "",

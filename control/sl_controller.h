@@ -13,7 +13,9 @@
  *   4. publish (the caller's hook; cannot fail),
  *   5. swap the committed document and model.
  * A failure in 1-3 discards the copy: the model, the snapshot, the state
- * file and the traffic stay exactly as they were. Control thread only.
+ * file and the traffic stay exactly as they were. A copy equal to the
+ * committed document is accepted without a new generation. Control thread
+ * only.
  */
 #ifndef SL_CONTROLLER_H
 #define SL_CONTROLLER_H
@@ -50,6 +52,7 @@ struct sl_controller {
 	char *config_file;         /* NULL: none */
 	struct sl_apply_ops ops;
 	uint64_t commits;          /* successful commits so far */
+	int unchanged;             /* the last commit changed nothing and published nothing */
 	struct sl_commit_timing last;
 	int watch_fd;              /* inotify on the configuration file's directory, or -1 */
 	double reload_due;         /* monotonic seconds; 0 = none pending */

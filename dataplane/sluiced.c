@@ -262,7 +262,8 @@ reload_config(struct sl_daemon *d, const char *why)
 	if (d->opt.config_file == NULL)
 		return;
 	if (sl_controller_apply_file(&d->ctl, &err) == 0)
-		MAIN_LOG(INFO, "%s: %s applied\n", why, d->opt.config_file);
+		MAIN_LOG(INFO, "%s: %s %s\n", why, d->opt.config_file,
+			 d->ctl.unchanged ? "unchanged" : "applied");
 	else
 		MAIN_LOG(ERR, "%s: configuration refused, the running one stays: %s\n", why,
 			 sl_error_format(&err, line, sizeof(line)));
