@@ -146,22 +146,144 @@ sl_compile_hdrs(struct sl_encap *hdr, const struct sl_backend *b, const struct s
 	return 0;
 }
 
+/*
+ * The Maglev tables of the last compilation, so that a pool whose members,
+ * weights, table size and seed did not change reuses its table instead of
+ * rebuilding it (the table is a pure function of exactly these). Each entry
+ * holds one reference on its table; entries a compilation did not use are
+ * dropped at its end. Control thread only.
+ */
+struct sl_table_entry {
+	uint64_t hash;
+	uint64_t seed;
+	uint32_t m;
+	uint32_t n;
+	struct sl_maglev_member *members;
+	struct sl_maglev_table *table;
+	uint64_t used; /* the compilation that last used it */
+};
+
+struct sl_table_cache {
+	struct sl_table_entry *e;
+	uint32_t n;
+	uint32_t cap;
+	uint64_t round;
+	uint64_t hits;
+	uint64_t builds;
+};
+
+struct sl_table_cache *
+sl_table_cache_create(void)
+{
+	return calloc(1, sizeof(struct sl_table_cache));
+}
+
+static void
+sl_table_entry_drop(struct sl_table_entry *e)
+{
+	sl_maglev_table_put(e->table);
+	free(e->members);
+}
+
+void
+sl_table_cache_free(struct sl_table_cache *c)
+{
+	if (c == NULL)
+		return;
+	for (uint32_t i = 0; i < c->n; i++)
+		sl_table_entry_drop(&c->e[i]);
+	free(c->e);
+	free(c);
+}
+
+void
+sl_table_cache_stats(const struct sl_table_cache *c, uint64_t *hits, uint64_t *builds)
+{
+	*hits = c != NULL ? c->hits : 0;
+	*builds = c != NULL ? c->builds : 0;
+}
+
+static struct sl_maglev_table *
+sl_table_cache_find(struct sl_table_cache *c, uint64_t hash, const struct sl_maglev_member *mm,
+		    uint32_t n, uint32_t m, uint64_t seed)
+{
+	for (uint32_t i = 0; c != NULL && i < c->n; i++) {
+		struct sl_table_entry *e = &c->e[i];
+		if (e->hash == hash && e->n == n && e->m == m && e->seed == seed &&
+		    (n == 0 || memcmp(e->members, mm, n * sizeof(*mm)) == 0)) {
+			e->used = c->round;
+			c->hits++;
+			e->table->refs++;
+			return e->table;
+		}
+	}
+	return NULL;
+}
+
+/* Remember a new table (best effort: on ENOMEM it is just not cached). */
+static void
+sl_table_cache_add(struct sl_table_cache *c, uint64_t hash, const struct sl_maglev_member *mm,
+		   uint32_t n, uint32_t m, uint64_t seed, struct sl_maglev_table *t)
+{
+	struct sl_table_entry *e;
+
+	if (c == NULL)
+		return;
+	if (c->n == c->cap) {
+		uint32_t cap = c->cap ? c->cap * 2 : 16;
+		struct sl_table_entry *ne = realloc(c->e, cap * sizeof(*ne));
+		if (ne == NULL)
+			return;
+		c->e = ne;
+		c->cap = cap;
+	}
+	e = &c->e[c->n];
+	e->members = malloc((n ? n : 1) * sizeof(*mm));
+	if (e->members == NULL)
+		return;
+	memcpy(e->members, mm, n * sizeof(*mm));
+	e->hash = hash;
+	e->seed = seed;
+	e->m = m;
+	e->n = n;
+	e->table = t;
+	e->used = c->round;
+	t->refs++;
+	c->n++;
+}
+
+/* Drop the entries this compilation did not use. */
+static void
+sl_table_cache_sweep(struct sl_table_cache *c)
+{
+	uint32_t k = 0;
+
+	if (c == NULL)
+		return;
+	for (uint32_t i = 0; i < c->n; i++) {
+		if (c->e[i].used == c->round)
+			c->e[k++] = c->e[i];
+		else
+			sl_table_entry_drop(&c->e[i]);
+	}
+	c->n = k;
+}
+
 /* Members and Maglev table of one pool whose backends start at s->backends[first]. */
 static int
 sl_compile_pool(struct sl_pool *sp, struct sl_snapshot *s, uint32_t first, uint32_t n,
-		uint32_t table_size, uint64_t seed)
+		uint32_t table_size, uint64_t seed, struct sl_table_cache *cache)
 {
 	struct sl_maglev_member *mm = NULL;
 	uint32_t i;
+	uint64_t hash;
 	int rc;
 
 	sp->n_members = n;
 	sp->table_size = table_size;
 	sp->members = malloc((n == 0 ? 1 : n) * sizeof(*sp->members));
-	sp->table = malloc((size_t)table_size * sizeof(*sp->table));
-	if (n > 0)
-		mm = malloc(n * sizeof(*mm));
-	if (sp->members == NULL || sp->table == NULL || (n > 0 && mm == NULL)) {
+	mm = calloc(n ? n : 1, sizeof(*mm));
+	if (sp->members == NULL || mm == NULL) {
 		free(mm);
 		return -ENOMEM;
 	}
@@ -170,7 +292,24 @@ sl_compile_pool(struct sl_pool *sp, struct sl_snapshot *s, uint32_t first, uint3
 		mm[i].key = s->backends[first + i].addr;
 		mm[i].weight = s->backends[first + i].weight;
 	}
-	rc = sl_maglev_build(sp->table, table_size, mm, n, seed);
+	hash = sl_hash64(mm, n * sizeof(*mm), seed ^ table_size);
+	sp->shared = sl_table_cache_find(cache, hash, mm, n, table_size, seed);
+	if (sp->shared == NULL) {
+		sp->shared = sl_maglev_table_alloc(table_size);
+		if (sp->shared == NULL) {
+			free(mm);
+			return -ENOMEM;
+		}
+		rc = sl_maglev_build(sp->shared->slots, table_size, mm, n, seed);
+		if (rc == 0) {
+			if (cache != NULL)
+				cache->builds++;
+			sl_table_cache_add(cache, hash, mm, n, table_size, seed, sp->shared);
+		}
+	} else {
+		rc = 0;
+	}
+	sp->table = sp->shared->slots;
 	free(mm);
 	return rc;
 }
@@ -190,6 +329,14 @@ struct sl_snapshot *
 sl_compile(const struct sl_model *m, const struct sl_port_info *ports, uint32_t n_ports,
 	   struct sl_id_registry *rule_ids, struct sl_id_registry *backend_ids, uint64_t generation,
 	   struct sl_error *err)
+{
+	return sl_compile_cached(m, ports, n_ports, rule_ids, backend_ids, NULL, generation, err);
+}
+
+struct sl_snapshot *
+sl_compile_cached(const struct sl_model *m, const struct sl_port_info *ports, uint32_t n_ports,
+		  struct sl_id_registry *rule_ids, struct sl_id_registry *backend_ids,
+		  struct sl_table_cache *tables, uint64_t generation, struct sl_error *err)
 {
 	uint64_t n_rules = 0, n_pools = 0, n_backends = 0;
 	uint64_t seed;
@@ -236,6 +383,8 @@ sl_compile(const struct sl_model *m, const struct sl_port_info *ports, uint32_t 
 	s->generation = generation;
 	s->hash_seed = m->hash_seed;
 	seed = SL_MAGLEV_DEFAULT_SEED ^ m->hash_seed;
+	if (tables != NULL)
+		tables->round++;
 
 	for (li = 0; li < m->n_lbs; li++) {
 		const struct sl_lb *lb = &m->lbs[li];
@@ -272,7 +421,8 @@ sl_compile(const struct sl_model *m, const struct sl_port_info *ports, uint32_t 
 					}
 				}
 			}
-			rc = sl_compile_pool(sp, s, first, pc->n_addresses, m->maglev_size, seed);
+			rc = sl_compile_pool(sp, s, first, pc->n_addresses, m->maglev_size, seed,
+					     tables);
 			if (rc < 0) {
 				sl_compile_fail(err, rc, sp->name, "a pool's Maglev table");
 				goto fail;
@@ -311,8 +461,10 @@ sl_compile(const struct sl_model *m, const struct sl_port_info *ports, uint32_t 
 		sl_compile_fail(err, rc, "", "the frontend table");
 		goto fail;
 	}
+	sl_table_cache_sweep(tables);
 	return s;
 fail:
+	sl_table_cache_sweep(tables);
 	sl_snapshot_free(s);
 	errno = -rc;
 	return NULL;

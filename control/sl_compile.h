@@ -37,4 +37,26 @@ struct sl_snapshot *sl_compile(const struct sl_model *m, const struct sl_port_in
 			       struct sl_id_registry *backend_ids, uint64_t generation,
 			       struct sl_error *err);
 
+/*
+ * Maglev tables kept between compilations: a pool whose members (in order),
+ * weights, table size and seed are unchanged reuses its table. The cache and
+ * the snapshots share tables by reference count (sl_maglev_table in
+ * sl_snapshot.h); control thread only.
+ */
+struct sl_table_cache;
+
+/* An empty cache; NULL on ENOMEM. */
+struct sl_table_cache *sl_table_cache_create(void);
+/* Drop the cache's references (snapshots keep theirs). NULL is accepted. */
+void sl_table_cache_free(struct sl_table_cache *c);
+/* Tables reused and tables built so far. */
+void sl_table_cache_stats(const struct sl_table_cache *c, uint64_t *hits, uint64_t *builds);
+
+/* sl_compile() reusing and remembering tables in `tables` (NULL: build every table). */
+struct sl_snapshot *sl_compile_cached(const struct sl_model *m, const struct sl_port_info *ports,
+				      uint32_t n_ports, struct sl_id_registry *rule_ids,
+				      struct sl_id_registry *backend_ids,
+				      struct sl_table_cache *tables, uint64_t generation,
+				      struct sl_error *err);
+
 #endif /* SL_COMPILE_H */

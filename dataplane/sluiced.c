@@ -186,6 +186,7 @@ struct sl_daemon {
 	struct sl_publisher pub;
 	struct sl_id_registry *rule_ids;
 	struct sl_id_registry *backend_ids;
+	struct sl_table_cache *tables;
 	uint64_t generation;
 	struct sl_worker *workers;
 	struct sl_lcore_stats **stats;
@@ -206,8 +207,8 @@ prepare_snapshot(void *ctx, const struct sl_model *m, struct sl_error *err)
 
 	for (uint32_t i = 0; i < d->pmd.n_ports; i++)
 		d->port_info[i] = d->pmd.ports[i].info;
-	return sl_compile(m, d->port_info, d->pmd.n_ports, d->rule_ids, d->backend_ids,
-			  d->generation + 1, err);
+	return sl_compile_cached(m, d->port_info, d->pmd.n_ports, d->rule_ids, d->backend_ids,
+				 d->tables, d->generation + 1, err);
 }
 
 static void
@@ -403,7 +404,8 @@ main(int argc, char **argv)
 
 	d.rule_ids = sl_id_registry_create(SL_MAX_RULE_COUNTERS);
 	d.backend_ids = sl_id_registry_create(SL_MAX_BACKEND_COUNTERS);
-	if (d.rule_ids == NULL || d.backend_ids == NULL)
+	d.tables = sl_table_cache_create();
+	if (d.rule_ids == NULL || d.backend_ids == NULL || d.tables == NULL)
 		rte_exit(EXIT_FAILURE, "out of memory\n");
 	if (sl_publisher_init(&d.pub, d.n_workers) != 0)
 		rte_exit(EXIT_FAILURE, "cannot set up RCU\n");
@@ -512,6 +514,7 @@ main(int argc, char **argv)
 	sl_controller_fini(&d.ctl);
 	sl_id_registry_free(d.rule_ids);
 	sl_id_registry_free(d.backend_ids);
+	sl_table_cache_free(d.tables);
 	sl_pmd_config_free(&d.pmd);
 	rte_mempool_free(mp);
 	free(d.workers);

@@ -59,6 +59,25 @@ sl_snapshot_alloc(uint32_t n_ports, uint32_t n_rules, uint32_t n_pools, uint32_t
 	return s;
 }
 
+struct sl_maglev_table *
+sl_maglev_table_alloc(uint32_t size)
+{
+	struct sl_maglev_table *t = malloc(sizeof(*t) + (size_t)size * sizeof(t->slots[0]));
+
+	if (t == NULL)
+		return NULL;
+	t->refs = 1;
+	t->size = size;
+	return t;
+}
+
+void
+sl_maglev_table_put(struct sl_maglev_table *t)
+{
+	if (t != NULL && --t->refs == 0)
+		free(t);
+}
+
 void
 sl_snapshot_free(struct sl_snapshot *s)
 {
@@ -69,7 +88,10 @@ sl_snapshot_free(struct sl_snapshot *s)
 	if (s->pools != NULL) {
 		for (i = 0; i < s->n_pools; i++) {
 			free(s->pools[i].members);
-			free(s->pools[i].table);
+			if (s->pools[i].shared != NULL)
+				sl_maglev_table_put(s->pools[i].shared);
+			else
+				free(s->pools[i].table); /* a table the pool owns alone */
 		}
 	}
 	free(s->rules);

@@ -64,11 +64,30 @@ struct sl_backend {
 	char name[SL_NAME_MAX]; /* "<lb>/<pool>/<address name>" */
 };
 
+/*
+ * A Maglev table shared by the snapshots (and the compiler's cache) that use
+ * it: a pool that did not change keeps its table across snapshots instead of
+ * rebuilding it. refs is only touched by the control thread (compilation and
+ * snapshot reclamation both run there), so it is a plain counter.
+ */
+struct sl_maglev_table {
+	uint32_t refs;
+	uint32_t size;
+	uint16_t slots[];
+};
+
+/* A table of size slots with one reference; NULL + errno. */
+struct sl_maglev_table *sl_maglev_table_alloc(uint32_t size);
+/* Drop a reference; the last one frees. NULL is accepted. */
+void sl_maglev_table_put(struct sl_maglev_table *t);
+
 struct sl_pool {
 	uint32_t n_members;
 	uint32_t *members;   /* member index -> index into snapshot->backends */
 	uint32_t table_size; /* prime M */
-	uint16_t *table;     /* slot -> member index, or SL_MAGLEV_EMPTY */
+	uint16_t *table;     /* slot -> member index, or SL_MAGLEV_EMPTY: shared->slots */
+	struct sl_maglev_table *shared; /* the reference this pool holds; NULL when
+					 * table is the pool's own malloc'd array */
 	char name[SL_NAME_MAX]; /* "<lb>/<pool>" */
 };
 
