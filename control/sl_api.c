@@ -418,6 +418,7 @@ sl_api_start(const char *path, mode_t mode, struct sl_controller *ctl,
 				    MHD_OPTION_NOTIFY_COMPLETED, sl_completed, api,
 				    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
 				    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+				    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
 				    MHD_OPTION_END);
 	if (api->mhd == NULL) {
 		sl_error_set(err, "ApiSocketFailed", path, "", "libmicrohttpd did not start.");
@@ -440,7 +441,20 @@ sl_api_fd(const struct sl_api *api)
 void
 sl_api_run(struct sl_api *api)
 {
-	MHD_run(api->mhd);
+	MHD_UNSIGNED_LONG_LONG timeout;
+
+	/*
+	 * MHD's epoll is edge-triggered: when one run leaves data to read (a
+	 * large body arrives in several reads), it says so with a zero
+	 * timeout instead of waking the descriptor again. Run until it has
+	 * nothing left to do now (bounded, so traffic statistics and signals
+	 * are still served).
+	 */
+	for (int i = 0; i < 256; i++) {
+		MHD_run(api->mhd);
+		if (MHD_get_timeout(api->mhd, &timeout) != MHD_YES || timeout != 0)
+			break;
+	}
 }
 
 void

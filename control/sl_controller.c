@@ -73,19 +73,36 @@ sl_controller_commit(struct sl_controller *c, cJSON *doc, struct sl_error *err)
 	}
 	t0 = sl_now_us();
 	t.prepare_us = t0 - t1;
+	/*
+	 * Publish before persisting: the workers get the change without
+	 * waiting for the disk; the request is answered only once it is
+	 * durable. Should the write fail, the previous configuration is
+	 * compiled and published again (it compiles: it did before, and its
+	 * unchanged Maglev tables are still cached) and the change is refused.
+	 */
+	c->ops.publish(c->ops.ctx, prepared);
+	t1 = sl_now_us();
+	t.publish_us = t1 - t0;
 	if (c->state_dir != NULL) {
 		rc = sl_state_save(c->state_dir, doc, err);
 		if (rc < 0) {
-			c->ops.discard(c->ops.ctx, prepared);
-			sl_model_free(m);
-			cJSON_Delete(doc);
-			return rc;
+			struct sl_error ignored;
+			void *old = c->model != NULL ? c->ops.prepare(c->ops.ctx, c->model, &ignored)
+						     : NULL;
+			if (old != NULL) {
+				c->ops.publish(c->ops.ctx, old);
+				sl_model_free(m);
+				cJSON_Delete(doc);
+				return rc;
+			}
+			/* Cannot go back: keep model and dataplane in step, and say so. */
+			if (err != NULL)
+				snprintf(err->message + strlen(err->message),
+					 sizeof(err->message) - strlen(err->message),
+					 " The change is running but not persisted.");
 		}
 	}
-	t1 = sl_now_us();
-	t.persist_us = t1 - t0;
-	c->ops.publish(c->ops.ctx, prepared);
-	t.publish_us = sl_now_us() - t1;
+	t.persist_us = sl_now_us() - t1;
 
 	cJSON_Delete(c->doc);
 	sl_model_free(c->model);

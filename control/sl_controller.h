@@ -9,11 +9,15 @@
  * hands it to sl_controller_commit(), which runs, in order:
  *   1. dynamic address assignment and whole-document validation,
  *   2. prepare: compile to a dataplane snapshot (the caller's hook),
- *   3. persist (atomic write to the state directory, when there is one),
- *   4. publish (the caller's hook; cannot fail),
+ *   3. publish (the caller's hook; cannot fail),
+ *   4. persist (atomic write to the state directory, when there is one),
  *   5. swap the committed document and model.
- * A failure in 1-3 discards the copy: the model, the snapshot, the state
- * file and the traffic stay exactly as they were. A copy equal to the
+ * A failure in 1-2 discards the copy: the model, the snapshot, the state
+ * file and the traffic stay exactly as they were. Publishing before the
+ * disk write keeps fsync out of the time a change takes to reach the
+ * packets; the caller answers only after step 4. If the write fails, the
+ * previous model is compiled and published again and the change is
+ * refused (the workers ran the new configuration for that long). A copy equal to the
  * committed document is accepted without a new generation. Control thread
  * only.
  */
