@@ -140,6 +140,42 @@ def test_in_use_and_not_found(cli, lb):
              "--private-ip-address", "10.3.0.9", code="ResourceNotFound")
 
 
+def test_name_with_slash_is_a_usage_error(cli, lb):
+    for args in (["lb", "create", "-g", RG, "-n", "elb/backendAddressPools/q",
+                  "--private-ip-address", "10.3.255.9"],
+                 ["lb", "address-pool", "create", "-g", RG, "--lb-name", "elb", "-n", "a/b"],
+                 ["lb", "list", "-g", "r/g"]):
+        r = cli.run(*args)
+        assert r.returncode == 2 and "is not a valid name" in r.stderr, r
+
+
+def test_server_refuses_percent_encoded_slash_in_a_name(cli, lb):
+    """SERVER BUG (sl_api.c / sl_resource.c): libmicrohttpd hands the handler a
+    percent-decoded path, which sl_res_path_parse() then splits on '/', so a name
+    holding an encoded '/' becomes more path segments: this PUT of load balancer
+    'elb/backendAddressPools/q' creates pool 'q' under 'elb' (201) instead of being
+    refused as a name with '/' (InvalidResourceName)."""
+    import http.client
+    import socket
+
+    class Conn(http.client.HTTPConnection):
+        def connect(self):
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.connect(cli.daemon.socket)
+
+    c = Conn("sluice", timeout=10)
+    c.request("PUT", h.arm(RG, "loadBalancers", "elb%2FbackendAddressPools%2Fq")
+              + "?api-version=2020-05-01", body=b'{"properties": {}}',
+              headers={"Content-Type": "application/json"})
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    pools = [p["name"] for p in cli.json("lb", "address-pool", "list", "-g", RG,
+                                         "--lb-name", "elb")["value"]]
+    assert "q" not in pools, f"{r.status} {body[:300]!r}: pool 'q' was created"
+    assert r.status in (400, 404), body
+
+
 def test_no_server(tmp_path):
     c = h.Cli(None)
     for sock in (str(tmp_path / "none.sock"), None):
