@@ -6,6 +6,7 @@
  * descriptor is polled by the control thread, which calls MHD_run(), so the
  * handlers below run on the control thread like every other change.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -313,6 +314,34 @@ sl_handle(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 		       "Resources take GET, PUT and DELETE.");
 }
 
+/*
+ * Percent-decoding of paths and query arguments, except "%2F": a slash
+ * inside a resource name must not become a path separator (it stays
+ * "%2F", which no valid name contains, so the request is refused as an
+ * invalid name rather than addressing another resource).
+ */
+static size_t
+sl_unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	char *in = s, *out = s;
+
+	(void)cls;
+	(void)conn;
+	while (*in != '\0') {
+		unsigned int v;
+		if (in[0] == '%' && isxdigit((unsigned char)in[1]) &&
+		    isxdigit((unsigned char)in[2]) && sscanf(in + 1, "%2x", &v) == 1 &&
+		    v != '/' && v != 0) {
+			*out++ = (char)v;
+			in += 3;
+		} else {
+			*out++ = *in++;
+		}
+	}
+	*out = '\0';
+	return (size_t)(out - s);
+}
+
 static void
 sl_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	     enum MHD_RequestTerminationCode toe)
@@ -416,6 +445,7 @@ sl_api_start(const char *path, mode_t mode, struct sl_controller *ctl,
 	api->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, sl_handle, api,
 				    MHD_OPTION_LISTEN_SOCKET, api->listen_fd,
 				    MHD_OPTION_NOTIFY_COMPLETED, sl_completed, api,
+				    MHD_OPTION_UNESCAPE_CALLBACK, sl_unescape, api,
 				    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
 				    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
 				    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),

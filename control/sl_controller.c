@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -253,6 +254,12 @@ sl_controller_init(struct sl_controller *c, const char *state_dir, const char *c
 	if (c->doc == NULL)
 		return -ENOMEM;
 	if (c->state_dir != NULL) {
+		if (mkdir(c->state_dir, 0700) != 0 && errno != EEXIST) {
+			sl_error_set(err, "StateDirectoryUnusable", c->state_dir, "",
+				     "Cannot create the state directory '%s': %s.", c->state_dir,
+				     strerror(errno));
+			return -errno;
+		}
 		rc = sl_state_load(c->state_dir, &restored, err);
 		if (rc < 0)
 			return rc;

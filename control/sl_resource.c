@@ -318,10 +318,14 @@ sl_top_id_of(const cJSON *res, const struct sl_res_path *scope, enum sl_res_type
 		sl_top_id(scope->sub, scope->rg, t, sl_name_of(res), buf, len);
 }
 
-/* NIC ipConfigurations that list pool `pool` of load balancer `lb`. */
+/*
+ * References to the NIC ipConfigurations whose list `key`
+ * (loadBalancerBackendAddressPools, loadBalancerInboundNatRules) names child
+ * `name` of collection `coll` of load balancer `lb`.
+ */
 static cJSON *
-sl_pool_backend_ipconfigs(const cJSON *doc, const struct sl_res_path *scope, const char *lb,
-			  const char *pool)
+sl_backend_ipconfigs(const cJSON *doc, const struct sl_res_path *scope, const char *key,
+		     const char *coll, const char *lb, const char *name)
 {
 	cJSON *out = cJSON_CreateArray();
 	const cJSON *nic;
@@ -335,12 +339,11 @@ sl_pool_backend_ipconfigs(const cJSON *doc, const struct sl_res_path *scope, con
 		sl_top_id_of(nic, scope, SL_RES_NIC, nic_id, sizeof(nic_id));
 		cJSON_ArrayForEach(ipc, sl_children(nic, SL_RES_NIC, 0)) {
 			const cJSON *props = cJSON_GetObjectItemCaseSensitive(ipc, "properties");
-			sl_for_each_ref(ref, cJSON_GetObjectItem(props,
-								 "loadBalancerBackendAddressPools")) {
+			sl_for_each_ref(ref, cJSON_GetObjectItem(props, key)) {
 				char l[SL_RES_SEG_MAX], pl[SL_RES_SEG_MAX];
 				sl_ref_name(ref, "loadBalancers", l);
-				sl_ref_name(ref, "backendAddressPools", pl);
-				if (strcasecmp(l, lb) == 0 && strcasecmp(pl, pool) == 0) {
+				sl_ref_name(ref, coll, pl);
+				if (strcasecmp(l, lb) == 0 && strcasecmp(pl, name) == 0) {
 					char id[SL_ID_MAX + 128];
 					snprintf(id, sizeof(id), "%s/ipConfigurations/%s", nic_id,
 						 sl_name_of(ipc));
@@ -351,6 +354,15 @@ sl_pool_backend_ipconfigs(const cJSON *doc, const struct sl_res_path *scope, con
 		}
 	}
 	return out;
+}
+
+/* NIC ipConfigurations that list pool `pool` of load balancer `lb`. */
+static cJSON *
+sl_pool_backend_ipconfigs(const cJSON *doc, const struct sl_res_path *scope, const char *lb,
+			  const char *pool)
+{
+	return sl_backend_ipconfigs(doc, scope, "loadBalancerBackendAddressPools",
+				    "backendAddressPools", lb, pool);
 }
 
 static void
@@ -449,6 +461,15 @@ sl_render_child(const cJSON *doc, const struct sl_res_path *scope, const cJSON *
 			}
 		}
 		sl_set(props, "loadBalancingRules", rules);
+	}
+	if (scope->type == SL_RES_LB && strcmp(coll, "inboundNatRules") == 0) {
+		cJSON *ipcs = sl_backend_ipconfigs(doc, scope, "loadBalancerInboundNatRules",
+						   "inboundNatRules", sl_name_of(top),
+						   sl_name_of(child));
+		if (cJSON_GetArraySize(ipcs) > 0)
+			sl_set(props, "backendIPConfiguration",
+			       cJSON_DetachItemFromArray(ipcs, 0));
+		cJSON_Delete(ipcs);
 	}
 	sl_set(props, "provisioningState", cJSON_CreateString("Succeeded"));
 	return sl_reorder(out);
