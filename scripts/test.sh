@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # test.sh: install what is missing, build, and run every test tier that runs
-# on this machine: unit (cmocka), dataplane (sluiced on net_pcap), the unit
-# and dataplane tiers again under AddressSanitizer + UndefinedBehaviorSanitizer,
-# and end to end (network namespaces, real kernel TCP; needs root).
+# on this machine: unit (cmocka), dataplane (sluiced on net_pcap), the REST
+# API and persistence, sluicectl, the unit and dataplane tiers again under
+# AddressSanitizer + UndefinedBehaviorSanitizer, and end to end (network
+# namespaces, real kernel TCP; needs root).
 #
 #   scripts/test.sh            everything
 #   SL_SKIP_ASAN=1 scripts/test.sh    skip the sanitizer build and runs
@@ -37,6 +38,8 @@ PYTEST=("$SL_PY" -m pytest -q -p no:cacheprovider)
 
 run_tier "unit" meson test -C build --suite unit --print-errorlogs
 run_tier "dataplane" env SLUICE_BUILD=build "${PYTEST[@]}" tests/dataplane
+[ -d tests/api ] && run_tier "api" env SLUICE_BUILD=build "${PYTEST[@]}" tests/api
+run_tier "sluicectl" env SLUICE_BUILD=build "${PYTEST[@]}" tests/cli
 if [ "${SL_SKIP_ASAN:-0}" != 1 ]; then
 	run_tier "unit (asan+ubsan)" meson test -C build-asan --suite unit --print-errorlogs
 	run_tier "dataplane (asan+ubsan)" env SLUICE_BUILD=build-asan "${PYTEST[@]}" tests/dataplane
