@@ -6,10 +6,12 @@ net_pcap port that reads the given packets and writes what it transmits,
 waits for it to go idle and exit, and returns the transmitted packets, the
 JSON statistics and the output.
 """
+import http.client
 import json
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -112,19 +114,32 @@ def run_pcap(config, packets, neighbours, timeout=60, extra_args=(), queues=1, l
 
 
 class Daemon:
-    """sluiced running in the background (for reload tests)."""
+    """sluiced running in the background (for reload tests).
 
-    def __init__(self, profile, config_path, lcores="0,1", extra_args=()):
+    Optional, defaulting to the original behaviour: config_path None runs
+    without --config (the REST API tier starts from --state-dir or nothing);
+    env adds environment variables; netns runs sluiced inside that network
+    namespace (ip netns exec). self.cmd is the command line.
+    """
+
+    def __init__(self, profile, config_path=None, lcores="0,1", extra_args=(), env=None,
+                 netns=None):
         self.dir = tempfile.mkdtemp(prefix="sluice-daemon-")
         self.profile = os.path.join(self.dir, "ports.json")
         self.stats = os.path.join(self.dir, "stats.json")
         self.log = os.path.join(self.dir, "sluiced.log")
         with open(self.profile, "w") as f:
             json.dump(profile, f)
-        cmd = [sluiced_path()] + eal_args(lcores) + ["--", "--ports", self.profile, "--config", config_path,
-                                                    "--stats-file", self.stats, "--stats-interval", "0.2"] + list(extra_args)
+        cmd = [sluiced_path()] + eal_args(lcores) + ["--", "--ports", self.profile]
+        if config_path is not None:
+            cmd += ["--config", config_path]
+        cmd += ["--stats-file", self.stats, "--stats-interval", "0.2"] + list(extra_args)
+        if netns is not None:
+            cmd = ["ip", "netns", "exec", netns] + cmd
+        self.cmd = cmd
         self.logf = open(self.log, "w")
-        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT, text=True)
+        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT, text=True,
+                                     env=dict(os.environ, **env) if env else None)
 
     def read_stats(self):
         try:
@@ -148,9 +163,20 @@ class Daemon:
         self.proc.send_signal(sig)
 
     def output(self):
-        self.logf.flush()
-        with open(self.log) as f:
+        """The log so far (also after stop(), which closes the log file)."""
+        if not self.logf.closed:
+            self.logf.flush()
+        with open(self.log, errors="replace") as f:
             return f.read()
+
+    def kill(self):
+        """SIGKILL, no clean shutdown (persistence tests)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if not self.logf.closed:
+            self.logf.close()
+        return self.proc.returncode
 
     def stop(self, timeout=20):
         if self.proc.poll() is None:
@@ -162,3 +188,40 @@ class Daemon:
                 self.proc.wait()
         self.logf.close()
         return self.proc.returncode
+
+
+# --------------------------------------------------------------------------
+# The REST API: HTTP/1.1 over sluiced's Unix socket (docs/api.md)
+# --------------------------------------------------------------------------
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """http.client over an AF_UNIX stream socket; the host part is ignored by sluiced."""
+
+    def __init__(self, path, timeout=10.0):
+        super().__init__("sluice", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(self.timeout)
+        s.connect(self.unix_path)
+        self.sock = s
+
+
+def api_request(sock_path, method, path, body=None, headers=None, timeout=10.0):
+    """One request on a fresh connection. body: bytes, str, or a JSON-able value.
+    Returns (status, response headers as a dict, body bytes)."""
+    if body is not None and not isinstance(body, (bytes, str)):
+        body = json.dumps(body)
+    if isinstance(body, str):
+        body = body.encode()
+    hdrs = {"Content-Type": "application/json"} if body is not None else {}
+    hdrs.update(headers or {})
+    c = UnixHTTPConnection(sock_path, timeout=timeout)
+    try:
+        c.request(method, path, body=body, headers=hdrs)
+        r = c.getresponse()
+        data = r.read()
+        return r.status, dict(r.getheaders()), data
+    finally:
+        c.close()

@@ -1,0 +1,144 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""sluice's own endpoints: GET /sluice/status (commits and the last commit's
+step durations) and GET /sluice/stats (the dataplane counters, as
+--stats-file writes them)."""
+import os
+
+import pytest
+
+import apihelpers as h
+from apihelpers import rid
+
+LB = rid("loadBalancers", "lb")
+POOL = rid("loadBalancers", "lb", "backendAddressPools", "pool")
+
+
+@pytest.fixture(scope="module")
+def dm(module_daemons):
+    return module_daemons.start()
+
+
+def get_json(api, path):
+    r = api.request("GET", path, api_version=None)
+    assert r.status == 200, r
+    assert r.headers.get("Content-Type", "").startswith("application/json"), r.headers
+    assert isinstance(r.json, dict), r
+    return r.json
+
+
+def test_status_shape(dm):
+    st = get_json(dm.api, "/sluice/status")
+    # the start commits once (an empty configuration: the dataplane always has a snapshot)
+    assert st["commits"] == 1
+    steps = st["lastCommitMicroseconds"]
+    assert set(steps) == {"validate", "compile", "persist", "publish"}
+    assert all(isinstance(v, (int, float)) and v >= 0 for v in steps.values())
+    assert st["configFile"] == ""
+    assert st["stateDirectory"] == dm.state_dir
+    # the api-version is not needed here, and is harmless
+    r = dm.api.request("GET", "/sluice/status")
+    assert r.status == 200, r
+
+
+def test_commits_count_successful_changes_only(dm):
+    api = dm.api
+    n = api.commits()
+    api.ok("PUT", rid("virtualNetworks", "vnet"),
+           h.vnet_body(["10.0.0.0/16"], {"sub": "10.0.0.0/24"}), status=201)
+    assert api.commits() == n + 1
+    api.ok("PUT", LB, h.lb_body(
+        frontends=[h.frontend("fe", "10.0.0.10", "vnet", "sub")],
+        pools=[h.pool("pool", [h.address("a1", "10.0.0.11", "vnet")])],
+        rules=[h.rule("http", "lb", "fe", "pool", "Tcp", 80, 80)]), status=201)
+    assert api.commits() == n + 2
+    st = api.status()
+    assert st["lastCommitMicroseconds"]["persist"] > 0   # --state-dir: fsync'd
+    # the same body again is answered (200) but changes nothing: no commit, no new
+    # generation (commit 0cebf5c, "unchanged documents publish nothing")
+    gen = api.request("GET", "/sluice/stats", api_version=None).json["generation"]
+    api.ok("PUT", POOL, api.get(POOL).json, status=200)
+    assert api.commits() == n + 2
+    assert api.request("GET", "/sluice/stats", api_version=None).json["generation"] == gen
+    # a change of one address is one commit
+    api.ok("PUT", POOL, {"properties": {"loadBalancerBackendAddresses": [
+        h.address("a1", "10.0.0.11", "vnet", weight=2)]}}, status=200)
+    assert api.commits() == n + 3
+    # refused: validation, request errors, 404s, 405, DELETE of nothing
+    api.refused("PUT", POOL, {"properties": {"loadBalancerBackendAddresses": [
+        h.address("a1", "10.0.0.300", "vnet")]}}, 400, "InvalidIPAddress")
+    api.refused("PUT", POOL, "{", 400, "InvalidRequestContent")
+    api.refused("PUT", rid("loadBalancers", "x", "probes", "p"), {"properties": {}}, 404,
+                "ParentResourceNotFound")
+    api.refused("DELETE", POOL, None, 400, "InUseResourceCannotBeDeleted")
+    api.refused("GET", POOL, None, 400, "MissingApiVersionParameter", api_version=None)
+    assert api.request("POST", POOL, "{}").status == 405
+    assert api.delete(rid("loadBalancers", "nothing")).status == 204
+    for _ in range(3):
+        assert api.get(LB).status == 200
+    assert api.commits() == n + 3
+    # a DELETE that happens commits
+    api.ok("DELETE", rid("loadBalancers", "lb", "loadBalancingRules", "http"), status=200)
+    assert api.commits() == n + 4
+
+
+def test_stats(dm):
+    api = dm.api
+    s = get_json(api, "/sluice/stats")
+    for k in ("elapsedSeconds", "generation", "rx", "tx", "dropped", "drops", "lcores", "rules",
+              "backends"):
+        assert k in s, s
+    # net_null: zero-filled frames, all dropped as not_ip
+    assert s["drops"]["not_ip"] == s["dropped"]
+    # the counters follow the configuration: one more rule and address
+    gen = s["generation"]
+    api.ok("PUT", rid("loadBalancers", "lb", "loadBalancingRules", "http"),
+           h.rule("http", "lb", "fe", "pool", "Tcp", 80, 80), status=201)
+    api.ok("PUT", POOL, {"properties": {"loadBalancerBackendAddresses": [
+        h.address("a1", "10.0.0.11", "vnet"), h.address("a2", "10.0.0.12", "vnet")]}},
+        status=200)
+    s2 = get_json(api, "/sluice/stats")
+    assert s2["generation"] == gen + 2
+    assert [r["name"] for r in s2["rules"]] == ["lb/http"]
+    assert sorted((b["name"], b["address"]) for b in s2["backends"]) == [
+        ("lb/pool/a1", "10.0.0.11"), ("lb/pool/a2", "10.0.0.12")]
+    assert s2["rx"] >= s["rx"]
+    assert s2["elapsedSeconds"] >= s["elapsedSeconds"]
+    # a refused change publishes nothing
+    api.refused("PUT", POOL, {"properties": {"loadBalancerBackendAddresses": [
+        h.address("a1", "10.0.0.11", "vnet"), h.address("a2", "10.0.0.11", "vnet")]}}, 400,
+        "DuplicateIPAddressInBackendAddressPool")
+    assert get_json(api, "/sluice/stats")["generation"] == gen + 2
+
+
+# --------------------------------------------------------------------------
+# The socket
+# --------------------------------------------------------------------------
+
+def test_socket_mode_and_in_use(dm, daemons, tmp_path):
+    import os
+    import stat
+    st = os.stat(dm.sock)
+    assert stat.S_ISSOCK(st.st_mode)
+    assert stat.S_IMODE(st.st_mode) == 0o600
+    # a second sluiced on the same socket refuses to start, the first keeps answering
+    d2 = daemons.spawn(workdir=str(tmp_path), extra_args=["--api-socket", dm.sock])
+    assert d2.wait_exit(20) != 0
+    assert "ApiSocketInUse" in d2.output()
+    assert dm.api.status()["commits"] >= 1
+
+
+def test_socket_directory_is_created(daemons, tmp_path):
+    sock = str(tmp_path / "a" / "b" / "s.sock")
+    d = daemons.spawn(workdir=str(tmp_path), extra_args=["--api-socket", sock])
+    d.sock = sock
+    d.api = h.Api(sock)
+    d.wait_ready()
+    assert d.api.status()["commits"] == 1
+
+
+def test_no_api(daemons, tmp_path):
+    d = daemons.spawn(workdir=str(tmp_path), extra_args=["--no-api"])
+    d.d.wait_stats(lambda s: True, timeout=20)
+    assert d.proc.poll() is None
+    assert not os.path.exists(d.sock)
+    assert "REST API" not in d.output()
