@@ -147,6 +147,19 @@ sl_check_api_version(struct MHD_Connection *conn, struct sl_error *e)
 	return 0;
 }
 
+/* A refused commit is the request's fault (400) unless the server failed to store or build it. */
+static unsigned int
+sl_commit_status(const struct sl_error *e)
+{
+	static const char *const server_side[] = {"StateWriteFailed", "OutOfMemory",
+						  "SnapshotBuildFailed"};
+
+	for (size_t i = 0; i < sizeof(server_side) / sizeof(server_side[0]); i++)
+		if (strcmp(e->code, server_side[i]) == 0)
+			return MHD_HTTP_INTERNAL_SERVER_ERROR;
+	return 400;
+}
+
 static enum MHD_Result
 sl_get(struct sl_api *api, struct MHD_Connection *conn, const struct sl_res_path *p)
 {
@@ -187,7 +200,7 @@ sl_put(struct sl_api *api, struct MHD_Connection *conn, const struct sl_res_path
 	}
 	cJSON_Delete(body);
 	if (sl_controller_commit(api->ctl, doc, &e) != 0)
-		return sl_send_error(conn, 400, &e);
+		return sl_send_error(conn, sl_commit_status(&e), &e);
 	cJSON *out = sl_doc_render(api->ctl->doc, p, &e);
 	if (out == NULL)
 		return sl_send_error(conn, 500, &e);
@@ -214,6 +227,8 @@ sl_delete(struct sl_api *api, struct MHD_Connection *conn, const struct sl_res_p
 		return sl_send(conn, MHD_HTTP_NO_CONTENT, NULL);
 	}
 	if (sl_controller_commit(api->ctl, doc, &why) != 0) {
+		if (sl_commit_status(&why) != 400)
+			return sl_send_error(conn, sl_commit_status(&why), &why);
 		/* The rest of the configuration still needs it: say what does. */
 		sl_res_id(p, id, sizeof(id));
 		sl_error_set(&e, "InUseResourceCannotBeDeleted", id, "",
@@ -300,8 +315,9 @@ sl_handle(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 	}
 	if (strncmp(url, "/sluice/", 8) == 0)
 		return sl_sluice_endpoint(api, conn, url, method);
-	if (sl_res_path_parse(url, &p, &e) != 0)
-		return sl_send_error(conn, MHD_HTTP_NOT_FOUND, &e);
+	int rc = sl_res_path_parse(url, &p, &e);
+	if (rc != 0)
+		return sl_send_error(conn, rc == -ENAMETOOLONG ? 400 : MHD_HTTP_NOT_FOUND, &e);
 	if (sl_check_api_version(conn, &e) != 0)
 		return sl_send_error(conn, 400, &e);
 	if (strcmp(method, "GET") == 0)

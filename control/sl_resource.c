@@ -106,6 +106,15 @@ sl_not_found(struct sl_error *err, const char *code, const char *target, const c
 	return -ENOENT;
 }
 
+/* A name too long for any resource: a request error (400), not an unknown path. */
+static int
+sl_name_too_long(struct sl_error *err, const struct sl_segs *g, unsigned int i, const char *url)
+{
+	sl_error_set(err, "InvalidResourceName", url, "",
+		     "Name '%.*s...' is invalid: names have 1 to 80 characters.", 40, g->s[i]);
+	return -ENAMETOOLONG;
+}
+
 int
 sl_res_path_parse(const char *url, struct sl_res_path *p, struct sl_error *err)
 {
@@ -138,7 +147,7 @@ sl_res_path_parse(const char *url, struct sl_res_path *p, struct sl_error *err)
 	}
 	p->type = (enum sl_res_type)t;
 	if (g.n >= 8 && sl_seg_copy(&g, 7, p->name) != 0)
-		return sl_not_found(err, "InvalidResourceName", url, "The resource name is too long.");
+		return sl_name_too_long(err, &g, 7, url);
 	if (g.n >= 9) {
 		int c;
 		for (c = 0; c < SL_RES_MAX_CHILDREN && sl_types[t].children[c] != NULL; c++)
@@ -153,7 +162,7 @@ sl_res_path_parse(const char *url, struct sl_res_path *p, struct sl_error *err)
 		p->child = c;
 	}
 	if (g.n >= 10 && sl_seg_copy(&g, 9, p->child_name) != 0)
-		return sl_not_found(err, "InvalidResourceName", url, "The resource name is too long.");
+		return sl_name_too_long(err, &g, 9, url);
 	if (g.n > 10)
 		return sl_not_found(err, "InvalidRequestUri", url,
 				    "The path goes deeper than any resource sluice serves.");
@@ -771,6 +780,8 @@ sl_put_child(cJSON *doc, const struct sl_res_path *p, const cJSON *body, bool *c
 			return -ENOMEM;
 	}
 	const cJSON *bprops = cJSON_GetObjectItem(body, "properties");
+	if (cJSON_IsNull(bprops))
+		bprops = NULL; /* null counts as absent */
 	if (bprops != NULL && !cJSON_IsObject(bprops))
 		return sl_bad_body(err, http, id, "'properties' must be an object.");
 
@@ -789,6 +800,25 @@ sl_put_child(cJSON *doc, const struct sl_res_path *p, const cJSON *body, bool *c
 	}
 	sl_strip_child(child, coll_name);
 	int i = sl_find(coll, p->child_name);
+	if (p->type == SL_RES_NIC) {
+		/* as for a whole NIC: a Dynamic address stays with its ipConfiguration */
+		cJSON *as_nic = cJSON_CreateObject(), *nprops, *arr;
+		if (as_nic == NULL || (nprops = cJSON_AddObjectToObject(as_nic, "properties")) == NULL ||
+		    (arr = cJSON_AddArrayToObject(nprops, "ipConfigurations")) == NULL) {
+			cJSON_Delete(as_nic);
+			cJSON_Delete(child);
+			return -ENOMEM;
+		}
+		cJSON_AddItemReferenceToArray(arr, child);
+		sl_keep_dynamic_ips(top, as_nic);
+		cJSON_Delete(as_nic);
+		/* A lone ipConfiguration is the primary by implication: say so before adding another. */
+		if (i < 0 && cJSON_GetArraySize(coll) == 1) {
+			cJSON *only = cJSON_GetObjectItem(cJSON_GetArrayItem(coll, 0), "properties");
+			if (cJSON_IsObject(only) && cJSON_GetObjectItem(only, "primary") == NULL)
+				cJSON_AddTrueToObject(only, "primary");
+		}
+	}
 	if (i >= 0)
 		cJSON_ReplaceItemInArray(coll, i, child);
 	else

@@ -57,6 +57,15 @@ struct sl_options {
 };
 
 static volatile sig_atomic_t sig_quit;
+static struct sl_api *api_at_exit;
+
+/* rte_exit() before the workers launch: leave no socket file behind. */
+static void
+remove_api_socket(void)
+{
+	sl_api_stop(api_at_exit);
+	api_at_exit = NULL;
+}
 static volatile sig_atomic_t sig_reload;
 
 static void
@@ -354,6 +363,22 @@ main(int argc, char **argv)
 				 sl_error_format(&err, line, sizeof(line)));
 		sl_model_free(probe_model);
 	}
+	/*
+	 * Claim the API socket before anything else: a second sluiced pointed
+	 * at a running one's socket stops here, before it touches devices or
+	 * the state directory. Requests are only served from the main loop,
+	 * once the controller holds the configuration.
+	 */
+	if (!d.opt.no_api) {
+		const struct sl_api_hooks hooks = {.stats_json = stats_json, .ctx = &d};
+		d.api = sl_api_start(d.opt.api_socket, 0600, &d.ctl, &hooks, &err);
+		if (d.api == NULL)
+			rte_exit(EXIT_FAILURE, "REST API: %s\n",
+				 sl_error_format(&err, line, sizeof(line)));
+		MAIN_LOG(INFO, "REST API on unix:%s\n", d.opt.api_socket);
+		api_at_exit = d.api;
+		atexit(remove_api_socket);
+	}
 
 	d.n_workers = rte_lcore_count() - 1;
 	if (d.n_workers == 0)
@@ -418,14 +443,6 @@ main(int argc, char **argv)
 	if (sl_controller_init(&d.ctl, d.opt.state_dir, d.opt.config_file, &ops, &err) != 0)
 		rte_exit(EXIT_FAILURE, "configuration refused: %s\n",
 			 sl_error_format(&err, line, sizeof(line)));
-	if (!d.opt.no_api) {
-		const struct sl_api_hooks hooks = {.stats_json = stats_json, .ctx = &d};
-		d.api = sl_api_start(d.opt.api_socket, 0600, &d.ctl, &hooks, &err);
-		if (d.api == NULL)
-			rte_exit(EXIT_FAILURE, "REST API: %s\n",
-				 sl_error_format(&err, line, sizeof(line)));
-		MAIN_LOG(INFO, "REST API on unix:%s\n", d.opt.api_socket);
-	}
 
 	for (unsigned int w = 0; w < d.n_workers; w++)
 		if (sl_worker_prepare(&d.workers[w]) != 0)
@@ -496,6 +513,7 @@ main(int argc, char **argv)
 		}
 	}
 
+	api_at_exit = NULL;
 	sl_api_stop(d.api);
 	atomic_store_explicit(&d.quit, true, memory_order_relaxed);
 	rte_eal_mp_wait_lcore();

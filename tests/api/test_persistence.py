@@ -284,23 +284,28 @@ def test_state_then_config_file(daemons, tmp_path):
 
 
 def test_state_write_failure_refuses_the_change(daemons):
-    """When state.json cannot be written the change is not applied (docs/api.md:
-    persisted before the answer; a refused change leaves everything as it was)."""
+    """When state.json cannot be written the change is refused (docs/api.md:
+    persisted before the answer): the previous configuration is published
+    again, so the dataplane runs what the API shows (a new generation with
+    the old backends), and the error is the server's (500)."""
     import shutil
     d = daemons.start()
     populate(d.api)
     snap, commits = d.api.snapshot(), d.api.commits()
-    gen = d.api.request("GET", "/sluice/stats", api_version=None).json["generation"]
+    before = d.api.request("GET", "/sluice/stats", api_version=None).json
+    gen = before["generation"]
     saved = d.state_dir + ".saved"
     shutil.move(d.state_dir, saved)
     try:
         r = d.api.put(POOL, {"properties": {"loadBalancerBackendAddresses": [
             h.address("a9", "10.0.0.19", "vnet")]}})
-        assert r.status >= 400, r
+        assert r.status == 500, r
         assert r.error["code"] == "StateWriteFailed", r
         assert d.api.snapshot() == snap
         assert d.api.commits() == commits
-        assert d.api.request("GET", "/sluice/stats", api_version=None).json["generation"] == gen
+        after = d.api.request("GET", "/sluice/stats", api_version=None).json
+        assert after["generation"] == gen + 2  # the change, then the previous one again
+        assert [b["name"] for b in after["backends"]] == [b["name"] for b in before["backends"]]
     finally:
         shutil.move(saved, d.state_dir)
     r = d.api.put(POOL, {"properties": {"loadBalancerBackendAddresses": [
