@@ -35,6 +35,7 @@ struct sl_api {
 
 /* One request's upload, accumulated across handler calls. */
 struct sl_request {
+	double start_us; /* when the whole request (headers and body) was in */
 	char *body;
 	size_t len;
 	size_t cap;
@@ -178,7 +179,7 @@ sl_put(struct sl_api *api, struct MHD_Connection *conn, const struct sl_res_path
 	struct sl_error e;
 	cJSON *body, *doc;
 	bool created;
-	int http = 400;
+	int http = 400, rc;
 
 	if (req->len == 0)
 		return sl_fail(conn, 400, "InvalidRequestContent", "body",
@@ -199,7 +200,10 @@ sl_put(struct sl_api *api, struct MHD_Connection *conn, const struct sl_res_path
 		return sl_send_error(conn, (unsigned int)http, &e);
 	}
 	cJSON_Delete(body);
-	if (sl_controller_commit(api->ctl, doc, &e) != 0)
+	api->ctl->request_start_us = req->start_us;
+	rc = sl_controller_commit(api->ctl, doc, &e);
+	api->ctl->request_start_us = 0;
+	if (rc != 0)
 		return sl_send_error(conn, sl_commit_status(&e), &e);
 	cJSON *out = sl_doc_render(api->ctl->doc, p, &e);
 	if (out == NULL)
@@ -256,6 +260,7 @@ sl_sluice_endpoint(struct sl_api *api, struct MHD_Connection *conn, const char *
 		const struct sl_commit_timing *t = &api->ctl->last;
 		cJSON_AddNumberToObject(o, "commits", (double)api->ctl->commits);
 		cJSON *lc = cJSON_AddObjectToObject(o, "lastCommitMicroseconds");
+		cJSON_AddNumberToObject(lc, "requestToPublish", t->request_to_publish_us);
 		cJSON_AddNumberToObject(lc, "validate", t->validate_us);
 		cJSON_AddNumberToObject(lc, "compile", t->prepare_us);
 		cJSON_AddNumberToObject(lc, "persist", t->persist_us);
@@ -307,6 +312,7 @@ sl_handle(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 		req->body[req->len] = '\0';
 		return MHD_YES;
 	}
+	req->start_us = sl_controller_now_us();
 	if (req->too_large) {
 		char msg[128];
 		snprintf(msg, sizeof(msg), "The request body is larger than %u bytes.",

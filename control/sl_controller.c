@@ -20,8 +20,8 @@
 
 #define SL_RELOAD_SETTLE_S 0.1
 
-static double
-sl_now_us(void)
+double
+sl_controller_now_us(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -40,9 +40,10 @@ sl_controller_commit(struct sl_controller *c, cJSON *doc, struct sl_error *err)
 	struct sl_commit_timing t;
 	struct sl_model *m;
 	void *prepared;
-	double t0 = sl_now_us(), t1;
+	double t0 = sl_controller_now_us(), t1;
 	int rc;
 
+	t.request_to_publish_us = 0;
 	if (doc == NULL) {
 		sl_error_set(err, "OutOfMemory", "configuration", "",
 			     "Out of memory while copying the configuration.");
@@ -64,7 +65,7 @@ sl_controller_commit(struct sl_controller *c, cJSON *doc, struct sl_error *err)
 		cJSON_Delete(doc);
 		return -EINVAL;
 	}
-	t1 = sl_now_us();
+	t1 = sl_controller_now_us();
 	t.validate_us = t1 - t0;
 	prepared = c->ops.prepare(c->ops.ctx, m, err);
 	if (prepared == NULL) {
@@ -72,7 +73,7 @@ sl_controller_commit(struct sl_controller *c, cJSON *doc, struct sl_error *err)
 		cJSON_Delete(doc);
 		return -EINVAL;
 	}
-	t0 = sl_now_us();
+	t0 = sl_controller_now_us();
 	t.prepare_us = t0 - t1;
 	/*
 	 * Publish before persisting: the workers get the change without
@@ -81,8 +82,9 @@ sl_controller_commit(struct sl_controller *c, cJSON *doc, struct sl_error *err)
 	 * compiled and published again (it compiles: it did before, and its
 	 * unchanged Maglev tables are still cached) and the change is refused.
 	 */
+	t.request_to_publish_us = c->request_start_us > 0 ? t0 - c->request_start_us : 0;
 	c->ops.publish(c->ops.ctx, prepared);
-	t1 = sl_now_us();
+	t1 = sl_controller_now_us();
 	t.publish_us = t1 - t0;
 	if (c->state_dir != NULL) {
 		rc = sl_state_save(c->state_dir, doc, err);
@@ -103,7 +105,7 @@ sl_controller_commit(struct sl_controller *c, cJSON *doc, struct sl_error *err)
 					 " The change is running but not persisted.");
 		}
 	}
-	t.persist_us = sl_now_us() - t1;
+	t.persist_us = sl_controller_now_us() - t1;
 
 	cJSON_Delete(c->doc);
 	sl_model_free(c->model);

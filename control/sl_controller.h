@@ -43,6 +43,7 @@ struct sl_apply_ops {
 
 /* Durations of the last successful commit's steps, microseconds. */
 struct sl_commit_timing {
+	double request_to_publish_us; /* from the request's arrival (API only) */
 	double validate_us;
 	double prepare_us;
 	double persist_us;
@@ -58,6 +59,7 @@ struct sl_controller {
 	uint64_t commits;          /* successful commits so far */
 	int unchanged;             /* the last commit changed nothing and published nothing */
 	struct sl_commit_timing last;
+	double request_start_us;   /* set by the API before a commit: when the request arrived */
 	int watch_fd;              /* inotify on the configuration file's directory, or -1 */
 	double reload_due;         /* monotonic seconds; 0 = none pending */
 };
@@ -80,6 +82,9 @@ cJSON *sl_controller_begin(const struct sl_controller *c);
  * whatever the outcome). Returns 0, or a negative errno with *err.
  */
 int sl_controller_commit(struct sl_controller *c, cJSON *doc, struct sl_error *err);
+
+/* Monotonic microseconds, the clock of request_start_us. */
+double sl_controller_now_us(void);
 
 /*
  * Re-read the configuration file and apply it: its resources replace those
