@@ -31,7 +31,7 @@ def test_status_shape(dm):
     # the start commits once (an empty configuration: the dataplane always has a snapshot)
     assert st["commits"] == 1
     steps = st["lastCommitMicroseconds"]
-    assert set(steps) == {"validate", "compile", "persist", "publish"}
+    assert set(steps) == {"requestToPublish", "validate", "compile", "persist", "publish"}
     assert all(isinstance(v, (int, float)) and v >= 0 for v in steps.values())
     assert st["configFile"] == ""
     assert st["stateDirectory"] == dm.state_dir
