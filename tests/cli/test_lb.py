@@ -272,7 +272,7 @@ def test_status_and_stats(cli, lb):
            "Tcp", "--port", "1")
     st = cli.json("status")
     assert st["commits"] == before + 1
-    assert set(st["lastCommitMicroseconds"]) == {"validate", "compile", "persist", "publish"}
+    assert set(st["lastCommitMicroseconds"]) == {"requestToPublish", "validate", "compile", "persist", "publish"}
     rows = h.table_rows(cli.ok("status").stdout)
     assert ["commits", str(before + 1)] in rows
     stats = cli.json("stats")
