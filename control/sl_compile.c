@@ -290,7 +290,8 @@ sl_compile_pool(struct sl_pool *sp, struct sl_snapshot *s, uint32_t first, uint3
 	for (i = 0; i < n; i++) {
 		sp->members[i] = first + i;
 		mm[i].key = s->backends[first + i].addr;
-		mm[i].weight = s->backends[first + i].weight;
+		/* a backend that takes no new flows keeps no slot: its share goes to the others */
+		mm[i].weight = s->backends[first + i].usable ? s->backends[first + i].weight : 0;
 	}
 	hash = sl_hash64(mm, n * sizeof(*mm), seed ^ table_size);
 	sp->shared = sl_table_cache_find(cache, hash, mm, n, table_size, seed);
@@ -330,13 +331,15 @@ sl_compile(const struct sl_model *m, const struct sl_port_info *ports, uint32_t 
 	   struct sl_id_registry *rule_ids, struct sl_id_registry *backend_ids, uint64_t generation,
 	   struct sl_error *err)
 {
-	return sl_compile_cached(m, ports, n_ports, rule_ids, backend_ids, NULL, generation, err);
+	return sl_compile_cached(m, ports, n_ports, rule_ids, backend_ids, NULL, NULL, generation,
+				 err);
 }
 
 struct sl_snapshot *
 sl_compile_cached(const struct sl_model *m, const struct sl_port_info *ports, uint32_t n_ports,
 		  struct sl_id_registry *rule_ids, struct sl_id_registry *backend_ids,
-		  struct sl_table_cache *tables, uint64_t generation, struct sl_error *err)
+		  struct sl_table_cache *tables, const struct sl_health_hook *health,
+		  uint64_t generation, struct sl_error *err)
 {
 	uint64_t n_rules = 0, n_pools = 0, n_backends = 0;
 	uint64_t seed;
@@ -404,13 +407,19 @@ sl_compile_cached(const struct sl_model *m, const struct sl_port_info *ports, ui
 				be->weight = a->weight;
 				be->family = a->family;
 				be->delivery = (uint8_t)v->delivery;
-				be->usable = 1;
+				be->admin_down = a->admin_state == SL_ADMIN_DOWN;
+				be->usable = a->admin_state == SL_ADMIN_UP ||
+					     (a->admin_state == SL_ADMIN_NONE &&
+					      !(health != NULL &&
+						health->down(health->ctx, lb->name, pc->name, a->name)));
+				be->drain_ms = pc->drain_period_s * 1000u;
 				sl_display_name(be->name, lb->name, pc->name, a->name);
 				sl_counter_key(key, lb->name, pc->name, a->name);
 				rc = sl_compile_counter(backend_ids, key, SL_MAX_BACKEND_COUNTERS,
 							&be->counter_id, err);
 				if (rc < 0)
 					goto fail;
+				s->backend_by_id[be->counter_id] = b;
 				for (port = 0; port < n_ports; port++) {
 					rc = sl_compile_hdrs(&s->hdrs[((size_t)b * n_ports + port) * 2],
 							     be, v, &ports[port]);
@@ -441,6 +450,8 @@ sl_compile_cached(const struct sl_model *m, const struct sl_port_info *ports, ui
 			sr->dist = (uint8_t)rule->dist;
 			sr->floating_ip = rule->floating_ip;
 			sr->family = fe->family;
+			sr->tcp_reset = rule->enable_tcp_reset;
+			sr->tcp_idle_ms = (uint32_t)rule->idle_timeout_min * 60000u;
 			sl_display_name(sr->name, lb->name, rule->name, NULL);
 			sl_counter_key(key, lb->name, rule->name, NULL);
 			rc = sl_compile_counter(rule_ids, key, SL_MAX_RULE_COUNTERS, &sr->counter_id,

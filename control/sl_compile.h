@@ -52,11 +52,25 @@ void sl_table_cache_free(struct sl_table_cache *c);
 /* Tables reused and tables built so far. */
 void sl_table_cache_stats(const struct sl_table_cache *c, uint64_t *hits, uint64_t *builds);
 
-/* sl_compile() reusing and remembering tables in `tables` (NULL: build every table). */
+/* Health of backends, from the probes. */
+struct sl_health_hook {
+	/* 1 when the backend (load balancer, pool, address names) is probed down. */
+	int (*down)(void *ctx, const char *lb, const char *pool, const char *address);
+	void *ctx;
+};
+
+/*
+ * sl_compile() reusing and remembering tables in `tables` (NULL: build
+ * every table), with backend health from `health` (NULL: all up). A backend
+ * that takes no new flows (adminState Down, or None and probed down) stays
+ * in the snapshot, so its established flows find it, but gets no Maglev
+ * slot.
+ */
 struct sl_snapshot *sl_compile_cached(const struct sl_model *m, const struct sl_port_info *ports,
 				      uint32_t n_ports, struct sl_id_registry *rule_ids,
 				      struct sl_id_registry *backend_ids,
-				      struct sl_table_cache *tables, uint64_t generation,
+				      struct sl_table_cache *tables,
+				      const struct sl_health_hook *health, uint64_t generation,
 				      struct sl_error *err);
 
 #endif /* SL_COMPILE_H */

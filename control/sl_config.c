@@ -1261,6 +1261,21 @@ sl_parse_address(const struct sl_lb_ctx *c, const char *pool_target, struct sl_a
 		return rc;
 	if (rc > 0)
 		a->weight = (uint32_t)w;
+	const char *admin = NULL;
+	rc = sl_w_string(&r.props, "adminState", false, &admin);
+	if (rc < 0)
+		return rc;
+	if (admin == NULL || strcasecmp(admin, "None") == 0) {
+		a->admin_state = SL_ADMIN_NONE;
+	} else if (strcasecmp(admin, "Up") == 0) {
+		a->admin_state = SL_ADMIN_UP;
+	} else if (strcasecmp(admin, "Down") == 0) {
+		a->admin_state = SL_ADMIN_DOWN;
+	} else {
+		sl_path_key(p, r.props.path, "adminState");
+		return sl_cfg_error(c->err, "InvalidPropertyValue", r.target, p,
+				    "adminState '%s' is not one of None, Up, Down.", admin);
+	}
 
 	v = &c->m->vnets[a->vnet];
 	if (c->lb->vnet >= 0 && a->vnet != c->lb->vnet) {
@@ -1362,6 +1377,11 @@ sl_parse_pool(const struct sl_lb_ctx *c, struct sl_pool_cfg *pool, const cJSON *
 	rc = sl_w_array(&r.props, "loadBalancerBackendAddresses", false, &arr, apath);
 	if (rc < 0)
 		return rc;
+	int64_t drain;
+	rc = sl_w_int(&r.props, "drainPeriodInSeconds", false, 0, SL_CONFIG_MAX_DRAIN_PERIOD, &drain);
+	if (rc < 0)
+		return rc;
+	pool->drain_period_s = rc > 0 ? (uint32_t)drain : 0;
 	n = sl_array_size(arr);
 	if (n > 0 && !c->lb->standard_sku)
 		return sl_cfg_error(c->err, "IPBasedBackendAddressPoolRequiresStandardSku", r.target,

@@ -47,7 +47,8 @@
  * sluice's. Names: Azure allows 80 characters (name[] holds them and the NUL).
  */
 #define SL_CONFIG_NAME_MAX_LEN (SL_RES_NAME_MAX - 1)
-#define SL_CONFIG_MAX_ADDRESSES_PER_POOL 5000  /* default of settings.maxAddressesPerPool */
+#define SL_CONFIG_MAX_ADDRESSES_PER_POOL 5000
+#define SL_CONFIG_MAX_DRAIN_PERIOD 3600 /* drainPeriodInSeconds, seconds */  /* default of settings.maxAddressesPerPool */
 #define SL_CONFIG_MAX_ADDRESSES_PER_LB 20000   /* default of settings.maxAddressesPerLoadBalancer */
 #define SL_CONFIG_POOL_LIMIT_MAX 65535         /* the largest maxAddressesPerPool */
 #define SL_CONFIG_LB_LIMIT_MAX 1048576         /* the largest maxAddressesPerLoadBalancer */
@@ -93,6 +94,13 @@ struct sl_frontend {
  * pool, in document order of the NICs, named "<nic>/<ipconfig>" with weight 1.
  * A pool is one or the other, never both.
  */
+/* A backend address's adminState (Azure): None follows probes, Up ignores them, Down takes no new flows. */
+enum sl_admin_state {
+	SL_ADMIN_NONE = 0,
+	SL_ADMIN_UP = 1,
+	SL_ADMIN_DOWN = 2,
+};
+
 struct sl_address {
 	char name[SL_ADDR_NAME_MAX];
 	struct sl_ip_addr addr;
@@ -100,6 +108,7 @@ struct sl_address {
 	uint8_t from_nic; /* 1: a NIC ipConfiguration that lists this pool (NIC-based pool) */
 	int vnet;         /* index into model->vnets */
 	uint32_t weight;  /* sluice extension "weight", default 1 */
+	uint8_t admin_state; /* enum sl_admin_state: adminState None|Up|Down */
 	/*
 	 * from_nic: the member's NIC (index into model->nics) and ipConfiguration
 	 * (index into its ipconfigs). IP-based: the NIC ipConfiguration that has
@@ -114,6 +123,7 @@ struct sl_pool_cfg {
 	char name[SL_RES_NAME_MAX];
 	struct sl_address *addresses;
 	uint32_t n_addresses;
+	uint32_t drain_period_s; /* drainPeriodInSeconds: 0 = none */
 };
 
 struct sl_rule_cfg {

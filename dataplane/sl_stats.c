@@ -51,6 +51,12 @@ sl_stats_sum(struct sl_lcore_stats *const *lc, unsigned int n, struct sl_stats_t
 	for (unsigned int i = 0; i < n; i++) {
 		t->rx += lc[i]->rx;
 		t->tx += lc[i]->tx;
+		t->flow_hits += lc[i]->flow_hits;
+		t->flow_misses += lc[i]->flow_misses;
+		t->flow_rehashed += lc[i]->flow_rehashed;
+		t->flow_table_full += lc[i]->flow_table_full;
+		t->flow_expired += lc[i]->flow_expired;
+		t->flows_live += lc[i]->flows_live;
 		for (int r = 0; r < SL_DROP_MAX; r++)
 			t->drops[r] += lc[i]->drops[r];
 	}
@@ -103,14 +109,19 @@ sl_stats_write_json(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 	for (int r = 1; r < SL_DROP_MAX; r++)
 		fprintf(f, "%s\"%s\": %" PRIu64, r > 1 ? ", " : "", sl_drop_reason_name(r),
 			t.drops[r]);
-	fprintf(f, "},\n  \"lcores\": [");
+	fprintf(f, "},\n  \"flows\": {\"live\": %" PRIu64 ", \"hits\": %" PRIu64
+		", \"misses\": %" PRIu64 ", \"rehashed\": %" PRIu64 ", \"tableFull\": %" PRIu64
+		", \"expired\": %" PRIu64 "},\n", t.flows_live, t.flow_hits, t.flow_misses,
+		t.flow_rehashed, t.flow_table_full, t.flow_expired);
+	fprintf(f, "  \"lcores\": [");
 	for (unsigned int i = 0; i < n; i++) {
 		uint64_t d = 0;
 		for (int r = 0; r < SL_DROP_MAX; r++)
 			d += lc[i]->drops[r];
 		fprintf(f, "%s\n    {\"lcore\": %u, \"rx\": %" PRIu64 ", \"tx\": %" PRIu64
-			", \"dropped\": %" PRIu64 ", \"generation\": %" PRIu64, i ? "," : "",
-			lcore_ids[i], lc[i]->rx, lc[i]->tx, d, lc[i]->generation);
+			", \"dropped\": %" PRIu64 ", \"flowsLive\": %" PRIu64
+			", \"generation\": %" PRIu64, i ? "," : "", lcore_ids[i], lc[i]->rx,
+			lc[i]->tx, d, lc[i]->flows_live, lc[i]->generation);
 		if (snap != NULL && lc[i]->generation == snap->generation &&
 		    lc[i]->generation_tsc >= publish_tsc)
 			fprintf(f, ", \"firstPacketMicroseconds\": %.3f",
@@ -148,6 +159,10 @@ sl_stats_write_text(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 	fprintf(f, "=== sluiced statistics (%.1f s) ===\n", elapsed_s);
 	fprintf(f, "packets in %" PRIu64 ", out %" PRIu64 ", dropped %" PRIu64 "\n", t.rx, t.tx,
 		t.dropped);
+	fprintf(f, "flows: %" PRIu64 " live, %" PRIu64 " hits, %" PRIu64 " misses, %" PRIu64
+		" re-hashed, %" PRIu64 " left stateless (table full), %" PRIu64 " expired\n",
+		t.flows_live, t.flow_hits, t.flow_misses, t.flow_rehashed, t.flow_table_full,
+		t.flow_expired);
 	for (int r = 1; r < SL_DROP_MAX; r++)
 		if (t.drops[r] != 0)
 			fprintf(f, "  dropped %-22s %" PRIu64 "\n", sl_drop_reason_name(r),

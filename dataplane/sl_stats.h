@@ -33,6 +33,12 @@ struct sl_lcore_stats {
 	uint64_t tx;
 	uint64_t drops[SL_DROP_MAX];
 	uint64_t iterations;
+	uint64_t flow_hits;       /* packets whose flow entry chose the backend */
+	uint64_t flow_misses;     /* packets with no (live) entry: Maglev chose */
+	uint64_t flow_rehashed;   /* entries whose backend was gone or no longer took the flow */
+	uint64_t flow_table_full; /* new flows left stateless: their bucket was full */
+	uint64_t flow_expired;    /* entries reclaimed by the sweep */
+	uint64_t flows_live;      /* entries in use (as of the last iteration) */
 	uint64_t generation;     /* snapshot generation of the last burst processed */
 	uint64_t generation_tsc; /* TSC of the first burst processed with it */
 	struct sl_obj_counter *rules;    /* [SL_MAX_RULE_COUNTERS] */
@@ -44,6 +50,12 @@ struct sl_stats_totals {
 	uint64_t tx;
 	uint64_t drops[SL_DROP_MAX];
 	uint64_t dropped;
+	uint64_t flow_hits;
+	uint64_t flow_misses;
+	uint64_t flow_rehashed;
+	uint64_t flow_table_full;
+	uint64_t flow_expired;
+	uint64_t flows_live;
 };
 
 /* Allocate counters for a worker on socket; NULL + rte_errno. */

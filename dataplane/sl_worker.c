@@ -5,6 +5,7 @@
  * backend choice, rewrite, buffered tx_burst.
  */
 #include <errno.h>
+#include <stddef.h>
 
 #include <rte_branch_prediction.h>
 #include <rte_cycles.h>
@@ -45,6 +46,17 @@ sl_worker_prepare(struct sl_worker *w)
 		rte_eth_tx_buffer_set_err_callback(q->txb, sl_tx_unsent, w->stats);
 	}
 	w->drain_tsc = (rte_get_tsc_hz() + 1000000 - 1) / 1000000 * SL_TX_DRAIN_US;
+	w->tsc_per_ms = rte_get_tsc_hz() / 1000;
+	if (w->flow_capacity != 0) {
+		/* 8-way buckets at 80% fill keep overflow rare at the capacity asked for */
+		uint32_t nb = sl_flow_buckets_for(w->flow_capacity, 80);
+		w->flow_mem = rte_malloc_socket("sl_flows", sl_flow_table_memsize(nb),
+						RTE_CACHE_LINE_SIZE, socket);
+		if (w->flow_mem == NULL)
+			return -ENOMEM;
+		if (sl_flow_table_init(&w->flows, w->flow_mem, nb) != 0)
+			return -EINVAL;
+	}
 	return 0;
 }
 
@@ -55,6 +67,8 @@ sl_worker_release(struct sl_worker *w)
 		rte_free(w->queues[i].txb);
 		w->queues[i].txb = NULL;
 	}
+	rte_free(w->flow_mem);
+	w->flow_mem = NULL;
 }
 
 /*
@@ -71,12 +85,15 @@ struct sl_burst {
 	const uint16_t *slot[SL_BURST];
 	const struct sl_encap *hdr[SL_BURST];
 	uint32_t backend[SL_BURST];
+	struct sl_flow_key key[SL_BURST];
+	struct sl_flow_bucket *bucket[SL_BURST];
+	struct sl_flow_entry *flow[SL_BURST]; /* NULL: stateless (no table, or table full) */
 	uint8_t drop[SL_BURST]; /* enum sl_drop_reason; SL_DROP_NONE = keep going */
 };
 
 static inline void
-sl_stage_classify(const struct sl_snapshot *snap, struct rte_mbuf **pkts, uint16_t n,
-		  struct sl_burst *b)
+sl_stage_classify(struct sl_worker *w, const struct sl_snapshot *snap, struct rte_mbuf **pkts,
+		  uint16_t n, struct sl_burst *b)
 {
 	for (uint16_t i = 0; i < n && i < SL_PREFETCH_AHEAD; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
@@ -108,23 +125,141 @@ sl_stage_classify(const struct sl_snapshot *snap, struct rte_mbuf **pkts, uint16
 		b->rule[i] = rule;
 		b->slot[i] = &pool->table[sl_maglev_slot(h, pool->table_size)];
 		rte_prefetch0(b->slot[i]);
+		if (w->flow_capacity != 0) {
+			sl_flow_key_make(&b->key[i], p, (enum sl_dist)rule->dist);
+			b->bucket[i] = sl_flow_bucket_of(&w->flows, h);
+			rte_prefetch0(b->bucket[i]);
+		}
 		b->drop[i] = SL_DROP_NONE;
 	}
 }
 
+/* A flow's timeout in its state; TCP state advances with the packet's flags. */
 static inline void
-sl_stage_pick(const struct sl_snapshot *snap, uint16_t port_index, uint16_t n, struct sl_burst *b)
+sl_flow_track(struct sl_flow_entry *e, const struct sl_pkt *p, const struct sl_rule *rule,
+	      const uint8_t *l4, uint32_t now)
+{
+	uint32_t timeout;
+
+	if (p->l4_proto != SL_PROTO_TCP) {
+		e->expires_ms = now + SL_FLOW_UDP_TIMEOUT_MS;
+		return;
+	}
+	uint8_t f = p->tcp_flags;
+	uint32_t seq = rte_be_to_cpu_32(*(const unaligned_uint32_t *)(l4 + 4));
+	uint32_t payload = p->l4_len - ((uint32_t)(l4[12] >> 4) << 2);
+	e->client_seq_next = seq + payload + ((f & (SL_TCP_SYN | SL_TCP_FIN)) ? 1 : 0);
+	if (f & SL_TCP_ACK)
+		e->client_ack = rte_be_to_cpu_32(*(const unaligned_uint32_t *)(l4 + 8));
+	if (f & SL_TCP_RST) {
+		e->state = SL_FLOW_RESET;
+		timeout = SL_FLOW_RST_TIMEOUT_MS;
+	} else if ((f & SL_TCP_FIN) || e->state == SL_FLOW_CLOSING) {
+		e->state = SL_FLOW_CLOSING;
+		timeout = SL_FLOW_FIN_TIMEOUT_MS;
+	} else if ((f & SL_TCP_SYN) && e->state == SL_FLOW_NEW) {
+		timeout = SL_FLOW_SYN_TIMEOUT_MS;
+	} else {
+		e->state = SL_FLOW_ESTABLISHED;
+		timeout = rule->tcp_idle_ms;
+	}
+	/* A draining flow does not outlive its drain deadline. */
+	if ((e->flags & SL_FLOW_F_DRAINING) && !sl_flow_time_passed(now + timeout, e->expires_ms))
+		return;
+	e->expires_ms = now + timeout;
+}
+
+/*
+ * The flow table's choice for packet i, or SL_BACKEND_NONE when Maglev must
+ * choose (a new flow, or one whose backend is gone, expired, or no longer
+ * takes it). Sets b->flow[i] to the entry to record the choice in.
+ */
+static inline uint32_t
+sl_flow_choice(struct sl_worker *w, const struct sl_snapshot *snap, struct sl_burst *b, uint16_t i,
+	       uint32_t now)
+{
+	struct sl_flow_table *t = &w->flows;
+	struct sl_lcore_stats *st = w->stats;
+	int way = sl_flow_find(t, b->bucket[i], b->hash[i], &b->key[i]);
+
+	if (way < 0) {
+		st->flow_misses++;
+		b->flow[i] = NULL;
+		return SL_BACKEND_NONE;
+	}
+	struct sl_flow_entry *e = sl_flow_entry_at(t, b->bucket[i], way);
+	b->flow[i] = e;
+	if (sl_flow_time_passed(now, e->expires_ms)) {
+		st->flow_misses++;
+		return SL_BACKEND_NONE;
+	}
+	uint32_t bi = snap->backend_by_id[e->backend_id];
+	if (unlikely(bi == SL_BACKEND_NONE)) { /* removed from its pool */
+		st->flow_rehashed++;
+		return SL_BACKEND_NONE;
+	}
+	const struct sl_backend *be = &snap->backends[bi];
+	if (likely(be->usable)) {
+		st->flow_hits++;
+		return bi;
+	}
+	/* Down or probed down: established TCP stays (for the drain period, if any); the rest moves. */
+	if (b->pkt[i].l4_proto == SL_PROTO_TCP && e->state != SL_FLOW_NEW) {
+		if (be->admin_down && be->drain_ms != 0 && !(e->flags & SL_FLOW_F_DRAINING)) {
+			e->flags |= SL_FLOW_F_DRAINING;
+			e->expires_ms = now + be->drain_ms;
+		}
+		st->flow_hits++;
+		return bi;
+	}
+	st->flow_rehashed++;
+	return SL_BACKEND_NONE;
+}
+
+static inline void
+sl_stage_pick(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port_index,
+	      uint16_t n, struct sl_burst *b, uint32_t now)
 {
 	for (uint16_t i = 0; i < n; i++) {
 		if (b->drop[i] != SL_DROP_NONE)
 			continue;
 		const struct sl_rule *rule = b->rule[i];
-		uint16_t member = *b->slot[i];
-		if (unlikely(member == SL_MAGLEV_EMPTY)) {
-			b->drop[i] = SL_DROP_NO_BACKEND;
-			continue;
+		uint32_t be = SL_BACKEND_NONE;
+
+		b->flow[i] = NULL;
+		if (w->flow_capacity != 0)
+			be = sl_flow_choice(w, snap, b, i, now);
+		if (be == SL_BACKEND_NONE) {
+			uint16_t member = *b->slot[i];
+			if (unlikely(member == SL_MAGLEV_EMPTY)) {
+				b->drop[i] = SL_DROP_NO_BACKEND;
+				continue;
+			}
+			be = snap->pools[rule->pool].members[member];
+			if (w->flow_capacity != 0) {
+				struct sl_flow_entry *e = b->flow[i];
+				if (e != NULL) {
+					/* the same flow again (expired or moved): start over */
+					memset(&e->backend_id, 0,
+					       sizeof(*e) - offsetof(struct sl_flow_entry, backend_id));
+					e->expires_ms = now + SL_FLOW_SYN_TIMEOUT_MS;
+				} else {
+					/* provisional expiry, so later packets of the
+					 * flow in this burst hit; the rewrite stage sets
+					 * the flow state's own */
+					e = sl_flow_insert(&w->flows, b->bucket[i], b->hash[i],
+							   &b->key[i], now,
+							   now + SL_FLOW_SYN_TIMEOUT_MS);
+					if (unlikely(e == NULL))
+						w->stats->flow_table_full++;
+				}
+				if (e != NULL) {
+					e->backend_id = snap->backends[be].counter_id;
+					e->rule_id = rule->counter_id;
+				}
+				b->flow[i] = e;
+			}
 		}
-		uint32_t be = snap->pools[rule->pool].members[member];
 		b->backend[i] = be;
 		b->hdr[i] = sl_snapshot_hdr(snap, be, port_index, rule->floating_ip);
 		rte_prefetch0(b->hdr[i]);
@@ -138,7 +273,7 @@ sl_stage_pick(const struct sl_snapshot *snap, uint16_t port_index, uint16_t n, s
  */
 static inline enum sl_drop_reason
 sl_stage_rewrite(struct sl_worker *w, struct sl_worker_queue *q, const struct sl_snapshot *snap,
-		 struct rte_mbuf *m, struct sl_burst *b, uint16_t i)
+		 struct rte_mbuf *m, struct sl_burst *b, uint16_t i, uint32_t now)
 {
 	struct sl_lcore_stats *st = w->stats;
 	const struct sl_pkt *p = &b->pkt[i];
@@ -153,6 +288,9 @@ sl_stage_rewrite(struct sl_worker *w, struct sl_worker_queue *q, const struct sl
 	if (unlikely(rte_pktmbuf_headroom(m) + p->l3_off < hdr->len))
 		return SL_DROP_NO_HEADROOM;
 
+	if (b->flow[i] != NULL)
+		sl_flow_track(b->flow[i], p, rule, rte_pktmbuf_mtod_offset(m, const uint8_t *, p->l4_off),
+			      now);
 	if (!rule->floating_ip)
 		sl_dnat(rte_pktmbuf_mtod(m, uint8_t *), p, &be->addr, rule->backend_port_be);
 
@@ -175,17 +313,17 @@ sl_stage_rewrite(struct sl_worker *w, struct sl_worker_queue *q, const struct sl
 
 static inline void
 sl_worker_burst(struct sl_worker *w, struct sl_worker_queue *q, const struct sl_snapshot *snap,
-		struct rte_mbuf **pkts, uint16_t n)
+		struct rte_mbuf **pkts, uint16_t n, uint32_t now)
 {
 	struct sl_lcore_stats *st = w->stats;
 	struct sl_burst b;
 
-	sl_stage_classify(snap, pkts, n, &b);
-	sl_stage_pick(snap, q->port_index, n, &b);
+	sl_stage_classify(w, snap, pkts, n, &b);
+	sl_stage_pick(w, snap, q->port_index, n, &b, now);
 	for (uint16_t i = 0; i < n; i++) {
 		enum sl_drop_reason r = (enum sl_drop_reason)b.drop[i];
 		if (likely(r == SL_DROP_NONE))
-			r = sl_stage_rewrite(w, q, snap, pkts[i], &b, i);
+			r = sl_stage_rewrite(w, q, snap, pkts[i], &b, i, now);
 		if (unlikely(r != SL_DROP_NONE)) {
 			st->drops[r]++;
 			rte_pktmbuf_free(pkts[i]);
@@ -207,6 +345,8 @@ sl_worker_main(void *arg)
 	/* relaxed: the flag only asks the loop to end; nothing is published through it. */
 	while (!atomic_load_explicit(w->quit, memory_order_relaxed)) {
 		const struct sl_snapshot *snap = sl_publisher_read(w->pub);
+		uint64_t tsc = rte_rdtsc();
+		uint32_t now = (uint32_t)(tsc / w->tsc_per_ms);
 
 		for (uint16_t qi = 0; qi < w->n_queues; qi++) {
 			struct sl_worker_queue *q = &w->queues[qi];
@@ -223,16 +363,20 @@ sl_worker_main(void *arg)
 				st->generation = snap->generation;
 				st->generation_tsc = rte_rdtsc();
 			}
-			sl_worker_burst(w, q, snap, pkts, n);
+			sl_worker_burst(w, q, snap, pkts, n, now);
+		}
+		if (w->flow_capacity != 0) {
+			st->flow_expired += sl_flow_sweep(&w->flows, now, SL_FLOW_SWEEP_BUCKETS,
+							  NULL, NULL);
+			st->flows_live = w->flows.live;
 		}
 
-		uint64_t now = rte_rdtsc();
-		if (unlikely(now - last_drain > w->drain_tsc)) {
+		if (unlikely(tsc - last_drain > w->drain_tsc)) {
 			for (uint16_t qi = 0; qi < w->n_queues; qi++) {
 				struct sl_worker_queue *q = &w->queues[qi];
 				st->tx += rte_eth_tx_buffer_flush(q->port_id, q->queue, q->txb);
 			}
-			last_drain = now;
+			last_drain = tsc;
 		}
 		st->iterations++;
 		/* No snapshot pointer is held past this point. */

@@ -18,12 +18,21 @@
 
 #include <rte_ethdev.h>
 
+#include "sl_flow.h"
 #include "sl_publish.h"
 #include "sl_stats.h"
 
 #define SL_BURST 32
 #define SL_MAX_QUEUES_PER_WORKER 16
 #define SL_TX_DRAIN_US 100
+#define SL_FLOW_DEFAULT_SIZE (1u << 20)  /* flows per worker lcore */
+#define SL_FLOW_SWEEP_BUCKETS 64         /* buckets the expiry sweep visits per iteration */
+
+/* Flow timeouts that are not a rule's idleTimeoutInMinutes (ms). */
+#define SL_FLOW_SYN_TIMEOUT_MS 10000   /* TCP seen only with SYN: a flood expires fast */
+#define SL_FLOW_FIN_TIMEOUT_MS 15000   /* after a FIN */
+#define SL_FLOW_RST_TIMEOUT_MS 2000    /* after a RST */
+#define SL_FLOW_UDP_TIMEOUT_MS 60000   /* UDP */
 
 struct sl_worker_queue {
 	uint16_t port_id;
@@ -42,11 +51,15 @@ struct sl_worker {
 	struct sl_publisher *pub;
 	atomic_bool *quit;
 	uint64_t drain_tsc;
+	uint64_t tsc_per_ms;
+	uint32_t flow_capacity;       /* flows asked for; 0 = no flow tracking */
+	struct sl_flow_table flows;   /* this lcore's; valid when flow_capacity != 0 */
+	void *flow_mem;
 };
 
 /*
- * Allocate the TX buffers of w's queues on its socket. Returns 0 or -ENOMEM.
- * Main thread, before launch.
+ * Allocate the TX buffers of w's queues and its flow table (flow_capacity
+ * flows) on its socket. Returns 0 or -ENOMEM. Main thread, before launch.
  */
 int sl_worker_prepare(struct sl_worker *w);
 

@@ -52,6 +52,7 @@ struct sl_options {
 	const char *api_socket;
 	int no_api;
 	unsigned int lcores_per_port;
+	uint32_t flow_table_size;
 	double stats_interval;
 	unsigned int exit_idle_ms;
 };
@@ -83,7 +84,7 @@ usage(const char *prog)
 	fprintf(stderr,
 		"usage: %s [EAL options] -- --ports PROFILE.json [--config RESOURCES.json]\n"
 		"          [--state-dir DIR] [--api-socket PATH | --no-api]\n"
-		"          [--lcores-per-port N] [--stats-interval SECONDS]\n"
+		"          [--lcores-per-port N] [--flow-table-size FLOWS] [--stats-interval SECONDS]\n"
 		"          [--stats-file FILE] [--exit-idle-ms MS]\n"
 		"  --ports             port profile (pmd-config/*.json)\n"
 		"  --config            resources: virtual networks, network interfaces and load\n"
@@ -93,6 +94,8 @@ usage(const char *prog)
 		"                      at start (before --config is applied)\n"
 		"  --api-socket        REST API Unix socket (default " SL_API_DEFAULT_SOCKET ", mode 0600)\n"
 		"  --no-api            serve no REST API\n"
+		"  --flow-table-size   flows tracked per worker lcore (default 1048576, about\n"
+		"                      170 MiB each); 0: no flow table, Maglev per packet\n"
 		"  --lcores-per-port   worker lcores (and queue pairs) per port; default: the\n"
 		"                      worker lcores divided among the ports\n"
 		"  --stats-interval    print a statistics line every SECONDS (0: never)\n"
@@ -115,6 +118,7 @@ parse_options(int argc, char **argv, struct sl_options *o)
 		{"state-dir", required_argument, NULL, 'd'},
 		{"api-socket", required_argument, NULL, 'a'},
 		{"no-api", no_argument, NULL, 'n'},
+		{"flow-table-size", required_argument, NULL, 't'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -122,6 +126,7 @@ parse_options(int argc, char **argv, struct sl_options *o)
 	char *end;
 
 	memset(o, 0, sizeof(*o));
+	o->flow_table_size = SL_FLOW_DEFAULT_SIZE;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -143,6 +148,16 @@ parse_options(int argc, char **argv, struct sl_options *o)
 		case 'n':
 			o->no_api = 1;
 			break;
+		case 't': {
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (*end != '\0' || v > (1ull << 28)) {
+				fprintf(stderr, "--flow-table-size: expected 0..268435456 flows, got '%s'\n",
+					optarg);
+				return -1;
+			}
+			o->flow_table_size = (uint32_t)v;
+			break;
+		}
 		case 'l':
 			o->lcores_per_port = (unsigned int)strtoul(optarg, &end, 10);
 			if (*end != '\0' || o->lcores_per_port == 0 || o->lcores_per_port > 128) {
@@ -217,7 +232,7 @@ prepare_snapshot(void *ctx, const struct sl_model *m, struct sl_error *err)
 	for (uint32_t i = 0; i < d->pmd.n_ports; i++)
 		d->port_info[i] = d->pmd.ports[i].info;
 	return sl_compile_cached(m, d->port_info, d->pmd.n_ports, d->rule_ids, d->backend_ids,
-				 d->tables, d->generation + 1, err);
+				 d->tables, NULL, d->generation + 1, err);
 }
 
 static void
@@ -399,6 +414,7 @@ main(int argc, char **argv)
 		d.workers[wi].stats = d.stats[wi];
 		d.workers[wi].pub = &d.pub;
 		d.workers[wi].quit = &d.quit;
+		d.workers[wi].flow_capacity = d.opt.flow_table_size;
 		wi++;
 	}
 
@@ -446,7 +462,14 @@ main(int argc, char **argv)
 
 	for (unsigned int w = 0; w < d.n_workers; w++)
 		if (sl_worker_prepare(&d.workers[w]) != 0)
-			rte_exit(EXIT_FAILURE, "cannot allocate TX buffers\n");
+			rte_exit(EXIT_FAILURE, "cannot allocate the TX buffers or the flow table of "
+				 "lcore %u (%u flows, %zu MiB): give EAL more memory or use a smaller "
+				 "--flow-table-size\n", d.workers[w].lcore_id, d.opt.flow_table_size,
+				 sl_flow_table_memsize(sl_flow_buckets_for(d.opt.flow_table_size, 80)) >> 20);
+	if (d.opt.flow_table_size != 0)
+		MAIN_LOG(INFO, "flow table: %u flows per worker lcore, %zu MiB each (64-byte entries)\n",
+			 d.opt.flow_table_size,
+			 sl_flow_table_memsize(sl_flow_buckets_for(d.opt.flow_table_size, 80)) >> 20);
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));

@@ -50,8 +50,11 @@ sl_snapshot_alloc(uint32_t n_ports, uint32_t n_rules, uint32_t n_pools, uint32_t
 	/* An empty frontend table, so lookups miss until the rules are indexed. */
 	s->frontend_slots = calloc(SL_FRONTEND_MIN_SLOTS, sizeof(*s->frontend_slots));
 	s->frontend_mask = SL_FRONTEND_MIN_SLOTS - 1;
+	s->backend_by_id = malloc(SL_MAX_BACKEND_COUNTERS * sizeof(*s->backend_by_id));
+	if (s->backend_by_id != NULL)
+		memset(s->backend_by_id, 0xff, SL_MAX_BACKEND_COUNTERS * sizeof(*s->backend_by_id));
 	if (s->rules == NULL || s->pools == NULL || s->backends == NULL || s->hdrs == NULL ||
-	    s->frontend_slots == NULL) {
+	    s->frontend_slots == NULL || s->backend_by_id == NULL) {
 		sl_snapshot_free(s);
 		errno = ENOMEM;
 		return NULL;
@@ -99,6 +102,7 @@ sl_snapshot_free(struct sl_snapshot *s)
 	free(s->backends);
 	free(s->hdrs);
 	free(s->frontend_slots);
+	free(s->backend_by_id);
 	free(s);
 }
 

@@ -29,6 +29,7 @@
 #define SL_MAX_RULE_COUNTERS 4096      /* rules across all load balancers */
 #define SL_MAX_BACKEND_COUNTERS 65536  /* backend entries across all pools */
 #define SL_RULE_NONE UINT32_MAX
+#define SL_BACKEND_NONE UINT32_MAX
 
 /* A static neighbour (until ARP/ND exists): IP -> MAC on one port. */
 struct sl_neighbour {
@@ -55,12 +56,13 @@ struct sl_port_info {
 
 struct sl_backend {
 	struct sl_ip_addr addr;
-	uint32_t counter_id;
+	uint32_t counter_id; /* also the stable id flow entries name it by */
 	uint32_t weight;
 	uint8_t family;
-	uint8_t delivery;  /* enum sl_delivery used for Floating IP rules (the VNET's) */
-	uint8_t usable;    /* admin state / health; compiled as 1 today */
-	uint8_t pad;
+	uint8_t delivery;   /* enum sl_delivery used for Floating IP rules (the VNET's) */
+	uint8_t usable;     /* takes new flows: adminState Up, or None and not probed down */
+	uint8_t admin_down; /* adminState Down */
+	uint32_t drain_ms;  /* the pool's drainPeriodInSeconds, ms; 0 = none */
 	char name[SL_NAME_MAX]; /* "<lb>/<pool>/<address name>" */
 };
 
@@ -101,6 +103,8 @@ struct sl_rule {
 	uint8_t dist;             /* enum sl_dist */
 	uint8_t floating_ip;      /* 1: Floating IP (backend->delivery), 0: DNAT */
 	uint8_t family;
+	uint8_t tcp_reset;        /* enableTcpReset */
+	uint32_t tcp_idle_ms;     /* idleTimeoutInMinutes, ms */
 	char name[SL_NAME_MAX];   /* "<lb>/<rule>" */
 };
 
@@ -130,6 +134,8 @@ struct sl_snapshot {
 	 * Use sl_snapshot_hdr().
 	 */
 	struct sl_encap *hdrs;
+	/* stable backend id (counter_id) -> index into backends, or SL_BACKEND_NONE */
+	uint32_t *backend_by_id;
 	uint32_t frontend_mask;   /* table size - 1 (power of two) */
 	struct sl_frontend_slot *frontend_slots;
 };

@@ -48,8 +48,8 @@ test_unchanged_pool_shares_its_table(void **state)
 	(void)state;
 	struct sl_model *m1 = load(DOC(ADDR("x", "10.0.0.1") "," ADDR("y", "10.0.0.2"), ADDR("z", "10.0.1.1")));
 	struct sl_model *m2 = load(DOC(ADDR("x", "10.0.0.1") "," ADDR("y", "10.0.0.2"), ADDR("z", "10.0.1.2")));
-	struct sl_snapshot *s1 = sl_compile_cached(m1, &port, 1, rids, bids, c, 1, &err);
-	struct sl_snapshot *s2 = sl_compile_cached(m2, &port, 1, rids, bids, c, 2, &err);
+	struct sl_snapshot *s1 = sl_compile_cached(m1, &port, 1, rids, bids, c, NULL, 1, &err);
+	struct sl_snapshot *s2 = sl_compile_cached(m2, &port, 1, rids, bids, c, NULL, 2, &err);
 	assert_non_null(s1);
 	assert_non_null(s2);
 	/* pool a is the same: one table, held by s1, s2 and the cache */
