@@ -161,6 +161,62 @@ sl_commit_status(const struct sl_error *e)
 	return 400;
 }
 
+/* Each member address of a rendered pool gets a read-only "healthState": "Up" | "Down". */
+static void
+sl_annotate_pool(struct sl_api *api, const char *lb, cJSON *pool)
+{
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(pool, "name");
+	cJSON *props = cJSON_GetObjectItemCaseSensitive(pool, "properties");
+	cJSON *a;
+
+	if (!cJSON_IsString(name))
+		return;
+	cJSON_ArrayForEach(a, cJSON_GetObjectItem(props, "loadBalancerBackendAddresses")) {
+		const cJSON *an = cJSON_GetObjectItemCaseSensitive(a, "name");
+		cJSON *ap = cJSON_GetObjectItemCaseSensitive(a, "properties");
+		if (!cJSON_IsString(an) || !cJSON_IsObject(ap))
+			continue;
+		int up = api->hooks.healthy(api->hooks.ctx, lb, name->valuestring, an->valuestring);
+		cJSON_DeleteItemFromObjectCaseSensitive(ap, "healthState");
+		cJSON_AddStringToObject(ap, "healthState", up ? "Up" : "Down");
+	}
+}
+
+static void
+sl_annotate_health(struct sl_api *api, const struct sl_res_path *p, cJSON *out)
+{
+	const char *child = sl_res_child_collection(p->type, p->child);
+	cJSON *it, *items;
+
+	if (api->hooks.healthy == NULL || p->type != SL_RES_LB || out == NULL)
+		return;
+	if (p->child >= 0 && strcmp(child, "backendAddressPools") != 0)
+		return;
+	if (p->name[0] == '\0') { /* the list of load balancers */
+		cJSON_ArrayForEach(it, cJSON_GetObjectItem(out, "value")) {
+			const cJSON *n = cJSON_GetObjectItemCaseSensitive(it, "name");
+			cJSON *pools = cJSON_GetObjectItem(cJSON_GetObjectItem(it, "properties"),
+							   "backendAddressPools");
+			cJSON *pool;
+			cJSON_ArrayForEach(pool, pools)
+				if (cJSON_IsString(n))
+					sl_annotate_pool(api, n->valuestring, pool);
+		}
+		return;
+	}
+	if (p->child < 0) {
+		items = cJSON_GetObjectItem(cJSON_GetObjectItem(out, "properties"),
+					    "backendAddressPools");
+	} else if (p->child_name[0] == '\0') {
+		items = cJSON_GetObjectItem(out, "value");
+	} else {
+		sl_annotate_pool(api, p->name, out);
+		return;
+	}
+	cJSON_ArrayForEach(it, items)
+		sl_annotate_pool(api, p->name, it);
+}
+
 static enum MHD_Result
 sl_get(struct sl_api *api, struct MHD_Connection *conn, const struct sl_res_path *p)
 {
@@ -169,6 +225,7 @@ sl_get(struct sl_api *api, struct MHD_Connection *conn, const struct sl_res_path
 
 	if (out == NULL)
 		return sl_send_error(conn, MHD_HTTP_NOT_FOUND, &e);
+	sl_annotate_health(api, p, out);
 	return sl_send_json(conn, MHD_HTTP_OK, out);
 }
 
@@ -255,6 +312,12 @@ sl_sluice_endpoint(struct sl_api *api, struct MHD_Connection *conn, const char *
 			return sl_fail(conn, 503, "StatsUnavailable", url, "No counters available.");
 		return sl_send(conn, MHD_HTTP_OK, s);
 	}
+	if (strcmp(url, "/sluice/probes") == 0) {
+		cJSON *v = api->hooks.probe_status ? api->hooks.probe_status(api->hooks.ctx) : NULL;
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddItemToObject(o, "value", v != NULL ? v : cJSON_CreateArray());
+		return sl_send_json(conn, MHD_HTTP_OK, o);
+	}
 	if (strcmp(url, "/sluice/status") == 0) {
 		cJSON *o = cJSON_CreateObject();
 		const struct sl_commit_timing *t = &api->ctl->last;
@@ -272,7 +335,7 @@ sl_sluice_endpoint(struct sl_api *api, struct MHD_Connection *conn, const char *
 		return sl_send_json(conn, MHD_HTTP_OK, o);
 	}
 	return sl_fail(conn, 404, "InvalidRequestUri", url,
-		       "Unknown sluice endpoint: /sluice/status and /sluice/stats are served.");
+		       "Unknown sluice endpoint: /sluice/status, /sluice/stats and /sluice/probes are served.");
 }
 
 static enum MHD_Result

@@ -11,11 +11,14 @@
  * sl_controller_commit(). sluice's own endpoints:
  *   GET /sluice/status   generation, commits, the last commit's step timings
  *   GET /sluice/stats    the dataplane counters (the stats hook)
+ *   GET /sluice/probes   health probe targets with their last results
  */
 #ifndef SL_API_H
 #define SL_API_H
 
 #include <sys/types.h>
+
+#include <cjson/cJSON.h>
 
 #include "sl_controller.h"
 #include "sl_error.h"
@@ -28,6 +31,10 @@ struct sl_api;
 struct sl_api_hooks {
 	/* Counters as a JSON text (malloc'd), or NULL. */
 	char *(*stats_json)(void *ctx);
+	/* Health probe targets and their results (a new JSON array), or NULL. */
+	cJSON *(*probe_status)(void *ctx);
+	/* 1 when a pool member (load balancer, pool, address names) is healthy. */
+	int (*healthy)(void *ctx, const char *lb, const char *pool, const char *address);
 	void *ctx;
 };
 

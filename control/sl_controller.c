@@ -113,6 +113,22 @@ sl_controller_commit(struct sl_controller *c, cJSON *doc, struct sl_error *err)
 	c->model = m;
 	c->commits++;
 	c->last = t;
+	if (c->ops.committed != NULL)
+		c->ops.committed(c->ops.ctx, m);
+	return 0;
+}
+
+int
+sl_controller_republish(struct sl_controller *c, struct sl_error *err)
+{
+	void *prepared;
+
+	if (c->model == NULL)
+		return 0;
+	prepared = c->ops.prepare(c->ops.ctx, c->model, err);
+	if (prepared == NULL)
+		return -EINVAL;
+	c->ops.publish(c->ops.ctx, prepared);
 	return 0;
 }
 

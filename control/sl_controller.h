@@ -38,6 +38,8 @@ struct sl_apply_ops {
 	void (*publish)(void *ctx, void *prepared);
 	/* Free a prepared configuration that will not be published. */
 	void (*discard)(void *ctx, void *prepared);
+	/* The model is now the committed one (may be NULL): e.g. resync probes. */
+	void (*committed)(void *ctx, const struct sl_model *m);
 	void *ctx;
 };
 
@@ -82,6 +84,12 @@ cJSON *sl_controller_begin(const struct sl_controller *c);
  * whatever the outcome). Returns 0, or a negative errno with *err.
  */
 int sl_controller_commit(struct sl_controller *c, cJSON *doc, struct sl_error *err);
+
+/*
+ * Compile and publish the committed model again (its inputs outside the
+ * document changed: backend health). Returns 0 or a negative errno with *err.
+ */
+int sl_controller_republish(struct sl_controller *c, struct sl_error *err);
 
 /* Monotonic microseconds, the clock of request_start_us. */
 double sl_controller_now_us(void);

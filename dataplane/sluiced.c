@@ -37,6 +37,7 @@
 #include "sl_controller.h"
 #include "sl_pmd_config.h"
 #include "sl_port.h"
+#include "sl_probe.h"
 #include "sl_publish.h"
 #include "sl_stats.h"
 #include "sl_worker.h"
@@ -51,6 +52,7 @@ struct sl_options {
 	const char *state_dir;
 	const char *api_socket;
 	int no_api;
+	struct sl_prober_opts probe;
 	unsigned int lcores_per_port;
 	uint32_t flow_table_size;
 	double stats_interval;
@@ -94,6 +96,8 @@ usage(const char *prog)
 		"                      at start (before --config is applied)\n"
 		"  --api-socket        REST API Unix socket (default " SL_API_DEFAULT_SOCKET ", mode 0600)\n"
 		"  --no-api            serve no REST API\n"
+		"  --probe-source-v4, --probe-source-v6 ADDR, --probe-interface IF\n"
+		"                      where health probes leave from (default: the kernel's choice)\n"
 		"  --flow-table-size   flows tracked per worker lcore (default 1048576, about\n"
 		"                      170 MiB each); 0: no flow table, Maglev per packet\n"
 		"  --lcores-per-port   worker lcores (and queue pairs) per port; default: the\n"
@@ -119,6 +123,9 @@ parse_options(int argc, char **argv, struct sl_options *o)
 		{"api-socket", required_argument, NULL, 'a'},
 		{"no-api", no_argument, NULL, 'n'},
 		{"flow-table-size", required_argument, NULL, 't'},
+		{"probe-source-v4", required_argument, NULL, '4'},
+		{"probe-source-v6", required_argument, NULL, '6'},
+		{"probe-interface", required_argument, NULL, 'i'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -147,6 +154,15 @@ parse_options(int argc, char **argv, struct sl_options *o)
 			break;
 		case 'n':
 			o->no_api = 1;
+			break;
+		case '4':
+			o->probe.source_v4 = optarg;
+			break;
+		case '6':
+			o->probe.source_v6 = optarg;
+			break;
+		case 'i':
+			o->probe.interface = optarg;
 			break;
 		case 't': {
 			unsigned long long v = strtoull(optarg, &end, 10);
@@ -194,6 +210,7 @@ parse_options(int argc, char **argv, struct sl_options *o)
 	return 0;
 }
 
+/* CLOCK_MONOTONIC seconds (also the health probes' clock). */
 static double
 now_s(void)
 {
@@ -220,19 +237,29 @@ struct sl_daemon {
 	double start;
 	struct sl_controller ctl;
 	struct sl_api *api;
+	struct sl_prober *prober;
 	uint64_t publish_tsc; /* when the current snapshot was published */
 };
+
+static int
+backend_down(void *ctx, const char *lb, const char *pool, const char *address)
+{
+	struct sl_daemon *d = ctx;
+
+	return d->prober != NULL && sl_prober_health(d->prober, lb, pool, address) == SL_HEALTH_DOWN;
+}
 
 /* Controller hooks: compile a validated model for the ports, and publish it. */
 static void *
 prepare_snapshot(void *ctx, const struct sl_model *m, struct sl_error *err)
 {
 	struct sl_daemon *d = ctx;
+	const struct sl_health_hook health = {.down = backend_down, .ctx = d};
 
 	for (uint32_t i = 0; i < d->pmd.n_ports; i++)
 		d->port_info[i] = d->pmd.ports[i].info;
 	return sl_compile_cached(m, d->port_info, d->pmd.n_ports, d->rule_ids, d->backend_ids,
-				 d->tables, NULL, d->generation + 1, err);
+				 d->tables, &health, d->generation + 1, err);
 }
 
 static void
@@ -255,6 +282,30 @@ discard_snapshot(void *ctx, void *prepared)
 {
 	(void)ctx;
 	sl_snapshot_free(prepared);
+}
+
+/* A new committed model: probe what it names. */
+static void
+model_committed(void *ctx, const struct sl_model *m)
+{
+	struct sl_daemon *d = ctx;
+
+	if (d->prober != NULL && m != NULL && sl_prober_sync(d->prober, m) < 0)
+		MAIN_LOG(ERR, "health probes: cannot follow the new configuration: %s\n",
+			 strerror(errno));
+}
+
+static cJSON *
+probe_status(void *ctx)
+{
+	struct sl_daemon *d = ctx;
+	return d->prober != NULL ? sl_prober_status(d->prober) : cJSON_CreateArray();
+}
+
+static int
+health_of(void *ctx, const char *lb, const char *pool, const char *address)
+{
+	return !backend_down(ctx, lb, pool, address);
 }
 
 static char *
@@ -385,7 +436,10 @@ main(int argc, char **argv)
 	 * once the controller holds the configuration.
 	 */
 	if (!d.opt.no_api) {
-		const struct sl_api_hooks hooks = {.stats_json = stats_json, .ctx = &d};
+		const struct sl_api_hooks hooks = {.stats_json = stats_json,
+						   .probe_status = probe_status,
+						   .healthy = health_of,
+						   .ctx = &d};
 		d.api = sl_api_start(d.opt.api_socket, 0600, &d.ctl, &hooks, &err);
 		if (d.api == NULL)
 			rte_exit(EXIT_FAILURE, "REST API: %s\n",
@@ -450,10 +504,14 @@ main(int argc, char **argv)
 		rte_exit(EXIT_FAILURE, "out of memory\n");
 	if (sl_publisher_init(&d.pub, d.n_workers) != 0)
 		rte_exit(EXIT_FAILURE, "cannot set up RCU\n");
+	d.prober = sl_prober_create(&d.opt.probe);
+	if (d.prober == NULL)
+		rte_exit(EXIT_FAILURE, "health probes: %s\n", strerror(errno));
 	const struct sl_apply_ops ops = {
 		.prepare = prepare_snapshot,
 		.publish = publish_snapshot,
 		.discard = discard_snapshot,
+		.committed = model_committed,
 		.ctx = &d,
 	};
 	if (sl_controller_init(&d.ctl, d.opt.state_dir, d.opt.config_file, &ops, &err) != 0)
@@ -493,15 +551,30 @@ main(int argc, char **argv)
 	       d.pmd.n_ports);
 	fflush(stdout);
 	while (!sig_quit) {
-		struct pollfd pfd[2];
+		struct pollfd pfd[3];
 		nfds_t n_pfd = 0;
+		int timeout_ms = 10;
 
 		if (d.api != NULL)
 			pfd[n_pfd++] = (struct pollfd){.fd = sl_api_fd(d.api), .events = POLLIN};
 		if (d.ctl.watch_fd >= 0)
 			pfd[n_pfd++] = (struct pollfd){.fd = d.ctl.watch_fd, .events = POLLIN};
-		poll(pfd, n_pfd, 10);
+		pfd[n_pfd++] = (struct pollfd){.fd = sl_prober_fd(d.prober), .events = POLLIN};
+		double due = sl_prober_next_due(d.prober) - now_s();
+		if (due < 0.010)
+			timeout_ms = due <= 0 ? 0 : (int)(due * 1000.0);
+		poll(pfd, n_pfd, timeout_ms);
 		double t = now_s();
+
+		if (sl_prober_run(d.prober, now_s()) > 0) {
+			struct sl_error perr;
+			char pline[1400];
+			if (sl_controller_republish(&d.ctl, &perr) != 0)
+				MAIN_LOG(ERR, "health change not applied: %s\n",
+					 sl_error_format(&perr, pline, sizeof(pline)));
+			else
+				MAIN_LOG(INFO, "backend health changed: configuration republished\n");
+		}
 
 		if (d.api != NULL)
 			sl_api_run(d.api);
@@ -553,6 +626,7 @@ main(int argc, char **argv)
 	}
 	sl_publisher_fini(&d.pub);
 	sl_controller_fini(&d.ctl);
+	sl_prober_free(d.prober);
 	sl_id_registry_free(d.rule_ids);
 	sl_id_registry_free(d.backend_ids);
 	sl_table_cache_free(d.tables);
