@@ -596,8 +596,14 @@ sl_strip_child(cJSON *child, const char *coll)
 	cJSON_DeleteItemFromObject(child, "etag");
 	cJSON_DeleteItemFromObject(child, "type");
 	sl_delete_keys(props, sl_read_only, SL_DIM(sl_read_only));
-	if (strcmp(coll, "backendAddressPools") == 0)
+	if (strcmp(coll, "backendAddressPools") == 0) {
+		cJSON *a;
 		sl_delete_keys(props, sl_read_only_pool, SL_DIM(sl_read_only_pool));
+		/* a member's health, as GET shows it */
+		cJSON_ArrayForEach(a, cJSON_GetObjectItem(props, "loadBalancerBackendAddresses"))
+			cJSON_DeleteItemFromObject(cJSON_GetObjectItem(a, "properties"),
+						   "healthState");
+	}
 	else if (strcmp(coll, "inboundNatRules") == 0)
 		sl_delete_keys(props, sl_read_only_nat, SL_DIM(sl_read_only_nat));
 }
