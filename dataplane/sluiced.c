@@ -98,8 +98,8 @@ usage(const char *prog)
 		"  --no-api            serve no REST API\n"
 		"  --probe-source-v4, --probe-source-v6 ADDR, --probe-interface IF\n"
 		"                      where health probes leave from (default: the kernel's choice)\n"
-		"  --flow-table-size   flows tracked per worker lcore (default 1048576, about\n"
-		"                      170 MiB each); 0: no flow table, Maglev per packet\n"
+		"  --flow-table-size   flows tracked per worker lcore (default 1048576: 136 MiB\n"
+		"                      each; at most 134217728); 0: no flow table, Maglev per packet\n"
 		"  --lcores-per-port   worker lcores (and queue pairs) per port; default: the\n"
 		"                      worker lcores divided among the ports\n"
 		"  --stats-interval    print a statistics line every SECONDS (0: never)\n"
@@ -166,8 +166,8 @@ parse_options(int argc, char **argv, struct sl_options *o)
 			break;
 		case 't': {
 			unsigned long long v = strtoull(optarg, &end, 10);
-			if (*end != '\0' || v > (1ull << 28)) {
-				fprintf(stderr, "--flow-table-size: expected 0..268435456 flows, got '%s'\n",
+			if (*end != '\0' || v > (1ull << 27)) {
+				fprintf(stderr, "--flow-table-size: expected 0..134217728 flows, got '%s'\n",
 					optarg);
 				return -1;
 			}

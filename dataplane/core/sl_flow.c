@@ -19,7 +19,7 @@ sl_flow_buckets_for(uint64_t flows, unsigned int fill_percent)
 		fill_percent = 100;
 	want = (flows * 100 + fill_percent - 1) / fill_percent;
 	want = (want + SL_FLOW_BUCKET_WAYS - 1) / SL_FLOW_BUCKET_WAYS;
-	while (n < want && n < (1ull << 31))
+	while (n < want && n < SL_FLOW_MAX_BUCKETS)
 		n <<= 1;
 	return (uint32_t)n;
 }
@@ -34,11 +34,15 @@ sl_flow_table_memsize(uint32_t n_buckets)
 int
 sl_flow_table_init(struct sl_flow_table *t, void *mem, uint32_t n_buckets)
 {
-	if (n_buckets == 0 || (n_buckets & (n_buckets - 1)) != 0 || ((uintptr_t)mem & 63) != 0)
+	if (n_buckets == 0 || (n_buckets & (n_buckets - 1)) != 0 ||
+	    n_buckets > SL_FLOW_MAX_BUCKETS || ((uintptr_t)mem & 63) != 0)
 		return -EINVAL;
 	memset(t, 0, sizeof(*t));
 	t->n_buckets = n_buckets;
 	t->mask = n_buckets - 1;
+	t->shift = 32;
+	for (uint32_t n = n_buckets; n > 1; n >>= 1)
+		t->shift--;
 	/* entries first: they are 64-byte aligned; the signatures follow */
 	t->entries = mem;
 	t->buckets = (struct sl_flow_bucket *)(t->entries + (size_t)n_buckets * SL_FLOW_BUCKET_WAYS);

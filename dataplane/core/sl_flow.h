@@ -35,6 +35,8 @@
 #include "sl_types.h"
 
 #define SL_FLOW_BUCKET_WAYS 8
+/* Bucket indexes come from the top bits of a 32-bit hash; 2^25 buckets hold 2^28 ways. */
+#define SL_FLOW_MAX_BUCKETS (1u << 25)
 
 /* The key: the rule's distribution key (ports and protocol zero where the mode ignores them). */
 struct sl_flow_key {
@@ -82,8 +84,9 @@ struct sl_flow_stats {
 };
 
 struct sl_flow_table {
-	uint32_t n_buckets;          /* power of two */
+	uint32_t n_buckets;          /* power of two, at most SL_FLOW_MAX_BUCKETS */
 	uint32_t mask;
+	uint32_t shift;              /* 32 - log2(n_buckets) */
 	struct sl_flow_bucket *buckets;
 	struct sl_flow_entry *entries; /* n_buckets * SL_FLOW_BUCKET_WAYS */
 	uint32_t sweep_next;         /* next bucket the sweep looks at */
@@ -100,7 +103,7 @@ size_t sl_flow_table_memsize(uint32_t n_buckets);
 /*
  * Lay a table over mem (sl_flow_table_memsize(n_buckets) bytes, 64-byte
  * aligned, need not be zeroed). Returns 0 or -EINVAL (n_buckets not a power
- * of two, or mem misaligned).
+ * of two, above SL_FLOW_MAX_BUCKETS, or mem misaligned).
  */
 int sl_flow_table_init(struct sl_flow_table *t, void *mem, uint32_t n_buckets);
 
@@ -125,8 +128,14 @@ sl_flow_sig(uint32_t hash)
 static inline struct sl_flow_bucket *
 sl_flow_bucket_of(const struct sl_flow_table *t, uint32_t hash)
 {
-	/* the bucket uses the high bits: Maglev and RSS use the low ones */
-	return &t->buckets[(hash >> 7) & t->mask];
+	/*
+	 * Fibonacci hashing: the flow hash is a CRC, linear in its input, so
+	 * structured traffic (one client prefix, sequential ports) would crowd
+	 * a few buckets; multiplying by 2^32/phi and taking the top bits
+	 * spreads it over the whole table.
+	 */
+	/* 64-bit shift: a one-bucket table shifts by 32 */
+	return &t->buckets[(uint64_t)(uint32_t)(hash * 0x9e3779b1u) >> t->shift];
 }
 
 static inline int
