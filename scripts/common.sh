@@ -10,7 +10,7 @@ SL_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SL_PY=/usr/bin/python3
 
 SL_PACKAGES=(build-essential meson ninja-build pkg-config dpdk dpdk-dev libdpdk-dev libcjson-dev
-	libcmocka-dev libmicrohttpd-dev libpcap-dev python3 python3-scapy python3-pytest iproute2 ethtool
+	libcmocka-dev libmicrohttpd-dev libpcap-dev libssl-dev python3 python3-scapy python3-pytest iproute2 ethtool
 	curl procps iputils-ping)
 
 sl_log() { printf '\033[1m== %s\033[0m\n' "$*"; }
