@@ -256,6 +256,16 @@ prepare_snapshot(void *ctx, const struct sl_model *m, struct sl_error *err)
 	struct sl_daemon *d = ctx;
 	const struct sl_health_hook health = {.down = backend_down, .ctx = d};
 
+	/*
+	 * Probe what this model names before compiling it, so its health is
+	 * what the prober now holds (a target whose probe changed starts Up).
+	 * If this model is not committed after all, the previous one is
+	 * prepared again and the probes follow it back.
+	 */
+	if (d->prober != NULL && sl_prober_sync(d->prober, m) < 0)
+		MAIN_LOG(ERR, "health probes: cannot follow the new configuration: %s\n",
+			 strerror(errno));
+
 	for (uint32_t i = 0; i < d->pmd.n_ports; i++)
 		d->port_info[i] = d->pmd.ports[i].info;
 	return sl_compile_cached(m, d->port_info, d->pmd.n_ports, d->rule_ids, d->backend_ids,
@@ -282,17 +292,6 @@ discard_snapshot(void *ctx, void *prepared)
 {
 	(void)ctx;
 	sl_snapshot_free(prepared);
-}
-
-/* A new committed model: probe what it names. */
-static void
-model_committed(void *ctx, const struct sl_model *m)
-{
-	struct sl_daemon *d = ctx;
-
-	if (d->prober != NULL && m != NULL && sl_prober_sync(d->prober, m) < 0)
-		MAIN_LOG(ERR, "health probes: cannot follow the new configuration: %s\n",
-			 strerror(errno));
 }
 
 static cJSON *
@@ -511,7 +510,6 @@ main(int argc, char **argv)
 		.prepare = prepare_snapshot,
 		.publish = publish_snapshot,
 		.discard = discard_snapshot,
-		.committed = model_committed,
 		.ctx = &d,
 	};
 	if (sl_controller_init(&d.ctl, d.opt.state_dir, d.opt.config_file, &ops, &err) != 0)
