@@ -458,8 +458,29 @@ sl_compile_cached(const struct sl_model *m, const struct sl_port_info *ports, ui
 						err);
 			if (rc < 0)
 				goto fail;
+			s->rule_by_id[sr->counter_id] = r_out;
 		}
 		pool_base += lb->n_pools;
+	}
+
+	for (port = 0; port < n_ports; port++) {
+		for (int v6 = 0; v6 < 2; v6++) {
+			struct sl_encap_params ep;
+			struct sl_encap *h = &s->gw_hdrs[port * 2 + (uint32_t)v6];
+			const struct sl_ip_addr *gw = v6 ? &ports[port].gateway_v6 : &ports[port].gateway_v4;
+			int has = v6 ? ports[port].has_gateway_v6 : ports[port].has_gateway_v4;
+
+			memset(&ep, 0, sizeof(ep));
+			ep.delivery = SL_DELIVERY_DNAT;
+			ep.src_mac = ports[port].mac;
+			if (!has || !sl_neighbour_find(&ports[port], gw, &ep.dst_mac))
+				continue;
+			rc = sl_encap_build(h, &ep);
+			if (rc < 0) {
+				sl_compile_fail(err, rc, "ports", "a gateway header");
+				goto fail;
+			}
+		}
 	}
 
 	rc = sl_snapshot_index_frontends(s);

@@ -57,6 +57,8 @@ sl_stats_sum(struct sl_lcore_stats *const *lc, unsigned int n, struct sl_stats_t
 		t->flow_table_full += lc[i]->flow_table_full;
 		t->flow_expired += lc[i]->flow_expired;
 		t->flows_live += lc[i]->flows_live;
+		t->flow_drained += lc[i]->flow_drained;
+		t->tcp_resets += lc[i]->tcp_resets;
 		for (int r = 0; r < SL_DROP_MAX; r++)
 			t->drops[r] += lc[i]->drops[r];
 	}
@@ -111,8 +113,9 @@ sl_stats_write_json(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 			t.drops[r]);
 	fprintf(f, "},\n  \"flows\": {\"live\": %" PRIu64 ", \"hits\": %" PRIu64
 		", \"misses\": %" PRIu64 ", \"rehashed\": %" PRIu64 ", \"tableFull\": %" PRIu64
-		", \"expired\": %" PRIu64 "},\n", t.flows_live, t.flow_hits, t.flow_misses,
-		t.flow_rehashed, t.flow_table_full, t.flow_expired);
+		", \"expired\": %" PRIu64 ", \"drained\": %" PRIu64 ", \"tcpResetsSent\": %" PRIu64
+		"},\n", t.flows_live, t.flow_hits, t.flow_misses, t.flow_rehashed, t.flow_table_full,
+		t.flow_expired, t.flow_drained, t.tcp_resets);
 	fprintf(f, "  \"lcores\": [");
 	for (unsigned int i = 0; i < n; i++) {
 		uint64_t d = 0;
@@ -160,9 +163,10 @@ sl_stats_write_text(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 	fprintf(f, "packets in %" PRIu64 ", out %" PRIu64 ", dropped %" PRIu64 "\n", t.rx, t.tx,
 		t.dropped);
 	fprintf(f, "flows: %" PRIu64 " live, %" PRIu64 " hits, %" PRIu64 " misses, %" PRIu64
-		" re-hashed, %" PRIu64 " left stateless (table full), %" PRIu64 " expired\n",
+		" re-hashed, %" PRIu64 " left stateless (table full), %" PRIu64 " expired, %" PRIu64
+		" drained, %" PRIu64 " TCP resets sent\n",
 		t.flows_live, t.flow_hits, t.flow_misses, t.flow_rehashed, t.flow_table_full,
-		t.flow_expired);
+		t.flow_expired, t.flow_drained, t.tcp_resets);
 	for (int r = 1; r < SL_DROP_MAX; r++)
 		if (t.drops[r] != 0)
 			fprintf(f, "  dropped %-22s %" PRIu64 "\n", sl_drop_reason_name(r),

@@ -39,6 +39,8 @@ struct sl_lcore_stats {
 	uint64_t flow_table_full; /* new flows left stateless: their bucket was full */
 	uint64_t flow_expired;    /* entries reclaimed by the sweep */
 	uint64_t flows_live;      /* entries in use (as of the last iteration) */
+	uint64_t flow_drained;    /* flows of a Down backend ended by its drain period */
+	uint64_t tcp_resets;      /* TCP RSTs sent (two per reset flow: client and backend) */
 	uint64_t generation;     /* snapshot generation of the last burst processed */
 	uint64_t generation_tsc; /* TSC of the first burst processed with it */
 	struct sl_obj_counter *rules;    /* [SL_MAX_RULE_COUNTERS] */
@@ -56,6 +58,8 @@ struct sl_stats_totals {
 	uint64_t flow_table_full;
 	uint64_t flow_expired;
 	uint64_t flows_live;
+	uint64_t flow_drained;
+	uint64_t tcp_resets;
 };
 
 /* Allocate counters for a worker on socket; NULL + rte_errno. */

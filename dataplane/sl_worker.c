@@ -169,7 +169,7 @@ sl_flow_track(struct sl_flow_entry *e, const struct sl_pkt *p, const struct sl_r
 		timeout = rule->tcp_idle_ms;
 	}
 	/* A draining flow does not outlive its drain deadline. */
-	if ((e->flags & SL_FLOW_F_DRAINING) && !sl_flow_time_passed(now + timeout, e->expires_ms))
+	if ((e->flags & SL_FLOW_F_DRAINING) && sl_flow_time_passed(now + timeout, e->expires_ms))
 		return;
 	e->expires_ms = now + timeout;
 }
@@ -285,6 +285,7 @@ sl_stage_pick(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port
 				if (e != NULL) {
 					e->backend_id = snap->backends[be].counter_id;
 					e->rule_id = rule->counter_id;
+					e->port = port_index;
 				}
 				b->flow[i] = e;
 			}
@@ -338,6 +339,85 @@ sl_stage_rewrite(struct sl_worker *w, struct sl_worker_queue *q, const struct sl
 	st->backends[be->counter_id].bytes += p->l3_len;
 	st->tx += rte_eth_tx_buffer(q->port_id, q->queue, q->txb, m);
 	return SL_DROP_NONE;
+}
+
+struct sl_sweep_ctx {
+	struct sl_worker *w;
+	const struct sl_snapshot *snap;
+};
+
+/* One RST: an IP packet src -> dst behind the prefix hdr, queued on the flow's port. */
+static void
+sl_send_rst(struct sl_worker *w, uint16_t port, const struct sl_encap *hdr,
+	    const struct sl_ip_addr *src, const struct sl_ip_addr *dst, uint16_t sport_be,
+	    uint16_t dport_be, uint32_t seq, uint32_t entropy)
+{
+	struct sl_worker_queue *q = NULL;
+	struct rte_mbuf *m;
+	uint8_t *out;
+
+	for (uint16_t i = 0; i < w->n_queues && q == NULL; i++)
+		if (w->queues[i].port_index == port)
+			q = &w->queues[i];
+	if (q == NULL || !hdr->valid || (m = rte_pktmbuf_alloc(w->mp)) == NULL)
+		return;
+	out = (uint8_t *)rte_pktmbuf_append(m, hdr->len + SL_TCP_RST_MAX_LEN);
+	if (out == NULL) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	uint16_t len = sl_tcp_rst_build(out + hdr->len, src, dst, sport_be, dport_be, seq);
+	if (len == 0) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	rte_pktmbuf_trim(m, SL_TCP_RST_MAX_LEN - len);
+	rte_memcpy(out, hdr->bytes, hdr->len);
+	sl_encap_finish(out, hdr, len, sl_ip_addr_is_v4(src) ? SL_AF_IPV4 : SL_AF_IPV6, entropy);
+	w->stats->tcp_resets++;
+	w->stats->tx += rte_eth_tx_buffer(q->port_id, q->queue, q->txb, m);
+}
+
+/*
+ * The sweep found e expired. A flow ended by its backend's drain period is
+ * counted; an ESTABLISHED TCP flow of an enableTcpReset rule gets a RST
+ * towards the client (through the port's gateway) and one towards the
+ * backend (through its delivery), with the sequence numbers the two ends
+ * expect, as seen from the client's packets. Needs the flow's ports, so the
+ * rule's loadDistribution must be Default.
+ */
+static void
+sl_flow_expired(const struct sl_flow_entry *e, void *arg)
+{
+	struct sl_sweep_ctx *c = arg;
+	const struct sl_snapshot *snap = c->snap;
+	const struct sl_flow_key *k = &e->key;
+
+	if (e->flags & SL_FLOW_F_DRAINING)
+		c->w->stats->flow_drained++;
+	if (e->state != SL_FLOW_ESTABLISHED || k->sport_be == 0 || k->dport_be == 0 ||
+	    e->port >= snap->n_ports)
+		return;
+	uint32_t ri = snap->rule_by_id[e->rule_id];
+	if (ri == SL_RULE_NONE || !snap->rules[ri].tcp_reset)
+		return;
+	const struct sl_rule *rule = &snap->rules[ri];
+	uint32_t entropy = sl_crc32c(k, sizeof(*k), 0);
+	int v6 = !sl_ip_addr_is_v4(&k->src);
+
+	/* to the client: from the frontend, at the sequence number it acknowledged */
+	sl_send_rst(c->w, e->port, &snap->gw_hdrs[e->port * 2 + (uint32_t)v6], &k->dst, &k->src,
+		    k->dport_be, k->sport_be, e->client_ack, entropy);
+	uint32_t bi = snap->backend_by_id[e->backend_id];
+	if (bi == SL_BACKEND_NONE)
+		return;
+	/* to the backend: as the client would, at its next sequence number */
+	const struct sl_backend *be = &snap->backends[bi];
+	uint16_t dport = rule->floating_ip || rule->backend_port_be == 0 ? k->dport_be
+									 : rule->backend_port_be;
+	sl_send_rst(c->w, e->port, sl_snapshot_hdr(snap, bi, e->port, rule->floating_ip), &k->src,
+		    rule->floating_ip ? &k->dst : &be->addr, k->sport_be, dport, e->client_seq_next,
+		    entropy);
 }
 
 static inline void
@@ -394,9 +474,10 @@ sl_worker_main(void *arg)
 			}
 			sl_worker_burst(w, q, snap, pkts, n, now);
 		}
-		if (w->flow_capacity != 0) {
+		if (w->flow_capacity != 0 && snap != NULL) {
+			struct sl_sweep_ctx sc = {.w = w, .snap = snap};
 			st->flow_expired += sl_flow_sweep(&w->flows, now, SL_FLOW_SWEEP_BUCKETS,
-							  NULL, NULL);
+							  sl_flow_expired, &sc);
 			st->flows_live = w->flows.live;
 		}
 

@@ -55,6 +55,7 @@ struct sl_worker {
 	uint32_t flow_capacity;       /* flows asked for; 0 = no flow tracking */
 	struct sl_flow_table flows;   /* this lcore's; valid when flow_capacity != 0 */
 	void *flow_mem;
+	struct rte_mempool *mp;       /* for the TCP resets it sends */
 };
 
 /*

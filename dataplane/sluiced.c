@@ -517,6 +517,8 @@ main(int argc, char **argv)
 			 sl_error_format(&err, line, sizeof(line)));
 
 	for (unsigned int w = 0; w < d.n_workers; w++)
+		d.workers[w].mp = mp;
+	for (unsigned int w = 0; w < d.n_workers; w++)
 		if (sl_worker_prepare(&d.workers[w]) != 0)
 			rte_exit(EXIT_FAILURE, "cannot allocate the TX buffers or the flow table of "
 				 "lcore %u (%u flows, %zu MiB): give EAL more memory or use a smaller "

@@ -67,7 +67,7 @@ struct sl_flow_entry {
 	uint32_t client_ack;      /* TCP: the last acknowledgement number the client sent */
 	uint8_t state;            /* enum sl_flow_state */
 	uint8_t flags;
-	uint16_t pad;
+	uint16_t port;            /* the caller's port index the flow arrives on */
 } __attribute__((aligned(64)));
 
 struct sl_flow_bucket {

@@ -9,6 +9,7 @@
  * Linux insists on) and sl_dnat() (incremental checksum updates). Both branch
  * on fields of the precomputed prefix, never on names.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
@@ -258,4 +259,47 @@ sl_dnat(uint8_t *frame, const struct sl_pkt *p, const struct sl_ip_addr *new_dst
 			l4_csum = 0xffff;
 		memcpy(l4_csum_p, &l4_csum, 2);
 	}
+}
+
+uint16_t
+sl_tcp_rst_build(uint8_t *ip, const struct sl_ip_addr *src, const struct sl_ip_addr *dst,
+		 uint16_t sport_be, uint16_t dport_be, uint32_t seq)
+{
+	int v4 = sl_ip_addr_is_v4(src);
+	uint16_t ip_len = v4 ? 20 : 40, len = (uint16_t)(ip_len + 20);
+	uint8_t *tcp = ip + ip_len;
+	uint32_t seq_be = htonl(seq);
+	uint16_t csum;
+
+	if (v4 != sl_ip_addr_is_v4(dst))
+		return 0;
+	memset(ip, 0, len);
+	if (v4) {
+		uint16_t tot = htons(len);
+		ip[0] = 0x45;
+		memcpy(ip + 2, &tot, 2);
+		ip[6] = 0x40; /* DF */
+		ip[8] = 64;
+		ip[9] = SL_PROTO_TCP;
+		memcpy(ip + 12, &src->bytes[12], 4);
+		memcpy(ip + 16, &dst->bytes[12], 4);
+		csum = sl_ipv4_header_csum(ip, 20);
+		memcpy(ip + 10, &csum, 2);
+	} else {
+		uint16_t plen = htons(20);
+		ip[0] = 0x60;
+		memcpy(ip + 4, &plen, 2);
+		ip[6] = SL_PROTO_TCP;
+		ip[7] = 64;
+		memcpy(ip + 8, src->bytes, 16);
+		memcpy(ip + 24, dst->bytes, 16);
+	}
+	memcpy(tcp, &sport_be, 2);
+	memcpy(tcp + 2, &dport_be, 2);
+	memcpy(tcp + 4, &seq_be, 4);
+	tcp[12] = 5 << 4;
+	tcp[13] = SL_TCP_RST;
+	csum = sl_l4_csum(ip, v4 ? SL_AF_IPV4 : SL_AF_IPV6, SL_PROTO_TCP, tcp, 20);
+	memcpy(tcp + 16, &csum, 2);
+	return len;
 }

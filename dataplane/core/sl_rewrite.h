@@ -96,4 +96,15 @@ void sl_encap_finish(uint8_t *hdr, const struct sl_encap *e, uint16_t inner_len,
 void sl_dnat(uint8_t *frame, const struct sl_pkt *p, const struct sl_ip_addr *new_dst,
 	     uint16_t new_dport_be);
 
+#define SL_TCP_RST_MAX_LEN 60 /* IPv6 40 + TCP 20 */
+
+/*
+ * Write a TCP RST (an IP packet: IPv4 or IPv6 by the family of src, with a
+ * 20-byte TCP header, flags RST, window 0, checksums set) at ip, which has
+ * room for SL_TCP_RST_MAX_LEN bytes. src and dst must be of one family.
+ * Returns the packet's length, or 0 when the families differ.
+ */
+uint16_t sl_tcp_rst_build(uint8_t *ip, const struct sl_ip_addr *src, const struct sl_ip_addr *dst,
+			  uint16_t sport_be, uint16_t dport_be, uint32_t seq);
+
 #endif /* SL_REWRITE_H */

@@ -53,8 +53,13 @@ sl_snapshot_alloc(uint32_t n_ports, uint32_t n_rules, uint32_t n_pools, uint32_t
 	s->backend_by_id = malloc(SL_MAX_BACKEND_COUNTERS * sizeof(*s->backend_by_id));
 	if (s->backend_by_id != NULL)
 		memset(s->backend_by_id, 0xff, SL_MAX_BACKEND_COUNTERS * sizeof(*s->backend_by_id));
+	s->rule_by_id = malloc(SL_MAX_RULE_COUNTERS * sizeof(*s->rule_by_id));
+	if (s->rule_by_id != NULL)
+		memset(s->rule_by_id, 0xff, SL_MAX_RULE_COUNTERS * sizeof(*s->rule_by_id));
+	s->gw_hdrs = sl_calloc_n((size_t)n_ports * 2, sizeof(*s->gw_hdrs));
 	if (s->rules == NULL || s->pools == NULL || s->backends == NULL || s->hdrs == NULL ||
-	    s->frontend_slots == NULL || s->backend_by_id == NULL) {
+	    s->frontend_slots == NULL || s->backend_by_id == NULL || s->rule_by_id == NULL ||
+	    s->gw_hdrs == NULL) {
 		sl_snapshot_free(s);
 		errno = ENOMEM;
 		return NULL;
@@ -103,6 +108,8 @@ sl_snapshot_free(struct sl_snapshot *s)
 	free(s->hdrs);
 	free(s->frontend_slots);
 	free(s->backend_by_id);
+	free(s->rule_by_id);
+	free(s->gw_hdrs);
 	free(s);
 }
 

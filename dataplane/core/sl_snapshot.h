@@ -136,6 +136,14 @@ struct sl_snapshot {
 	struct sl_encap *hdrs;
 	/* stable backend id (counter_id) -> index into backends, or SL_BACKEND_NONE */
 	uint32_t *backend_by_id;
+	/* stable rule id (counter_id) -> index into rules, or SL_RULE_NONE */
+	uint32_t *rule_by_id;
+	/*
+	 * Ethernet headers toward each port's gateway, for packets sluice sends
+	 * to clients (TCP resets): gw_hdrs[port * 2 + 0] IPv4, + 1 IPv6;
+	 * valid = 0 when the port has no such gateway with a known MAC.
+	 */
+	struct sl_encap *gw_hdrs;
 	uint32_t frontend_mask;   /* table size - 1 (power of two) */
 	struct sl_frontend_slot *frontend_slots;
 };
