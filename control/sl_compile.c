@@ -413,6 +413,7 @@ sl_compile_cached(const struct sl_model *m, const struct sl_port_info *ports, ui
 					      !(health != NULL &&
 						health->down(health->ctx, lb->name, pc->name, a->name)));
 				be->drain_ms = pc->drain_period_s * 1000u;
+				be->pool = pool_base + pi;
 				sl_display_name(be->name, lb->name, pc->name, a->name);
 				sl_counter_key(key, lb->name, pc->name, a->name);
 				rc = sl_compile_counter(backend_ids, key, SL_MAX_BACKEND_COUNTERS,

@@ -204,7 +204,12 @@ sl_flow_choice(struct sl_worker *w, const struct sl_snapshot *snap, struct sl_bu
 		return SL_BACKEND_NONE;
 	}
 	const struct sl_backend *be = &snap->backends[bi];
+	if (unlikely(be->pool != b->rule[i]->pool)) { /* the rule now uses another pool */
+		st->flow_rehashed++;
+		return SL_BACKEND_NONE;
+	}
 	if (likely(be->usable)) {
+		e->flags &= (uint8_t)~SL_FLOW_F_DRAINING; /* Up again: no deadline */
 		st->flow_hits++;
 		return bi;
 	}

@@ -63,6 +63,7 @@ struct sl_backend {
 	uint8_t usable;     /* takes new flows: adminState Up, or None and not probed down */
 	uint8_t admin_down; /* adminState Down */
 	uint32_t drain_ms;  /* the pool's drainPeriodInSeconds, ms; 0 = none */
+	uint32_t pool;      /* index into snapshot->pools */
 	char name[SL_NAME_MAX]; /* "<lb>/<pool>/<address name>" */
 };
 

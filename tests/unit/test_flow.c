@@ -388,7 +388,7 @@ test_insert_find(void **state)
 	assert_int_equal(e->client_ack, 0);
 	assert_int_equal(e->state, SL_FLOW_NEW);
 	assert_int_equal(e->flags, 0);
-	assert_int_equal(e->pad, 0);
+	assert_int_equal(e->port, 0);
 	assert_int_equal((uintptr_t)e & 63, 0);
 	assert_true(e >= t->entries && e < t->entries + (size_t)64 * WAYS);
 	/* in its hash's bucket */
