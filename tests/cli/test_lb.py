@@ -2,6 +2,8 @@
 """Every `sluicectl lb` command group: lb, frontend-ip, address-pool (and its
 address subgroup), rule, probe, inbound-nat-rule; plus status and stats. Each
 change is checked through the API afterwards (-o json)."""
+import time
+
 import pytest
 
 import clihelpers as h
@@ -281,3 +283,34 @@ def test_status_and_stats(cli, lb):
     assert rows[0][0] == "rx" and any(r[:2] == ["drop", "not_ip"] for r in rows)
     # status and stats need no resource group, even from the environment.
     cli.ok("network", "status", "-o", "tsv")
+
+
+def test_probes_and_member_health(cli):
+    """A rule with a Tcp probe to a closed loopback port: `sluicectl probes` lists
+    the target with its error, and the pool's members show their admin state and
+    health."""
+    cli.ok("vnet", "create", "-g", RG, "-n", "vnetp", "--address-prefixes", "127.0.0.0/8")
+    cli.ok("lb", "create", "-g", RG, "-n", "lbp", "--private-ip-address", "10.9.0.1",
+           "--backend-pool-name", "pp")
+    cli.ok("lb", "address-pool", "update", "-g", RG, "--lb-name", "lbp", "-n", "pp",
+           "--backend-address", "name=dead", "ip-address=127.0.0.9", "vnet=vnetp")
+    cli.ok("lb", "probe", "create", "-g", RG, "--lb-name", "lbp", "-n", "tp", "--protocol", "Tcp",
+           "--port", "9", "--interval", "5", "--number-of-probes", "1")
+    cli.ok("lb", "rule", "create", "-g", RG, "--lb-name", "lbp", "-n", "r", "--protocol", "Tcp",
+           "--frontend-port", "80", "--backend-port", "80", "--backend-pool-name", "pp",
+           "--probe-name", "tp")
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        targets = cli.json("probes")["value"]
+        if targets and targets[0]["health"] == "Down":
+            break
+        time.sleep(0.5)
+    assert len(targets) == 1, targets
+    t = targets[0]
+    assert (t["loadBalancer"], t["probe"], t["pool"], t["address"]) == ("lbp", "tp", "pp", "dead")
+    assert t["health"] == "Down" and t["lastError"] == "connection refused", t
+    rows = h.table_rows(cli.ok("probes").stdout)
+    assert rows[0][:8] == ["lbp", "tp", "pp", "dead", "127.0.0.9", "Tcp", "9", "Down"]
+    members = h.table_rows(cli.ok("lb", "address-pool", "show", "-g", RG, "--lb-name", "lbp",
+                                  "-n", "pp").stdout)
+    assert any(r[0] == "dead" and r[-2:] == ["None", "Down"] for r in members), members
