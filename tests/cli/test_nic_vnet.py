@@ -136,7 +136,7 @@ def test_nic_and_ip_configs(cli):
     # The pool's table shows the member with its NIC's address.
     rows = h.table_rows(cli.ok("lb", "address-pool", "show", *g, "--lb-name", "nlb",
                                "-n", "pa").stdout)
-    assert rows == [["nic1/primary", "10.8.0.10", "nv", "1", "nic"]]
+    assert rows == [["nic1/primary", "10.8.0.10", "nv", "1", "nic", "None"]]
 
     cli.ok("nic", "ip-config", "delete", *g, "--nic-name", "nic1", "-n", "second")
     listed = cli.json("nic", "ip-config", "list", *g, "--nic-name", "nic1")["value"]

@@ -48,7 +48,7 @@ def test_seed_backend_pool_by_nic(cli):
     assert pool["properties"]["backendIPConfigurations"] == [{"id": ipc["id"]}]
     assert pool["properties"].get("loadBalancerBackendAddresses", []) == []
     rows = h.table_rows(cli.ok(*show.split()).stdout)
-    assert rows == [["myNic/ipconfig1", "10.0.0.4", "myVnet", "1", "nic"]]
+    assert rows == [["myNic/ipconfig1", "10.0.0.4", "myVnet", "1", "nic", "None"]]
 
     # The NIC's ipConfiguration reaches the dataplane once a rule uses the pool.
     cli.ok("lb", "rule", "create", "-g", RG, "--lb-name", "myLB", "-n", "http",
