@@ -151,11 +151,14 @@ sl_flow_track(struct sl_flow_entry *e, const struct sl_pkt *p, const struct sl_r
 		return;
 	}
 	uint8_t f = p->tcp_flags;
-	uint32_t seq = rte_be_to_cpu_32(*(const unaligned_uint32_t *)(l4 + 4));
+	uint32_t seq, ack;
+	memcpy(&seq, l4 + 4, 4); /* TCP headers need not be 4-byte aligned in the mbuf */
+	memcpy(&ack, l4 + 8, 4);
+	seq = rte_be_to_cpu_32(seq);
 	uint32_t payload = p->l4_len - ((uint32_t)(l4[12] >> 4) << 2);
 	e->client_seq_next = seq + payload + ((f & (SL_TCP_SYN | SL_TCP_FIN)) ? 1 : 0);
 	if (f & SL_TCP_ACK)
-		e->client_ack = rte_be_to_cpu_32(*(const unaligned_uint32_t *)(l4 + 8));
+		e->client_ack = rte_be_to_cpu_32(ack);
 	if (f & SL_TCP_RST) {
 		e->state = SL_FLOW_RESET;
 		timeout = SL_FLOW_RST_TIMEOUT_MS;

@@ -126,7 +126,7 @@ class NetnsDaemon(slharness.Daemon):
             json.dump(config, f, indent=1)
         cmd = ["ip", "netns", "exec", ns, slharness.sluiced_path()] + \
             slharness.eal_args(lcores) + \
-            ["--", "--ports", self.profile, "--config", self.config,
+            ["--", "--ports", self.profile, "--config", self.config, "--no-api",
              "--stats-file", self.stats, "--stats-interval", "0.2"]
         self.logf = open(self.log, "w")
         self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT,

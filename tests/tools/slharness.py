@@ -99,7 +99,7 @@ def run_pcap(config, packets, neighbours, timeout=60, extra_args=(), queues=1, l
         port["rxQueues"] = queues
     with open(prof, "w") as f:
         json.dump(profile, f, indent=1)
-    cmd = [sluiced_path()] + eal_args(lcores) + ["--", "--ports", prof, "--config", cfg,
+    cmd = [sluiced_path()] + eal_args(lcores) + ["--", "--ports", prof, "--config", cfg, "--no-api",
                                           "--stats-file", st, "--exit-idle-ms", "400"] + list(extra_args)
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     out = []
@@ -134,6 +134,8 @@ class Daemon:
         if config_path is not None:
             cmd += ["--config", config_path]
         cmd += ["--stats-file", self.stats, "--stats-interval", "0.2"] + list(extra_args)
+        if not any(a == "--no-api" or a.startswith("--api-socket") for a in extra_args):
+            cmd.append("--no-api")  # no test shares the default socket by accident
         if netns is not None:
             cmd = ["ip", "netns", "exec", netns] + cmd
         self.cmd = cmd
