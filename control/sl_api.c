@@ -265,6 +265,7 @@ sl_put(struct sl_api *api, struct MHD_Connection *conn, const struct sl_res_path
 	cJSON *out = sl_doc_render(api->ctl->doc, p, &e);
 	if (out == NULL)
 		return sl_send_error(conn, 500, &e);
+	sl_annotate_health(api, p, out);
 	return sl_send_json(conn, created ? MHD_HTTP_CREATED : MHD_HTTP_OK, out);
 }
 
