@@ -47,9 +47,9 @@ def test_seed_backend_pool_by_ip_address(cli, tmp_path):
     r = cli.ok(*f"network lb address-pool create --lb-name myLB --name myBackendPool "
                 f"--vnet {VNET_ID} --backend-address name=addr1 ip-address=10.0.0.4 "
                 f"--backend-address name=addr2 ip-address=10.0.0.5".split(), env=ENV)
-    # members: name, address, vnet, weight, kind, admin state (health: no probe yet)
-    assert h.table_rows(r.stdout) == [["addr1", "10.0.0.4", "myVnet", "1", "address", "None"],
-                                      ["addr2", "10.0.0.5", "myVnet", "1", "address", "None"]]
+    # members: name, address, vnet, weight, kind, admin state, health (no probe: Up)
+    assert h.table_rows(r.stdout) == [["addr1", "10.0.0.4", "myVnet", "1", "address", "None", "Up"],
+                                      ["addr2", "10.0.0.5", "myVnet", "1", "address", "None", "Up"]]
     pool = cli.json("lb", "address-pool", "show", "--lb-name", "myLB", "-n", "myBackendPool",
                     env=ENV)
     assert addresses(pool) == [("addr1", "10.0.0.4", VNET_ID), ("addr2", "10.0.0.5", VNET_ID)]
