@@ -464,12 +464,14 @@ sl_worker_main(void *arg)
 		const struct sl_snapshot *snap = sl_publisher_read(w->pub);
 		uint64_t tsc = rte_rdtsc();
 		uint32_t now = (uint32_t)(tsc / w->tsc_per_ms);
+		uint32_t got = 0;
 
 		for (uint16_t qi = 0; qi < w->n_queues; qi++) {
 			struct sl_worker_queue *q = &w->queues[qi];
 			uint16_t n = rte_eth_rx_burst(q->port_id, q->queue, pkts, SL_BURST);
 			if (n == 0)
 				continue;
+			got += n;
 			st->rx += n;
 			if (unlikely(snap == NULL)) {
 				st->drops[SL_DROP_NO_SNAPSHOT] += n;
@@ -484,7 +486,8 @@ sl_worker_main(void *arg)
 		}
 		if (w->flow_capacity != 0 && snap != NULL) {
 			struct sl_sweep_ctx sc = {.w = w, .snap = snap};
-			st->flow_expired += sl_flow_sweep(&w->flows, now, SL_FLOW_SWEEP_BUCKETS,
+			st->flow_expired += sl_flow_sweep(&w->flows, now,
+							  got ? SL_FLOW_SWEEP_BUSY : SL_FLOW_SWEEP_IDLE,
 							  sl_flow_expired, &sc);
 			st->flows_live = w->flows.live;
 		}

@@ -26,7 +26,13 @@
 #define SL_MAX_QUEUES_PER_WORKER 16
 #define SL_TX_DRAIN_US 100
 #define SL_FLOW_DEFAULT_SIZE (1u << 20)  /* flows per worker lcore */
-#define SL_FLOW_SWEEP_BUCKETS 64         /* buckets the expiry sweep visits per iteration */
+/*
+ * Buckets the expiry sweep visits per loop iteration: few while packets
+ * arrive (a 1M-flow table is still swept in about 0.1 s at 15 Mpps), more
+ * when the queues are idle.
+ */
+#define SL_FLOW_SWEEP_BUSY 2
+#define SL_FLOW_SWEEP_IDLE 64
 
 /* Flow timeouts that are not a rule's idleTimeoutInMinutes (ms). */
 #define SL_FLOW_SYN_TIMEOUT_MS 10000   /* TCP seen only with SYN: a flood expires fast */

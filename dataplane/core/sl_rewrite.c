@@ -127,6 +127,12 @@ sl_encap_build(struct sl_encap *e, const struct sl_encap_params *p)
 		ip[9] = p->delivery == SL_DELIVERY_IPIP ? 0 : SL_PROTO_UDP;
 		memcpy(ip + 12, &p->outer_src.bytes[12], 4);
 		memcpy(ip + 16, &p->outer_dst.bytes[12], 4);
+		/*
+		 * The checksum of the header as built (total length 0, IPIP
+		 * protocol 0): sl_encap_finish() only adds what changes.
+		 */
+		uint16_t base = sl_ipv4_header_csum(ip, SL_IPV4_HLEN);
+		memcpy(ip + 10, &base, 2);
 		off += SL_IPV4_HLEN;
 	} else {
 		uint8_t *ip = b + off;
@@ -187,10 +193,18 @@ sl_encap_finish(uint8_t *hdr, const struct sl_encap *e, uint16_t inner_len,
 	ip = hdr + e->ip_off;
 	sl_store_be16(hdr + 12, sl_ethertype_of(e->outer_family));
 	if (e->outer_family == SL_AF_IPV4) {
+		/* Incremental (RFC 1624) from the template's checksum: length, protocol. */
+		uint16_t len_be, old_word, new_word;
+		memcpy(&csum, e->bytes + e->ip_off + 10, 2);
 		sl_store_be16(ip + 2, total - e->ip_off);
-		if (e->delivery == SL_DELIVERY_IPIP)
+		memcpy(&len_be, ip + 2, 2);
+		csum = sl_csum_replace16(csum, 0, len_be);
+		if (e->delivery == SL_DELIVERY_IPIP) {
+			memcpy(&old_word, e->bytes + e->ip_off + 8, 2); /* as built: protocol 0 */
 			ip[9] = inner_family == SL_AF_IPV6 ? SL_IPPROTO_IPV6 : SL_IPPROTO_IPIP;
-		csum = sl_ipv4_header_csum(ip, SL_IPV4_HLEN);
+			memcpy(&new_word, ip + 8, 2);
+			csum = sl_csum_replace16(csum, old_word, new_word);
+		}
 		memcpy(ip + 10, &csum, 2);
 	} else {
 		sl_store_be16(ip + 4, total - e->ip_off - SL_IPV6_HLEN);
