@@ -40,6 +40,15 @@ run_tier "unit" meson test -C build --suite unit --print-errorlogs
 run_tier "dataplane" env SLUICE_BUILD=build "${PYTEST[@]}" tests/dataplane
 [ -d tests/api ] && run_tier "api" env SLUICE_BUILD=build "${PYTEST[@]}" tests/api
 run_tier "sluicectl" env SLUICE_BUILD=build "${PYTEST[@]}" tests/cli
+# The benchmark suite in seconds, so it cannot rot (the full one: scripts/bench.sh).
+bench_smoke() {
+	build/tests/bench/bench_control --quick &&
+		SLUICE_BUILD=build "$SL_PY" tests/bench/bench.py --runs 1 --seconds 2 --flows 1000 \
+			--modes DNAT,IPinIP &&
+		SLUICE_BUILD=build "$SL_PY" tests/bench/update_latency.py --updates 10 --addresses 100 \
+			--flows 200
+}
+run_tier "benchmark smoke" bench_smoke
 if [ "${SL_SKIP_ASAN:-0}" != 1 ]; then
 	run_tier "unit (asan+ubsan)" meson test -C build-asan --suite unit --print-errorlogs
 	run_tier "dataplane (asan+ubsan)" env SLUICE_BUILD=build-asan "${PYTEST[@]}" tests/dataplane
