@@ -100,8 +100,9 @@ usage(const char *prog)
 		"                      where health probes leave from (default: the kernel's choice)\n"
 		"  --flow-table-size   flows tracked per worker lcore (default 1048576: 136 MiB\n"
 		"                      each; at most 134217728); 0: no flow table, Maglev per packet\n"
-		"  --lcores-per-port   worker lcores (and queue pairs) per port; default: the\n"
-		"                      worker lcores divided among the ports\n"
+		"  --lcores-per-port   worker lcores (and queue pairs) per port, over the profile's\n"
+		"                      rxQueues; default: rxQueues, else the worker lcores\n"
+		"                      divided among the ports\n"
 		"  --stats-interval    print a statistics line every SECONDS (0: never)\n"
 		"  --stats-file        write statistics as JSON to FILE at each interval and at exit\n"
 		"  --exit-idle-ms      exit once no packet has arrived for MS milliseconds\n"
@@ -376,7 +377,9 @@ assign_queues(struct sl_daemon *d, uint16_t *queues_per_port)
 		per_port = RTE_MAX(1u, d->n_workers / d->pmd.n_ports);
 	unsigned int k = 0;
 	for (uint32_t p = 0; p < d->pmd.n_ports; p++) {
-		uint16_t nq = d->pmd.ports[p].rx_queues ? d->pmd.ports[p].rx_queues : per_port;
+		/* --lcores-per-port, when given, wins over the profile's rxQueues */
+		uint16_t nq = d->opt.lcores_per_port ? (uint16_t)d->opt.lcores_per_port
+			      : d->pmd.ports[p].rx_queues ? d->pmd.ports[p].rx_queues : per_port;
 		uint16_t maxq = sl_port_max_queues(d->port_ids[p]);
 		if (nq > maxq) {
 			MAIN_LOG(WARNING, "%s: %u queue pairs asked, the device offers %u\n",
