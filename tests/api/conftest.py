@@ -11,6 +11,7 @@ Names used throughout (the seed's placeholders filled in):
   {subnet-name} mySubnet, {load-balancer-name} lb.
 """
 import json
+import contextlib
 import os
 import shutil
 import subprocess
@@ -394,3 +395,46 @@ def wait_until(pred, timeout, interval=0.02):
         if time.time() - t0 > timeout:
             return v, time.time() - t0
         time.sleep(interval)
+
+
+# --------------------------------------------------------------------------
+# A network namespace holding a veth pair: sluiced on one end (net_af_packet),
+# the test's scapy/raw-socket client on the other.
+# --------------------------------------------------------------------------
+
+def sh(*args, check=True):
+    p = subprocess.run(list(args), capture_output=True, text=True, timeout=20)
+    if check and p.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)}: {p.stdout}{p.stderr}")
+    return p.stdout
+
+
+@contextlib.contextmanager
+def veth_netns(ns, lb_if, peer_if, lb_mac, peer_mac):
+    """Create namespace ns with veth lb_if (MAC lb_mac, for sluiced) and
+    peer_if (peer_mac, for the client), IPv6 off (no stray solicitations);
+    yield ns; kill what runs in it and delete it, even on failure. Skips the
+    test when not root or namespaces cannot be made."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root (network namespaces)")
+    sh("ip", "netns", "del", ns, check=False)
+    try:
+        sh("ip", "netns", "add", ns)
+    except (RuntimeError, OSError) as e:
+        pytest.skip(f"cannot create a network namespace here: {e}")
+    try:
+        sh("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
+        sh("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1")
+        sh("ip", "-n", ns, "link", "add", lb_if, "type", "veth", "peer", "name", peer_if)
+        sh("ip", "-n", ns, "link", "set", lb_if, "address", lb_mac)
+        sh("ip", "-n", ns, "link", "set", peer_if, "address", peer_mac)
+        for i in ("lo", lb_if, peer_if):
+            sh("ip", "-n", ns, "link", "set", i, "up")
+        yield ns
+    finally:
+        for pid in sh("ip", "netns", "pids", ns, check=False).split():
+            try:
+                os.kill(int(pid), 9)
+            except (ProcessLookupError, ValueError):
+                pass
+        sh("ip", "netns", "del", ns, check=False)

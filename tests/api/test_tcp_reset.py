@@ -59,35 +59,10 @@ print(json.dumps(out))
 """
 
 
-def sh(*args, check=True):
-    p = subprocess.run(list(args), capture_output=True, text=True, timeout=20)
-    if check and p.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)}: {p.stdout}{p.stderr}")
-    return p.stdout
-
-
 @pytest.fixture(scope="module")
 def netns():
-    if os.geteuid() != 0:
-        pytest.skip("needs root (network namespaces)")
-    sh("ip", "netns", "del", NS, check=False)
-    sh("ip", "netns", "add", NS)
-    try:
-        sh("ip", "netns", "exec", NS, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
-        sh("ip", "netns", "exec", NS, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1")
-        sh("ip", "-n", NS, "link", "add", LB_IF, "type", "veth", "peer", "name", PEER_IF)
-        sh("ip", "-n", NS, "link", "set", LB_IF, "address", SLUICE_MAC)
-        sh("ip", "-n", NS, "link", "set", PEER_IF, "address", CLIENT_MAC)
-        for i in ("lo", LB_IF, PEER_IF):
-            sh("ip", "-n", NS, "link", "set", i, "up")
-        yield NS
-    finally:
-        for pid in sh("ip", "netns", "pids", NS, check=False).split():
-            try:
-                os.kill(int(pid), 9)
-            except (ProcessLookupError, ValueError):
-                pass
-        sh("ip", "netns", "del", NS, check=False)
+    with h.veth_netns(NS, LB_IF, PEER_IF, SLUICE_MAC, CLIENT_MAC) as ns:
+        yield ns
 
 
 def profile():
