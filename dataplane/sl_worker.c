@@ -139,7 +139,13 @@ sl_stage_classify(struct sl_worker *w, const struct sl_snapshot *snap, struct rt
 	}
 }
 
-/* A flow's timeout in its state; TCP state advances with the packet's flags. */
+/*
+ * A flow's timeout in its state; TCP state advances with the packet's flags.
+ * Writes only what changed, and renews the expiry only once it has moved by
+ * SL_FLOW_RENEW_SLACK_MS (or must shrink), so an established flow's entry
+ * stays clean in the cache for most of its packets. The client's sequence
+ * numbers are kept only for rules that reset flows (enableTcpReset).
+ */
 static inline void
 sl_flow_track(struct sl_flow_entry *e, const struct sl_pkt *p, const struct sl_rule *rule,
 	      const uint8_t *l4, uint32_t now)
@@ -147,34 +153,44 @@ sl_flow_track(struct sl_flow_entry *e, const struct sl_pkt *p, const struct sl_r
 	uint32_t timeout;
 
 	if (p->l4_proto != SL_PROTO_TCP) {
-		e->expires_ms = now + SL_FLOW_UDP_TIMEOUT_MS;
-		return;
-	}
-	uint8_t f = p->tcp_flags;
-	uint32_t seq, ack;
-	memcpy(&seq, l4 + 4, 4); /* TCP headers need not be 4-byte aligned in the mbuf */
-	memcpy(&ack, l4 + 8, 4);
-	seq = rte_be_to_cpu_32(seq);
-	uint32_t payload = p->l4_len - ((uint32_t)(l4[12] >> 4) << 2);
-	e->client_seq_next = seq + payload + ((f & (SL_TCP_SYN | SL_TCP_FIN)) ? 1 : 0);
-	if (f & SL_TCP_ACK)
-		e->client_ack = rte_be_to_cpu_32(ack);
-	if (f & SL_TCP_RST) {
-		e->state = SL_FLOW_RESET;
-		timeout = SL_FLOW_RST_TIMEOUT_MS;
-	} else if ((f & SL_TCP_FIN) || e->state == SL_FLOW_CLOSING) {
-		e->state = SL_FLOW_CLOSING;
-		timeout = SL_FLOW_FIN_TIMEOUT_MS;
-	} else if ((f & SL_TCP_SYN) && e->state == SL_FLOW_NEW) {
-		timeout = SL_FLOW_SYN_TIMEOUT_MS;
+		timeout = SL_FLOW_UDP_TIMEOUT_MS;
 	} else {
-		e->state = SL_FLOW_ESTABLISHED;
-		timeout = rule->tcp_idle_ms;
+		uint8_t f = p->tcp_flags;
+		uint8_t state;
+
+		if (rule->tcp_reset) {
+			uint32_t seq, ack;
+			memcpy(&seq, l4 + 4, 4); /* TCP headers need not be 4-byte aligned */
+			memcpy(&ack, l4 + 8, 4);
+			uint32_t payload = p->l4_len - ((uint32_t)(l4[12] >> 4) << 2);
+			e->client_seq_next = rte_be_to_cpu_32(seq) + payload +
+					     ((f & (SL_TCP_SYN | SL_TCP_FIN)) ? 1 : 0);
+			if (f & SL_TCP_ACK)
+				e->client_ack = rte_be_to_cpu_32(ack);
+		}
+		if (f & SL_TCP_RST) {
+			state = SL_FLOW_RESET;
+			timeout = SL_FLOW_RST_TIMEOUT_MS;
+		} else if ((f & SL_TCP_FIN) || e->state == SL_FLOW_CLOSING) {
+			state = SL_FLOW_CLOSING;
+			timeout = SL_FLOW_FIN_TIMEOUT_MS;
+		} else if ((f & SL_TCP_SYN) && e->state == SL_FLOW_NEW) {
+			state = SL_FLOW_NEW;
+			timeout = SL_FLOW_SYN_TIMEOUT_MS;
+		} else {
+			state = SL_FLOW_ESTABLISHED;
+			timeout = rule->tcp_idle_ms;
+		}
+		if (state != e->state)
+			e->state = state;
 	}
+	uint32_t expires = now + timeout;
+	int32_t delta = (int32_t)(expires - e->expires_ms);
 	/* A draining flow does not outlive its drain deadline. */
-	if ((e->flags & SL_FLOW_F_DRAINING) && sl_flow_time_passed(now + timeout, e->expires_ms))
+	if ((e->flags & SL_FLOW_F_DRAINING) && delta >= 0)
 		return;
-	e->expires_ms = now + timeout;
+	if (delta < 0 || delta >= SL_FLOW_RENEW_SLACK_MS)
+		e->expires_ms = expires;
 }
 
 /*

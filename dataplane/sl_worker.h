@@ -39,6 +39,7 @@
 #define SL_FLOW_FIN_TIMEOUT_MS 15000   /* after a FIN */
 #define SL_FLOW_RST_TIMEOUT_MS 2000    /* after a RST */
 #define SL_FLOW_UDP_TIMEOUT_MS 60000   /* UDP */
+#define SL_FLOW_RENEW_SLACK_MS 500     /* an expiry moves only by this much or more */
 
 struct sl_worker_queue {
 	uint16_t port_id;
