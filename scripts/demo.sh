@@ -29,7 +29,7 @@ SLUICE_RX_PCAP=$work/in.pcap SLUICE_TX_PCAP=$work/out.pcap \
 	build/dataplane/sluiced -l 0,1 --no-pci --no-telemetry --log-level=lib.eal:error \
 	--file-prefix "sluice-demo-$$" $SL_EAL_MEM -- \
 	--ports pmd-config/pcap.json --config examples/config.json \
-	--stats-file "$work/stats.json" --exit-idle-ms 500
+	--stats-file "$work/stats.json" --exit-idle-ms 500 --no-api --flow-table-size 65536
 
 sl_log "read back from the wire ($work/out.pcap)"
 "$SL_PY" tests/tools/slsummary.py "$work/in.pcap" "$work/out.pcap" pmd-config/pcap.json
