@@ -22,7 +22,7 @@
 #include "sl_publish.h"
 #include "sl_stats.h"
 
-#define SL_BURST 32
+#define SL_BURST 64
 #define SL_MAX_QUEUES_PER_WORKER 16
 #define SL_TX_DRAIN_US 100
 #define SL_FLOW_DEFAULT_SIZE (1u << 20)  /* flows per worker lcore */
