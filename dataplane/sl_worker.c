@@ -96,10 +96,35 @@ struct sl_burst {
 	uint8_t drop[SL_BURST]; /* enum sl_drop_reason; SL_DROP_NONE = keep going */
 };
 
+/*
+ * Packet i's flow bucket signatures, prefetched SL_FLOW_PREFETCH_LAG packets
+ * earlier, have arrived: start loading the entry whose signature matches,
+ * so pick's key comparison finds it in cache. With a large table both lines
+ * are cache misses; this way both overlap with the classification of the
+ * packets in between.
+ */
+#define SL_FLOW_PREFETCH_LAG 8
+
+static inline void
+sl_flow_prefetch_entry(struct sl_worker *w, const struct sl_burst *b, uint16_t i)
+{
+	if (b->drop[i] != SL_DROP_NONE)
+		return;
+	const struct sl_flow_bucket *bk = b->bucket[i];
+	uint32_t sig = sl_flow_sig(b->hash[i]);
+	for (int way = 0; way < SL_FLOW_BUCKET_WAYS; way++)
+		if (bk->sig[way] == sig) {
+			rte_prefetch0(sl_flow_entry_at(&w->flows, bk, way));
+			return;
+		}
+}
+
 static inline void
 sl_stage_classify(struct sl_worker *w, const struct sl_snapshot *snap, struct rte_mbuf **pkts,
 		  uint16_t n, struct sl_burst *b)
 {
+	const int flows = w->flow_capacity != 0;
+
 	for (uint16_t i = 0; i < n && i < SL_PREFETCH_AHEAD; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 	for (uint16_t i = 0; i < n; i++) {
@@ -108,6 +133,8 @@ sl_stage_classify(struct sl_worker *w, const struct sl_snapshot *snap, struct rt
 
 		if (i + SL_PREFETCH_AHEAD < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + SL_PREFETCH_AHEAD], void *));
+		if (flows && i >= SL_FLOW_PREFETCH_LAG)
+			sl_flow_prefetch_entry(w, b, (uint16_t)(i - SL_FLOW_PREFETCH_LAG));
 		enum sl_drop_reason r = sl_parse(rte_pktmbuf_mtod(m, const uint8_t *),
 						 rte_pktmbuf_data_len(m), p);
 		if (unlikely(r != SL_DROP_NONE)) {
@@ -130,13 +157,16 @@ sl_stage_classify(struct sl_worker *w, const struct sl_snapshot *snap, struct rt
 		b->rule[i] = rule;
 		b->slot[i] = &pool->table[sl_maglev_slot(h, pool->table_size)];
 		rte_prefetch0(b->slot[i]);
-		if (w->flow_capacity != 0) {
+		if (flows) {
 			sl_flow_key_make(&b->key[i], p, (enum sl_dist)rule->dist);
 			b->bucket[i] = sl_flow_bucket_of(&w->flows, h);
 			rte_prefetch0(b->bucket[i]);
 		}
 		b->drop[i] = SL_DROP_NONE;
 	}
+	if (flows)
+		for (uint16_t i = n > SL_FLOW_PREFETCH_LAG ? n - SL_FLOW_PREFETCH_LAG : 0; i < n; i++)
+			sl_flow_prefetch_entry(w, b, i);
 }
 
 /*
@@ -245,34 +275,11 @@ sl_flow_choice(struct sl_worker *w, const struct sl_snapshot *snap, struct sl_bu
 	return SL_BACKEND_NONE;
 }
 
-/*
- * Between classify and pick: the signature lines prefetched by classify
- * have arrived; start loading the entries whose signature matches, so the
- * key comparisons in pick find them in cache (with a large table both
- * lines are cache misses; this overlaps the second one across the burst).
- */
-static inline void
-sl_stage_flow_prefetch(struct sl_worker *w, uint16_t n, const struct sl_burst *b)
-{
-	for (uint16_t i = 0; i < n; i++) {
-		if (b->drop[i] != SL_DROP_NONE)
-			continue;
-		const struct sl_flow_bucket *bk = b->bucket[i];
-		uint32_t sig = sl_flow_sig(b->hash[i]);
-		for (int way = 0; way < SL_FLOW_BUCKET_WAYS; way++)
-			if (bk->sig[way] == sig) {
-				rte_prefetch0(sl_flow_entry_at(&w->flows, bk, way));
-				break;
-			}
-	}
-}
 
 static inline void
 sl_stage_pick(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port_index,
 	      uint16_t n, struct sl_burst *b, uint32_t now)
 {
-	if (w->flow_capacity != 0)
-		sl_stage_flow_prefetch(w, n, b);
 	for (uint16_t i = 0; i < n; i++) {
 		if (b->drop[i] != SL_DROP_NONE)
 			continue;
