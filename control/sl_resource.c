@@ -720,7 +720,13 @@ sl_put_top(cJSON *doc, const struct sl_res_path *p, const cJSON *body, bool *cre
 	res = cJSON_CreateObject();
 	if (res == NULL)
 		return -ENOMEM;
-	cJSON_AddStringToObject(res, "name", p->name);
+	/* Names are case-insensitive: an update keeps the name as first written. */
+	if (old != NULL) {
+		struct sl_res_path q = *p;
+		snprintf(q.name, sizeof(q.name), "%s", sl_name_of(old));
+		sl_res_id(&q, id, sizeof(id));
+	}
+	cJSON_AddStringToObject(res, "name", old != NULL ? sl_name_of(old) : p->name);
 	cJSON_AddStringToObject(res, "id", id);
 	static const char *const copy[] = {"location", "tags", "sku", "properties"};
 	for (size_t k = 0; k < sizeof(copy) / sizeof(copy[0]); k++) {
@@ -794,7 +800,11 @@ sl_put_child(cJSON *doc, const struct sl_res_path *p, const cJSON *body, bool *c
 	cJSON *child = cJSON_CreateObject();
 	if (child == NULL)
 		return -ENOMEM;
-	cJSON_AddStringToObject(child, "name", p->child_name);
+	int existing = sl_find(coll, p->child_name);
+	/* Names are case-insensitive: an update keeps the name as first written. */
+	cJSON_AddStringToObject(child, "name",
+				existing >= 0 ? sl_name_of(cJSON_GetArrayItem(coll, existing))
+					      : p->child_name);
 	cJSON_AddItemToObject(child, "properties",
 			      bprops ? cJSON_Duplicate(bprops, 1) : cJSON_CreateObject());
 	if (p->type == SL_RES_LB && strcmp(coll_name, "backendAddressPools") == 0) {

@@ -331,6 +331,39 @@ test_dynamic_ip_kept(void **state)
 	cJSON_Delete(doc);
 }
 
+/* Names are case-insensitive; an update keeps the name (and id) as first written. */
+static void
+test_update_keeps_name_case(void **state)
+{
+	struct sl_res_path lb, upper, pool, pool_upper;
+	struct sl_error err;
+	cJSON *doc = sl_doc_new();
+	cJSON *body = cJSON_Parse("{\"properties\":{}}");
+	bool created;
+	int http;
+
+	(void)state;
+	parse_ok(ARM "/loadBalancers/myLb", &lb);
+	parse_ok(ARM "/loadBalancers/MYLB", &upper);
+	parse_ok(ARM "/loadBalancers/myLb/backendAddressPools/pool", &pool);
+	parse_ok(ARM "/loadBalancers/mylb/backendAddressPools/POOL", &pool_upper);
+	assert_int_equal(sl_doc_put(doc, &lb, body, &created, &http, &err), 0);
+	assert_int_equal(sl_doc_put(doc, &pool, body, &created, &http, &err), 0);
+	assert_int_equal(sl_doc_put(doc, &pool_upper, body, &created, &http, &err), 0);
+	assert_false(created);
+	cJSON *out = sl_doc_render(doc, &pool_upper, &err);
+	assert_string_equal(cJSON_GetObjectItem(out, "name")->valuestring, "pool");
+	cJSON_Delete(out);
+	assert_int_equal(sl_doc_put(doc, &upper, body, &created, &http, &err), 0);
+	assert_false(created);
+	out = sl_doc_render(doc, &upper, &err);
+	assert_string_equal(cJSON_GetObjectItem(out, "name")->valuestring, "myLb");
+	assert_string_equal(cJSON_GetObjectItem(out, "id")->valuestring, ARM "/loadBalancers/myLb");
+	cJSON_Delete(out);
+	cJSON_Delete(body);
+	cJSON_Delete(doc);
+}
+
 static void
 test_merge(void **state)
 {
@@ -365,6 +398,7 @@ main(void)
 		cmocka_unit_test(test_path_parse),
 		cmocka_unit_test(test_put_get_delete),
 		cmocka_unit_test(test_dynamic_ip_kept),
+		cmocka_unit_test(test_update_keeps_name_case),
 		cmocka_unit_test(test_merge),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
