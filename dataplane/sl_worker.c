@@ -103,7 +103,7 @@ struct sl_burst {
  * are cache misses; this way both overlap with the classification of the
  * packets in between.
  */
-#define SL_FLOW_PREFETCH_LAG 8
+#define SL_FLOW_PREFETCH_LAG 16
 
 static inline void
 sl_flow_prefetch_entry(struct sl_worker *w, const struct sl_burst *b, uint16_t i)
