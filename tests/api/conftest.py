@@ -48,32 +48,12 @@ def rid(*segments, scope=SCOPE):
 # The binary (as the dataplane tier does it)
 # --------------------------------------------------------------------------
 
-def _ensure_built():
-    exe = slharness.sluiced_path()
-    bdir = slharness.build_dir()
-    if not os.path.isdir(bdir):
-        r = subprocess.run(["meson", "setup", bdir], cwd=slharness.ROOT,
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            return f"meson setup {bdir} failed:\n{r.stdout}\n{r.stderr}"
-    if not os.path.exists(exe):
-        r = subprocess.run(["ninja", "-C", bdir], cwd=slharness.ROOT,
-                           capture_output=True, text=True)
-        if r.returncode != 0 or not os.path.exists(exe):
-            return f"ninja -C {bdir} failed:\n{r.stdout[-4000:]}\n{r.stderr[-2000:]}"
-    return None
-
-
-_BUILD_ERROR = []
-
-
 @pytest.fixture(scope="session", autouse=True)
 def sluiced_binary():
     """Build sluiced when the build directory lacks it; fail (not skip) when that fails."""
-    if not _BUILD_ERROR:
-        _BUILD_ERROR.append(_ensure_built())
-    if _BUILD_ERROR[0]:
-        pytest.fail(_BUILD_ERROR[0], pytrace=False)
+    err = slharness.ensure_built()
+    if err:
+        pytest.fail(err, pytrace=False)
     return slharness.sluiced_path()
 
 

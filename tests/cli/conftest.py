@@ -61,34 +61,12 @@ def keep_tmp():
 # The binary
 # --------------------------------------------------------------------------
 
-def _ensure_built():
-    """meson setup when the build directory is missing; ninja for sluiced (incremental, so
-    the binary is current). A failing ninja with a binary already there only warns."""
-    exe = slharness.sluiced_path()
-    bdir = slharness.build_dir()
-    if not os.path.isdir(bdir):
-        r = subprocess.run(["meson", "setup", bdir], cwd=ROOT, capture_output=True, text=True)
-        if r.returncode != 0:
-            return f"meson setup {bdir} failed:\n{r.stdout}\n{r.stderr}"
-    r = subprocess.run(["ninja", "-C", bdir, "dataplane/sluiced"], cwd=ROOT,
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        if not os.path.exists(exe):
-            return f"ninja -C {bdir} failed:\n{r.stdout[-4000:]}\n{r.stderr[-2000:]}"
-        warnings.warn(f"ninja -C {bdir} dataplane/sluiced failed; testing the binary there")
-    return None
-
-
-_BUILD_ERROR = []
-
-
 @pytest.fixture(scope="session")
 def sluiced_binary():
-    """Build sluiced; fail (not skip) when that fails."""
-    if not _BUILD_ERROR:
-        _BUILD_ERROR.append(_ensure_built())
-    if _BUILD_ERROR[0]:
-        pytest.fail(_BUILD_ERROR[0], pytrace=False)
+    """Build sluiced when the build directory lacks it; fail (not skip) when that fails."""
+    err = slharness.ensure_built()
+    if err:
+        pytest.fail(err, pytrace=False)
     return slharness.sluiced_path()
 
 

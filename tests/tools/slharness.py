@@ -36,6 +36,27 @@ def sluiced_path():
     return os.path.join(build_dir(), "dataplane", "sluiced")
 
 
+_build_result = []
+
+
+def ensure_built():
+    """Configure and build SLUICE_BUILD when it lacks sluiced (once per process).
+    Returns None, or the error text of the failed step."""
+    if _build_result:
+        return _build_result[0]
+    exe, bdir, err = sluiced_path(), build_dir(), None
+    if not os.path.isdir(bdir):
+        r = subprocess.run(["meson", "setup", bdir], cwd=ROOT, capture_output=True, text=True)
+        if r.returncode != 0:
+            err = f"meson setup {bdir} failed:\n{r.stdout}\n{r.stderr}"
+    if err is None and not os.path.exists(exe):
+        r = subprocess.run(["ninja", "-C", bdir], cwd=ROOT, capture_output=True, text=True)
+        if r.returncode != 0 or not os.path.exists(exe):
+            err = f"ninja -C {bdir} failed:\n{r.stdout[-4000:]}\n{r.stderr[-2000:]}"
+    _build_result.append(err)
+    return err
+
+
 def eal_args(lcores="0,1"):
     """EAL options: memory from SL_EAL_MEM (scripts/common.sh sets it), a private
     file prefix so runs never share DPDK runtime files."""
