@@ -313,6 +313,23 @@ sl_sluice_endpoint(struct sl_api *api, struct MHD_Connection *conn, const char *
 			return sl_fail(conn, 503, "StatsUnavailable", url, "No counters available.");
 		return sl_send(conn, MHD_HTTP_OK, s);
 	}
+	if (strcmp(url, "/sluice/metrics") == 0) {
+		char *m = api->hooks.stats_prometheus ? api->hooks.stats_prometheus(api->hooks.ctx)
+						      : NULL;
+		if (m == NULL)
+			return sl_fail(conn, 503, "StatsUnavailable", url, "No counters available.");
+		struct MHD_Response *r = MHD_create_response_from_buffer(strlen(m), m,
+									 MHD_RESPMEM_MUST_FREE);
+		if (r == NULL) {
+			free(m);
+			return MHD_NO;
+		}
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+					"text/plain; version=0.0.4; charset=utf-8");
+		enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
+		MHD_destroy_response(r);
+		return ret;
+	}
 	if (strcmp(url, "/sluice/probes") == 0) {
 		cJSON *v = api->hooks.probe_status ? api->hooks.probe_status(api->hooks.ctx) : NULL;
 		cJSON *o = cJSON_CreateObject();
@@ -336,7 +353,7 @@ sl_sluice_endpoint(struct sl_api *api, struct MHD_Connection *conn, const char *
 		return sl_send_json(conn, MHD_HTTP_OK, o);
 	}
 	return sl_fail(conn, 404, "InvalidRequestUri", url,
-		       "Unknown sluice endpoint: /sluice/status, /sluice/stats and /sluice/probes are served.");
+		       "Unknown sluice endpoint: /sluice/status, /sluice/stats, /sluice/metrics and /sluice/probes are served.");
 }
 
 static enum MHD_Result

@@ -12,6 +12,7 @@
  *   GET /sluice/status   generation, commits, the last commit's step timings
  *   GET /sluice/stats    the dataplane counters (the stats hook)
  *   GET /sluice/probes   health probe targets with their last results
+ *   GET /sluice/metrics  the counters as Prometheus text
  */
 #ifndef SL_API_H
 #define SL_API_H
@@ -31,6 +32,8 @@ struct sl_api;
 struct sl_api_hooks {
 	/* Counters as a JSON text (malloc'd), or NULL. */
 	char *(*stats_json)(void *ctx);
+	/* The same counters as Prometheus text (malloc'd), or NULL. */
+	char *(*stats_prometheus)(void *ctx);
 	/* Health probe targets and their results (a new JSON array), or NULL. */
 	cJSON *(*probe_status)(void *ctx);
 	/* 1 when a pool member (load balancer, pool, address names) is healthy. */

@@ -151,6 +151,94 @@ sl_stats_write_json(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 	fprintf(f, "\n  ]\n}\n");
 }
 
+/* A label value: backslash, double quote and newline escaped. */
+static void
+prom_label(FILE *f, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '\\' || *s == '"')
+			fprintf(f, "\\%c", *s);
+		else if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+static void
+prom_head(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+void
+sl_stats_write_prometheus(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
+			  const unsigned int *lcore_ids, const struct sl_snapshot *snap)
+{
+	struct sl_stats_totals t;
+	char addr[64];
+
+	sl_stats_sum(lc, n, &t);
+	prom_head(f, "sluice_rx_packets_total", "counter", "Packets received, per worker lcore.");
+	for (unsigned int i = 0; i < n; i++)
+		fprintf(f, "sluice_rx_packets_total{lcore=\"%u\"} %" PRIu64 "\n", lcore_ids[i],
+			lc[i]->rx);
+	prom_head(f, "sluice_tx_packets_total", "counter", "Packets transmitted, per worker lcore.");
+	for (unsigned int i = 0; i < n; i++)
+		fprintf(f, "sluice_tx_packets_total{lcore=\"%u\"} %" PRIu64 "\n", lcore_ids[i],
+			lc[i]->tx);
+	prom_head(f, "sluice_dropped_packets_total", "counter", "Packets dropped, by reason.");
+	for (int r = 1; r < SL_DROP_MAX; r++)
+		fprintf(f, "sluice_dropped_packets_total{reason=\"%s\"} %" PRIu64 "\n",
+			sl_drop_reason_name(r), t.drops[r]);
+	prom_head(f, "sluice_flows", "gauge", "Flow table entries in use.");
+	fprintf(f, "sluice_flows %" PRIu64 "\n", t.flows_live);
+	prom_head(f, "sluice_flow_events_total", "counter",
+		  "Flow table events: hit, miss, rehash, table_full, expired, drained, tcp_reset_sent.");
+	const struct {
+		const char *what;
+		uint64_t v;
+	} ev[] = {{"hit", t.flow_hits}, {"miss", t.flow_misses}, {"rehash", t.flow_rehashed},
+		  {"table_full", t.flow_table_full}, {"expired", t.flow_expired},
+		  {"drained", t.flow_drained}, {"tcp_reset_sent", t.tcp_resets}};
+	for (size_t k = 0; k < sizeof(ev) / sizeof(ev[0]); k++)
+		fprintf(f, "sluice_flow_events_total{event=\"%s\"} %" PRIu64 "\n", ev[k].what,
+			ev[k].v);
+	prom_head(f, "sluice_generation", "gauge", "Generation of the running configuration.");
+	fprintf(f, "sluice_generation %" PRIu64 "\n", snap ? snap->generation : 0);
+	if (snap == NULL)
+		return;
+	prom_head(f, "sluice_rule_packets_total", "counter", "Packets forwarded, per rule.");
+	for (uint32_t i = 0; i < snap->n_rules; i++) {
+		fputs("sluice_rule_packets_total{rule=\"", f);
+		prom_label(f, snap->rules[i].name);
+		fprintf(f, "\"} %" PRIu64 "\n", sum_obj(lc, n, 0, snap->rules[i].counter_id).packets);
+	}
+	prom_head(f, "sluice_rule_bytes_total", "counter", "IP bytes forwarded, per rule.");
+	for (uint32_t i = 0; i < snap->n_rules; i++) {
+		fputs("sluice_rule_bytes_total{rule=\"", f);
+		prom_label(f, snap->rules[i].name);
+		fprintf(f, "\"} %" PRIu64 "\n", sum_obj(lc, n, 0, snap->rules[i].counter_id).bytes);
+	}
+	prom_head(f, "sluice_backend_packets_total", "counter", "Packets forwarded, per backend.");
+	for (uint32_t i = 0; i < snap->n_backends; i++) {
+		const struct sl_backend *b = &snap->backends[i];
+		fputs("sluice_backend_packets_total{backend=\"", f);
+		prom_label(f, b->name);
+		fprintf(f, "\",address=\"%s\"} %" PRIu64 "\n",
+			sl_ip_addr_format(&b->addr, addr, sizeof(addr)),
+			sum_obj(lc, n, 1, b->counter_id).packets);
+	}
+	prom_head(f, "sluice_backend_up", "gauge",
+		  "1 when the backend takes new flows (admin state and health), else 0.");
+	for (uint32_t i = 0; i < snap->n_backends; i++) {
+		const struct sl_backend *b = &snap->backends[i];
+		fputs("sluice_backend_up{backend=\"", f);
+		prom_label(f, b->name);
+		fprintf(f, "\"} %u\n", b->usable ? 1u : 0u);
+	}
+}
+
 void
 sl_stats_write_text(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 		    const unsigned int *lcore_ids, const struct sl_snapshot *snap, double elapsed_s)

@@ -79,6 +79,13 @@ void sl_stats_write_json(FILE *f, struct sl_lcore_stats *const *lc, unsigned int
 			 const unsigned int *lcore_ids, const struct sl_snapshot *snap,
 			 double elapsed_s, uint64_t publish_tsc);
 
+/*
+ * The same counters in Prometheus' text exposition format (version 0.0.4):
+ * sluice_*_total counters with reason, lcore, rule and backend labels.
+ */
+void sl_stats_write_prometheus(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
+			       const unsigned int *lcore_ids, const struct sl_snapshot *snap);
+
 /* Human-readable summary (final report). */
 void sl_stats_write_text(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 			 const unsigned int *lcore_ids, const struct sl_snapshot *snap,

@@ -329,6 +329,25 @@ stats_json(void *ctx)
 	return buf;
 }
 
+static char *
+stats_prometheus(void *ctx)
+{
+	struct sl_daemon *d = ctx;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL)
+		return NULL;
+	sl_stats_write_prometheus(f, d->stats, d->n_workers, d->lcore_ids,
+				  atomic_load_explicit(&d->pub.current, memory_order_relaxed));
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
 static void
 reload_config(struct sl_daemon *d, const char *why)
 {
@@ -439,6 +458,7 @@ main(int argc, char **argv)
 	 */
 	if (!d.opt.no_api) {
 		const struct sl_api_hooks hooks = {.stats_json = stats_json,
+						   .stats_prometheus = stats_prometheus,
 						   .probe_status = probe_status,
 						   .healthy = health_of,
 						   .ctx = &d};

@@ -110,6 +110,33 @@ def test_stats(dm):
     assert get_json(api, "/sluice/stats")["generation"] == gen + 2
 
 
+def test_prometheus_metrics(dm):
+    """GET /sluice/metrics: the counters in Prometheus text, agreeing with /sluice/stats."""
+    api = dm.api
+    api.ok("PUT", rid("loadBalancers", "lb", "loadBalancingRules", "m"),
+           h.rule("m", "lb", "fe", "pool", "Udp", 53, 53), status=201)
+    r = api.request("GET", "/sluice/metrics", api_version=None)
+    assert r.status == 200, r
+    text = r.text
+    assert r.headers.get("Content-Type", "").startswith("text/plain; version=0.0.4"), r.headers
+    samples = {}
+    for line in text.splitlines():
+        if line.startswith("#"):
+            assert line.startswith("# HELP ") or line.startswith("# TYPE "), line
+            continue
+        name, value = line.rsplit(" ", 1)
+        samples[name] = float(value)
+    s = get_json(api, "/sluice/stats")
+    assert samples["sluice_generation"] == s["generation"]
+    assert 'sluice_rule_packets_total{rule="lb/m"}' in samples
+    assert samples['sluice_dropped_packets_total{reason="not_ip"}'] > 0
+    lc = s["lcores"][0]["lcore"]
+    assert samples[f'sluice_rx_packets_total{{lcore="{lc}"}}'] > 0
+    for b in s["backends"]:
+        assert samples[f'sluice_backend_up{{backend="{b["name"]}"}}'] == 1
+    assert "sluice_flows" in samples
+
+
 # --------------------------------------------------------------------------
 # The socket
 # --------------------------------------------------------------------------
