@@ -1453,6 +1453,75 @@ sl_check_rule_families(const struct sl_lb_ctx *c, const struct sl_rule_cfg *rule
 	return 0;
 }
 
+/*
+ * What load-balancing rules and inbound NAT rules share: protocol (Tcp, Udp,
+ * All), frontendPort (min_port..65534; 0 is the HA ports rule's), backendPort
+ * (default frontendPort), idleTimeoutInMinutes, enableFloatingIP,
+ * enableTcpReset.
+ */
+static int
+sl_parse_rule_common(const struct sl_lb_ctx *c, const struct sl_res *r, int64_t min_port,
+		     uint8_t *proto, uint16_t *frontend_port, uint16_t *backend_port,
+		     uint8_t *idle_timeout_min, uint8_t *floating_ip, uint8_t *enable_tcp_reset)
+{
+	char p[SL_CFG_PATH_MAX];
+	const char *s;
+	int64_t v;
+	int rc;
+
+	rc = sl_w_string(&r->props, "protocol", true, &s);
+	if (rc < 0)
+		return rc;
+	if (strcasecmp(s, "Tcp") == 0) {
+		*proto = SL_PROTO_TCP;
+	} else if (strcasecmp(s, "Udp") == 0) {
+		*proto = SL_PROTO_UDP;
+	} else if (strcasecmp(s, "All") == 0) {
+		*proto = SL_PROTO_ALL;
+	} else {
+		sl_path_key(p, r->props.path, "protocol");
+		return sl_cfg_error(c->err, "InvalidPropertyValue", r->target, p,
+				    "Protocol '%s' is not one of Tcp, Udp, All.", s);
+	}
+	rc = sl_w_int(&r->props, "frontendPort", true, min_port, SL_CFG_MAX_FRONTEND_PORT, &v);
+	if (rc < 0)
+		return rc;
+	*frontend_port = (uint16_t)v;
+	*backend_port = *frontend_port;
+	rc = sl_w_int(&r->props, "backendPort", false, min_port, UINT16_MAX, &v);
+	if (rc < 0)
+		return rc;
+	if (rc > 0)
+		*backend_port = (uint16_t)v;
+	rc = sl_w_bool(&r->props, "enableFloatingIP", floating_ip);
+	if (rc < 0)
+		return rc;
+	*idle_timeout_min = SL_CFG_DEFAULT_IDLE_MIN;
+	rc = sl_w_int(&r->props, "idleTimeoutInMinutes", false, SL_CFG_MIN_IDLE_MIN,
+		      SL_CFG_MAX_IDLE_MIN, &v);
+	if (rc < 0)
+		return rc;
+	if (rc > 0)
+		*idle_timeout_min = (uint8_t)v;
+	rc = sl_w_bool(&r->props, "enableTcpReset", enable_tcp_reset);
+	return rc < 0 ? rc : 0;
+}
+
+/* With Floating IP the packet keeps its destination port: the two ports must agree. */
+static int
+sl_check_floating_ports(const struct sl_lb_ctx *c, const struct sl_res *r, uint8_t floating_ip,
+			uint16_t frontend_port, uint16_t backend_port)
+{
+	char p[SL_CFG_PATH_MAX];
+
+	if (!floating_ip || backend_port == frontend_port)
+		return 0;
+	sl_path_key(p, r->props.path, "backendPort");
+	return sl_cfg_error(c->err, "FloatingIPRequiresSameFrontendAndBackendPort", r->target, p,
+			    "With Floating IP the packet reaches the backend unchanged, so backendPort (%u) must equal frontendPort (%u).",
+			    backend_port, frontend_port);
+}
+
 static int
 sl_parse_rule(const struct sl_lb_ctx *c, struct sl_rule_cfg *rule, const cJSON *node,
 	      const char *path)
@@ -1461,7 +1530,6 @@ sl_parse_rule(const struct sl_lb_ctx *c, struct sl_rule_cfg *rule, const cJSON *
 	char p[SL_CFG_PATH_MAX];
 	const char *s;
 	struct sl_res r;
-	int64_t v;
 	int rc;
 
 	rule->probe = -1;
@@ -1485,30 +1553,11 @@ sl_parse_rule(const struct sl_lb_ctx *c, struct sl_rule_cfg *rule, const cJSON *
 	if (rc < 0)
 		return rc;
 
-	rc = sl_w_string(&r.props, "protocol", true, &s);
+	rc = sl_parse_rule_common(c, &r, 0, &rule->proto, &rule->frontend_port,
+				  &rule->backend_port, &rule->idle_timeout_min, &rule->floating_ip,
+				  &rule->enable_tcp_reset);
 	if (rc < 0)
 		return rc;
-	if (strcasecmp(s, "Tcp") == 0) {
-		rule->proto = SL_PROTO_TCP;
-	} else if (strcasecmp(s, "Udp") == 0) {
-		rule->proto = SL_PROTO_UDP;
-	} else if (strcasecmp(s, "All") == 0) {
-		rule->proto = SL_PROTO_ALL;
-	} else {
-		sl_path_key(p, r.props.path, "protocol");
-		return sl_cfg_error(c->err, "InvalidPropertyValue", r.target, p,
-				    "Protocol '%s' is not one of Tcp, Udp, All.", s);
-	}
-	rc = sl_w_int(&r.props, "frontendPort", true, 0, SL_CFG_MAX_FRONTEND_PORT, &v);
-	if (rc < 0)
-		return rc;
-	rule->frontend_port = (uint16_t)v;
-	rule->backend_port = rule->frontend_port;
-	rc = sl_w_int(&r.props, "backendPort", false, 0, UINT16_MAX, &v);
-	if (rc < 0)
-		return rc;
-	if (rc > 0)
-		rule->backend_port = (uint16_t)v;
 
 	rule->dist = SL_DIST_DEFAULT;
 	rc = sl_w_string(&r.props, "loadDistribution", false, &s);
@@ -1520,19 +1569,6 @@ sl_parse_rule(const struct sl_lb_ctx *c, struct sl_rule_cfg *rule, const cJSON *
 				    "loadDistribution '%s' is not one of Default, SourceIP, SourceIPProtocol.",
 				    s);
 	}
-	rc = sl_w_bool(&r.props, "enableFloatingIP", &rule->floating_ip);
-	if (rc < 0)
-		return rc;
-	rule->idle_timeout_min = SL_CFG_DEFAULT_IDLE_MIN;
-	rc = sl_w_int(&r.props, "idleTimeoutInMinutes", false, SL_CFG_MIN_IDLE_MIN,
-		      SL_CFG_MAX_IDLE_MIN, &v);
-	if (rc < 0)
-		return rc;
-	if (rc > 0)
-		rule->idle_timeout_min = (uint8_t)v;
-	rc = sl_w_bool(&r.props, "enableTcpReset", &rule->enable_tcp_reset);
-	if (rc < 0)
-		return rc;
 
 	/* HA ports: protocol All with both ports 0, and port 0 only there. */
 	if (rule->proto == SL_PROTO_ALL && (rule->frontend_port != 0 || rule->backend_port != 0)) {
@@ -1546,13 +1582,10 @@ sl_parse_rule(const struct sl_lb_ctx *c, struct sl_rule_cfg *rule, const cJSON *
 				    "Port 0 (any port) makes an HA ports rule, whose protocol is All, not %s.",
 				    sl_proto_name(rule->proto));
 	}
-	if (rule->floating_ip && rule->backend_port != rule->frontend_port) {
-		sl_path_key(p, r.props.path, "backendPort");
-		return sl_cfg_error(c->err, "FloatingIPRequiresSameFrontendAndBackendPort", r.target,
-				    p,
-				    "With Floating IP the packet reaches the backend unchanged, so backendPort (%u) must equal frontendPort (%u).",
-				    rule->backend_port, rule->frontend_port);
-	}
+	rc = sl_check_floating_ports(c, &r, rule->floating_ip, rule->frontend_port,
+				     rule->backend_port);
+	if (rc < 0)
+		return rc;
 	return sl_check_rule_families(c, rule, r.target, path);
 }
 
@@ -1619,10 +1652,7 @@ sl_parse_nat_rule(const struct sl_lb_ctx *c, struct sl_nat_rule_cfg *nr, const c
 		  const char *path)
 {
 	struct sl_lb *lb = c->lb;
-	char p[SL_CFG_PATH_MAX];
-	const char *s;
 	struct sl_res r;
-	int64_t v;
 	int rc;
 
 	nr->nic = -1;
@@ -1637,50 +1667,13 @@ sl_parse_nat_rule(const struct sl_lb_ctx *c, struct sl_nat_rule_cfg *nr, const c
 				 &nr->frontend);
 	if (rc < 0)
 		return rc;
-	rc = sl_w_string(&r.props, "protocol", true, &s);
+	rc = sl_parse_rule_common(c, &r, 1, &nr->proto, &nr->frontend_port, &nr->backend_port,
+				  &nr->idle_timeout_min, &nr->floating_ip, &nr->enable_tcp_reset);
 	if (rc < 0)
 		return rc;
-	if (strcasecmp(s, "Tcp") == 0) {
-		nr->proto = SL_PROTO_TCP;
-	} else if (strcasecmp(s, "Udp") == 0) {
-		nr->proto = SL_PROTO_UDP;
-	} else if (strcasecmp(s, "All") == 0) {
-		nr->proto = SL_PROTO_ALL;
-	} else {
-		sl_path_key(p, r.props.path, "protocol");
-		return sl_cfg_error(c->err, "InvalidPropertyValue", r.target, p,
-				    "Protocol '%s' is not one of Tcp, Udp, All.", s);
-	}
-	rc = sl_w_int(&r.props, "frontendPort", true, 1, SL_CFG_MAX_FRONTEND_PORT, &v);
+	rc = sl_check_floating_ports(c, &r, nr->floating_ip, nr->frontend_port, nr->backend_port);
 	if (rc < 0)
 		return rc;
-	nr->frontend_port = (uint16_t)v;
-	nr->backend_port = nr->frontend_port;
-	rc = sl_w_int(&r.props, "backendPort", false, 1, UINT16_MAX, &v);
-	if (rc < 0)
-		return rc;
-	if (rc > 0)
-		nr->backend_port = (uint16_t)v;
-	nr->idle_timeout_min = SL_CFG_DEFAULT_IDLE_MIN;
-	rc = sl_w_int(&r.props, "idleTimeoutInMinutes", false, SL_CFG_MIN_IDLE_MIN,
-		      SL_CFG_MAX_IDLE_MIN, &v);
-	if (rc < 0)
-		return rc;
-	if (rc > 0)
-		nr->idle_timeout_min = (uint8_t)v;
-	rc = sl_w_bool(&r.props, "enableFloatingIP", &nr->floating_ip);
-	if (rc < 0)
-		return rc;
-	rc = sl_w_bool(&r.props, "enableTcpReset", &nr->enable_tcp_reset);
-	if (rc < 0)
-		return rc;
-	if (nr->floating_ip && nr->backend_port != nr->frontend_port) {
-		sl_path_key(p, r.props.path, "backendPort");
-		return sl_cfg_error(c->err, "FloatingIPRequiresSameFrontendAndBackendPort", r.target,
-				    p,
-				    "With Floating IP the packet reaches the backend unchanged, so backendPort (%u) must equal frontendPort (%u).",
-				    nr->backend_port, nr->frontend_port);
-	}
 	return 0;
 }
 
