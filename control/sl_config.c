@@ -1055,6 +1055,12 @@ sl_parse_vnet(struct sl_error *e, struct sl_vnet *v, const cJSON *node, const ch
 				"subnets");
 	if (rc < 0)
 		return rc;
+	/* sluice extension: the 802.1Q tag of the segment this network's backends are on */
+	int64_t vlan;
+	rc = sl_w_int(&r.props, "vlanId", false, 1, 4094, &vlan);
+	if (rc < 0)
+		return rc;
+	v->vlan_id = rc > 0 ? (uint16_t)vlan : 0;
 	return sl_parse_delivery(&r.props, v);
 }
 

@@ -78,6 +78,7 @@ struct sl_vnet {
 	enum sl_delivery delivery; /* Floating IP delivery; default SL_DELIVERY_L2 */
 	uint32_t vni;              /* VXLAN */
 	uint16_t udp_port;         /* GUE/VXLAN destination port, host order */
+	uint16_t vlan_id;          /* vlanId: 802.1Q tag toward its backends; 0 = the port's */
 };
 
 struct sl_frontend {

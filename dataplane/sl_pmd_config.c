@@ -110,9 +110,15 @@ pc_uint(struct pc_ctx *c, const cJSON *obj, const char *key, const char *path, u
 	return 0;
 }
 
+/*
+ * An address, optionally with its prefix length ("10.0.2.2/24"): the prefix
+ * tells which addresses are on the port's segment (resolved by ARP/ND
+ * directly) and which are reached through its gateway. prefix may be NULL
+ * where no prefix is allowed; without one it is left at 0 (unknown).
+ */
 static int
-pc_addr(struct pc_ctx *c, const cJSON *obj, const char *key, const char *path, int want_family,
-	struct sl_ip_addr *a, uint8_t *present)
+pc_addr_prefix(struct pc_ctx *c, const cJSON *obj, const char *key, const char *path,
+	       int want_family, struct sl_ip_addr *a, uint8_t *present, uint8_t *prefix)
 {
 	char text[128];
 	char p[512];
@@ -125,13 +131,36 @@ pc_addr(struct pc_ctx *c, const cJSON *obj, const char *key, const char *path, i
 	if (text[0] == '\0')
 		return 0;
 	snprintf(p, sizeof(p), "%s.%s", path, key);
+	char *slash = strchr(text, '/');
+	long plen = -1;
+	if (slash != NULL) {
+		char *end;
+		if (prefix == NULL)
+			return pc_fail(c, p, "InvalidIPAddress", "no prefix length allowed here",
+				       text);
+		*slash = '\0';
+		plen = strtol(slash + 1, &end, 10);
+		if (*end != '\0' || end == slash + 1 || plen < 1)
+			plen = 999;
+	}
 	if (sl_ip_addr_parse(text, a, &fam) != 0 || (want_family != 0 && (int)fam != want_family))
 		return pc_fail(c, p, "InvalidIPAddress",
 			       want_family == 6 ? "expected an IPv6 address" :
 			       want_family == 4 ? "expected an IPv4 address" :
 			       "expected an IP address", text);
+	if (plen > (fam == SL_AF_IPV4 ? 32 : 128))
+		return pc_fail(c, p, "InvalidIPAddress", "invalid prefix length", slash + 1);
+	if (prefix != NULL)
+		*prefix = plen < 0 ? 0 : (uint8_t)plen;
 	*present = 1;
 	return 0;
+}
+
+static int
+pc_addr(struct pc_ctx *c, const cJSON *obj, const char *key, const char *path, int want_family,
+	struct sl_ip_addr *a, uint8_t *present)
+{
+	return pc_addr_prefix(c, obj, key, path, want_family, a, present, NULL);
 }
 
 static const struct {
@@ -246,7 +275,7 @@ pc_port(struct pc_ctx *c, const cJSON *o, const char *path, struct sl_port_cfg *
 	static const char *const known[] = {
 		"name", "device", "devargs", "rxQueues", "rxDescriptors", "txDescriptors", "mtu",
 		"rss", "promiscuous", "macAddress", "ipv4Address", "ipv6Address", "gateway",
-		"neighbours", "extraMbufs", "description",
+		"neighbours", "extraMbufs", "description", "vlanId", "exceptionPath",
 	};
 	const cJSON *it;
 	uint32_t v;
@@ -314,9 +343,29 @@ pc_port(struct pc_ctx *c, const cJSON *o, const char *path, struct sl_port_cfg *
 			return pc_fail(c, p, "InvalidMacAddress", "not a MAC address", mac);
 		pc->has_mac = 1;
 	}
-	if ((rc = pc_addr(c, o, "ipv4Address", path, 4, &pc->info.ipv4, &pc->info.has_ipv4)) != 0 ||
-	    (rc = pc_addr(c, o, "ipv6Address", path, 6, &pc->info.ipv6, &pc->info.has_ipv6)) != 0)
+	if ((rc = pc_addr_prefix(c, o, "ipv4Address", path, 4, &pc->info.ipv4, &pc->info.has_ipv4,
+				 &pc->info.ipv4_prefix)) != 0 ||
+	    (rc = pc_addr_prefix(c, o, "ipv6Address", path, 6, &pc->info.ipv6, &pc->info.has_ipv6,
+				 &pc->info.ipv6_prefix)) != 0)
 		return rc;
+	if ((rc = pc_uint(c, o, "vlanId", path, 0, 4094, 0, &v)) != 0)
+		return rc;
+	pc->info.vlan_tci = (uint16_t)v;
+	const cJSON *ex = cJSON_GetObjectItemCaseSensitive(o, "exceptionPath");
+	if (ex != NULL) {
+		char p[512];
+		snprintf(p, sizeof(p), "%s.exceptionPath", path);
+		if (!cJSON_IsObject(ex))
+			return pc_fail(c, p, "InvalidPortProfile", "expected an object", NULL);
+		if ((rc = pc_string(c, ex, "tap", p, pc->tap_name, sizeof(pc->tap_name), 1)) != 0)
+			return rc;
+		if (strlen(pc->tap_name) >= 16 || pc->tap_name[0] == '\0' ||
+		    strspn(pc->tap_name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				       "0123456789-_.") != strlen(pc->tap_name))
+			return pc_fail(c, p, "InvalidPortProfile",
+				       "tap must be an interface name of 1-15 letters, digits, "
+				       "'-', '_' or '.'", pc->tap_name);
+	}
 	const cJSON *gw = cJSON_GetObjectItemCaseSensitive(o, "gateway");
 	if (gw != NULL) {
 		char p[512];

@@ -40,6 +40,7 @@ struct sl_port_cfg {
 	uint8_t has_mac;                  /* set the port MAC to info.mac */
 	struct sl_port_info info;         /* addresses, neighbours, gateway (for compile) */
 	struct sl_neighbour *neighbours;  /* owned; info.neighbours points here */
+	char tap_name[SL_PORT_NAME_MAX];  /* exceptionPath.tap: kernel interface; "" = none */
 };
 
 struct sl_pmd_config {

@@ -44,6 +44,21 @@ sl_stats_free(struct sl_lcore_stats *s)
 	rte_free(s);
 }
 
+const char *
+sl_path_counter_name(enum sl_path_counter c)
+{
+	static const char *const names[SL_PATH_MAX] = {
+		[SL_PATH_REPLY] = "reply",
+		[SL_PATH_FRAGMENT] = "fragment",
+		[SL_PATH_ICMP_ERROR] = "icmp_error_forwarded",
+		[SL_PATH_PUNTED] = "punted",
+		[SL_PATH_INJECTED] = "injected",
+		[SL_PATH_ICMP_SENT] = "icmp_sent",
+		[SL_PATH_REPLY_FULL] = "reply_table_full",
+	};
+	return (unsigned int)c < SL_PATH_MAX ? names[c] : "unknown";
+}
+
 void
 sl_stats_sum(struct sl_lcore_stats *const *lc, unsigned int n, struct sl_stats_totals *t)
 {
@@ -59,6 +74,8 @@ sl_stats_sum(struct sl_lcore_stats *const *lc, unsigned int n, struct sl_stats_t
 		t->flows_live += lc[i]->flows_live;
 		t->flow_drained += lc[i]->flow_drained;
 		t->tcp_resets += lc[i]->tcp_resets;
+		for (int c = 0; c < SL_PATH_MAX; c++)
+			t->paths[c] += lc[i]->paths[c];
 		for (int r = 0; r < SL_DROP_MAX; r++)
 			t->drops[r] += lc[i]->drops[r];
 	}
@@ -116,6 +133,10 @@ sl_stats_write_json(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 		", \"expired\": %" PRIu64 ", \"drained\": %" PRIu64 ", \"tcpResetsSent\": %" PRIu64
 		"},\n", t.flows_live, t.flow_hits, t.flow_misses, t.flow_rehashed, t.flow_table_full,
 		t.flow_expired, t.flow_drained, t.tcp_resets);
+	fprintf(f, "  \"paths\": {");
+	for (int c = 0; c < SL_PATH_MAX; c++)
+		fprintf(f, "%s\"%s\": %" PRIu64, c ? ", " : "", sl_path_counter_name(c), t.paths[c]);
+	fprintf(f, "},\n");
 	fprintf(f, "  \"lcores\": [");
 	for (unsigned int i = 0; i < n; i++) {
 		uint64_t d = 0;
@@ -204,6 +225,12 @@ sl_stats_write_prometheus(FILE *f, struct sl_lcore_stats *const *lc, unsigned in
 	for (size_t k = 0; k < sizeof(ev) / sizeof(ev[0]); k++)
 		fprintf(f, "sluice_flow_events_total{event=\"%s\"} %" PRIu64 "\n", ev[k].what,
 			ev[k].v);
+	prom_head(f, "sluice_path_packets_total", "counter",
+		  "Packets off the client-to-backend path: DNAT replies, fragments, ICMP, "
+		  "control-thread traffic.");
+	for (int c = 0; c < SL_PATH_MAX; c++)
+		fprintf(f, "sluice_path_packets_total{path=\"%s\"} %" PRIu64 "\n",
+			sl_path_counter_name(c), t.paths[c]);
 	prom_head(f, "sluice_generation", "gauge", "Generation of the running configuration.");
 	fprintf(f, "sluice_generation %" PRIu64 "\n", snap ? snap->generation : 0);
 	if (snap == NULL)
@@ -255,6 +282,9 @@ sl_stats_write_text(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 		" drained, %" PRIu64 " TCP resets sent\n",
 		t.flows_live, t.flow_hits, t.flow_misses, t.flow_rehashed, t.flow_table_full,
 		t.flow_expired, t.flow_drained, t.tcp_resets);
+	for (int c = 0; c < SL_PATH_MAX; c++)
+		if (t.paths[c] != 0)
+			fprintf(f, "  %-30s %" PRIu64 "\n", sl_path_counter_name(c), t.paths[c]);
 	for (int r = 1; r < SL_DROP_MAX; r++)
 		if (t.drops[r] != 0)
 			fprintf(f, "  dropped %-22s %" PRIu64 "\n", sl_drop_reason_name(r),

@@ -15,10 +15,13 @@
 #include <rte_memcpy.h>
 #include <rte_prefetch.h>
 
+#include "sl_checksum.h"
 #include "sl_hash.h"
+#include "sl_l2proto.h"
 #include "sl_parse.h"
 #include "sl_rewrite.h"
 #include "sl_worker.h"
+
 
 #define SL_PREFETCH_AHEAD 4
 
@@ -61,6 +64,19 @@ sl_worker_prepare(struct sl_worker *w)
 			return -ENOMEM;
 		if (sl_flow_table_init(&w->flows, w->flow_mem, nb) != 0)
 			return -EINVAL;
+		/*
+		 * The DNAT reply table: sized for reply_capacity connections at
+		 * about 50% fill (a full bucket refuses the entry: counted as
+		 * reply_table_full, that connection's replies are dropped).
+		 */
+		uint32_t rb = sl_reply_buckets_for(w->reply_capacity ? w->reply_capacity
+								      : w->flow_capacity);
+		w->reply_mem = rte_malloc_socket("sl_replies", sl_reply_memsize(rb),
+						 RTE_CACHE_LINE_SIZE, socket);
+		if (w->reply_mem == NULL)
+			return -ENOMEM;
+		if (sl_reply_init(&w->reply, w->reply_mem, rb) != 0)
+			return -EINVAL;
 	}
 	return 0;
 }
@@ -74,6 +90,8 @@ sl_worker_release(struct sl_worker *w)
 	}
 	rte_free(w->flow_mem);
 	w->flow_mem = NULL;
+	rte_free(w->reply_mem);
+	w->reply_mem = NULL;
 }
 
 /*
@@ -93,6 +111,8 @@ struct sl_burst {
 	struct sl_flow_key key[SL_BURST];
 	struct sl_flow_bucket *bucket[SL_BURST];
 	struct sl_flow_entry *flow[SL_BURST]; /* NULL: stateless (no table, or table full) */
+	uint16_t eport[SL_BURST]; /* egress port index */
+	uint8_t fresh[SL_BURST];  /* the flow entry was (re)started by this packet */
 	uint8_t drop[SL_BURST]; /* enum sl_drop_reason; SL_DROP_NONE = keep going */
 };
 
@@ -287,6 +307,7 @@ sl_stage_pick(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port
 		uint32_t be = SL_BACKEND_NONE;
 
 		b->flow[i] = NULL;
+		b->fresh[i] = 0;
 		if (w->flow_capacity != 0)
 			be = sl_flow_choice(w, snap, b, i, now);
 		if (be == SL_BACKEND_NONE) {
@@ -319,13 +340,50 @@ sl_stage_pick(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port
 					e->port = port_index;
 				}
 				b->flow[i] = e;
+				b->fresh[i] = 1;
 			}
 		}
 		b->backend[i] = be;
-		b->hdr[i] = sl_snapshot_hdr(snap, be, port_index, rule->floating_ip);
+		uint16_t eport = snap->backends[be].egress_port;
+		if (eport == SL_PORT_INGRESS)
+			eport = port_index;
+		b->eport[i] = eport;
+		b->hdr[i] = sl_snapshot_hdr(snap, be, eport, rule->floating_ip);
 		rte_prefetch0(b->hdr[i]);
 		rte_prefetch0(&snap->backends[be]);
 	}
+}
+
+/* Forward declarations of the slow path (below). */
+static enum sl_drop_reason sl_ttl_exceeded(struct sl_worker *w, uint16_t port, struct rte_mbuf *m,
+					   const struct sl_pkt *p);
+
+/*
+ * Remember a DNAT flow's reply: (backend:port -> client:port) -> the rule,
+ * where the request came from (its source MAC, VLAN and port), until expires.
+ */
+static inline void
+sl_reply_note(struct sl_worker *w, const struct rte_mbuf *m, const struct sl_pkt *p,
+	      const struct sl_rule *rule, const struct sl_backend *be, uint16_t port,
+	      uint32_t expires, uint32_t now)
+{
+	struct sl_reply_key k;
+	struct sl_reply_val v;
+
+	memset(&k, 0, sizeof(k));
+	k.proto = p->l4_proto;
+	k.backend = be->addr;
+	k.backend_port_be = rule->backend_port_be ? rule->backend_port_be : p->dport_be;
+	k.client = p->src;
+	k.client_port_be = p->sport_be;
+	memset(&v, 0, sizeof(v));
+	v.rule_id = rule->counter_id;
+	memcpy(v.client_mac.bytes, rte_pktmbuf_mtod_offset(m, const uint8_t *, 6), 6);
+	v.vlan_tci = p->has_vlan ? p->vlan_tci : 0;
+	v.port = port;
+	v.expires_ms = expires;
+	if (unlikely(sl_reply_insert(&w->reply, &k, sl_reply_hash(&k), &v, now) != 0))
+		w->stats->paths[SL_PATH_REPLY_FULL]++;
 }
 
 /*
@@ -341,19 +399,40 @@ sl_stage_rewrite(struct sl_worker *w, struct sl_worker_queue *q, const struct sl
 	const struct sl_rule *rule = b->rule[i];
 	const struct sl_encap *hdr = b->hdr[i];
 	const struct sl_backend *be = &snap->backends[b->backend[i]];
+	struct sl_worker_queue *tq = w->txq[b->eport[i]];
 
 	if (unlikely(!hdr->valid))
 		return SL_DROP_NO_NEIGHBOUR;
-	if (unlikely((uint32_t)p->l3_len + hdr->len - RTE_ETHER_HDR_LEN > q->mtu))
+	if (unlikely(tq == NULL))
+		return SL_DROP_NO_TX_QUEUE;
+	if (unlikely((uint32_t)p->l3_len + hdr->len - hdr->etype_off - 2 > tq->mtu))
 		return SL_DROP_MTU_EXCEEDED;
 	if (unlikely(rte_pktmbuf_headroom(m) + p->l3_off < hdr->len))
 		return SL_DROP_NO_HEADROOM;
 
-	if (b->flow[i] != NULL)
-		sl_flow_track(b->flow[i], p, rule, rte_pktmbuf_mtod_offset(m, const uint8_t *, p->l4_off),
+	struct sl_flow_entry *e = b->flow[i];
+	uint32_t expires_before = e != NULL ? e->expires_ms : 0;
+	if (e != NULL)
+		sl_flow_track(e, p, rule, rte_pktmbuf_mtod_offset(m, const uint8_t *, p->l4_off),
 			      now);
-	if (!rule->floating_ip)
-		sl_dnat(rte_pktmbuf_mtod(m, uint8_t *), p, &be->addr, rule->backend_port_be);
+	if (!rule->floating_ip) {
+		/* DNAT routes the packet: the TTL goes down, and must not reach 0. */
+		uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+		if (unlikely(sl_ip_ttl_decrement(frame + p->l3_off, p->family) < 0))
+			return sl_ttl_exceeded(w, q->port_index, m, p);
+		sl_dnat(frame, p, &be->addr, rule->backend_port_be);
+		if (w->n_replies != 0) {
+			/* the reply entry follows the flow entry's expiry */
+			if (e == NULL)
+				sl_reply_note(w, m, p, rule, be, q->port_index,
+					      now + (p->l4_proto == SL_PROTO_TCP ? rule->tcp_idle_ms
+										  : SL_FLOW_UDP_TIMEOUT_MS),
+					      now);
+			else if (b->fresh[i] || e->expires_ms != expires_before ||
+				 rule->dist != SL_DIST_DEFAULT)
+				sl_reply_note(w, m, p, rule, be, q->port_index, e->expires_ms, now);
+		}
+	}
 
 	/* Keep only the IP packet (drops the L2 header, VLAN tag and Ethernet padding). */
 	rte_pktmbuf_adj(m, p->l3_off);
@@ -368,8 +447,386 @@ sl_stage_rewrite(struct sl_worker *w, struct sl_worker_queue *q, const struct sl
 	st->rules[rule->counter_id].bytes += p->l3_len;
 	st->backends[be->counter_id].packets++;
 	st->backends[be->counter_id].bytes += p->l3_len;
-	st->tx += rte_eth_tx_buffer(q->port_id, q->queue, q->txb, m);
+	st->tx += rte_eth_tx_buffer(tq->port_id, tq->queue, tq->txb, m);
 	return SL_DROP_NONE;
+}
+
+/* ---------------------------------------------------------------------------
+ * The slow path: packets the burst stages set aside. Per packet, not inlined
+ * into the fast path; each returns SL_DROP_NONE when it took the mbuf.
+ */
+
+/* Hand a packet to the control thread (mbuf->port = the port index it came in on). */
+static enum sl_drop_reason
+sl_punt(struct sl_worker *w, uint16_t port, struct rte_mbuf *m, enum sl_drop_reason otherwise)
+{
+	if (w->punt == NULL)
+		return otherwise;
+	m->port = port;
+	if (unlikely(rte_ring_sp_enqueue(w->punt, m) != 0))
+		return SL_DROP_PUNT_FULL;
+	w->stats->paths[SL_PATH_PUNTED]++;
+	return SL_DROP_NONE;
+}
+
+/* Is a one of the port's own addresses? */
+static inline int
+sl_is_port_addr(const struct sl_dp_port *pt, const struct sl_ip_addr *a)
+{
+	return (pt->has_ipv4 && sl_ip_addr_eq(&pt->ipv4, a)) ||
+	       (pt->has_ipv6 && sl_ip_addr_eq(&pt->ipv6, a));
+}
+
+/* Addressed to this port at L2: its MAC, broadcast or multicast. */
+static inline int
+sl_is_for_port_mac(const struct sl_dp_port *pt, const uint8_t *frame)
+{
+	return (frame[0] & 1) || memcmp(frame, pt->mac.bytes, 6) == 0;
+}
+
+/*
+ * What the fast path cannot place and that is not a frontend's: to the
+ * kernel when the port has an exception path and the frame is addressed to
+ * the port; ARP, ND and pings of the port's addresses to the control thread
+ * in any case; else dropped with reason r.
+ */
+static enum sl_drop_reason
+sl_not_ours(struct sl_worker *w, uint16_t port, struct rte_mbuf *m, const struct sl_pkt *p,
+	    int has_l3, enum sl_drop_reason r)
+{
+	const struct sl_dp_port *pt = &w->ports[port];
+	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
+
+	if (pt->exception && sl_is_for_port_mac(pt, frame))
+		return sl_punt(w, port, m, r);
+	if (has_l3 && p->l4_proto == (p->family == SL_AF_IPV4 ? SL_IPPROTO_ICMP : SL_IPPROTO_ICMPV6) &&
+	    (sl_is_port_addr(pt, &p->dst) || (p->family == SL_AF_IPV6 && p->dst.bytes[0] == 0xff)))
+		return sl_punt(w, port, m, r);
+	return r;
+}
+
+/*
+ * Send the IP packet at mbuf offset l3_off (l3_len bytes) behind the prefix
+ * hdr on port eport: the shared tail of the slow paths that forward.
+ */
+static enum sl_drop_reason
+sl_emit(struct sl_worker *w, struct rte_mbuf *m, uint16_t l3_off, uint16_t l3_len, int family,
+	const struct sl_encap *hdr, uint16_t eport, uint32_t entropy)
+{
+	struct sl_worker_queue *tq = w->txq[eport];
+
+	if (unlikely(!hdr->valid))
+		return SL_DROP_NO_NEIGHBOUR;
+	if (unlikely(tq == NULL))
+		return SL_DROP_NO_TX_QUEUE;
+	if (unlikely((uint32_t)l3_len + hdr->len - hdr->etype_off - 2 > tq->mtu))
+		return SL_DROP_MTU_EXCEEDED;
+	if (unlikely(rte_pktmbuf_headroom(m) + l3_off < hdr->len))
+		return SL_DROP_NO_HEADROOM;
+	rte_pktmbuf_adj(m, l3_off);
+	if (rte_pktmbuf_data_len(m) > l3_len)
+		rte_pktmbuf_trim(m, rte_pktmbuf_data_len(m) - l3_len);
+	uint8_t *out = (uint8_t *)rte_pktmbuf_prepend(m, hdr->len);
+	rte_memcpy(out, hdr->bytes, hdr->len);
+	sl_encap_finish(out, hdr, l3_len, family, entropy);
+	m->ol_flags = 0;
+	w->stats->tx += rte_eth_tx_buffer(tq->port_id, tq->queue, tq->txb, m);
+	return SL_DROP_NONE;
+}
+
+/* An Ethernet (+802.1Q) header to dst from the port, in front of the IP packet of m. */
+static enum sl_drop_reason
+sl_emit_l2(struct sl_worker *w, struct rte_mbuf *m, uint16_t l3_off, uint16_t l3_len, int family,
+	   uint16_t port, const struct sl_mac *dst, uint16_t vlan_tci)
+{
+	struct sl_encap_params ep;
+	struct sl_encap hdr;
+
+	memset(&ep, 0, sizeof(ep));
+	ep.delivery = SL_DELIVERY_DNAT;
+	ep.src_mac = w->ports[port].mac;
+	ep.dst_mac = *dst;
+	ep.vlan_tci = vlan_tci;
+	if (sl_encap_build(&hdr, &ep) != 0)
+		return SL_DROP_NO_NEIGHBOUR;
+	return sl_emit(w, m, l3_off, l3_len, family, &hdr, port, 0);
+}
+
+/*
+ * TTL / hop limit would reach 0: send ICMP time exceeded (from the port's
+ * address of the packet's family, if it has one) back where the packet came
+ * from, and drop it.
+ */
+static enum sl_drop_reason
+sl_ttl_exceeded(struct sl_worker *w, uint16_t port, struct rte_mbuf *m, const struct sl_pkt *p)
+{
+	const struct sl_dp_port *pt = &w->ports[port];
+	int v4 = p->family == SL_AF_IPV4;
+	struct rte_mbuf *e;
+
+	if (!(v4 ? pt->has_ipv4 : pt->has_ipv6) || (e = rte_pktmbuf_alloc(w->mp)) == NULL)
+		return SL_DROP_TTL_EXCEEDED;
+	uint32_t room = rte_pktmbuf_tailroom(e);
+	uint8_t *l3 = rte_pktmbuf_mtod(e, uint8_t *);
+	uint32_t len = sl_icmp_error_build(l3, room, p->family, v4 ? &pt->ipv4 : &pt->ipv6,
+					   rte_pktmbuf_mtod_offset(m, const uint8_t *, p->l3_off),
+					   p->l3_len, v4 ? 11 : 3, 0, 0);
+	if (len == 0 || rte_pktmbuf_append(e, (uint16_t)len) == NULL) {
+		rte_pktmbuf_free(e);
+		return SL_DROP_TTL_EXCEEDED;
+	}
+	struct sl_mac to;
+	memcpy(to.bytes, rte_pktmbuf_mtod_offset(m, const uint8_t *, 6), 6);
+	if (sl_emit_l2(w, e, 0, (uint16_t)len, p->family, port, &to,
+		       p->has_vlan ? p->vlan_tci : pt->vlan_tci) != SL_DROP_NONE)
+		rte_pktmbuf_free(e);
+	else
+		w->stats->paths[SL_PATH_ICMP_SENT]++;
+	return SL_DROP_TTL_EXCEEDED;
+}
+
+/*
+ * A TCP/UDP packet for no frontend: a DNAT backend's reply? Looked up in
+ * this lcore's reply partition first, then the others'. A hit leaves from
+ * the frontend's address and port, to the MAC the request came from.
+ */
+static enum sl_drop_reason
+sl_reply(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port, struct rte_mbuf *m,
+	 const struct sl_pkt *p, uint32_t now)
+{
+	struct sl_reply_key k;
+	struct sl_reply_val v;
+
+	memset(&k, 0, sizeof(k));
+	k.proto = p->l4_proto;
+	k.backend = p->src;
+	k.backend_port_be = p->sport_be;
+	k.client = p->dst;
+	k.client_port_be = p->dport_be;
+	if (sl_reply_lookup_any(w->replies, w->n_replies, w->index, &k, sl_reply_hash(&k), now,
+				&v) < 0)
+		return SL_DROP_REPLY_NO_FLOW;
+	uint32_t ri = snap->rule_by_id[v.rule_id];
+	if (ri == SL_RULE_NONE || v.port >= w->n_ports)
+		return SL_DROP_REPLY_NO_FLOW;
+	const struct sl_rule *rule = &snap->rules[ri];
+	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+	if (unlikely(sl_ip_ttl_decrement(frame + p->l3_off, p->family) < 0))
+		return sl_ttl_exceeded(w, port, m, p);
+	sl_snat(frame, p, &rule->frontend, rule->frontend_port_be);
+	enum sl_drop_reason r = sl_emit_l2(w, m, p->l3_off, p->l3_len, p->family, v.port,
+					   &v.client_mac,
+					   v.vlan_tci ? v.vlan_tci : w->ports[v.port].vlan_tci);
+	if (r == SL_DROP_NONE) {
+		w->stats->paths[SL_PATH_REPLY]++;
+		w->stats->rules[rule->counter_id].packets++;
+		w->stats->rules[rule->counter_id].bytes += p->l3_len;
+	}
+	return r;
+}
+
+/* The rule of (frontend, protocol, port), exact then HA ports. */
+static inline uint32_t
+sl_rule_of(const struct sl_snapshot *snap, const struct sl_ip_addr *fe, uint8_t proto,
+	   uint16_t port_be)
+{
+	uint32_t r = sl_frontend_find(snap, fe, proto, port_be);
+	return r != SL_RULE_NONE ? r : sl_frontend_find(snap, fe, SL_PROTO_ALL, 0);
+}
+
+static inline uint32_t
+sl_frag_slot_of(const struct sl_pkt *p)
+{
+	uint32_t h = sl_crc32c(p->src.bytes, 16, p->frag_id);
+	h = sl_crc32c(p->dst.bytes, 16, h ^ p->l4_proto);
+	return h % SL_FRAG_SLOTS;
+}
+
+/*
+ * A fragment to a frontend. Every fragment of a datagram goes to the backend
+ * the rule's pool gives its 3-tuple (source, destination, protocol; the
+ * rule's own key when it ignores ports already): later fragments carry no
+ * ports, so the 5-tuple cannot place them. The first fragment finds the rule
+ * by its port and leaves it in a small table for the later ones; a later one
+ * with no entry (it came first, or on another lcore) uses the frontend's HA
+ * ports rule if there is one, else is dropped (fragment_no_rule).
+ */
+static enum sl_drop_reason
+sl_fragment(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port,
+	    struct rte_mbuf *m, struct sl_pkt *p, uint32_t now)
+{
+	struct sl_frag_slot *fs = &w->frags[sl_frag_slot_of(p)];
+	uint32_t ri = SL_RULE_NONE;
+
+	if (p->frag == SL_FRAG_FIRST && (p->l4_proto == SL_PROTO_TCP || p->l4_proto == SL_PROTO_UDP) &&
+	    p->l4_len >= 4) {
+		ri = sl_rule_of(snap, &p->dst, p->l4_proto, p->dport_be);
+		if (ri == SL_RULE_NONE)
+			return SL_DROP_NO_FRONTEND;
+		fs->src = p->src;
+		fs->dst = p->dst;
+		fs->id = p->frag_id;
+		fs->proto = p->l4_proto;
+		fs->rule_id = snap->rules[ri].counter_id;
+		fs->expires_ms = now + SL_FRAG_TTL_MS;
+		fs->used = 1;
+	} else {
+		if (fs->used && fs->id == p->frag_id && fs->proto == p->l4_proto &&
+		    !sl_flow_time_passed(now, fs->expires_ms) && sl_ip_addr_eq(&fs->src, &p->src) &&
+		    sl_ip_addr_eq(&fs->dst, &p->dst))
+			ri = snap->rule_by_id[fs->rule_id];
+		if (ri == SL_RULE_NONE)
+			ri = sl_frontend_find(snap, &p->dst, SL_PROTO_ALL, 0);
+		if (ri == SL_RULE_NONE)
+			return SL_DROP_FRAGMENT_NO_RULE;
+	}
+	const struct sl_rule *rule = &snap->rules[ri];
+	const struct sl_pool *pool = &snap->pools[rule->pool];
+	struct sl_pkt key = *p;
+	key.sport_be = key.dport_be = 0;
+	enum sl_dist d = rule->dist == SL_DIST_DEFAULT ? SL_DIST_SOURCE_IP_PROTOCOL
+						       : (enum sl_dist)rule->dist;
+	uint32_t h = sl_flow_hash(&key, d, snap->hash_seed);
+	uint32_t bi = sl_pool_pick(snap, pool, h);
+	if (bi == UINT32_MAX)
+		return SL_DROP_NO_BACKEND;
+	const struct sl_backend *be = &snap->backends[bi];
+	uint16_t eport = be->egress_port == SL_PORT_INGRESS ? port : be->egress_port;
+	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+	if (!rule->floating_ip) {
+		if (unlikely(sl_ip_ttl_decrement(frame + p->l3_off, p->family) < 0))
+			return sl_ttl_exceeded(w, port, m, p);
+		sl_dnat(frame, p, &be->addr, rule->backend_port_be);
+	}
+	enum sl_drop_reason r = sl_emit(w, m, p->l3_off, p->l3_len, p->family,
+					sl_snapshot_hdr(snap, bi, eport, rule->floating_ip), eport,
+					h);
+	if (r == SL_DROP_NONE) {
+		w->stats->paths[SL_PATH_FRAGMENT]++;
+		w->stats->rules[rule->counter_id].packets++;
+		w->stats->rules[rule->counter_id].bytes += p->l3_len;
+		w->stats->backends[be->counter_id].packets++;
+		w->stats->backends[be->counter_id].bytes += p->l3_len;
+	}
+	return r;
+}
+
+/*
+ * An ICMP error to a frontend address, quoting a packet the frontend sent
+ * (frontend:port -> client:port, as a backend's reply or a DSR backend's
+ * packet leaves): it belongs to the backend serving client -> frontend, so
+ * path MTU discovery works through sluice. That backend is found as the
+ * client's own packets find it (the flow table of this lcore, else Maglev);
+ * under DNAT the error is rewritten to the backend's address and port.
+ */
+static enum sl_drop_reason
+sl_icmp_error(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port,
+	      struct rte_mbuf *m, const struct sl_pkt *p, uint32_t now)
+{
+	struct sl_icmp_quote qt;
+	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+	uint8_t *l3 = frame + p->l3_off;
+
+	if (sl_icmp_error_parse(l3, p->l3_len, p->family, &qt) != 0)
+		return SL_DROP_ICMP_NO_FLOW;
+	uint32_t ri = sl_rule_of(snap, &qt.src, qt.proto, qt.sport_be);
+	if (ri == SL_RULE_NONE)
+		return SL_DROP_ICMP_NO_FLOW;
+	const struct sl_rule *rule = &snap->rules[ri];
+	struct sl_pkt fp;
+	memset(&fp, 0, sizeof(fp));
+	fp.src = qt.dst;
+	fp.dst = qt.src;
+	fp.sport_be = qt.dport_be;
+	fp.dport_be = qt.sport_be;
+	fp.l4_proto = qt.proto;
+	fp.family = qt.family;
+	uint32_t h = sl_flow_hash(&fp, (enum sl_dist)rule->dist, snap->hash_seed);
+	uint32_t bi = SL_BACKEND_NONE;
+	if (w->flow_capacity != 0) {
+		struct sl_flow_key key;
+		struct sl_flow_bucket *bk = sl_flow_bucket_of(&w->flows, h);
+		sl_flow_key_make(&key, &fp, (enum sl_dist)rule->dist);
+		int way = sl_flow_find(&w->flows, bk, h, &key);
+		if (way >= 0) {
+			const struct sl_flow_entry *e = sl_flow_entry_at(&w->flows, bk, way);
+			if (!sl_flow_time_passed(now, e->expires_ms))
+				bi = snap->backend_by_id[e->backend_id];
+		}
+	}
+	if (bi == SL_BACKEND_NONE)
+		bi = sl_pool_pick(snap, &snap->pools[rule->pool], h);
+	if (bi == UINT32_MAX)
+		return SL_DROP_NO_BACKEND;
+	const struct sl_backend *be = &snap->backends[bi];
+	if (!rule->floating_ip &&
+	    sl_icmp_error_dnat(l3, p->l3_len, p->family, &be->addr, rule->backend_port_be) != 0)
+		return SL_DROP_ICMP_NO_FLOW;
+	uint16_t eport = be->egress_port == SL_PORT_INGRESS ? port : be->egress_port;
+	enum sl_drop_reason r = sl_emit(w, m, p->l3_off, p->l3_len, p->family,
+					sl_snapshot_hdr(snap, bi, eport, rule->floating_ip), eport,
+					h);
+	if (r == SL_DROP_NONE)
+		w->stats->paths[SL_PATH_ICMP_ERROR]++;
+	return r;
+}
+
+static inline int
+sl_is_icmp_error_type(int family, uint8_t type)
+{
+	if (family == SL_AF_IPV4)
+		return type == 3 || type == 11 || type == 12;
+	return type >= 1 && type <= 4;
+}
+
+/*
+ * The slow path's entry: packet i of the burst was set aside with reason r.
+ * Returns SL_DROP_NONE when the packet was taken, else the reason to drop it.
+ */
+static enum sl_drop_reason
+sl_worker_slow(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port,
+	       struct rte_mbuf *m, struct sl_pkt *p, enum sl_drop_reason r, uint32_t now)
+{
+	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
+
+	switch (r) {
+	case SL_DROP_NOT_IP: {
+		uint16_t et = (uint16_t)(frame[p->has_vlan ? 16 : 12] << 8 | frame[p->has_vlan ? 17 : 13]);
+		if (et == SL_ETHERTYPE_ARP)
+			return sl_punt(w, port, m, r);
+		return sl_not_ours(w, port, m, p, 0, r);
+	}
+	case SL_DROP_NO_FRONTEND:
+		if (snap->has_dnat && w->n_replies != 0 && !sl_is_port_addr(&w->ports[port], &p->dst)) {
+			enum sl_drop_reason rr = sl_reply(w, snap, port, m, p, now);
+			if (rr != SL_DROP_REPLY_NO_FLOW ||
+			    (sl_snapshot_addr_kind(snap, &p->src) & SL_ADDR_DNAT_BACKEND))
+				return rr;
+		}
+		return sl_not_ours(w, port, m, p, 1, r);
+	case SL_DROP_IPV4_FRAGMENT:
+	case SL_DROP_IPV6_FRAGMENT:
+		if (sl_snapshot_addr_kind(snap, &p->dst) & SL_ADDR_FRONTEND)
+			return sl_fragment(w, snap, port, m, p, now);
+		return sl_not_ours(w, port, m, p, 1, r);
+	case SL_DROP_L4_UNSUPPORTED: {
+		int icmp = p->l4_proto == (p->family == SL_AF_IPV4 ? SL_IPPROTO_ICMP : SL_IPPROTO_ICMPV6);
+		if (icmp && p->l4_len >= 8 && (sl_snapshot_addr_kind(snap, &p->dst) & SL_ADDR_FRONTEND)) {
+			uint8_t type = frame[p->l4_off];
+			if (sl_is_icmp_error_type(p->family, type))
+				return sl_icmp_error(w, snap, port, m, p, now);
+			/* ping of a frontend; Neighbor Discovery for it */
+			if (type == (p->family == SL_AF_IPV4 ? 8 : 128) ||
+			    (p->family == SL_AF_IPV6 && type >= 133 && type <= 137))
+				return sl_punt(w, port, m, r);
+			return r;
+		}
+		/* ND and other ICMPv6 to multicast, ping of the port: the control thread */
+		return sl_not_ours(w, port, m, p, 1, r);
+	}
+	default:
+		return r;
+	}
 }
 
 struct sl_sweep_ctx {
@@ -383,13 +840,10 @@ sl_send_rst(struct sl_worker *w, uint16_t port, const struct sl_encap *hdr,
 	    const struct sl_ip_addr *src, const struct sl_ip_addr *dst, uint16_t sport_be,
 	    uint16_t dport_be, uint32_t seq, uint32_t entropy)
 {
-	struct sl_worker_queue *q = NULL;
+	struct sl_worker_queue *q = port < w->n_ports ? w->txq[port] : NULL;
 	struct rte_mbuf *m;
 	uint8_t *out;
 
-	for (uint16_t i = 0; i < w->n_queues && q == NULL; i++)
-		if (w->queues[i].port_index == port)
-			q = &w->queues[i];
 	if (q == NULL || !hdr->valid || (m = rte_pktmbuf_alloc(w->mp)) == NULL)
 		return;
 	out = (uint8_t *)rte_pktmbuf_append(m, hdr->len + SL_TCP_RST_MAX_LEN);
@@ -446,7 +900,8 @@ sl_flow_expired(const struct sl_flow_entry *e, void *arg)
 	const struct sl_backend *be = &snap->backends[bi];
 	uint16_t dport = rule->floating_ip || rule->backend_port_be == 0 ? k->dport_be
 									 : rule->backend_port_be;
-	sl_send_rst(c->w, e->port, sl_snapshot_hdr(snap, bi, e->port, rule->floating_ip), &k->src,
+	uint16_t eport = be->egress_port == SL_PORT_INGRESS ? e->port : be->egress_port;
+	sl_send_rst(c->w, eport, sl_snapshot_hdr(snap, bi, eport, rule->floating_ip), &k->src,
 		    rule->floating_ip ? &k->dst : &be->addr, k->sport_be, dport, e->client_seq_next,
 		    entropy);
 }
@@ -464,6 +919,8 @@ sl_worker_burst(struct sl_worker *w, struct sl_worker_queue *q, const struct sl_
 		enum sl_drop_reason r = (enum sl_drop_reason)b.drop[i];
 		if (likely(r == SL_DROP_NONE))
 			r = sl_stage_rewrite(w, q, snap, pkts[i], &b, i, now);
+		else
+			r = sl_worker_slow(w, snap, q->port_index, pkts[i], &b.pkt[i], r, now);
 		if (unlikely(r != SL_DROP_NONE)) {
 			st->drops[r]++;
 			rte_pktmbuf_free(pkts[i]);
@@ -506,6 +963,21 @@ sl_worker_main(void *arg)
 				st->generation_tsc = rte_rdtsc();
 			}
 			sl_worker_burst(w, q, snap, pkts, n, now);
+		}
+		if (w->inject != NULL && unlikely(!rte_ring_empty(w->inject))) {
+			uint16_t k = (uint16_t)rte_ring_sc_dequeue_burst(w->inject, (void **)pkts,
+									 SL_INJECT_BURST, NULL);
+			for (uint16_t i = 0; i < k; i++) {
+				struct sl_worker_queue *tq = pkts[i]->port < w->n_ports
+								     ? w->txq[pkts[i]->port] : NULL;
+				if (tq == NULL) {
+					st->drops[SL_DROP_NO_TX_QUEUE]++;
+					rte_pktmbuf_free(pkts[i]);
+					continue;
+				}
+				st->paths[SL_PATH_INJECTED]++;
+				st->tx += rte_eth_tx_buffer(tq->port_id, tq->queue, tq->txb, pkts[i]);
+			}
 		}
 		if (w->flow_capacity != 0 && snap != NULL) {
 			struct sl_sweep_ctx sc = {.w = w, .snap = snap};

@@ -2,9 +2,14 @@
 /*
  * sl_worker.h: the poll-mode worker lcore.
  *
- * DESIGN: each worker owns a set of (port, queue) pairs and transmits on the
- * same queue index of the port a packet came in on (one-armed), so no TX
- * queue is shared. Per iteration it loads the published snapshot once
+ * DESIGN: each worker owns a set of (port, queue) pairs and transmits on its
+ * own queue of the egress port (txq[port]: the queue it reads on that port),
+ * so no TX queue is shared; by default every worker serves every port.
+ * Packets the fast path does not handle (ARP, ND, ping, fragments, ICMP
+ * errors, DNAT replies, traffic for the host) take the slow path in the
+ * same loop; what needs state of the control thread (neighbours, the
+ * exception path) is handed to it on the punt ring, and what it sends comes
+ * back on the inject ring. Per iteration it loads the published snapshot once
  * (acquire), processes one burst from each of its queues, flushes TX buffers
  * whose TSC deadline passed, and reports a quiescent state to RCU, after
  * which it holds no snapshot pointer. Its counters are its own
@@ -18,8 +23,11 @@
 
 #include <rte_ethdev.h>
 
+#include <rte_ring.h>
+
 #include "sl_flow.h"
 #include "sl_publish.h"
+#include "sl_reply.h"
 #include "sl_stats.h"
 
 #define SL_BURST 64
@@ -41,6 +49,36 @@
 #define SL_FLOW_UDP_TIMEOUT_MS 60000   /* UDP */
 #define SL_FLOW_RENEW_SLACK_MS 500     /* an expiry moves only by this much or more */
 
+/* Fragments whose first fragment chose a rule, remembered for the later ones. */
+#define SL_FRAG_SLOTS 256
+#define SL_FRAG_TTL_MS 2000
+
+struct sl_frag_slot {
+	struct sl_ip_addr src;
+	struct sl_ip_addr dst;
+	uint32_t id;
+	uint32_t rule_id;
+	uint32_t expires_ms;
+	uint8_t proto;
+	uint8_t used;
+};
+
+/* What workers know of each port; fixed at start, shared read-only. */
+struct sl_dp_port {
+	struct sl_mac mac;
+	uint16_t vlan_tci;        /* the port's 802.1Q tag (0: untagged) */
+	uint16_t mtu;
+	uint8_t has_ipv4;
+	uint8_t has_ipv6;
+	uint8_t exception;        /* an exception path (TAP) takes what is not handled here */
+	struct sl_ip_addr ipv4;
+	struct sl_ip_addr ipv6;
+};
+
+/* Inject/punt rings: mbuf->port carries the port index (not the DPDK port id). */
+#define SL_SLOW_RING_SIZE 1024
+#define SL_INJECT_BURST 32
+
 struct sl_worker_queue {
 	uint16_t port_id;
 	uint16_t queue;
@@ -60,9 +98,21 @@ struct sl_worker {
 	uint64_t drain_tsc;
 	uint64_t tsc_per_ms;
 	uint32_t flow_capacity;       /* flows asked for; 0 = no flow tracking */
+	uint32_t reply_capacity;      /* DNAT connections the reply table is sized for */
 	struct sl_flow_table flows;   /* this lcore's; valid when flow_capacity != 0 */
 	void *flow_mem;
-	struct rte_mempool *mp;       /* for the TCP resets it sends */
+	struct rte_mempool *mp;       /* for the TCP resets and ICMP errors it sends */
+	uint16_t index;               /* worker index: its reply partition */
+	uint16_t n_ports;
+	const struct sl_dp_port *ports;
+	struct sl_worker_queue *txq[SL_MAX_PORTS]; /* its TX queue on each port, or NULL */
+	struct rte_ring *punt;        /* to the control thread (NULL: none) */
+	struct rte_ring *inject;      /* from the control thread (NULL: none) */
+	struct sl_reply_part reply;   /* its partition of the DNAT reply table */
+	void *reply_mem;
+	struct sl_reply_part *const *replies; /* every worker's partition, index = worker index */
+	uint32_t n_replies;           /* 0: no DNAT return path (no flow tracking) */
+	struct sl_frag_slot frags[SL_FRAG_SLOTS];
 };
 
 /*

@@ -39,6 +39,7 @@
 #include "sl_port.h"
 #include "sl_probe.h"
 #include "sl_publish.h"
+#include "sl_slowpath.h"
 #include "sl_stats.h"
 #include "sl_worker.h"
 
@@ -55,6 +56,7 @@ struct sl_options {
 	struct sl_prober_opts probe;
 	unsigned int lcores_per_port;
 	uint32_t flow_table_size;
+	uint32_t reply_table_size; /* 0: flow_table_size / 4 */
 	double stats_interval;
 	unsigned int exit_idle_ms;
 };
@@ -100,6 +102,9 @@ usage(const char *prog)
 		"                      where health probes leave from (default: the kernel's choice)\n"
 		"  --flow-table-size   flows tracked per worker lcore (default 1048576: 136 MiB\n"
 		"                      each; at most 134217728); 0: no flow table, Maglev per packet\n"
+		"                      (and no DNAT return path)\n"
+		"  --reply-table-size  DNAT connections whose replies each worker lcore can map back\n"
+		"                      (default: a quarter of --flow-table-size; 128 bytes each)\n"
 		"  --lcores-per-port   worker lcores (and queue pairs) per port, over the profile's\n"
 		"                      rxQueues; default: rxQueues, else the worker lcores\n"
 		"                      divided among the ports\n"
@@ -124,6 +129,7 @@ parse_options(int argc, char **argv, struct sl_options *o)
 		{"api-socket", required_argument, NULL, 'a'},
 		{"no-api", no_argument, NULL, 'n'},
 		{"flow-table-size", required_argument, NULL, 't'},
+		{"reply-table-size", required_argument, NULL, 'R'},
 		{"probe-source-v4", required_argument, NULL, '4'},
 		{"probe-source-v6", required_argument, NULL, '6'},
 		{"probe-interface", required_argument, NULL, 'i'},
@@ -173,6 +179,16 @@ parse_options(int argc, char **argv, struct sl_options *o)
 				return -1;
 			}
 			o->flow_table_size = (uint32_t)v;
+			break;
+		}
+		case 'R': {
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (*end != '\0' || v == 0 || v > (1ull << 26)) {
+				fprintf(stderr, "--reply-table-size: expected 1..67108864, got '%s'\n",
+					optarg);
+				return -1;
+			}
+			o->reply_table_size = (uint32_t)v;
 			break;
 		}
 		case 'l':
@@ -240,6 +256,9 @@ struct sl_daemon {
 	struct sl_api *api;
 	struct sl_prober *prober;
 	uint64_t publish_tsc; /* when the current snapshot was published */
+	struct sl_dp_port dp_ports[SL_MAX_PORTS];
+	struct sl_reply_part *replies[RTE_MAX_LCORE];
+	struct sl_slowpath *slow;
 };
 
 static int
@@ -267,8 +286,15 @@ prepare_snapshot(void *ctx, const struct sl_model *m, struct sl_error *err)
 		MAIN_LOG(ERR, "health probes: cannot follow the new configuration: %s\n",
 			 strerror(errno));
 
-	for (uint32_t i = 0; i < d->pmd.n_ports; i++)
+	for (uint32_t i = 0; i < d->pmd.n_ports; i++) {
 		d->port_info[i] = d->pmd.ports[i].info;
+		d->port_info[i].index = i;
+		if (d->slow != NULL) {
+			d->port_info[i].resolve = sl_slowpath_resolve;
+			d->port_info[i].resolve_ctx = d->slow;
+		}
+	}
+	sl_slowpath_compile_begin(d->slow);
 	return sl_compile_cached(m, d->port_info, d->pmd.n_ports, d->rule_ids, d->backend_ids,
 				 d->tables, &health, d->generation + 1, err);
 }
@@ -283,6 +309,7 @@ publish_snapshot(void *ctx, void *prepared)
 	d->generation = s->generation;
 	d->publish_tsc = rte_rdtsc();
 	us = sl_publish(&d->pub, s);
+	sl_slowpath_compile_end(d->slow, true);
 	MAIN_LOG(INFO, "configuration generation %lu published: %u rules, %u pools, %u backends "
 		 "(grace period %lu us)\n", (unsigned long)s->generation, s->n_rules, s->n_pools,
 		 s->n_backends, (unsigned long)us);
@@ -392,8 +419,9 @@ assign_queues(struct sl_daemon *d, uint16_t *queues_per_port)
 {
 	unsigned int per_port = d->opt.lcores_per_port;
 
+	/* By default every worker serves every port, so each can send on any of them. */
 	if (per_port == 0)
-		per_port = RTE_MAX(1u, d->n_workers / d->pmd.n_ports);
+		per_port = d->n_workers;
 	unsigned int k = 0;
 	for (uint32_t p = 0; p < d->pmd.n_ports; p++) {
 		/* --lcores-per-port, when given, wins over the profile's rxQueues */
@@ -417,6 +445,8 @@ assign_queues(struct sl_daemon *d, uint16_t *queues_per_port)
 			wq->port_id = d->port_ids[p];
 			wq->queue = q;
 			wq->port_index = (uint16_t)p;
+			if (w->txq[p] == NULL)
+				w->txq[p] = wq;
 		}
 	}
 	return 0;
@@ -474,7 +504,11 @@ main(int argc, char **argv)
 	d.n_workers = rte_lcore_count() - 1;
 	if (d.n_workers == 0)
 		rte_exit(EXIT_FAILURE, "no worker lcore: give EAL at least two lcores (-l 0,1)\n");
-	d.workers = calloc(d.n_workers, sizeof(*d.workers));
+	/* cache-line aligned: a worker's reply partition is read by the others */
+	d.workers = aligned_alloc(RTE_CACHE_LINE_SIZE,
+				  RTE_ALIGN_CEIL(d.n_workers * sizeof(*d.workers), RTE_CACHE_LINE_SIZE));
+	if (d.workers != NULL)
+		memset(d.workers, 0, d.n_workers * sizeof(*d.workers));
 	d.stats = calloc(d.n_workers, sizeof(*d.stats));
 	d.lcore_ids = calloc(d.n_workers, sizeof(*d.lcore_ids));
 	if (d.workers == NULL || d.stats == NULL || d.lcore_ids == NULL)
@@ -491,6 +525,9 @@ main(int argc, char **argv)
 		d.workers[wi].pub = &d.pub;
 		d.workers[wi].quit = &d.quit;
 		d.workers[wi].flow_capacity = d.opt.flow_table_size;
+		d.workers[wi].reply_capacity = d.opt.reply_table_size
+						       ? d.opt.reply_table_size
+						       : RTE_MAX(d.opt.flow_table_size / 4, 1024u);
 		wi++;
 	}
 
@@ -518,6 +555,29 @@ main(int argc, char **argv)
 		for (uint16_t q = 0; q < d.workers[w].n_queues; q++)
 			d.workers[w].queues[q].mtu =
 				d.pmd.ports[d.workers[w].queues[q].port_index].info.mtu;
+	for (uint32_t p = 0; p < d.pmd.n_ports; p++) {
+		const struct sl_port_info *pi = &d.pmd.ports[p].info;
+		struct sl_dp_port *dp = &d.dp_ports[p];
+		dp->mac = pi->mac;
+		dp->vlan_tci = pi->vlan_tci;
+		dp->mtu = pi->mtu;
+		dp->has_ipv4 = pi->has_ipv4;
+		dp->has_ipv6 = pi->has_ipv6;
+		dp->ipv4 = pi->ipv4;
+		dp->ipv6 = pi->ipv6;
+	}
+	for (unsigned int w = 0; w < d.n_workers; w++) {
+		d.workers[w].index = (uint16_t)w;
+		d.workers[w].ports = d.dp_ports;
+		d.workers[w].n_ports = (uint16_t)d.pmd.n_ports;
+	}
+	{
+		char serr[256];
+		d.slow = sl_slowpath_create(&d.pmd, d.port_ids, d.dp_ports, d.workers, d.n_workers,
+					    mp, serr, sizeof(serr));
+		if (d.slow == NULL)
+			rte_exit(EXIT_FAILURE, "%s\n", serr);
+	}
 
 	d.rule_ids = sl_id_registry_create(SL_MAX_RULE_COUNTERS);
 	d.backend_ids = sl_id_registry_create(SL_MAX_BACKEND_COUNTERS);
@@ -547,6 +607,14 @@ main(int argc, char **argv)
 				 "lcore %u (%u flows, %zu MiB): give EAL more memory or use a smaller "
 				 "--flow-table-size\n", d.workers[w].lcore_id, d.opt.flow_table_size,
 				 sl_flow_table_memsize(sl_flow_buckets_for(d.opt.flow_table_size, 80)) >> 20);
+	if (d.opt.flow_table_size != 0) {
+		for (unsigned int w = 0; w < d.n_workers; w++)
+			d.replies[w] = &d.workers[w].reply;
+		for (unsigned int w = 0; w < d.n_workers; w++) {
+			d.workers[w].replies = d.replies;
+			d.workers[w].n_replies = d.n_workers;
+		}
+	}
 	if (d.opt.flow_table_size != 0)
 		MAIN_LOG(INFO, "flow table: %u flows per worker lcore, %zu MiB each (64-byte entries)\n",
 			 d.opt.flow_table_size,
@@ -576,7 +644,8 @@ main(int argc, char **argv)
 	while (!sig_quit) {
 		struct pollfd pfd[3];
 		nfds_t n_pfd = 0;
-		int timeout_ms = 10;
+		/* The slow path (ARP, ND, ping, the exception path) is served every millisecond. */
+		int timeout_ms = 1;
 
 		if (d.api != NULL)
 			pfd[n_pfd++] = (struct pollfd){.fd = sl_api_fd(d.api), .events = POLLIN};
@@ -584,7 +653,7 @@ main(int argc, char **argv)
 			pfd[n_pfd++] = (struct pollfd){.fd = d.ctl.watch_fd, .events = POLLIN};
 		pfd[n_pfd++] = (struct pollfd){.fd = sl_prober_fd(d.prober), .events = POLLIN};
 		double due = sl_prober_next_due(d.prober) - now_s();
-		if (due < 0.010)
+		if (due < 0.001)
 			timeout_ms = due <= 0 ? 0 : (int)(due * 1000.0);
 		poll(pfd, n_pfd, timeout_ms);
 		double t = now_s();
@@ -599,6 +668,14 @@ main(int argc, char **argv)
 				MAIN_LOG(INFO, "backend health changed: configuration republished\n");
 		}
 
+		if (sl_slowpath_poll(d.slow, atomic_load_explicit(&d.pub.current, memory_order_relaxed),
+				     (uint64_t)(t * 1000.0)) > 0) {
+			struct sl_error nerr;
+			char nline[1400];
+			if (sl_controller_republish(&d.ctl, &nerr) != 0)
+				MAIN_LOG(ERR, "neighbour change not applied: %s\n",
+					 sl_error_format(&nerr, nline, sizeof(nline)));
+		}
 		if (d.api != NULL)
 			sl_api_run(d.api);
 		if (d.ctl.watch_fd >= 0)
@@ -641,6 +718,7 @@ main(int argc, char **argv)
 			    atomic_load_explicit(&d.pub.current, memory_order_relaxed), elapsed);
 	fflush(stdout);
 	write_stats_file(&d);
+	sl_slowpath_free(d.slow);
 	for (uint32_t p = 0; p < d.pmd.n_ports; p++)
 		sl_port_close(d.port_ids[p]);
 	for (unsigned int w = 0; w < d.n_workers; w++) {

@@ -34,6 +34,14 @@ static const char *const sl_drop_names[SL_DROP_MAX] = {
 	[SL_DROP_MTU_EXCEEDED] = "mtu_exceeded",
 	[SL_DROP_TX_FULL] = "tx_full",
 	[SL_DROP_NO_SNAPSHOT] = "no_snapshot",
+	[SL_DROP_IPV6_FRAGMENT] = "ipv6_fragment",
+	[SL_DROP_FRAGMENT_NO_RULE] = "fragment_no_rule",
+	[SL_DROP_REPLY_NO_FLOW] = "reply_no_flow",
+	[SL_DROP_TTL_EXCEEDED] = "ttl_exceeded",
+	[SL_DROP_ICMP_NO_FLOW] = "icmp_no_flow",
+	[SL_DROP_PUNT_FULL] = "punt_full",
+	[SL_DROP_NO_TX_QUEUE] = "no_tx_queue",
+	[SL_DROP_NOT_FOR_US] = "not_for_us",
 };
 
 const char *

@@ -35,6 +35,14 @@ enum sl_drop_reason {
 	SL_DROP_MTU_EXCEEDED,        /* encapsulated packet longer than the port MTU */
 	SL_DROP_TX_FULL,             /* the TX queue did not take the packet */
 	SL_DROP_NO_SNAPSHOT,         /* no configuration published yet */
+	SL_DROP_IPV6_FRAGMENT,       /* an IPv6 fragment the slow path could not place */
+	SL_DROP_FRAGMENT_NO_RULE,    /* a later fragment whose first was not seen (rule unknown) */
+	SL_DROP_REPLY_NO_FLOW,       /* from a DNAT backend, but no flow it replies to */
+	SL_DROP_TTL_EXCEEDED,        /* TTL / hop limit would reach 0 (ICMP time exceeded sent) */
+	SL_DROP_ICMP_NO_FLOW,        /* ICMP error to a frontend quoting no packet of ours */
+	SL_DROP_PUNT_FULL,           /* the control thread's queue was full (ARP, exceptions) */
+	SL_DROP_NO_TX_QUEUE,         /* this lcore has no TX queue on the egress port */
+	SL_DROP_NOT_FOR_US,          /* not for a frontend nor an address of ours (no exception path) */
 	SL_DROP_MAX
 };
 

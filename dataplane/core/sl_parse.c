@@ -73,8 +73,6 @@ sl_parse_ipv6_ext(const uint8_t *ip6, uint32_t end, uint32_t *off, uint8_t *nh)
 		n = ip6[o];
 		o += hlen;
 	}
-	if (unlikely(n == SL_IPV6_NH_FRAGMENT))
-		return SL_DROP_IPV6_BAD_EXT_HEADER;
 	*off = o;
 	*nh = n;
 	return SL_DROP_NONE;
@@ -88,6 +86,8 @@ sl_parse(const uint8_t *frame, uint32_t len, struct sl_pkt *p)
 	uint32_t l3_room, l3_len, l4_off, l4_len;
 	uint32_t etype;
 	uint8_t proto;
+	uint8_t frag = SL_FRAG_NONE;
+	uint32_t frag_id = 0;
 
 	if (unlikely(len < SL_ETH_HLEN))
 		return SL_DROP_L2_TRUNCATED;
@@ -122,9 +122,11 @@ sl_parse(const uint8_t *frame, uint32_t len, struct sl_pkt *p)
 		l3_len = sl_load_be16(l3 + 2);
 		if (unlikely(l3_len < ihl || l3_len > l3_room))
 			return SL_DROP_IPV4_BAD_LENGTH;
-		if (unlikely(sl_load_be16(l3 + 6) & SL_IPV4_FRAG_MASK))
-			return SL_DROP_IPV4_FRAGMENT;
 		proto = l3[9];
+		if (unlikely(sl_load_be16(l3 + 6) & SL_IPV4_FRAG_MASK)) {
+			frag = (sl_load_be16(l3 + 6) & 0x1fff) ? SL_FRAG_LATER : SL_FRAG_FIRST;
+			frag_id = sl_load_be16(l3 + 4);
+		}
 		sl_ip_addr_from_v4(&p->src, 0);
 		memcpy(&p->src.bytes[12], l3 + 12, 4);
 		sl_ip_addr_from_v4(&p->dst, 0);
@@ -148,6 +150,23 @@ sl_parse(const uint8_t *frame, uint32_t len, struct sl_pkt *p)
 			r = sl_parse_ipv6_ext(l3, l3_len, &ext_off, &proto);
 			if (r != SL_DROP_NONE)
 				return r;
+			if (proto == SL_IPV6_NH_FRAGMENT) {
+				/* 8 bytes: next header, reserved, offset+M, identification */
+				if (unlikely(ext_off + 8 > l3_len))
+					return SL_DROP_IPV6_BAD_EXT_HEADER;
+				uint32_t offm = sl_load_be16(l3 + ext_off + 2);
+				proto = l3[ext_off];
+				frag_id = (uint32_t)sl_load_be16(l3 + ext_off + 4) << 16 |
+					  sl_load_be16(l3 + ext_off + 6);
+				ext_off += 8;
+				/* An atomic fragment (offset 0, M clear; RFC 6946) is a whole packet. */
+				if ((offm & 0xfff9) != 0)
+					frag = (offm & 0xfff8) ? SL_FRAG_LATER : SL_FRAG_FIRST;
+				/* No extension header may follow the fragment header here. */
+				if (unlikely(sl_ipv6_is_walked_ext(proto) ||
+					     proto == SL_IPV6_NH_FRAGMENT))
+					return SL_DROP_IPV6_BAD_EXT_HEADER;
+			}
 		}
 		memcpy(p->src.bytes, l3 + 8, 16);
 		memcpy(p->dst.bytes, l3 + 24, 16);
@@ -166,6 +185,23 @@ sl_parse(const uint8_t *frame, uint32_t len, struct sl_pkt *p)
 
 	l4_len = l3_off + l3_len - l4_off;
 	l4 = frame + l4_off;
+	if (unlikely(frag != SL_FRAG_NONE)) {
+		p->sport_be = p->dport_be = 0;
+		if (frag == SL_FRAG_FIRST && l4_len >= 4 &&
+		    (proto == SL_PROTO_TCP || proto == SL_PROTO_UDP)) {
+			memcpy(&p->sport_be, l4, 2);
+			memcpy(&p->dport_be, l4 + 2, 2);
+		}
+		p->tcp_flags = 0;
+		p->l4_proto = proto;
+		p->frag = frag;
+		p->frag_id = frag_id;
+		p->l3_off = (uint16_t)l3_off;
+		p->l4_off = (uint16_t)l4_off;
+		p->l3_len = (uint16_t)l3_len;
+		p->l4_len = (uint16_t)l4_len;
+		return p->family == SL_AF_IPV4 ? SL_DROP_IPV4_FRAGMENT : SL_DROP_IPV6_FRAGMENT;
+	}
 	if (likely(proto == SL_PROTO_TCP)) {
 		uint32_t doff;
 
@@ -185,11 +221,20 @@ sl_parse(const uint8_t *frame, uint32_t len, struct sl_pkt *p)
 			return SL_DROP_UDP_BAD_LENGTH;
 		p->tcp_flags = 0;
 	} else {
+		p->sport_be = p->dport_be = 0;
+		p->tcp_flags = 0;
+		p->l4_proto = proto;
+		p->frag = SL_FRAG_NONE;
+		p->l3_off = (uint16_t)l3_off;
+		p->l4_off = (uint16_t)l4_off;
+		p->l3_len = (uint16_t)l3_len;
+		p->l4_len = (uint16_t)l4_len;
 		return SL_DROP_L4_UNSUPPORTED;
 	}
 	memcpy(&p->sport_be, l4, 2);
 	memcpy(&p->dport_be, l4 + 2, 2);
 	p->l4_proto = proto;
+	p->frag = SL_FRAG_NONE;
 	p->l3_off = (uint16_t)l3_off;
 	p->l4_off = (uint16_t)l4_off;
 	p->l3_len = (uint16_t)l3_len;

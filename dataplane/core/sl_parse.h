@@ -45,11 +45,28 @@ struct sl_pkt {
 	uint8_t family;            /* SL_AF_IPV4 or SL_AF_IPV6 */
 	uint8_t l4_proto;          /* SL_PROTO_TCP or SL_PROTO_UDP */
 	uint8_t tcp_flags;         /* 0 for UDP */
+	uint8_t frag;              /* enum sl_frag: set with SL_DROP_IPV4/IPV6_FRAGMENT */
+	uint32_t frag_id;          /* IPv4 identification / IPv6 fragment identification */
+};
+
+/* A fragment's place in its datagram. */
+enum sl_frag {
+	SL_FRAG_NONE = 0,
+	SL_FRAG_FIRST = 1,  /* offset 0, more to come: the L4 ports are in it (when 4 bytes are) */
+	SL_FRAG_LATER = 2,  /* offset > 0: no L4 header */
 };
 
 /*
  * Parse one frame. Returns SL_DROP_NONE and fills *p, or the reason the frame
- * must be dropped (then *p is partly filled and must not be used).
+ * cannot take the fast path (then *p is partly filled and must not be used),
+ * with three exceptions the worker's slow path handles:
+ *  - SL_DROP_IPV4_FRAGMENT / SL_DROP_IPV6_FRAGMENT: a well-formed fragment;
+ *    addresses, family, l3_off/l3_len, l4_off (the fragment's payload),
+ *    l4_proto, frag and frag_id are set; sport/dport too for a first
+ *    fragment that holds them (else 0).
+ *  - SL_DROP_L4_UNSUPPORTED: a well-formed IP packet of another protocol
+ *    (ICMP...); addresses, family, l3_off/l3_len, l4_off/l4_len and
+ *    l4_proto are set, the ports are 0.
  */
 enum sl_drop_reason sl_parse(const uint8_t *frame, uint32_t len, struct sl_pkt *p);
 

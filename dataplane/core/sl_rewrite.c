@@ -105,10 +105,17 @@ sl_encap_build(struct sl_encap *e, const struct sl_encap_params *p)
 	e->delivery = (uint8_t)p->delivery;
 	e->outer_family = (uint8_t)fam;
 
-	/* Ethernet; the EtherType is stored by sl_encap_finish(). */
+	/* Ethernet (+ 802.1Q); the EtherType is stored by sl_encap_finish(). */
 	memcpy(b, p->dst_mac.bytes, SL_ETHER_ADDR_LEN);
 	memcpy(b + 6, p->src_mac.bytes, SL_ETHER_ADDR_LEN);
 	off = SL_ETH_HLEN;
+	e->etype_off = 12;
+	if (p->vlan_tci != 0) {
+		sl_store_be16(b + 12, SL_ETHERTYPE_VLAN);
+		sl_store_be16(b + 14, p->vlan_tci);
+		off += 4;
+		e->etype_off = 16;
+	}
 	if (fam == SL_AF_NONE) {
 		e->len = (uint8_t)off;
 		e->valid = 1;
@@ -117,7 +124,7 @@ sl_encap_build(struct sl_encap *e, const struct sl_encap_params *p)
 
 	/* Outer IP: lengths, checksum and (IPIP) protocol are per packet. */
 	e->ip_off = (uint8_t)off;
-	sl_store_be16(b + 12, sl_ethertype_of((int)fam));
+	sl_store_be16(b + e->etype_off, sl_ethertype_of((int)fam));
 	if (fam == SL_AF_IPV4) {
 		uint8_t *ip = b + off;
 
@@ -186,12 +193,12 @@ sl_encap_finish(uint8_t *hdr, const struct sl_encap *e, uint16_t inner_len,
 
 	if (e->outer_family == SL_AF_NONE) {
 		/* DNAT, L2: the Ethernet header is all there is. */
-		sl_store_be16(hdr + 12, inner_etype);
+		sl_store_be16(hdr + e->etype_off, inner_etype);
 		return;
 	}
 
 	ip = hdr + e->ip_off;
-	sl_store_be16(hdr + 12, sl_ethertype_of(e->outer_family));
+	sl_store_be16(hdr + e->etype_off, sl_ethertype_of(e->outer_family));
 	if (e->outer_family == SL_AF_IPV4) {
 		/* Incremental (RFC 1624) from the template's checksum: length, protocol. */
 		uint16_t len_be, old_word, new_word;
@@ -228,43 +235,61 @@ sl_encap_finish(uint8_t *hdr, const struct sl_encap *e, uint16_t inner_len,
 	}
 }
 
-void
-sl_dnat(uint8_t *frame, const struct sl_pkt *p, const struct sl_ip_addr *new_dst,
-	uint16_t new_dport_be)
+/*
+ * Rewrite the source (dst = 0) or destination (dst = 1) address and port of
+ * a parsed packet with incremental checksum updates. A later fragment has no
+ * L4 header: only the address (and the IPv4 header checksum) changes; the
+ * first fragment's L4 checksum covers the whole datagram, and the pseudo-
+ * header and port changes are folded into it the same way.
+ */
+static inline void
+sl_nat_rewrite(uint8_t *frame, const struct sl_pkt *p, int dst, const struct sl_ip_addr *addr,
+	       uint16_t port_be)
 {
 	uint8_t *l3 = frame + p->l3_off;
 	uint8_t *l4 = frame + p->l4_off;
-	uint8_t *l4_csum_p = l4 + (p->l4_proto == SL_PROTO_TCP ? 16 : 6);
-	uint16_t l4_csum;
-	int l4_csum_on;
+	uint32_t csum_off = p->l4_proto == SL_PROTO_TCP ? 16 : 6;
+	uint8_t *l4_csum_p = l4 + csum_off;
+	uint16_t l4_csum = 0;
+	int has_l4 = p->frag != SL_FRAG_LATER && p->l4_len >= csum_off + 2;
+	int l4_csum_on = 0;
 
-	memcpy(&l4_csum, l4_csum_p, 2);
-	/* Over IPv4 a UDP checksum of 0 means "none" and stays so. */
-	l4_csum_on = !(p->l4_proto == SL_PROTO_UDP && p->family == SL_AF_IPV4 && l4_csum == 0);
+	if (likely(has_l4)) {
+		memcpy(&l4_csum, l4_csum_p, 2);
+		/* Over IPv4 a UDP checksum of 0 means "none" and stays so. */
+		l4_csum_on = !(p->l4_proto == SL_PROTO_UDP && p->family == SL_AF_IPV4 &&
+			       l4_csum == 0);
+	}
 
 	if (likely(p->family == SL_AF_IPV4)) {
-		const uint8_t *nd = &new_dst->bytes[12];
+		const uint8_t *na = &addr->bytes[12];
+		uint8_t *a = l3 + (dst ? 16 : 12);
 		uint16_t ip_csum;
 
 		memcpy(&ip_csum, l3 + 10, 2);
-		ip_csum = sl_csum_replace(ip_csum, l3 + 16, nd, 4);
+		ip_csum = sl_csum_replace(ip_csum, a, na, 4);
 		memcpy(l3 + 10, &ip_csum, 2);
-		/* The pseudo-header holds the destination: the L4 sum moves too. */
+		/* The pseudo-header holds the addresses: the L4 sum moves too. */
 		if (l4_csum_on)
-			l4_csum = sl_csum_replace(l4_csum, l3 + 16, nd, 4);
-		memcpy(l3 + 16, nd, 4);
+			l4_csum = sl_csum_replace(l4_csum, a, na, 4);
+		memcpy(a, na, 4);
 	} else {
-		l4_csum = sl_csum_replace(l4_csum, l3 + 24, new_dst->bytes, 16);
-		memcpy(l3 + 24, new_dst->bytes, 16);
+		uint8_t *a = l3 + (dst ? 24 : 8);
+
+		if (has_l4)
+			l4_csum = sl_csum_replace(l4_csum, a, addr->bytes, 16);
+		memcpy(a, addr->bytes, 16);
+		l4_csum_on = has_l4;
 	}
 
-	if (new_dport_be != 0) {
-		uint16_t old_dport;
+	if (port_be != 0 && has_l4) {
+		uint16_t old_port;
+		uint8_t *pp = l4 + (dst ? 2 : 0);
 
-		memcpy(&old_dport, l4 + 2, 2);
+		memcpy(&old_port, pp, 2);
 		if (l4_csum_on)
-			l4_csum = sl_csum_replace16(l4_csum, old_dport, new_dport_be);
-		memcpy(l4 + 2, &new_dport_be, 2);
+			l4_csum = sl_csum_replace16(l4_csum, old_port, port_be);
+		memcpy(pp, &port_be, 2);
 	}
 
 	if (l4_csum_on) {
@@ -273,6 +298,20 @@ sl_dnat(uint8_t *frame, const struct sl_pkt *p, const struct sl_ip_addr *new_dst
 			l4_csum = 0xffff;
 		memcpy(l4_csum_p, &l4_csum, 2);
 	}
+}
+
+void
+sl_dnat(uint8_t *frame, const struct sl_pkt *p, const struct sl_ip_addr *new_dst,
+	uint16_t new_dport_be)
+{
+	sl_nat_rewrite(frame, p, 1, new_dst, new_dport_be);
+}
+
+void
+sl_snat(uint8_t *frame, const struct sl_pkt *p, const struct sl_ip_addr *new_src,
+	uint16_t new_sport_be)
+{
+	sl_nat_rewrite(frame, p, 0, new_src, new_sport_be);
 }
 
 uint16_t

@@ -42,7 +42,7 @@ int sl_delivery_parse(const char *name, enum sl_delivery *d);
 
 #define SL_GUE_DEFAULT_PORT 6080
 #define SL_VXLAN_DEFAULT_PORT 4789
-#define SL_ENCAP_BYTES 96 /* Ethernet 14 + IPv6 40 + UDP 8 + VXLAN 8 + Ethernet 14 = 84 */
+#define SL_ENCAP_BYTES 96 /* Ethernet 14 + 802.1Q 4 + IPv6 40 + UDP 8 + VXLAN 8 + Ethernet 14 = 88 */
 
 /* A precomputed header prefix; see the file comment. */
 struct sl_encap {
@@ -54,7 +54,7 @@ struct sl_encap {
 	uint8_t udp_off;      /* UDP header offset for GUE/VXLAN, else 0 */
 	uint8_t inner_eth_off;/* VXLAN inner Ethernet header offset, else 0 */
 	uint8_t valid;        /* 0: no next-hop MAC known, packets are dropped (SL_DROP_NO_NEIGHBOUR) */
-	uint8_t pad;
+	uint8_t etype_off;    /* 12, or 16 behind an 802.1Q tag: the L2 header is etype_off + 2 bytes */
 };
 
 struct sl_encap_params {
@@ -67,6 +67,7 @@ struct sl_encap_params {
 	uint16_t udp_dport;           /* GUE/VXLAN destination port, host order; 0 = default */
 	uint32_t vni;                 /* VXLAN network identifier, < 2^24 */
 	uint8_t ttl;                  /* outer TTL / hop limit; 0 = 64 */
+	uint16_t vlan_tci;            /* 802.1Q tag of the egress segment; 0 = untagged */
 };
 
 /*
@@ -95,6 +96,15 @@ void sl_encap_finish(uint8_t *hdr, const struct sl_encap *e, uint16_t inner_len,
  */
 void sl_dnat(uint8_t *frame, const struct sl_pkt *p, const struct sl_ip_addr *new_dst,
 	     uint16_t new_dport_be);
+
+/*
+ * SNAT in place, the mirror of sl_dnat(): the source address becomes new_src
+ * and, when new_sport_be != 0, the source port new_sport_be (the DNAT return
+ * path: a backend's reply leaves from the frontend). Both accept fragments:
+ * a later fragment (p->frag == SL_FRAG_LATER) has only its address changed.
+ */
+void sl_snat(uint8_t *frame, const struct sl_pkt *p, const struct sl_ip_addr *new_src,
+	     uint16_t new_sport_be);
 
 #define SL_TCP_RST_MAX_LEN 60 /* IPv6 40 + TCP 20 */
 

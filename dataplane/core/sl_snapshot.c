@@ -50,6 +50,8 @@ sl_snapshot_alloc(uint32_t n_ports, uint32_t n_rules, uint32_t n_pools, uint32_t
 	/* An empty frontend table, so lookups miss until the rules are indexed. */
 	s->frontend_slots = calloc(SL_FRONTEND_MIN_SLOTS, sizeof(*s->frontend_slots));
 	s->frontend_mask = SL_FRONTEND_MIN_SLOTS - 1;
+	s->addr_slots = calloc(SL_FRONTEND_MIN_SLOTS, sizeof(*s->addr_slots));
+	s->addr_mask = SL_FRONTEND_MIN_SLOTS - 1;
 	s->backend_by_id = malloc(SL_MAX_BACKEND_COUNTERS * sizeof(*s->backend_by_id));
 	if (s->backend_by_id != NULL)
 		memset(s->backend_by_id, 0xff, SL_MAX_BACKEND_COUNTERS * sizeof(*s->backend_by_id));
@@ -58,7 +60,7 @@ sl_snapshot_alloc(uint32_t n_ports, uint32_t n_rules, uint32_t n_pools, uint32_t
 		memset(s->rule_by_id, 0xff, SL_MAX_RULE_COUNTERS * sizeof(*s->rule_by_id));
 	s->gw_hdrs = sl_calloc_n((size_t)n_ports * 2, sizeof(*s->gw_hdrs));
 	if (s->rules == NULL || s->pools == NULL || s->backends == NULL || s->hdrs == NULL ||
-	    s->frontend_slots == NULL || s->backend_by_id == NULL || s->rule_by_id == NULL ||
+	    s->frontend_slots == NULL || s->addr_slots == NULL || s->backend_by_id == NULL || s->rule_by_id == NULL ||
 	    s->gw_hdrs == NULL) {
 		sl_snapshot_free(s);
 		errno = ENOMEM;
@@ -107,10 +109,30 @@ sl_snapshot_free(struct sl_snapshot *s)
 	free(s->backends);
 	free(s->hdrs);
 	free(s->frontend_slots);
+	free(s->addr_slots);
 	free(s->backend_by_id);
 	free(s->rule_by_id);
 	free(s->gw_hdrs);
 	free(s);
+}
+
+static void
+sl_addr_index_add(struct sl_frontend_slot *slots, uint32_t mask, const struct sl_ip_addr *a,
+		  uint32_t kind)
+{
+	uint32_t i = sl_frontend_hash(a, SL_ADDR_INDEX_PROTO, 0) & mask;
+
+	while (slots[i].used) {
+		if (sl_ip_addr_eq(&slots[i].addr, a)) {
+			slots[i].rule |= kind;
+			return;
+		}
+		i = (i + 1) & mask;
+	}
+	slots[i].addr = *a;
+	slots[i].proto = SL_ADDR_INDEX_PROTO;
+	slots[i].used = 1;
+	slots[i].rule = kind;
 }
 
 int
@@ -153,9 +175,39 @@ sl_snapshot_index_frontends(struct sl_snapshot *s)
 		slots[i].rule = r;
 	}
 
+	/*
+	 * The address index: every frontend address, and every address of a
+	 * pool some DNAT rule uses (what a reply comes from). At most one slot
+	 * per rule plus one per backend.
+	 */
+	uint32_t asize = SL_FRONTEND_MIN_SLOTS;
+	if (s->n_backends > (1u << 29))
+		return -ENOMEM;
+	while (asize < 2 * (s->n_rules + s->n_backends))
+		asize <<= 1;
+	struct sl_frontend_slot *aslots = calloc(asize, sizeof(*aslots));
+	if (aslots == NULL) {
+		free(slots);
+		return -ENOMEM;
+	}
+	for (r = 0; r < s->n_rules; r++) {
+		const struct sl_rule *rule = &s->rules[r];
+		sl_addr_index_add(aslots, asize - 1, &rule->frontend, SL_ADDR_FRONTEND);
+		if (rule->floating_ip || rule->pool >= s->n_pools)
+			continue;
+		s->has_dnat = 1;
+		const struct sl_pool *pool = &s->pools[rule->pool];
+		for (uint32_t m = 0; m < pool->n_members; m++)
+			sl_addr_index_add(aslots, asize - 1, &s->backends[pool->members[m]].addr,
+					  SL_ADDR_DNAT_BACKEND);
+	}
+
 	/* Replace only on success: on error the snapshot keeps its old index. */
 	free(s->frontend_slots);
 	s->frontend_slots = slots;
 	s->frontend_mask = mask;
+	free(s->addr_slots);
+	s->addr_slots = aslots;
+	s->addr_mask = asize - 1;
 	return 0;
 }

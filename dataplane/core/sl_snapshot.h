@@ -30,8 +30,14 @@
 #define SL_MAX_BACKEND_COUNTERS 65536  /* backend entries across all pools */
 #define SL_RULE_NONE UINT32_MAX
 #define SL_BACKEND_NONE UINT32_MAX
+#define SL_PORT_INGRESS UINT16_MAX
 
-/* A static neighbour (until ARP/ND exists): IP -> MAC on one port. */
+/* Kinds of address in the snapshot's address index. */
+#define SL_ADDR_FRONTEND 1u      /* a frontend IP of some rule */
+#define SL_ADDR_DNAT_BACKEND 2u  /* a backend of a pool that a DNAT rule uses */
+#define SL_ADDR_INDEX_PROTO 0xff /* the proto field of address index slots */
+
+/* A static neighbour from the port profile: IP -> MAC on one port (wins over ARP/ND). */
 struct sl_neighbour {
 	struct sl_ip_addr addr;
 	struct sl_mac mac;
@@ -52,6 +58,18 @@ struct sl_port_info {
 	struct sl_ip_addr gateway_v6;
 	uint8_t has_gateway_v4;
 	uint8_t has_gateway_v6;
+	uint8_t ipv4_prefix;      /* on-link prefix length of ipv4; 0 = not given */
+	uint8_t ipv6_prefix;
+	uint16_t vlan_tci;        /* 802.1Q tag of the port's segment; 0 = untagged */
+	/*
+	 * Dynamic neighbours (ARP/ND): when set, addresses with no static
+	 * entry are looked up here; an unknown one is asked for (resolve
+	 * returns false until its MAC is learned, then the snapshot is
+	 * compiled again).
+	 */
+	bool (*resolve)(void *ctx, uint32_t port, const struct sl_ip_addr *a, struct sl_mac *mac);
+	void *resolve_ctx;
+	uint32_t index;           /* this port's index (for resolve) */
 };
 
 struct sl_backend {
@@ -64,6 +82,8 @@ struct sl_backend {
 	uint8_t admin_down; /* adminState Down */
 	uint32_t drain_ms;  /* the pool's drainPeriodInSeconds, ms; 0 = none */
 	uint32_t pool;      /* index into snapshot->pools */
+	uint16_t egress_port; /* port whose segment holds the backend; SL_PORT_INGRESS: the
+			       * port the packet came in on (one-armed, or via its gateway) */
 	char name[SL_NAME_MAX]; /* "<lb>/<pool>/<address name>" */
 };
 
@@ -147,6 +167,10 @@ struct sl_snapshot {
 	struct sl_encap *gw_hdrs;
 	uint32_t frontend_mask;   /* table size - 1 (power of two) */
 	struct sl_frontend_slot *frontend_slots;
+	/* address -> SL_ADDR_* bits (in the slot's rule field); see sl_snapshot_addr_kind() */
+	uint32_t addr_mask;
+	struct sl_frontend_slot *addr_slots;
+	uint8_t has_dnat;         /* some rule uses DNAT (Floating IP off): replies come back */
 };
 
 /* Allocate an empty snapshot with room for the given counts; NULL + errno. */
@@ -157,9 +181,9 @@ struct sl_snapshot *sl_snapshot_alloc(uint32_t n_ports, uint32_t n_rules, uint32
 void sl_snapshot_free(struct sl_snapshot *s);
 
 /*
- * Build the frontend table from s->rules (call after the rules are filled).
- * Returns 0, -EEXIST when two rules share (frontend, protocol, port), or
- * -ENOMEM.
+ * Build the frontend table and the address index from s->rules, pools and
+ * backends (call once they are filled). Returns 0, -EEXIST when two rules
+ * share (frontend, protocol, port), or -ENOMEM.
  */
 int sl_snapshot_index_frontends(struct sl_snapshot *s);
 
@@ -194,6 +218,21 @@ sl_frontend_find(const struct sl_snapshot *s, const struct sl_ip_addr *a, uint8_
 		if (slot->port_be == port_be && slot->proto == proto && sl_ip_addr_eq(&slot->addr, a))
 			return slot->rule;
 		i = (i + 1) & s->frontend_mask;
+	}
+}
+
+/* SL_ADDR_* bits of an address (0: none of ours). */
+static inline uint32_t
+sl_snapshot_addr_kind(const struct sl_snapshot *s, const struct sl_ip_addr *a)
+{
+	uint32_t i = sl_frontend_hash(a, SL_ADDR_INDEX_PROTO, 0) & s->addr_mask;
+	for (;;) {
+		const struct sl_frontend_slot *slot = &s->addr_slots[i];
+		if (!slot->used)
+			return 0;
+		if (sl_ip_addr_eq(&slot->addr, a))
+			return slot->rule;
+		i = (i + 1) & s->addr_mask;
 	}
 }
 

@@ -528,6 +528,24 @@ test_drop_ipv4(void **state)
 
 	put16(ip + 6, 0x2000); /* MF */
 	expect_drop(buf, x.len, SL_DROP_IPV4_FRAGMENT);
+	{
+		/* a first fragment: addresses, protocol, ports and identification for the slow path */
+		struct sl_pkt fp;
+		put16(ip + 4, 0xbeef);
+		assert_int_equal(sl_parse(buf, x.len, &fp), SL_DROP_IPV4_FRAGMENT);
+		assert_int_equal(fp.frag, SL_FRAG_FIRST);
+		assert_int_equal(fp.frag_id, 0xbeef);
+		assert_int_equal(fp.l4_proto, s.proto);
+		assert_int_equal(fp.family, SL_AF_IPV4);
+		assert_memory_equal(&fp.dst.bytes[12], ip + 16, 4);
+		assert_memory_equal(&fp.dport_be, ip + 20 + 2, 2);
+		assert_int_equal(fp.l3_len, x.l3_len);
+		put16(ip + 6, 0x0003); /* a later one: no ports */
+		assert_int_equal(sl_parse(buf, x.len, &fp), SL_DROP_IPV4_FRAGMENT);
+		assert_int_equal(fp.frag, SL_FRAG_LATER);
+		assert_int_equal(fp.dport_be, 0);
+		assert_int_equal(fp.l4_off, 14 + 20);
+	}
 	put16(ip + 6, 0x0001); /* offset 8 */
 	expect_drop(buf, x.len, SL_DROP_IPV4_FRAGMENT);
 	put16(ip + 6, 0x5fff); /* DF + offset */
@@ -576,9 +594,9 @@ test_drop_ipv6(void **state)
 	ip[6] = 50; /* ESP */
 	expect_drop(buf, x.len, SL_DROP_L4_UNSUPPORTED);
 
-	/* a fragment header as the first next header */
+	/* a fragment header as the first next header: a fragment, for the slow path */
 	ip[6] = 44;
-	expect_drop(buf, x.len, SL_DROP_IPV6_BAD_EXT_HEADER);
+	expect_drop(buf, x.len, SL_DROP_IPV6_FRAGMENT);
 }
 
 /* IPv4-mapped source or destination: refused, never taken for IPv4. */
@@ -619,9 +637,9 @@ test_drop_ipv6_ext(void **state)
 	build_frame(buf, &s, &x);
 	expect_drop(buf, x.len, SL_DROP_NONE);
 
-	/* a fragment header after the destination options */
+	/* a fragment header after the destination options: a fragment, for the slow path */
 	ip[40 + 8] = 44;
-	expect_drop(buf, x.len, SL_DROP_IPV6_BAD_EXT_HEADER);
+	expect_drop(buf, x.len, SL_DROP_IPV6_FRAGMENT);
 	ip[40 + 8] = SL_PROTO_TCP;
 
 	/* destination options length beyond the payload */
