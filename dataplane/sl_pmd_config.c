@@ -276,6 +276,7 @@ pc_port(struct pc_ctx *c, const cJSON *o, const char *path, struct sl_port_cfg *
 		"name", "device", "devargs", "rxQueues", "rxDescriptors", "txDescriptors", "mtu",
 		"rss", "promiscuous", "macAddress", "ipv4Address", "ipv6Address", "gateway",
 		"neighbours", "extraMbufs", "description", "vlanId", "exceptionPath",
+		"neighbourDiscovery",
 	};
 	const cJSON *it;
 	uint32_t v;
@@ -351,6 +352,14 @@ pc_port(struct pc_ctx *c, const cJSON *o, const char *path, struct sl_port_cfg *
 	if ((rc = pc_uint(c, o, "vlanId", path, 0, 4094, 0, &v)) != 0)
 		return rc;
 	pc->info.vlan_tci = (uint16_t)v;
+	pc->neighbour_discovery = 1;
+	const cJSON *nd = cJSON_GetObjectItemCaseSensitive(o, "neighbourDiscovery");
+	if (nd != NULL) {
+		if (!cJSON_IsBool(nd))
+			return pc_fail(c, path, "InvalidPortProfile", "expected true or false for",
+				       "neighbourDiscovery");
+		pc->neighbour_discovery = cJSON_IsTrue(nd) ? 1 : 0;
+	}
 	const cJSON *ex = cJSON_GetObjectItemCaseSensitive(o, "exceptionPath");
 	if (ex != NULL) {
 		char p[512];

@@ -41,6 +41,9 @@ struct sl_port_cfg {
 	struct sl_port_info info;         /* addresses, neighbours, gateway (for compile) */
 	struct sl_neighbour *neighbours;  /* owned; info.neighbours points here */
 	char tap_name[SL_PORT_NAME_MAX];  /* exceptionPath.tap: kernel interface; "" = none */
+	uint8_t neighbour_discovery;      /* resolve neighbours by ARP/ND and announce frontends
+					   * (default); false: static neighbours only, nothing sent
+					   * unasked (a replayed pcap, a benchmark port) */
 };
 
 struct sl_pmd_config {

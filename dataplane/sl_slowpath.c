@@ -24,6 +24,7 @@
 
 struct sl_sp_port {
 	uint16_t port_id;       /* the NIC port */
+	uint8_t discovery;      /* neighbourDiscovery: requests and announcements go out */
 	int16_t inject_worker;  /* worker that transmits for this port, -1: none */
 	int16_t tap_port_id;    /* the TAP's DPDK port id, -1: no exception path */
 	char tap_name[SL_PORT_NAME_MAX];
@@ -323,7 +324,7 @@ sp_solicit(void *ctx, uint16_t port, const struct sl_ip_addr *a, const struct sl
 	uint8_t *out;
 	uint32_t n;
 
-	if (port >= sp->n_ports)
+	if (port >= sp->n_ports || !sp->sp[port].discovery)
 		return;
 	struct rte_mbuf *m = sp_alloc(sp, &out, 128);
 	if (m == NULL)
@@ -376,6 +377,8 @@ sp_announce(struct sl_slowpath *sp, const struct sl_snapshot *snap)
 			const struct sl_dp_port *pt = &sp->ports[p];
 			uint8_t *out;
 			uint32_t len;
+			if (!sp->sp[p].discovery)
+				continue;
 			struct rte_mbuf *m = sp_alloc(sp, &out, 128);
 			if (m == NULL)
 				break;
@@ -614,6 +617,7 @@ sl_slowpath_create(const struct sl_pmd_config *cfg, const uint16_t *port_ids,
 	}
 	for (uint16_t p = 0; p < sp->n_ports; p++) {
 		sp->sp[p].port_id = port_ids[p];
+		sp->sp[p].discovery = cfg->ports[p].neighbour_discovery;
 		sp->sp[p].tap_port_id = -1;
 		sp->sp[p].inject_worker = -1;
 		for (unsigned int w = 0; w < n_workers && sp->sp[p].inject_worker < 0; w++)

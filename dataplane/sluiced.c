@@ -289,7 +289,7 @@ prepare_snapshot(void *ctx, const struct sl_model *m, struct sl_error *err)
 	for (uint32_t i = 0; i < d->pmd.n_ports; i++) {
 		d->port_info[i] = d->pmd.ports[i].info;
 		d->port_info[i].index = i;
-		if (d->slow != NULL) {
+		if (d->slow != NULL && d->pmd.ports[i].neighbour_discovery) {
 			d->port_info[i].resolve = sl_slowpath_resolve;
 			d->port_info[i].resolve_ctx = d->slow;
 		}

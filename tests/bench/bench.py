@@ -101,6 +101,7 @@ def run_sluiced(pcap, mode, seconds, workdir, n_packets, flow_table, a):
         json.dump({"ports": [{"name": "bench0", "device": "net_pcap0", "devargs": devargs,
                               "rxQueues": a.workers, "rxDescriptors": 2048, "txDescriptors": 2048,
                               "extraMbufs": a.workers * n_packets + 4096,
+                              "neighbourDiscovery": False,
                               "macAddress": slharness.SLUICE_MAC, "ipv4Address": "10.0.0.2",
                               "ipv6Address": "fd00::2",
                               "gateway": {"ipv4": "10.0.0.1", "ipv6": "fd00::1"},

@@ -114,7 +114,8 @@ def main(argv=None):
     with open(prof, "w") as f:
         json.dump({"ports": [{"name": "bench0", "device": "net_pcap0",
                               "devargs": f"rx_pcap={pcap},infinite_rx=1", "rxQueues": 1,
-                              "extraMbufs": a.flows + 4096, "macAddress": slharness.SLUICE_MAC,
+                              "extraMbufs": a.flows + 4096, "neighbourDiscovery": False,
+                              "macAddress": slharness.SLUICE_MAC,
                               "ipv4Address": "10.0.0.2", "gateway": {"ipv4": "10.0.0.1"},
                               "neighbours": [{"ipAddress": "10.0.0.1", "macAddress": slharness.ROUTER_MAC}]}]}, f)
     sock = os.path.join(work, "api.sock")

@@ -73,8 +73,7 @@ def cases():
     c.append((None, "vlan", Ether(raw(ETH / Dot1Q(vlan=100, prio=3) / IP(src=C4, dst=FE4) /
                                       TCP(sport=1004, dport=80) / Raw(b"tagged")))))
 
-    c.append(("not_ip", "arp", Ether(raw(Ether(dst="ff:ff:ff:ff:ff:ff", src=h.CLIENT_MAC) /
-                                          ARP(op=1, psrc="10.0.0.1", pdst=h.PORT_IPV4)))))
+    # ARP, pings of a frontend and fragments take the slow path: test_slow_path.py
     c.append(("not_ip", "lldp ethertype", eth_ip(b"\x00" * 46, etype=0x88CC)))
     c.append(("l2_truncated", "10-byte frame", Raw(raw(good4)[:10])))
     c.append(("l2_truncated", "tag cut short", Raw(raw(ETH)[:12] + b"\x81\x00\x00")))
@@ -90,17 +89,18 @@ def cases():
     c.append(("ipv4_bad_ihl", "IHL 15 beyond a short frame", eth_ip(bytes([0x4F]) + ipv4_raw()[1:40])))
     c.append(("ipv4_bad_length", "total length beyond the frame", eth_ip(ipv4_raw(len=1000))))
     c.append(("ipv4_bad_length", "total length below the header", eth_ip(ipv4_raw(len=16))))
-    c.append(("ipv4_fragment", "MF set", eth_ip(ipv4_raw(flags="MF"))))
-    c.append(("ipv4_fragment", "offset 185", eth_ip(ipv4_raw(frag=185))))
+    c.append(("fragment_no_rule", "a later fragment whose first was never seen",
+              eth_ip(ipv4_raw(frag=185))))
     c.append(("ipv6_truncated", "30 bytes of IPv6", eth_ip(raw(IPv6(src=C6, dst=FE6))[:30], 0x86DD)))
     c.append(("ipv6_bad_version", "version 4 in an IPv6 frame",
               eth_ip(bytes([0x40]) + raw(IPv6(src=C6, dst=FE6) / TCP(dport=80))[1:], 0x86DD)))
     c.append(("ipv6_bad_length", "payload length beyond the frame", eth_ip(
         raw(IPv6(src=C6, dst=FE6, plen=900) / TCP(sport=1007, dport=80)), 0x86DD)))
-    c.append(("ipv6_bad_ext_header", "fragment header", Ether(raw(
-        ETH / IPv6(src=C6, dst=FE6) / IPv6ExtHdrFragment(id=7, m=1) / TCP(sport=1008, dport=80)))))
-    c.append(("l4_unsupported", "ICMP echo", Ether(raw(ETH / IP(src=C4, dst=FE4) / ICMP()))))
-    c.append(("l4_unsupported", "ICMPv6 echo", Ether(raw(ETH / IPv6(src=C6, dst=FE6) / ICMPv6EchoRequest()))))
+    c.append(("ipv6_bad_ext_header", "fragment header followed by another extension header",
+              Ether(raw(ETH / IPv6(src=C6, dst=FE6) / IPv6ExtHdrFragment(id=7, m=1) /
+                        IPv6ExtHdrDestOpt() / TCP(sport=1008, dport=80)))))
+    c.append(("l4_unsupported", "ICMP timestamp to a frontend",
+              Ether(raw(ETH / IP(src=C4, dst=FE4) / ICMP(type=13)))))
     c.append(("l4_unsupported", "GRE", Ether(raw(ETH / IP(src=C4, dst=FE4, proto=47) / Raw(b"\x00" * 8)))))
     tcp_cut = raw(IP(src=C4, dst=FE4, len=30) / TCP(sport=1009, dport=80))[:30]
     c.append(("l4_truncated", "10 bytes of TCP header", eth_ip(tcp_cut)))

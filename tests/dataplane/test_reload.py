@@ -18,7 +18,8 @@ import slharness
 
 N = 1
 NULL_PROFILE = {"ports": [{"name": "null0", "device": "net_null0", "devargs": "size=64,copy=0",
-                           "macAddress": h.SLUICE_MAC, "ipv4Address": h.PORT_IPV4}]}
+                           "macAddress": h.SLUICE_MAC, "ipv4Address": h.PORT_IPV4,
+                           "neighbourDiscovery": False}]}
 
 
 def config(extra_rule):

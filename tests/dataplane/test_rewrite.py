@@ -218,10 +218,11 @@ def test_dnat(result, proto, fam):
         assert ip_out[L4].dport == bport
         assert bytes(ip_out[L4].payload) == bytes(ip_in[L4].payload)
         if fam == 4:
+            # DNAT routes: the TTL goes down by one
             assert (ip_out.ttl, ip_out.id, ip_out.len, ip_out.proto) == \
-                (ip_in.ttl, ip_in.id, ip_in.len, ip_in.proto)
+                (ip_in.ttl - 1, ip_in.id, ip_in.len, ip_in.proto)
         else:
-            assert (ip_out.hlim, ip_out.plen, ip_out.nh) == (ip_in.hlim, ip_in.plen, ip_in.nh)
+            assert (ip_out.hlim, ip_out.plen, ip_out.nh) == (ip_in.hlim - 1, ip_in.plen, ip_in.nh)
         h.check_checksums(h.ip_bytes(p_out))
         # and the whole IP packet is what scapy builds from the rewritten fields
         exp = L3(h.ip_bytes(p_in))
@@ -229,7 +230,10 @@ def test_dnat(result, proto, fam):
         exp[L4].dport = bport
         exp[L4].chksum = None
         if fam == 4:
+            exp.ttl -= 1
             exp.chksum = None
+        else:
+            exp.hlim -= 1
         assert h.ip_bytes(p_out) == raw(exp)
         assert len(p_out) == 14 + len(raw(exp))
 

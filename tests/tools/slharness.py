@@ -67,12 +67,15 @@ def eal_args(lcores="0,1"):
 
 
 def port_profile(rx, tx, neighbours, mac=SLUICE_MAC, ipv4=PORT_IPV4, ipv6=PORT_IPV6,
-                 gateway=None, mtu=0):
+                 gateway=None, mtu=0, discovery=False, vlan=0):
+    """A net_pcap port. Neighbour discovery is off by default: a replayed pcap
+    has nobody to answer, and the tests count every packet sluice sends."""
     port = {
         "name": "wire0",
         "device": "net_pcap0",
         "devargs": f"rx_pcap={rx},tx_pcap={tx}",
         "rxQueues": 1,
+        "neighbourDiscovery": discovery,
         "macAddress": mac,
         "neighbours": [{"ipAddress": a, "macAddress": m} for a, m in neighbours.items()],
     }
@@ -84,6 +87,8 @@ def port_profile(rx, tx, neighbours, mac=SLUICE_MAC, ipv4=PORT_IPV4, ipv6=PORT_I
         port["gateway"] = gateway
     if mtu:
         port["mtu"] = mtu
+    if vlan:
+        port["vlanId"] = vlan
     return {"ports": [port]}
 
 
