@@ -15,6 +15,17 @@
  * keeps its counters across reloads. A member of a NIC-based pool is named
  * "<nic>/<ipconfig>" in the model, so its key is "<lb>/<pool>/<nic>/<ipconfig>";
  * IP-based address names hold no '/', so the two kinds never share a key.
+ *
+ * Inbound NAT rules follow the load balancer's pools and rules: each gets a
+ * pool of its own named "<lb>/<natRule>" holding its one backend (the NIC
+ * ipConfiguration that lists it, "<lb>/<natRule>/<nic>/<ipconfig>"; none when
+ * no ipConfiguration does) with a SL_COMPILE_NAT_TABLE_SIZE-slot Maglev
+ * table, and one rule "<lb>/<natRule>" (protocol All: two, Tcp and Udp, named
+ * "<lb>/<natRule>/Tcp" and "<lb>/<natRule>/Udp", since the frontend table
+ * matches one protocol per entry). Their registry keys begin with "nat:",
+ * which no resource name holds (names are letters, digits, '_', '.', '-'),
+ * so a NAT rule never shares counters with a rule, pool or address of the
+ * same name.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,19 +37,26 @@
 #include "sl_compile.h"
 #include "sl_maglev.h"
 
-/* Room for a load balancer, a pool and an address name ("<nic>/<ipconfig>" for NIC members). */
-#define SL_COMPILE_KEY_MAX (2 * SL_RES_NAME_MAX + SL_ADDR_NAME_MAX + 4)
+/*
+ * Room for a load balancer, a pool (or NAT rule) and an address name
+ * ("<nic>/<ipconfig>" for NIC members), with the NAT prefix and a
+ * protocol suffix.
+ */
+#define SL_COMPILE_NAT_PREFIX "nat:"
+#define SL_COMPILE_KEY_MAX (2 * SL_RES_NAME_MAX + SL_ADDR_NAME_MAX + 16)
+/* An inbound NAT rule's pool has at most one member: the smallest table does. */
+#define SL_COMPILE_NAT_TABLE_SIZE SL_CONFIG_MAGLEV_MIN_SIZE
 
-/* The lower-cased registry key "a/b" or, when c is given, "a/b/c". */
+/* The lower-cased registry key "<prefix>a/b" or, when c is given, "<prefix>a/b/c". */
 static void
-sl_counter_key(char *key, const char *a, const char *b, const char *c)
+sl_counter_key(char *key, const char *prefix, const char *a, const char *b, const char *c)
 {
 	char *p;
 
 	if (c != NULL)
-		snprintf(key, SL_COMPILE_KEY_MAX, "%s/%s/%s", a, b, c);
+		snprintf(key, SL_COMPILE_KEY_MAX, "%s%s/%s/%s", prefix, a, b, c);
 	else
-		snprintf(key, SL_COMPILE_KEY_MAX, "%s/%s", a, b);
+		snprintf(key, SL_COMPILE_KEY_MAX, "%s%s/%s", prefix, a, b);
 	for (p = key; *p != '\0'; p++) {
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
@@ -326,6 +344,115 @@ sl_compile_fail(struct sl_error *err, int rc, const char *target, const char *wh
 	return rc;
 }
 
+/* Snapshot rules an inbound NAT rule takes: protocol All is a Tcp and a Udp entry. */
+static uint32_t
+sl_nat_rule_entries(const struct sl_nat_rule_cfg *nr)
+{
+	return nr->proto == SL_PROTO_ALL ? 2 : 1;
+}
+
+/* What sl_compile_nat_rule() needs besides the rule. */
+struct sl_nat_ctx {
+	struct sl_snapshot *s;
+	const struct sl_model *m;
+	const struct sl_port_info *ports;
+	uint32_t n_ports;
+	struct sl_id_registry *rule_ids;
+	struct sl_id_registry *backend_ids;
+	struct sl_table_cache *tables;
+	uint64_t seed;
+	struct sl_error *err;
+};
+
+/*
+ * Inbound NAT rule nr of load balancer lb into pool s->pools[pool]: its one
+ * backend at s->backends[*b] when an ipConfiguration lists the rule (none
+ * otherwise: the pool is empty and its packets are dropped as no_backend),
+ * then its rule entries from s->rules[*r]. Advances *b and *r. The backend
+ * is the ipConfiguration's private address, delivered by its vnet's Floating
+ * IP delivery when the rule uses Floating IP; NAT rules have no probe and
+ * ipConfigurations no admin state, so it always takes new flows.
+ */
+static int
+sl_compile_nat_rule(const struct sl_nat_ctx *x, const struct sl_lb *lb,
+		    const struct sl_nat_rule_cfg *nr, uint32_t pool, uint32_t *b, uint32_t *r)
+{
+	static const uint8_t both[2] = {SL_PROTO_TCP, SL_PROTO_UDP};
+	const struct sl_frontend *fe = &lb->frontends[nr->frontend];
+	struct sl_snapshot *s = x->s;
+	struct sl_pool *sp = &s->pools[pool];
+	char key[SL_COMPILE_KEY_MAX];
+	uint32_t first = *b, n = 0, i, port;
+	int rc;
+
+	sl_display_name(sp->name, lb->name, nr->name, NULL);
+	if (nr->nic >= 0 && nr->ipconfig >= 0) {
+		const struct sl_nic *nic = &x->m->nics[nr->nic];
+		const struct sl_nic_ipconfig *ic = &nic->ipconfigs[nr->ipconfig];
+		const struct sl_vnet *v = &x->m->vnets[ic->vnet];
+		struct sl_backend *be = &s->backends[*b];
+		char addr_name[SL_ADDR_NAME_MAX];
+
+		snprintf(addr_name, sizeof(addr_name), "%s/%s", nic->name, ic->name);
+		be->addr = ic->addr;
+		be->weight = 1;
+		be->family = ic->family;
+		be->delivery = (uint8_t)v->delivery;
+		be->admin_down = 0;
+		be->usable = 1;
+		be->drain_ms = 0;
+		be->pool = pool;
+		sl_display_name(be->name, lb->name, nr->name, addr_name);
+		sl_counter_key(key, SL_COMPILE_NAT_PREFIX, lb->name, nr->name, addr_name);
+		rc = sl_compile_counter(x->backend_ids, key, SL_MAX_BACKEND_COUNTERS,
+					&be->counter_id, x->err);
+		if (rc < 0)
+			return rc;
+		s->backend_by_id[be->counter_id] = *b;
+		for (port = 0; port < x->n_ports; port++) {
+			rc = sl_compile_hdrs(&s->hdrs[((size_t)*b * x->n_ports + port) * 2], be, v,
+					     &x->ports[port]);
+			if (rc < 0)
+				return sl_compile_fail(x->err, rc, be->name,
+						       "a backend's header prefix");
+		}
+		n = 1;
+		(*b)++;
+	}
+	rc = sl_compile_pool(sp, s, first, n, SL_COMPILE_NAT_TABLE_SIZE, x->seed, x->tables);
+	if (rc < 0)
+		return sl_compile_fail(x->err, rc, sp->name, "an inbound NAT rule's Maglev table");
+
+	for (i = 0; i < sl_nat_rule_entries(nr); i++, (*r)++) {
+		struct sl_rule *sr = &s->rules[*r];
+		uint8_t proto = nr->proto == SL_PROTO_ALL ? both[i] : nr->proto;
+		const char *suffix = NULL, *key_suffix = NULL;
+
+		if (nr->proto == SL_PROTO_ALL) {
+			suffix = proto == SL_PROTO_TCP ? "Tcp" : "Udp";
+			key_suffix = proto == SL_PROTO_TCP ? "tcp" : "udp";
+		}
+		sr->frontend = fe->addr;
+		sr->pool = pool;
+		sr->frontend_port_be = htons(nr->frontend_port);
+		sr->backend_port_be = htons(nr->backend_port);
+		sr->proto = proto;
+		sr->dist = (uint8_t)SL_DIST_DEFAULT;
+		sr->floating_ip = nr->floating_ip;
+		sr->family = fe->family;
+		sr->tcp_reset = nr->enable_tcp_reset;
+		sr->tcp_idle_ms = (uint32_t)nr->idle_timeout_min * 60000u;
+		sl_display_name(sr->name, lb->name, nr->name, suffix);
+		sl_counter_key(key, SL_COMPILE_NAT_PREFIX, lb->name, nr->name, key_suffix);
+		rc = sl_compile_counter(x->rule_ids, key, SL_MAX_RULE_COUNTERS, &sr->counter_id,
+					x->err);
+		if (rc < 0)
+			return rc;
+		s->rule_by_id[sr->counter_id] = *r;
+	}
+	return 0;
+}
+
 struct sl_snapshot *
 sl_compile(const struct sl_model *m, const struct sl_port_info *ports, uint32_t n_ports,
 	   struct sl_id_registry *rule_ids, struct sl_id_registry *backend_ids, uint64_t generation,
@@ -345,6 +472,7 @@ sl_compile_cached(const struct sl_model *m, const struct sl_port_info *ports, ui
 	uint64_t seed;
 	uint32_t li, pi, ai, ri, port, b = 0, pool_base = 0, r_out = 0;
 	char key[SL_COMPILE_KEY_MAX];
+	struct sl_nat_ctx nat;
 	struct sl_snapshot *s;
 	int rc;
 
@@ -367,6 +495,13 @@ sl_compile_cached(const struct sl_model *m, const struct sl_port_info *ports, ui
 		n_pools += lb->n_pools;
 		for (pi = 0; pi < lb->n_pools; pi++)
 			n_backends += lb->pools[pi].n_addresses;
+		/* an inbound NAT rule: its own pool of at most one backend */
+		n_pools += lb->n_nat_rules;
+		for (ri = 0; ri < lb->n_nat_rules; ri++) {
+			n_rules += sl_nat_rule_entries(&lb->nat_rules[ri]);
+			if (lb->nat_rules[ri].nic >= 0 && lb->nat_rules[ri].ipconfig >= 0)
+				n_backends++;
+		}
 	}
 	if (n_rules > SL_MAX_RULE_COUNTERS || n_backends > SL_MAX_BACKEND_COUNTERS ||
 	    n_pools > UINT32_MAX) {
@@ -386,6 +521,15 @@ sl_compile_cached(const struct sl_model *m, const struct sl_port_info *ports, ui
 	s->generation = generation;
 	s->hash_seed = m->hash_seed;
 	seed = SL_MAGLEV_DEFAULT_SEED ^ m->hash_seed;
+	nat.s = s;
+	nat.m = m;
+	nat.ports = ports;
+	nat.n_ports = n_ports;
+	nat.rule_ids = rule_ids;
+	nat.backend_ids = backend_ids;
+	nat.tables = tables;
+	nat.seed = seed;
+	nat.err = err;
 	if (tables != NULL)
 		tables->round++;
 
@@ -415,7 +559,7 @@ sl_compile_cached(const struct sl_model *m, const struct sl_port_info *ports, ui
 				be->drain_ms = pc->drain_period_s * 1000u;
 				be->pool = pool_base + pi;
 				sl_display_name(be->name, lb->name, pc->name, a->name);
-				sl_counter_key(key, lb->name, pc->name, a->name);
+				sl_counter_key(key, "", lb->name, pc->name, a->name);
 				rc = sl_compile_counter(backend_ids, key, SL_MAX_BACKEND_COUNTERS,
 							&be->counter_id, err);
 				if (rc < 0)
@@ -454,14 +598,20 @@ sl_compile_cached(const struct sl_model *m, const struct sl_port_info *ports, ui
 			sr->tcp_reset = rule->enable_tcp_reset;
 			sr->tcp_idle_ms = (uint32_t)rule->idle_timeout_min * 60000u;
 			sl_display_name(sr->name, lb->name, rule->name, NULL);
-			sl_counter_key(key, lb->name, rule->name, NULL);
+			sl_counter_key(key, "", lb->name, rule->name, NULL);
 			rc = sl_compile_counter(rule_ids, key, SL_MAX_RULE_COUNTERS, &sr->counter_id,
 						err);
 			if (rc < 0)
 				goto fail;
 			s->rule_by_id[sr->counter_id] = r_out;
 		}
-		pool_base += lb->n_pools;
+		for (ri = 0; ri < lb->n_nat_rules; ri++) {
+			rc = sl_compile_nat_rule(&nat, lb, &lb->nat_rules[ri],
+						 pool_base + lb->n_pools + ri, &b, &r_out);
+			if (rc < 0)
+				goto fail;
+		}
+		pool_base += lb->n_pools + lb->n_nat_rules;
 	}
 
 	for (port = 0; port < n_ports; port++) {

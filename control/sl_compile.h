@@ -30,6 +30,12 @@ const char *sl_id_registry_name(const struct sl_id_registry *r, uint32_t id);
 /*
  * Compile. rule_ids and backend_ids are the registries for rule and backend
  * counter ids (capacities SL_MAX_RULE_COUNTERS, SL_MAX_BACKEND_COUNTERS).
+ * Per load balancer, in document order: its pools (their backends), its
+ * load-balancing rules, then its inbound NAT rules, each with a pool of its
+ * own named "<lb>/<natRule>" that holds the one backend
+ * "<lb>/<natRule>/<nic>/<ipconfig>" (none when no ipConfiguration lists the
+ * rule) and a rule "<lb>/<natRule>" (protocol All: "<lb>/<natRule>/Tcp" and
+ * "<lb>/<natRule>/Udp"); see sl_compile.c for the counter keys.
  * Returns the snapshot, or NULL with *err filled and errno set.
  */
 struct sl_snapshot *sl_compile(const struct sl_model *m, const struct sl_port_info *ports,
