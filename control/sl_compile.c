@@ -96,6 +96,11 @@ sl_compile_counter(struct sl_id_registry *reg, const char *key, uint32_t limit, 
 	return 0;
 }
 
+/*
+ * a's MAC on port: a static neighbour of the port profile, else the dynamic
+ * neighbour table (ARP/ND) when the port has one; asking it registers a as
+ * needed, so an unknown address is resolved and the snapshot compiled again.
+ */
 static bool
 sl_neighbour_find(const struct sl_port_info *port, const struct sl_ip_addr *a, struct sl_mac *mac)
 {
@@ -107,18 +112,68 @@ sl_neighbour_find(const struct sl_port_info *port, const struct sl_ip_addr *a, s
 			return true;
 		}
 	}
+	if (port->resolve != NULL)
+		return port->resolve(port->resolve_ctx, port->index, a, mac);
 	return false;
 }
 
-/* The next-hop MAC for a on port: its own neighbour entry, else the gateway's. */
+/* Does the port's own prefix (of a's family) hold a? false when no prefix is given. */
+static bool
+sl_on_link(const struct sl_port_info *port, const struct sl_ip_addr *a)
+{
+	bool v4 = sl_ip_addr_is_v4(a);
+	const struct sl_ip_addr *own = v4 ? &port->ipv4 : &port->ipv6;
+	uint32_t plen = v4 ? port->ipv4_prefix : port->ipv6_prefix;
+
+	if (!(v4 ? port->has_ipv4 : port->has_ipv6) || plen == 0)
+		return false;
+	if (v4)
+		plen += 96; /* IPv4-mapped: the first 96 bits are the mapping prefix */
+	for (uint32_t bit = 0; bit < plen; bit += 8) {
+		uint32_t n = plen - bit >= 8 ? 8 : plen - bit;
+		uint8_t mask = (uint8_t)(0xff00 >> n);
+		if ((own->bytes[bit / 8] ^ a->bytes[bit / 8]) & mask)
+			return false;
+	}
+	return true;
+}
+
+/* Does the port know its prefix of a's family (so "not on link" means "via the gateway")? */
+static bool
+sl_has_prefix(const struct sl_port_info *port, const struct sl_ip_addr *a)
+{
+	bool v4 = sl_ip_addr_is_v4(a);
+	return (v4 ? port->has_ipv4 && port->ipv4_prefix : port->has_ipv6 && port->ipv6_prefix) != 0;
+}
+
+/*
+ * The next-hop MAC for a on port: a itself when it is on the port's segment
+ * (or the port gives no prefix and a has a MAC), else the port's gateway.
+ */
 static bool
 sl_next_hop(const struct sl_port_info *port, const struct sl_ip_addr *a, struct sl_mac *mac)
 {
-	if (sl_neighbour_find(port, a, mac))
+	if ((!sl_has_prefix(port, a) || sl_on_link(port, a)) && sl_neighbour_find(port, a, mac))
 		return true;
+	if (sl_has_prefix(port, a) && sl_on_link(port, a))
+		return false; /* on the segment: its own MAC or nothing */
 	if (sl_ip_addr_is_v4(a))
 		return port->has_gateway_v4 && sl_neighbour_find(port, &port->gateway_v4, mac);
 	return port->has_gateway_v6 && sl_neighbour_find(port, &port->gateway_v6, mac);
+}
+
+/*
+ * The port a backend is reached through: the first port whose prefix holds
+ * it (two-armed: the backends' segment), else SL_PORT_INGRESS (the port the
+ * packet came in on, via its gateway when the backend is not on it).
+ */
+static uint16_t
+sl_egress_port(const struct sl_port_info *ports, uint32_t n_ports, const struct sl_ip_addr *a)
+{
+	for (uint32_t p = 0; p < n_ports; p++)
+		if (sl_on_link(&ports[p], a))
+			return (uint16_t)p;
+	return SL_PORT_INGRESS;
 }
 
 /* The two header prefixes of backend b on port p. */
@@ -136,6 +191,7 @@ sl_compile_hdrs(struct sl_encap *hdr, const struct sl_backend *b, const struct s
 	ep.delivery = SL_DELIVERY_DNAT;
 	ep.src_mac = port->mac;
 	ep.dst_mac = nh;
+	ep.vlan_tci = v->vlan_id ? v->vlan_id : port->vlan_tci;
 	rc = sl_encap_build(&hdr[0], &ep);
 	if (rc < 0)
 		return rc;
@@ -154,7 +210,8 @@ sl_compile_hdrs(struct sl_encap *hdr, const struct sl_backend *b, const struct s
 		ep.udp_dport = v->udp_port;
 		ep.vni = v->vni;
 		/* VXLAN's inner frame is for the backend itself; the next hop if it has no entry. */
-		if (!sl_neighbour_find(port, &b->addr, &ep.inner_dst_mac))
+		if (!sl_on_link(port, &b->addr) ||
+		    !sl_neighbour_find(port, &b->addr, &ep.inner_dst_mac))
 			ep.inner_dst_mac = nh;
 	}
 	rc = sl_encap_build(&hdr[1], &ep);
@@ -402,6 +459,7 @@ sl_compile_nat_rule(const struct sl_nat_ctx *x, const struct sl_lb *lb,
 		be->usable = 1;
 		be->drain_ms = 0;
 		be->pool = pool;
+		be->egress_port = sl_egress_port(x->ports, x->n_ports, &be->addr);
 		sl_display_name(be->name, lb->name, nr->name, addr_name);
 		sl_counter_key(key, SL_COMPILE_NAT_PREFIX, lb->name, nr->name, addr_name);
 		rc = sl_compile_counter(x->backend_ids, key, SL_MAX_BACKEND_COUNTERS,
@@ -558,6 +616,7 @@ sl_compile_cached(const struct sl_model *m, const struct sl_port_info *ports, ui
 						health->down(health->ctx, lb->name, pc->name, a->name)));
 				be->drain_ms = pc->drain_period_s * 1000u;
 				be->pool = pool_base + pi;
+				be->egress_port = sl_egress_port(ports, n_ports, &be->addr);
 				sl_display_name(be->name, lb->name, pc->name, a->name);
 				sl_counter_key(key, "", lb->name, pc->name, a->name);
 				rc = sl_compile_counter(backend_ids, key, SL_MAX_BACKEND_COUNTERS,
@@ -624,6 +683,7 @@ sl_compile_cached(const struct sl_model *m, const struct sl_port_info *ports, ui
 			memset(&ep, 0, sizeof(ep));
 			ep.delivery = SL_DELIVERY_DNAT;
 			ep.src_mac = ports[port].mac;
+			ep.vlan_tci = ports[port].vlan_tci;
 			if (!has || !sl_neighbour_find(&ports[port], gw, &ep.dst_mac))
 				continue;
 			rc = sl_encap_build(h, &ep);

@@ -20,6 +20,8 @@ Frontends are addresses of segment B that no host holds. Every name carries
 a prefix unique to the run (netns.PREFIX), like netns.py.
 """
 import os
+import subprocess
+import sys
 
 from netns import PREFIX, delete_namespace, sh, sysctl
 
@@ -44,6 +46,7 @@ SHORT = {"client": "c", "router": "r", "bridge": "s", "lb": "l", "backend1": "b1
 class RealNet:
     def __init__(self, tag, vlan=0):
         self.vlan = vlan
+        self.relay = None
         self.ns = {h: f"{PREFIX}{os.getpid()}-{tag}{s}" for h, s in SHORT.items()}
         self.created = []
 
@@ -60,24 +63,33 @@ class RealNet:
                         "net.ipv6.conf.default.accept_ra": 0})
 
     def _seg_b_port(self, host, ifname, mac):
-        """host's interface on segment B: a veth into the bridge (tagged when vlan).
-        Returns the name to put addresses on."""
+        """host's interface on segment B: a veth into the bridge. With vlan,
+        sluice's port is a trunk: its veth ends at a relay (vlanrelay.py) that
+        tags what goes to sluice and untags what comes from it, the way a
+        switch's trunk port does (this kernel has no VLAN devices)."""
         br, ns = self.ns["bridge"], self.ns[host]
         port = "p-" + SHORT[host]
         sh(["ip", "-n", br, "link", "add", port, "type", "veth", "peer", "name", ifname,
             "netns", ns])
-        sh(["ip", "-n", br, "link", "set", port, "master", "br0", "up"])
         sh(["ip", "-n", ns, "link", "set", ifname, "address", mac, "up"])
         # complete checksums in the frames sluice reads through af_packet
         sh(["ethtool", "-K", ifname, "tx", "off"], ns=ns)
-        if not self.vlan or host == "lb":
+        if self.vlan and host == "lb":
+            sh(["ip", "-n", br, "link", "set", port, "up"])
+            sh(["ip", "-n", br, "link", "add", "t-a", "type", "veth", "peer", "name", "t-b"])
+            sh(["ip", "-n", br, "link", "set", "t-a", "master", "br0", "up"])
+            sh(["ip", "-n", br, "link", "set", "t-b", "up"])
+            for dev in (port, "t-a", "t-b"):
+                sh(["ethtool", "-K", dev, "tx", "off", "rxvlan", "off", "txvlan", "off"],
+                   ns=br, check=False)
+            self.relay = subprocess.Popen(
+                ["ip", "netns", "exec", br, sys.executable,
+                 os.path.join(os.path.dirname(os.path.abspath(__file__)), "vlanrelay.py"),
+                 port, "t-b", str(self.vlan)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             return ifname
-        sub = f"{ifname}.{self.vlan}"
-        sh(["ip", "-n", ns, "link", "add", "link", ifname, "name", sub, "type", "vlan",
-            "id", str(self.vlan)])
-        sh(["ip", "-n", ns, "link", "set", sub, "address", mac, "up"])
-        sh(["ethtool", "-K", sub, "tx", "off"], ns=ns, check=False)
-        return sub
+        sh(["ip", "-n", br, "link", "set", port, "master", "br0", "up"])
+        return ifname
 
     def _addr(self, host, dev, v4, v6):
         ns = self.ns[host]
@@ -134,6 +146,10 @@ class RealNet:
         return self
 
     def down(self):
+        if self.relay is not None:
+            self.relay.terminate()
+            self.relay.wait(5)
+            self.relay = None
         for name in reversed(self.created):
             delete_namespace(name)
         self.created = []
