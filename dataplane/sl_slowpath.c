@@ -255,6 +255,20 @@ sp_echo(struct sl_slowpath *sp, uint16_t port, struct rte_mbuf *m, uint32_t l3, 
 	memcpy(f + 6, sp->ports[port].mac.bytes, 6);
 	if (rte_pktmbuf_data_len(m) > l3 + ip_len)
 		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - l3 - ip_len));
+	/* untagged on a port with a VLAN: the reply carries the port's tag, as every answer does */
+	uint16_t vlan = sp->ports[port].vlan_tci;
+	if (l3 == 14 && vlan != 0) {
+		f = (uint8_t *)rte_pktmbuf_prepend(m, 4);
+		if (f == NULL) {
+			sp_drop(sp, m);
+			return;
+		}
+		memmove(f, f + 4, 12);
+		f[12] = 0x81;
+		f[13] = 0x00;
+		f[14] = (uint8_t)(vlan >> 8);
+		f[15] = (uint8_t)vlan;
+	}
 	sp->st.echo_replied++;
 	sp_send(sp, port, m);
 }
