@@ -472,9 +472,11 @@ sl_slowpath_resolve(void *ctx, uint32_t port, const struct sl_ip_addr *a, struct
 
 	if (sp == NULL || port >= sp->n_ports)
 		return false;
-	if (sl_neigh_lookup(sp->neigh, (uint16_t)port, a, mac))
-		return true;
-	/* Not known: ask (the timers send the request); the prefix stays invalid until then. */
+	/*
+	 * Mark it needed by this compilation (so sl_neigh_end keeps it); an
+	 * unknown one is created and asked for by the timers, and its header
+	 * prefix stays invalid until the answer recompiles the snapshot.
+	 */
 	sl_neigh_want(sp->neigh, (uint16_t)port, a, sp->now_ms);
 	return sl_neigh_lookup(sp->neigh, (uint16_t)port, a, mac);
 }
