@@ -55,6 +55,7 @@ sl_path_counter_name(enum sl_path_counter c)
 		[SL_PATH_INJECTED] = "injected",
 		[SL_PATH_ICMP_SENT] = "icmp_sent",
 		[SL_PATH_REPLY_FULL] = "reply_table_full",
+		[SL_PATH_REPLY_REMOTE] = "reply_remote",
 	};
 	return (unsigned int)c < SL_PATH_MAX ? names[c] : "unknown";
 }

@@ -57,10 +57,13 @@ enum sl_path_counter {
 	SL_PATH_INJECTED,      /* sent for the control thread (ARP, ND, replies, from the kernel) */
 	SL_PATH_ICMP_SENT,     /* ICMP errors sluice generated (time exceeded) */
 	SL_PATH_REPLY_FULL,    /* DNAT flows whose reply entry found no room (replies dropped) */
+	SL_PATH_REPLY_REMOTE,  /* DNAT replies found in another worker's reply partition */
 	SL_PATH_MAX
 };
+_Static_assert(SL_PATH_MAX <= 8, "grow sl_lcore_stats.paths and sl_stats_totals.paths");
 
-/* "reply", "fragment", "icmp_error_forwarded", "punted", "injected", "icmp_sent", "reply_table_full" */
+/* "reply", "fragment", "icmp_error_forwarded", "punted", "injected", "icmp_sent",
+ * "reply_table_full", "reply_remote" */
 const char *sl_path_counter_name(enum sl_path_counter c);
 
 struct sl_stats_totals {

@@ -603,9 +603,12 @@ sl_reply(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port, str
 	k.backend_port_be = p->sport_be;
 	k.client = p->dst;
 	k.client_port_be = p->dport_be;
-	if (sl_reply_lookup_any(w->replies, w->n_replies, w->index, &k, sl_reply_hash(&k), now,
-				&v) < 0)
+	int part = sl_reply_lookup_any(w->replies, w->n_replies, w->index, &k, sl_reply_hash(&k),
+				       now, &v);
+	if (part < 0)
 		return SL_DROP_REPLY_NO_FLOW;
+	if (part != w->index)
+		w->stats->paths[SL_PATH_REPLY_REMOTE]++;
 	uint32_t ri = snap->rule_by_id[v.rule_id];
 	if (ri == SL_RULE_NONE || v.port >= w->n_ports)
 		return SL_DROP_REPLY_NO_FLOW;

@@ -158,13 +158,14 @@ class RealNet:
         return sh(args, ns=self.ns[host], timeout=timeout, check=check)
 
 
-def port_profile(vlan=0, tap=None):
-    """sluice's port: net_af_packet on lb0, its addresses with their prefixes,
-    the router as gateway, no static neighbour."""
+def port_profile(vlan=0, tap=None, queues=1):
+    """sluice's port: net_af_packet on lb0 (queues queue pairs: the kernel
+    spreads flows over them by hash, PACKET_FANOUT_HASH), its addresses with
+    their prefixes, the router as gateway, no static neighbour."""
     port = {
         "name": "segB", "device": "net_af_packet0",
-        "devargs": "iface=lb0,qpairs=1,blocksz=4096,framesz=2048,framecnt=512",
-        "rxQueues": 1, "rxDescriptors": 512, "txDescriptors": 512,
+        "devargs": f"iface=lb0,qpairs={queues},blocksz=4096,framesz=2048,framecnt=512",
+        "rxQueues": queues, "rxDescriptors": 512, "txDescriptors": 512,
         "macAddress": LB_MAC, "promiscuous": True,
         "ipv4Address": LB_V4 + "/24", "ipv6Address": LB_V6 + "/64",
         "gateway": {"ipv4": ROUTER_B[0], "ipv6": ROUTER_B[1]},
