@@ -330,6 +330,14 @@ sl_sluice_endpoint(struct sl_api *api, struct MHD_Connection *conn, const char *
 		MHD_destroy_response(r);
 		return ret;
 	}
+	if (strcmp(url, "/sluice/neighbours") == 0) {
+		char *s = api->hooks.neighbours_json ? api->hooks.neighbours_json(api->hooks.ctx)
+						     : NULL;
+		if (s == NULL)
+			return sl_fail(conn, 503, "NeighboursUnavailable", url,
+				       "No neighbour table available.");
+		return sl_send(conn, MHD_HTTP_OK, s);
+	}
 	if (strcmp(url, "/sluice/probes") == 0) {
 		cJSON *v = api->hooks.probe_status ? api->hooks.probe_status(api->hooks.ctx) : NULL;
 		cJSON *o = cJSON_CreateObject();
@@ -353,7 +361,7 @@ sl_sluice_endpoint(struct sl_api *api, struct MHD_Connection *conn, const char *
 		return sl_send_json(conn, MHD_HTTP_OK, o);
 	}
 	return sl_fail(conn, 404, "InvalidRequestUri", url,
-		       "Unknown sluice endpoint: /sluice/status, /sluice/stats, /sluice/metrics and /sluice/probes are served.");
+		       "Unknown sluice endpoint: /sluice/status, /sluice/stats, /sluice/metrics, /sluice/probes and /sluice/neighbours are served.");
 }
 
 static enum MHD_Result

@@ -36,6 +36,8 @@ struct sl_api_hooks {
 	char *(*stats_prometheus)(void *ctx);
 	/* Health probe targets and their results (a new JSON array), or NULL. */
 	cJSON *(*probe_status)(void *ctx);
+	/* Neighbour table and slow-path counters as a JSON text (malloc'd), or NULL. */
+	char *(*neighbours_json)(void *ctx);
 	/* 1 when a pool member (load balancer, pool, address names) is healthy. */
 	int (*healthy)(void *ctx, const char *lb, const char *pool, const char *address);
 	void *ctx;

@@ -336,6 +336,24 @@ health_of(void *ctx, const char *lb, const char *pool, const char *address)
 }
 
 static char *
+neighbours_json(void *ctx)
+{
+	struct sl_daemon *d = ctx;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (d->slow == NULL || (f = open_memstream(&buf, &len)) == NULL)
+		return NULL;
+	sl_slowpath_write_json(f, d->slow, (uint64_t)(now_s() * 1000.0));
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static char *
 stats_json(void *ctx)
 {
 	struct sl_daemon *d = ctx;
@@ -490,6 +508,7 @@ main(int argc, char **argv)
 		const struct sl_api_hooks hooks = {.stats_json = stats_json,
 						   .stats_prometheus = stats_prometheus,
 						   .probe_status = probe_status,
+						   .neighbours_json = neighbours_json,
 						   .healthy = health_of,
 						   .ctx = &d};
 		d.api = sl_api_start(d.opt.api_socket, 0600, &d.ctl, &hooks, &err);

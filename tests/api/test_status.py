@@ -169,3 +169,40 @@ def test_no_api(daemons, tmp_path):
     assert d.proc.poll() is None
     assert not os.path.exists(d.sock)
     assert "REST API" not in d.output()
+
+
+def test_neighbours_lists_what_the_configuration_needs(dm):
+    """GET /sluice/neighbours: the backends sluice must find by ARP (none has
+    a static neighbour on this port), each with its state; the slow path's
+    counters beside them. net_null never answers, so they stay unresolved
+    (incomplete, then failed after three requests a second apart)."""
+    api = dm.api
+    api.ok("PUT", rid("virtualNetworks", "vnet"),
+           h.vnet_body(["10.0.0.0/16"], {"sub": "10.0.0.0/24"}), status=(200, 201))
+    api.ok("PUT", LB, h.lb_body(
+        frontends=[h.frontend("fe", "10.0.0.10", "vnet", "sub")],
+        pools=[h.pool("pool", [h.address("a1", "10.0.0.11", "vnet"),
+                               h.address("a2", "10.0.0.12", "vnet")])],
+        rules=[h.rule("http", "lb", "fe", "pool", "Tcp", 80, 80)]), status=(200, 201))
+
+    def table():
+        n = get_json(api, "/sluice/neighbours")
+        return {e["ipAddress"]: e for e in n["neighbours"]}, n
+
+    t, n = table()
+    assert {"10.0.0.11", "10.0.0.12"} <= set(t), n
+    for ip in ("10.0.0.11", "10.0.0.12"):
+        assert t[ip]["port"] == 0
+        assert t[ip]["state"] in ("incomplete", "failed")
+        assert t[ip]["macAddress"] is None
+    c = n["counters"]
+    assert set(c) >= {"arpIn", "arpReplied", "solicitsSent", "announcementsSent", "echoReplied",
+                      "toKernel", "fromKernel", "neighbourChanges"}
+    # requests go out (into net_null) a second apart
+    assert h.wait_until(lambda: get_json(api, "/sluice/neighbours")["counters"]["solicitsSent"]
+                        >= 2, 5)
+    assert n["exceptionPaths"] == []
+    # an address no longer in the configuration is forgotten at the next compilation
+    api.ok("PUT", POOL, h.pool("pool", [h.address("a1", "10.0.0.11", "vnet")]), status=200)
+    t, _ = table()
+    assert "10.0.0.11" in t and "10.0.0.12" not in t
