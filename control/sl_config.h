@@ -159,9 +159,12 @@ struct sl_probe_cfg {
 };
 
 /*
- * An inbound NAT rule: parsed, validated and kept, not acted on by the
- * dataplane yet. Its backend (Azure's read-only backendIPConfiguration) is
- * the one NIC ipConfiguration that lists it in loadBalancerInboundNatRules.
+ * An inbound NAT rule. sl_compile() turns it into a pool of its own, holding
+ * its one backend, and a rule on that pool (two, Tcp and Udp, for protocol
+ * All) that the dataplane forwards like a load-balancing rule (see
+ * control/sl_compile.c). Its backend (Azure's read-only
+ * backendIPConfiguration) is the one NIC ipConfiguration that lists it in
+ * loadBalancerInboundNatRules.
  */
 struct sl_nat_rule_cfg {
 	char name[SL_RES_NAME_MAX];
