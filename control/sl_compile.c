@@ -102,18 +102,26 @@ sl_compile_counter(struct sl_id_registry *reg, const char *key, uint32_t limit, 
  * needed, so an unknown address is resolved and the snapshot compiled again.
  */
 static bool
-sl_neighbour_find(const struct sl_port_info *port, const struct sl_ip_addr *a, struct sl_mac *mac)
+sl_static_neighbour(const struct sl_port_info *port, const struct sl_ip_addr *a,
+		    struct sl_mac *mac)
 {
-	uint32_t i;
-
-	for (i = 0; port->neighbours != NULL && i < port->n_neighbours; i++) {
+	for (uint32_t i = 0; port->neighbours != NULL && i < port->n_neighbours; i++) {
 		if (sl_ip_addr_eq(&port->neighbours[i].addr, a)) {
 			*mac = port->neighbours[i].mac;
 			return true;
 		}
 	}
+	return false;
+}
+
+static bool
+sl_neighbour_find(const struct sl_port_info *port, const struct sl_ip_addr *a, uint16_t vlan,
+		  struct sl_mac *mac)
+{
+	if (sl_static_neighbour(port, a, mac))
+		return true;
 	if (port->resolve != NULL)
-		return port->resolve(port->resolve_ctx, port->index, a, mac);
+		return port->resolve(port->resolve_ctx, port->index, a, vlan, mac);
 	return false;
 }
 
@@ -151,15 +159,20 @@ sl_has_prefix(const struct sl_port_info *port, const struct sl_ip_addr *a)
  * (or the port gives no prefix and a has a MAC), else the port's gateway.
  */
 static bool
-sl_next_hop(const struct sl_port_info *port, const struct sl_ip_addr *a, struct sl_mac *mac)
+sl_next_hop(const struct sl_port_info *port, const struct sl_ip_addr *a, uint16_t vlan,
+	    struct sl_mac *mac)
 {
-	if ((!sl_has_prefix(port, a) || sl_on_link(port, a)) && sl_neighbour_find(port, a, mac))
+	/* a static neighbour wins, wherever the prefix says the address is */
+	if (sl_static_neighbour(port, a, mac))
+		return true;
+	if ((!sl_has_prefix(port, a) || sl_on_link(port, a)) && sl_neighbour_find(port, a, vlan, mac))
 		return true;
 	if (sl_has_prefix(port, a) && sl_on_link(port, a))
 		return false; /* on the segment: its own MAC or nothing */
 	if (sl_ip_addr_is_v4(a))
-		return port->has_gateway_v4 && sl_neighbour_find(port, &port->gateway_v4, mac);
-	return port->has_gateway_v6 && sl_neighbour_find(port, &port->gateway_v6, mac);
+		return port->has_gateway_v4 &&
+		       sl_neighbour_find(port, &port->gateway_v4, port->vlan_tci, mac);
+	return port->has_gateway_v6 && sl_neighbour_find(port, &port->gateway_v6, port->vlan_tci, mac);
 }
 
 /*
@@ -183,7 +196,8 @@ sl_compile_hdrs(struct sl_encap *hdr, const struct sl_backend *b, const struct s
 {
 	struct sl_encap_params ep;
 	struct sl_mac nh = {{0}};
-	bool have_nh = sl_next_hop(port, &b->addr, &nh);
+	uint16_t vlan = v->vlan_id ? v->vlan_id : port->vlan_tci;
+	bool have_nh = sl_next_hop(port, &b->addr, vlan, &nh);
 	bool v4 = b->family == SL_AF_IPV4;
 	int rc;
 
@@ -191,7 +205,7 @@ sl_compile_hdrs(struct sl_encap *hdr, const struct sl_backend *b, const struct s
 	ep.delivery = SL_DELIVERY_DNAT;
 	ep.src_mac = port->mac;
 	ep.dst_mac = nh;
-	ep.vlan_tci = v->vlan_id ? v->vlan_id : port->vlan_tci;
+	ep.vlan_tci = vlan;
 	rc = sl_encap_build(&hdr[0], &ep);
 	if (rc < 0)
 		return rc;
@@ -211,7 +225,7 @@ sl_compile_hdrs(struct sl_encap *hdr, const struct sl_backend *b, const struct s
 		ep.vni = v->vni;
 		/* VXLAN's inner frame is for the backend itself; the next hop if it has no entry. */
 		if (!sl_on_link(port, &b->addr) ||
-		    !sl_neighbour_find(port, &b->addr, &ep.inner_dst_mac))
+		    !sl_neighbour_find(port, &b->addr, vlan, &ep.inner_dst_mac))
 			ep.inner_dst_mac = nh;
 	}
 	rc = sl_encap_build(&hdr[1], &ep);
@@ -684,7 +698,8 @@ sl_compile_cached(const struct sl_model *m, const struct sl_port_info *ports, ui
 			ep.delivery = SL_DELIVERY_DNAT;
 			ep.src_mac = ports[port].mac;
 			ep.vlan_tci = ports[port].vlan_tci;
-			if (!has || !sl_neighbour_find(&ports[port], gw, &ep.dst_mac))
+			if (!has || !sl_neighbour_find(&ports[port], gw, ports[port].vlan_tci,
+							  &ep.dst_mac))
 				continue;
 			rc = sl_encap_build(h, &ep);
 			if (rc < 0) {

@@ -21,6 +21,14 @@
 #define SL_NEIGH_CAPACITY 65536
 #define SL_SLOW_BURST 64
 #define SL_ANNOUNCE_MAX 4096   /* frontends remembered for announcements */
+#define SL_VLAN_SLOTS 16384    /* neighbours on another VLAN than their port's */
+
+/* The 802.1Q segment a neighbour is asked for on, when not its port's. */
+struct sl_vlan_slot {
+	struct sl_ip_addr addr;
+	uint16_t port;
+	uint16_t vlan;   /* 0: free */
+};
 
 struct sl_sp_port {
 	uint16_t port_id;       /* the NIC port */
@@ -48,6 +56,7 @@ struct sl_slowpath {
 	uint32_t n_announced;
 	uint64_t announced_generation;
 	const struct sl_snapshot *snap; /* the one of this round (control thread owns it) */
+	struct sl_vlan_slot *vlans;     /* open addressing, SL_VLAN_SLOTS */
 	struct sl_slowpath_stats st;
 };
 
@@ -329,6 +338,56 @@ sp_handle(struct sl_slowpath *sp, uint16_t port, struct rte_mbuf *m)
 		sp_drop(sp, m);
 }
 
+static uint32_t
+sp_vlan_slot(const struct sl_ip_addr *a, uint16_t port)
+{
+	uint32_t h = port * 0x9e3779b1u;
+	for (int i = 0; i < 16; i += 4) {
+		uint32_t w;
+		memcpy(&w, &a->bytes[i], 4);
+		h = (h ^ w) * 0x85ebca6bu;
+		h ^= h >> 13;
+	}
+	return h & (SL_VLAN_SLOTS - 1);
+}
+
+/* Remember that a is on VLAN vlan (not its port's); 0 forgets. Best effort when full. */
+static void
+sp_vlan_set(struct sl_slowpath *sp, uint16_t port, const struct sl_ip_addr *a, uint16_t vlan)
+{
+	uint32_t i = sp_vlan_slot(a, port);
+	for (uint32_t n = 0; n < SL_VLAN_SLOTS; n++, i = (i + 1) & (SL_VLAN_SLOTS - 1)) {
+		struct sl_vlan_slot *s = &sp->vlans[i];
+		if (s->vlan != 0 && s->port == port && sl_ip_addr_eq(&s->addr, a)) {
+			if (vlan != 0)
+				s->vlan = vlan;
+			return; /* (a forgotten VLAN keeps its slot: the probe chain stays intact) */
+		}
+		if (s->vlan == 0) {
+			if (vlan == 0)
+				return;
+			s->addr = *a;
+			s->port = port;
+			s->vlan = vlan;
+			return;
+		}
+	}
+}
+
+static uint16_t
+sp_vlan_get(const struct sl_slowpath *sp, uint16_t port, const struct sl_ip_addr *a)
+{
+	uint32_t i = sp_vlan_slot(a, port);
+	for (uint32_t n = 0; n < SL_VLAN_SLOTS; n++, i = (i + 1) & (SL_VLAN_SLOTS - 1)) {
+		const struct sl_vlan_slot *s = &sp->vlans[i];
+		if (s->vlan == 0)
+			return sp->ports[port].vlan_tci;
+		if (s->port == port && sl_ip_addr_eq(&s->addr, a))
+			return s->vlan;
+	}
+	return sp->ports[port].vlan_tci;
+}
+
 /* Neighbour timers: a request (broadcast/multicast) or a unicast probe. */
 static void
 sp_solicit(void *ctx, uint16_t port, const struct sl_ip_addr *a, const struct sl_mac *unicast)
@@ -343,19 +402,20 @@ sp_solicit(void *ctx, uint16_t port, const struct sl_ip_addr *a, const struct sl
 	struct rte_mbuf *m = sp_alloc(sp, &out, 128);
 	if (m == NULL)
 		return;
+	uint16_t vlan = sp_vlan_get(sp, port, a);
 	if (sl_ip_addr_is_v4(a)) {
 		static const struct sl_mac bcast = {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
 		static const struct sl_mac zero = {{0}};
 		struct sl_ip_addr any;
 		sl_ip_addr_from_v4(&any, 0);
-		n = sl_arp_build(out, 128, unicast ? unicast : &bcast, &pt->mac, pt->vlan_tci, 1,
+		n = sl_arp_build(out, 128, unicast ? unicast : &bcast, &pt->mac, vlan, 1,
 				 &pt->mac, pt->has_ipv4 ? &pt->ipv4 : &any, &zero, a);
 	} else {
 		if (!pt->has_ipv6) {
 			rte_pktmbuf_free(m);
 			return;
 		}
-		n = sl_nd_build_ns(out, 128, &pt->mac, pt->vlan_tci, &pt->ipv6, a, unicast);
+		n = sl_nd_build_ns(out, 128, &pt->mac, vlan, &pt->ipv6, a, unicast);
 	}
 	sp->st.solicits_sent++;
 	sp_send_built(sp, port, m, n);
@@ -466,12 +526,15 @@ sl_slowpath_poll(struct sl_slowpath *sp, const struct sl_snapshot *snap, uint64_
 }
 
 bool
-sl_slowpath_resolve(void *ctx, uint32_t port, const struct sl_ip_addr *a, struct sl_mac *mac)
+sl_slowpath_resolve(void *ctx, uint32_t port, const struct sl_ip_addr *a, uint16_t vlan_tci,
+		    struct sl_mac *mac)
 {
 	struct sl_slowpath *sp = ctx;
 
 	if (sp == NULL || port >= sp->n_ports)
 		return false;
+	if (vlan_tci != sp->ports[port].vlan_tci || sp_vlan_get(sp, (uint16_t)port, a) != vlan_tci)
+		sp_vlan_set(sp, (uint16_t)port, a, vlan_tci);
 	/*
 	 * Mark it needed by this compilation (so sl_neigh_end keeps it); an
 	 * unknown one is created and asked for by the timers, and its header
@@ -605,7 +668,10 @@ sl_slowpath_create(const struct sl_pmd_config *cfg, const uint16_t *port_ids,
 	sp->mp = mp;
 	sp->tokens = SL_ECHO_BURST;
 	sp->neigh = sl_neigh_create(SL_NEIGH_CAPACITY);
-	if (sp->neigh == NULL) {
+	sp->vlans = calloc(SL_VLAN_SLOTS, sizeof(*sp->vlans));
+	if (sp->neigh == NULL || sp->vlans == NULL) {
+		sl_neigh_free(sp->neigh);
+		free(sp->vlans);
 		snprintf(err, err_len, "out of memory (neighbour table)");
 		free(sp);
 		return NULL;
@@ -675,5 +741,6 @@ sl_slowpath_free(struct sl_slowpath *sp)
 		}
 	}
 	sl_neigh_free(sp->neigh);
+	free(sp->vlans);
 	free(sp);
 }

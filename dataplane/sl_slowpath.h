@@ -86,7 +86,7 @@ uint32_t sl_slowpath_poll(struct sl_slowpath *sp, const struct sl_snapshot *snap
  * sl_slowpath_compile_begin/end so neighbours no longer needed are dropped.
  */
 bool sl_slowpath_resolve(void *ctx, uint32_t port, const struct sl_ip_addr *a,
-			 struct sl_mac *mac);
+			 uint16_t vlan_tci, struct sl_mac *mac);
 void sl_slowpath_compile_begin(struct sl_slowpath *sp);
 void sl_slowpath_compile_end(struct sl_slowpath *sp, bool published);
 

@@ -357,6 +357,8 @@ sl_stage_pick(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port
 /* Forward declarations of the slow path (below). */
 static enum sl_drop_reason sl_ttl_exceeded(struct sl_worker *w, uint16_t port, struct rte_mbuf *m,
 					   const struct sl_pkt *p);
+static enum sl_drop_reason sl_too_big(struct sl_worker *w, uint16_t port, struct rte_mbuf *m,
+				      const struct sl_pkt *p, uint32_t fits);
 
 /*
  * Remember a DNAT flow's reply: (backend:port -> client:port) -> the rule,
@@ -406,7 +408,8 @@ sl_stage_rewrite(struct sl_worker *w, struct sl_worker_queue *q, const struct sl
 	if (unlikely(tq == NULL))
 		return SL_DROP_NO_TX_QUEUE;
 	if (unlikely((uint32_t)p->l3_len + hdr->len - hdr->etype_off - 2 > tq->mtu))
-		return SL_DROP_MTU_EXCEEDED;
+		return sl_too_big(w, q->port_index, m, p,
+				  tq->mtu - (uint32_t)(hdr->len - hdr->etype_off - 2));
 	if (unlikely(rte_pktmbuf_headroom(m) + p->l3_off < hdr->len))
 		return SL_DROP_NO_HEADROOM;
 
@@ -485,19 +488,25 @@ sl_is_for_port_mac(const struct sl_dp_port *pt, const uint8_t *frame)
 }
 
 /*
- * What the fast path cannot place and that is not a frontend's: to the
- * kernel when the port has an exception path and the frame is addressed to
- * the port; ARP, ND and pings of the port's addresses to the control thread
- * in any case; else dropped with reason r.
+ * What the fast path cannot place and that is not a frontend's: frames not
+ * addressed to the port at L2 (promiscuous ports see the whole segment) are
+ * not for us; to the kernel when the port has an exception path (but never
+ * what is addressed to a frontend: the kernel does not own those); ARP, ND
+ * and pings of the port's addresses to the control thread in any case;
+ * else dropped with reason r.
  */
 static enum sl_drop_reason
-sl_not_ours(struct sl_worker *w, uint16_t port, struct rte_mbuf *m, const struct sl_pkt *p,
-	    int has_l3, enum sl_drop_reason r)
+sl_not_ours(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port,
+	    struct rte_mbuf *m, const struct sl_pkt *p, int has_l3, enum sl_drop_reason r)
 {
 	const struct sl_dp_port *pt = &w->ports[port];
 	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
 
-	if (pt->exception && sl_is_for_port_mac(pt, frame))
+	if (!sl_is_for_port_mac(pt, frame))
+		return has_l3 ? SL_DROP_NOT_FOR_US : r;
+	if (has_l3 && (sl_snapshot_addr_kind(snap, &p->dst) & SL_ADDR_FRONTEND))
+		return r;
+	if (pt->exception)
 		return sl_punt(w, port, m, r);
 	if (has_l3 && p->l4_proto == (p->family == SL_AF_IPV4 ? SL_IPPROTO_ICMP : SL_IPPROTO_ICMPV6) &&
 	    (sl_is_port_addr(pt, &p->dst) || (p->family == SL_AF_IPV6 && p->dst.bytes[0] == 0xff)))
@@ -553,27 +562,29 @@ sl_emit_l2(struct sl_worker *w, struct rte_mbuf *m, uint16_t l3_off, uint16_t l3
 }
 
 /*
- * TTL / hop limit would reach 0: send ICMP time exceeded (from the port's
- * address of the packet's family, if it has one) back where the packet came
- * from, and drop it.
+ * Send an ICMP error about packet p (type, code and the 4 bytes after the
+ * checksum) from the port's address of the packet's family, if it has one,
+ * back where the packet came from (its source MAC, its tag), and return
+ * reason: the packet itself is dropped.
  */
 static enum sl_drop_reason
-sl_ttl_exceeded(struct sl_worker *w, uint16_t port, struct rte_mbuf *m, const struct sl_pkt *p)
+sl_icmp_back(struct sl_worker *w, uint16_t port, struct rte_mbuf *m, const struct sl_pkt *p,
+	     uint8_t type, uint8_t code, uint32_t rest_be, enum sl_drop_reason reason)
 {
 	const struct sl_dp_port *pt = &w->ports[port];
 	int v4 = p->family == SL_AF_IPV4;
 	struct rte_mbuf *e;
 
 	if (!(v4 ? pt->has_ipv4 : pt->has_ipv6) || (e = rte_pktmbuf_alloc(w->mp)) == NULL)
-		return SL_DROP_TTL_EXCEEDED;
+		return reason;
 	uint32_t room = rte_pktmbuf_tailroom(e);
 	uint8_t *l3 = rte_pktmbuf_mtod(e, uint8_t *);
 	uint32_t len = sl_icmp_error_build(l3, room, p->family, v4 ? &pt->ipv4 : &pt->ipv6,
 					   rte_pktmbuf_mtod_offset(m, const uint8_t *, p->l3_off),
-					   p->l3_len, v4 ? 11 : 3, 0, 0);
+					   p->l3_len, type, code, rest_be);
 	if (len == 0 || rte_pktmbuf_append(e, (uint16_t)len) == NULL) {
 		rte_pktmbuf_free(e);
-		return SL_DROP_TTL_EXCEEDED;
+		return reason;
 	}
 	struct sl_mac to;
 	memcpy(to.bytes, rte_pktmbuf_mtod_offset(m, const uint8_t *, 6), 6);
@@ -582,7 +593,38 @@ sl_ttl_exceeded(struct sl_worker *w, uint16_t port, struct rte_mbuf *m, const st
 		rte_pktmbuf_free(e);
 	else
 		w->stats->paths[SL_PATH_ICMP_SENT]++;
-	return SL_DROP_TTL_EXCEEDED;
+	return reason;
+}
+
+/* TTL / hop limit would reach 0: ICMP time exceeded back, and drop. */
+static enum sl_drop_reason
+sl_ttl_exceeded(struct sl_worker *w, uint16_t port, struct rte_mbuf *m, const struct sl_pkt *p)
+{
+	return sl_icmp_back(w, port, m, p, p->family == SL_AF_IPV4 ? 11 : 3, 0, 0,
+			    SL_DROP_TTL_EXCEEDED);
+}
+
+/*
+ * The packet with its delivery header is longer than the egress MTU: tell
+ * the sender the size that fits (fragmentation needed with the next-hop
+ * MTU, IPv6 packet too big), so path MTU discovery works through sluice
+ * and its encapsulations. An IPv4 packet without DF is dropped the same
+ * way but without the ICMP (sluice does not fragment).
+ */
+static enum sl_drop_reason
+sl_too_big(struct sl_worker *w, uint16_t port, struct rte_mbuf *m, const struct sl_pkt *p,
+	   uint32_t fits)
+{
+	if (p->family == SL_AF_IPV4) {
+		const uint8_t *ip = rte_pktmbuf_mtod_offset(m, const uint8_t *, p->l3_off);
+		if (!(ip[6] & 0x40) || fits < 68)
+			return SL_DROP_MTU_EXCEEDED;
+		return sl_icmp_back(w, port, m, p, 3, 4, rte_cpu_to_be_32(fits & 0xffff),
+				    SL_DROP_MTU_EXCEEDED);
+	}
+	if (fits < 1280)
+		return SL_DROP_MTU_EXCEEDED;
+	return sl_icmp_back(w, port, m, p, 2, 0, rte_cpu_to_be_32(fits), SL_DROP_MTU_EXCEEDED);
 }
 
 /*
@@ -797,21 +839,28 @@ sl_worker_slow(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t por
 		uint16_t et = (uint16_t)(frame[p->has_vlan ? 16 : 12] << 8 | frame[p->has_vlan ? 17 : 13]);
 		if (et == SL_ETHERTYPE_ARP)
 			return sl_punt(w, port, m, r);
-		return sl_not_ours(w, port, m, p, 0, r);
+		return sl_not_ours(w, snap, port, m, p, 0, r);
 	}
 	case SL_DROP_NO_FRONTEND:
 		if (snap->has_dnat && w->n_replies != 0 && !sl_is_port_addr(&w->ports[port], &p->dst)) {
 			enum sl_drop_reason rr = sl_reply(w, snap, port, m, p, now);
-			if (rr != SL_DROP_REPLY_NO_FLOW ||
-			    (sl_snapshot_addr_kind(snap, &p->src) & SL_ADDR_DNAT_BACKEND))
+			if (rr != SL_DROP_REPLY_NO_FLOW)
+				return rr;
+			/*
+			 * From a DNAT backend but no flow: a stale reply, or the
+			 * backend's own connection, which the host's kernel may
+			 * route when there is an exception path.
+			 */
+			if ((sl_snapshot_addr_kind(snap, &p->src) & SL_ADDR_DNAT_BACKEND) &&
+			    !w->ports[port].exception)
 				return rr;
 		}
-		return sl_not_ours(w, port, m, p, 1, r);
+		return sl_not_ours(w, snap, port, m, p, 1, r);
 	case SL_DROP_IPV4_FRAGMENT:
 	case SL_DROP_IPV6_FRAGMENT:
 		if (sl_snapshot_addr_kind(snap, &p->dst) & SL_ADDR_FRONTEND)
 			return sl_fragment(w, snap, port, m, p, now);
-		return sl_not_ours(w, port, m, p, 1, r);
+		return sl_not_ours(w, snap, port, m, p, 1, r);
 	case SL_DROP_L4_UNSUPPORTED: {
 		int icmp = p->l4_proto == (p->family == SL_AF_IPV4 ? SL_IPPROTO_ICMP : SL_IPPROTO_ICMPV6);
 		if (icmp && p->l4_len >= 8 && (sl_snapshot_addr_kind(snap, &p->dst) & SL_ADDR_FRONTEND)) {
@@ -825,7 +874,7 @@ sl_worker_slow(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t por
 			return r;
 		}
 		/* ND and other ICMPv6 to multicast, ping of the port: the control thread */
-		return sl_not_ours(w, port, m, p, 1, r);
+		return sl_not_ours(w, snap, port, m, p, 1, r);
 	}
 	default:
 		return r;

@@ -63,11 +63,12 @@ struct sl_port_info {
 	uint16_t vlan_tci;        /* 802.1Q tag of the port's segment; 0 = untagged */
 	/*
 	 * Dynamic neighbours (ARP/ND): when set, addresses with no static
-	 * entry are looked up here; an unknown one is asked for (resolve
-	 * returns false until its MAC is learned, then the snapshot is
-	 * compiled again).
+	 * entry are looked up here; an unknown one is asked for, on the
+	 * 802.1Q segment vlan_tci (0: untagged; resolve returns false until
+	 * its MAC is learned, then the snapshot is compiled again).
 	 */
-	bool (*resolve)(void *ctx, uint32_t port, const struct sl_ip_addr *a, struct sl_mac *mac);
+	bool (*resolve)(void *ctx, uint32_t port, const struct sl_ip_addr *a, uint16_t vlan_tci,
+			struct sl_mac *mac);
 	void *resolve_ctx;
 	uint32_t index;           /* this port's index (for resolve) */
 };
