@@ -54,9 +54,19 @@ sl_port_max_queues(uint16_t port_id)
 	return RTE_MIN(info.max_rx_queues, info.max_tx_queues);
 }
 
+uint16_t
+sl_port_max_tx_queues(uint16_t port_id)
+{
+	struct rte_eth_dev_info info;
+
+	if (rte_eth_dev_info_get(port_id, &info) != 0)
+		return 1;
+	return info.max_tx_queues;
+}
+
 int
 sl_port_start(uint16_t port_id, struct sl_port_cfg *cfg, uint16_t n_queues,
-	      struct rte_mempool *mp, struct sl_error *err)
+	      uint16_t n_tx_queues, struct rte_mempool *mp, struct sl_error *err)
 {
 	struct rte_eth_conf conf;
 	struct rte_eth_dev_info info;
@@ -68,10 +78,12 @@ sl_port_start(uint16_t port_id, struct sl_port_cfg *cfg, uint16_t n_queues,
 	rc = rte_eth_dev_info_get(port_id, &info);
 	if (rc != 0)
 		return port_fail(err, cfg, rc, "%s: device info: %s", cfg->device);
-	if (n_queues > info.max_rx_queues || n_queues > info.max_tx_queues) {
+	if (n_tx_queues < n_queues)
+		n_tx_queues = n_queues;
+	if (n_queues > info.max_rx_queues || n_tx_queues > info.max_tx_queues) {
 		char d[160];
-		snprintf(d, sizeof(d), "%s offers %u RX / %u TX queues, %u needed", cfg->device,
-			 info.max_rx_queues, info.max_tx_queues, n_queues);
+		snprintf(d, sizeof(d), "%s offers %u RX / %u TX queues, %u / %u needed", cfg->device,
+			 info.max_rx_queues, info.max_tx_queues, n_queues, n_tx_queues);
 		return port_fail(err, cfg, -EINVAL, "%s: %s", d);
 	}
 	if (n_queues > 1 && cfg->rss_hf != 0) {
@@ -92,18 +104,20 @@ sl_port_start(uint16_t port_id, struct sl_port_cfg *cfg, uint16_t n_queues,
 	if (cfg->mtu != 0)
 		conf.rxmode.mtu = cfg->mtu;
 
-	rc = rte_eth_dev_configure(port_id, n_queues, n_queues, &conf);
+	rc = rte_eth_dev_configure(port_id, n_queues, n_tx_queues, &conf);
 	if (rc != 0)
 		return port_fail(err, cfg, rc, "%s: configure: %s", cfg->device);
 	rc = rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &rxd, &txd);
 	if (rc != 0)
 		return port_fail(err, cfg, rc, "%s: descriptors: %s", cfg->device);
 	for (uint16_t q = 0; q < n_queues; q++) {
-		struct rte_eth_txconf txc = info.default_txconf;
-		txc.offloads = conf.txmode.offloads;
 		rc = rte_eth_rx_queue_setup(port_id, q, rxd, socket, NULL, mp);
 		if (rc != 0)
 			return port_fail(err, cfg, rc, "%s: RX queue setup: %s", cfg->device);
+	}
+	for (uint16_t q = 0; q < n_tx_queues; q++) {
+		struct rte_eth_txconf txc = info.default_txconf;
+		txc.offloads = conf.txmode.offloads;
 		rc = rte_eth_tx_queue_setup(port_id, q, txd, socket, &txc);
 		if (rc != 0)
 			return port_fail(err, cfg, rc, "%s: TX queue setup: %s", cfg->device);
@@ -135,8 +149,9 @@ sl_port_start(uint16_t port_id, struct sl_port_cfg *cfg, uint16_t n_queues,
 			cfg->info.mtu = mtu;
 	}
 	char mac[24];
-	PORT_LOG(INFO, "%s: port %u (%s) up, %u queue pair(s), %u/%u descriptors, MTU %u, MAC %s\n",
-		 cfg->name, port_id, info.driver_name, n_queues, rxd, txd, cfg->info.mtu,
+	PORT_LOG(INFO, "%s: port %u (%s) up, %u RX / %u TX queue(s), %u/%u descriptors, MTU %u, "
+		 "MAC %s\n", cfg->name, port_id, info.driver_name, n_queues, n_tx_queues, rxd, txd,
+		 cfg->info.mtu,
 		 sl_mac_format(&cfg->info.mac, mac, sizeof(mac)));
 	return 0;
 }

@@ -22,16 +22,20 @@
 int sl_port_probe(const struct sl_port_cfg *cfg, uint16_t *port_id, struct sl_error *err);
 
 /*
- * Configure n_queues RX/TX queue pairs (RSS across them when n_queues > 1),
- * MTU, MAC, promiscuous mode, then start the port. When cfg->has_mac is 0 the
+ * Configure n_queues RX queues (RSS across them when n_queues > 1) and
+ * n_tx_queues TX queues (at least n_queues), MTU, MAC, promiscuous mode,
+ * then start the port. When cfg->has_mac is 0 the
  * device's MAC is written to cfg->info.mac. Returns 0 or a negative errno
  * with *err filled.
  */
 int sl_port_start(uint16_t port_id, struct sl_port_cfg *cfg, uint16_t n_queues,
-		  struct rte_mempool *mp, struct sl_error *err);
+		  uint16_t n_tx_queues, struct rte_mempool *mp, struct sl_error *err);
 
 /* Largest number of queue pairs the device offers. */
 uint16_t sl_port_max_queues(uint16_t port_id);
+
+/* Largest number of TX queues the device offers. */
+uint16_t sl_port_max_tx_queues(uint16_t port_id);
 
 /* Stop and close (flushes file-backed vdevs such as net_pcap). */
 void sl_port_close(uint16_t port_id);

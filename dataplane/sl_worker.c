@@ -40,8 +40,10 @@ sl_worker_prepare(struct sl_worker *w)
 {
 	int socket = (int)rte_lcore_to_socket_id(w->lcore_id);
 
-	for (uint16_t i = 0; i < w->n_queues; i++) {
-		struct sl_worker_queue *q = &w->queues[i];
+	for (uint16_t p = 0; p < SL_MAX_PORTS; p++) {
+		struct sl_worker_queue *q = w->txq[p];
+		if (q == NULL)
+			continue;
 		q->txb = rte_zmalloc_socket("sl_txb", RTE_ETH_TX_BUFFER_SIZE(SL_BURST), 0, socket);
 		if (q->txb == NULL)
 			return -ENOMEM;
@@ -84,9 +86,11 @@ sl_worker_prepare(struct sl_worker *w)
 void
 sl_worker_release(struct sl_worker *w)
 {
-	for (uint16_t i = 0; i < w->n_queues; i++) {
-		rte_free(w->queues[i].txb);
-		w->queues[i].txb = NULL;
+	for (uint16_t p = 0; p < SL_MAX_PORTS; p++) {
+		if (w->txq[p] != NULL) {
+			rte_free(w->txq[p]->txb);
+			w->txq[p]->txb = NULL;
+		}
 	}
 	rte_free(w->flow_mem);
 	w->flow_mem = NULL;
@@ -1040,9 +1044,10 @@ sl_worker_main(void *arg)
 		}
 
 		if (unlikely(tsc - last_drain > w->drain_tsc)) {
-			for (uint16_t qi = 0; qi < w->n_queues; qi++) {
-				struct sl_worker_queue *q = &w->queues[qi];
-				st->tx += rte_eth_tx_buffer_flush(q->port_id, q->queue, q->txb);
+			for (uint16_t p = 0; p < w->n_ports; p++) {
+				struct sl_worker_queue *q = w->txq[p];
+				if (q != NULL)
+					st->tx += rte_eth_tx_buffer_flush(q->port_id, q->queue, q->txb);
 			}
 			last_drain = tsc;
 		}
@@ -1051,9 +1056,10 @@ sl_worker_main(void *arg)
 		rte_rcu_qsbr_quiescent(w->pub->qsv, w->rcu_id);
 	}
 
-	for (uint16_t qi = 0; qi < w->n_queues; qi++) {
-		struct sl_worker_queue *q = &w->queues[qi];
-		st->tx += rte_eth_tx_buffer_flush(q->port_id, q->queue, q->txb);
+	for (uint16_t p = 0; p < w->n_ports; p++) {
+		struct sl_worker_queue *q = w->txq[p];
+		if (q != NULL)
+			st->tx += rte_eth_tx_buffer_flush(q->port_id, q->queue, q->txb);
 	}
 	rte_rcu_qsbr_thread_offline(w->pub->qsv, w->rcu_id);
 	rte_rcu_qsbr_thread_unregister(w->pub->qsv, w->rcu_id);

@@ -2,9 +2,11 @@
 /*
  * sl_worker.h: the poll-mode worker lcore.
  *
- * DESIGN: each worker owns a set of (port, queue) pairs and transmits on its
- * own queue of the egress port (txq[port]: the queue it reads on that port),
- * so no TX queue is shared; by default every worker serves every port.
+ * DESIGN: each worker owns a set of (port, RX queue) pairs and one TX queue
+ * on every port (txq[port]): TX queue w of each port when the device offers
+ * one per worker, else the index of an RX queue it reads there (none when
+ * it reads none: packets for that port are dropped, no_tx_queue). No TX
+ * queue is shared.
  * Packets the fast path does not handle (ARP, ND, ping, fragments, ICMP
  * errors, DNAT replies, traffic for the host) take the slow path in the
  * same loop; what needs state of the control thread (neighbours, the
@@ -105,7 +107,8 @@ struct sl_worker {
 	uint16_t index;               /* worker index: its reply partition */
 	uint16_t n_ports;
 	const struct sl_dp_port *ports;
-	struct sl_worker_queue *txq[SL_MAX_PORTS]; /* its TX queue on each port, or NULL */
+	struct sl_worker_queue *txq[SL_MAX_PORTS]; /* its TX queue on each port (&txqs[p]), or NULL */
+	struct sl_worker_queue txqs[SL_MAX_PORTS];
 	struct rte_ring *punt;        /* to the control thread (NULL: none) */
 	struct rte_ring *inject;      /* from the control thread (NULL: none) */
 	struct sl_reply_part reply;   /* its partition of the DNAT reply table */

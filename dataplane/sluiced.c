@@ -433,7 +433,7 @@ write_stats_file(struct sl_daemon *d)
 
 /* Give each worker its (port, queue) pairs; returns queues per port. */
 static int
-assign_queues(struct sl_daemon *d, uint16_t *queues_per_port)
+assign_queues(struct sl_daemon *d, uint16_t *queues_per_port, uint16_t *tx_per_port)
 {
 	unsigned int per_port = d->opt.lcores_per_port;
 
@@ -463,8 +463,29 @@ assign_queues(struct sl_daemon *d, uint16_t *queues_per_port)
 			wq->port_id = d->port_ids[p];
 			wq->queue = q;
 			wq->port_index = (uint16_t)p;
-			if (w->txq[p] == NULL)
-				w->txq[p] = wq;
+			/* without a TX queue per worker, it sends on its first RX queue's index */
+			if (w->txq[p] == NULL) {
+				w->txqs[p] = *wq;
+				w->txq[p] = &w->txqs[p];
+			}
+		}
+		/*
+		 * TX queues: one per worker when the device has that many (so a
+		 * worker can send on a port it does not read, two-armed), else as
+		 * many as RX queues, each used by the worker reading that queue.
+		 */
+		uint16_t ntx = nq;
+		if (sl_port_max_tx_queues(d->port_ids[p]) >= d->n_workers && d->n_workers > nq)
+			ntx = (uint16_t)d->n_workers;
+		tx_per_port[p] = ntx;
+		if (ntx >= d->n_workers) {
+			for (unsigned int w = 0; w < d->n_workers; w++) {
+				struct sl_worker_queue *tq = &d->workers[w].txqs[p];
+				tq->port_id = d->port_ids[p];
+				tq->queue = (uint16_t)w;
+				tq->port_index = (uint16_t)p;
+				d->workers[w].txq[p] = tq;
+			}
 		}
 	}
 	return 0;
@@ -476,7 +497,7 @@ main(int argc, char **argv)
 	static struct sl_daemon d;
 	struct sl_error err;
 	char line[1400];
-	uint16_t queues_per_port[SL_MAX_PORTS];
+	uint16_t queues_per_port[SL_MAX_PORTS], tx_per_port[SL_MAX_PORTS];
 	int rc = rte_eal_init(argc, argv);
 
 	if (rc < 0)
@@ -553,13 +574,13 @@ main(int argc, char **argv)
 	for (uint32_t p = 0; p < d.pmd.n_ports; p++)
 		if (sl_port_probe(&d.pmd.ports[p], &d.port_ids[p], &err) != 0)
 			rte_exit(EXIT_FAILURE, "%s\n", sl_error_format(&err, line, sizeof(line)));
-	if (assign_queues(&d, queues_per_port) != 0)
+	if (assign_queues(&d, queues_per_port, tx_per_port) != 0)
 		rte_exit(EXIT_FAILURE, "cannot assign queues\n");
 
 	unsigned int n_mbufs = 0;
 	for (uint32_t p = 0; p < d.pmd.n_ports; p++)
-		n_mbufs += queues_per_port[p] * (d.pmd.ports[p].rx_desc + d.pmd.ports[p].tx_desc +
-						 SL_BURST * 2) + d.pmd.ports[p].extra_mbufs;
+		n_mbufs += queues_per_port[p] * (d.pmd.ports[p].rx_desc + SL_BURST * 2) +
+			   tx_per_port[p] * d.pmd.ports[p].tx_desc + d.pmd.ports[p].extra_mbufs;
 	n_mbufs = RTE_MAX(n_mbufs + d.n_workers * 512u, 8191u);
 	struct rte_mempool *mp = rte_pktmbuf_pool_create("sl_mbufs", n_mbufs, 256, 0,
 							 RTE_MBUF_DEFAULT_BUF_SIZE,
@@ -568,12 +589,16 @@ main(int argc, char **argv)
 		rte_exit(EXIT_FAILURE, "cannot create the mbuf pool (%u mbufs): %s\n", n_mbufs,
 			 rte_strerror(rte_errno));
 	for (uint32_t p = 0; p < d.pmd.n_ports; p++)
-		if (sl_port_start(d.port_ids[p], &d.pmd.ports[p], queues_per_port[p], mp, &err) != 0)
+		if (sl_port_start(d.port_ids[p], &d.pmd.ports[p], queues_per_port[p], tx_per_port[p],
+				  mp, &err) != 0)
 			rte_exit(EXIT_FAILURE, "%s\n", sl_error_format(&err, line, sizeof(line)));
-	for (unsigned int w = 0; w < d.n_workers; w++)
+	for (unsigned int w = 0; w < d.n_workers; w++) {
 		for (uint16_t q = 0; q < d.workers[w].n_queues; q++)
 			d.workers[w].queues[q].mtu =
 				d.pmd.ports[d.workers[w].queues[q].port_index].info.mtu;
+		for (uint32_t p = 0; p < d.pmd.n_ports; p++)
+			d.workers[w].txqs[p].mtu = d.pmd.ports[p].info.mtu;
+	}
 	for (uint32_t p = 0; p < d.pmd.n_ports; p++) {
 		const struct sl_port_info *pi = &d.pmd.ports[p].info;
 		struct sl_dp_port *dp = &d.dp_ports[p];

@@ -18,6 +18,10 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "tools"))
 
 import netns  # noqa: E402
+
+# Test modules import the helpers below as `e2ehelpers` (this module: a name
+# that stays unique when several tiers' conftest modules are loaded at once).
+sys.modules.setdefault("e2ehelpers", sys.modules[__name__])
 import slharness  # noqa: E402
 from netns import HTTP_PORT, VIP_L2, VIP_VXLAN, VNI  # noqa: E402
 

@@ -20,7 +20,7 @@ sys.path.insert(0, HERE)
 
 import netns  # noqa: E402
 import realnet  # noqa: E402
-from conftest import NetnsDaemon  # noqa: E402
+from e2ehelpers import NetnsDaemon  # noqa: E402
 from realnet import BACKENDS, CLIENT, VIP_DNAT, VIP_L2, VIP_VXLAN  # noqa: E402
 
 

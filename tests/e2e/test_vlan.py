@@ -17,7 +17,7 @@ sys.path.insert(0, HERE)
 
 import netns  # noqa: E402
 import realnet  # noqa: E402
-from conftest import NetnsDaemon  # noqa: E402
+from e2ehelpers import NetnsDaemon  # noqa: E402
 
 VLAN = 10
 
