@@ -26,6 +26,7 @@ import sys
 from netns import PREFIX, delete_namespace, sh, sysctl
 
 LB_MAC = "02:66:00:00:00:02"
+LB_MAC_A = "02:66:00:00:01:01"    # two-armed: the client-facing port
 LB_V4, LB_V6 = "10.66.2.2", "fd66:2::2"
 ROUTER_A = ("10.66.1.1", "fd66:1::1")
 ROUTER_B = ("10.66.2.1", "fd66:2::1")
@@ -44,8 +45,9 @@ SHORT = {"client": "c", "router": "r", "bridge": "s", "lb": "l", "backend1": "b1
 
 
 class RealNet:
-    def __init__(self, tag, vlan=0):
+    def __init__(self, tag, vlan=0, two_armed=False):
         self.vlan = vlan
+        self.two_armed = two_armed
         self.relay = None
         self.ns = {h: f"{PREFIX}{os.getpid()}-{tag}{s}" for h, s in SHORT.items()}
         self.created = []
@@ -103,47 +105,72 @@ class RealNet:
             sh(["ip", "-n", br, "link", "add", "br0", "type", "bridge", "stp_state", "0",
                 "mcast_snooping", "0", "forward_delay", "0"])
             sh(["ip", "-n", br, "link", "set", "br0", "up"])
-            # segment A: client <-> router, a plain veth pair
             self._ns("client")
-            self._ns("router")
-            c, r = self.ns["client"], self.ns["router"]
-            sh(["ip", "-n", c, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0",
-                "netns", r])
-            for ns in (c, r):
-                sh(["ip", "-n", ns, "link", "set", "eth0", "up"])
-                sh(["ethtool", "-K", "eth0", "tx", "off"], ns=ns)
-            self._addr("client", "eth0", *CLIENT)
-            self._addr("router", "eth0", *ROUTER_A)
-            sh(["ip", "-n", c, "route", "add", "default", "via", ROUTER_A[0]])
-            sh(["ip", "-n", c, "-6", "route", "add", "default", "via", ROUTER_A[1]])
-            sysctl(r, **{"net.ipv4.ip_forward": 1, "net.ipv6.conf.all.forwarding": 1})
-            dev = self._seg_b_port("router", "eth1", "02:66:00:00:00:01")
-            self._addr("router", dev, *ROUTER_B)
-            # sluice: its port has no kernel address
             self._ns("lb")
-            self._seg_b_port("lb", "lb0", LB_MAC)
-            sysctl(self.ns["lb"], **{"net.ipv6.conf.lb0.disable_ipv6": 1})
-            for name, (v4, v6, mac) in BACKENDS.items():
-                self._ns(name)
-                dev = self._seg_b_port(name, "eth0", mac)
-                self._addr(name, dev, v4, v6)
-                ns = self.ns[name]
-                gw = (LB_V4, LB_V6) if name != "backend3" else ROUTER_B
-                sh(["ip", "-n", ns, "route", "add", "default", "via", gw[0]])
-                sh(["ip", "-n", ns, "-6", "route", "add", "default", "via", gw[1]])
-            b3 = self.ns["backend3"]
-            sysctl(b3, **{"net.ipv4.conf.all.arp_ignore": 1, "net.ipv4.conf.all.arp_announce": 2})
-            sh(["ip", "-n", b3, "addr", "add", VIP_L2 + "/32", "dev", "lo"])
-            v4, _, mac = BACKENDS["backend3"]
-            sh(["ip", "-n", b3, "link", "add", "vx0", "type", "vxlan", "id", str(VNI), "local",
-                v4, "dstport", "4789", "nolearning"])
-            sh(["ip", "-n", b3, "link", "set", "vx0", "address", mac, "up"])
-            sh(["ip", "-n", b3, "addr", "add", VIP_VXLAN + "/32", "dev", "vx0"])
-            sysctl(b3, **{"net.ipv4.conf.vx0.rp_filter": 0})
+            if self.two_armed:
+                self._segment_a_sluice()
+            else:
+                self._segment_a_router()
+            self._segment_b()
         except Exception:
             self.down()
             raise
         return self
+
+    def _segment_a_router(self):
+        """Segment A: client <-> router, a plain veth pair; the router's other
+        leg is on segment B."""
+        self._ns("router")
+        c, r = self.ns["client"], self.ns["router"]
+        sh(["ip", "-n", c, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0",
+            "netns", r])
+        for ns in (c, r):
+            sh(["ip", "-n", ns, "link", "set", "eth0", "up"])
+            sh(["ethtool", "-K", "eth0", "tx", "off"], ns=ns)
+        self._addr("client", "eth0", *CLIENT)
+        self._addr("router", "eth0", *ROUTER_A)
+        sh(["ip", "-n", c, "route", "add", "default", "via", ROUTER_A[0]])
+        sh(["ip", "-n", c, "-6", "route", "add", "default", "via", ROUTER_A[1]])
+        sysctl(r, **{"net.ipv4.ip_forward": 1, "net.ipv6.conf.all.forwarding": 1})
+        dev = self._seg_b_port("router", "eth1", "02:66:00:00:00:01")
+        self._addr("router", dev, *ROUTER_B)
+
+    def _segment_a_sluice(self):
+        """Two-armed: segment A is sluice's client-facing port, client <-> lbA;
+        the client's default route is sluice's port A address (ROUTER_A)."""
+        c, lb = self.ns["client"], self.ns["lb"]
+        sh(["ip", "-n", c, "link", "add", "eth0", "type", "veth", "peer", "name", "lbA",
+            "netns", lb])
+        sh(["ip", "-n", c, "link", "set", "eth0", "up"])
+        sh(["ethtool", "-K", "eth0", "tx", "off"], ns=c)
+        sh(["ip", "-n", lb, "link", "set", "lbA", "address", LB_MAC_A, "up"])
+        sh(["ethtool", "-K", "lbA", "tx", "off"], ns=lb)
+        sysctl(lb, **{"net.ipv6.conf.lbA.disable_ipv6": 1})
+        self._addr("client", "eth0", *CLIENT)
+        sh(["ip", "-n", c, "route", "add", "default", "via", ROUTER_A[0]])
+        sh(["ip", "-n", c, "-6", "route", "add", "default", "via", ROUTER_A[1]])
+
+    def _segment_b(self):
+        """Segment B: sluice's port (no kernel address), the backends."""
+        self._seg_b_port("lb", "lb0", LB_MAC)
+        sysctl(self.ns["lb"], **{"net.ipv6.conf.lb0.disable_ipv6": 1})
+        for name, (v4, v6, mac) in BACKENDS.items():
+            self._ns(name)
+            dev = self._seg_b_port(name, "eth0", mac)
+            self._addr(name, dev, v4, v6)
+            ns = self.ns[name]
+            gw = (LB_V4, LB_V6) if name != "backend3" or self.two_armed else ROUTER_B
+            sh(["ip", "-n", ns, "route", "add", "default", "via", gw[0]])
+            sh(["ip", "-n", ns, "-6", "route", "add", "default", "via", gw[1]])
+        b3 = self.ns["backend3"]
+        sysctl(b3, **{"net.ipv4.conf.all.arp_ignore": 1, "net.ipv4.conf.all.arp_announce": 2})
+        sh(["ip", "-n", b3, "addr", "add", VIP_L2 + "/32", "dev", "lo"])
+        v4, _, mac = BACKENDS["backend3"]
+        sh(["ip", "-n", b3, "link", "add", "vx0", "type", "vxlan", "id", str(VNI), "local",
+            v4, "dstport", "4789", "nolearning"])
+        sh(["ip", "-n", b3, "link", "set", "vx0", "address", mac, "up"])
+        sh(["ip", "-n", b3, "addr", "add", VIP_VXLAN + "/32", "dev", "vx0"])
+        sysctl(b3, **{"net.ipv4.conf.vx0.rp_filter": 0})
 
     def down(self):
         if self.relay is not None:
@@ -175,6 +202,22 @@ def port_profile(vlan=0, tap=None, queues=1):
     if tap:
         port["exceptionPath"] = {"tap": tap}
     return {"ports": [port]}
+
+
+def two_armed_profile():
+    """Two ports: segA faces the client (sluice is its router, 10.66.1.1),
+    segB the backends (10.66.2.2, the backends' gateway). A backend leaves by
+    the port whose prefix holds it; its reply comes back on segB and leaves by
+    segA, where the request came from."""
+    prof = port_profile()
+    a = {
+        "name": "segA", "device": "net_af_packet1",
+        "devargs": "iface=lbA,qpairs=1,blocksz=4096,framesz=2048,framecnt=512",
+        "rxQueues": 1, "rxDescriptors": 512, "txDescriptors": 512,
+        "macAddress": LB_MAC_A, "promiscuous": True,
+        "ipv4Address": ROUTER_A[0] + "/24", "ipv6Address": ROUTER_A[1] + "/64",
+    }
+    return {"ports": [a] + prof["ports"]}
 
 
 # -- configuration ------------------------------------------------------------
