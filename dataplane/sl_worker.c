@@ -637,11 +637,32 @@ sl_too_big(struct sl_worker *w, uint16_t port, struct rte_mbuf *m, const struct 
  * the frontend's address and port, to the MAC the request came from.
  */
 static enum sl_drop_reason
-sl_reply(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port, struct rte_mbuf *m,
-	 const struct sl_pkt *p, uint32_t now)
+sl_reply_send(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port,
+	      struct rte_mbuf *m, const struct sl_pkt *p, const struct sl_reply_val *v)
+{
+	uint32_t ri = snap->rule_by_id[v->rule_id];
+	if (ri == SL_RULE_NONE || v->port >= w->n_ports)
+		return SL_DROP_REPLY_NO_FLOW;
+	const struct sl_rule *rule = &snap->rules[ri];
+	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+	if (unlikely(sl_ip_ttl_decrement(frame + p->l3_off, p->family) < 0))
+		return sl_ttl_exceeded(w, port, m, p);
+	sl_snat(frame, p, &rule->frontend, rule->frontend_port_be);
+	enum sl_drop_reason r = sl_emit_l2(w, m, p->l3_off, p->l3_len, p->family, v->port,
+					   &v->client_mac,
+					   v->vlan_tci ? v->vlan_tci : w->ports[v->port].vlan_tci);
+	if (r == SL_DROP_NONE) {
+		w->stats->paths[SL_PATH_REPLY]++;
+		w->stats->rules[rule->counter_id].packets++;
+		w->stats->rules[rule->counter_id].bytes += p->l3_len;
+	}
+	return r;
+}
+
+static int
+sl_reply_find(struct sl_worker *w, const struct sl_pkt *p, uint32_t now, struct sl_reply_val *v)
 {
 	struct sl_reply_key k;
-	struct sl_reply_val v;
 
 	memset(&k, 0, sizeof(k));
 	k.proto = p->l4_proto;
@@ -650,28 +671,21 @@ sl_reply(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port, str
 	k.client = p->dst;
 	k.client_port_be = p->dport_be;
 	int part = sl_reply_lookup_any(w->replies, w->n_replies, w->index, &k, sl_reply_hash(&k),
-				       now, &v);
-	if (part < 0)
-		return SL_DROP_REPLY_NO_FLOW;
-	if (part != w->index)
+				       now, v);
+	if (part >= 0 && part != w->index)
 		w->stats->paths[SL_PATH_REPLY_REMOTE]++;
-	uint32_t ri = snap->rule_by_id[v.rule_id];
-	if (ri == SL_RULE_NONE || v.port >= w->n_ports)
+	return part;
+}
+
+static enum sl_drop_reason
+sl_reply(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port, struct rte_mbuf *m,
+	 const struct sl_pkt *p, uint32_t now)
+{
+	struct sl_reply_val v;
+
+	if (sl_reply_find(w, p, now, &v) < 0)
 		return SL_DROP_REPLY_NO_FLOW;
-	const struct sl_rule *rule = &snap->rules[ri];
-	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
-	if (unlikely(sl_ip_ttl_decrement(frame + p->l3_off, p->family) < 0))
-		return sl_ttl_exceeded(w, port, m, p);
-	sl_snat(frame, p, &rule->frontend, rule->frontend_port_be);
-	enum sl_drop_reason r = sl_emit_l2(w, m, p->l3_off, p->l3_len, p->family, v.port,
-					   &v.client_mac,
-					   v.vlan_tci ? v.vlan_tci : w->ports[v.port].vlan_tci);
-	if (r == SL_DROP_NONE) {
-		w->stats->paths[SL_PATH_REPLY]++;
-		w->stats->rules[rule->counter_id].packets++;
-		w->stats->rules[rule->counter_id].bytes += p->l3_len;
-	}
-	return r;
+	return sl_reply_send(w, snap, port, m, p, &v);
 }
 
 /* The rule of (frontend, protocol, port), exact then HA ports. */
@@ -718,9 +732,9 @@ sl_fragment(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port,
 		fs->proto = p->l4_proto;
 		fs->rule_id = snap->rules[ri].counter_id;
 		fs->expires_ms = now + SL_FRAG_TTL_MS;
-		fs->used = 1;
+		fs->used = 1;   /* a datagram to a frontend */
 	} else {
-		if (fs->used && fs->id == p->frag_id && fs->proto == p->l4_proto &&
+		if (fs->used == 1 && fs->id == p->frag_id && fs->proto == p->l4_proto &&
 		    !sl_flow_time_passed(now, fs->expires_ms) && sl_ip_addr_eq(&fs->src, &p->src) &&
 		    sl_ip_addr_eq(&fs->dst, &p->dst))
 			ri = snap->rule_by_id[fs->rule_id];
@@ -758,6 +772,43 @@ sl_fragment(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port,
 		w->stats->backends[be->counter_id].bytes += p->l3_len;
 	}
 	return r;
+}
+
+/*
+ * A fragment of a DNAT backend's reply (a large UDP answer: DNS with EDNS,
+ * for one). The first fragment carries the ports: its reply entry is looked
+ * up as for a whole packet and left in the fragment table, keyed by the
+ * datagram (source, destination, identification, protocol), for the later
+ * fragments, which get the frontend's address (the port is in the first
+ * only). A later fragment with no entry (it came first, or on another lcore)
+ * is dropped as reply_no_flow.
+ */
+static enum sl_drop_reason
+sl_reply_fragment(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port,
+		  struct rte_mbuf *m, struct sl_pkt *p, uint32_t now)
+{
+	struct sl_frag_slot *fs = &w->frags[sl_frag_slot_of(p)];
+	struct sl_reply_val v;
+
+	if (p->frag == SL_FRAG_FIRST && (p->l4_proto == SL_PROTO_TCP || p->l4_proto == SL_PROTO_UDP) &&
+	    p->l4_len >= 4) {
+		if (sl_reply_find(w, p, now, &v) < 0)
+			return SL_DROP_REPLY_NO_FLOW;
+		fs->src = p->src;
+		fs->dst = p->dst;
+		fs->id = p->frag_id;
+		fs->proto = p->l4_proto;
+		fs->rule_id = v.rule_id;
+		fs->expires_ms = now + SL_FRAG_TTL_MS;
+		fs->reply = v;
+		fs->used = 2;
+		return sl_reply_send(w, snap, port, m, p, &v);
+	}
+	if (fs->used == 2 && fs->id == p->frag_id && fs->proto == p->l4_proto &&
+	    !sl_flow_time_passed(now, fs->expires_ms) && sl_ip_addr_eq(&fs->src, &p->src) &&
+	    sl_ip_addr_eq(&fs->dst, &p->dst))
+		return sl_reply_send(w, snap, port, m, p, &fs->reply);
+	return SL_DROP_REPLY_NO_FLOW;
 }
 
 /*
@@ -864,6 +915,12 @@ sl_worker_slow(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t por
 	case SL_DROP_IPV6_FRAGMENT:
 		if (sl_snapshot_addr_kind(snap, &p->dst) & SL_ADDR_FRONTEND)
 			return sl_fragment(w, snap, port, m, p, now);
+		if (snap->has_dnat && w->n_replies != 0 &&
+		    (sl_snapshot_addr_kind(snap, &p->src) & SL_ADDR_DNAT_BACKEND)) {
+			enum sl_drop_reason rr = sl_reply_fragment(w, snap, port, m, p, now);
+			if (rr != SL_DROP_REPLY_NO_FLOW || !w->ports[port].exception)
+				return rr;
+		}
 		return sl_not_ours(w, snap, port, m, p, 1, r);
 	case SL_DROP_L4_UNSUPPORTED: {
 		int icmp = p->l4_proto == (p->family == SL_AF_IPV4 ? SL_IPPROTO_ICMP : SL_IPPROTO_ICMPV6);

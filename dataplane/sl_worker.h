@@ -62,7 +62,8 @@ struct sl_frag_slot {
 	uint32_t rule_id;
 	uint32_t expires_ms;
 	uint8_t proto;
-	uint8_t used;
+	uint8_t used;              /* 0 free, 1 a datagram to a frontend, 2 a DNAT reply */
+	struct sl_reply_val reply; /* used == 2: where the reply goes */
 };
 
 /* What workers know of each port; fixed at start, shared read-only. */
