@@ -20,6 +20,7 @@
 
 #define SL_NEIGH_CAPACITY 65536
 #define SL_SLOW_BURST 64
+#define SL_NEIGH_TICK_MS 100
 #define SL_ANNOUNCE_MAX 4096   /* frontends remembered for announcements */
 #define SL_VLAN_SLOTS 16384    /* neighbours on another VLAN than their port's */
 
@@ -27,7 +28,8 @@
 struct sl_vlan_slot {
 	struct sl_ip_addr addr;
 	uint16_t port;
-	uint16_t vlan;   /* 0: free */
+	uint16_t vlan;   /* the tag to ask on; 0: untagged */
+	uint8_t used;
 };
 
 struct sl_sp_port {
@@ -47,6 +49,7 @@ struct sl_slowpath {
 	struct rte_mempool *mp;
 	struct sl_neigh_table *neigh;
 	uint64_t now_ms;
+	uint64_t tick_ms;       /* last neighbour timer walk */
 	uint32_t changes;
 	/* echo token bucket */
 	double tokens;
@@ -351,23 +354,28 @@ sp_vlan_slot(const struct sl_ip_addr *a, uint16_t port)
 	return h & (SL_VLAN_SLOTS - 1);
 }
 
-/* Remember that a is on VLAN vlan (not its port's); 0 forgets. Best effort when full. */
+/*
+ * Remember the VLAN a is asked for on: an entry is made only when create
+ * (its VLAN is not its port's); an existing one always takes the new value.
+ * Best effort when full (the port's VLAN is used).
+ */
 static void
-sp_vlan_set(struct sl_slowpath *sp, uint16_t port, const struct sl_ip_addr *a, uint16_t vlan)
+sp_vlan_set(struct sl_slowpath *sp, uint16_t port, const struct sl_ip_addr *a, uint16_t vlan,
+	    bool create)
 {
 	uint32_t i = sp_vlan_slot(a, port);
 	for (uint32_t n = 0; n < SL_VLAN_SLOTS; n++, i = (i + 1) & (SL_VLAN_SLOTS - 1)) {
 		struct sl_vlan_slot *s = &sp->vlans[i];
-		if (s->vlan != 0 && s->port == port && sl_ip_addr_eq(&s->addr, a)) {
-			if (vlan != 0)
+		if (!s->used) {
+			if (create) {
+				s->addr = *a;
+				s->port = port;
 				s->vlan = vlan;
-			return; /* (a forgotten VLAN keeps its slot: the probe chain stays intact) */
+				s->used = 1;
+			}
+			return;
 		}
-		if (s->vlan == 0) {
-			if (vlan == 0)
-				return;
-			s->addr = *a;
-			s->port = port;
+		if (s->port == port && sl_ip_addr_eq(&s->addr, a)) {
 			s->vlan = vlan;
 			return;
 		}
@@ -380,8 +388,8 @@ sp_vlan_get(const struct sl_slowpath *sp, uint16_t port, const struct sl_ip_addr
 	uint32_t i = sp_vlan_slot(a, port);
 	for (uint32_t n = 0; n < SL_VLAN_SLOTS; n++, i = (i + 1) & (SL_VLAN_SLOTS - 1)) {
 		const struct sl_vlan_slot *s = &sp->vlans[i];
-		if (s->vlan == 0)
-			return sp->ports[port].vlan_tci;
+		if (!s->used)
+			break;
 		if (s->port == port && sl_ip_addr_eq(&s->addr, a))
 			return s->vlan;
 	}
@@ -518,7 +526,11 @@ sl_slowpath_poll(struct sl_slowpath *sp, const struct sl_snapshot *snap, uint64_
 			sp_send(sp, p, m);
 		}
 	}
-	sl_neigh_tick(sp->neigh, now_ms, sp_solicit, sp);
+	/* the neighbour timers have a resolution of seconds: walk the table ten times a second */
+	if (now_ms - sp->tick_ms >= SL_NEIGH_TICK_MS) {
+		sp->tick_ms = now_ms;
+		sl_neigh_tick(sp->neigh, now_ms, sp_solicit, sp);
+	}
 	sp_announce(sp, snap);
 	uint32_t c = sp->changes;
 	sp->changes = 0;
@@ -533,8 +545,8 @@ sl_slowpath_resolve(void *ctx, uint32_t port, const struct sl_ip_addr *a, uint16
 
 	if (sp == NULL || port >= sp->n_ports)
 		return false;
-	if (vlan_tci != sp->ports[port].vlan_tci || sp_vlan_get(sp, (uint16_t)port, a) != vlan_tci)
-		sp_vlan_set(sp, (uint16_t)port, a, vlan_tci);
+	if (sp_vlan_get(sp, (uint16_t)port, a) != vlan_tci)
+		sp_vlan_set(sp, (uint16_t)port, a, vlan_tci, vlan_tci != sp->ports[port].vlan_tci);
 	/*
 	 * Mark it needed by this compilation (so sl_neigh_end keeps it); an
 	 * unknown one is created and asked for by the timers, and its header

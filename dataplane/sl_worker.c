@@ -348,9 +348,10 @@ sl_stage_pick(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port
 			}
 		}
 		b->backend[i] = be;
-		uint16_t eport = snap->backends[be].egress_port;
-		if (eport == SL_PORT_INGRESS)
-			eport = port_index;
+		/* one port: it is the egress port (and the backend's line is not read yet) */
+		uint16_t eport = port_index;
+		if (unlikely(snap->n_ports > 1) && snap->backends[be].egress_port != SL_PORT_INGRESS)
+			eport = snap->backends[be].egress_port;
 		b->eport[i] = eport;
 		b->hdr[i] = sl_snapshot_hdr(snap, be, eport, rule->floating_ip);
 		rte_prefetch0(b->hdr[i]);
@@ -430,11 +431,20 @@ sl_stage_rewrite(struct sl_worker *w, struct sl_worker_queue *q, const struct sl
 		sl_dnat(frame, p, &be->addr, rule->backend_port_be);
 		if (w->n_replies != 0) {
 			/* the reply entry follows the flow entry's expiry */
-			if (e == NULL)
-				sl_reply_note(w, m, p, rule, be, q->port_index,
-					      now + (p->l4_proto == SL_PROTO_TCP ? rule->tcp_idle_ms
-										  : SL_FLOW_UDP_TIMEOUT_MS),
-					      now);
+			if (e == NULL) {
+				/*
+				 * No flow entry (the table's bucket was full): TCP
+				 * leaves its reply entry at the SYN, UDP at every
+				 * packet (there is nothing else to renew it by).
+				 */
+				if (p->l4_proto != SL_PROTO_TCP ||
+				    (p->tcp_flags & (SL_TCP_SYN | SL_TCP_ACK)) == SL_TCP_SYN)
+					sl_reply_note(w, m, p, rule, be, q->port_index,
+						      now + (p->l4_proto == SL_PROTO_TCP
+								     ? rule->tcp_idle_ms
+								     : SL_FLOW_UDP_TIMEOUT_MS),
+						      now);
+			}
 			else if (b->fresh[i] || e->expires_ms != expires_before ||
 				 rule->dist != SL_DIST_DEFAULT)
 				sl_reply_note(w, m, p, rule, be, q->port_index, e->expires_ms, now);

@@ -730,6 +730,9 @@ main(int argc, char **argv)
 		}
 		if (sl_controller_reload_due(&d.ctl, t))
 			reload_config(&d, "file changed");
+		bool stats_due = d.opt.stats_interval > 0 && t - last_stats >= d.opt.stats_interval;
+		if (d.opt.exit_idle_ms == 0 && !stats_due)
+			continue; /* the loop runs every millisecond: sum the counters only when needed */
 		struct sl_stats_totals tot;
 		sl_stats_sum(d.stats, d.n_workers, &tot);
 		if (tot.rx != last_rx) {
@@ -739,7 +742,7 @@ main(int argc, char **argv)
 		if (d.opt.exit_idle_ms != 0 && last_rx != 0 &&
 		    (t - last_rx_change) * 1000.0 >= d.opt.exit_idle_ms)
 			break;
-		if (d.opt.stats_interval > 0 && t - last_stats >= d.opt.stats_interval) {
+		if (stats_due) {
 			double dt = t - last_stats;
 			printf("stats: t=%.1fs rx=%lu tx=%lu dropped=%lu rx_mpps=%.3f tx_mpps=%.3f\n",
 			       t - d.start, (unsigned long)tot.rx, (unsigned long)tot.tx,

@@ -59,13 +59,6 @@ sl_csum_add(uint32_t sum, const void *data, size_t len)
 	return sl_csum_fold32(s);
 }
 
-uint16_t
-sl_csum_fold(uint32_t sum)
-{
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
 
 uint16_t
 sl_ipv4_header_csum(const void *hdr, size_t ihl_bytes)
@@ -116,32 +109,4 @@ sl_l4_csum(const void *ip, int family, uint8_t proto, const void *l4, size_t l4_
 	return csum;
 }
 
-uint16_t
-sl_csum_replace(uint16_t csum, const void *old_data, const void *new_data, size_t len)
-{
-	const uint8_t *o = old_data;
-	const uint8_t *n = new_data;
-	uint64_t sum = (uint16_t)~csum;
-	size_t i;
 
-	/* HC' = ~(~HC + ~m + m') */
-	for (i = 0; i + 1 < len; i += 2) {
-		uint16_t ow, nw;
-
-		memcpy(&ow, o + i, 2);
-		memcpy(&nw, n + i, 2);
-		sum += (uint16_t)~ow;
-		sum += nw;
-	}
-	return sl_csum_fold(sl_csum_fold32(sum));
-}
-
-uint16_t
-sl_csum_replace16(uint16_t csum, uint16_t old_be, uint16_t new_be)
-{
-	uint32_t sum = (uint16_t)~csum;
-
-	sum += (uint16_t)~old_be;
-	sum += new_be;
-	return sl_csum_fold(sum);
-}

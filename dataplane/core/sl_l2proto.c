@@ -817,28 +817,3 @@ sl_icmp_error_dnat(uint8_t *l3, uint32_t len, int family, const struct sl_ip_add
 
 /* ---- TTL ------------------------------------------------------------------ */
 
-int
-sl_ip_ttl_decrement(uint8_t *l3, int family)
-{
-	if (family == SL_AF_IPV4) {
-		uint16_t old_w, new_w, c;
-
-		if (l3[8] <= 1)
-			return -1;
-		/* TTL shares a 16-bit word with the protocol (bytes 8..9). */
-		memcpy(&old_w, l3 + 8, 2);
-		l3[8]--;
-		memcpy(&new_w, l3 + 8, 2);
-		memcpy(&c, l3 + 10, 2);
-		c = sl_csum_replace16(c, old_w, new_w);
-		memcpy(l3 + 10, &c, 2);
-		return l3[8];
-	}
-	if (family == SL_AF_IPV6) {
-		if (l3[7] <= 1)
-			return -1;
-		l3[7]--;
-		return l3[7];
-	}
-	return -EINVAL;
-}
