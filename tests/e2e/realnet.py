@@ -311,3 +311,54 @@ s.connect((sys.argv[1], int(sys.argv[2])))   # replies from another source are n
 s.send(b"hello")
 print(s.recv(2048).decode())
 """
+
+
+# -- fixtures' building blocks (the test modules' module-scoped fixtures) -------
+def built(tag, **kw):
+    """A RealNet, up; a generator for a pytest fixture (torn down after)."""
+    from netns import remove_stale
+    remove_stale()
+    t = RealNet(tag, **kw).up()
+    try:
+        yield t
+    finally:
+        t.down()
+
+
+def sluiced_with_echo(net, daemon_cls, profile, cfg, lcores="0,1", echo=("backend1", "backend2")):
+    """sluiced in net's lb namespace with the UDP echo servers on `echo`
+    running; a generator for a pytest fixture: yields the daemon, stops
+    everything after and prints sluiced's log."""
+    import shutil
+    procs = []
+    d = daemon_cls(net.ns["lb"], profile, cfg, lcores=lcores)
+    try:
+        for b in echo:
+            procs.append(subprocess.Popen(
+                ["ip", "netns", "exec", net.ns[b], sys.executable, "-c", UDP_ECHO, b,
+                 str(UDP_PORT)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        d.wait_stats(lambda s: s.get("generation", 0) >= 1, timeout=20)
+        yield d
+    finally:
+        for p in procs:
+            p.terminate()
+        d.stop()
+        print(f"--- sluiced log ({d.dir}) ---\n{d.output()}")
+        shutil.rmtree(d.dir, ignore_errors=True)
+
+
+def udp_ask_until(net, addr, timeout=15.0):
+    """UDP_ASK from the client until it is answered (ARP/ND settling first);
+    returns the answer, or the last error."""
+    import time
+    out = ""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        p = subprocess.run(["ip", "netns", "exec", net.ns["client"], sys.executable, "-c",
+                            UDP_ASK, addr, str(UDP_PORT)],
+                           capture_output=True, text=True, timeout=10)
+        out = p.stdout.strip() if p.returncode == 0 else p.stderr.strip()
+        if p.returncode == 0:
+            break
+        time.sleep(0.3)
+    return out

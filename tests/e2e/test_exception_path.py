@@ -15,7 +15,6 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-import netns  # noqa: E402
 import realnet  # noqa: E402
 from e2ehelpers import NetnsDaemon  # noqa: E402
 
@@ -53,12 +52,7 @@ print(data.decode().replace("\n", " "))
 
 @pytest.fixture(scope="module")
 def net():
-    netns.remove_stale()
-    t = realnet.RealNet("ex").up()
-    try:
-        yield t
-    finally:
-        t.down()
+    yield from realnet.built("ex")
 
 
 @pytest.fixture(scope="module")

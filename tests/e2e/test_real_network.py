@@ -18,7 +18,6 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-import netns  # noqa: E402
 import realnet  # noqa: E402
 from e2ehelpers import NetnsDaemon  # noqa: E402
 from realnet import BACKENDS, CLIENT, VIP_DNAT, VIP_L2, VIP_VXLAN  # noqa: E402
@@ -26,12 +25,7 @@ from realnet import BACKENDS, CLIENT, VIP_DNAT, VIP_L2, VIP_VXLAN  # noqa: E402
 
 @pytest.fixture(scope="module")
 def net():
-    netns.remove_stale()
-    t = realnet.RealNet("rn").up()
-    try:
-        yield t
-    finally:
-        t.down()
+    yield from realnet.built("rn")
 
 
 @pytest.fixture(scope="module")

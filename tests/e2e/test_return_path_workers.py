@@ -6,7 +6,6 @@ replies often arrive on the other worker than the one that created the
 flow. Each worker reads every worker's reply partition (sl_reply.h): every
 connection must complete."""
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -16,7 +15,6 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-import netns  # noqa: E402
 import realnet  # noqa: E402
 from e2ehelpers import NetnsDaemon  # noqa: E402
 
@@ -25,33 +23,14 @@ N = 40
 
 @pytest.fixture(scope="module")
 def net():
-    netns.remove_stale()
-    t = realnet.RealNet("mw").up()
-    try:
-        yield t
-    finally:
-        t.down()
+    yield from realnet.built("mw")
 
 
 @pytest.fixture(scope="module")
 def lb(net):
-    procs = []
     # the control thread and one worker share CPU 0, the other worker has CPU 1
-    d = NetnsDaemon(net.ns["lb"], realnet.port_profile(queues=2), realnet.config(vxlan=False),
-                    lcores="0@0,1@0,2@1")
-    try:
-        for b in ("backend1", "backend2"):
-            procs.append(subprocess.Popen(
-                ["ip", "netns", "exec", net.ns[b], sys.executable, "-c", realnet.UDP_ECHO, b,
-                 str(realnet.UDP_PORT)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        d.wait_stats(lambda s: s.get("generation", 0) >= 1, timeout=20)
-        yield d
-    finally:
-        for p in procs:
-            p.terminate()
-        d.stop()
-        print(f"--- sluiced log ({d.dir}) ---\n{d.output()}")
-        shutil.rmtree(d.dir, ignore_errors=True)
+    yield from realnet.sluiced_with_echo(net, NetnsDaemon, realnet.port_profile(queues=2),
+                                         realnet.config(vxlan=False), lcores="0@0,1@0,2@1")
 
 
 ASK_MANY = r"""
