@@ -6,7 +6,6 @@ for the test bed."""
 import collections
 import time
 
-import pytest
 
 import netns
 from netns import (HTTP_PORT, VIP_L2, VIP_VXLAN, VNI, backend_packets, http_get, load_balancer,
