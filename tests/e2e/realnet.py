@@ -10,8 +10,9 @@
        +-- backend1 10.66.2.11 / fd66:2::11   default route via sluice (DNAT)
        +-- backend2 10.66.2.12 / fd66:2::12   default route via sluice (DNAT)
        +-- backend3 10.66.2.13 / fd66:2::13   default route via the router
-                  VIP_L2 on lo (Floating IP, L2 delivery), VIP_VXLAN behind
-                  a kernel vxlan device (Floating IP, VXLAN delivery)
+                  VIP_L2 / VIP_L2_6 on lo (Floating IP, L2 delivery),
+                  VIP_VXLAN behind a kernel vxlan device over IPv4 (vx0),
+                  VIP_VXLAN_6 behind one over IPv6 (vx1)
 
 Nothing is static: the client and the router find sluice's frontends by ARP
 and ND (sluice answers), sluice finds the backends and the router the same
@@ -39,6 +40,8 @@ BACKENDS = {
 VIP_DNAT = ("10.66.2.10", "fd66:2::10")
 VIP_L2 = "10.66.2.20"
 VIP_VXLAN = "10.66.2.30"
+VIP_L2_6 = "fd66:2::20"
+VIP_VXLAN_6 = "fd66:2::30"
 VNI = 6600
 SHORT = {"client": "c", "router": "r", "bridge": "s", "lb": "l", "backend1": "b1",
          "backend2": "b2", "backend3": "b3"}
@@ -165,11 +168,18 @@ class RealNet:
         b3 = self.ns["backend3"]
         sysctl(b3, **{"net.ipv4.conf.all.arp_ignore": 1, "net.ipv4.conf.all.arp_announce": 2})
         sh(["ip", "-n", b3, "addr", "add", VIP_L2 + "/32", "dev", "lo"])
+        sh(["ip", "-n", b3, "-6", "addr", "add", VIP_L2_6 + "/128", "dev", "lo", "nodad"])
         v4, _, mac = BACKENDS["backend3"]
         sh(["ip", "-n", b3, "link", "add", "vx0", "type", "vxlan", "id", str(VNI), "local",
             v4, "dstport", "4789", "nolearning"])
         sh(["ip", "-n", b3, "link", "set", "vx0", "address", mac, "up"])
         sh(["ip", "-n", b3, "addr", "add", VIP_VXLAN + "/32", "dev", "vx0"])
+        # VXLAN over IPv6 (an IPv6 backend address is the tunnel endpoint): vx1
+        v6 = BACKENDS["backend3"][1]
+        sh(["ip", "-n", b3, "link", "add", "vx1", "type", "vxlan", "id", str(VNI), "local",
+            v6, "dstport", "4789", "nolearning"])
+        sh(["ip", "-n", b3, "link", "set", "vx1", "address", mac, "up"])
+        sh(["ip", "-n", b3, "-6", "addr", "add", VIP_VXLAN_6 + "/128", "dev", "vx1", "nodad"])
         sysctl(b3, **{"net.ipv4.conf.vx0.rp_filter": 0})
 
     def down(self):
@@ -273,19 +283,25 @@ def config(vxlan=True):
     in a second load balancer on a VXLAN network, VIP_VXLAN."""
     vb, vx = "vnet-b", "vnet-vx"
     lbs = [_lb("lb-real",
-               [("dnat4", VIP_DNAT[0], vb), ("dnat6", VIP_DNAT[1], vb), ("l2", VIP_L2, vb)],
+               [("dnat4", VIP_DNAT[0], vb), ("dnat6", VIP_DNAT[1], vb), ("l2", VIP_L2, vb),
+                ("l2v6", VIP_L2_6, vb)],
                [("web4", ["backend1", "backend2"], vb, 4),
-                ("web6", ["backend1", "backend2"], vb, 6), ("l2", ["backend3"], vb, 4)],
+                ("web6", ["backend1", "backend2"], vb, 6), ("l2", ["backend3"], vb, 4),
+                ("l2v6", ["backend3"], vb, 6)],
                [("http4", "dnat4", "web4", "Tcp", HTTP_PORT, False),
                 ("http6", "dnat6", "web6", "Tcp", HTTP_PORT, False),
                 ("udp4", "dnat4", "web4", "Udp", UDP_PORT, False),
                 ("udp6", "dnat6", "web6", "Udp", UDP_PORT, False),
-                ("httpl2", "l2", "l2", "Tcp", HTTP_PORT, True)])]
+                ("httpl2", "l2", "l2", "Tcp", HTTP_PORT, True),
+                ("httpl2v6", "l2v6", "l2v6", "Tcp", HTTP_PORT, True)])]
     vnets = [_vnet(vb, ["10.66.2.0/24", "fd66:2::/64"], {"mode": "L2"})]
     if vxlan:
-        lbs.append(_lb("lb-vx", [("vxlan", VIP_VXLAN, vx)], [("vx", ["backend3"], vx, 4)],
-                       [("httpvx", "vxlan", "vx", "Tcp", HTTP_PORT, True)]))
-        vnets.append(_vnet(vx, ["10.66.2.0/24"], {"mode": "VXLAN", "vni": VNI}))
+        # the IPv6 frontend's pool holds backend3's IPv6 address: VXLAN over IPv6
+        lbs.append(_lb("lb-vx", [("vxlan", VIP_VXLAN, vx), ("vxlan6", VIP_VXLAN_6, vx)],
+                       [("vx", ["backend3"], vx, 4), ("vx6", ["backend3"], vx, 6)],
+                       [("httpvx", "vxlan", "vx", "Tcp", HTTP_PORT, True),
+                        ("httpvx6", "vxlan6", "vx6", "Tcp", HTTP_PORT, True)]))
+        vnets.append(_vnet(vx, ["10.66.2.0/24", "fd66:2::/64"], {"mode": "VXLAN", "vni": VNI}))
     return {"virtualNetworks": vnets, "loadBalancers": lbs}
 
 
