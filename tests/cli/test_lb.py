@@ -314,3 +314,24 @@ def test_probes_and_member_health(cli):
     members = h.table_rows(cli.ok("lb", "address-pool", "show", "-g", RG, "--lb-name", "lbp",
                                   "-n", "pp").stdout)
     assert any(r[0] == "dead" and r[-2:] == ["None", "Down"] for r in members), members
+
+
+def test_neighbours(cli):
+    """`sluicectl neighbours`: the backends sluice must find by ARP, with their
+    state (the test port never answers: incomplete, then failed) and no MAC."""
+    cli.ok("vnet", "create", "-g", RG, "-n", "vnetn", "--address-prefixes", "10.44.0.0/16")
+    cli.ok("lb", "create", "-g", RG, "-n", "lbn", "--private-ip-address", "10.44.0.1",
+           "--backend-pool-name", "pn")
+    cli.ok("lb", "address-pool", "update", "-g", RG, "--lb-name", "lbn", "-n", "pn",
+           "--backend-address", "name=n1", "ip-address=10.44.0.21", "vnet=vnetn")
+    cli.ok("lb", "rule", "create", "-g", RG, "--lb-name", "lbn", "-n", "r", "--protocol", "Tcp",
+           "--frontend-port", "80", "--backend-port", "80", "--backend-pool-name", "pn")
+    n = cli.json("neighbours")
+    entry = [e for e in n["neighbours"] if e["ipAddress"] == "10.44.0.21"]
+    assert len(entry) == 1 and entry[0]["state"] in ("incomplete", "failed"), n
+    assert entry[0]["macAddress"] is None
+    assert "solicitsSent" in n["counters"]
+    rows = h.tsv_rows(cli.ok("neighbours", "-o", "tsv").stdout)
+    assert any(r[1:4] == ["10.44.0.21", "", r[3]] and r[3] in ("incomplete", "failed")
+               for r in rows), rows
+    assert h.table_rows(cli.ok("neighbours").stdout)
