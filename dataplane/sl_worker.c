@@ -658,9 +658,25 @@ sl_reply_send(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port
 	if (unlikely(sl_ip_ttl_decrement(frame + p->l3_off, p->family) < 0))
 		return sl_ttl_exceeded(w, port, m, p);
 	sl_snat(frame, p, &rule->frontend, rule->frontend_port_be);
-	enum sl_drop_reason r = sl_emit_l2(w, m, p->l3_off, p->l3_len, p->family, v->port,
-					   &v->client_mac,
-					   v->vlan_tci ? v->vlan_tci : w->ports[v->port].vlan_tci);
+	uint16_t vlan = v->vlan_tci ? v->vlan_tci : w->ports[v->port].vlan_tci;
+	enum sl_drop_reason r;
+	struct sl_worker_queue *tq = w->txq[v->port];
+	if (likely(tq != NULL && (vlan != 0) == (p->has_vlan != 0))) {
+		/* the frame keeps its L2 layout: new MACs (and tag) in place, padding cut */
+		memcpy(frame, v->client_mac.bytes, 6);
+		memcpy(frame + 6, w->ports[v->port].mac.bytes, 6);
+		if (vlan != 0) {
+			frame[14] = (uint8_t)(vlan >> 8);
+			frame[15] = (uint8_t)vlan;
+		}
+		if (rte_pktmbuf_data_len(m) > p->l3_off + p->l3_len)
+			rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - p->l3_off - p->l3_len));
+		m->ol_flags = 0;
+		w->stats->tx += rte_eth_tx_buffer(tq->port_id, tq->queue, tq->txb, m);
+		r = SL_DROP_NONE;
+	} else {
+		r = sl_emit_l2(w, m, p->l3_off, p->l3_len, p->family, v->port, &v->client_mac, vlan);
+	}
 	if (r == SL_DROP_NONE) {
 		w->stats->paths[SL_PATH_REPLY]++;
 		w->stats->rules[rule->counter_id].packets++;
