@@ -747,8 +747,10 @@ sl_fragment(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port,
 	struct sl_frag_slot *fs = &w->frags[sl_frag_slot_of(p)];
 	uint32_t ri = SL_RULE_NONE;
 
-	if (p->frag == SL_FRAG_FIRST && (p->l4_proto == SL_PROTO_TCP || p->l4_proto == SL_PROTO_UDP) &&
-	    p->l4_len >= 4) {
+	/* rules (HA ports too) are for TCP and UDP: fragmented ICMP, ESP... are not forwarded */
+	if (p->l4_proto != SL_PROTO_TCP && p->l4_proto != SL_PROTO_UDP)
+		return SL_DROP_L4_UNSUPPORTED;
+	if (p->frag == SL_FRAG_FIRST && p->l4_len >= 4) {
 		ri = sl_rule_of(snap, &p->dst, p->l4_proto, p->dport_be);
 		if (ri == SL_RULE_NONE)
 			return SL_DROP_NO_FRONTEND;
