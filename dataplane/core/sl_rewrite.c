@@ -251,7 +251,9 @@ sl_nat_rewrite(uint8_t *frame, const struct sl_pkt *p, int dst, const struct sl_
 	uint32_t csum_off = p->l4_proto == SL_PROTO_TCP ? 16 : 6;
 	uint8_t *l4_csum_p = l4 + csum_off;
 	uint16_t l4_csum = 0;
-	int has_l4 = p->frag != SL_FRAG_LATER && p->l4_len >= csum_off + 2;
+	/* Ports and checksum only in TCP/UDP: a first fragment of ICMP, ESP... has neither. */
+	int has_l4 = (p->l4_proto == SL_PROTO_TCP || p->l4_proto == SL_PROTO_UDP) &&
+		     p->frag != SL_FRAG_LATER && p->l4_len >= csum_off + 2;
 	int l4_csum_on = 0;
 
 	if (likely(has_l4)) {

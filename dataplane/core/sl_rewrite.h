@@ -101,7 +101,8 @@ void sl_dnat(uint8_t *frame, const struct sl_pkt *p, const struct sl_ip_addr *ne
  * SNAT in place, the mirror of sl_dnat(): the source address becomes new_src
  * and, when new_sport_be != 0, the source port new_sport_be (the DNAT return
  * path: a backend's reply leaves from the frontend). Both accept fragments:
- * a later fragment (p->frag == SL_FRAG_LATER) has only its address changed.
+ * a later fragment (p->frag == SL_FRAG_LATER), like any packet of another
+ * protocol than TCP/UDP, has only its address changed.
  */
 void sl_snat(uint8_t *frame, const struct sl_pkt *p, const struct sl_ip_addr *new_src,
 	     uint16_t new_sport_be);

@@ -592,6 +592,82 @@ test_dnat_random(void **state)
 	}
 }
 
+/*
+ * A first fragment of another protocol than TCP/UDP (here ICMP / ICMPv6, as
+ * a large ping to a frontend with an HA ports rule gets): DNAT and SNAT
+ * change the address only, never the bytes at a TCP/UDP port or checksum
+ * offset (found by tests/fuzz/fuzz_parse; the reproducer is in its corpus).
+ */
+static void
+test_nat_first_fragment_not_tcp_udp(void **state)
+{
+	int fam;
+
+	(void)state;
+	for (fam = 4; fam <= 6; fam += 2) {
+		uint8_t buf[MAX_FRAME], before[MAX_FRAME];
+		struct sl_ip_addr na = addr(fam == 4 ? "10.1.2.3" : "2001:db8:1::42");
+		size_t alen = fam == 4 ? 4 : 16, aoff_dst = fam == 4 ? 16 : 24;
+		size_t aoff_src = fam == 4 ? 12 : 8, l4_off, len;
+		struct sl_pkt p;
+		uint8_t *ip = buf + 14, *icmp;
+		int dst;
+
+		memset(buf, 0, sizeof(buf));
+		if (fam == 4) {
+			put16(buf + 12, SL_ETHERTYPE_IPV4);
+			ip[0] = 0x45;
+			put16(ip + 2, 20 + 24);
+			put16(ip + 4, 0x1234);
+			put16(ip + 6, 0x2000); /* MF, offset 0 */
+			ip[8] = 64;
+			ip[9] = 1;             /* ICMP */
+			memcpy(ip + 12, &addr(v4_src).bytes[12], 4);
+			memcpy(ip + 16, &addr(v4_dst).bytes[12], 4);
+			put16(ip + 10, mem16(sl_ipv4_header_csum(ip, 20)));
+			l4_off = 14 + 20;
+		} else {
+			put16(buf + 12, SL_ETHERTYPE_IPV6);
+			ip[0] = 0x60;
+			put16(ip + 4, 8 + 24);
+			ip[6] = 44;            /* fragment header */
+			ip[7] = 64;
+			memcpy(ip + 8, addr(v6_src).bytes, 16);
+			memcpy(ip + 24, addr(v6_dst).bytes, 16);
+			ip[40] = 58;           /* ICMPv6 */
+			put16(ip + 42, 0x0001); /* offset 0, M */
+			put16(ip + 46, 0x5678);
+			l4_off = 14 + 48;
+		}
+		icmp = buf + l4_off;
+		icmp[0] = fam == 4 ? 8 : 128; /* echo request */
+		put16(icmp + 2, 0xabcd);
+		put16(icmp + 4, 0x0102);      /* identifier */
+		put16(icmp + 6, 0x0304);      /* sequence */
+		rnd_fill(icmp + 8, 16);
+		len = l4_off + 24;
+		assert_int_equal(sl_parse(buf, (uint32_t)len, &p),
+				 fam == 4 ? SL_DROP_IPV4_FRAGMENT : SL_DROP_IPV6_FRAGMENT);
+		assert_int_equal(p.frag, SL_FRAG_FIRST);
+		assert_int_equal(p.l4_off, l4_off);
+		for (dst = 0; dst <= 1; dst++) {
+			size_t aoff = dst ? aoff_dst : aoff_src;
+
+			memcpy(before, buf, len);
+			if (dst)
+				sl_dnat(buf, &p, &na, htons(8080));
+			else
+				sl_snat(buf, &p, &na, htons(8080));
+			assert_memory_equal(ip + aoff, &na.bytes[16 - alen], alen);
+			/* the ICMP message is untouched */
+			assert_memory_equal(icmp, before + l4_off, 24);
+			if (fam == 4)
+				assert_int_equal(mem16(sl_ipv4_header_csum(ip, 20)), get16(ip + 10));
+			memcpy(buf, before, len);
+		}
+	}
+}
+
 /* ---- delivery names ---- */
 
 static void
@@ -955,6 +1031,7 @@ main(void)
 		cmocka_unit_test(test_dnat_v6_udp),
 		cmocka_unit_test(test_dnat_udp_result_zero),
 		cmocka_unit_test(test_dnat_random),
+		cmocka_unit_test(test_nat_first_fragment_not_tcp_udp),
 		cmocka_unit_test(test_delivery_names),
 		cmocka_unit_test(test_encap_dnat_l2),
 		cmocka_unit_test(test_encap_ipip),

@@ -1,0 +1,157 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""make_corpus.py: write the seed corpora of the libFuzzer targets in tests/fuzz.
+
+A few real frames per case, built with scapy:
+  corpus/fuzz_parse/     Ethernet frames: TCP/UDP over IPv4/IPv6, 802.1Q, IPv4
+                         options, IPv6 extension headers, fragments, ICMP
+  corpus/fuzz_l2proto/   the first byte picks the function (enum sl_fuzz_op in
+                         fuzz_l2proto.c), the rest is its input: ARP payloads,
+                         NS/NA, ICMP errors quoting TCP/UDP, echo requests, and
+                         offending packets for sl_icmp_error_build (after a
+                         type/code byte and a room byte); a first byte of 10
+                         to 19 has the harness set the checksums first
+
+The seeds are checked in; run this again (python3 tests/fuzz/make_corpus.py)
+only to change them. Reproducers of fixed bugs live beside them and are kept.
+"""
+import os
+import sys
+
+from scapy.all import (ARP, ICMP, IP, TCP, UDP, Dot1Q, Ether, ICMPv6DestUnreach,
+                       ICMPv6EchoRequest, ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6NDOptDstLLAddr,
+                       ICMPv6NDOptSrcLLAddr, ICMPv6PacketTooBig, ICMPv6TimeExceeded, IPv6,
+                       IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop,
+                       IPv6ExtHdrRouting, IPOption_RR, Raw, fragment, raw)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MAC_C = "02:00:00:00:00:01"
+MAC_S = "02:00:00:00:00:02"
+C4, F4 = "10.0.0.1", "192.0.2.10"
+C6, F6 = "2001:db8::1", "2001:db8::10"
+
+# enum sl_fuzz_op in fuzz_l2proto.c
+ARP_OP, ND, ERROR_V4, ERROR_V6, ECHO_V4, ECHO_V6, BUILD_V4, BUILD_V6, BUILD_V4_IP, BUILD_V6_IP = range(10)
+
+
+def eth(vlan=None):
+    e = Ether(src=MAC_C, dst=MAC_S)
+    return e / Dot1Q(vlan=vlan) if vlan else e
+
+
+def parse_seeds():
+    tcp = TCP(sport=40000, dport=80, flags="S", seq=1)
+    udp = UDP(sport=40001, dport=53) / Raw(b"q" * 12)
+    seeds = {
+        "v4_tcp_syn": eth() / IP(src=C4, dst=F4) / tcp,
+        "v4_tcp_payload": eth() / IP(src=C4, dst=F4) / TCP(sport=40000, dport=80, flags="PA",
+                                                             options=[("MSS", 1460), ("NOP", None),
+                                                                      ("NOP", None)]) / Raw(b"GET / HTTP/1.1\r\n\r\n"),
+        "v4_udp": eth() / IP(src=C4, dst=F4) / udp,
+        "v4_udp_csum0": eth() / IP(src=C4, dst=F4) / UDP(sport=40001, dport=53, chksum=0) / Raw(b"x" * 8),
+        "v4_options_tcp": eth() / IP(src=C4, dst=F4, options=[IPOption_RR(routers=["1.1.1.1"])]) / tcp,
+        "v4_vlan_udp": eth(100) / IP(src=C4, dst=F4) / udp,
+        "v4_icmp_echo": eth() / IP(src=C4, dst=F4) / ICMP() / Raw(b"ping"),
+        "v4_padded_tcp": eth() / IP(src=C4, dst=F4) / tcp / Raw(b"\0" * 6),
+        "v6_tcp_syn": eth() / IPv6(src=C6, dst=F6) / tcp,
+        "v6_udp": eth() / IPv6(src=C6, dst=F6) / udp,
+        "v6_vlan_tcp": eth(7) / IPv6(src=C6, dst=F6) / tcp,
+        "v6_ext_hop_dst_tcp": eth() / IPv6(src=C6, dst=F6) / IPv6ExtHdrHopByHop() /
+        IPv6ExtHdrDestOpt() / tcp,
+        "v6_ext_routing_udp": eth() / IPv6(src=C6, dst=F6) / IPv6ExtHdrRouting(addresses=[F6]) / udp,
+        "v6_atomic_frag_udp": eth() / IPv6(src=C6, dst=F6) / IPv6ExtHdrFragment(id=7, offset=0, m=0) / udp,
+        "v6_icmp_echo": eth() / IPv6(src=C6, dst=F6) / ICMPv6EchoRequest(data=b"ping"),
+    }
+    big4 = IP(src=C4, dst=F4, id=0x1234) / UDP(sport=40001, dport=53) / Raw(b"d" * 64)
+    f4 = fragment(big4, fragsize=32)
+    seeds["v4_frag_first_udp"] = eth() / f4[0]
+    seeds["v4_frag_later_udp"] = eth() / f4[1]
+    big4t = IP(src=C4, dst=F4, id=0x99) / TCP(sport=40000, dport=80, flags="PA") / Raw(b"t" * 48)
+    seeds["v4_frag_first_tcp"] = eth(100) / fragment(big4t, fragsize=24)[0]
+    seeds["v4_frag_first_icmp"] = eth() / fragment(IP(src=C4, dst=F4, id=5) / ICMP() / Raw(b"i" * 48),
+                                                   fragsize=24)[0]
+    # Reproducers: a first fragment of ICMP had bytes at UDP's port and
+    # checksum offsets rewritten by sl_dnat (fixed in sl_rewrite.c).
+    icmp6 = raw(IPv6(src=C6, dst=F6) / ICMPv6EchoRequest(id=1, seq=2, data=b"i" * 40))[40:]
+    seeds["v6_frag_first_icmp6"] = eth() / IPv6(src=C6, dst=F6) / IPv6ExtHdrFragment(
+        nh=58, id=9, offset=0, m=1) / Raw(icmp6[:24])
+    body6 = raw(UDP(sport=40001, dport=53, len=8 + 64) / Raw(b"d" * 64))
+    seeds["v6_frag_first_udp"] = eth() / IPv6(src=C6, dst=F6) / IPv6ExtHdrFragment(
+        nh=17, id=0xabcdef, offset=0, m=1) / Raw(body6[:32])
+    seeds["v6_frag_later_udp"] = eth() / IPv6(src=C6, dst=F6) / IPv6ExtHdrFragment(
+        nh=17, id=0xabcdef, offset=4, m=0) / Raw(body6[32:])
+    seeds["v6_hop_frag_first_tcp"] = eth() / IPv6(src=C6, dst=F6) / IPv6ExtHdrHopByHop() / \
+        IPv6ExtHdrFragment(nh=6, id=3, offset=0, m=1) / Raw(raw(TCP(sport=1, dport=80))[:16])
+    return {k: raw(v) for k, v in seeds.items()}
+
+
+def l2proto_seeds():
+    s = {}
+    arp_req = ARP(op=1, hwsrc=MAC_C, psrc=C4, pdst=F4)
+    s["arp_request"] = bytes([ARP_OP]) + raw(arp_req)
+    s["arp_reply"] = bytes([ARP_OP]) + raw(ARP(op=2, hwsrc=MAC_S, psrc=F4, hwdst=MAC_C, pdst=C4))
+    sn = "ff02::1:ff00:10"
+    s["nd_ns"] = bytes([ND]) + raw(IPv6(src=C6, dst=sn, hlim=255) / ICMPv6ND_NS(tgt=F6) /
+                                   ICMPv6NDOptSrcLLAddr(lladdr=MAC_C))
+    s["nd_ns_dad"] = bytes([ND]) + raw(IPv6(src="::", dst=sn, hlim=255) / ICMPv6ND_NS(tgt=F6))
+    s["nd_na"] = bytes([ND]) + raw(IPv6(src=F6, dst=C6, hlim=255) /
+                                   ICMPv6ND_NA(tgt=F6, R=0, S=1, O=1) /
+                                   ICMPv6NDOptDstLLAddr(lladdr=MAC_S))
+    # ICMP errors about packets a frontend sent (quoted source = frontend).
+    q4t = IP(src=F4, dst=C4) / TCP(sport=80, dport=40000, flags="SA")
+    q4u = IP(src=F4, dst=C4) / UDP(sport=53, dport=40001) / Raw(b"r" * 20)
+    s["error_v4_frag_needed_tcp"] = bytes([ERROR_V4]) + raw(
+        IP(src="203.0.113.1", dst=F4) / ICMP(type=3, code=4, nexthopmtu=1400) / raw(q4t)[:28])
+    s["error_v4_ttl_udp"] = bytes([ERROR_V4]) + raw(
+        IP(src="203.0.113.1", dst=F4) / ICMP(type=11, code=0) / raw(q4u))
+    s["error_v4_unreach_options"] = bytes([ERROR_V4]) + raw(
+        IP(src="203.0.113.1", dst=F4, options=[IPOption_RR(routers=["1.1.1.1"])]) /
+        ICMP(type=3, code=3) / raw(q4u)[:28])
+    q6t = IPv6(src=F6, dst=C6) / TCP(sport=80, dport=40000, flags="SA")
+    q6u = IPv6(src=F6, dst=C6) / UDP(sport=53, dport=40001) / Raw(b"r" * 20)
+    s["error_v6_too_big_tcp"] = bytes([ERROR_V6]) + raw(
+        IPv6(src="2001:db8:ff::1", dst=F6) / ICMPv6PacketTooBig(mtu=1280) / raw(q6t))
+    s["error_v6_unreach_udp"] = bytes([ERROR_V6]) + raw(
+        IPv6(src="2001:db8:ff::1", dst=F6) / ICMPv6DestUnreach(code=4) / raw(q6u))
+    s["error_v6_time_exceeded_udp"] = bytes([ERROR_V6]) + raw(
+        IPv6(src="2001:db8:ff::1", dst=F6) / ICMPv6TimeExceeded() / raw(q6u)[:48])
+    s["echo_v4"] = bytes([ECHO_V4]) + raw(IP(src=C4, dst=F4) / ICMP(id=1, seq=2) / Raw(b"abcdefgh"))
+    s["echo_v4_options"] = bytes([ECHO_V4]) + raw(
+        IP(src=C4, dst=F4, options=[IPOption_RR(routers=["1.1.1.1"])]) / ICMP(id=1, seq=3))
+    s["echo_v6"] = bytes([ECHO_V6]) + raw(IPv6(src=C6, dst=F6) / ICMPv6EchoRequest(id=1, seq=2, data=b"abcdefgh"))
+    # Offending packets: byte 1 type index/code, byte 2 room (< 128: 1280).
+    off4t = raw(IP(src=C4, dst=F4, ttl=1) / TCP(sport=40000, dport=80, flags="S"))
+    off4u = raw(IP(src=C4, dst=F4, flags="DF") / UDP(sport=40001, dport=53) / Raw(b"u" * 700))
+    off6t = raw(IPv6(src=C6, dst=F6, hlim=1) / TCP(sport=40000, dport=80, flags="S"))
+    off6u = raw(IPv6(src=C6, dst=F6) / UDP(sport=40001, dport=53) / Raw(b"u" * 1400))
+    s["build_v4_ttl_tcp"] = bytes([BUILD_V4, 1, 0]) + off4t
+    s["build_v4_frag_needed_udp"] = bytes([BUILD_V4, 0x40, 0]) + off4u
+    s["build_v4_small_room"] = bytes([BUILD_V4, 0x30, 128 + 14]) + off4u
+    s["build_v6_ttl_tcp"] = bytes([BUILD_V6, 2, 0]) + off6t
+    s["build_v6_too_big_udp"] = bytes([BUILD_V6, 1, 0]) + off6u
+    s["build_v6_small_room"] = bytes([BUILD_V6, 0, 128 + 30]) + off6u[:200]
+    s["build_v4_inplace_tcp"] = bytes([BUILD_V4_IP, 1, 0]) + off4t
+    s["build_v6_inplace_udp"] = bytes([BUILD_V6_IP, 0, 0]) + off6u[:300]
+    # The same with the harness's checksum fix-up on (selector + 10), so that
+    # mutations of the checksummed inputs get past the checksum checks.
+    for name in [k for k in s if k.startswith(("nd_", "error_", "echo_"))]:
+        s[name + "_fixup"] = bytes([s[name][0] + 10]) + s[name][1:]
+    return s
+
+
+def write(target, seeds):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    for name, data in seeds.items():
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
+    return sum(len(v) for v in seeds.values())
+
+
+def main():
+    total = write("fuzz_parse", parse_seeds()) + write("fuzz_l2proto", l2proto_seeds())
+    print(f"seeds written: {total} bytes", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
