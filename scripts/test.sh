@@ -3,12 +3,14 @@
 # test.sh: install what is missing, build, and run every test tier that runs
 # on this machine: unit (cmocka), dataplane (sluiced on net_pcap), the REST
 # API and persistence, sluicectl, the unit and dataplane tiers again under
-# AddressSanitizer + UndefinedBehaviorSanitizer, and end to end (network
-# namespaces, real kernel TCP; needs root).
+# AddressSanitizer + UndefinedBehaviorSanitizer, a fuzz smoke of the packet
+# parsers (libFuzzer), and end to end (network namespaces, real kernel TCP
+# and UDP; needs root).
 #
 #   scripts/test.sh            everything
 #   SL_SKIP_ASAN=1 scripts/test.sh    skip the sanitizer build and runs
 #   SL_SKIP_E2E=1  scripts/test.sh    skip the network-namespace tests
+#   SL_SKIP_FUZZ=1 scripts/test.sh    skip the fuzz smoke (scripts/fuzz.sh, 15 s a target)
 source "$(dirname "$0")/common.sh"
 cd "$SL_ROOT"
 
@@ -53,6 +55,9 @@ if [ "${SL_SKIP_ASAN:-0}" != 1 ]; then
 	run_tier "unit (asan+ubsan)" meson test -C build-asan --suite unit --print-errorlogs
 	run_tier "dataplane (asan+ubsan)" env SLUICE_BUILD=build-asan "${PYTEST[@]}" tests/dataplane
 fi
+# The parsers under libFuzzer for a few seconds each, so the harnesses cannot
+# rot (longer runs: scripts/fuzz.sh with FUZZ_SECONDS).
+[ "${SL_SKIP_FUZZ:-0}" = 1 ] || run_tier "fuzz smoke" env FUZZ_SECONDS=15 scripts/fuzz.sh
 if [ "${SL_SKIP_E2E:-0}" != 1 ]; then
 	if [ "$(id -u)" -eq 0 ]; then
 		run_tier "end to end" env SLUICE_BUILD=build "${PYTEST[@]}" tests/e2e
