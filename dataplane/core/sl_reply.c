@@ -117,6 +117,18 @@ bucket_of(const struct sl_reply_part *p, uint32_t hash)
 	return &p->entries[((uint64_t)hash >> p->shift) * SL_REPLY_WAYS];
 }
 
+/*
+ * The key's second bucket (two-choice hashing): from the hash's low bits,
+ * which the first bucket's index does not use, mixed so that keys sharing a
+ * first bucket scatter over second ones.
+ */
+static inline struct sl_reply_entry *
+bucket2_of(const struct sl_reply_part *p, uint32_t hash)
+{
+	uint32_t h2 = ((hash << 16) | (hash >> 16)) * 0x85ebca6bu;
+	return &p->entries[((uint64_t)h2 >> p->shift) * SL_REPLY_WAYS];
+}
+
 static inline void
 key_words(uint32_t kw[SL_REPLY_KEY_WORDS], const struct sl_reply_key *k)
 {
@@ -141,16 +153,45 @@ own_key_eq(const struct sl_reply_entry *e, const uint32_t kw[SL_REPLY_KEY_WORDS]
 	return diff == 0;
 }
 
-/* The way of k in its bucket, or NULL. */
+/* The way of k in one bucket, or NULL. */
 static struct sl_reply_entry *
-own_find(const struct sl_reply_part *p, const uint32_t kw[SL_REPLY_KEY_WORDS], uint32_t hash)
+own_find_in(struct sl_reply_entry *b, const uint32_t kw[SL_REPLY_KEY_WORDS])
 {
-	struct sl_reply_entry *b = bucket_of(p, hash);
-
 	for (int w = 0; w < SL_REPLY_WAYS; w++)
 		if (own_key_eq(&b[w], kw))
 			return &b[w];
 	return NULL;
+}
+
+/* The way of k in its two buckets, or NULL. */
+static struct sl_reply_entry *
+own_find(const struct sl_reply_part *p, const uint32_t kw[SL_REPLY_KEY_WORDS], uint32_t hash)
+{
+	struct sl_reply_entry *e = own_find_in(bucket_of(p, hash), kw);
+	return e != NULL ? e : own_find_in(bucket2_of(p, hash), kw);
+}
+
+/* The ways of a bucket a new key may take: free first, else expired; how many there are. */
+static int
+own_room(struct sl_reply_entry *b, uint32_t now, struct sl_reply_entry **free_way,
+	 struct sl_reply_entry **expired_way)
+{
+	int room = 0;
+
+	*free_way = *expired_way = NULL;
+	for (int w = 0; w < SL_REPLY_WAYS; w++) {
+		struct sl_reply_entry *e = &b[w];
+		if (load_own(&e->key[KEY_LAST]) == 0) {
+			room++;
+			if (*free_way == NULL)
+				*free_way = e;
+		} else if (sl_reply_time_passed(now, load_own(&e->val[SL_REPLY_VAL_EXPIRES_WORD]))) {
+			room++;
+			if (*expired_way == NULL)
+				*expired_way = e;
+		}
+	}
+	return room;
 }
 
 static inline uint32_t
@@ -184,40 +225,38 @@ int
 sl_reply_insert(struct sl_reply_part *p, const struct sl_reply_key *k, uint32_t hash,
 		const struct sl_reply_val *v, uint32_t now)
 {
-	struct sl_reply_entry *b = bucket_of(p, hash);
-	struct sl_reply_entry *free_way = NULL, *expired_way = NULL;
+	struct sl_reply_entry *b1 = bucket_of(p, hash), *b2 = bucket2_of(p, hash);
+	struct sl_reply_entry *free1, *exp1, *free2, *exp2, *e;
 	uint32_t kw[SL_REPLY_KEY_WORDS];
 	uint32_t s;
 
 	if (k->proto == 0)
 		return -EINVAL; /* proto 0 marks a free entry */
 	key_words(kw, k);
-	for (int w = 0; w < SL_REPLY_WAYS; w++) {
-		struct sl_reply_entry *e = &b[w];
-
-		if (own_key_eq(e, kw)) {
-			/* present (live or expired): the key stays, the value changes */
-			s = write_begin(e);
-			store_words(e->val, v, SL_REPLY_VAL_WORDS);
-			write_end(e, s);
-			p->stats.updates++;
-			return 0;
-		}
-		if (load_own(&e->key[KEY_LAST]) == 0) {
-			if (free_way == NULL)
-				free_way = e;
-		} else if (expired_way == NULL &&
-			   sl_reply_time_passed(now, load_own(&e->val[SL_REPLY_VAL_EXPIRES_WORD]))) {
-			expired_way = e;
-		}
+	e = own_find_in(b1, kw);
+	if (e == NULL && b2 != b1)
+		e = own_find_in(b2, kw);
+	if (e != NULL) {
+		/* present (live or expired): the key stays, the value changes */
+		s = write_begin(e);
+		store_words(e->val, v, SL_REPLY_VAL_WORDS);
+		write_end(e, s);
+		p->stats.updates++;
+		return 0;
 	}
-	struct sl_reply_entry *e = free_way != NULL ? free_way : expired_way;
-
+	/* a new key: into the emptier of its two buckets (ties: the first) */
+	int room1 = own_room(b1, now, &free1, &exp1);
+	int room2 = b2 != b1 ? own_room(b2, now, &free2, &exp2) : 0;
+	if (room2 > room1) {
+		free1 = free2;
+		exp1 = exp2;
+	}
+	e = free1 != NULL ? free1 : exp1;
 	if (e == NULL) {
 		p->stats.full++;
 		return -ENOSPC;
 	}
-	if (e == expired_way)
+	if (e == exp1)
 		p->stats.reclaimed++;
 	s = write_begin(e);
 	store_words(e->key, kw, SL_REPLY_KEY_WORDS);
@@ -319,10 +358,15 @@ static inline int
 lookup_words(const struct sl_reply_part *p, const uint32_t kw[SL_REPLY_KEY_WORDS],
 	     uint32_t hash, uint32_t now, struct sl_reply_val *out)
 {
-	const struct sl_reply_entry *b = bucket_of(p, hash);
+	const struct sl_reply_entry *b = bucket_of(p, hash), *b2 = bucket2_of(p, hash);
 
 	for (int w = 0; w < SL_REPLY_WAYS; w++)
 		if (read_way(&b[w], kw, now, out))
+			return 1;
+	if (b2 == b)
+		return 0;
+	for (int w = 0; w < SL_REPLY_WAYS; w++)
+		if (read_way(&b2[w], kw, now, out))
 			return 1;
 	return 0;
 }

@@ -33,21 +33,25 @@
  *    compile to plain loads and stores (they are atomic only so that the
  *    race a seqlock tolerates is not undefined behaviour in C11, and so that
  *    ThreadSanitizer understands it).
- *  - A reply costs one bucket lookup when it lands on the request's lcore
- *    (the common case with one queue, or when RSS happens to agree) and up to
- *    N (one per worker) when it does not; a miss costs N. A bucket is four
- *    cache lines, adjacent, read only (readers never write shared memory, so
- *    lookups from many lcores do not bounce lines between them).
+ *  - A reply costs one or two bucket lookups when it lands on the request's
+ *    lcore (the common case with one queue, or when RSS happens to agree)
+ *    and up to 2N (N workers) when it does not; a miss costs 2N. A bucket is
+ *    four cache lines, adjacent, read only (readers never write shared
+ *    memory, so lookups from many lcores do not bounce lines between them).
  *  - Memory is the caller's, allocated once and never freed while workers
  *    run (fixed arrays, entries reused in place), so no RCU is needed.
  *
  * Layout: a partition is an array of buckets of SL_REPLY_WAYS entries, each
- * entry one 64-byte cache line (sequence counter, key, value). The bucket is
- * chosen by the top bits of sl_reply_hash() of the key, which writer and
- * readers compute identically (partitions may differ in size). An entry is
- * placed only in its bucket: a present key is updated in place, a new key
- * takes a free or expired way, and when every way holds a live entry the
- * insert fails with -ENOSPC (the caller counts it; nothing live is evicted).
+ * entry one 64-byte cache line (sequence counter, key, value). A key has two
+ * buckets (two-choice hashing): the first from the top bits of
+ * sl_reply_hash() of the key, the second from its low bits, mixed; writer
+ * and readers compute them identically (partitions may differ in size). A
+ * present key is updated in place where it is; a new key takes a free (else
+ * an expired) way of the emptier of its two buckets, and when all eight
+ * ways hold live entries the insert fails with -ENOSPC (the caller counts
+ * it; nothing live is evicted). At the 50% fill sl_reply_buckets_for()
+ * sizes for, one bucket alone refused about 3.5% of inserts; two refuse
+ * about one in 100,000 (tests/unit/test_reply.c, test_sized_fill).
  *
  * Time is the caller's 32-bit millisecond clock (wraps after 49 days;
  * comparisons are wrap-safe, as in sl_flow.h): an entry is live until
@@ -113,7 +117,7 @@ struct sl_reply_entry {
 struct sl_reply_stats {
 	uint64_t inserts;   /* new keys stored */
 	uint64_t updates;   /* inserts of a key already present (value replaced) */
-	uint64_t full;      /* inserts refused: every way of the bucket live (-ENOSPC) */
+	uint64_t full;      /* inserts refused: every way of both buckets live (-ENOSPC) */
 	uint64_t reclaimed; /* expired entries overwritten by an insert */
 	uint64_t renewed;   /* renews that found their key */
 	uint64_t removed;
@@ -182,10 +186,11 @@ int sl_reply_init(struct sl_reply_part *p, void *mem, uint32_t n_buckets);
 /* ---- writer: the owner lcore only ----------------------------------- */
 
 /*
- * Store k -> *v (v->expires_ms included). A key already in its bucket (live
- * or expired) has its value replaced; else the key takes a free way, else an
- * expired one. Returns 0, or -ENOSPC when every way of the bucket holds a
- * live entry of another key (counted in stats.full; nothing is evicted).
+ * Store k -> *v (v->expires_ms included). A key already in one of its
+ * buckets (live or expired) has its value replaced; else the key takes a
+ * free way, else an expired one, of the emptier bucket. Returns 0, or
+ * -ENOSPC when every way of both buckets holds a live entry of another key
+ * (counted in stats.full; nothing is evicted).
  */
 int sl_reply_insert(struct sl_reply_part *p, const struct sl_reply_key *k, uint32_t hash,
 		    const struct sl_reply_val *v, uint32_t now);

@@ -509,7 +509,7 @@ test_lookup_any(void **state)
 		part_free(&t[i]);
 }
 
-/* ---- sizing in practice (information) ---------------------------------- */
+/* ---- sizing in practice --------------------------------------------------- */
 
 static void
 test_sized_fill(void **state)
@@ -543,7 +543,9 @@ test_sized_fill(void **state)
 		       n, nb, 100.0 * n / ((double)nb * SL_REPLY_WAYS), refused,
 		       100.0 * refused / n);
 		assert_int_equal(t.p->stats.full, refused);
-		assert_true(refused < n / 20);
+		/* two-choice placement: at the sizing's ~50% fill, almost nothing refused
+		 * (one bucket alone refused about 3.5%) */
+		assert_true(refused <= n / 10000);
 		part_free(&t);
 	}
 }
