@@ -365,6 +365,22 @@ static enum sl_drop_reason sl_ttl_exceeded(struct sl_worker *w, uint16_t port, s
 static enum sl_drop_reason sl_too_big(struct sl_worker *w, uint16_t port, struct rte_mbuf *m,
 				      const struct sl_pkt *p, uint32_t fits);
 
+/* Reply entries are renewed in epochs of 2^14 ms (16.4 s) of their flow's expiry. */
+#define SL_REPLY_EPOCH_SHIFT 14
+
+static inline uint32_t
+sl_reply_epoch(uint32_t expires_ms)
+{
+	return expires_ms >> SL_REPLY_EPOCH_SHIFT;
+}
+
+/* A flow expiring at expires_ms keeps its reply entry until the end of the next epoch. */
+static inline uint32_t
+sl_reply_expiry(uint32_t expires_ms)
+{
+	return (sl_reply_epoch(expires_ms) + 2) << SL_REPLY_EPOCH_SHIFT;
+}
+
 /*
  * Remember a DNAT flow's reply: (backend:port -> client:port) -> the rule,
  * where the request came from (its source MAC, VLAN and port), until expires.
@@ -445,9 +461,18 @@ sl_stage_rewrite(struct sl_worker *w, struct sl_worker_queue *q, const struct sl
 								     : SL_FLOW_UDP_TIMEOUT_MS),
 						      now);
 			}
-			else if (b->fresh[i] || e->expires_ms != expires_before ||
-				 rule->dist != SL_DIST_DEFAULT)
-				sl_reply_note(w, m, p, rule, be, q->port_index, e->expires_ms, now);
+			else if (b->fresh[i] || rule->dist != SL_DIST_DEFAULT ||
+				 sl_reply_epoch(e->expires_ms) != sl_reply_epoch(expires_before))
+				/*
+				 * The reply entry outlives the flow by one to two
+				 * epochs, so it is rewritten only when the flow's
+				 * expiry crosses into another epoch (every ~16 s of
+				 * a busy flow, not every renewal). Affinity modes
+				 * share one flow entry among connections: each
+				 * packet keeps its own connection's entry.
+				 */
+				sl_reply_note(w, m, p, rule, be, q->port_index,
+					      sl_reply_expiry(e->expires_ms), now);
 		}
 	}
 
