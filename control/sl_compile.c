@@ -513,6 +513,7 @@ sl_compile_nat_rule(const struct sl_nat_ctx *x, const struct sl_lb *lb,
 		sr->floating_ip = nr->floating_ip;
 		sr->family = fe->family;
 		sr->tcp_reset = nr->enable_tcp_reset;
+		sr->inbound_nat = 1;
 		sr->tcp_idle_ms = (uint32_t)nr->idle_timeout_min * 60000u;
 		sl_display_name(sr->name, lb->name, nr->name, suffix);
 		sl_counter_key(key, SL_COMPILE_NAT_PREFIX, lb->name, nr->name, key_suffix);

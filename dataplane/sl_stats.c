@@ -44,6 +44,12 @@ sl_stats_free(struct sl_lcore_stats *s)
 	rte_free(s);
 }
 
+static const char *
+sl_rule_kind(const struct sl_rule *r)
+{
+	return r->inbound_nat ? "inboundNatRule" : "loadBalancingRule";
+}
+
 const char *
 sl_path_counter_name(enum sl_path_counter c)
 {
@@ -236,17 +242,23 @@ sl_stats_write_prometheus(FILE *f, struct sl_lcore_stats *const *lc, unsigned in
 	fprintf(f, "sluice_generation %" PRIu64 "\n", snap ? snap->generation : 0);
 	if (snap == NULL)
 		return;
+	/*
+	 * kind tells a load-balancing rule from an inbound NAT rule of the same
+	 * name (ARM keeps them in separate collections), so no series repeats.
+	 */
 	prom_head(f, "sluice_rule_packets_total", "counter", "Packets forwarded, per rule.");
 	for (uint32_t i = 0; i < snap->n_rules; i++) {
 		fputs("sluice_rule_packets_total{rule=\"", f);
 		prom_label(f, snap->rules[i].name);
-		fprintf(f, "\"} %" PRIu64 "\n", sum_obj(lc, n, 0, snap->rules[i].counter_id).packets);
+		fprintf(f, "\",kind=\"%s\"} %" PRIu64 "\n", sl_rule_kind(&snap->rules[i]),
+			sum_obj(lc, n, 0, snap->rules[i].counter_id).packets);
 	}
 	prom_head(f, "sluice_rule_bytes_total", "counter", "IP bytes forwarded, per rule.");
 	for (uint32_t i = 0; i < snap->n_rules; i++) {
 		fputs("sluice_rule_bytes_total{rule=\"", f);
 		prom_label(f, snap->rules[i].name);
-		fprintf(f, "\"} %" PRIu64 "\n", sum_obj(lc, n, 0, snap->rules[i].counter_id).bytes);
+		fprintf(f, "\",kind=\"%s\"} %" PRIu64 "\n", sl_rule_kind(&snap->rules[i]),
+			sum_obj(lc, n, 0, snap->rules[i].counter_id).bytes);
 	}
 	prom_head(f, "sluice_backend_packets_total", "counter", "Packets forwarded, per backend.");
 	for (uint32_t i = 0; i < snap->n_backends; i++) {

@@ -126,6 +126,7 @@ struct sl_rule {
 	uint8_t floating_ip;      /* 1: Floating IP (backend->delivery), 0: DNAT */
 	uint8_t family;
 	uint8_t tcp_reset;        /* enableTcpReset */
+	uint8_t inbound_nat;      /* 1: from an inbound NAT rule, 0: a load-balancing rule */
 	uint32_t tcp_idle_ms;     /* idleTimeoutInMinutes, ms */
 	char name[SL_NAME_MAX];   /* "<lb>/<rule>" */
 };

@@ -128,7 +128,9 @@ def test_prometheus_metrics(dm):
         samples[name] = float(value)
     s = get_json(api, "/sluice/stats")
     assert samples["sluice_generation"] == s["generation"]
-    assert 'sluice_rule_packets_total{rule="lb/m"}' in samples
+    assert 'sluice_rule_packets_total{rule="lb/m",kind="loadBalancingRule"}' in samples
+    lines = [ln for ln in text.splitlines() if not ln.startswith("#")]
+    assert len(lines) == len(samples), "a series appears twice"
     assert samples['sluice_dropped_packets_total{reason="not_ip"}'] > 0
     lc = s["lcores"][0]["lcore"]
     assert samples[f'sluice_rx_packets_total{{lcore="{lc}"}}'] > 0
@@ -206,3 +208,30 @@ def test_neighbours_lists_what_the_configuration_needs(dm):
     api.ok("PUT", POOL, h.pool("pool", [h.address("a1", "10.0.0.11", "vnet")]), status=200)
     t, _ = table()
     assert "10.0.0.11" in t and "10.0.0.12" not in t
+
+
+def test_prometheus_series_unique_with_a_nat_rule_named_like_a_rule(dm):
+    """An inbound NAT rule may share its name with a load-balancing rule (ARM
+    keeps them apart); their series differ by kind, so a scrape never holds
+    a series twice (Prometheus would refuse the whole scrape)."""
+    api = dm.api
+    lbm = rid("loadBalancers", "lbm")
+    api.ok("PUT", rid("virtualNetworks", "vnet"),
+           h.vnet_body(["10.0.0.0/16"], {"sub": "10.0.0.0/24"}), status=(200, 201))
+    api.ok("PUT", lbm, h.lb_body(
+        frontends=[h.frontend("fe", "10.0.0.70", "vnet", "sub")],
+        pools=[h.pool("pool", [h.address("a1", "10.0.0.71", "vnet")])],
+        rules=[h.rule("m", "lbm", "fe", "pool", "Tcp", 80, 80)]), status=(200, 201))
+    api.ok("PUT", lbm + "/inboundNatRules/m",
+           {"properties": {"frontendIPConfiguration": h.ref("lbm", "frontendIPConfigurations",
+                                                            "fe"),
+                           "protocol": "Tcp", "frontendPort": 2222, "backendPort": 22}},
+           status=201)
+    try:
+        text = api.request("GET", "/sluice/metrics", api_version=None).text
+        lines = [ln.rsplit(" ", 1)[0] for ln in text.splitlines() if not ln.startswith("#")]
+        assert len(lines) == len(set(lines)), sorted(ln for ln in lines if lines.count(ln) > 1)
+        assert 'sluice_rule_packets_total{rule="lbm/m",kind="inboundNatRule"}' in lines
+        assert 'sluice_rule_packets_total{rule="lbm/m",kind="loadBalancingRule"}' in lines
+    finally:
+        api.ok("DELETE", lbm, status=(200, 202, 204))
