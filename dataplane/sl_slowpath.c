@@ -22,15 +22,7 @@
 #define SL_SLOW_BURST 64
 #define SL_NEIGH_TICK_MS 100
 #define SL_ANNOUNCE_MAX 4096   /* frontends remembered for announcements */
-#define SL_VLAN_SLOTS 16384    /* neighbours on another VLAN than their port's */
 
-/* The 802.1Q segment a neighbour is asked for on, when not its port's. */
-struct sl_vlan_slot {
-	struct sl_ip_addr addr;
-	uint16_t port;
-	uint16_t vlan;   /* the tag to ask on; 0: untagged */
-	uint8_t used;
-};
 
 struct sl_sp_port {
 	uint16_t port_id;       /* the NIC port */
@@ -59,7 +51,6 @@ struct sl_slowpath {
 	uint32_t n_announced;
 	uint64_t announced_generation;
 	const struct sl_snapshot *snap; /* the one of this round (control thread owns it) */
-	struct sl_vlan_slot *vlans;     /* open addressing, SL_VLAN_SLOTS */
 	struct sl_slowpath_stats st;
 };
 
@@ -133,13 +124,8 @@ sp_to_kernel(struct sl_slowpath *sp, uint16_t port, struct rte_mbuf *m)
 	if (tap < 0)
 		return false;
 	/* The kernel sees the segment untagged: the TAP is the port's VLAN's interface. */
-	if (rte_pktmbuf_data_len(m) >= 18) {
-		uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
-		if (f[12] == 0x81 && f[13] == 0x00) {
-			memmove(f + 4, f, 12);
-			rte_pktmbuf_adj(m, 4);
-		}
-	}
+	rte_vlan_strip(m);
+	m->ol_flags = 0;
 	if (rte_eth_tx_burst((uint16_t)tap, 0, &m, 1) != 1)
 		sp_drop(sp, m);
 	else
@@ -147,12 +133,32 @@ sp_to_kernel(struct sl_slowpath *sp, uint16_t port, struct rte_mbuf *m)
 	return true;
 }
 
+/* Offset of the L3 header: 18 behind one 802.1Q tag, else 14. */
+static inline uint32_t
+sp_l3_off(const uint8_t *frame, uint32_t len)
+{
+	return (len >= 18 && frame[12] == 0x81 && frame[13] == 0x00) ? 18 : 14;
+}
+
+/* The tag to answer a frame with: its own, else the port's. */
 static uint16_t
 sp_vlan_of(const struct sl_slowpath *sp, uint16_t port, const uint8_t *frame, uint32_t len)
 {
-	if (len >= 18 && frame[12] == 0x81 && frame[13] == 0x00)
+	if (sp_l3_off(frame, len) == 18)
 		return (uint16_t)(frame[14] << 8 | frame[15]);
 	return sp->ports[port].vlan_tci;
+}
+
+/* Put the port's 802.1Q tag on an untagged frame (nothing when it has none); -1: no headroom. */
+static int
+sp_tag(const struct sl_slowpath *sp, uint16_t port, struct rte_mbuf *m)
+{
+	uint16_t vlan = sp->ports[port].vlan_tci;
+
+	if (vlan == 0)
+		return 0;
+	m->vlan_tci = vlan;
+	return rte_vlan_insert(&m);
 }
 
 static void
@@ -170,7 +176,7 @@ sp_arp(struct sl_slowpath *sp, uint16_t port, struct rte_mbuf *m)
 {
 	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
 	uint32_t len = rte_pktmbuf_data_len(m);
-	uint32_t l3 = (len >= 18 && f[12] == 0x81 && f[13] == 0x00) ? 18 : 14;
+	uint32_t l3 = sp_l3_off(f, len);
 	struct sl_arp_info a;
 	bool frontend;
 
@@ -268,18 +274,9 @@ sp_echo(struct sl_slowpath *sp, uint16_t port, struct rte_mbuf *m, uint32_t l3, 
 	if (rte_pktmbuf_data_len(m) > l3 + ip_len)
 		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - l3 - ip_len));
 	/* untagged on a port with a VLAN: the reply carries the port's tag, as every answer does */
-	uint16_t vlan = sp->ports[port].vlan_tci;
-	if (l3 == 14 && vlan != 0) {
-		f = (uint8_t *)rte_pktmbuf_prepend(m, 4);
-		if (f == NULL) {
-			sp_drop(sp, m);
-			return;
-		}
-		memmove(f, f + 4, 12);
-		f[12] = 0x81;
-		f[13] = 0x00;
-		f[14] = (uint8_t)(vlan >> 8);
-		f[15] = (uint8_t)vlan;
+	if (l3 == 14 && sp_tag(sp, port, m) != 0) {
+		sp_drop(sp, m);
+		return;
 	}
 	sp->st.echo_replied++;
 	sp_send(sp, port, m);
@@ -291,18 +288,15 @@ sp_handle(struct sl_slowpath *sp, uint16_t port, struct rte_mbuf *m)
 {
 	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
 	uint32_t len = rte_pktmbuf_data_len(m);
-	uint32_t l3 = 14;
+	uint32_t l3;
 	uint16_t et;
 
 	if (port >= sp->n_ports || len < 14) {
 		sp_drop(sp, m);
 		return;
 	}
-	et = (uint16_t)(f[12] << 8 | f[13]);
-	if (et == 0x8100 && len >= 18) {
-		et = (uint16_t)(f[16] << 8 | f[17]);
-		l3 = 18;
-	}
+	l3 = sp_l3_off(f, len);
+	et = (uint16_t)(f[l3 - 2] << 8 | f[l3 - 1]);
 	if (et == SL_ETHERTYPE_ARP) {
 		sp_arp(sp, port, m);
 		return;
@@ -341,64 +335,10 @@ sp_handle(struct sl_slowpath *sp, uint16_t port, struct rte_mbuf *m)
 		sp_drop(sp, m);
 }
 
-static uint32_t
-sp_vlan_slot(const struct sl_ip_addr *a, uint16_t port)
-{
-	uint32_t h = port * 0x9e3779b1u;
-	for (int i = 0; i < 16; i += 4) {
-		uint32_t w;
-		memcpy(&w, &a->bytes[i], 4);
-		h = (h ^ w) * 0x85ebca6bu;
-		h ^= h >> 13;
-	}
-	return h & (SL_VLAN_SLOTS - 1);
-}
-
-/*
- * Remember the VLAN a is asked for on: an entry is made only when create
- * (its VLAN is not its port's); an existing one always takes the new value.
- * Best effort when full (the port's VLAN is used).
- */
-static void
-sp_vlan_set(struct sl_slowpath *sp, uint16_t port, const struct sl_ip_addr *a, uint16_t vlan,
-	    bool create)
-{
-	uint32_t i = sp_vlan_slot(a, port);
-	for (uint32_t n = 0; n < SL_VLAN_SLOTS; n++, i = (i + 1) & (SL_VLAN_SLOTS - 1)) {
-		struct sl_vlan_slot *s = &sp->vlans[i];
-		if (!s->used) {
-			if (create) {
-				s->addr = *a;
-				s->port = port;
-				s->vlan = vlan;
-				s->used = 1;
-			}
-			return;
-		}
-		if (s->port == port && sl_ip_addr_eq(&s->addr, a)) {
-			s->vlan = vlan;
-			return;
-		}
-	}
-}
-
-static uint16_t
-sp_vlan_get(const struct sl_slowpath *sp, uint16_t port, const struct sl_ip_addr *a)
-{
-	uint32_t i = sp_vlan_slot(a, port);
-	for (uint32_t n = 0; n < SL_VLAN_SLOTS; n++, i = (i + 1) & (SL_VLAN_SLOTS - 1)) {
-		const struct sl_vlan_slot *s = &sp->vlans[i];
-		if (!s->used)
-			break;
-		if (s->port == port && sl_ip_addr_eq(&s->addr, a))
-			return s->vlan;
-	}
-	return sp->ports[port].vlan_tci;
-}
-
 /* Neighbour timers: a request (broadcast/multicast) or a unicast probe. */
 static void
-sp_solicit(void *ctx, uint16_t port, const struct sl_ip_addr *a, const struct sl_mac *unicast)
+sp_solicit(void *ctx, uint16_t port, const struct sl_ip_addr *a, const struct sl_mac *unicast,
+	   uint16_t vlan)
 {
 	struct sl_slowpath *sp = ctx;
 	const struct sl_dp_port *pt = &sp->ports[port];
@@ -410,7 +350,6 @@ sp_solicit(void *ctx, uint16_t port, const struct sl_ip_addr *a, const struct sl
 	struct rte_mbuf *m = sp_alloc(sp, &out, 128);
 	if (m == NULL)
 		return;
-	uint16_t vlan = sp_vlan_get(sp, port, a);
 	if (sl_ip_addr_is_v4(a)) {
 		static const struct sl_mac bcast = {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
 		static const struct sl_mac zero = {{0}};
@@ -507,19 +446,10 @@ sl_slowpath_poll(struct sl_slowpath *sp, const struct sl_snapshot *snap, uint64_
 		uint16_t n = rte_eth_rx_burst((uint16_t)tap, 0, pkts, SL_SLOW_BURST);
 		for (uint16_t i = 0; i < n; i++) {
 			struct rte_mbuf *m = pkts[i];
-			uint16_t vlan = sp->ports[p].vlan_tci;
 			/* the port's VLAN goes back on what the kernel sends */
-			if (vlan != 0 && rte_pktmbuf_data_len(m) >= 14) {
-				uint8_t *f = (uint8_t *)rte_pktmbuf_prepend(m, 4);
-				if (f == NULL) {
-					sp_drop(sp, m);
-					continue;
-				}
-				memmove(f, f + 4, 12);
-				f[12] = 0x81;
-				f[13] = 0x00;
-				f[14] = (uint8_t)(vlan >> 8);
-				f[15] = (uint8_t)vlan;
+			if (rte_pktmbuf_data_len(m) < 14 || sp_tag(sp, p, m) != 0) {
+				sp_drop(sp, m);
+				continue;
 			}
 			m->ol_flags = 0;
 			sp->st.from_kernel++;
@@ -545,14 +475,12 @@ sl_slowpath_resolve(void *ctx, uint32_t port, const struct sl_ip_addr *a, uint16
 
 	if (sp == NULL || port >= sp->n_ports)
 		return false;
-	if (sp_vlan_get(sp, (uint16_t)port, a) != vlan_tci)
-		sp_vlan_set(sp, (uint16_t)port, a, vlan_tci, vlan_tci != sp->ports[port].vlan_tci);
 	/*
 	 * Mark it needed by this compilation (so sl_neigh_end keeps it); an
 	 * unknown one is created and asked for by the timers, and its header
 	 * prefix stays invalid until the answer recompiles the snapshot.
 	 */
-	sl_neigh_want(sp->neigh, (uint16_t)port, a, sp->now_ms);
+	sl_neigh_want(sp->neigh, (uint16_t)port, a, vlan_tci, sp->now_ms);
 	return sl_neigh_lookup(sp->neigh, (uint16_t)port, a, mac);
 }
 
@@ -680,10 +608,7 @@ sl_slowpath_create(const struct sl_pmd_config *cfg, const uint16_t *port_ids,
 	sp->mp = mp;
 	sp->tokens = SL_ECHO_BURST;
 	sp->neigh = sl_neigh_create(SL_NEIGH_CAPACITY);
-	sp->vlans = calloc(SL_VLAN_SLOTS, sizeof(*sp->vlans));
-	if (sp->neigh == NULL || sp->vlans == NULL) {
-		sl_neigh_free(sp->neigh);
-		free(sp->vlans);
+	if (sp->neigh == NULL) {
 		snprintf(err, err_len, "out of memory (neighbour table)");
 		free(sp);
 		return NULL;
@@ -753,6 +678,5 @@ sl_slowpath_free(struct sl_slowpath *sp)
 		}
 	}
 	sl_neigh_free(sp->neigh);
-	free(sp->vlans);
 	free(sp);
 }

@@ -32,6 +32,7 @@ struct sl_neigh_entry {
 	struct sl_ip_addr addr;
 	struct sl_mac mac;      /* valid in REACHABLE, STALE, STATIC */
 	uint16_t port;
+	uint16_t vlan_tci;      /* the segment requests go out on (from sl_neigh_want) */
 	uint8_t state;          /* enum sl_neigh_state */
 	uint8_t in_use;
 	uint8_t probes;         /* requests sent in this INCOMPLETE or STALE round */
@@ -220,7 +221,8 @@ sl_neigh_del(struct sl_neigh_table *t, uint16_t port, const struct sl_ip_addr *a
 }
 
 int
-sl_neigh_want(struct sl_neigh_table *t, uint16_t port, const struct sl_ip_addr *a, uint64_t now)
+sl_neigh_want(struct sl_neigh_table *t, uint16_t port, const struct sl_ip_addr *a,
+	      uint16_t vlan_tci, uint64_t now)
 {
 	struct sl_neigh_entry *e;
 	uint32_t i;
@@ -238,6 +240,7 @@ sl_neigh_want(struct sl_neigh_table *t, uint16_t port, const struct sl_ip_addr *
 		e->due = now;
 		e->since = now;
 	}
+	e->vlan_tci = vlan_tci;
 	e->want_gen = t->gen;
 	return 0;
 }
@@ -332,7 +335,7 @@ sl_neigh_solicit(struct sl_neigh_entry *e, uint64_t now, sl_neigh_solicit_fn sol
 	e->probes++;
 	e->due = now + SL_NEIGH_RETRANS_MS;
 	if (solicit != NULL)
-		solicit(ctx, e->port, &e->addr, unicast);
+		solicit(ctx, e->port, &e->addr, unicast, e->vlan_tci);
 }
 
 static void

@@ -53,11 +53,12 @@ enum sl_neigh_state {
 
 struct sl_neigh_table;
 
-/* Asks the caller to send an ARP request / NS for a on port: to unicast, or
- * broadcast / solicited-node multicast when unicast is NULL. It must not
- * change the table. */
+/* Asks the caller to send an ARP request / NS for a on port, on the 802.1Q
+ * segment vlan_tci (0: untagged; as its last sl_neigh_want() said): to
+ * unicast, or broadcast / solicited-node multicast when unicast is NULL. It
+ * must not change the table. */
 typedef void (*sl_neigh_solicit_fn)(void *ctx, uint16_t port, const struct sl_ip_addr *a,
-				    const struct sl_mac *unicast);
+				    const struct sl_mac *unicast, uint16_t vlan_tci);
 
 /* Called once per entry by sl_neigh_foreach(); mac is NULL when the entry has
  * no usable MAC; age_ms is the time since the entry was last confirmed
@@ -93,16 +94,17 @@ int sl_neigh_add_static(struct sl_neigh_table *t, uint16_t port, const struct sl
 int sl_neigh_del(struct sl_neigh_table *t, uint16_t port, const struct sl_ip_addr *a);
 
 /*
- * The configuration needs a's MAC on port: creates an INCOMPLETE entry, due
- * for its first request at now, if there is none, and marks the entry wanted
- * in the current generation (see sl_neigh_begin). An existing entry keeps its
- * state. Returns 0, -EINVAL (NULL argument) or -ENOSPC (table full). The
+ * The configuration needs a's MAC on port, where a is on the 802.1Q segment
+ * vlan_tci (0: untagged): creates an INCOMPLETE entry, due for its first
+ * request at now, if there is none, and marks the entry wanted in the
+ * current generation (see sl_neigh_begin). An existing entry keeps its state
+ * and takes vlan_tci for its next requests. Returns 0, -EINVAL (NULL argument) or -ENOSPC (table full). The
  * entries of the previous round keep their slots until sl_neigh_end(), so a
  * table must hold the old and the new sets together: size it for twice the
  * largest configuration.
  */
 int sl_neigh_want(struct sl_neigh_table *t, uint16_t port, const struct sl_ip_addr *a,
-		  uint64_t now);
+		  uint16_t vlan_tci, uint64_t now);
 
 /* Start a generation of wants (a compile). */
 void sl_neigh_begin(struct sl_neigh_table *t);

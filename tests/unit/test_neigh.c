@@ -48,6 +48,7 @@ mac(const char *text)
 /* What sl_neigh_tick asked to send. */
 struct sol {
 	uint16_t port;
+	uint16_t vlan_tci;
 	struct sl_ip_addr a;
 	int unicast;
 	struct sl_mac mac;
@@ -59,7 +60,8 @@ struct sol_log {
 };
 
 static void
-record(void *ctx, uint16_t port, const struct sl_ip_addr *a, const struct sl_mac *unicast)
+record(void *ctx, uint16_t port, const struct sl_ip_addr *a, const struct sl_mac *unicast,
+       uint16_t vlan_tci)
 {
 	struct sol_log *log = ctx;
 	struct sol *s;
@@ -67,6 +69,7 @@ record(void *ctx, uint16_t port, const struct sl_ip_addr *a, const struct sl_mac
 	assert_true(log->n < 64);
 	s = &log->s[log->n++];
 	s->port = port;
+	s->vlan_tci = vlan_tci;
 	s->a = *a;
 	s->unicast = unicast != NULL;
 	if (unicast)
@@ -164,6 +167,29 @@ test_names_and_create(void **state)
 	sl_neigh_free(t);
 }
 
+/* Requests go out on the segment the last want named: a virtual network's VLAN. */
+static void
+test_requests_on_the_wanted_vlan(void **state)
+{
+	struct sl_neigh_table *t = sl_neigh_create(16);
+	struct sl_ip_addr a = addr("10.0.0.7");
+	struct sol_log log = {.n = 0};
+
+	(void)state;
+	assert_int_equal(sl_neigh_want(t, 0, &a, 200, 0), 0);
+	sl_neigh_tick(t, 0, record, &log);
+	assert_int_equal(log.n, 1);
+	assert_int_equal(log.s[0].vlan_tci, 200);
+	/* the next compilation puts it back on the port's own segment */
+	sl_neigh_begin(t);
+	assert_int_equal(sl_neigh_want(t, 0, &a, 0, 500), 0);
+	sl_neigh_end(t);
+	sl_neigh_tick(t, 1000, record, &log);
+	assert_int_equal(log.n, 2);
+	assert_int_equal(log.s[1].vlan_tci, 0);
+	sl_neigh_free(t);
+}
+
 static void
 test_incomplete_to_failed_and_retry(void **state)
 {
@@ -173,7 +199,7 @@ test_incomplete_to_failed_and_retry(void **state)
 	struct seen s;
 
 	(void)state;
-	assert_int_equal(sl_neigh_want(t, 1, &a, 0), 0);
+	assert_int_equal(sl_neigh_want(t, 1, &a, 0, 0), 0);
 	assert_int_equal(state_of(t, 1, &a, 0, &s), SL_NEIGH_INCOMPLETE);
 	assert_false(s.has_mac);
 	assert_false(sl_neigh_lookup(t, 1, &a, &m));
@@ -219,7 +245,7 @@ test_learn_reachable_stale_failed(void **state)
 	struct seen s;
 
 	(void)state;
-	assert_int_equal(sl_neigh_want(t, 0, &a, 0), 0);
+	assert_int_equal(sl_neigh_want(t, 0, &a, 0, 0), 0);
 	assert_int_equal(tick_expect(t, 0, 1, &a, NULL), 0);
 	/* the answer: REACHABLE, the MAC usable (1: it had none) */
 	assert_int_equal(sl_neigh_learn(t, 0, &a, &m1, 500, true), 1);
@@ -272,7 +298,7 @@ test_stale_answered(void **state)
 	struct sl_mac m1 = mac("52:54:00:00:00:01");
 
 	(void)state;
-	assert_int_equal(sl_neigh_want(t, 0, &a, 0), 0);
+	assert_int_equal(sl_neigh_want(t, 0, &a, 0, 0), 0);
 	assert_int_equal(sl_neigh_learn(t, 0, &a, &m1, 0, true), 1);
 	assert_int_equal(tick_expect(t, 60000, 1, &a, &m1), 0);
 	assert_int_equal(tick_expect(t, 61000, 1, &a, &m1), 0);
@@ -317,7 +343,7 @@ test_learn_unknown_creates_nothing(void **state)
 	assert_false(sl_neigh_lookup(t, 0, &a, NULL));
 
 	/* wanted on port 0 only: learning it on port 1 creates nothing either */
-	assert_int_equal(sl_neigh_want(t, 0, &a, 0), 0);
+	assert_int_equal(sl_neigh_want(t, 0, &a, 0, 0), 0);
 	assert_int_equal(sl_neigh_learn(t, 1, &a, &m1, 0, true), 0);
 	assert_int_equal(sl_neigh_learn(t, 0, &b, &m1, 0, true), 0);
 	assert_int_equal(sl_neigh_count(t), 1);
@@ -360,7 +386,7 @@ test_static_entries(void **state)
 	assert_memory_equal(m.bytes, ms.bytes, 6);
 	/* wanted or not, it survives the sweep and stays static */
 	sl_neigh_begin(t);
-	assert_int_equal(sl_neigh_want(t, 0, &a, now), 0);
+	assert_int_equal(sl_neigh_want(t, 0, &a, 0, now), 0);
 	assert_int_equal(sl_neigh_end(t), 0);
 	sl_neigh_begin(t);
 	assert_int_equal(sl_neigh_end(t), 0);
@@ -372,7 +398,7 @@ test_static_entries(void **state)
 	assert_int_equal(sl_neigh_count(t), 1);
 
 	/* a dynamic entry turned static stops being probed */
-	assert_int_equal(sl_neigh_want(t, 0, &b, now), 0);
+	assert_int_equal(sl_neigh_want(t, 0, &b, 0, now), 0);
 	assert_int_equal(tick_expect(t, now, 1, &b, NULL), 0);
 	assert_int_equal(sl_neigh_add_static(t, 0, &b, &ms), 0);
 	assert_int_equal(tick_expect(t, now + 1000, 0, &b, NULL), 0);
@@ -398,18 +424,18 @@ test_sweep(void **state)
 
 	(void)state;
 	sl_neigh_begin(t);
-	assert_int_equal(sl_neigh_want(t, 0, &a, 0), 0);
-	assert_int_equal(sl_neigh_want(t, 0, &b, 0), 0);
-	assert_int_equal(sl_neigh_want(t, 1, &b, 0), 0);
+	assert_int_equal(sl_neigh_want(t, 0, &a, 0, 0), 0);
+	assert_int_equal(sl_neigh_want(t, 0, &b, 0, 0), 0);
+	assert_int_equal(sl_neigh_want(t, 1, &b, 0, 0), 0);
 	assert_int_equal(sl_neigh_end(t), 0);
 	assert_int_equal(sl_neigh_count(t), 3);
 	assert_int_equal(sl_neigh_learn(t, 0, &a, &m1, 10, true), 1);
 
 	/* the next compile still needs a (keeps its state and MAC), no longer b on port 0 */
 	sl_neigh_begin(t);
-	assert_int_equal(sl_neigh_want(t, 0, &a, 20), 0);
-	assert_int_equal(sl_neigh_want(t, 1, &b, 20), 0);
-	assert_int_equal(sl_neigh_want(t, 0, &c, 20), 0);
+	assert_int_equal(sl_neigh_want(t, 0, &a, 0, 20), 0);
+	assert_int_equal(sl_neigh_want(t, 1, &b, 0, 20), 0);
+	assert_int_equal(sl_neigh_want(t, 0, &c, 0, 20), 0);
 	assert_int_equal(sl_neigh_end(t), 1);
 	assert_int_equal(sl_neigh_count(t), 3);
 	assert_true(sl_neigh_lookup(t, 0, &a, &m));
@@ -438,19 +464,19 @@ test_capacity_and_ports(void **state)
 	struct sl_mac m1 = mac("52:54:00:00:00:01"), m2 = mac("52:54:00:00:00:02"), m;
 
 	(void)state;
-	assert_int_equal(sl_neigh_want(t, 0, &a, 0), 0);
-	assert_int_equal(sl_neigh_want(t, 1, &a, 0), 0);
-	assert_int_equal(sl_neigh_want(t, 0, &b, 0), 0);
+	assert_int_equal(sl_neigh_want(t, 0, &a, 0, 0), 0);
+	assert_int_equal(sl_neigh_want(t, 1, &a, 0, 0), 0);
+	assert_int_equal(sl_neigh_want(t, 0, &b, 0, 0), 0);
 	assert_int_equal(sl_neigh_add_static(t, 2, &a, &m2), 0);
 	assert_int_equal(sl_neigh_count(t), 4);
 	/* full */
-	assert_int_equal(sl_neigh_want(t, 0, &c, 0), -ENOSPC);
+	assert_int_equal(sl_neigh_want(t, 0, &c, 0, 0), -ENOSPC);
 	assert_int_equal(sl_neigh_add_static(t, 0, &c, &m1), -ENOSPC);
 	/* wanting or configuring what exists needs no room */
-	assert_int_equal(sl_neigh_want(t, 0, &a, 0), 0);
+	assert_int_equal(sl_neigh_want(t, 0, &a, 0, 0), 0);
 	assert_int_equal(sl_neigh_add_static(t, 2, &a, &m1), 0);
-	assert_int_equal(sl_neigh_want(NULL, 0, &a, 0), -EINVAL);
-	assert_int_equal(sl_neigh_want(t, 0, NULL, 0), -EINVAL);
+	assert_int_equal(sl_neigh_want(NULL, 0, &a, 0, 0), -EINVAL);
+	assert_int_equal(sl_neigh_want(t, 0, NULL, 0, 0), -EINVAL);
 
 	/* the same address on two ports is two entries */
 	assert_int_equal(sl_neigh_learn(t, 1, &a, &m2, 0, true), 1);
@@ -462,12 +488,12 @@ test_capacity_and_ports(void **state)
 
 	/* a sweep makes room */
 	sl_neigh_begin(t);
-	assert_int_equal(sl_neigh_want(t, 1, &a, 0), 0);
+	assert_int_equal(sl_neigh_want(t, 1, &a, 0, 0), 0);
 	assert_int_equal(sl_neigh_end(t), 2);
-	assert_int_equal(sl_neigh_want(t, 0, &c, 0), 0);
-	assert_int_equal(sl_neigh_want(t, 3, &c, 0), 0);
+	assert_int_equal(sl_neigh_want(t, 0, &c, 0, 0), 0);
+	assert_int_equal(sl_neigh_want(t, 3, &c, 0, 0), 0);
 	assert_int_equal(sl_neigh_count(t), 4);
-	assert_int_equal(sl_neigh_want(t, 4, &c, 0), -ENOSPC);
+	assert_int_equal(sl_neigh_want(t, 4, &c, 0, 0), -ENOSPC);
 	sl_neigh_free(t);
 }
 
@@ -507,7 +533,7 @@ test_random_model(void **state)
 			seed = seed * 6364136223846793005ull + 1442695040888963407ull;
 			want[i] = (seed >> 33) % 4 == 0 && live < CAP / 2;
 			if (want[i]) {
-				assert_int_equal(sl_neigh_want(t, md[i].port, &md[i].a, now), 0);
+				assert_int_equal(sl_neigh_want(t, md[i].port, &md[i].a, 0, now), 0);
 				if (!md[i].present) {
 					md[i].present = 1;
 					md[i].has_mac = 0;
@@ -555,6 +581,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names_and_create),
 		cmocka_unit_test(test_incomplete_to_failed_and_retry),
+		cmocka_unit_test(test_requests_on_the_wanted_vlan),
 		cmocka_unit_test(test_learn_reachable_stale_failed),
 		cmocka_unit_test(test_stale_answered),
 		cmocka_unit_test(test_learn_unknown_creates_nothing),
