@@ -409,6 +409,51 @@ sl_reply_note(struct sl_worker *w, const struct rte_mbuf *m, const struct sl_pkt
 		w->stats->paths[SL_PATH_REPLY_FULL]++;
 }
 
+/* Bytes a header prefix adds to the IP packet beyond its L2 header (what counts against the MTU). */
+static inline uint32_t
+sl_encap_overhead(const struct sl_encap *hdr)
+{
+	return (uint32_t)hdr->len - hdr->etype_off - 2;
+}
+
+/*
+ * Can the IP packet at mbuf offset l3_off (l3_len bytes) leave behind hdr on
+ * TX queue tq? SL_DROP_NONE, or the reason it cannot.
+ */
+static inline enum sl_drop_reason
+sl_out_check(const struct sl_worker_queue *tq, const struct rte_mbuf *m, uint16_t l3_off,
+	     uint16_t l3_len, const struct sl_encap *hdr)
+{
+	if (unlikely(!hdr->valid))
+		return SL_DROP_NO_NEIGHBOUR;
+	if (unlikely(tq == NULL))
+		return SL_DROP_NO_TX_QUEUE;
+	if (unlikely(l3_len + sl_encap_overhead(hdr) > tq->mtu))
+		return SL_DROP_MTU_EXCEEDED;
+	if (unlikely(rte_pktmbuf_headroom(m) + l3_off < hdr->len))
+		return SL_DROP_NO_HEADROOM;
+	return SL_DROP_NONE;
+}
+
+/*
+ * Keep only the IP packet (drops the L2 header, VLAN tag and Ethernet
+ * padding), put hdr in front of it, finish it and queue it on tq (checked
+ * by sl_out_check()).
+ */
+static inline void
+sl_out(struct sl_worker *w, struct sl_worker_queue *tq, struct rte_mbuf *m, uint16_t l3_off,
+       uint16_t l3_len, int family, const struct sl_encap *hdr, uint32_t entropy)
+{
+	rte_pktmbuf_adj(m, l3_off);
+	if (rte_pktmbuf_data_len(m) > l3_len)
+		rte_pktmbuf_trim(m, rte_pktmbuf_data_len(m) - l3_len);
+	uint8_t *out = (uint8_t *)rte_pktmbuf_prepend(m, hdr->len);
+	rte_memcpy(out, hdr->bytes, hdr->len);
+	sl_encap_finish(out, hdr, l3_len, family, entropy);
+	m->ol_flags = 0;
+	w->stats->tx += rte_eth_tx_buffer(tq->port_id, tq->queue, tq->txb, m);
+}
+
 /*
  * Rewrite one packet and hand it to TX. Returns SL_DROP_NONE when the packet
  * was queued (the mbuf is no longer ours), else the reason to drop it.
@@ -424,15 +469,11 @@ sl_stage_rewrite(struct sl_worker *w, struct sl_worker_queue *q, const struct sl
 	const struct sl_backend *be = &snap->backends[b->backend[i]];
 	struct sl_worker_queue *tq = w->txq[b->eport[i]];
 
-	if (unlikely(!hdr->valid))
-		return SL_DROP_NO_NEIGHBOUR;
-	if (unlikely(tq == NULL))
-		return SL_DROP_NO_TX_QUEUE;
-	if (unlikely((uint32_t)p->l3_len + hdr->len - hdr->etype_off - 2 > tq->mtu))
-		return sl_too_big(w, q->port_index, m, p,
-				  tq->mtu - (uint32_t)(hdr->len - hdr->etype_off - 2));
-	if (unlikely(rte_pktmbuf_headroom(m) + p->l3_off < hdr->len))
-		return SL_DROP_NO_HEADROOM;
+	enum sl_drop_reason r = sl_out_check(tq, m, p->l3_off, p->l3_len, hdr);
+	if (unlikely(r != SL_DROP_NONE))
+		return r != SL_DROP_MTU_EXCEEDED ? r
+						 : sl_too_big(w, q->port_index, m, p,
+							      tq->mtu - sl_encap_overhead(hdr));
 
 	struct sl_flow_entry *e = b->flow[i];
 	uint32_t expires_before = e != NULL ? e->expires_ms : 0;
@@ -476,20 +517,11 @@ sl_stage_rewrite(struct sl_worker *w, struct sl_worker_queue *q, const struct sl
 		}
 	}
 
-	/* Keep only the IP packet (drops the L2 header, VLAN tag and Ethernet padding). */
-	rte_pktmbuf_adj(m, p->l3_off);
-	if (rte_pktmbuf_data_len(m) > p->l3_len)
-		rte_pktmbuf_trim(m, rte_pktmbuf_data_len(m) - p->l3_len);
-	uint8_t *out = (uint8_t *)rte_pktmbuf_prepend(m, hdr->len);
-	rte_memcpy(out, hdr->bytes, hdr->len);
-	sl_encap_finish(out, hdr, p->l3_len, p->family, b->hash[i]);
-	m->ol_flags = 0;
-
 	st->rules[rule->counter_id].packets++;
 	st->rules[rule->counter_id].bytes += p->l3_len;
 	st->backends[be->counter_id].packets++;
 	st->backends[be->counter_id].bytes += p->l3_len;
-	st->tx += rte_eth_tx_buffer(tq->port_id, tq->queue, tq->txb, m);
+	sl_out(w, tq, m, p->l3_off, p->l3_len, p->family, hdr, b->hash[i]);
 	return SL_DROP_NONE;
 }
 
@@ -562,24 +594,11 @@ sl_emit(struct sl_worker *w, struct rte_mbuf *m, uint16_t l3_off, uint16_t l3_le
 	const struct sl_encap *hdr, uint16_t eport, uint32_t entropy)
 {
 	struct sl_worker_queue *tq = w->txq[eport];
+	enum sl_drop_reason r = sl_out_check(tq, m, l3_off, l3_len, hdr);
 
-	if (unlikely(!hdr->valid))
-		return SL_DROP_NO_NEIGHBOUR;
-	if (unlikely(tq == NULL))
-		return SL_DROP_NO_TX_QUEUE;
-	if (unlikely((uint32_t)l3_len + hdr->len - hdr->etype_off - 2 > tq->mtu))
-		return SL_DROP_MTU_EXCEEDED;
-	if (unlikely(rte_pktmbuf_headroom(m) + l3_off < hdr->len))
-		return SL_DROP_NO_HEADROOM;
-	rte_pktmbuf_adj(m, l3_off);
-	if (rte_pktmbuf_data_len(m) > l3_len)
-		rte_pktmbuf_trim(m, rte_pktmbuf_data_len(m) - l3_len);
-	uint8_t *out = (uint8_t *)rte_pktmbuf_prepend(m, hdr->len);
-	rte_memcpy(out, hdr->bytes, hdr->len);
-	sl_encap_finish(out, hdr, l3_len, family, entropy);
-	m->ol_flags = 0;
-	w->stats->tx += rte_eth_tx_buffer(tq->port_id, tq->queue, tq->txb, m);
-	return SL_DROP_NONE;
+	if (r == SL_DROP_NONE)
+		sl_out(w, tq, m, l3_off, l3_len, family, hdr, entropy);
+	return r;
 }
 
 /* An Ethernet (+802.1Q) header to dst from the port, in front of the IP packet of m. */
