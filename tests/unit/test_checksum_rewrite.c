@@ -24,6 +24,7 @@
 #include "sl_parse.h"
 #include "sl_rewrite.h"
 #include "sl_types.h"
+#include "sl_test_csum.h"
 
 #define MAX_FRAME 2048
 
@@ -67,31 +68,7 @@ rnd_fill(uint8_t *b, size_t n)
 		b[i] = rnd8();
 }
 
-/* ---- the naive reference: big-endian 16-bit words, one at a time ---- */
-
-static uint32_t
-naive_sum(uint32_t s, const uint8_t *b, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2) {
-		s += (uint32_t)b[i] << 8 | b[i + 1];
-		s = (s & 0xffff) + (s >> 16);
-	}
-	if (n & 1) {
-		s += (uint32_t)b[n - 1] << 8;
-		s = (s & 0xffff) + (s >> 16);
-	}
-	return s;
-}
-
-static uint16_t
-naive_fold(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
+/* ---- the naive reference (naive_sum/naive_fold: sl_test_csum.h) ---- */
 
 static uint16_t
 naive_ipv4_csum(const uint8_t *ip, size_t ihl)

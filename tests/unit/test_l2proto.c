@@ -25,6 +25,7 @@
 #include "sl_l2proto.h"
 #include "sl_parse.h"
 #include "sl_types.h"
+#include "sl_test_csum.h"
 
 #define BUF 2048
 #define CANARY 0xa5
@@ -60,30 +61,6 @@ mac(const char *text)
 
 	assert_int_equal(sl_mac_parse(text, &m), 0);
 	return m;
-}
-
-static uint32_t
-naive_sum(uint32_t s, const uint8_t *b, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2) {
-		s += (uint32_t)b[i] << 8 | b[i + 1];
-		s = (s & 0xffff) + (s >> 16);
-	}
-	if (n & 1) {
-		s += (uint32_t)b[n - 1] << 8;
-		s = (s & 0xffff) + (s >> 16);
-	}
-	return s;
-}
-
-static uint16_t
-naive_fold(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
 }
 
 /* A valid IPv4 header sums to 0xffff, i.e. folds to 0. */
