@@ -24,15 +24,13 @@ Needs root.
 """
 import json
 import os
-import queue
 import subprocess
-import sys
-import threading
 import time
 
 import pytest
 
 import apihelpers as h
+import slharness
 from apihelpers import rid
 
 NS = f"slapi-{os.getpid()}-ft"
@@ -170,37 +168,13 @@ def netns():
         yield ns
 
 
-class Agent:
+class Agent(slharness.NsAgent):
     """The injecting and capturing agent inside the namespace."""
 
     def __init__(self, ns):
-        args = {"iface": PEER_IF, "sluice_mac": SLUICE_MAC, "client_mac": CLIENT_MAC,
-                "vip": VIP, "dport": PORT}
-        self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", ns, sys.executable, "-c", AGENT, json.dumps(args)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.lines = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-        assert self._answer(15.0) == {"ready": True}
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def _answer(self, timeout):
-        try:
-            line = self.lines.get(timeout=timeout)
-        except queue.Empty:
-            raise AssertionError(f"the agent did not answer in {timeout} s") from None
-        if line is None:
-            raise AssertionError(f"the agent exited: {self.proc.stderr.read()}")
-        return json.loads(line)
-
-    def call(self, cmd, timeout):
-        self.proc.stdin.write(json.dumps(cmd) + "\n")
-        self.proc.stdin.flush()
-        return self._answer(timeout)
+        super().__init__(ns, AGENT, {"iface": PEER_IF, "sluice_mac": SLUICE_MAC,
+                                     "client_mac": CLIENT_MAC, "vip": VIP, "dport": PORT},
+                         what="the agent", ready_timeout=15.0)
 
     def send(self, pkts, timeout=5.0):
         """pkts: (proto, src, sport, flags). Returns {(proto, src, sport): [records]}."""

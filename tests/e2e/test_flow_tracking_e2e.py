@@ -17,12 +17,10 @@ Needs root.
 """
 import json
 import os
-import queue
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 import pytest
@@ -120,34 +118,10 @@ def wait_for(pred, timeout, interval=0.05):
         time.sleep(interval)
 
 
-class Client:
+class Client(slharness.NsAgent):
     def __init__(self, ns):
-        cfg = {"vip": VIP, "port": PORT, "timeout": 2.0}
-        self.proc = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-c", CLIENT,
-                                      json.dumps(cfg)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.lines = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-        assert self._answer(10) == {"ready": True}
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def _answer(self, timeout):
-        try:
-            line = self.lines.get(timeout=timeout)
-        except queue.Empty:
-            raise AssertionError(f"the client did not answer in {timeout} s") from None
-        if line is None:
-            raise AssertionError(f"the client exited: {self.proc.stderr.read()}")
-        return json.loads(line)
-
-    def call(self, cmd, timeout):
-        self.proc.stdin.write(json.dumps(cmd) + "\n")
-        self.proc.stdin.flush()
-        return self._answer(timeout)
+        super().__init__(ns, CLIENT, {"vip": VIP, "port": PORT, "timeout": 2.0},
+                         what="the client", ready_timeout=10)
 
     def open(self, tag, n):
         return self.call({"op": "open", "tag": tag, "n": n}, 5 + 5 * n)

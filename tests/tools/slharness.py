@@ -9,11 +9,14 @@ JSON statistics and the output.
 import http.client
 import json
 import os
+import queue
 import shlex
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 import itertools
@@ -253,3 +256,38 @@ def api_request(sock_path, method, path, body=None, headers=None, timeout=10.0):
         return r.status, dict(r.getheaders()), data
     finally:
         c.close()
+
+
+class NsAgent:
+    """A helper process started in network namespace ns (a Python script given
+    as text, with one JSON argument) that speaks JSON lines: it prints
+    {"ready": true} once set up, then answers each command written to its
+    stdin with one line. `what` names it in failure messages."""
+
+    def __init__(self, ns, script, arg, what="the agent", ready_timeout=15.0):
+        self.what = what
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", ns, sys.executable, "-c", script, json.dumps(arg)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.lines = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        assert self._answer(ready_timeout) == {"ready": True}
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def _answer(self, timeout):
+        try:
+            line = self.lines.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"{self.what} did not answer in {timeout} s") from None
+        if line is None:
+            raise AssertionError(f"{self.what} exited: {self.proc.stderr.read()}")
+        return json.loads(line)
+
+    def call(self, cmd, timeout):
+        self.proc.stdin.write(json.dumps(cmd) + "\n")
+        self.proc.stdin.flush()
+        return self._answer(timeout)
