@@ -185,21 +185,22 @@ sl_parse(const uint8_t *frame, uint32_t len, struct sl_pkt *p)
 
 	l4_len = l3_off + l3_len - l4_off;
 	l4 = frame + l4_off;
+	/* The layout, for every outcome from here on (the slow path reads it too). */
+	p->sport_be = p->dport_be = 0;
+	p->tcp_flags = 0;
+	p->l4_proto = proto;
+	p->frag = frag;
+	p->frag_id = frag_id;
+	p->l3_off = (uint16_t)l3_off;
+	p->l4_off = (uint16_t)l4_off;
+	p->l3_len = (uint16_t)l3_len;
+	p->l4_len = (uint16_t)l4_len;
 	if (unlikely(frag != SL_FRAG_NONE)) {
-		p->sport_be = p->dport_be = 0;
 		if (frag == SL_FRAG_FIRST && l4_len >= 4 &&
 		    (proto == SL_PROTO_TCP || proto == SL_PROTO_UDP)) {
 			memcpy(&p->sport_be, l4, 2);
 			memcpy(&p->dport_be, l4 + 2, 2);
 		}
-		p->tcp_flags = 0;
-		p->l4_proto = proto;
-		p->frag = frag;
-		p->frag_id = frag_id;
-		p->l3_off = (uint16_t)l3_off;
-		p->l4_off = (uint16_t)l4_off;
-		p->l3_len = (uint16_t)l3_len;
-		p->l4_len = (uint16_t)l4_len;
 		return p->family == SL_AF_IPV4 ? SL_DROP_IPV4_FRAGMENT : SL_DROP_IPV6_FRAGMENT;
 	}
 	if (likely(proto == SL_PROTO_TCP)) {
@@ -219,25 +220,10 @@ sl_parse(const uint8_t *frame, uint32_t len, struct sl_pkt *p)
 		ulen = sl_load_be16(l4 + 4);
 		if (unlikely(ulen < SL_UDP_HLEN || ulen > l4_len))
 			return SL_DROP_UDP_BAD_LENGTH;
-		p->tcp_flags = 0;
 	} else {
-		p->sport_be = p->dport_be = 0;
-		p->tcp_flags = 0;
-		p->l4_proto = proto;
-		p->frag = SL_FRAG_NONE;
-		p->l3_off = (uint16_t)l3_off;
-		p->l4_off = (uint16_t)l4_off;
-		p->l3_len = (uint16_t)l3_len;
-		p->l4_len = (uint16_t)l4_len;
 		return SL_DROP_L4_UNSUPPORTED;
 	}
 	memcpy(&p->sport_be, l4, 2);
 	memcpy(&p->dport_be, l4 + 2, 2);
-	p->l4_proto = proto;
-	p->frag = SL_FRAG_NONE;
-	p->l3_off = (uint16_t)l3_off;
-	p->l4_off = (uint16_t)l4_off;
-	p->l3_len = (uint16_t)l3_len;
-	p->l4_len = (uint16_t)l4_len;
 	return SL_DROP_NONE;
 }
