@@ -767,6 +767,29 @@ sl_rule_of(const struct sl_snapshot *snap, const struct sl_ip_addr *fe, uint8_t 
 	return r != SL_RULE_NONE ? r : sl_frontend_find(snap, fe, SL_PROTO_ALL, 0);
 }
 
+/* A datagram's first fragment leaves what its later ones need in its slot. */
+static inline void
+sl_frag_remember(struct sl_frag_slot *fs, const struct sl_pkt *p, uint8_t kind, uint32_t rule_id,
+		 uint32_t now)
+{
+	fs->src = p->src;
+	fs->dst = p->dst;
+	fs->id = p->frag_id;
+	fs->proto = p->l4_proto;
+	fs->rule_id = rule_id;
+	fs->expires_ms = now + SL_FRAG_TTL_MS;
+	fs->used = kind;
+}
+
+/* Does the slot hold, live, what p's first fragment of this kind left? */
+static inline bool
+sl_frag_is(const struct sl_frag_slot *fs, const struct sl_pkt *p, uint8_t kind, uint32_t now)
+{
+	return fs->used == kind && fs->id == p->frag_id && fs->proto == p->l4_proto &&
+	       !sl_flow_time_passed(now, fs->expires_ms) && sl_ip_addr_eq(&fs->src, &p->src) &&
+	       sl_ip_addr_eq(&fs->dst, &p->dst);
+}
+
 static inline uint32_t
 sl_frag_slot_of(const struct sl_pkt *p)
 {
@@ -798,17 +821,9 @@ sl_fragment(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port,
 		ri = sl_rule_of(snap, &p->dst, p->l4_proto, p->dport_be);
 		if (ri == SL_RULE_NONE)
 			return SL_DROP_NO_FRONTEND;
-		fs->src = p->src;
-		fs->dst = p->dst;
-		fs->id = p->frag_id;
-		fs->proto = p->l4_proto;
-		fs->rule_id = snap->rules[ri].counter_id;
-		fs->expires_ms = now + SL_FRAG_TTL_MS;
-		fs->used = 1;   /* a datagram to a frontend */
+		sl_frag_remember(fs, p, SL_FRAG_TO_FRONTEND, snap->rules[ri].counter_id, now);
 	} else {
-		if (fs->used == 1 && fs->id == p->frag_id && fs->proto == p->l4_proto &&
-		    !sl_flow_time_passed(now, fs->expires_ms) && sl_ip_addr_eq(&fs->src, &p->src) &&
-		    sl_ip_addr_eq(&fs->dst, &p->dst))
+		if (sl_frag_is(fs, p, SL_FRAG_TO_FRONTEND, now))
 			ri = snap->rule_by_id[fs->rule_id];
 		if (ri == SL_RULE_NONE)
 			ri = sl_frontend_find(snap, &p->dst, SL_PROTO_ALL, 0);
@@ -866,19 +881,11 @@ sl_reply_fragment(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t 
 	    p->l4_len >= 4) {
 		if (sl_reply_find(w, p, now, &v) < 0)
 			return SL_DROP_REPLY_NO_FLOW;
-		fs->src = p->src;
-		fs->dst = p->dst;
-		fs->id = p->frag_id;
-		fs->proto = p->l4_proto;
-		fs->rule_id = v.rule_id;
-		fs->expires_ms = now + SL_FRAG_TTL_MS;
+		sl_frag_remember(fs, p, SL_FRAG_REPLY, v.rule_id, now);
 		fs->reply = v;
-		fs->used = 2;
 		return sl_reply_send(w, snap, port, m, p, &v);
 	}
-	if (fs->used == 2 && fs->id == p->frag_id && fs->proto == p->l4_proto &&
-	    !sl_flow_time_passed(now, fs->expires_ms) && sl_ip_addr_eq(&fs->src, &p->src) &&
-	    sl_ip_addr_eq(&fs->dst, &p->dst))
+	if (sl_frag_is(fs, p, SL_FRAG_REPLY, now))
 		return sl_reply_send(w, snap, port, m, p, &fs->reply);
 	return SL_DROP_REPLY_NO_FLOW;
 }

@@ -54,6 +54,8 @@
 /* Fragments whose first fragment chose a rule, remembered for the later ones. */
 #define SL_FRAG_SLOTS 256
 #define SL_FRAG_TTL_MS 2000
+#define SL_FRAG_TO_FRONTEND 1    /* a datagram to a frontend: its rule */
+#define SL_FRAG_REPLY 2          /* a DNAT backend's reply: where it goes */
 
 struct sl_frag_slot {
 	struct sl_ip_addr src;
@@ -62,7 +64,7 @@ struct sl_frag_slot {
 	uint32_t rule_id;
 	uint32_t expires_ms;
 	uint8_t proto;
-	uint8_t used;              /* 0 free, 1 a datagram to a frontend, 2 a DNAT reply */
+	uint8_t used;              /* 0 free, or SL_FRAG_TO_FRONTEND / SL_FRAG_REPLY */
 	struct sl_reply_val reply; /* used == 2: where the reply goes */
 };
 
