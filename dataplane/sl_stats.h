@@ -28,6 +28,23 @@ struct sl_obj_counter {
 	uint64_t bytes;
 };
 
+/* Packets that took another path than client -> backend (lcore_stats.paths). */
+enum sl_path_counter {
+	SL_PATH_REPLY = 0,     /* DNAT replies rewritten to come from the frontend */
+	SL_PATH_FRAGMENT,      /* fragments forwarded (3-tuple hash) */
+	SL_PATH_ICMP_ERROR,    /* ICMP errors quoting a frontend flow, sent to its backend */
+	SL_PATH_PUNTED,        /* handed to the control thread (ARP, ND, ping, exception path) */
+	SL_PATH_INJECTED,      /* sent for the control thread (ARP, ND, replies, from the kernel) */
+	SL_PATH_ICMP_SENT,     /* ICMP errors sluice generated (time exceeded, too big) */
+	SL_PATH_REPLY_FULL,    /* DNAT flows whose reply entry found no room (replies dropped) */
+	SL_PATH_REPLY_REMOTE,  /* DNAT replies found in another worker's reply partition */
+	SL_PATH_MAX
+};
+
+/* "reply", "fragment", "icmp_error_forwarded", "punted", "injected", "icmp_sent",
+ * "reply_table_full", "reply_remote" */
+const char *sl_path_counter_name(enum sl_path_counter c);
+
 struct sl_lcore_stats {
 	uint64_t rx;
 	uint64_t tx;
@@ -41,30 +58,14 @@ struct sl_lcore_stats {
 	uint64_t flows_live;      /* entries in use (as of the last iteration) */
 	uint64_t flow_drained;    /* flows of a Down backend ended by its drain period */
 	uint64_t tcp_resets;      /* TCP RSTs sent (two per reset flow: client and backend) */
-	uint64_t paths[8];        /* packets by enum sl_path_counter (off the fast path) */
+	uint64_t paths[SL_PATH_MAX]; /* packets by enum sl_path_counter (off the fast path) */
 	uint64_t generation;     /* snapshot generation of the last burst processed */
 	uint64_t generation_tsc; /* TSC of the first burst processed with it */
 	struct sl_obj_counter *rules;    /* [SL_MAX_RULE_COUNTERS] */
 	struct sl_obj_counter *backends; /* [SL_MAX_BACKEND_COUNTERS] */
 } __rte_cache_aligned;
 
-/* Packets that took another path than client -> backend (lcore_stats.paths). */
-enum sl_path_counter {
-	SL_PATH_REPLY = 0,     /* DNAT replies rewritten to come from the frontend */
-	SL_PATH_FRAGMENT,      /* fragments forwarded (3-tuple hash) */
-	SL_PATH_ICMP_ERROR,    /* ICMP errors quoting a frontend flow, sent to its backend */
-	SL_PATH_PUNTED,        /* handed to the control thread (ARP, ND, ping, exception path) */
-	SL_PATH_INJECTED,      /* sent for the control thread (ARP, ND, replies, from the kernel) */
-	SL_PATH_ICMP_SENT,     /* ICMP errors sluice generated (time exceeded) */
-	SL_PATH_REPLY_FULL,    /* DNAT flows whose reply entry found no room (replies dropped) */
-	SL_PATH_REPLY_REMOTE,  /* DNAT replies found in another worker's reply partition */
-	SL_PATH_MAX
-};
-_Static_assert(SL_PATH_MAX <= 8, "grow sl_lcore_stats.paths and sl_stats_totals.paths");
 
-/* "reply", "fragment", "icmp_error_forwarded", "punted", "injected", "icmp_sent",
- * "reply_table_full", "reply_remote" */
-const char *sl_path_counter_name(enum sl_path_counter c);
 
 struct sl_stats_totals {
 	uint64_t rx;
@@ -79,7 +80,7 @@ struct sl_stats_totals {
 	uint64_t flows_live;
 	uint64_t flow_drained;
 	uint64_t tcp_resets;
-	uint64_t paths[8];
+	uint64_t paths[SL_PATH_MAX];
 };
 
 /* Allocate counters for a worker on socket; NULL + rte_errno. */
