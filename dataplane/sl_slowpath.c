@@ -330,7 +330,6 @@ sp_handle(struct sl_slowpath *sp, uint16_t port, struct rte_mbuf *m)
 			}
 		}
 	}
-	(void)ours;
 	if (!sp_to_kernel(sp, port, m))
 		sp_drop(sp, m);
 }
@@ -492,9 +491,9 @@ sl_slowpath_compile_begin(struct sl_slowpath *sp)
 }
 
 void
-sl_slowpath_compile_end(struct sl_slowpath *sp, bool published)
+sl_slowpath_compile_published(struct sl_slowpath *sp)
 {
-	if (sp != NULL && published)
+	if (sp != NULL)
 		sl_neigh_end(sp->neigh);
 }
 

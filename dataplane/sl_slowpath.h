@@ -82,13 +82,15 @@ uint32_t sl_slowpath_poll(struct sl_slowpath *sp, const struct sl_snapshot *snap
 
 /*
  * The compiler's neighbour hook (struct sl_port_info.resolve): a's MAC on
- * port, when known; asks for it otherwise. Wrap compilations in
- * sl_slowpath_compile_begin/end so neighbours no longer needed are dropped.
+ * port, when known; asks for it otherwise. Call sl_slowpath_compile_begin()
+ * before a compilation and sl_slowpath_compile_published() once its snapshot
+ * is published: neighbours it no longer needs are then dropped (a
+ * compilation that is not published drops nothing).
  */
 bool sl_slowpath_resolve(void *ctx, uint32_t port, const struct sl_ip_addr *a,
 			 uint16_t vlan_tci, struct sl_mac *mac);
 void sl_slowpath_compile_begin(struct sl_slowpath *sp);
-void sl_slowpath_compile_end(struct sl_slowpath *sp, bool published);
+void sl_slowpath_compile_published(struct sl_slowpath *sp);
 
 const struct sl_slowpath_stats *sl_slowpath_stats(const struct sl_slowpath *sp);
 

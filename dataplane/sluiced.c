@@ -309,7 +309,7 @@ publish_snapshot(void *ctx, void *prepared)
 	d->generation = s->generation;
 	d->publish_tsc = rte_rdtsc();
 	us = sl_publish(&d->pub, s);
-	sl_slowpath_compile_end(d->slow, true);
+	sl_slowpath_compile_published(d->slow);
 	MAIN_LOG(INFO, "configuration generation %lu published: %u rules, %u pools, %u backends "
 		 "(grace period %lu us)\n", (unsigned long)s->generation, s->n_rules, s->n_pools,
 		 s->n_backends, (unsigned long)us);
