@@ -335,62 +335,63 @@ health_of(void *ctx, const char *lb, const char *pool, const char *address)
 	return !backend_down(ctx, lb, pool, address);
 }
 
+/* What write(f, d) prints, as a malloc'd string (for the REST API); NULL on failure. */
 static char *
-neighbours_json(void *ctx)
+print_to_string(void (*write)(FILE *f, struct sl_daemon *d), struct sl_daemon *d)
 {
-	struct sl_daemon *d = ctx;
 	char *buf = NULL;
 	size_t len = 0;
-	FILE *f;
+	FILE *f = open_memstream(&buf, &len);
 
-	if (d->slow == NULL || (f = open_memstream(&buf, &len)) == NULL)
+	if (f == NULL)
 		return NULL;
-	sl_slowpath_write_json(f, d->slow, (uint64_t)(now_s() * 1000.0));
+	write(f, d);
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;
 	}
 	return buf;
+}
+
+static void
+write_neighbours(FILE *f, struct sl_daemon *d)
+{
+	sl_slowpath_write_json(f, d->slow, (uint64_t)(now_s() * 1000.0));
+}
+
+/* The control thread is the only writer of the snapshot pointer: it reads it plainly. */
+static void
+write_stats_json(FILE *f, struct sl_daemon *d)
+{
+	sl_stats_write_json(f, d->stats, d->n_workers, d->lcore_ids,
+			    atomic_load_explicit(&d->pub.current, memory_order_relaxed),
+			    now_s() - d->start, d->publish_tsc);
+}
+
+static void
+write_stats_prometheus(FILE *f, struct sl_daemon *d)
+{
+	sl_stats_write_prometheus(f, d->stats, d->n_workers, d->lcore_ids,
+				  atomic_load_explicit(&d->pub.current, memory_order_relaxed));
+}
+
+static char *
+neighbours_json(void *ctx)
+{
+	struct sl_daemon *d = ctx;
+	return d->slow != NULL ? print_to_string(write_neighbours, d) : NULL;
 }
 
 static char *
 stats_json(void *ctx)
 {
-	struct sl_daemon *d = ctx;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	if (f == NULL)
-		return NULL;
-	/* The control thread is the only writer of the snapshot pointer. */
-	sl_stats_write_json(f, d->stats, d->n_workers, d->lcore_ids,
-			    atomic_load_explicit(&d->pub.current, memory_order_relaxed),
-			    now_s() - d->start, d->publish_tsc);
-	if (fclose(f) != 0) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
+	return print_to_string(write_stats_json, ctx);
 }
 
 static char *
 stats_prometheus(void *ctx)
 {
-	struct sl_daemon *d = ctx;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	if (f == NULL)
-		return NULL;
-	sl_stats_write_prometheus(f, d->stats, d->n_workers, d->lcore_ids,
-				  atomic_load_explicit(&d->pub.current, memory_order_relaxed));
-	if (fclose(f) != 0) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
+	return print_to_string(write_stats_prometheus, ctx);
 }
 
 static void
@@ -423,10 +424,7 @@ write_stats_file(struct sl_daemon *d)
 		MAIN_LOG(WARNING, "cannot write %s: %s\n", tmp, strerror(errno));
 		return;
 	}
-	/* The control thread is the only writer of the snapshot pointer, so it may read it plainly. */
-	sl_stats_write_json(f, d->stats, d->n_workers, d->lcore_ids,
-			    atomic_load_explicit(&d->pub.current, memory_order_relaxed),
-			    now_s() - d->start, d->publish_tsc);
+	write_stats_json(f, d);
 	if (fclose(f) != 0 || rename(tmp, d->opt.stats_file) != 0)
 		MAIN_LOG(WARNING, "cannot write %s: %s\n", d->opt.stats_file, strerror(errno));
 }

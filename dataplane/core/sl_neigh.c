@@ -123,6 +123,16 @@ sl_neigh_insert(struct sl_neigh_table *t, uint16_t port, const struct sl_ip_addr
 	return e;
 }
 
+/* a's entry on port, made (all zero but its key; *created set) when there is none; NULL when full. */
+static struct sl_neigh_entry *
+sl_neigh_get(struct sl_neigh_table *t, uint16_t port, const struct sl_ip_addr *a, bool *created)
+{
+	uint32_t i = sl_neigh_find(t, port, a);
+
+	*created = i == SL_NEIGH_NIL;
+	return *created ? sl_neigh_insert(t, port, a) : &t->entries[i];
+}
+
 /* Unlink entry i from its chain and put it on the free list. */
 static void
 sl_neigh_remove(struct sl_neigh_table *t, uint32_t i)
@@ -186,18 +196,13 @@ sl_neigh_add_static(struct sl_neigh_table *t, uint16_t port, const struct sl_ip_
 		    const struct sl_mac *mac)
 {
 	struct sl_neigh_entry *e;
-	uint32_t i;
+	bool created;
 
 	if (t == NULL || a == NULL || mac == NULL)
 		return -EINVAL;
-	i = sl_neigh_find(t, port, a);
-	if (i != SL_NEIGH_NIL) {
-		e = &t->entries[i];
-	} else {
-		e = sl_neigh_insert(t, port, a);
-		if (e == NULL)
-			return -ENOSPC;
-	}
+	e = sl_neigh_get(t, port, a, &created);
+	if (e == NULL)
+		return -ENOSPC;
 	e->state = SL_NEIGH_STATIC;
 	e->mac = *mac;
 	e->probes = 0;
@@ -225,17 +230,14 @@ sl_neigh_want(struct sl_neigh_table *t, uint16_t port, const struct sl_ip_addr *
 	      uint16_t vlan_tci, uint64_t now)
 {
 	struct sl_neigh_entry *e;
-	uint32_t i;
+	bool created;
 
 	if (t == NULL || a == NULL)
 		return -EINVAL;
-	i = sl_neigh_find(t, port, a);
-	if (i != SL_NEIGH_NIL) {
-		e = &t->entries[i];
-	} else {
-		e = sl_neigh_insert(t, port, a);
-		if (e == NULL)
-			return -ENOSPC;
+	e = sl_neigh_get(t, port, a, &created);
+	if (e == NULL)
+		return -ENOSPC;
+	if (created) {
 		e->state = SL_NEIGH_INCOMPLETE;
 		e->due = now;
 		e->since = now;
