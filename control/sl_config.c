@@ -40,10 +40,10 @@
 #include "sl_config.h"
 #include "sl_json.h"
 #include "sl_maglev.h"
+#include "sl_path.h"
 
 #define SL_CFG_PATH_MAX 256
 #define SL_CFG_TARGET_MAX 256
-#define SL_CFG_REF_MAX_SEGMENTS 32
 #define SL_CFG_DEFAULT_IDLE_MIN 4
 #define SL_CFG_MIN_IDLE_MIN 4
 #define SL_CFG_MAX_IDLE_MIN 30
@@ -619,12 +619,6 @@ sl_prefix_error(struct sl_error *e, const char *target, const char *path, const 
 
 /* --- references ---------------------------------------------------------- */
 
-static bool
-sl_seg_eq(const char *seg, size_t len, const char *word)
-{
-	return strlen(word) == len && strncasecmp(seg, word, len) == 0;
-}
-
 static int
 sl_seg_copy(char *dst, const char *seg, size_t len)
 {
@@ -645,44 +639,28 @@ sl_seg_copy(char *dst, const char *seg, size_t len)
 static int
 sl_ref_split(const char *id, const char *parent_type, const char *type, struct sl_ref *r)
 {
-	const char *seg[SL_CFG_REF_MAX_SEGMENTS];
-	size_t len[SL_CFG_REF_MAX_SEGMENTS];
-	const char *p = id;
-	uint32_t n = 0, k;
+	struct sl_segs g;
+	uint32_t n, k;
 
 	r->parent[0] = '\0';
 	r->name[0] = '\0';
-	while (*p != '\0') {
-		const char *q;
-
-		if (*p == '/') {
-			p++;
-			continue;
-		}
-		q = strchr(p, '/');
-		if (q == NULL)
-			q = p + strlen(p);
-		if (n == SL_CFG_REF_MAX_SEGMENTS)
-			return -EINVAL;
-		seg[n] = p;
-		len[n] = (size_t)(q - p);
-		n++;
-		p = q;
-	}
+	if (sl_path_split(id, &g, SL_PATH_MAX_SEGMENTS) != 0)
+		return -EINVAL;
+	n = g.n;
 	if (n == 0)
 		return -EINVAL;
 	if (n == 1)
-		return strchr(id, '/') == NULL ? sl_seg_copy(r->name, seg[0], len[0]) : -EINVAL;
+		return strchr(id, '/') == NULL ? sl_seg_copy(r->name, g.s[0], g.len[0]) : -EINVAL;
 	k = n - 2;
-	if (!sl_seg_eq(seg[k], len[k], type))
+	if (!sl_path_seg_is(&g, k, type))
 		return -EINVAL;
 	if (parent_type != NULL && k > 0) {
-		if (k < 2 || !sl_seg_eq(seg[k - 2], len[k - 2], parent_type))
+		if (k < 2 || !sl_path_seg_is(&g, k - 2, parent_type))
 			return -EINVAL;
-		if (sl_seg_copy(r->parent, seg[k - 1], len[k - 1]) < 0)
+		if (sl_seg_copy(r->parent, g.s[k - 1], g.len[k - 1]) < 0)
 			return -EINVAL;
 	}
-	return sl_seg_copy(r->name, seg[k + 1], len[k + 1]);
+	return sl_seg_copy(r->name, g.s[k + 1], g.len[k + 1]);
 }
 
 /* The "id" of the reference object w.key; idpath receives its JSON path. */

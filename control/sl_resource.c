@@ -10,6 +10,7 @@
 
 #include "sl_hash.h"
 #include "sl_resource.h"
+#include "sl_path.h"
 
 #define SL_RES_MAX_CHILDREN 5
 #define SL_URL_MAX_SEGMENTS 12
@@ -51,43 +52,6 @@ sl_res_child_collection(enum sl_res_type t, int child)
 	return sl_types[t].children[child];
 }
 
-struct sl_segs {
-	const char *s[SL_URL_MAX_SEGMENTS];
-	size_t len[SL_URL_MAX_SEGMENTS];
-	unsigned int n;
-};
-
-/* Split on '/', skipping empty segments. -E2BIG when there are too many. */
-static int
-sl_split(const char *path, struct sl_segs *g)
-{
-	const char *p = path;
-
-	g->n = 0;
-	while (*p != '\0') {
-		const char *q;
-		if (*p == '/') {
-			p++;
-			continue;
-		}
-		q = strchr(p, '/');
-		if (q == NULL)
-			q = p + strlen(p);
-		if (g->n == SL_URL_MAX_SEGMENTS)
-			return -E2BIG;
-		g->s[g->n] = p;
-		g->len[g->n] = (size_t)(q - p);
-		g->n++;
-		p = q;
-	}
-	return 0;
-}
-
-static bool
-sl_seg_is(const struct sl_segs *g, unsigned int i, const char *word)
-{
-	return i < g->n && strlen(word) == g->len[i] && strncasecmp(g->s[i], word, g->len[i]) == 0;
-}
 
 static int
 sl_seg_copy(const struct sl_segs *g, unsigned int i, char *dst)
@@ -123,12 +87,13 @@ sl_res_path_parse(const char *url, struct sl_res_path *p, struct sl_error *err)
 
 	memset(p, 0, sizeof(*p));
 	p->child = -1;
-	if (sl_split(url, &g) != 0 || g.n < 7 || !sl_seg_is(&g, 0, "subscriptions") ||
-	    !sl_seg_is(&g, 2, "resourceGroups") || !sl_seg_is(&g, 4, "providers"))
+	if (sl_path_split(url, &g, SL_URL_MAX_SEGMENTS) != 0 || g.n < 7 ||
+	    !sl_path_seg_is(&g, 0, "subscriptions") || !sl_path_seg_is(&g, 2, "resourceGroups") ||
+	    !sl_path_seg_is(&g, 4, "providers"))
 		return sl_not_found(err, "InvalidRequestUri", url,
 				    "The path is not a resource path: expected /subscriptions/{sub}/"
 				    "resourceGroups/{rg}/providers/Microsoft.Network/{type}[/{name}...].");
-	if (!sl_seg_is(&g, 5, "Microsoft.Network")) {
+	if (!sl_path_seg_is(&g, 5, "Microsoft.Network")) {
 		snprintf(msg, sizeof(msg), "The resource namespace '%.*s' is not served here; "
 			 "sluice serves Microsoft.Network.", (int)g.len[5], g.s[5]);
 		return sl_not_found(err, "InvalidResourceNamespace", url, msg);
@@ -137,7 +102,7 @@ sl_res_path_parse(const char *url, struct sl_res_path *p, struct sl_error *err)
 		return sl_not_found(err, "InvalidRequestUri", url, "A path segment is too long.");
 	unsigned int t;
 	for (t = 0; t < SL_RES_TYPE_MAX; t++)
-		if (sl_seg_is(&g, 6, sl_types[t].coll))
+		if (sl_path_seg_is(&g, 6, sl_types[t].coll))
 			break;
 	if (t == SL_RES_TYPE_MAX) {
 		snprintf(msg, sizeof(msg), "The resource type '%.*s' could not be found in the "
@@ -151,7 +116,7 @@ sl_res_path_parse(const char *url, struct sl_res_path *p, struct sl_error *err)
 	if (g.n >= 9) {
 		int c;
 		for (c = 0; c < SL_RES_MAX_CHILDREN && sl_types[t].children[c] != NULL; c++)
-			if (sl_seg_is(&g, 8, sl_types[t].children[c]))
+			if (sl_path_seg_is(&g, 8, sl_types[t].children[c]))
 				break;
 		if (c == SL_RES_MAX_CHILDREN || sl_types[t].children[c] == NULL) {
 			snprintf(msg, sizeof(msg), "The resource type '%s/%.*s' could not be "
@@ -234,8 +199,8 @@ sl_id_scope(const cJSON *res, char *sub, char *rg)
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(res, "id");
 	struct sl_segs g;
 
-	if (!cJSON_IsString(id) || sl_split(id->valuestring, &g) != 0 || g.n < 4 ||
-	    !sl_seg_is(&g, 0, "subscriptions") || !sl_seg_is(&g, 2, "resourceGroups") ||
+	if (!cJSON_IsString(id) || sl_path_split(id->valuestring, &g, SL_URL_MAX_SEGMENTS) != 0 ||
+	    g.n < 4 || !sl_path_seg_is(&g, 0, "subscriptions") || !sl_path_seg_is(&g, 2, "resourceGroups") ||
 	    sl_seg_copy(&g, 1, sub) != 0 || sl_seg_copy(&g, 3, rg) != 0)
 		return -1;
 	return 0;
@@ -286,14 +251,14 @@ sl_ref_name(const cJSON *ref, const char *coll, char *out)
 	struct sl_segs g;
 
 	out[0] = '\0';
-	if (!cJSON_IsString(id) || sl_split(id->valuestring, &g) != 0)
+	if (!cJSON_IsString(id) || sl_path_split(id->valuestring, &g, SL_URL_MAX_SEGMENTS) != 0)
 		return;
 	if (g.n == 1 && strchr(id->valuestring, '/') == NULL) {
 		sl_seg_copy(&g, 0, out);
 		return;
 	}
 	for (unsigned int i = 0; i + 1 < g.n; i++)
-		if (sl_seg_is(&g, i, coll)) {
+		if (sl_path_seg_is(&g, i, coll)) {
 			if (sl_seg_copy(&g, i + 1, out) != 0)
 				out[0] = '\0';
 			return;
