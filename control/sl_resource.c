@@ -200,8 +200,8 @@ sl_id_scope(const cJSON *res, char *sub, char *rg)
 	struct sl_segs g;
 
 	if (!cJSON_IsString(id) || sl_path_split(id->valuestring, &g, SL_URL_MAX_SEGMENTS) != 0 ||
-	    g.n < 4 || !sl_path_seg_is(&g, 0, "subscriptions") || !sl_path_seg_is(&g, 2, "resourceGroups") ||
-	    sl_seg_copy(&g, 1, sub) != 0 || sl_seg_copy(&g, 3, rg) != 0)
+	    g.n < 4 || !sl_path_seg_is(&g, 0, "subscriptions") ||
+	    !sl_path_seg_is(&g, 2, "resourceGroups") || sl_seg_copy(&g, 1, sub) != 0 || sl_seg_copy(&g, 3, rg) != 0)
 		return -1;
 	return 0;
 }
