@@ -23,7 +23,10 @@
 #define SL_TCP_MIN_HLEN 20
 #define SL_UDP_HLEN 8
 
-#define SL_IPV4_FRAG_MASK 0x3fff /* MF flag and fragment offset */
+#define SL_IPV4_FRAG_MASK 0x3fff
+
+_Static_assert(offsetof(struct sl_pkt, dport_be) == offsetof(struct sl_pkt, sport_be) + 2,
+	       "the ports are stored together"); /* MF flag and fragment offset */
 
 /* IPv6 next-header values the walk knows. */
 #define SL_IPV6_NH_HOPOPTS 0
@@ -127,10 +130,11 @@ sl_parse(const uint8_t *frame, uint32_t len, struct sl_pkt *p)
 			frag = (sl_load_be16(l3 + 6) & 0x1fff) ? SL_FRAG_LATER : SL_FRAG_FIRST;
 			frag_id = sl_load_be16(l3 + 4);
 		}
-		sl_ip_addr_from_v4(&p->src, 0);
-		memcpy(&p->src.bytes[12], l3 + 12, 4);
-		sl_ip_addr_from_v4(&p->dst, 0);
-		memcpy(&p->dst.bytes[12], l3 + 16, 4);
+		uint32_t a;
+		memcpy(&a, l3 + 12, 4);
+		sl_ip_addr_from_v4(&p->src, a);
+		memcpy(&a, l3 + 16, 4);
+		sl_ip_addr_from_v4(&p->dst, a);
 		p->family = SL_AF_IPV4;
 		l4_off = l3_off + ihl;
 	} else if (likely(etype == SL_ETHERTYPE_IPV6)) {
@@ -186,7 +190,7 @@ sl_parse(const uint8_t *frame, uint32_t len, struct sl_pkt *p)
 	l4_len = l3_off + l3_len - l4_off;
 	l4 = frame + l4_off;
 	/* The layout, for every outcome from here on (the slow path reads it too). */
-	p->sport_be = p->dport_be = 0;
+	memset(&p->sport_be, 0, 4);
 	p->tcp_flags = 0;
 	p->l4_proto = proto;
 	p->frag = frag;
@@ -223,7 +227,7 @@ sl_parse(const uint8_t *frame, uint32_t len, struct sl_pkt *p)
 	} else {
 		return SL_DROP_L4_UNSUPPORTED;
 	}
-	memcpy(&p->sport_be, l4, 2);
-	memcpy(&p->dport_be, l4 + 2, 2);
+	/* both ports in one store (sport_be and dport_be are adjacent) */
+	memcpy(&p->sport_be, l4, 4);
 	return SL_DROP_NONE;
 }

@@ -207,9 +207,18 @@ sl_encap_finish(uint8_t *hdr, const struct sl_encap *e, uint16_t inner_len,
 		memcpy(&len_be, ip + 2, 2);
 		csum = sl_csum_replace16(csum, 0, len_be);
 		if (e->delivery == SL_DELIVERY_IPIP) {
+			/*
+			 * TTL and protocol: the new word is made from the
+			 * template, not read back from ip (a 2-byte load over
+			 * the 1-byte store just made would wait for it to reach
+			 * the cache).
+			 */
+			uint8_t word[2] = {e->bytes[e->ip_off + 8],
+					   inner_family == SL_AF_IPV6 ? SL_IPPROTO_IPV6
+								      : SL_IPPROTO_IPIP};
 			memcpy(&old_word, e->bytes + e->ip_off + 8, 2); /* as built: protocol 0 */
-			ip[9] = inner_family == SL_AF_IPV6 ? SL_IPPROTO_IPV6 : SL_IPPROTO_IPIP;
-			memcpy(&new_word, ip + 8, 2);
+			memcpy(&new_word, word, 2);
+			memcpy(ip + 8, word, 2);
 			csum = sl_csum_replace16(csum, old_word, new_word);
 		}
 		memcpy(ip + 10, &csum, 2);
