@@ -135,12 +135,9 @@ sl_flow_prefetch_entry(struct sl_worker *w, const struct sl_burst *b, uint16_t i
 	if (b->drop[i] != SL_DROP_NONE)
 		return;
 	const struct sl_flow_bucket *bk = b->bucket[i];
-	uint32_t sig = sl_flow_sig(b->hash[i]);
-	for (int way = 0; way < SL_FLOW_BUCKET_WAYS; way++)
-		if (bk->sig[way] == sig) {
-			rte_prefetch0(sl_flow_entry_at(&w->flows, bk, way));
-			return;
-		}
+	uint32_t m = sl_flow_sig_mask(bk, sl_flow_sig(b->hash[i]));
+	if (m != 0)
+		rte_prefetch0(sl_flow_entry_at(&w->flows, bk, __builtin_ctz(m)));
 }
 
 static inline void

@@ -30,6 +30,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "sl_hash.h"
 #include "sl_parse.h"
 #include "sl_types.h"
@@ -72,7 +76,7 @@ struct sl_flow_entry {
 
 struct sl_flow_bucket {
 	uint32_t sig[SL_FLOW_BUCKET_WAYS];
-};
+} __attribute__((aligned(32)));
 
 struct sl_flow_stats {
 	uint64_t hits;
@@ -145,6 +149,29 @@ sl_flow_key_eq(const struct sl_flow_key *a, const struct sl_flow_key *b)
 }
 
 /*
+ * The ways of bucket b holding signature sig, as a bit mask (bit w: way w).
+ * Without branches: which way a flow sits in is random, so a compare and
+ * branch per way would mispredict on almost every packet.
+ */
+static inline uint32_t
+sl_flow_sig_mask(const struct sl_flow_bucket *b, uint32_t sig)
+{
+#if defined(__SSE2__)
+	_Static_assert(SL_FLOW_BUCKET_WAYS == 8, "two 4-way compares");
+	__m128i s = _mm_set1_epi32((int)sig);
+	__m128i lo = _mm_cmpeq_epi32(_mm_load_si128((const __m128i *)&b->sig[0]), s);
+	__m128i hi = _mm_cmpeq_epi32(_mm_load_si128((const __m128i *)&b->sig[4]), s);
+	return (uint32_t)_mm_movemask_ps(_mm_castsi128_ps(lo)) |
+	       (uint32_t)_mm_movemask_ps(_mm_castsi128_ps(hi)) << 4;
+#else
+	uint32_t m = 0;
+	for (int w = 0; w < SL_FLOW_BUCKET_WAYS; w++)
+		m |= (uint32_t)(b->sig[w] == sig) << w;
+	return m;
+#endif
+}
+
+/*
  * The way of bucket b whose signature matches and whose key equals k, or
  * -1. Expired entries still match (the caller decides what an expired hit
  * means: sluiced treats it as a miss and reuses the entry).
@@ -153,12 +180,13 @@ static inline int
 sl_flow_find(const struct sl_flow_table *t, const struct sl_flow_bucket *b, uint32_t hash,
 	     const struct sl_flow_key *k)
 {
-	uint32_t sig = sl_flow_sig(hash);
 	uint32_t first = (uint32_t)(b - t->buckets) * SL_FLOW_BUCKET_WAYS;
 
-	for (int w = 0; w < SL_FLOW_BUCKET_WAYS; w++)
-		if (b->sig[w] == sig && sl_flow_key_eq(&t->entries[first + w].key, k))
+	for (uint32_t m = sl_flow_sig_mask(b, sl_flow_sig(hash)); m != 0; m &= m - 1) {
+		int w = __builtin_ctz(m);
+		if (sl_flow_key_eq(&t->entries[first + (uint32_t)w].key, k))
 			return w;
+	}
 	return -1;
 }
 
