@@ -437,14 +437,29 @@ sl_out_check(const struct sl_worker_queue *tq, const struct rte_mbuf *m, uint16_
  * padding), put hdr in front of it, finish it and queue it on tq (checked
  * by sl_out_check()).
  */
-static inline void
+static __rte_always_inline void
 sl_out(struct sl_worker *w, struct sl_worker_queue *tq, struct rte_mbuf *m, uint16_t l3_off,
        uint16_t l3_len, int family, const struct sl_encap *hdr, uint32_t entropy)
 {
-	rte_pktmbuf_adj(m, l3_off);
-	if (rte_pktmbuf_data_len(m) > l3_len)
-		rte_pktmbuf_trim(m, rte_pktmbuf_data_len(m) - l3_len);
-	uint8_t *out = (uint8_t *)rte_pktmbuf_prepend(m, hdr->len);
+	uint8_t *out;
+
+	if (likely(m->nb_segs == 1)) {
+		/*
+		 * One segment (the parser saw l3_off + l3_len bytes in it):
+		 * the new start and length at once, instead of adj, trim and
+		 * prepend checking and updating them in turn.
+		 */
+		uint16_t off = (uint16_t)(m->data_off + l3_off - hdr->len);
+		m->data_off = off;
+		m->data_len = (uint16_t)(hdr->len + l3_len);
+		m->pkt_len = m->data_len;
+		out = (uint8_t *)m->buf_addr + off;
+	} else {
+		rte_pktmbuf_adj(m, l3_off);
+		if (rte_pktmbuf_data_len(m) > l3_len)
+			rte_pktmbuf_trim(m, rte_pktmbuf_data_len(m) - l3_len);
+		out = (uint8_t *)rte_pktmbuf_prepend(m, hdr->len);
+	}
 	rte_memcpy(out, hdr->bytes, hdr->len);
 	sl_encap_finish(out, hdr, l3_len, family, entropy);
 	m->ol_flags = 0;

@@ -1,59 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * sl_parse.c: the packet parser of the packet path (see sl_parse.h).
- *
- * Straight-line code: Ethernet, at most one 802.1Q tag, IPv4 or IPv6, then TCP
- * or UDP. The only loop is the IPv6 extension-header walk, bounded by
- * SL_PARSE_MAX_EXT_HEADERS. Every read is preceded by a check that it lies
- * within the first `len` bytes; multi-byte fields are read byte by byte or
- * with memcpy, so any alignment of the frame is fine. Lengths are carried in
- * uint32_t so that no sum of header fields can wrap.
+ * sl_parse.c: the parser's out-of-line part (see sl_parse.h): the IPv6
+ * extension-header walk, which only packets with extension headers reach.
  */
-#include <string.h>
-
 #include "sl_parse.h"
-
-#define likely(x) __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
-
-#define SL_ETH_HLEN 14
-#define SL_VLAN_HLEN 4
-#define SL_IPV4_MIN_HLEN 20
-#define SL_IPV6_HLEN 40
-#define SL_TCP_MIN_HLEN 20
-#define SL_UDP_HLEN 8
-
-#define SL_IPV4_FRAG_MASK 0x3fff
-
-_Static_assert(offsetof(struct sl_pkt, dport_be) == offsetof(struct sl_pkt, sport_be) + 2,
-	       "the ports are stored together"); /* MF flag and fragment offset */
-
-/* IPv6 next-header values the walk knows. */
-#define SL_IPV6_NH_HOPOPTS 0
-#define SL_IPV6_NH_ROUTING 43
-#define SL_IPV6_NH_FRAGMENT 44
-#define SL_IPV6_NH_DSTOPTS 60
-
-static inline uint32_t
-sl_load_be16(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 8 | b[1];
-}
-
-/* The IPv6 extension headers walked (all share the next-header, length-in-8-octets layout). */
-static inline int
-sl_ipv6_is_walked_ext(uint8_t nh)
-{
-	return nh == SL_IPV6_NH_HOPOPTS || nh == SL_IPV6_NH_ROUTING ||
-	       nh == SL_IPV6_NH_DSTOPTS;
-}
 
 /*
  * Walk IPv6 extension headers starting right after the fixed header.
  * *off (from the IPv6 header) and *nh are advanced past them; end is the
  * end of the payload (40 + payload length), itself within the frame.
  */
-static enum sl_drop_reason
+enum sl_drop_reason
 sl_parse_ipv6_ext(const uint8_t *ip6, uint32_t end, uint32_t *off, uint8_t *nh)
 {
 	uint32_t o = *off;
@@ -64,170 +21,19 @@ sl_parse_ipv6_ext(const uint8_t *ip6, uint32_t end, uint32_t *off, uint8_t *nh)
 		uint32_t hlen;
 
 		/* Too many, or hop-by-hop anywhere but first (RFC 8200 4.1). */
-		if (unlikely(i == SL_PARSE_MAX_EXT_HEADERS))
+		if (SL_UNLIKELY(i == SL_PARSE_MAX_EXT_HEADERS))
 			return SL_DROP_IPV6_BAD_EXT_HEADER;
-		if (unlikely(n == SL_IPV6_NH_HOPOPTS && i != 0))
+		if (SL_UNLIKELY(n == SL_IPV6_NH_HOPOPTS && i != 0))
 			return SL_DROP_IPV6_BAD_EXT_HEADER;
-		if (unlikely(o + 8 > end))
+		if (SL_UNLIKELY(o + 8 > end))
 			return SL_DROP_IPV6_BAD_EXT_HEADER;
 		hlen = ((uint32_t)ip6[o + 1] + 1) * 8;
-		if (unlikely(o + hlen > end))
+		if (SL_UNLIKELY(o + hlen > end))
 			return SL_DROP_IPV6_BAD_EXT_HEADER;
 		n = ip6[o];
 		o += hlen;
 	}
 	*off = o;
 	*nh = n;
-	return SL_DROP_NONE;
-}
-
-enum sl_drop_reason
-sl_parse(const uint8_t *frame, uint32_t len, struct sl_pkt *p)
-{
-	const uint8_t *l3, *l4;
-	uint32_t l3_off = SL_ETH_HLEN;
-	uint32_t l3_room, l3_len, l4_off, l4_len;
-	uint32_t etype;
-	uint8_t proto;
-	uint8_t frag = SL_FRAG_NONE;
-	uint32_t frag_id = 0;
-
-	if (unlikely(len < SL_ETH_HLEN))
-		return SL_DROP_L2_TRUNCATED;
-	etype = sl_load_be16(frame + 12);
-	p->has_vlan = 0;
-	p->vlan_tci = 0;
-	if (etype == SL_ETHERTYPE_VLAN) {
-		if (unlikely(len < SL_ETH_HLEN + SL_VLAN_HLEN))
-			return SL_DROP_L2_TRUNCATED;
-		p->has_vlan = 1;
-		p->vlan_tci = (uint16_t)sl_load_be16(frame + 14);
-		etype = sl_load_be16(frame + 16);
-		l3_off += SL_VLAN_HLEN;
-		if (unlikely(etype == SL_ETHERTYPE_VLAN || etype == SL_ETHERTYPE_QINQ))
-			return SL_DROP_VLAN_STACKED;
-	} else if (unlikely(etype == SL_ETHERTYPE_QINQ)) {
-		return SL_DROP_VLAN_STACKED;
-	}
-
-	l3 = frame + l3_off;
-	l3_room = len - l3_off;
-	if (likely(etype == SL_ETHERTYPE_IPV4)) {
-		uint32_t ihl;
-
-		if (unlikely(l3_room < SL_IPV4_MIN_HLEN))
-			return SL_DROP_IPV4_TRUNCATED;
-		if (unlikely((l3[0] >> 4) != 4))
-			return SL_DROP_IPV4_BAD_VERSION;
-		ihl = (uint32_t)(l3[0] & 0x0f) * 4;
-		if (unlikely(ihl < SL_IPV4_MIN_HLEN || ihl > l3_room))
-			return SL_DROP_IPV4_BAD_IHL;
-		l3_len = sl_load_be16(l3 + 2);
-		if (unlikely(l3_len < ihl || l3_len > l3_room))
-			return SL_DROP_IPV4_BAD_LENGTH;
-		proto = l3[9];
-		if (unlikely(sl_load_be16(l3 + 6) & SL_IPV4_FRAG_MASK)) {
-			frag = (sl_load_be16(l3 + 6) & 0x1fff) ? SL_FRAG_LATER : SL_FRAG_FIRST;
-			frag_id = sl_load_be16(l3 + 4);
-		}
-		uint32_t a;
-		memcpy(&a, l3 + 12, 4);
-		sl_ip_addr_from_v4(&p->src, a);
-		memcpy(&a, l3 + 16, 4);
-		sl_ip_addr_from_v4(&p->dst, a);
-		p->family = SL_AF_IPV4;
-		l4_off = l3_off + ihl;
-	} else if (likely(etype == SL_ETHERTYPE_IPV6)) {
-		uint32_t ext_off = SL_IPV6_HLEN;
-		enum sl_drop_reason r;
-
-		if (unlikely(l3_room < SL_IPV6_HLEN))
-			return SL_DROP_IPV6_TRUNCATED;
-		if (unlikely((l3[0] >> 4) != 6))
-			return SL_DROP_IPV6_BAD_VERSION;
-		l3_len = SL_IPV6_HLEN + sl_load_be16(l3 + 4);
-		/* The second test keeps l3_len within struct sl_pkt's 16 bits. */
-		if (unlikely(l3_len > l3_room || l3_len > UINT16_MAX))
-			return SL_DROP_IPV6_BAD_LENGTH;
-		proto = l3[6];
-		if (unlikely(sl_ipv6_is_walked_ext(proto) || proto == SL_IPV6_NH_FRAGMENT)) {
-			r = sl_parse_ipv6_ext(l3, l3_len, &ext_off, &proto);
-			if (r != SL_DROP_NONE)
-				return r;
-			if (proto == SL_IPV6_NH_FRAGMENT) {
-				/* 8 bytes: next header, reserved, offset+M, identification */
-				if (unlikely(ext_off + 8 > l3_len))
-					return SL_DROP_IPV6_BAD_EXT_HEADER;
-				uint32_t offm = sl_load_be16(l3 + ext_off + 2);
-				proto = l3[ext_off];
-				frag_id = (uint32_t)sl_load_be16(l3 + ext_off + 4) << 16 |
-					  sl_load_be16(l3 + ext_off + 6);
-				ext_off += 8;
-				/* An atomic fragment (offset 0, M clear; RFC 6946) is a whole packet. */
-				if ((offm & 0xfff9) != 0)
-					frag = (offm & 0xfff8) ? SL_FRAG_LATER : SL_FRAG_FIRST;
-				/* No extension header may follow the fragment header here. */
-				if (unlikely(sl_ipv6_is_walked_ext(proto) ||
-					     proto == SL_IPV6_NH_FRAGMENT))
-					return SL_DROP_IPV6_BAD_EXT_HEADER;
-			}
-		}
-		memcpy(p->src.bytes, l3 + 8, 16);
-		memcpy(p->dst.bytes, l3 + 24, 16);
-		/*
-		 * IPv4-mapped addresses never appear on the wire (RFC 4291
-		 * 2.5.5.2; Linux drops them too). sluice holds IPv4 addresses in
-		 * that form, so such a packet would pass for IPv4 in every lookup.
-		 */
-		if (unlikely(sl_ip_addr_is_v4(&p->src) || sl_ip_addr_is_v4(&p->dst)))
-			return SL_DROP_IPV6_MAPPED_ADDRESS;
-		p->family = SL_AF_IPV6;
-		l4_off = l3_off + ext_off;
-	} else {
-		return SL_DROP_NOT_IP;
-	}
-
-	l4_len = l3_off + l3_len - l4_off;
-	l4 = frame + l4_off;
-	/* The layout, for every outcome from here on (the slow path reads it too). */
-	memset(&p->sport_be, 0, 4);
-	p->tcp_flags = 0;
-	p->l4_proto = proto;
-	p->frag = frag;
-	p->frag_id = frag_id;
-	p->l3_off = (uint16_t)l3_off;
-	p->l4_off = (uint16_t)l4_off;
-	p->l3_len = (uint16_t)l3_len;
-	p->l4_len = (uint16_t)l4_len;
-	if (unlikely(frag != SL_FRAG_NONE)) {
-		if (frag == SL_FRAG_FIRST && l4_len >= 4 &&
-		    (proto == SL_PROTO_TCP || proto == SL_PROTO_UDP)) {
-			memcpy(&p->sport_be, l4, 2);
-			memcpy(&p->dport_be, l4 + 2, 2);
-		}
-		return p->family == SL_AF_IPV4 ? SL_DROP_IPV4_FRAGMENT : SL_DROP_IPV6_FRAGMENT;
-	}
-	if (likely(proto == SL_PROTO_TCP)) {
-		uint32_t doff;
-
-		if (unlikely(l4_len < SL_TCP_MIN_HLEN))
-			return SL_DROP_L4_TRUNCATED;
-		doff = (uint32_t)(l4[12] >> 4) * 4;
-		if (unlikely(doff < SL_TCP_MIN_HLEN || doff > l4_len))
-			return SL_DROP_TCP_BAD_OFFSET;
-		p->tcp_flags = l4[13];
-	} else if (likely(proto == SL_PROTO_UDP)) {
-		uint32_t ulen;
-
-		if (unlikely(l4_len < SL_UDP_HLEN))
-			return SL_DROP_L4_TRUNCATED;
-		ulen = sl_load_be16(l4 + 4);
-		if (unlikely(ulen < SL_UDP_HLEN || ulen > l4_len))
-			return SL_DROP_UDP_BAD_LENGTH;
-	} else {
-		return SL_DROP_L4_UNSUPPORTED;
-	}
-	/* both ports in one store (sport_be and dport_be are adjacent) */
-	memcpy(&p->sport_be, l4, 4);
 	return SL_DROP_NONE;
 }

@@ -23,6 +23,7 @@
 
 #include <stdint.h>
 
+#include "sl_checksum.h"
 #include "sl_parse.h"
 #include "sl_types.h"
 
@@ -39,6 +40,24 @@ enum sl_delivery {
 const char *sl_delivery_name(enum sl_delivery d);
 /* Inverse of sl_delivery_name (case-insensitive); -EINVAL when unknown. */
 int sl_delivery_parse(const char *name, enum sl_delivery *d);
+
+#define SL_IPPROTO_IPIP 4
+#define SL_IPPROTO_IPV6 41
+#define SL_UDP_SPORT_BASE 49152
+#define SL_UDP_SPORT_RANGE 16384
+
+static inline void
+sl_store_be16(uint8_t *b, uint32_t v)
+{
+	b[0] = (uint8_t)(v >> 8);
+	b[1] = (uint8_t)v;
+}
+
+static inline uint16_t
+sl_ethertype_of(int family)
+{
+	return family == SL_AF_IPV6 ? SL_ETHERTYPE_IPV6 : SL_ETHERTYPE_IPV4;
+}
 
 #define SL_GUE_DEFAULT_PORT 6080
 #define SL_VXLAN_DEFAULT_PORT 4789
@@ -85,8 +104,67 @@ int sl_encap_build(struct sl_encap *e, const struct sl_encap_params *p);
  * entropy (49152 + entropy % 16384), and the UDP checksum (0 over IPv4; full
  * over IPv6, as Linux requires by default).
  */
-void sl_encap_finish(uint8_t *hdr, const struct sl_encap *e, uint16_t inner_len,
-		     int inner_family, uint32_t entropy);
+static inline void
+sl_encap_finish(uint8_t *hdr, const struct sl_encap *e, uint16_t inner_len,
+		int inner_family, uint32_t entropy)
+{
+	uint16_t inner_etype = sl_ethertype_of(inner_family);
+	uint32_t total = (uint32_t)e->len + inner_len;
+	uint8_t *ip, *udp;
+	uint16_t csum;
+
+	if (e->outer_family == SL_AF_NONE) {
+		/* DNAT, L2: the Ethernet header is all there is. */
+		sl_store_be16(hdr + e->etype_off, inner_etype);
+		return;
+	}
+
+	ip = hdr + e->ip_off;
+	sl_store_be16(hdr + e->etype_off, sl_ethertype_of(e->outer_family));
+	if (e->outer_family == SL_AF_IPV4) {
+		/* Incremental (RFC 1624) from the template's checksum: length, protocol. */
+		uint16_t len_be, old_word, new_word;
+		memcpy(&csum, e->bytes + e->ip_off + 10, 2);
+		sl_store_be16(ip + 2, total - e->ip_off);
+		memcpy(&len_be, ip + 2, 2);
+		csum = sl_csum_replace16(csum, 0, len_be);
+		if (e->delivery == SL_DELIVERY_IPIP) {
+			/*
+			 * TTL and protocol: the new word is made from the
+			 * template, not read back from ip (a 2-byte load over
+			 * the 1-byte store just made would wait for it to reach
+			 * the cache).
+			 */
+			uint8_t word[2] = {e->bytes[e->ip_off + 8],
+					   inner_family == SL_AF_IPV6 ? SL_IPPROTO_IPV6
+								      : SL_IPPROTO_IPIP};
+			memcpy(&old_word, e->bytes + e->ip_off + 8, 2); /* as built: protocol 0 */
+			memcpy(&new_word, word, 2);
+			memcpy(ip + 8, word, 2);
+			csum = sl_csum_replace16(csum, old_word, new_word);
+		}
+		memcpy(ip + 10, &csum, 2);
+	} else {
+		sl_store_be16(ip + 4, total - e->ip_off - SL_IPV6_HLEN);
+		if (e->delivery == SL_DELIVERY_IPIP)
+			ip[6] = inner_family == SL_AF_IPV6 ? SL_IPPROTO_IPV6 : SL_IPPROTO_IPIP;
+	}
+	if (e->udp_off == 0)
+		return;
+
+	udp = hdr + e->udp_off;
+	sl_store_be16(udp, SL_UDP_SPORT_BASE + entropy % SL_UDP_SPORT_RANGE);
+	sl_store_be16(udp + 4, total - e->udp_off);
+	if (e->inner_eth_off)
+		sl_store_be16(hdr + e->inner_eth_off + 12, inner_etype);
+	udp[6] = 0;
+	udp[7] = 0;
+	if (e->outer_family == SL_AF_IPV6) {
+		/* The inner packet follows hdr contiguously (the contract). */
+		csum = sl_l4_csum(ip, SL_AF_IPV6, SL_PROTO_UDP, udp, total - e->udp_off);
+		memcpy(udp + 6, &csum, 2);
+	}
+}
 
 /*
  * DNAT in place: the destination address of the parsed packet becomes
