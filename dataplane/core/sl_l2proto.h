@@ -256,14 +256,20 @@ sl_ip_ttl_decrement(uint8_t *l3, int family)
 
 		if (l3[8] <= 1)
 			return -1;
-		/* TTL shares a 16-bit word with the protocol (bytes 8..9). */
+		/*
+		 * TTL shares a 16-bit word with the protocol (bytes 8..9). The
+		 * new word is made in a register and stored whole: reading it
+		 * back over a 1-byte store would stall until that store
+		 * reached the cache.
+		 */
+		uint8_t w[2] = {(uint8_t)(l3[8] - 1), l3[9]};
 		memcpy(&old_w, l3 + 8, 2);
-		l3[8]--;
-		memcpy(&new_w, l3 + 8, 2);
+		memcpy(&new_w, w, 2);
+		memcpy(l3 + 8, &new_w, 2);
 		memcpy(&c, l3 + 10, 2);
 		c = sl_csum_replace16(c, old_w, new_w);
 		memcpy(l3 + 10, &c, 2);
-		return l3[8];
+		return w[0];
 	}
 	if (family == SL_AF_IPV6) {
 		if (l3[7] <= 1)

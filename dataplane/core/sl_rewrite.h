@@ -167,13 +167,84 @@ sl_encap_finish(uint8_t *hdr, const struct sl_encap *e, uint16_t inner_len,
 }
 
 /*
+ * Rewrite the source (dst = 0) or destination (dst = 1) address and port of
+ * a parsed packet with incremental checksum updates. A later fragment has no
+ * L4 header: only the address (and the IPv4 header checksum) changes; the
+ * first fragment's L4 checksum covers the whole datagram, and the pseudo-
+ * header and port changes are folded into it the same way.
+ */
+static inline void
+sl_nat_rewrite(uint8_t *frame, const struct sl_pkt *p, int dst, const struct sl_ip_addr *addr,
+	       uint16_t port_be)
+{
+	uint8_t *l3 = frame + p->l3_off;
+	uint8_t *l4 = frame + p->l4_off;
+	uint32_t csum_off = p->l4_proto == SL_PROTO_TCP ? 16 : 6;
+	uint8_t *l4_csum_p = l4 + csum_off;
+	uint16_t l4_csum = 0;
+	/* Ports and checksum only in TCP/UDP: a first fragment of ICMP, ESP... has neither. */
+	int has_l4 = (p->l4_proto == SL_PROTO_TCP || p->l4_proto == SL_PROTO_UDP) &&
+		     p->frag != SL_FRAG_LATER && p->l4_len >= csum_off + 2;
+	int l4_csum_on = 0;
+
+	if (SL_LIKELY(has_l4)) {
+		memcpy(&l4_csum, l4_csum_p, 2);
+		/* Over IPv4 a UDP checksum of 0 means "none" and stays so. */
+		l4_csum_on = !(p->l4_proto == SL_PROTO_UDP && p->family == SL_AF_IPV4 &&
+			       l4_csum == 0);
+	}
+
+	if (SL_LIKELY(p->family == SL_AF_IPV4)) {
+		const uint8_t *na = &addr->bytes[12];
+		uint8_t *a = l3 + (dst ? 16 : 12);
+		uint16_t ip_csum;
+
+		memcpy(&ip_csum, l3 + 10, 2);
+		ip_csum = sl_csum_replace(ip_csum, a, na, 4);
+		memcpy(l3 + 10, &ip_csum, 2);
+		/* The pseudo-header holds the addresses: the L4 sum moves too. */
+		if (l4_csum_on)
+			l4_csum = sl_csum_replace(l4_csum, a, na, 4);
+		memcpy(a, na, 4);
+	} else {
+		uint8_t *a = l3 + (dst ? 24 : 8);
+
+		if (has_l4)
+			l4_csum = sl_csum_replace(l4_csum, a, addr->bytes, 16);
+		memcpy(a, addr->bytes, 16);
+		l4_csum_on = has_l4;
+	}
+
+	if (port_be != 0 && has_l4) {
+		uint16_t old_port;
+		uint8_t *pp = l4 + (dst ? 2 : 0);
+
+		memcpy(&old_port, pp, 2);
+		if (l4_csum_on)
+			l4_csum = sl_csum_replace16(l4_csum, old_port, port_be);
+		memcpy(pp, &port_be, 2);
+	}
+
+	if (l4_csum_on) {
+		/* A UDP checksum that comes out 0 is sent as all ones (RFC 768). */
+		if (p->l4_proto == SL_PROTO_UDP && l4_csum == 0)
+			l4_csum = 0xffff;
+		memcpy(l4_csum_p, &l4_csum, 2);
+	}
+}
+
+/*
  * DNAT in place: the destination address of the parsed packet becomes
  * new_dst (same family as the packet) and, when new_dport_be != 0, the
  * destination port becomes new_dport_be. IPv4 header checksum and the TCP/UDP
  * checksum are updated incrementally (a UDP checksum of 0 stays 0 over IPv4).
  */
-void sl_dnat(uint8_t *frame, const struct sl_pkt *p, const struct sl_ip_addr *new_dst,
-	     uint16_t new_dport_be);
+static inline void
+sl_dnat(uint8_t *frame, const struct sl_pkt *p, const struct sl_ip_addr *new_dst,
+	uint16_t new_dport_be)
+{
+	sl_nat_rewrite(frame, p, 1, new_dst, new_dport_be);
+}
 
 /*
  * SNAT in place, the mirror of sl_dnat(): the source address becomes new_src
@@ -182,8 +253,12 @@ void sl_dnat(uint8_t *frame, const struct sl_pkt *p, const struct sl_ip_addr *ne
  * a later fragment (p->frag == SL_FRAG_LATER), like any packet of another
  * protocol than TCP/UDP, has only its address changed.
  */
-void sl_snat(uint8_t *frame, const struct sl_pkt *p, const struct sl_ip_addr *new_src,
-	     uint16_t new_sport_be);
+static inline void
+sl_snat(uint8_t *frame, const struct sl_pkt *p, const struct sl_ip_addr *new_src,
+	uint16_t new_sport_be)
+{
+	sl_nat_rewrite(frame, p, 0, new_src, new_sport_be);
+}
 
 #define SL_TCP_RST_MAX_LEN 60 /* IPv6 40 + TCP 20 */
 
