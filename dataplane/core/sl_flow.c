@@ -8,7 +8,7 @@
 #include "sl_flow.h"
 
 _Static_assert(sizeof(struct sl_flow_entry) == 64, "a flow entry is one cache line");
-_Static_assert(sizeof(struct sl_flow_bucket) == 32, "a bucket's signatures fill half a line");
+_Static_assert(sizeof(struct sl_flow_bucket) == 16, "a bucket's signatures fill a quarter line");
 
 uint32_t
 sl_flow_buckets_for(uint64_t flows, unsigned int fill_percent)

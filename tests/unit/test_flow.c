@@ -220,14 +220,14 @@ test_sizing(void **state)
 	assert_int_equal(sl_flow_buckets_for(1048576, 100), 131072);
 	assert_int_equal(sl_flow_buckets_for(1048577, 100), 262144);
 
-	/* memsize: 32 bytes of signatures per bucket + 64 bytes per entry */
+	/* memsize: 16 bytes of signatures per bucket + 64 bytes per entry */
 	assert_int_equal(sizeof(struct sl_flow_entry), 64);
-	assert_int_equal(sizeof(struct sl_flow_bucket), 32);
+	assert_int_equal(sizeof(struct sl_flow_bucket), 16);
 	assert_int_equal(sizeof(struct sl_flow_key), 40);
 	for (uint32_t n = 1; n <= (1u << 20); n <<= 1)
-		assert_int_equal(sl_flow_table_memsize(n), (size_t)n * 32 + (size_t)n * WAYS * 64);
+		assert_int_equal(sl_flow_table_memsize(n), (size_t)n * 16 + (size_t)n * WAYS * 64);
 	/* no 32-bit overflow in the size of a large table */
-	assert_int_equal(sl_flow_table_memsize(1u << 28), ((size_t)1 << 28) * 544);
+	assert_int_equal(sl_flow_table_memsize(1u << 28), ((size_t)1 << 28) * 528);
 
 	uint32_t n100 = sl_flow_buckets_for(1000000, 100);
 	uint32_t n80 = sl_flow_buckets_for(1000000, 80);
@@ -306,7 +306,7 @@ test_init_layout(void **state)
 		struct sl_flow_table *t = &x.t;
 		uintptr_t lo = (uintptr_t)x.mem, hi = lo + x.size;
 		uintptr_t e0 = (uintptr_t)t->entries, e1 = e0 + (size_t)n * WAYS * 64;
-		uintptr_t b0 = (uintptr_t)t->buckets, b1 = b0 + (size_t)n * 32;
+		uintptr_t b0 = (uintptr_t)t->buckets, b1 = b0 + (size_t)n * 16;
 
 		assert_int_equal(t->n_buckets, n);
 		assert_int_equal(t->mask, n - 1);
