@@ -146,22 +146,29 @@ sl_stage_classify(struct sl_worker *w, const struct sl_snapshot *snap, struct rt
 {
 	const int flows = w->flow_capacity != 0;
 
+	/*
+	 * Two passes: parse every packet, then look each up. Each pass's
+	 * iterations are independent of one another, so the core overlaps
+	 * several packets' dependent loads (address index, rule, pool, slot)
+	 * instead of waiting out one packet's chain before the next.
+	 */
 	for (uint16_t i = 0; i < n && i < SL_PREFETCH_AHEAD; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
-		struct sl_pkt *p = &b->pkt[i];
 
 		if (i + SL_PREFETCH_AHEAD < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + SL_PREFETCH_AHEAD], void *));
+		b->drop[i] = (uint8_t)sl_parse(rte_pktmbuf_mtod(m, const uint8_t *),
+					       rte_pktmbuf_data_len(m), &b->pkt[i]);
+	}
+	for (uint16_t i = 0; i < n; i++) {
+		struct sl_pkt *p = &b->pkt[i];
+
 		if (flows && i >= SL_FLOW_PREFETCH_LAG)
 			sl_flow_prefetch_entry(w, b, (uint16_t)(i - SL_FLOW_PREFETCH_LAG));
-		enum sl_drop_reason r = sl_parse(rte_pktmbuf_mtod(m, const uint8_t *),
-						 rte_pktmbuf_data_len(m), p);
-		if (unlikely(r != SL_DROP_NONE)) {
-			b->drop[i] = (uint8_t)r;
+		if (unlikely(b->drop[i] != SL_DROP_NONE))
 			continue;
-		}
 		uint32_t ri = sl_snapshot_lookup(snap, p);
 		if (unlikely(ri == SL_RULE_NONE)) {
 			b->drop[i] = SL_DROP_NO_FRONTEND;
@@ -183,7 +190,6 @@ sl_stage_classify(struct sl_worker *w, const struct sl_snapshot *snap, struct rt
 			b->bucket[i] = sl_flow_bucket_of(&w->flows, h);
 			rte_prefetch0(b->bucket[i]);
 		}
-		b->drop[i] = SL_DROP_NONE;
 	}
 	if (flows)
 		for (uint16_t i = n > SL_FLOW_PREFETCH_LAG ? n - SL_FLOW_PREFETCH_LAG : 0; i < n; i++)
