@@ -121,13 +121,11 @@ struct sl_burst {
 };
 
 /*
- * Packet i's flow bucket signatures, prefetched SL_FLOW_PREFETCH_LAG packets
- * earlier, have arrived: start loading the entry whose signature matches,
- * so pick's key comparison finds it in cache. With a large table both lines
- * are cache misses; this way both overlap with the classification of the
- * packets in between.
+ * Packet i's flow bucket signatures, prefetched a pass earlier, have
+ * arrived: start loading the entry whose signature matches, so pick's key
+ * comparison finds it in cache. With a large table both lines are cache
+ * misses; this way each overlaps with a whole pass over the burst.
  */
-#define SL_FLOW_PREFETCH_LAG 16
 
 static inline void
 sl_flow_prefetch_entry(struct sl_worker *w, const struct sl_burst *b, uint16_t i)
@@ -145,6 +143,7 @@ sl_stage_classify(struct sl_worker *w, const struct sl_snapshot *snap, struct rt
 		  uint16_t n, struct sl_burst *b)
 {
 	const int flows = w->flow_capacity != 0;
+	int rehashed = 0;
 
 	/*
 	 * Two passes: parse every packet, then look each up. Each pass's
@@ -161,12 +160,21 @@ sl_stage_classify(struct sl_worker *w, const struct sl_snapshot *snap, struct rt
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + SL_PREFETCH_AHEAD], void *));
 		b->drop[i] = (uint8_t)sl_parse(rte_pktmbuf_mtod(m, const uint8_t *),
 					       rte_pktmbuf_data_len(m), &b->pkt[i]);
+		/*
+		 * The 5-tuple hash (the Default distribution, the common one)
+		 * before the rule is known, so the flow bucket's signatures
+		 * start loading a whole pass earlier; a rule that distributes
+		 * otherwise hashes again below.
+		 */
+		if (flows && likely(b->drop[i] == SL_DROP_NONE)) {
+			b->hash[i] = sl_flow_hash(&b->pkt[i], SL_DIST_DEFAULT, snap->hash_seed);
+			b->bucket[i] = sl_flow_bucket_of(&w->flows, b->hash[i]);
+			rte_prefetch0(b->bucket[i]);
+		}
 	}
 	for (uint16_t i = 0; i < n; i++) {
 		struct sl_pkt *p = &b->pkt[i];
 
-		if (flows && i >= SL_FLOW_PREFETCH_LAG)
-			sl_flow_prefetch_entry(w, b, (uint16_t)(i - SL_FLOW_PREFETCH_LAG));
 		if (unlikely(b->drop[i] != SL_DROP_NONE))
 			continue;
 		uint32_t ri = sl_snapshot_lookup(snap, p);
@@ -180,20 +188,33 @@ sl_stage_classify(struct sl_worker *w, const struct sl_snapshot *snap, struct rt
 			b->drop[i] = SL_DROP_NO_BACKEND;
 			continue;
 		}
-		uint32_t h = sl_flow_hash(p, (enum sl_dist)rule->dist, snap->hash_seed);
-		b->hash[i] = h;
+		uint32_t h;
+		if (!flows || unlikely(rule->dist != SL_DIST_DEFAULT)) {
+			h = sl_flow_hash(p, (enum sl_dist)rule->dist, snap->hash_seed);
+			b->hash[i] = h;
+			if (flows) {
+				b->bucket[i] = sl_flow_bucket_of(&w->flows, h);
+				rte_prefetch0(b->bucket[i]);
+			}
+		} else {
+			h = b->hash[i];
+		}
 		b->rule[i] = rule;
 		b->slot[i] = &pool->table[sl_maglev_slot(h, pool->table_size)];
 		rte_prefetch0(b->slot[i]);
 		if (flows) {
 			sl_flow_key_make(&b->key[i], p, (enum sl_dist)rule->dist);
-			b->bucket[i] = sl_flow_bucket_of(&w->flows, h);
-			rte_prefetch0(b->bucket[i]);
+			/* the signatures were asked for a pass ago: start on the entry */
+			if (likely(rule->dist == SL_DIST_DEFAULT))
+				sl_flow_prefetch_entry(w, b, i);
+			else
+				rehashed = 1;
 		}
 	}
-	if (flows)
-		for (uint16_t i = n > SL_FLOW_PREFETCH_LAG ? n - SL_FLOW_PREFETCH_LAG : 0; i < n; i++)
-			sl_flow_prefetch_entry(w, b, i);
+	if (flows && unlikely(rehashed))
+		for (uint16_t i = 0; i < n; i++)
+			if (b->drop[i] == SL_DROP_NONE && b->rule[i]->dist != SL_DIST_DEFAULT)
+				sl_flow_prefetch_entry(w, b, i);
 }
 
 /*
