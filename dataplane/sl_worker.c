@@ -306,7 +306,14 @@ sl_flow_choice(struct sl_worker *w, const struct sl_snapshot *snap, struct sl_bu
 		return SL_BACKEND_NONE;
 	}
 	if (likely(be->usable)) {
-		e->flags &= (uint8_t)~SL_FLOW_F_DRAINING; /* Up again: no deadline */
+		/*
+		 * Up again: no deadline. Written only when set: a store on
+		 * every hit would dirty the entry's line, and with a table
+		 * larger than the caches each packet would then cost a
+		 * write-back to memory as well as the read.
+		 */
+		if (unlikely(e->flags & SL_FLOW_F_DRAINING))
+			e->flags &= (uint8_t)~SL_FLOW_F_DRAINING;
 		st->flow_hits++;
 		return bi;
 	}

@@ -102,13 +102,22 @@ sl_flow_sweep(struct sl_flow_table *t, uint32_t now, uint32_t n_buckets, sl_flow
 {
 	uint32_t freed = 0;
 
+	/*
+	 * Start loading the live entries of the buckets the next call will
+	 * look at: with a table larger than the caches each is a memory
+	 * access, and the caller's work in between hides them.
+	 */
+	for (uint32_t i = 0; i < n_buckets; i++) {
+		const struct sl_flow_bucket *b = &t->buckets[(t->sweep_next + n_buckets + i) & t->mask];
+		for (uint32_t m = ~sl_flow_sig_mask(b, 0) & 0xffu; m != 0; m &= m - 1)
+			__builtin_prefetch(sl_flow_entry_at(t, b, __builtin_ctz(m)));
+	}
 	for (uint32_t i = 0; i < n_buckets; i++) {
 		struct sl_flow_bucket *b = &t->buckets[t->sweep_next];
 
 		t->sweep_next = (t->sweep_next + 1) & t->mask;
-		for (int w = 0; w < SL_FLOW_BUCKET_WAYS; w++) {
-			if (b->sig[w] == 0)
-				continue;
+		for (uint32_t m = ~sl_flow_sig_mask(b, 0) & 0xffu; m != 0; m &= m - 1) {
+			int w = __builtin_ctz(m);
 			struct sl_flow_entry *e = sl_flow_entry_at(t, b, w);
 			if (!sl_flow_time_passed(now, e->expires_ms))
 				continue;
