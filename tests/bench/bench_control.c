@@ -27,9 +27,15 @@
  * for 1K, 100K, 1M and 10M flows at 80 % fill (what sluiced asks for) and
  * at 100 %.
  *
+ * Flow lookups: ns per lookup in a table of 10K and 1M live flows, batched
+ * as the worker does, beside ns per random line read from memory of the
+ * same size (the floor; see bench_flow_lookup()). Every inserted flow must
+ * be found.
+ *
  * --quick: N in {10, 1000}, M = 65537, 3 timed builds (well under 2 s); a
- * smoke test. --csv DIR writes DIR/maglev_build.csv, maglev_balance.csv,
- * maglev_disruption.csv and flow_memory.csv (DIR is created if missing).
+ * smoke test (flow lookups at 10K flows only). --csv DIR writes
+ * DIR/maglev_build.csv, maglev_balance.csv, maglev_disruption.csv,
+ * flow_memory.csv and flow_lookup.csv (DIR is created if missing).
  *
  * Sanity checks (any failure: a message on stderr, exit status 1): builds
  * succeed and are deterministic; no slot is EMPTY or out of range while
@@ -374,6 +380,125 @@ bench_flow(uint64_t flows, unsigned int fill, struct flow_row *row)
 		fail("flows=%llu fill=%u: memsize %zu", (unsigned long long)flows, fill, bytes);
 }
 
+/*
+ * Flow-table lookups at `flows` live flows, batched as the worker does
+ * (the bucket's signatures prefetched in one pass, the matching entry in
+ * the next, the lookup in a third), over the flows in random order: ns per
+ * lookup. And the floor under it: ns per independent random 64-byte line
+ * read from a buffer of the table's size, prefetched a batch ahead the same
+ * way. Tables larger than the caches pay for two random lines a lookup
+ * (signatures, entry); the ratio of the two figures says how close the
+ * table comes to that. Plain malloc memory (no hugepages): TLB misses are
+ * part of both figures.
+ */
+#define LOOKUP_BATCH 64
+
+static volatile uint64_t lookup_sink;
+
+struct lookup_row {
+	uint64_t flows;
+	double mib;
+	uint64_t inserted;
+	double ns_lookup;
+	double ns_line;
+};
+
+static void
+bench_flow_lookup(uint64_t flows, uint64_t lookups, struct lookup_row *row)
+{
+	uint32_t nb = sl_flow_buckets_for(flows, 80);
+	size_t bytes = sl_flow_table_memsize(nb);
+	void *mem = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+	struct sl_flow_key *keys = xmalloc(flows * sizeof(*keys));
+	uint32_t *hash = xmalloc(flows * sizeof(*hash));
+	uint8_t *live = xmalloc(flows);
+	struct sl_flow_table t;
+	uint64_t s = 0x9e3779b97f4a7c15ull, found = 0, expect = 0, sum = 0;
+
+	memset(row, 0, sizeof(*row));
+
+	if (mem == NULL) {
+		fprintf(stderr, "bench_control: out of memory\n");
+		exit(2);
+	}
+	if (sl_flow_table_init(&t, mem, nb) != 0)
+		fail("flow lookup: init of %u buckets", nb);
+	memset(mem, 0, bytes); /* touch every page before timing */
+	sl_flow_table_init(&t, mem, nb);
+	/* distinct 5-tuples, in a random order (Fisher-Yates over client addresses) */
+	for (uint64_t i = 0; i < flows; i++) {
+		memset(&keys[i], 0, sizeof(keys[i]));
+		sl_ip_addr_from_v4(&keys[i].src, htonl(0xc6120000u + (uint32_t)i));
+		sl_ip_addr_from_v4(&keys[i].dst, htonl(0x0a00000au));
+		keys[i].sport_be = htons((uint16_t)(1024 + i % 60000));
+		keys[i].dport_be = htons(80);
+		keys[i].proto = 6;
+	}
+	for (uint64_t i = flows - 1; i > 0; i--) {
+		s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+		uint64_t j = s % (i + 1);
+		struct sl_flow_key k = keys[i];
+		keys[i] = keys[j];
+		keys[j] = k;
+	}
+	for (uint64_t i = 0; i < flows; i++) {
+		hash[i] = sl_crc32c(&keys[i], sizeof(keys[i]), 0xffffffffu);
+		live[i] = sl_flow_insert(&t, sl_flow_bucket_of(&t, hash[i]), hash[i], &keys[i], 0,
+					 1u << 30) != NULL;
+		row->inserted += live[i];
+	}
+
+	struct sl_flow_bucket *bk[LOOKUP_BATCH];
+	double t0 = now_ms();
+	for (uint64_t n = 0; n < lookups; n += LOOKUP_BATCH) {
+		uint64_t base = n % flows;
+		uint32_t cnt = LOOKUP_BATCH;
+		if (base + cnt > flows)
+			cnt = (uint32_t)(flows - base);
+		for (uint32_t i = 0; i < cnt; i++) {
+			bk[i] = sl_flow_bucket_of(&t, hash[base + i]);
+			__builtin_prefetch(bk[i]);
+		}
+		for (uint32_t i = 0; i < cnt; i++) {
+			uint32_t m = sl_flow_sig_mask(bk[i], sl_flow_sig(hash[base + i]));
+			if (m != 0)
+				__builtin_prefetch(sl_flow_entry_at(&t, bk[i], __builtin_ctz(m)));
+		}
+		for (uint32_t i = 0; i < cnt; i++) {
+			found += sl_flow_find(&t, bk[i], hash[base + i], &keys[base + i]) >= 0;
+			expect += live[base + i];
+		}
+		if (cnt < LOOKUP_BATCH)
+			n -= LOOKUP_BATCH - cnt;
+	}
+	row->ns_lookup = (now_ms() - t0) * 1e6 / (double)lookups;
+	if (found != expect)
+		fail("flow lookup: %llu of %llu inserted flows found", (unsigned long long)found,
+		     (unsigned long long)expect);
+
+	/* the floor: random lines of the same memory, prefetched a batch ahead */
+	uint64_t lines = bytes / 64, idx[LOOKUP_BATCH];
+	const uint8_t *base_p = mem;
+	t0 = now_ms();
+	for (uint64_t n = 0; n < lookups; n += LOOKUP_BATCH) {
+		for (uint32_t i = 0; i < LOOKUP_BATCH; i++) {
+			s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+			idx[i] = s % lines;
+			__builtin_prefetch(base_p + idx[i] * 64);
+		}
+		for (uint32_t i = 0; i < LOOKUP_BATCH; i++)
+			sum += base_p[idx[i] * 64];
+	}
+	row->ns_line = (now_ms() - t0) * 1e6 / (double)lookups;
+	row->flows = flows;
+	row->mib = (double)bytes / (1024.0 * 1024.0);
+	lookup_sink = sum; /* keeps the reads */
+	free(live);
+	free(hash);
+	free(keys);
+	free(mem);
+}
+
 static FILE *
 open_csv(const char *dir, const char *name, const char *header)
 {
@@ -436,7 +561,9 @@ main(int argc, char **argv)
 	struct balance_row *bals;
 	struct disruption_row *dis;
 	struct flow_row *flows;
-	size_t nb = 0, nd = 0, nf = 0, a, b;
+	struct lookup_row lk[2];
+	size_t nb = 0, nd = 0, nf = 0, nl = 0, a, b;
+	int quick = 0;
 	const char *csv_dir = NULL;
 	int reps = FULL_REPS, i;
 	double t_start = now_ms();
@@ -448,6 +575,7 @@ main(int argc, char **argv)
 			n_ns = sizeof(quick_n) / sizeof(quick_n[0]);
 			n_ms = sizeof(quick_m) / sizeof(quick_m[0]);
 			reps = QUICK_REPS;
+			quick = 1;
 		} else if (strcmp(argv[i], "--csv") == 0 && i + 1 < argc) {
 			csv_dir = argv[++i];
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -491,6 +619,9 @@ main(int argc, char **argv)
 	for (a = 0; a < n_flows; a++)
 		for (b = 0; b < n_fills; b++)
 			bench_flow(flow_counts[a], flow_fills[b], &flows[nf++]);
+	bench_flow_lookup(10000, quick ? 1000000 : 20000000, &lk[nl++]);
+	if (!quick)
+		bench_flow_lookup(1000000, 20000000, &lk[nl++]);
 
 	printf("Maglev build time\n");
 	printf("%8s %6s %10s %10s\n", "M", "N", "best ms", "median ms");
@@ -521,8 +652,26 @@ main(int argc, char **argv)
 		       (unsigned long long)flows[a].flows, flows[a].fill, flows[a].buckets,
 		       flows[a].bytes, flows[a].bytes_per_flow, flows[a].mib);
 
+	printf("\nFlow table lookups (batches of %d: signatures, then entry, then key)\n",
+	       LOOKUP_BATCH);
+	printf("%10s %10s %10s %12s %18s %8s\n", "flows", "MiB", "inserted", "ns/lookup",
+	       "ns/random line", "lines");
+	for (a = 0; a < nl; a++)
+		printf("%10llu %10.1f %10llu %12.1f %18.1f %8.2f\n",
+		       (unsigned long long)lk[a].flows, lk[a].mib,
+		       (unsigned long long)lk[a].inserted, lk[a].ns_lookup, lk[a].ns_line,
+		       lk[a].ns_lookup / lk[a].ns_line);
+
 	if (csv_dir != NULL) {
 		FILE *f;
+
+		f = open_csv(csv_dir, "flow_lookup.csv",
+			     "flows,table_mib,inserted,ns_per_lookup,ns_per_random_line");
+		for (a = 0; a < nl; a++)
+			fprintf(f, "%llu,%.2f,%llu,%.2f,%.2f\n", (unsigned long long)lk[a].flows,
+				lk[a].mib, (unsigned long long)lk[a].inserted, lk[a].ns_lookup,
+				lk[a].ns_line);
+		close_csv(f, csv_dir, "flow_lookup.csv");
 
 		f = open_csv(csv_dir, "maglev_build.csv", "N,M,best_ms,median_ms");
 		for (a = 0; a < nb; a++)
