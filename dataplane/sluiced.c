@@ -100,7 +100,7 @@ usage(const char *prog)
 		"  --no-api            serve no REST API\n"
 		"  --probe-source-v4, --probe-source-v6 ADDR, --probe-interface IF\n"
 		"                      where health probes leave from (default: the kernel's choice)\n"
-		"  --flow-table-size   flows tracked per worker lcore (default 1048576: 136 MiB\n"
+		"  --flow-table-size   flows tracked per worker lcore (default 1048576: 132 MiB\n"
 		"                      each; at most 134217728); 0: no flow table, Maglev per packet\n"
 		"                      (and no DNAT return path)\n"
 		"  --reply-table-size  DNAT connections whose replies each worker lcore can map back\n"

@@ -57,7 +57,7 @@ Cores and memory:
   --cores LIST         N+1 CPUs: the first is sluiced's control thread, the others
                        are the workers [0-N]; take them from the NIC's NUMA node
   --flow-table-size N  flows per worker lcore [sluiced's default, 1048576:
-                       136 MiB of hugepages per worker]
+                       132 MiB of hugepages per worker]
   --hugepages SIZE     reserve this much (e.g. 4G) on the NIC's node [computed]
   --eal "ARGS"         extra EAL options (--no-huge here drops --in-memory)
 
@@ -268,7 +268,7 @@ if [ "$DRIVER" = mlx5 ]; then
 fi
 
 # ---------------------------------------------------------------- checks
-# Memory sluiced needs: the flow tables (68 bytes a way, ways for 125% of
+# Memory sluiced needs: the flow tables (66 bytes a way, ways for 125% of
 # the flows rounded up to a power of two buckets of 8) plus the mbufs.
 flow_table_mb() {
 	local flows=${FLOW_TABLE:-1048576} ways buckets=1
@@ -280,7 +280,7 @@ flow_table_mb() {
 	while ((buckets * 8 < ways)); do
 		buckets=$((buckets * 2))
 	done
-	echo $(((buckets * 8 * 68 + 1048575) / 1048576))
+	echo $(((buckets * 8 * 66 + 1048575) / 1048576))
 }
 NEED_MB=$((WORKERS * ($(flow_table_mb) + 24) + 512))
 

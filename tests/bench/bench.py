@@ -88,7 +88,10 @@ def run_testpmd(pcap, fwd, seconds, n_packets, workers):
             "--rxd=2048", "--txd=2048", "--burst=32", f"--nb-cores={workers}", f"--rxq={workers}",
             f"--txq={workers}", f"--total-num-mbufs={max(16384, workers * n_packets + 8192 * workers)}"])
     p = subprocess.run(["timeout", "-s", "INT", str(seconds + 2)] + cmd, capture_output=True, text=True)
-    return [int(x) for x in re.findall(r"Rx-pps:\s+(\d+)", p.stdout)]
+    samples = [int(x) for x in re.findall(r"Rx-pps:\s+(\d+)", p.stdout)]
+    if not samples:
+        sys.stderr.write(p.stdout[-2000:] + p.stderr[-2000:])
+    return samples
 
 
 def run_sluiced(pcap, mode, seconds, workdir, n_packets, flow_table, a):
@@ -116,6 +119,16 @@ def run_sluiced(pcap, mode, seconds, workdir, n_packets, flow_table, a):
     if not samples:
         sys.stderr.write(p.stdout + p.stderr)
     return samples
+
+
+def retried(run):
+    """A run's samples; a run that gave none (a start-up failure) is tried twice more."""
+    for attempt in range(3):
+        samples = run()
+        if samples:
+            return samples
+        sys.stderr.write(f"no samples, attempt {attempt + 1} of 3\n")
+    return []
 
 
 def steady(samples):
@@ -149,16 +162,16 @@ def main(argv=None):
     rows = []
     modes = [m.strip() for m in a.modes.split(",") if m.strip()]
     for run in range(a.runs):
-        ref = steady(run_testpmd(pcap, "5tswap", a.seconds, n_packets, a.workers))
+        ref = steady(retried(lambda: run_testpmd(pcap, "5tswap", a.seconds, n_packets, a.workers)))
         rows.append(("testpmd-5tswap", run, ref, 1.0))
-        io = steady(run_testpmd(pcap, "io", a.seconds, n_packets, a.workers))
+        io = steady(retried(lambda: run_testpmd(pcap, "io", a.seconds, n_packets, a.workers)))
         rows.append(("testpmd-io", run, io, io / ref if ref else 0.0))
         for m in modes:
-            v = steady(run_sluiced(pcap, m, a.seconds, work, n_packets, ft, a))
+            v = steady(retried(lambda: run_sluiced(pcap, m, a.seconds, work, n_packets, ft, a)))
             tag = "" if ft else " stateless"
             rows.append((f"sluiced-{m}{tag}", run, v, v / ref if ref else 0.0))
             if a.no_flow_tracking_too and ft:
-                v = steady(run_sluiced(pcap, m, a.seconds, work, n_packets, 0, a))
+                v = steady(retried(lambda: run_sluiced(pcap, m, a.seconds, work, n_packets, 0, a)))
                 rows.append((f"sluiced-{m} stateless", run, v, v / ref if ref else 0.0))
         print(f"run {run + 1}/{a.runs} done", flush=True)
     print(f"\n{'what':<28}{'Mpps median':>12}{'spread':>16}{'x 5tswap':>10}")
