@@ -1468,6 +1468,39 @@ test_lookup_timing(void **state)
 	fill_and_time(1000000, 80);
 }
 
+/*
+ * The way mask against a plain per-way comparison: every pattern of 8 ways
+ * holding the sought signature or not, for signatures with the top bit set
+ * and clear, and for 0 (the free ways, as the sweep and insert ask).
+ */
+static void
+test_sig_mask(void **state)
+{
+	static const uint16_t sought[] = {0, 1, 0x7fff, 0x8001, 0xffff, 0x1235};
+	struct sl_flow_bucket b;
+	uint64_t s = 7;
+	(void)state;
+
+	for (size_t k = 0; k < sizeof(sought) / sizeof(sought[0]); k++) {
+		uint16_t sig = sought[k];
+
+		for (uint32_t pattern = 0; pattern < 256; pattern++) {
+			uint32_t want = 0;
+
+			for (int w = 0; w < WAYS; w++) {
+				uint16_t other;
+				do
+					other = (uint16_t)rnd32(&s);
+				while (other == sig);
+				b.sig[w] = (pattern >> w) & 1 ? sig : other;
+				want |= (uint32_t)(b.sig[w] == sig) << w;
+			}
+			assert_int_equal(sl_flow_sig_mask(&b, sig), want);
+			assert_int_equal(want, pattern);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -1477,6 +1510,7 @@ main(void)
 		cmocka_unit_test(test_init_layout),
 		cmocka_unit_test(test_init_refuses),
 		cmocka_unit_test(test_insert_find),
+		cmocka_unit_test(test_sig_mask),
 		cmocka_unit_test(test_hash_zero),
 		cmocka_unit_test(test_key_make_modes),
 		cmocka_unit_test(test_expiry_reclaim),
