@@ -126,7 +126,6 @@ struct sl_burst {
  * comparison finds it in cache. With a large table both lines are cache
  * misses; this way each overlaps with a whole pass over the burst.
  */
-
 static inline void
 sl_flow_prefetch_entry(struct sl_worker *w, const struct sl_burst *b, uint16_t i)
 {
