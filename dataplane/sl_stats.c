@@ -73,6 +73,7 @@ sl_stats_sum(struct sl_lcore_stats *const *lc, unsigned int n, struct sl_stats_t
 	for (unsigned int i = 0; i < n; i++) {
 		t->rx += lc[i]->rx;
 		t->tx += lc[i]->tx;
+		t->busy_tsc += lc[i]->busy_tsc;
 		t->flow_hits += lc[i]->flow_hits;
 		t->flow_misses += lc[i]->flow_misses;
 		t->flow_rehashed += lc[i]->flow_rehashed;

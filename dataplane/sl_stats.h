@@ -50,6 +50,7 @@ struct sl_lcore_stats {
 	uint64_t tx;
 	uint64_t drops[SL_DROP_MAX];
 	uint64_t iterations;
+	uint64_t busy_tsc;        /* TSC ticks of the loop iterations that received packets */
 	uint64_t flow_hits;       /* packets whose flow entry chose the backend */
 	uint64_t flow_misses;     /* packets with no (live) entry: Maglev chose */
 	uint64_t flow_rehashed;   /* entries whose backend was gone or no longer took the flow */
@@ -70,6 +71,7 @@ struct sl_lcore_stats {
 struct sl_stats_totals {
 	uint64_t rx;
 	uint64_t tx;
+	uint64_t busy_tsc;
 	uint64_t drops[SL_DROP_MAX];
 	uint64_t dropped;
 	uint64_t flow_hits;

@@ -679,7 +679,7 @@ main(int argc, char **argv)
 	}
 
 	double last_stats = d.start, last_rx_change = d.start;
-	uint64_t last_rx = 0, prev_rx = 0, prev_tx = 0;
+	uint64_t last_rx = 0, prev_rx = 0, prev_tx = 0, prev_busy = 0;
 	printf("sluiced: running with %u worker lcore(s) on %u port(s)\n", d.n_workers,
 	       d.pmd.n_ports);
 	fflush(stdout);
@@ -742,13 +742,19 @@ main(int argc, char **argv)
 			break;
 		if (stats_due) {
 			double dt = t - last_stats;
-			printf("stats: t=%.1fs rx=%lu tx=%lu dropped=%lu rx_mpps=%.3f tx_mpps=%.3f\n",
+			/* TSC ticks a packet, over the workers' busy iterations */
+			double tpp = tot.rx > prev_rx ? (double)(tot.busy_tsc - prev_busy) /
+								(double)(tot.rx - prev_rx)
+						       : 0.0;
+			printf("stats: t=%.1fs rx=%lu tx=%lu dropped=%lu rx_mpps=%.3f tx_mpps=%.3f "
+			       "tsc_per_pkt=%.1f\n",
 			       t - d.start, (unsigned long)tot.rx, (unsigned long)tot.tx,
 			       (unsigned long)tot.dropped, (double)(tot.rx - prev_rx) / dt / 1e6,
-			       (double)(tot.tx - prev_tx) / dt / 1e6);
+			       (double)(tot.tx - prev_tx) / dt / 1e6, tpp);
 			fflush(stdout);
 			prev_rx = tot.rx;
 			prev_tx = tot.tx;
+			prev_busy = tot.busy_tsc;
 			last_stats = t;
 			write_stats_file(&d);
 		}

@@ -115,7 +115,9 @@ def run_sluiced(pcap, mode, seconds, workdir, n_packets, flow_table, a):
            ["--", "--ports", prof, "--config", cfg, "--stats-interval", "1", "--no-api",
             "--flow-table-size", str(flow_table), "--lcores-per-port", str(a.workers)])
     p = subprocess.run(["timeout", "-s", "INT", str(seconds + 2)] + cmd, capture_output=True, text=True)
-    samples = [float(x) * 1e6 for x in re.findall(r"tx_mpps=([\d.]+)", p.stdout)]
+    # (packets a second, the workers' TSC ticks a packet) for each second
+    samples = [(float(x) * 1e6, float(t))
+               for x, t in re.findall(r"tx_mpps=([\d.]+) tsc_per_pkt=([\d.]+)", p.stdout)]
     if not samples:
         sys.stderr.write(p.stdout + p.stderr)
     return samples
@@ -131,8 +133,16 @@ def retried(run):
     return []
 
 
+def steady_sluiced(samples):
+    """Median Mpps and median TSC ticks a packet of a sluiced run's steady seconds."""
+    s = samples[1:] if len(samples) > 1 else samples
+    if not s:
+        return 0.0, 0.0
+    return statistics.median(x[0] for x in s) / 1e6, statistics.median(x[1] for x in s)
+
+
 def steady(samples):
-    s = samples[1:] if len(samples) > 2 else samples  # the first second includes start-up
+    s = samples[1:] if len(samples) > 1 else samples  # the first sample is start-up (testpmd: 0)
     return statistics.median(s) / 1e6 if s else 0.0
 
 
@@ -163,28 +173,33 @@ def main(argv=None):
     modes = [m.strip() for m in a.modes.split(",") if m.strip()]
     for run in range(a.runs):
         ref = steady(retried(lambda: run_testpmd(pcap, "5tswap", a.seconds, n_packets, a.workers)))
-        rows.append(("testpmd-5tswap", run, ref, 1.0))
+        rows.append(("testpmd-5tswap", run, ref, 1.0, 0.0))
         io = steady(retried(lambda: run_testpmd(pcap, "io", a.seconds, n_packets, a.workers)))
-        rows.append(("testpmd-io", run, io, io / ref if ref else 0.0))
+        rows.append(("testpmd-io", run, io, io / ref if ref else 0.0, 0.0))
         for m in modes:
-            v = steady(retried(lambda: run_sluiced(pcap, m, a.seconds, work, n_packets, ft, a)))
+            v, tpp = steady_sluiced(retried(lambda: run_sluiced(pcap, m, a.seconds, work, n_packets,
+                                                                ft, a)))
             tag = "" if ft else " stateless"
-            rows.append((f"sluiced-{m}{tag}", run, v, v / ref if ref else 0.0))
+            rows.append((f"sluiced-{m}{tag}", run, v, v / ref if ref else 0.0, tpp))
             if a.no_flow_tracking_too and ft:
-                v = steady(retried(lambda: run_sluiced(pcap, m, a.seconds, work, n_packets, 0, a)))
-                rows.append((f"sluiced-{m} stateless", run, v, v / ref if ref else 0.0))
+                v, tpp = steady_sluiced(retried(lambda: run_sluiced(pcap, m, a.seconds, work,
+                                                                    n_packets, 0, a)))
+                rows.append((f"sluiced-{m} stateless", run, v, v / ref if ref else 0.0, tpp))
         print(f"run {run + 1}/{a.runs} done", flush=True)
-    print(f"\n{'what':<28}{'Mpps median':>12}{'spread':>16}{'x 5tswap':>10}")
+    # TSC/pkt: the worker lcores' TSC ticks per packet over the iterations
+    # that received packets (sluiced counts them; testpmd does not)
+    print(f"\n{'what':<28}{'Mpps median':>12}{'spread':>16}{'x 5tswap':>10}{'TSC/pkt':>9}")
     for n in dict.fromkeys(r[0] for r in rows):
         v = [r[2] for r in rows if r[0] == n]
         ratio = [r[3] for r in rows if r[0] == n]
+        tpp = statistics.median(r[4] for r in rows if r[0] == n)
         print(f"{n:<28}{statistics.median(v):>12.2f}{min(v):>8.2f}-{max(v):<7.2f}"
-              f"{statistics.median(ratio):>10.3f}")
+              f"{statistics.median(ratio):>10.3f}" + (f"{tpp:>9.1f}" if tpp else f"{'-':>9}"))
     if a.csv:
         with open(a.csv, "w") as f:
-            f.write("what,run,mpps,ratio_to_5tswap\n")
+            f.write("what,run,mpps,ratio_to_5tswap,tsc_per_pkt\n")
             for r in rows:
-                f.write(f"{r[0]},{r[1]},{r[2]:.4f},{r[3]:.4f}\n")
+                f.write(f"{r[0]},{r[1]},{r[2]:.4f},{r[3]:.4f},{r[4]:.1f}\n")
     ok = all(r[2] > 0 for r in rows)
     return 0 if ok else 1
 
