@@ -25,23 +25,11 @@
 #include "sl_rewrite.h"
 #include "sl_types.h"
 #include "sl_test_csum.h"
+#include "sl_test_util.h"
 
 #define MAX_FRAME 2048
 
 static unsigned int seed = 20240601;
-
-static void
-put16(uint8_t *b, uint32_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
-static uint16_t
-get16(const uint8_t *b)
-{
-	return (uint16_t)(b[0] << 8 | b[1]);
-}
 
 /* A checksum as returned by sl_* (memory order) read as a number. */
 static uint16_t

@@ -27,6 +27,7 @@
 #include "sl_compile.h"
 #include "sl_config.h"
 #include "sl_snapshot.h"
+#include "sl_test_util.h"
 
 /* --- documents ------------------------------------------------------------ */
 
@@ -109,24 +110,6 @@
 static struct sl_neighbour neigh[4];
 static struct sl_port_info port;
 
-static struct sl_ip_addr
-ip(const char *text)
-{
-	struct sl_ip_addr a;
-
-	assert_int_equal(sl_ip_addr_parse(text, &a, NULL), 0);
-	return a;
-}
-
-static struct sl_mac
-mac(const char *text)
-{
-	struct sl_mac m;
-
-	assert_int_equal(sl_mac_parse(text, &m), 0);
-	return m;
-}
-
 static struct sl_model *
 parse(const char *single_quoted)
 {
@@ -151,7 +134,7 @@ parse(const char *single_quoted)
 static const struct sl_rule *
 lookup(const struct sl_snapshot *s, const char *fe, uint8_t proto, uint16_t port_host)
 {
-	struct sl_ip_addr a = ip(fe);
+	struct sl_ip_addr a = sl_test_ip(fe);
 	uint32_t r = sl_frontend_find(s, &a, proto, htons(port_host));
 
 	if (r == SL_RULE_NONE)
@@ -194,7 +177,7 @@ only_backend(const struct sl_snapshot *s, const struct sl_rule *r)
 static void
 assert_addr(const struct sl_ip_addr *got, const char *want)
 {
-	struct sl_ip_addr a = ip(want);
+	struct sl_ip_addr a = sl_test_ip(want);
 
 	assert_true(sl_ip_addr_eq(got, &a));
 }
@@ -204,18 +187,18 @@ setup(void **state)
 {
 	(void)state;
 	memset(&port, 0, sizeof(port));
-	port.mac = mac("02:00:00:00:00:01");
-	port.ipv4 = ip("10.0.0.2");
+	port.mac = sl_test_mac("02:00:00:00:00:01");
+	port.ipv4 = sl_test_ip("10.0.0.2");
 	port.has_ipv4 = 1;
 	port.mtu = 1500;
-	neigh[0].addr = ip("10.0.1.4");
-	neigh[0].mac = mac("02:aa:00:00:00:04");
-	neigh[1].addr = ip("10.0.1.5");
-	neigh[1].mac = mac("02:aa:00:00:00:05");
-	neigh[2].addr = ip("10.7.1.4");
-	neigh[2].mac = mac("02:aa:00:00:07:04");
-	neigh[3].addr = ip("fd00:0:0:1::10");
-	neigh[3].mac = mac("02:aa:00:00:06:10");
+	neigh[0].addr = sl_test_ip("10.0.1.4");
+	neigh[0].mac = sl_test_mac("02:aa:00:00:00:04");
+	neigh[1].addr = sl_test_ip("10.0.1.5");
+	neigh[1].mac = sl_test_mac("02:aa:00:00:00:05");
+	neigh[2].addr = sl_test_ip("10.7.1.4");
+	neigh[2].mac = sl_test_mac("02:aa:00:00:07:04");
+	neigh[3].addr = sl_test_ip("fd00:0:0:1::10");
+	neigh[3].mac = sl_test_mac("02:aa:00:00:06:10");
 	port.neighbours = neigh;
 	port.n_neighbours = 4;
 	return 0;
@@ -307,7 +290,7 @@ test_nat_rules_compile(void **state)
 		uint32_t ids[3], n = 0;
 
 		for (uint32_t i = 0; i < s->n_backends; i++) {
-			struct sl_ip_addr a = ip("10.0.1.5");
+			struct sl_ip_addr a = sl_test_ip("10.0.1.5");
 
 			if (sl_ip_addr_eq(&s->backends[i].addr, &a)) {
 				assert_true(n < 3);

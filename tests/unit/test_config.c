@@ -27,6 +27,7 @@
 #include "sl_compile.h"
 #include "sl_config.h"
 #include "sl_snapshot.h"
+#include "sl_test_util.h"
 
 #define EXAMPLE "examples/config.json"
 
@@ -112,24 +113,6 @@ sl_test_backend(const struct sl_snapshot *s, const char *name)
 	}
 	fail_msg("no backend %s", name);
 	return UINT32_MAX;
-}
-
-static struct sl_ip_addr
-sl_test_ip(const char *text)
-{
-	struct sl_ip_addr a;
-
-	assert_int_equal(sl_ip_addr_parse(text, &a, NULL), 0);
-	return a;
-}
-
-static struct sl_mac
-sl_test_mac(const char *text)
-{
-	struct sl_mac m;
-
-	assert_int_equal(sl_mac_parse(text, &m), 0);
-	return m;
 }
 
 /*

@@ -26,42 +26,12 @@
 #include "sl_parse.h"
 #include "sl_types.h"
 #include "sl_test_csum.h"
+#include "sl_test_util.h"
 
 #define BUF 2048
 #define CANARY 0xa5
 
 /* ---- helpers ------------------------------------------------------------- */
-
-static void
-put16(uint8_t *b, uint32_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
-static uint16_t
-get16(const uint8_t *b)
-{
-	return (uint16_t)(b[0] << 8 | b[1]);
-}
-
-static struct sl_ip_addr
-addr(const char *text)
-{
-	struct sl_ip_addr a;
-
-	assert_int_equal(sl_ip_addr_parse(text, &a, NULL), 0);
-	return a;
-}
-
-static struct sl_mac
-mac(const char *text)
-{
-	struct sl_mac m;
-
-	assert_int_equal(sl_mac_parse(text, &m), 0);
-	return m;
-}
 
 /* A valid IPv4 header sums to 0xffff, i.e. folds to 0. */
 static int
@@ -133,7 +103,7 @@ static void
 make_ipv4(uint8_t *ip, const char *src, const char *dst, uint8_t proto, size_t ihl,
 	  size_t total, uint8_t ttl)
 {
-	struct sl_ip_addr s = addr(src), d = addr(dst);
+	struct sl_ip_addr s = sl_test_ip(src), d = sl_test_ip(dst);
 
 	memset(ip, 0, ihl);
 	ip[0] = (uint8_t)(0x40 | (ihl / 4));
@@ -151,7 +121,7 @@ make_ipv4(uint8_t *ip, const char *src, const char *dst, uint8_t proto, size_t i
 static void
 make_ipv6(uint8_t *ip, const char *src, const char *dst, uint8_t nh, size_t plen, uint8_t hop)
 {
-	struct sl_ip_addr s = addr(src), d = addr(dst);
+	struct sl_ip_addr s = sl_test_ip(src), d = sl_test_ip(dst);
 
 	memset(ip, 0, 40);
 	ip[0] = 0x60;
@@ -191,8 +161,8 @@ static const uint8_t arp_request_bytes[60] = {
 static void
 test_arp_request_bytes(void **state)
 {
-	struct sl_mac me = mac("02:00:00:00:00:01");
-	struct sl_ip_addr spa = addr("10.0.0.1"), tpa = addr("10.0.0.2");
+	struct sl_mac me = sl_test_mac("02:00:00:00:00:01");
+	struct sl_ip_addr spa = sl_test_ip("10.0.0.1"), tpa = sl_test_ip("10.0.0.2");
 	uint8_t f[BUF];
 	uint32_t n;
 
@@ -226,8 +196,8 @@ test_arp_request_bytes(void **state)
 static void
 test_arp_reply_and_gratuitous(void **state)
 {
-	struct sl_mac me = mac("02:00:00:00:00:01"), peer = mac("52:54:00:12:34:56");
-	struct sl_ip_addr my_ip = addr("10.0.0.1"), peer_ip = addr("10.0.0.7");
+	struct sl_mac me = sl_test_mac("02:00:00:00:00:01"), peer = sl_test_mac("52:54:00:12:34:56");
+	struct sl_ip_addr my_ip = sl_test_ip("10.0.0.1"), peer_ip = sl_test_ip("10.0.0.7");
 	struct sl_arp_info info;
 	uint8_t f[BUF];
 	uint32_t n;
@@ -259,8 +229,8 @@ test_arp_reply_and_gratuitous(void **state)
 static void
 test_arp_build_errors(void **state)
 {
-	struct sl_mac me = mac("02:00:00:00:00:01");
-	struct sl_ip_addr v4 = addr("10.0.0.1"), v6 = addr("2001:db8::1");
+	struct sl_mac me = sl_test_mac("02:00:00:00:00:01");
+	struct sl_ip_addr v4 = sl_test_ip("10.0.0.1"), v6 = sl_test_ip("2001:db8::1");
 	uint8_t f[BUF];
 
 	(void)state;
@@ -319,8 +289,8 @@ test_arp_parse(void **state)
 static void
 test_multicast_helpers(void **state)
 {
-	struct sl_ip_addr t = addr("2001:db8::2:abcd:ef01"), sn, want = addr("ff02::1:ffcd:ef01");
-	struct sl_ip_addr g4 = addr("239.129.2.3");
+	struct sl_ip_addr t = sl_test_ip("2001:db8::2:abcd:ef01"), sn, want = sl_test_ip("ff02::1:ffcd:ef01");
+	struct sl_ip_addr g4 = sl_test_ip("239.129.2.3");
 	struct sl_mac m;
 
 	(void)state;
@@ -328,7 +298,7 @@ test_multicast_helpers(void **state)
 	assert_true(sl_ip_addr_eq(&sn, &want));
 	sl_ipv6_multicast_mac(&m, &sn);
 	assert_memory_equal(m.bytes, "\x33\x33\xff\xcd\xef\x01", 6);
-	want = addr("ff02::1");
+	want = sl_test_ip("ff02::1");
 	sl_ipv6_multicast_mac(&m, &want);
 	assert_memory_equal(m.bytes, "\x33\x33\x00\x00\x00\x01", 6);
 	sl_ipv6_multicast_mac(&m, &g4);
@@ -355,8 +325,8 @@ static const uint8_t ns_bytes[86] = {
 static void
 test_nd_ns_bytes(void **state)
 {
-	struct sl_mac me = mac("02:00:00:00:00:01");
-	struct sl_ip_addr src = addr("2001:db8::1"), target = addr("2001:db8::2:abcd:ef01");
+	struct sl_mac me = sl_test_mac("02:00:00:00:00:01");
+	struct sl_ip_addr src = sl_test_ip("2001:db8::1"), target = sl_test_ip("2001:db8::2:abcd:ef01");
 	uint8_t f[BUF];
 	uint32_t n;
 
@@ -374,7 +344,7 @@ test_nd_ns_bytes(void **state)
 	assert_true(all_canary(f, 100));
 	assert_int_equal(sl_nd_build_ns(f, 86, &me, 0, &src, &target, NULL), 86);
 	/* IPv4 addresses, multicast target, NULLs */
-	struct sl_ip_addr v4 = addr("10.0.0.1"), mc = addr("ff02::1");
+	struct sl_ip_addr v4 = sl_test_ip("10.0.0.1"), mc = sl_test_ip("ff02::1");
 	assert_int_equal(sl_nd_build_ns(f, sizeof(f), &me, 0, &v4, &target, NULL), 0);
 	assert_int_equal(sl_nd_build_ns(f, sizeof(f), &me, 0, &src, &v4, NULL), 0);
 	assert_int_equal(sl_nd_build_ns(f, sizeof(f), &me, 0, &src, &mc, NULL), 0);
@@ -384,9 +354,9 @@ test_nd_ns_bytes(void **state)
 static void
 test_nd_ns_roundtrip(void **state)
 {
-	struct sl_mac me = mac("02:00:00:00:00:01"), peer = mac("52:54:00:aa:bb:cc");
-	struct sl_ip_addr src = addr("fe80::1"), target = addr("2001:db8::42");
-	struct sl_ip_addr sn = addr("ff02::1:ff00:42");
+	struct sl_mac me = sl_test_mac("02:00:00:00:00:01"), peer = sl_test_mac("52:54:00:aa:bb:cc");
+	struct sl_ip_addr src = sl_test_ip("fe80::1"), target = sl_test_ip("2001:db8::42");
+	struct sl_ip_addr sn = sl_test_ip("ff02::1:ff00:42");
 	struct sl_nd_info nd;
 	uint8_t f[BUF];
 	uint32_t n;
@@ -420,7 +390,7 @@ test_nd_ns_roundtrip(void **state)
 	/* trailing bytes after the payload (Ethernet padding) are ignored */
 	assert_int_equal(sl_nd_parse(f + 14, n - 14 + 10, &nd), 0);
 	/* DAD: from ::, no option */
-	struct sl_ip_addr unspec = addr("::");
+	struct sl_ip_addr unspec = sl_test_ip("::");
 	n = sl_nd_build_ns(f, sizeof(f), &me, 0, &unspec, &target, NULL);
 	assert_int_equal(n, 78);
 	assert_int_equal(get16(f + 18), 24);
@@ -431,9 +401,9 @@ test_nd_ns_roundtrip(void **state)
 static void
 test_nd_na(void **state)
 {
-	struct sl_mac me = mac("02:00:00:00:00:01"), peer = mac("52:54:00:aa:bb:cc");
-	struct sl_ip_addr src = addr("2001:db8::1"), dst = addr("2001:db8::99");
-	struct sl_ip_addr all = addr("ff02::1");
+	struct sl_mac me = sl_test_mac("02:00:00:00:00:01"), peer = sl_test_mac("52:54:00:aa:bb:cc");
+	struct sl_ip_addr src = sl_test_ip("2001:db8::1"), dst = sl_test_ip("2001:db8::99");
+	struct sl_ip_addr all = sl_test_ip("ff02::1");
 	struct sl_nd_info nd;
 	uint8_t f[BUF];
 	uint32_t n;
@@ -473,7 +443,7 @@ test_nd_na(void **state)
 	assert_true(sl_ip_addr_eq(&nd.dst, &all));
 
 	/* errors */
-	struct sl_ip_addr v4 = addr("10.0.0.1");
+	struct sl_ip_addr v4 = sl_test_ip("10.0.0.1");
 	assert_int_equal(sl_nd_build_na(f, sizeof(f), NULL, &me, 0, &v4, NULL, &src, 0), 0);
 	assert_int_equal(sl_nd_build_na(f, sizeof(f), NULL, &me, 0, &src, &v4, &src, 0), 0);
 	assert_int_equal(sl_nd_build_na(f, sizeof(f), NULL, &me, 0, &src, NULL, &all, 0), 0);
@@ -511,8 +481,8 @@ static void mod_optstub(uint8_t *ip6) { put16(ip6 + 4, 25); } /* 1 byte of optio
 static void
 test_nd_parse_errors(void **state)
 {
-	struct sl_mac me = mac("02:00:00:00:00:01");
-	struct sl_ip_addr src = addr("2001:db8::1"), target = addr("2001:db8::2");
+	struct sl_mac me = sl_test_mac("02:00:00:00:00:01");
+	struct sl_ip_addr src = sl_test_ip("2001:db8::1"), target = sl_test_ip("2001:db8::2");
 	struct sl_nd_info nd;
 	uint8_t good[BUF], f[BUF];
 
@@ -594,7 +564,7 @@ test_echo_v4(void **state)
 {
 	uint8_t p[BUF], orig[BUF];
 	size_t n;
-	struct sl_ip_addr s = addr("198.51.100.7"), d = addr("10.0.0.1");
+	struct sl_ip_addr s = sl_test_ip("198.51.100.7"), d = sl_test_ip("10.0.0.1");
 
 	(void)state;
 	n = make_echo4(p, "198.51.100.7", "10.0.0.1");
@@ -672,7 +642,7 @@ test_echo_v6(void **state)
 {
 	uint8_t p[BUF], orig[BUF];
 	size_t n;
-	struct sl_ip_addr s = addr("2001:db8:1::7"), d = addr("2001:db8::1");
+	struct sl_ip_addr s = sl_test_ip("2001:db8:1::7"), d = sl_test_ip("2001:db8::1");
 
 	(void)state;
 	n = make_echo6(p, "2001:db8:1::7", "2001:db8::1", 33);
@@ -737,7 +707,7 @@ make_udp6(uint8_t *p, const char *src, const char *dst, uint16_t sport, uint16_t
 static void
 test_icmp_error_build_v4(void **state)
 {
-	struct sl_ip_addr router = addr("192.0.2.254"), client = addr("198.51.100.9");
+	struct sl_ip_addr router = sl_test_ip("192.0.2.254"), client = sl_test_ip("198.51.100.9");
 	struct sl_icmp_quote q;
 	uint8_t off[BUF], out[BUF];
 	uint32_t n;
@@ -800,7 +770,7 @@ test_icmp_error_build_v4(void **state)
 static void
 test_icmp_error_build_v6(void **state)
 {
-	struct sl_ip_addr router = addr("2001:db8::fe"), client = addr("2001:db8:5::9");
+	struct sl_ip_addr router = sl_test_ip("2001:db8::fe"), client = sl_test_ip("2001:db8:5::9");
 	struct sl_icmp_quote q;
 	uint8_t off[BUF], out[BUF];
 	uint32_t n;
@@ -843,7 +813,7 @@ test_icmp_error_build_v6(void **state)
 static void
 test_icmp_error_build_refusals(void **state)
 {
-	struct sl_ip_addr r4 = addr("192.0.2.254"), r6 = addr("2001:db8::fe");
+	struct sl_ip_addr r4 = sl_test_ip("192.0.2.254"), r6 = sl_test_ip("2001:db8::fe");
 	uint8_t off[BUF], out[BUF], err[BUF];
 	uint32_t n;
 
@@ -901,7 +871,7 @@ test_icmp_error_build_refusals(void **state)
 static void
 test_icmp_error_parse_refusals(void **state)
 {
-	struct sl_ip_addr r4 = addr("192.0.2.254"), r6 = addr("2001:db8::fe");
+	struct sl_ip_addr r4 = sl_test_ip("192.0.2.254"), r6 = sl_test_ip("2001:db8::fe");
 	struct sl_icmp_quote q;
 	uint8_t off[BUF], out[BUF];
 	uint32_t n;
@@ -978,8 +948,8 @@ test_icmp_error_parse_refusals(void **state)
 static void
 test_icmp_error_dnat_v4(void **state)
 {
-	struct sl_ip_addr router = addr("192.0.2.254"), backend = addr("10.1.0.5");
-	struct sl_ip_addr frontend = addr("203.0.113.10"), client = addr("198.51.100.9");
+	struct sl_ip_addr router = sl_test_ip("192.0.2.254"), backend = sl_test_ip("10.1.0.5");
+	struct sl_ip_addr frontend = sl_test_ip("203.0.113.10"), client = sl_test_ip("198.51.100.9");
 	struct sl_icmp_quote q;
 	uint8_t off[BUF], out[BUF], before[BUF];
 	uint32_t n;
@@ -1018,7 +988,7 @@ test_icmp_error_dnat_v4(void **state)
 
 	/* refusals leave the packet untouched */
 	memcpy(out, before, n);
-	struct sl_ip_addr v6 = addr("2001:db8::5");
+	struct sl_ip_addr v6 = sl_test_ip("2001:db8::5");
 	assert_int_equal(sl_icmp_error_dnat(out, n, SL_AF_IPV4, &v6, 0), -EINVAL);
 	assert_int_equal(sl_icmp_error_dnat(out, n, SL_AF_IPV4, NULL, 0), -EINVAL);
 	assert_int_equal(sl_icmp_error_dnat(out, n - 1, SL_AF_IPV4, &backend, 0), -EINVAL);
@@ -1028,7 +998,7 @@ test_icmp_error_dnat_v4(void **state)
 static void
 test_icmp_error_dnat_v6(void **state)
 {
-	struct sl_ip_addr router = addr("2001:db8::fe"), backend = addr("fd00::5");
+	struct sl_ip_addr router = sl_test_ip("2001:db8::fe"), backend = sl_test_ip("fd00::5");
 	struct sl_icmp_quote q;
 	uint8_t off[BUF], out[BUF], before[BUF];
 	uint32_t n;
@@ -1051,7 +1021,7 @@ test_icmp_error_dnat_v6(void **state)
 	assert_int_equal(ntohs(q.dport_be), 5353);
 
 	memcpy(out, before, n);
-	struct sl_ip_addr v4 = addr("10.1.0.5");
+	struct sl_ip_addr v4 = sl_test_ip("10.1.0.5");
 	assert_int_equal(sl_icmp_error_dnat(out, n, SL_AF_IPV6, &v4, 0), -EINVAL);
 	assert_memory_equal(out, before, n);
 }

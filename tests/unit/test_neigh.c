@@ -24,26 +24,9 @@
 
 #include "sl_neigh.h"
 #include "sl_types.h"
+#include "sl_test_util.h"
 
 /* ---- helpers ------------------------------------------------------------- */
-
-static struct sl_ip_addr
-addr(const char *text)
-{
-	struct sl_ip_addr a;
-
-	assert_int_equal(sl_ip_addr_parse(text, &a, NULL), 0);
-	return a;
-}
-
-static struct sl_mac
-mac(const char *text)
-{
-	struct sl_mac m;
-
-	assert_int_equal(sl_mac_parse(text, &m), 0);
-	return m;
-}
 
 /* What sl_neigh_tick asked to send. */
 struct sol {
@@ -172,7 +155,7 @@ static void
 test_requests_on_the_wanted_vlan(void **state)
 {
 	struct sl_neigh_table *t = sl_neigh_create(16);
-	struct sl_ip_addr a = addr("10.0.0.7");
+	struct sl_ip_addr a = sl_test_ip("10.0.0.7");
 	struct sol_log log = {.n = 0};
 
 	(void)state;
@@ -194,7 +177,7 @@ static void
 test_incomplete_to_failed_and_retry(void **state)
 {
 	struct sl_neigh_table *t = sl_neigh_create(16);
-	struct sl_ip_addr a = addr("10.0.0.5");
+	struct sl_ip_addr a = sl_test_ip("10.0.0.5");
 	struct sl_mac m;
 	struct seen s;
 
@@ -240,8 +223,8 @@ static void
 test_learn_reachable_stale_failed(void **state)
 {
 	struct sl_neigh_table *t = sl_neigh_create(16);
-	struct sl_ip_addr a = addr("2001:db8::5");
-	struct sl_mac m1 = mac("52:54:00:00:00:01"), m2 = mac("52:54:00:00:00:02"), m;
+	struct sl_ip_addr a = sl_test_ip("2001:db8::5");
+	struct sl_mac m1 = sl_test_mac("52:54:00:00:00:01"), m2 = sl_test_mac("52:54:00:00:00:02"), m;
 	struct seen s;
 
 	(void)state;
@@ -294,8 +277,8 @@ static void
 test_stale_answered(void **state)
 {
 	struct sl_neigh_table *t = sl_neigh_create(16);
-	struct sl_ip_addr a = addr("10.0.0.9");
-	struct sl_mac m1 = mac("52:54:00:00:00:01");
+	struct sl_ip_addr a = sl_test_ip("10.0.0.9");
+	struct sl_mac m1 = sl_test_mac("52:54:00:00:00:01");
 
 	(void)state;
 	assert_int_equal(sl_neigh_want(t, 0, &a, 0, 0), 0);
@@ -324,9 +307,9 @@ static void
 test_learn_unknown_creates_nothing(void **state)
 {
 	struct sl_neigh_table *t = sl_neigh_create(4);
-	struct sl_ip_addr a = addr("10.0.0.1"), b = addr("10.0.0.2");
-	struct sl_mac m1 = mac("52:54:00:00:00:01"), bcast = mac("ff:ff:ff:ff:ff:ff");
-	struct sl_mac mcast = mac("01:00:5e:00:00:01"), zero = mac("00:00:00:00:00:00");
+	struct sl_ip_addr a = sl_test_ip("10.0.0.1"), b = sl_test_ip("10.0.0.2");
+	struct sl_mac m1 = sl_test_mac("52:54:00:00:00:01"), bcast = sl_test_mac("ff:ff:ff:ff:ff:ff");
+	struct sl_mac mcast = sl_test_mac("01:00:5e:00:00:01"), zero = sl_test_mac("00:00:00:00:00:00");
 	char buf[32];
 	unsigned int i;
 
@@ -336,7 +319,7 @@ test_learn_unknown_creates_nothing(void **state)
 		struct sl_ip_addr x;
 
 		snprintf(buf, sizeof(buf), "10.9.%u.%u", i / 256, i % 256);
-		x = addr(buf);
+		x = sl_test_ip(buf);
 		assert_int_equal(sl_neigh_learn(t, 0, &x, &m1, 0, false), 0);
 	}
 	assert_int_equal(sl_neigh_count(t), 0);
@@ -365,8 +348,8 @@ static void
 test_static_entries(void **state)
 {
 	struct sl_neigh_table *t = sl_neigh_create(8);
-	struct sl_ip_addr a = addr("10.0.0.1"), b = addr("10.0.0.2");
-	struct sl_mac ms = mac("02:aa:00:00:00:01"), m1 = mac("52:54:00:00:00:01"), m;
+	struct sl_ip_addr a = sl_test_ip("10.0.0.1"), b = sl_test_ip("10.0.0.2");
+	struct sl_mac ms = sl_test_mac("02:aa:00:00:00:01"), m1 = sl_test_mac("52:54:00:00:00:01"), m;
 	struct seen s;
 	uint64_t now;
 
@@ -419,8 +402,8 @@ static void
 test_sweep(void **state)
 {
 	struct sl_neigh_table *t = sl_neigh_create(8);
-	struct sl_ip_addr a = addr("10.0.0.1"), b = addr("10.0.0.2"), c = addr("10.0.0.3");
-	struct sl_mac m1 = mac("52:54:00:00:00:01"), m;
+	struct sl_ip_addr a = sl_test_ip("10.0.0.1"), b = sl_test_ip("10.0.0.2"), c = sl_test_ip("10.0.0.3");
+	struct sl_mac m1 = sl_test_mac("52:54:00:00:00:01"), m;
 
 	(void)state;
 	sl_neigh_begin(t);
@@ -460,8 +443,8 @@ static void
 test_capacity_and_ports(void **state)
 {
 	struct sl_neigh_table *t = sl_neigh_create(4);
-	struct sl_ip_addr a = addr("10.0.0.1"), b = addr("10.0.0.2"), c = addr("fd00::3");
-	struct sl_mac m1 = mac("52:54:00:00:00:01"), m2 = mac("52:54:00:00:00:02"), m;
+	struct sl_ip_addr a = sl_test_ip("10.0.0.1"), b = sl_test_ip("10.0.0.2"), c = sl_test_ip("fd00::3");
+	struct sl_mac m1 = sl_test_mac("52:54:00:00:00:01"), m2 = sl_test_mac("52:54:00:00:00:02"), m;
 
 	(void)state;
 	assert_int_equal(sl_neigh_want(t, 0, &a, 0, 0), 0);
