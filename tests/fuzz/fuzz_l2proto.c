@@ -26,15 +26,7 @@
 #include "sl_checksum.h"
 #include "sl_l2proto.h"
 #include "sl_types.h"
-
-#define SL_FUZZ_CHECK(cond)                                                             \
-	do {                                                                            \
-		if (!(cond)) {                                                          \
-			fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__, \
-				#cond);                                                 \
-			abort();                                                        \
-		}                                                                       \
-	} while (0)
+#include "sl_fuzz.h"
 
 /* What the first input byte (modulo SL_FUZZ_OP_MAX) selects. */
 enum sl_fuzz_op {
@@ -50,16 +42,6 @@ enum sl_fuzz_op {
 	SL_FUZZ_BUILD_V6_INPLACE,
 	SL_FUZZ_OP_MAX
 };
-
-static const uint8_t sl_fuzz_v6_addr[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
-					    0, 0, 0, 0, 0, 0, 0xbe, 0xef};
-static const uint8_t sl_fuzz_v4_addr[4] = {198, 51, 100, 7};
-
-static uint32_t
-sl_fuzz_be16(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 8 | b[1];
-}
 
 static uint32_t
 sl_fuzz_min(uint32_t a, uint32_t b)

@@ -28,25 +28,7 @@
 #include "sl_parse.h"
 #include "sl_rewrite.h"
 #include "sl_types.h"
-
-#define SL_FUZZ_CHECK(cond)                                                             \
-	do {                                                                            \
-		if (!(cond)) {                                                          \
-			fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__, \
-				#cond);                                                 \
-			abort();                                                        \
-		}                                                                       \
-	} while (0)
-
-static const uint8_t sl_fuzz_v6_addr[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
-					    0, 0, 0, 0, 0, 0, 0xbe, 0xef};
-static const uint8_t sl_fuzz_v4_addr[4] = {198, 51, 100, 7};
-
-static uint32_t
-sl_fuzz_be16(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 8 | b[1];
-}
+#include "sl_fuzz.h"
 
 /* A one's-complement sum, folded to 16 bits, with 0xffff taken as 0. */
 static uint32_t
