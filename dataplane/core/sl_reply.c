@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * sl_reply.c: the DNAT reply table (see sl_reply.h for the design): sizing,
- * the owner's seqlock writes (insert, renew, remove) and the lock-free
+ * the owner's seqlock writes (insert, remove) and the lock-free
  * readers (lookup in one partition, lookup across all).
  *
  * Memory ordering, C11 terms (Boehm, "Can seqlocks get along with
@@ -267,27 +267,6 @@ sl_reply_insert(struct sl_reply_part *p, const struct sl_reply_key *k, uint32_t 
 }
 
 int
-sl_reply_renew(struct sl_reply_part *p, const struct sl_reply_key *k, uint32_t hash,
-	       uint32_t expires_ms)
-{
-	uint32_t kw[SL_REPLY_KEY_WORDS];
-	struct sl_reply_entry *e;
-	uint32_t s;
-
-	key_words(kw, k);
-	e = own_find(p, kw, hash);
-	if (e == NULL)
-		return -ENOENT;
-	if (load_own(&e->val[SL_REPLY_VAL_EXPIRES_WORD]) != expires_ms) {
-		s = write_begin(e);
-		atomic_store_explicit(&e->val[SL_REPLY_VAL_EXPIRES_WORD], expires_ms, WORD_STORE);
-		write_end(e, s);
-	}
-	p->stats.renewed++;
-	return 0;
-}
-
-int
 sl_reply_remove(struct sl_reply_part *p, const struct sl_reply_key *k, uint32_t hash)
 {
 	uint32_t kw[SL_REPLY_KEY_WORDS];
@@ -317,7 +296,7 @@ sl_reply_remove(struct sl_reply_part *p, const struct sl_reply_key *k, uint32_t 
  * The key is compared before the copy is validated, and a mismatch ends the
  * read at once (most ways hold other keys): an entry that held kw for the
  * whole read would show kw in every word, however torn the copy, because
- * updates and renews of a present key never store its key words; so a
+ * updates of a present key never store its key words; so a
  * mismatch means the way held kw at no time or only part of the time (an
  * insert or removal in flight), and a miss is a correct answer either way.
  * A match is accepted only once the counter confirms the copy.

@@ -10,8 +10,8 @@
  * maps the reply's 5-tuple to what that takes.
  *
  * DESIGN: one partition per worker lcore, written by that lcore only (it
- * inserts when it creates a DNAT flow and renews an entry when the flow's
- * expiry moves), read lock-free by every worker (its own partition first,
+ * inserts when it creates a DNAT flow and again when the flow's expiry
+ * moves into another epoch: an insert of a present key updates it), read lock-free by every worker (its own partition first,
  * then the others). Why:
  *  - The reply may land on another queue, so another lcore, than the
  *    request: RSS hashes the reply's tuple, not the request's. Steering
@@ -100,7 +100,7 @@ struct sl_reply_val {
 
 #define SL_REPLY_KEY_WORDS (sizeof(struct sl_reply_key) / sizeof(uint32_t))
 #define SL_REPLY_VAL_WORDS (sizeof(struct sl_reply_val) / sizeof(uint32_t))
-#define SL_REPLY_VAL_EXPIRES_WORD 1 /* expires_ms: the word a renew stores */
+#define SL_REPLY_VAL_EXPIRES_WORD 1 /* expires_ms: the word expiry checks read */
 
 /*
  * One entry, one cache line. Key and value are held as 32-bit words so that
@@ -119,7 +119,6 @@ struct sl_reply_stats {
 	uint64_t updates;   /* inserts of a key already present (value replaced) */
 	uint64_t full;      /* inserts refused: every way of both buckets live (-ENOSPC) */
 	uint64_t reclaimed; /* expired entries overwritten by an insert */
-	uint64_t renewed;   /* renews that found their key */
 	uint64_t removed;
 };
 
@@ -194,13 +193,6 @@ int sl_reply_init(struct sl_reply_part *p, void *mem, uint32_t n_buckets);
  */
 int sl_reply_insert(struct sl_reply_part *p, const struct sl_reply_key *k, uint32_t hash,
 		    const struct sl_reply_val *v, uint32_t now);
-
-/*
- * Set the expiry of k's entry to expires_ms. Returns 0, or -ENOENT when k is
- * not in the partition (its way was reclaimed or removed: insert it again).
- */
-int sl_reply_renew(struct sl_reply_part *p, const struct sl_reply_key *k, uint32_t hash,
-		   uint32_t expires_ms);
 
 /* Free k's entry. Returns 0, or -ENOENT when k is not in the partition. */
 int sl_reply_remove(struct sl_reply_part *p, const struct sl_reply_key *k, uint32_t hash);

@@ -5,7 +5,7 @@
  * (in another bucket and, with the hash forced, in the same one); expiry
  * (at expires_ms exactly, across the 32-bit clock wrap) and reuse of an
  * expired way; update of a present key; -ENOSPC when a bucket's four ways
- * are live; renew; remove; lookup_any across partitions (own first, wrap
+ * are live; remove; lookup_any across partitions (own first, wrap
  * around, NULL partitions); the refusal rate of a table sized by
  * sl_reply_buckets_for (information); and a concurrency test: writer
  * threads (each the owner of one partition) insert, update and remove
@@ -388,40 +388,6 @@ test_update(void **state)
 }
 
 static void
-test_renew(void **state)
-{
-	(void)state;
-	struct part t;
-	struct sl_reply_key k, other;
-	struct sl_reply_val v, out;
-	uint32_t h;
-
-	part_new(&t, 4);
-	key_n(&k, 2);
-	key_n(&other, 3);
-	h = sl_reply_hash(&k);
-	val_make(&v, 8, 100, 2);
-	assert_int_equal(sl_reply_insert(t.p, &k, h, &v, 0), 0);
-	assert_int_equal(sl_reply_lookup(t.p, &k, h, 150, &out), 0);
-	assert_int_equal(sl_reply_renew(t.p, &k, h, 500), 0);
-	assert_int_equal(sl_reply_lookup(t.p, &k, h, 150, &out), 1);
-	assert_int_equal(sl_reply_lookup(t.p, &k, h, 499, &out), 1);
-	assert_int_equal(out.expires_ms, 500);
-	/* the other fields are unchanged */
-	v.expires_ms = 500;
-	assert_val_eq(&out, &v);
-	assert_int_equal(sl_reply_lookup(t.p, &k, h, 500, &out), 0);
-	/* a renew to the same time is harmless */
-	assert_int_equal(sl_reply_renew(t.p, &k, h, 500), 0);
-	assert_int_equal(sl_reply_lookup(t.p, &k, h, 499, &out), 1);
-	/* renew of a key not present */
-	assert_int_equal(sl_reply_renew(t.p, &other, sl_reply_hash(&other), 500), -ENOENT);
-	assert_int_equal(sl_reply_lookup(t.p, &other, sl_reply_hash(&other), 0, &out), 0);
-	assert_int_equal(t.p->stats.renewed, 2);
-	part_free(&t);
-}
-
-static void
 test_remove(void **state)
 {
 	(void)state;
@@ -440,7 +406,6 @@ test_remove(void **state)
 	assert_int_equal(sl_reply_remove(t.p, &k[1], sl_reply_hash(&k[1])), 0);
 	assert_int_equal(sl_reply_lookup(t.p, &k[1], sl_reply_hash(&k[1]), 0, &out), 0);
 	assert_int_equal(sl_reply_remove(t.p, &k[1], sl_reply_hash(&k[1])), -ENOENT);
-	assert_int_equal(sl_reply_renew(t.p, &k[1], sl_reply_hash(&k[1]), 2000), -ENOENT);
 	/* the freed way takes a new key without reclaiming anything */
 	val_make(&v, 4, 1000, 0);
 	assert_int_equal(sl_reply_insert(t.p, &k[4], sl_reply_hash(&k[4]), &v, 0), 0);
@@ -760,7 +725,6 @@ main(void)
 		cmocka_unit_test(test_expiry),
 		cmocka_unit_test(test_full_and_reuse_expired),
 		cmocka_unit_test(test_update),
-		cmocka_unit_test(test_renew),
 		cmocka_unit_test(test_remove),
 		cmocka_unit_test(test_lookup_any),
 		cmocka_unit_test(test_sized_fill),
