@@ -421,10 +421,9 @@ bench_flow_lookup(uint64_t flows, uint64_t lookups, struct lookup_row *row)
 		fprintf(stderr, "bench_control: out of memory\n");
 		exit(2);
 	}
+	memset(mem, 0, bytes); /* touch every page before timing */
 	if (sl_flow_table_init(&t, mem, nb) != 0)
 		fail("flow lookup: init of %u buckets", nb);
-	memset(mem, 0, bytes); /* touch every page before timing */
-	sl_flow_table_init(&t, mem, nb);
 	/* distinct 5-tuples, in a random order (Fisher-Yates over client addresses) */
 	for (uint64_t i = 0; i < flows; i++) {
 		memset(&keys[i], 0, sizeof(keys[i]));
@@ -450,11 +449,11 @@ bench_flow_lookup(uint64_t flows, uint64_t lookups, struct lookup_row *row)
 
 	struct sl_flow_bucket *bk[LOOKUP_BATCH];
 	double t0 = now_ms();
-	for (uint64_t n = 0; n < lookups; n += LOOKUP_BATCH) {
+	for (uint64_t n = 0; n < lookups;) {
 		uint64_t base = n % flows;
-		uint32_t cnt = LOOKUP_BATCH;
-		if (base + cnt > flows)
-			cnt = (uint32_t)(flows - base);
+		uint32_t cnt = flows - base < LOOKUP_BATCH ? (uint32_t)(flows - base) : LOOKUP_BATCH;
+
+		n += cnt;
 		for (uint32_t i = 0; i < cnt; i++) {
 			bk[i] = sl_flow_bucket_of(&t, hash[base + i]);
 			__builtin_prefetch(bk[i]);
@@ -468,8 +467,6 @@ bench_flow_lookup(uint64_t flows, uint64_t lookups, struct lookup_row *row)
 			found += sl_flow_find(&t, bk[i], hash[base + i], &keys[base + i]) >= 0;
 			expect += live[base + i];
 		}
-		if (cnt < LOOKUP_BATCH)
-			n -= LOOKUP_BATCH - cnt;
 	}
 	row->ns_lookup = (now_ms() - t0) * 1e6 / (double)lookups;
 	if (found != expect)
