@@ -363,6 +363,11 @@ def sluiced_with_echo(net, daemon_cls, profile, cfg, lcores="0,1", echo=("backen
         shutil.rmtree(d.dir, ignore_errors=True)
 
 
+def assert_backend_answer(out):
+    """The UDP echo's answer through sluice: a backend's name, then what was sent."""
+    assert out.endswith(":hello") and out.split(":")[0] in ("backend1", "backend2"), out
+
+
 def udp_ask_until(net, addr, timeout=15.0):
     """UDP_ASK from the client until it is answered (ARP/ND settling first);
     returns the answer, or the last error."""

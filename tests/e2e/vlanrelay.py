@@ -8,7 +8,6 @@ Frames read on TRUNK tagged VID leave on ACCESS untagged; frames read on
 ACCESS leave on TRUNK tagged VID; anything else is dropped. The kernel may
 hand a received tag in the packet's auxiliary data instead of in the frame:
 both are understood."""
-import os
 import select
 import socket
 import struct
