@@ -5,7 +5,6 @@ file and the state directory"): applied at start, when it changes on disk
 logged with the file, the JSON path and the code; resources created through
 the API that the file does not name survive a reload. One sluiced for the
 module; the tests run in file order."""
-import copy
 import json
 import os
 import signal

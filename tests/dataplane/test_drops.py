@@ -9,7 +9,7 @@ rx = tx + dropped.
 import collections
 
 import pytest
-from scapy.all import (ARP, ICMP, IP, TCP, UDP, Dot1Q, Ether, ICMPv6EchoRequest,
+from scapy.all import (ICMP, IP, TCP, UDP, Dot1Q, Ether,
                        IPv6, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop, IPv6ExtHdrDestOpt,
                        Raw, raw)
 

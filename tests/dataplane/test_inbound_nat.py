@@ -19,7 +19,7 @@ output, so the outputs are matched to the inputs that should be forwarded:
 import copy
 
 import pytest
-from scapy.all import IP, TCP, UDP, Ether, IPv6, raw
+from scapy.all import IP, TCP, UDP, Ether, raw
 
 import dphelpers as h
 
