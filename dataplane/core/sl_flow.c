@@ -54,14 +54,9 @@ struct sl_flow_entry *
 sl_flow_insert(struct sl_flow_table *t, struct sl_flow_bucket *b, uint32_t hash,
 	       const struct sl_flow_key *k, uint32_t now, uint32_t expires_ms)
 {
-	int way = -1;
+	uint32_t free_ways = sl_flow_sig_mask(b, 0);
+	int way = free_ways != 0 ? __builtin_ctz(free_ways) : -1;
 
-	for (int w = 0; w < SL_FLOW_BUCKET_WAYS; w++) {
-		if (b->sig[w] == 0) {
-			way = w;
-			break;
-		}
-	}
 	if (way < 0) {
 		for (int w = 0; w < SL_FLOW_BUCKET_WAYS; w++) {
 			if (sl_flow_time_passed(now, sl_flow_entry_at(t, b, w)->expires_ms)) {
