@@ -113,7 +113,9 @@ def run_sluiced(pcap, mode, seconds, workdir, n_packets, flow_table, a):
     cmd = ([slharness.sluiced_path(), "-l", lcores(a.workers), "--no-pci", "--no-telemetry",
             "--log-level=lib.eal:error"] + eal_mem() +
            ["--", "--ports", prof, "--config", cfg, "--stats-interval", "1", "--no-api",
-            "--flow-table-size", str(flow_table), "--lcores-per-port", str(a.workers)])
+            "--flow-table-size", str(flow_table), "--lcores-per-port", str(a.workers)] +
+           # every DNAT connection's replies mappable (the default is a quarter of the flows)
+           (["--reply-table-size", str(flow_table)] if flow_table else []))
     p = subprocess.run(["timeout", "-s", "INT", str(seconds + 2)] + cmd, capture_output=True, text=True)
     # (packets a second, the workers' TSC ticks a packet) for each second
     samples = [(float(x) * 1e6, float(t))
