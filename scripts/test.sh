@@ -48,7 +48,9 @@ bench_smoke() {
 		SLUICE_BUILD=build "$SL_PY" tests/bench/bench.py --runs 1 --seconds 2 --flows 1000 \
 			--modes DNAT,IPinIP &&
 		SLUICE_BUILD=build "$SL_PY" tests/bench/update_latency.py --updates 10 --addresses 100 \
-			--flows 200
+			--flows 200 &&
+		SLUICE_BUILD=build "$SL_PY" tests/bench/instructions.py --seconds 8 --flows 1000 \
+			--modes DNAT --top 3
 }
 run_tier "benchmark smoke" bench_smoke
 if [ "${SL_SKIP_ASAN:-0}" != 1 ]; then

@@ -94,7 +94,8 @@ def run_testpmd(pcap, fwd, seconds, n_packets, workers):
     return samples
 
 
-def run_sluiced(pcap, mode, seconds, workdir, n_packets, flow_table, a):
+def sluiced_cmd(pcap, mode, workdir, n_packets, flow_table, a, eal_memory):
+    """The sluiced command line for mode on the trace; its files are written to workdir."""
     cfg = os.path.join(workdir, f"config-{mode}.json")
     prof = os.path.join(workdir, "ports.json")
     with open(cfg, "w") as f:
@@ -110,12 +111,16 @@ def run_sluiced(pcap, mode, seconds, workdir, n_packets, flow_table, a):
                               "gateway": {"ipv4": "10.0.0.1", "ipv6": "fd00::1"},
                               "neighbours": [{"ipAddress": "10.0.0.1", "macAddress": slharness.ROUTER_MAC},
                                              {"ipAddress": "fd00::1", "macAddress": slharness.ROUTER_MAC}]}]}, f)
-    cmd = ([slharness.sluiced_path(), "-l", lcores(a.workers), "--no-pci", "--no-telemetry",
-            "--log-level=lib.eal:error"] + eal_mem() +
-           ["--", "--ports", prof, "--config", cfg, "--stats-interval", "1", "--no-api",
-            "--flow-table-size", str(flow_table), "--lcores-per-port", str(a.workers)] +
-           # every DNAT connection's replies mappable (the default is a quarter of the flows)
-           (["--reply-table-size", str(flow_table)] if flow_table else []))
+    return ([slharness.sluiced_path(), "-l", lcores(a.workers), "--no-pci", "--no-telemetry",
+             "--log-level=lib.eal:error"] + eal_memory +
+            ["--", "--ports", prof, "--config", cfg, "--stats-interval", "1", "--no-api",
+             "--flow-table-size", str(flow_table), "--lcores-per-port", str(a.workers)] +
+            # every DNAT connection's replies mappable (the default is a quarter of the flows)
+            (["--reply-table-size", str(flow_table)] if flow_table else []))
+
+
+def run_sluiced(pcap, mode, seconds, workdir, n_packets, flow_table, a):
+    cmd = sluiced_cmd(pcap, mode, workdir, n_packets, flow_table, a, eal_mem())
     p = subprocess.run(["timeout", "-s", "INT", str(seconds + 2)] + cmd, capture_output=True, text=True)
     # (packets a second, the workers' TSC ticks a packet) for each second
     samples = [(float(x) * 1e6, float(t))
