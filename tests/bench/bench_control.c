@@ -397,6 +397,29 @@ bench_flow(uint64_t flows, unsigned int fill, struct flow_row *row)
 
 static volatile uint64_t lookup_sink;
 
+/* The next batch of lookups: its first flow and its size; *n moves past it. */
+static uint32_t
+next_batch(uint64_t *n, uint64_t flows, uint64_t *base)
+{
+	uint32_t cnt;
+
+	*base = *n % flows;
+	cnt = flows - *base < LOOKUP_BATCH ? (uint32_t)(flows - *base) : LOOKUP_BATCH;
+	*n += cnt;
+	return cnt;
+}
+
+/* Each flow's bucket, its signatures' line prefetched. */
+static void
+prefetch_buckets(const struct sl_flow_table *t, const uint32_t *hash, uint32_t cnt,
+		 struct sl_flow_bucket **bk)
+{
+	for (uint32_t i = 0; i < cnt; i++) {
+		bk[i] = sl_flow_bucket_of(t, hash[i]);
+		__builtin_prefetch(bk[i]);
+	}
+}
+
 struct lookup_row {
 	uint64_t flows;
 	double mib;
@@ -456,15 +479,10 @@ bench_flow_lookup(uint64_t flows, uint64_t lookups, struct lookup_row *row)
 
 	struct sl_flow_bucket *bk[LOOKUP_BATCH];
 	double t0 = now_ms();
-	for (uint64_t n = 0; n < lookups;) {
-		uint64_t base = n % flows;
-		uint32_t cnt = flows - base < LOOKUP_BATCH ? (uint32_t)(flows - base) : LOOKUP_BATCH;
+	for (uint64_t n = 0, base; n < lookups;) {
+		uint32_t cnt = next_batch(&n, flows, &base);
 
-		n += cnt;
-		for (uint32_t i = 0; i < cnt; i++) {
-			bk[i] = sl_flow_bucket_of(&t, hash[base + i]);
-			__builtin_prefetch(bk[i]);
-		}
+		prefetch_buckets(&t, hash + base, cnt, bk);
 		for (uint32_t i = 0; i < cnt; i++) {
 			uint32_t m = sl_flow_sig_mask(bk[i], sl_flow_sig(hash[base + i]));
 			if (m != 0)
@@ -483,15 +501,10 @@ bench_flow_lookup(uint64_t flows, uint64_t lookups, struct lookup_row *row)
 	/* the signatures alone */
 	uint64_t matched = 0;
 	t0 = now_ms();
-	for (uint64_t n = 0; n < lookups;) {
-		uint64_t base = n % flows;
-		uint32_t cnt = flows - base < LOOKUP_BATCH ? (uint32_t)(flows - base) : LOOKUP_BATCH;
+	for (uint64_t n = 0, base; n < lookups;) {
+		uint32_t cnt = next_batch(&n, flows, &base);
 
-		n += cnt;
-		for (uint32_t i = 0; i < cnt; i++) {
-			bk[i] = sl_flow_bucket_of(&t, hash[base + i]);
-			__builtin_prefetch(bk[i]);
-		}
+		prefetch_buckets(&t, hash + base, cnt, bk);
 		for (uint32_t i = 0; i < cnt; i++)
 			matched += sl_flow_sig_mask(bk[i], sl_flow_sig(hash[base + i])) != 0;
 	}
@@ -504,11 +517,9 @@ bench_flow_lookup(uint64_t flows, uint64_t lookups, struct lookup_row *row)
 	uint64_t same = 0;
 	const struct sl_flow_entry *ent[LOOKUP_BATCH];
 	t0 = now_ms();
-	for (uint64_t n = 0; n < lookups;) {
-		uint64_t base = n % flows;
-		uint32_t cnt = flows - base < LOOKUP_BATCH ? (uint32_t)(flows - base) : LOOKUP_BATCH;
+	for (uint64_t n = 0, base; n < lookups;) {
+		uint32_t cnt = next_batch(&n, flows, &base);
 
-		n += cnt;
 		for (uint32_t i = 0; i < cnt; i++) {
 			int8_t w = way[base + i];
 			ent[i] = w < 0 ? NULL
