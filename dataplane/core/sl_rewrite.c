@@ -114,15 +114,18 @@ sl_encap_build(struct sl_encap *e, const struct sl_encap_params *p)
 		ip[0] = 0x45;
 		sl_store_be16(ip + 6, SL_IPV4_DF);
 		ip[8] = ttl;
-		ip[9] = p->delivery == SL_DELIVERY_IPIP ? 0 : SL_PROTO_UDP;
+		ip[9] = SL_PROTO_UDP; /* IPIP: set per packet by the inner family */
 		memcpy(ip + 12, &p->outer_src.bytes[12], 4);
 		memcpy(ip + 16, &p->outer_dst.bytes[12], 4);
 		/*
-		 * The checksum of the header as built (total length 0, IPIP
-		 * protocol 0): sl_encap_finish() only adds what changes.
+		 * The header's sum with total length 0 and each inner
+		 * family's protocol: sl_encap_finish() adds the length.
 		 */
-		uint16_t base = sl_ipv4_header_csum(ip, SL_IPV4_HLEN);
-		memcpy(ip + 10, &base, 2);
+		for (int v6 = 0; v6 < 2; v6++) {
+			if (p->delivery == SL_DELIVERY_IPIP)
+				ip[9] = v6 ? SL_IPPROTO_IPV6 : SL_IPPROTO_IPIP;
+			e->ip4_sum[v6] = (uint16_t)~sl_ipv4_header_csum(ip, SL_IPV4_HLEN);
+		}
 		off += SL_IPV4_HLEN;
 	} else {
 		uint8_t *ip = b + off;
