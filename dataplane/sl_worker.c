@@ -202,9 +202,9 @@ sl_stage_classify(struct sl_worker *w, const struct sl_snapshot *snap, struct rt
 		b->rule[i] = rule;
 		b->slot[i] = &pool->table[sl_maglev_slot(h, pool->table_size)];
 		/*
-		 * With flow tracking only a new flow reads the slot, and a
-		 * prefetch on every packet cost 3% at 1M flows; without it
-		 * every packet does.
+		 * With flow tracking only a new flow reads the slot, so a
+		 * prefetch on every packet would be wasted; without it every
+		 * packet does.
 		 */
 		if (!flows) {
 			rte_prefetch0(b->slot[i]);

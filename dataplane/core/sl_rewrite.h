@@ -106,7 +106,8 @@ int sl_encap_build(struct sl_encap *e, const struct sl_encap_params *p);
 /*
  * Finish a prefix copied to hdr (e->len bytes, immediately followed by the
  * inner IP packet of inner_len bytes, contiguous in memory): sets the
- * EtherType (and VXLAN inner EtherType) and outer protocol by inner_family,
+ * EtherType of a DNAT or L2 prefix (a tunnel's is the template's), the
+ * VXLAN inner EtherType and the IP-in-IP outer protocol by inner_family,
  * outer lengths, the outer IPv4 header checksum, the UDP source port from
  * entropy (49152 + entropy % 16384), and the UDP checksum (0 over IPv4; full
  * over IPv6, as Linux requires by default).
