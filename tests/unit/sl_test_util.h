@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * sl_test_util.h: small helpers the unit tests share: addresses and MACs
- * from text (a test fails if the text does not parse), and big-endian
- * 16-bit fields read and written byte by byte. Include after <cmocka.h>.
+ * sl_test_util.h: small helpers the unit tests share: addresses, MACs and
+ * static neighbours from text (a test fails if the text does not parse),
+ * and big-endian 16-bit fields read and written byte by byte. Include
+ * after <cmocka.h>.
  */
 #ifndef SL_TEST_UTIL_H
 #define SL_TEST_UTIL_H
 
 #include <stdint.h>
 
+#include "sl_snapshot.h"
 #include "sl_types.h"
 
 static inline struct sl_ip_addr
@@ -27,6 +29,14 @@ sl_test_mac(const char *text)
 
 	assert_int_equal(sl_mac_parse(text, &m), 0);
 	return m;
+}
+
+static inline struct sl_neighbour
+sl_test_neighbour(const char *ip, const char *mac)
+{
+	struct sl_neighbour n = {.addr = sl_test_ip(ip), .mac = sl_test_mac(mac)};
+
+	return n;
 }
 
 static inline void

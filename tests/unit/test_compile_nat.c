@@ -191,14 +191,10 @@ setup(void **state)
 	port.ipv4 = sl_test_ip("10.0.0.2");
 	port.has_ipv4 = 1;
 	port.mtu = 1500;
-	neigh[0].addr = sl_test_ip("10.0.1.4");
-	neigh[0].mac = sl_test_mac("02:aa:00:00:00:04");
-	neigh[1].addr = sl_test_ip("10.0.1.5");
-	neigh[1].mac = sl_test_mac("02:aa:00:00:00:05");
-	neigh[2].addr = sl_test_ip("10.7.1.4");
-	neigh[2].mac = sl_test_mac("02:aa:00:00:07:04");
-	neigh[3].addr = sl_test_ip("fd00:0:0:1::10");
-	neigh[3].mac = sl_test_mac("02:aa:00:00:06:10");
+	neigh[0] = sl_test_neighbour("10.0.1.4", "02:aa:00:00:00:04");
+	neigh[1] = sl_test_neighbour("10.0.1.5", "02:aa:00:00:00:05");
+	neigh[2] = sl_test_neighbour("10.7.1.4", "02:aa:00:00:07:04");
+	neigh[3] = sl_test_neighbour("fd00:0:0:1::10", "02:aa:00:00:06:10");
 	port.neighbours = neigh;
 	port.n_neighbours = 4;
 	return 0;

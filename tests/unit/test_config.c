@@ -127,12 +127,9 @@ static void
 sl_test_make_ports(void)
 {
 	memset(sl_test_ports, 0, sizeof(sl_test_ports));
-	sl_test_neigh0[0].addr = sl_test_ip("10.1.1.4");
-	sl_test_neigh0[0].mac = sl_test_mac("02:aa:00:00:00:04");
-	sl_test_neigh0[1].addr = sl_test_ip("10.1.0.1");
-	sl_test_neigh0[1].mac = sl_test_mac("02:ee:00:00:00:01");
-	sl_test_neigh0[2].addr = sl_test_ip("fd00:1:0:1::4");
-	sl_test_neigh0[2].mac = sl_test_mac("02:aa:00:00:06:04");
+	sl_test_neigh0[0] = sl_test_neighbour("10.1.1.4", "02:aa:00:00:00:04");
+	sl_test_neigh0[1] = sl_test_neighbour("10.1.0.1", "02:ee:00:00:00:01");
+	sl_test_neigh0[2] = sl_test_neighbour("fd00:1:0:1::4", "02:aa:00:00:06:04");
 	sl_test_ports[0].mac = sl_test_mac("02:00:00:00:00:01");
 	sl_test_ports[0].ipv4 = sl_test_ip("10.1.0.254");
 	sl_test_ports[0].ipv6 = sl_test_ip("fd00:1::fe");
@@ -144,8 +141,7 @@ sl_test_make_ports(void)
 	sl_test_ports[0].gateway_v4 = sl_test_ip("10.1.0.1");
 	sl_test_ports[0].has_gateway_v4 = 1;
 
-	sl_test_neigh1[0].addr = sl_test_ip("10.2.0.4");
-	sl_test_neigh1[0].mac = sl_test_mac("02:bb:00:00:00:04");
+	sl_test_neigh1[0] = sl_test_neighbour("10.2.0.4", "02:bb:00:00:00:04");
 	sl_test_ports[1].mac = sl_test_mac("02:00:00:00:00:02");
 	sl_test_ports[1].mtu = 1500;
 	sl_test_ports[1].neighbours = sl_test_neigh1;
