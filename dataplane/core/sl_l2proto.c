@@ -47,19 +47,6 @@ static const uint8_t sl_ipv6_all_nodes[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0
 /* ---- helpers ------------------------------------------------------------- */
 
 static inline uint32_t
-sl_ld16(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 8 | b[1];
-}
-
-static inline void
-sl_st16(uint8_t *b, uint32_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
-static inline uint32_t
 sl_min32(uint32_t a, uint32_t b)
 {
 	return a < b ? a : b;
@@ -123,11 +110,11 @@ sl_eth_put(uint8_t *f, const uint8_t *dst, const uint8_t *src, uint16_t vlan_tci
 	memcpy(f, dst, SL_ETHER_ADDR_LEN);
 	memcpy(f + 6, src, SL_ETHER_ADDR_LEN);
 	if (vlan_tci) {
-		sl_st16(f + 12, SL_ETHERTYPE_VLAN);
-		sl_st16(f + 14, vlan_tci);
+		sl_store_be16(f + 12, SL_ETHERTYPE_VLAN);
+		sl_store_be16(f + 14, vlan_tci);
 		off = 16;
 	}
-	sl_st16(f + off, ethertype);
+	sl_store_be16(f + off, ethertype);
 	return off + 2;
 }
 
@@ -148,7 +135,7 @@ sl_ipv6_put(uint8_t *ip6, const uint8_t *src, const uint8_t *dst, uint32_t paylo
 {
 	memset(ip6, 0, 4);
 	ip6[0] = 0x60;
-	sl_st16(ip6 + 4, payload_len);
+	sl_store_be16(ip6 + 4, payload_len);
 	ip6[6] = next_header;
 	ip6[7] = hop_limit;
 	memcpy(ip6 + 8, src, 16);
@@ -224,7 +211,7 @@ sl_ipv4_check(const uint8_t *l3, uint32_t len, uint32_t *tot)
 	if (len < SL_IPV4_HLEN || (l3[0] >> 4) != 4)
 		return 0;
 	ihl = (uint32_t)(l3[0] & 0x0f) * 4;
-	*tot = sl_ld16(l3 + 2);
+	*tot = sl_load_be16(l3 + 2);
 	if (ihl < SL_IPV4_HLEN || *tot < ihl || *tot > len)
 		return 0;
 	return ihl;
@@ -236,7 +223,7 @@ sl_ipv6_check(const uint8_t *l3, uint32_t len, uint32_t *end)
 {
 	if (len < SL_IPV6_HLEN || (l3[0] >> 4) != 6)
 		return 0;
-	*end = SL_IPV6_HLEN + sl_ld16(l3 + 4);
+	*end = SL_IPV6_HLEN + sl_load_be16(l3 + 4);
 	return *end <= len;
 }
 
@@ -278,10 +265,10 @@ sl_arp_parse(const uint8_t *arp, uint32_t len, struct sl_arp_info *out)
 
 	if (arp == NULL || out == NULL || len < SL_ARP_LEN)
 		return -EINVAL;
-	if (sl_ld16(arp) != 1 || sl_ld16(arp + 2) != SL_ETHERTYPE_IPV4 || arp[4] != 6 ||
+	if (sl_load_be16(arp) != 1 || sl_load_be16(arp + 2) != SL_ETHERTYPE_IPV4 || arp[4] != 6 ||
 	    arp[5] != 4)
 		return -EINVAL;
-	op = sl_ld16(arp + 6);
+	op = sl_load_be16(arp + 6);
 	if (op != SL_ARP_OP_REQUEST && op != SL_ARP_OP_REPLY)
 		return -EINVAL;
 
@@ -317,11 +304,11 @@ sl_arp_build(uint8_t *frame, uint32_t room, const struct sl_mac *eth_dst,
 	sl_eth_put(frame, eth_dst ? eth_dst->bytes : sl_mac_broadcast, eth_src->bytes, vlan_tci,
 		   SL_ETHERTYPE_ARP);
 	a = frame + hl;
-	sl_st16(a, 1);                  /* htype: Ethernet */
-	sl_st16(a + 2, SL_ETHERTYPE_IPV4);
+	sl_store_be16(a, 1);                  /* htype: Ethernet */
+	sl_store_be16(a + 2, SL_ETHERTYPE_IPV4);
 	a[4] = SL_ETHER_ADDR_LEN;
 	a[5] = 4;
-	sl_st16(a + 6, op);
+	sl_store_be16(a + 6, op);
 	memcpy(a + 8, sha->bytes, SL_ETHER_ADDR_LEN);
 	memcpy(a + 14, &spa->bytes[12], 4);
 	memcpy(a + 18, tha ? tha->bytes : sl_mac_zero, SL_ETHER_ADDR_LEN);
@@ -529,7 +516,7 @@ sl_icmp4_echo_reply(uint8_t *l3, uint32_t len)
 	ihl = sl_ipv4_check(l3, len, &tot);
 	if (ihl == 0 || tot < ihl + SL_ICMP_HLEN)
 		return -EINVAL;
-	if ((sl_ld16(l3 + 6) & SL_IPV4_MF_OFFSET) || l3[9] != SL_IPPROTO_ICMP)
+	if ((sl_load_be16(l3 + 6) & SL_IPV4_MF_OFFSET) || l3[9] != SL_IPPROTO_ICMP)
 		return -EINVAL;
 	if (sl_csum_fold(sl_csum_add(0, l3, ihl)) != 0)
 		return -EINVAL;
@@ -608,14 +595,14 @@ sl_icmp4_error_allowed(const uint8_t *off, uint32_t off_len, uint32_t *quotable,
 	if (off_len < SL_IPV4_HLEN || (off[0] >> 4) != 4)
 		return -EINVAL;
 	ihl = (uint32_t)(off[0] & 0x0f) * 4;
-	tot = sl_ld16(off + 2);
+	tot = sl_load_be16(off + 2);
 	if (ihl < SL_IPV4_HLEN || ihl > off_len || tot < ihl)
 		return -EINVAL;
 	end = sl_min32(off_len, tot);
 	if (sl_v4_is_unspecified(off + 12) || sl_v4_is_mcast_bcast(off + 12) ||
 	    sl_v4_is_mcast_bcast(off + 16))
 		return -EINVAL;
-	if (sl_ld16(off + 6) & SL_IPV4_OFFSET)
+	if (sl_load_be16(off + 6) & SL_IPV4_OFFSET)
 		return -EINVAL;
 	if (off[9] == SL_IPPROTO_ICMP && (end <= ihl || !sl_icmp4_is_query_type(off[ihl])))
 		return -EINVAL;
@@ -632,7 +619,7 @@ sl_icmp6_error_allowed(const uint8_t *off, uint32_t off_len, uint8_t type, uint8
 
 	if (off_len < SL_IPV6_HLEN || (off[0] >> 4) != 6)
 		return -EINVAL;
-	end = sl_min32(off_len, SL_IPV6_HLEN + sl_ld16(off + 4));
+	end = sl_min32(off_len, SL_IPV6_HLEN + sl_load_be16(off + 4));
 	if (sl_v6_is_unspecified(off + 8) || sl_v6_is_mcast(off + 8))
 		return -EINVAL;
 	if (sl_v6_is_mcast(off + 24) && type != SL_ICMP6_PACKET_TOO_BIG &&
@@ -683,9 +670,9 @@ sl_icmp_error_build(uint8_t *l3_out, uint32_t room, int family, const struct sl_
 
 		ip[0] = 0x45;
 		ip[1] = SL_ICMP_ERROR_TOS;
-		sl_st16(ip + 2, total);
-		sl_st16(ip + 4, 0);
-		sl_st16(ip + 6, SL_IPV4_DF);
+		sl_store_be16(ip + 2, total);
+		sl_store_be16(ip + 4, 0);
+		sl_store_be16(ip + 6, SL_IPV4_DF);
 		ip[8] = SL_IP_DEFAULT_TTL;
 		ip[9] = SL_IPPROTO_ICMP;
 		memcpy(ip + 12, &src->bytes[12], 4);
@@ -724,7 +711,7 @@ sl_icmp_error_parse(const uint8_t *l3, uint32_t len, int family, struct sl_icmp_
 		ihl = sl_ipv4_check(l3, len, &end);
 		if (ihl == 0 || end < ihl + SL_ICMP_HLEN)
 			return -EINVAL;
-		if ((sl_ld16(l3 + 6) & SL_IPV4_MF_OFFSET) || l3[9] != SL_IPPROTO_ICMP)
+		if ((sl_load_be16(l3 + 6) & SL_IPV4_MF_OFFSET) || l3[9] != SL_IPPROTO_ICMP)
 			return -EINVAL;
 		icmp = l3 + ihl;
 		if (!sl_icmp4_is_error_type(icmp[0]) || sl_icmp4_csum(icmp, end - ihl) != 0)
@@ -735,7 +722,7 @@ sl_icmp_error_parse(const uint8_t *l3, uint32_t len, int family, struct sl_icmp_
 		if (ilen < SL_IPV4_HLEN || (in[0] >> 4) != 4)
 			return -EINVAL;
 		iihl = (uint32_t)(in[0] & 0x0f) * 4;
-		if (iihl < SL_IPV4_HLEN || ilen < iihl + 4 || (sl_ld16(in + 6) & SL_IPV4_OFFSET))
+		if (iihl < SL_IPV4_HLEN || ilen < iihl + 4 || (sl_load_be16(in + 6) & SL_IPV4_OFFSET))
 			return -EINVAL;
 		q.proto = in[9];
 		sl_ip_addr_from_v4(&q.src, 0);
@@ -791,7 +778,7 @@ sl_icmp_error_dnat(uint8_t *l3, uint32_t len, int family, const struct sl_ip_add
 	if (family == SL_AF_IPV4) {
 		const uint8_t *na = &new_addr->bytes[12];
 		uint32_t ihl = (uint32_t)(l3[0] & 0x0f) * 4;
-		uint32_t tot = sl_ld16(l3 + 2);
+		uint32_t tot = sl_load_be16(l3 + 2);
 		uint16_t c;
 
 		memcpy(&c, l3 + 10, 2);
@@ -806,7 +793,7 @@ sl_icmp_error_dnat(uint8_t *l3, uint32_t len, int family, const struct sl_ip_add
 
 		sl_icmp4_csum_set(l3 + ihl, tot - ihl);
 	} else {
-		uint32_t plen = sl_ld16(l3 + 4);
+		uint32_t plen = sl_load_be16(l3 + 4);
 
 		memcpy(l3 + 24, new_addr->bytes, 16);
 		memcpy(in + 8, new_addr->bytes, 16);

@@ -93,12 +93,6 @@ _Static_assert(offsetof(struct sl_pkt, dport_be) == offsetof(struct sl_pkt, spor
 #define SL_IPV6_NH_FRAGMENT 44
 #define SL_IPV6_NH_DSTOPTS 60
 
-static inline uint32_t
-sl_load_be16(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 8 | b[1];
-}
-
 _Static_assert(offsetof(struct sl_pkt, dport_be) == offsetof(struct sl_pkt, sport_be) + 2,
 	       "the ports are stored together");
 

@@ -46,13 +46,6 @@ int sl_delivery_parse(const char *name, enum sl_delivery *d);
 #define SL_UDP_SPORT_BASE 49152
 #define SL_UDP_SPORT_RANGE 16384
 
-static inline void
-sl_store_be16(uint8_t *b, uint32_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
 static inline uint16_t
 sl_ethertype_of(int family)
 {

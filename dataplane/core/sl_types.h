@@ -35,6 +35,20 @@ enum sl_ip_family {
 #define SL_PROTO_TCP 6
 #define SL_PROTO_UDP 17
 
+/* Big-endian 16-bit fields, byte by byte: any alignment. */
+static inline uint32_t
+sl_load_be16(const uint8_t *b)
+{
+	return (uint32_t)b[0] << 8 | b[1];
+}
+
+static inline void
+sl_store_be16(uint8_t *b, uint32_t v)
+{
+	b[0] = (uint8_t)(v >> 8);
+	b[1] = (uint8_t)v;
+}
+
 /*
  * ::ffff:v4, written as one 16-byte store: the packet path reads addresses
  * back at once in 8- and 16-byte loads, and a load that spans several
