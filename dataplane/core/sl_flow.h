@@ -14,9 +14,9 @@
  * match, one entry line; both can be prefetched a burst ahead. Signatures
  * are kept small so that they stay in the last-level cache: at a million
  * flows they take 4 MiB, and the entry line is then the only DRAM access
- * of a hit (random lines are what a large table pays for: about 10 ns of
- * memory throughput each on the development machine, 160 ns of latency). An entry is placed only in its
- * hash's bucket; when all ways hold live flows the insert fails (the caller
+ * of a hit (random lines are what a large table pays for: 11-18 ns of
+ * memory throughput each on the development machine, 160 ns of latency;
+ * see docs/benchmarks.md). An entry is placed only in its hash's bucket; when all ways hold live flows the insert fails (the caller
  * falls back to the stateless Maglev choice and counts it): nothing live is
  * ever evicted, so a flood of new flows cannot push out established ones.
  *
@@ -57,7 +57,8 @@ struct sl_flow_key {
 };
 
 /* entry flags */
-#define SL_FLOW_F_DRAINING 0x01 /* its backend is Down with a drain period: expires_ms is the deadline */
+/* its backend is Down with a drain period: expires_ms is the deadline */
+#define SL_FLOW_F_DRAINING 0x01
 
 enum sl_flow_state {
 	SL_FLOW_NEW = 0,         /* UDP, or TCP seen only with SYN */
@@ -129,9 +130,11 @@ sl_flow_key_make(struct sl_flow_key *k, const struct sl_pkt *p, enum sl_dist d)
 
 /*
  * A way's signature: the hash's low 16 bits, never 0 (which marks a free
- * way). The bucket comes from the top bits of hash * 2^32/phi, so two flows
- * of one bucket with the same low 16 bits cannot differ only above them:
- * within a bucket, signatures collide only through the low bit.
+ * way). The bucket comes from the top bits of hash * 2^32/phi, whose low 16
+ * bits are fixed by the hash's: with 2^16 buckets or more (a million flows
+ * take 2^18) bucket and signature together fix the whole hash, so within a
+ * bucket two flows' signatures collide only through the low bit. Smaller
+ * tables see ordinary 16-bit collisions, which the key comparison settles.
  */
 static inline uint16_t
 sl_flow_sig(uint32_t hash)

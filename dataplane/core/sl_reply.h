@@ -11,8 +11,9 @@
  *
  * DESIGN: one partition per worker lcore, written by that lcore only (it
  * inserts when it creates a DNAT flow and again when the flow's expiry
- * moves into another epoch: an insert of a present key updates it), read lock-free by every worker (its own partition first,
- * then the others). Why:
+ * moves into another epoch: an insert of a present key updates it), read
+ * lock-free by every worker (its own partition first, then the others).
+ * Why:
  *  - The reply may land on another queue, so another lcore, than the
  *    request: RSS hashes the reply's tuple, not the request's. Steering
  *    replies to the request's queue with NIC flow rules or a symmetric RSS
