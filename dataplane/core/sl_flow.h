@@ -16,13 +16,16 @@
  * flows they take 4 MiB, and the entry line is then the only DRAM access
  * of a hit (random lines are what a large table pays for: 11-18 ns of
  * memory throughput each on the development machine, 160 ns of latency;
- * see docs/benchmarks.md). An entry is placed only in its hash's bucket; when all ways hold live flows the insert fails (the caller
- * falls back to the stateless Maglev choice and counts it): nothing live is
- * ever evicted, so a flood of new flows cannot push out established ones.
+ * see docs/benchmarks.md). An entry is placed only in its hash's bucket;
+ * when all ways hold live flows the insert fails (the caller falls back to
+ * the stateless Maglev choice and counts it): nothing live is ever
+ * evicted, so a flood of new flows cannot push out established ones.
  *
  * Time is a 32-bit millisecond clock supplied by the caller (it wraps after
  * 49 days; comparisons are wrap-safe). Each entry holds its own expiry; the
- * caller renews it on every packet with the timeout of the flow's state.
+ * caller renews it with the timeout of the flow's state (the worker
+ * writes it only once it has moved by SL_FLOW_RENEW_SLACK_MS, so a busy
+ * flow's entry is not dirtied by every packet).
  * Expired entries are reclaimed lazily by inserts into their bucket and by an
  * incremental sweep over a few buckets per call, which reports TCP flows
  * that expired ESTABLISHED (for enableTcpReset).
