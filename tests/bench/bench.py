@@ -140,17 +140,23 @@ def retried(run):
     return []
 
 
-def steady_sluiced(samples):
-    """Median Mpps and median TSC ticks a packet of a sluiced run's steady seconds."""
-    s = samples[1:] if len(samples) > 1 else samples
-    if not s:
-        return 0.0, 0.0
-    return statistics.median(x[0] for x in s) / 1e6, statistics.median(x[1] for x in s)
+def after_startup(samples):
+    """A run's per-second samples without the first (start-up; testpmd's is 0)."""
+    return samples[1:] if len(samples) > 1 else samples
 
 
 def steady(samples):
-    s = samples[1:] if len(samples) > 1 else samples  # the first sample is start-up (testpmd: 0)
+    """Median Mpps of a run's steady seconds."""
+    s = after_startup(samples)
     return statistics.median(s) / 1e6 if s else 0.0
+
+
+def steady_sluiced(samples):
+    """Median Mpps and median TSC ticks a packet of a sluiced run's (rate, ticks) samples."""
+    s = after_startup(samples)
+    if not s:
+        return 0.0, 0.0
+    return statistics.median(x[0] for x in s) / 1e6, statistics.median(x[1] for x in s)
 
 
 def main(argv=None):
