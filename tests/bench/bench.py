@@ -80,10 +80,16 @@ def lcores(workers):
     return f"0-{workers}" if workers > 1 else "0,1"
 
 
+def file_prefix(what):
+    """An EAL file prefix of this process's own, so that runs beside other DPDK
+    processes (another benchmark, a test tier) never share /var/run/dpdk/rte."""
+    return f"--file-prefix=slbench{os.getpid()}{what}"
+
+
 def run_testpmd(pcap, fwd, seconds, n_packets, workers):
     vdev = "net_pcap0," + ",".join([f"rx_pcap={pcap}"] * workers) + ",infinite_rx=1"
     cmd = (["dpdk-testpmd", "-l", lcores(workers), "--no-pci", "--no-telemetry",
-            "--log-level=lib.eal:error"] + eal_mem() +
+            "--log-level=lib.eal:error", file_prefix("t")] + eal_mem() +
            ["--vdev", vdev, "--", f"--forward-mode={fwd}", "--port-topology=loop", "--stats-period=1",
             "--rxd=2048", "--txd=2048", "--burst=32", f"--nb-cores={workers}", f"--rxq={workers}",
             f"--txq={workers}", f"--total-num-mbufs={max(16384, workers * n_packets + 8192 * workers)}"])
@@ -112,7 +118,7 @@ def sluiced_cmd(pcap, mode, workdir, n_packets, flow_table, a, eal_memory):
                               "neighbours": [{"ipAddress": "10.0.0.1", "macAddress": slharness.ROUTER_MAC},
                                              {"ipAddress": "fd00::1", "macAddress": slharness.ROUTER_MAC}]}]}, f)
     return ([slharness.sluiced_path(), "-l", lcores(a.workers), "--no-pci", "--no-telemetry",
-             "--log-level=lib.eal:error"] + eal_memory +
+             "--log-level=lib.eal:error", file_prefix("s")] + eal_memory +
             ["--", "--ports", prof, "--config", cfg, "--stats-interval", "1", "--no-api",
              "--flow-table-size", str(flow_table), "--lcores-per-port", str(a.workers)] +
             # every DNAT connection's replies mappable (the default is a quarter of the flows)
