@@ -72,9 +72,14 @@ def test_readme_examples_run():
 @pytest.mark.parametrize("path", files_with_examples())
 def test_examples(path):
     """The file's examples, in order, in one shell; fails at the first block that fails."""
-    _, error = markdown_blocks(path)
+    blocks, error = markdown_blocks(path)
     if error:
         pytest.fail(error, pytrace=False)
+    api_dir = os.path.dirname(run_examples.API_SOCKET)
+    if any(b.runs and b.needs_sluiced for b in blocks) and not os.access(
+            api_dir if os.path.isdir(api_dir) else os.path.dirname(api_dir), os.W_OK):
+        pytest.skip(f"its examples use sluiced's default socket in {api_dir}, "
+                    "which this user cannot create (run as root)")
     results = run_examples.run_file(path)
     failed = [r for r in results if r.status == "failed"]
     if failed:
