@@ -35,6 +35,7 @@ command would.
 """
 import argparse
 import dataclasses
+import json
 import os
 import re
 import shlex
@@ -198,51 +199,60 @@ def socket_answers(path):
 
 class Sluiced:
     """sluiced as the examples expect it: the REST API on the default socket,
-    examples/config.json, a net_null port. As root it runs in a network
-    namespace of its own, so the example configuration's health probes send
-    nothing onto the host's networks (the API socket is a file: reachable
-    from any namespace)."""
+    examples/config.json, a net_null port (pmd-config/null.json). As root it
+    runs in a network namespace of its own (sldocs-PID), so the example
+    configuration's health probes send nothing onto the host's networks; the
+    API socket is a file, reachable from any namespace."""
 
-    def __init__(self, workdir, timeout=30.0):
+    def __init__(self, timeout=30.0):
         if socket_answers(API_SOCKET):
             raise RuntimeError(f"another sluiced already serves {API_SOCKET}; stop it first")
-        self.log = os.path.join(workdir, "sluiced.log")
-        cmd = [slharness.sluiced_path()] + slharness.eal_args() + [
-            "--", "--ports", os.path.join(ROOT, "pmd-config", "null.json"),
-            "--config", os.path.join(ROOT, "examples", "config.json"), "--api-socket", API_SOCKET]
-        if os.geteuid() == 0 and shutil.which("unshare"):
-            cmd = ["unshare", "--net", "--"] + cmd
-        self.cmd = cmd
-        with open(self.log, "w") as logf:
-            self.proc = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=logf,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+        with open(os.path.join(ROOT, "pmd-config", "null.json")) as f:
+            profile = json.load(f)
+        self.netns, self.final_output = None, None
+        if os.geteuid() == 0:
+            name = f"sldocs-{os.getpid()}"
+            subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True)
+            self.netns = name
+        try:
+            self.daemon = slharness.Daemon(profile, os.path.join(ROOT, "examples", "config.json"),
+                                           extra_args=["--api-socket", API_SOCKET],
+                                           netns=self.netns)
+        except OSError:
+            self._delete_netns()
+            raise
         deadline = time.time() + timeout
         while not socket_answers(API_SOCKET):
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"sluiced exited ({self.proc.returncode}):\n{self.output()}")
+            if not self.alive():
+                self.stop()
+                raise RuntimeError(f"sluiced exited ({self.daemon.proc.returncode}):\n"
+                                   + self.output())
             if time.time() > deadline:
                 self.stop()
                 raise RuntimeError(f"sluiced did not serve {API_SOCKET} in {timeout} s:\n"
                                    + self.output())
             time.sleep(0.1)
 
+    def _delete_netns(self):
+        if self.netns:
+            subprocess.run(["ip", "netns", "del", self.netns], capture_output=True)
+            self.netns = None
+
     def output(self):
-        with open(self.log, errors="replace") as f:
-            return f.read()
+        """sluiced's output so far (all of it once stopped)."""
+        return self.daemon.output() if self.final_output is None else self.final_output
 
     def alive(self):
-        return self.proc.poll() is None
+        return self.daemon.proc.poll() is None
 
-    def stop(self, timeout=20):
-        """SIGTERM and wait; the exit status (SIGKILL after timeout)."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+    def stop(self):
+        """SIGTERM and wait (slharness.Daemon.stop); the exit status."""
+        rc = self.daemon.stop()
+        self.final_output = self.daemon.output()
+        self._delete_netns()
+        if not os.environ.get("SLUICE_KEEP_TMP"):
+            shutil.rmtree(self.daemon.dir, ignore_errors=True)
+        return rc
 
 
 # --------------------------------------------------------------------------
@@ -317,7 +327,7 @@ def run_file(path, timeout=BLOCK_TIMEOUT_S, echo=None):
                 continue
             if block.needs_sluiced and daemon is None:
                 try:
-                    daemon = Sluiced(work)
+                    daemon = Sluiced()
                 except RuntimeError as e:
                     broken = BlockResult(block, "failed", detail=f"starting sluiced: {e}")
                     note(broken)
@@ -340,7 +350,7 @@ def run_file(path, timeout=BLOCK_TIMEOUT_S, echo=None):
                     break
                 time.sleep(0.05)
             if not detail and daemon is not None and not daemon.alive():
-                detail = f"sluiced exited ({daemon.proc.returncode}):\n{daemon.output()}"
+                detail = f"sluiced exited ({daemon.daemon.proc.returncode}):\n{daemon.output()}"
             output = ""
             if os.path.exists(out):
                 with open(out, errors="replace") as f:
