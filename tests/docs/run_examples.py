@@ -283,18 +283,22 @@ def example_env(workdir):
     return env
 
 
-def end_session(proc):
-    """End what the file's bash and its blocks left running (its session)."""
+def end_session(proc, grace_s=3.0):
+    """End what the file's bash and its blocks left running (its process
+    group): SIGTERM, then SIGKILL to what is left after grace_s."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(proc.pid, sig)
         except ProcessLookupError:
             return
-        try:
-            proc.wait(5)
-            time.sleep(0.2)
-        except subprocess.TimeoutExpired:
-            pass
+        deadline = time.time() + grace_s
+        while time.time() < deadline:
+            proc.poll()
+            try:
+                os.killpg(proc.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
 
 
 def run_file(path, timeout=BLOCK_TIMEOUT_S, echo=None):
