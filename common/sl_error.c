@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * sl_error.c: filling and formatting the control plane's ARM-style errors.
+ * sl_error.c: filling and formatting ARM-style errors.
  *
  * The codes themselves are chosen by the modules that refuse something and
  * listed in docs/error-codes.md; this file only stores and prints them.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * sl_error.h: ARM-style errors of the control plane.
+ * sl_error.h: ARM-style errors of the control plane and the port profiles.
  *
  * Every refusal carries a stable code meant for programs (the catalogue is
  * docs/error-codes.md), a message for people, the target (the resource id or
