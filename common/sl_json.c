@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * sl_json.c: file reading and JSON parsing with positioned errors
- * (see sl_json.h).
+ * sl_json.c: file reading, JSON parsing with positioned errors, and the
+ * typed readers of object members (see sl_json.h).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -155,4 +156,376 @@ sl_json_parse(const char *text, size_t len, const char *target, struct sl_error 
 		}
 	}
 	return root;
+}
+
+/* --- the typed reader kit -------------------------------------------------- */
+
+void
+sl_json_path_key(char *buf, const char *parent, const char *key)
+{
+	snprintf(buf, SL_JSON_PATH_MAX, "%s.%s", parent, key);
+}
+
+void
+sl_json_path_index(char *buf, const char *parent, uint32_t i)
+{
+	snprintf(buf, SL_JSON_PATH_MAX, "%s[%u]", parent, i);
+}
+
+void
+sl_json_target_join(char *buf, const char *parent, const char *coll, const char *name)
+{
+	if (parent != NULL && name != NULL)
+		snprintf(buf, SL_JSON_TARGET_MAX, "%s/%s/%s", parent, coll, name);
+	else if (parent != NULL)
+		snprintf(buf, SL_JSON_TARGET_MAX, "%s/%s", parent, coll);
+	else if (name != NULL)
+		snprintf(buf, SL_JSON_TARGET_MAX, "%s/%s", coll, name);
+	else
+		snprintf(buf, SL_JSON_TARGET_MAX, "%s", coll);
+}
+
+const char *
+sl_json_type_name(const cJSON *v)
+{
+	if (cJSON_IsString(v))
+		return "a string";
+	if (cJSON_IsNumber(v))
+		return "a number";
+	if (cJSON_IsBool(v))
+		return "a boolean";
+	if (cJSON_IsNull(v))
+		return "null";
+	if (cJSON_IsArray(v))
+		return "an array";
+	if (cJSON_IsObject(v))
+		return "an object";
+	return "not a JSON value";
+}
+
+int
+sl_json_nomem(struct sl_error *err, const char *target, const char *path)
+{
+	sl_error_set(err, "OutOfMemory", target, path, "Out of memory while reading JSON.");
+	return -ENOMEM;
+}
+
+const cJSON *
+sl_json_member(const cJSON *obj, const char *key)
+{
+	const cJSON *v;
+
+	if (!cJSON_IsObject(obj))
+		return NULL;
+	v = cJSON_GetObjectItem(obj, key);
+	return cJSON_IsNull(v) ? NULL : v;
+}
+
+const char *
+sl_json_member_string(const cJSON *obj, const char *key)
+{
+	const cJSON *v = sl_json_member(obj, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+const cJSON *
+sl_json_member_array(const cJSON *obj, const char *key)
+{
+	const cJSON *v = sl_json_member(obj, key);
+
+	return cJSON_IsArray(v) ? v : NULL;
+}
+
+struct sl_name_idx {
+	const char *name;
+	uint32_t idx;
+};
+
+static int
+sl_cmp_name_idx(const void *pa, const void *pb)
+{
+	const struct sl_name_idx *a = pa, *b = pb;
+	int c = strcasecmp(a->name, b->name);
+
+	if (c != 0)
+		return c;
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/* The smallest index of v (names in document order, v reordered) that repeats an earlier name. */
+static int64_t
+sl_first_dup(struct sl_name_idx *v, uint32_t n)
+{
+	int64_t best = -1;
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		v[i].idx = i;
+	qsort(v, n, sizeof(*v), sl_cmp_name_idx);
+	for (i = 1; i < n; i++) {
+		if (strcasecmp(v[i - 1].name, v[i].name) == 0 && (best < 0 || v[i].idx < best))
+			best = v[i].idx;
+	}
+	return best;
+}
+
+int64_t
+sl_json_first_dup_name(const void *base, size_t stride, uint32_t n)
+{
+	struct sl_name_idx *v;
+	int64_t best;
+	uint32_t i;
+
+	if (n < 2)
+		return -1;
+	v = malloc(n * sizeof(*v));
+	if (v == NULL)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		v[i].name = (const char *)base + i * stride;
+	best = sl_first_dup(v, n);
+	free(v);
+	return best;
+}
+
+int
+sl_json_check_object(struct sl_error *err, const cJSON *v, const char *path, const char *target)
+{
+	struct sl_name_idx *names;
+	char p[SL_JSON_PATH_MAX];
+	const cJSON *c;
+	uint32_t n = 0;
+	int64_t dup;
+
+	if (!cJSON_IsObject(v))
+		return sl_error_set(err, "InvalidRequestFormat", target, path,
+				    "Expected an object, not %s.", sl_json_type_name(v));
+	for (c = v->child; c != NULL; c = c->next)
+		n++;
+	if (n < 2)
+		return 0;
+	names = malloc(n * sizeof(*names));
+	if (names == NULL)
+		return sl_json_nomem(err, target, path);
+	n = 0;
+	for (c = v->child; c != NULL; c = c->next)
+		names[n++].name = c->string;
+	dup = sl_first_dup(names, n);
+	free(names);
+	if (dup < 0)
+		return 0;
+	for (c = v->child; dup > 0; dup--)
+		c = c->next;
+	sl_json_path_key(p, path, c->string);
+	return sl_error_set(err, "InvalidRequestFormat", target, p,
+			    "Property '%s' appears more than once (names are case-insensitive).",
+			    c->string);
+}
+
+const cJSON *
+sl_where_member(const struct sl_where *w, const char *key)
+{
+	return w->obj != NULL ? sl_json_member(w->obj, key) : NULL;
+}
+
+int
+sl_where_missing(const struct sl_where *w, const char *key)
+{
+	char p[SL_JSON_PATH_MAX];
+
+	sl_json_path_key(p, w->path, key);
+	return sl_error_set(w->err, "MissingRequiredProperty", w->target, p,
+			    "Property '%s' is required.", key);
+}
+
+/* The code of a malformed value: w's own when it has one. */
+static const char *
+sl_where_code(const struct sl_where *w, const char *code)
+{
+	return w->value_code != NULL ? w->value_code : code;
+}
+
+int
+sl_where_type_error(const struct sl_where *w, const char *key, const cJSON *v, const char *want)
+{
+	char p[SL_JSON_PATH_MAX];
+
+	sl_json_path_key(p, w->path, key);
+	return sl_error_set(w->err, sl_where_code(w, "InvalidRequestFormat"), w->target, p,
+			    "Property '%s' must be %s, not %s.", key, want, sl_json_type_name(v));
+}
+
+int
+sl_where_known(const struct sl_where *w, const char *const *known)
+{
+	const cJSON *c;
+
+	for (c = w->obj != NULL ? w->obj->child : NULL; c != NULL; c = c->next) {
+		const char *const *k;
+		char p[SL_JSON_PATH_MAX];
+
+		for (k = known; *k != NULL; k++) {
+			if (strcasecmp(*k, c->string) == 0)
+				break;
+		}
+		if (*k != NULL)
+			continue;
+		sl_json_path_key(p, w->path, c->string);
+		return sl_error_set(w->err, "UnknownProperty", w->target, p,
+				    "Unknown property '%s'.", c->string);
+	}
+	return 0;
+}
+
+int
+sl_where_object(const struct sl_where *w, const char *key, bool required, struct sl_where *out,
+		char *pathbuf)
+{
+	const cJSON *v = sl_where_member(w, key);
+	int rc;
+
+	sl_json_path_key(pathbuf, w->path, key);
+	*out = *w;
+	out->path = pathbuf;
+	out->obj = NULL;
+	if (v == NULL)
+		return required ? sl_where_missing(w, key) : 0;
+	rc = sl_json_check_object(w->err, v, pathbuf, w->target);
+	if (rc < 0)
+		return rc;
+	out->obj = v;
+	return 1;
+}
+
+int
+sl_where_array(const struct sl_where *w, const char *key, bool required, const cJSON **out,
+	       char *pathbuf)
+{
+	const cJSON *v = sl_where_member(w, key);
+
+	sl_json_path_key(pathbuf, w->path, key);
+	*out = NULL;
+	if (v == NULL)
+		return required ? sl_where_missing(w, key) : 0;
+	if (!cJSON_IsArray(v))
+		return sl_where_type_error(w, key, v, "an array");
+	*out = v;
+	return 1;
+}
+
+int
+sl_where_string(const struct sl_where *w, const char *key, bool required, const char **out)
+{
+	const cJSON *v = sl_where_member(w, key);
+
+	*out = NULL;
+	if (v == NULL)
+		return required ? sl_where_missing(w, key) : 0;
+	if (!cJSON_IsString(v) || v->valuestring == NULL)
+		return sl_where_type_error(w, key, v, "a string");
+	*out = v->valuestring;
+	return 1;
+}
+
+int
+sl_where_bool(const struct sl_where *w, const char *key, uint8_t *out)
+{
+	const cJSON *v = sl_where_member(w, key);
+
+	if (v == NULL)
+		return 0;
+	if (!cJSON_IsBool(v))
+		return sl_where_type_error(w, key, v, "a boolean (true or false)");
+	*out = cJSON_IsTrue(v) ? 1 : 0;
+	return 1;
+}
+
+int
+sl_where_int(const struct sl_where *w, const char *key, bool required, int64_t min, int64_t max,
+	     int64_t *out)
+{
+	const cJSON *v = sl_where_member(w, key);
+	char p[SL_JSON_PATH_MAX];
+	double d;
+
+	if (v == NULL)
+		return required ? sl_where_missing(w, key) : 0;
+	if (!cJSON_IsNumber(v))
+		return sl_where_type_error(w, key, v, "an integer");
+	sl_json_path_key(p, w->path, key);
+	d = v->valuedouble;
+	if (d > -9.0e18 && d < 9.0e18 && d != (double)(int64_t)d)
+		return sl_error_set(w->err, sl_where_code(w, "InvalidRequestFormat"), w->target, p,
+				    "Property '%s' must be an integer, not %.17g.", key, d);
+	/* The casts only run on values inside the int64_t range (NaN fails both tests). */
+	if (!(d > -9.0e18 && d < 9.0e18) || (int64_t)d < min || (int64_t)d > max)
+		return sl_error_set(w->err, sl_where_code(w, "PropertyValueOutOfRange"), w->target,
+				    p, "Property '%s' is %.17g; it must be between %lld and %lld.",
+				    key, d, (long long)min, (long long)max);
+	*out = (int64_t)d;
+	return 1;
+}
+
+int
+sl_where_ip(const struct sl_where *w, const char *key, bool required, struct sl_ip_addr *a,
+	    uint8_t *family)
+{
+	enum sl_ip_family f = SL_AF_NONE;
+	char p[SL_JSON_PATH_MAX];
+	const char *s;
+	int rc;
+
+	rc = sl_where_string(w, key, required, &s);
+	if (rc <= 0)
+		return rc;
+	if (sl_ip_addr_parse(s, a, &f) < 0) {
+		sl_json_path_key(p, w->path, key);
+		return sl_error_set(w->err, "InvalidIPAddress", w->target, p,
+				    "'%s' is not an IPv4 or IPv6 address.", s);
+	}
+	*family = (uint8_t)f;
+	return 1;
+}
+
+int
+sl_json_parse_list(struct sl_error *err, const cJSON *arr, const char *path,
+		   const char *parent_target, const char *coll, size_t item_size, void **items,
+		   uint32_t *n,
+		   int (*parse)(void *ctx, void *item, uint32_t i, const cJSON *el,
+				const char *el_path),
+		   void *ctx)
+{
+	char el_path[SL_JSON_PATH_MAX], name_path[SL_JSON_PATH_MAX], target[SL_JSON_TARGET_MAX];
+	uint32_t count = arr != NULL ? (uint32_t)cJSON_GetArraySize(arr) : 0, i = 0;
+	const cJSON *el;
+	const char *name;
+	int64_t dup;
+	int rc;
+
+	*items = calloc(count == 0 ? 1 : count, item_size);
+	if (*items == NULL)
+		return sl_json_nomem(err, parent_target != NULL ? parent_target : coll, path);
+	*n = count;
+	cJSON_ArrayForEach(el, arr) {
+		sl_json_path_index(el_path, path, i);
+		rc = parse(ctx, (char *)*items + i * item_size, i, el, el_path);
+		if (rc < 0)
+			return rc;
+		i++;
+	}
+	if (coll == NULL)
+		return 0;
+	dup = sl_json_first_dup_name(*items, item_size, count);
+	if (dup == -ENOMEM)
+		return sl_json_nomem(err, parent_target, path);
+	if (dup < 0)
+		return 0;
+	name = (const char *)*items + (size_t)dup * item_size;
+	sl_json_path_index(el_path, path, (uint32_t)dup);
+	sl_json_path_key(name_path, el_path, "name");
+	sl_json_target_join(target, parent_target, coll, name);
+	return sl_error_set(err, "DuplicateResourceName", target, name_path,
+			    "Two %s are named '%s'; names are unique (case-insensitively) within a collection.",
+			    coll, name);
 }

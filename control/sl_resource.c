@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sl_dynamic_ip.h"
 #include "sl_hash.h"
 #include "sl_resource.h"
 #include "sl_path.h"
@@ -603,34 +604,6 @@ sl_same_refs(const cJSON *a, const cJSON *b)
 			return false;
 	}
 	return true;
-}
-
-/*
- * A new NIC keeps the dynamically allocated address of an ipConfiguration of
- * the same name when the body gives none, as Azure keeps it.
- */
-static void
-sl_keep_dynamic_ips(const cJSON *old_nic, cJSON *new_nic)
-{
-	const cJSON *old_ipcs = sl_children(old_nic, SL_RES_NIC, 0);
-	cJSON *ipc;
-
-	cJSON_ArrayForEach(ipc, sl_children(new_nic, SL_RES_NIC, 0)) {
-		cJSON *props = cJSON_GetObjectItem(ipc, "properties");
-		if (!cJSON_IsObject(props) || cJSON_GetObjectItem(props, "privateIPAddress") != NULL)
-			continue;
-		int i = sl_find(old_ipcs, sl_name_of(ipc));
-		if (i < 0)
-			continue;
-		const cJSON *op = cJSON_GetObjectItem(cJSON_GetArrayItem(old_ipcs, i), "properties");
-		const cJSON *addr = cJSON_GetObjectItem(op, "privateIPAddress");
-		const cJSON *method = cJSON_GetObjectItem(op, "privateIPAllocationMethod");
-		if (cJSON_IsString(addr) && cJSON_IsString(method) &&
-		    strcasecmp(method->valuestring, "Dynamic") == 0) {
-			cJSON_AddStringToObject(props, "privateIPAddress", addr->valuestring);
-			cJSON_AddStringToObject(props, "privateIPAllocationMethod", "Dynamic");
-		}
-	}
 }
 
 /*
