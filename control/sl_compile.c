@@ -36,6 +36,7 @@
 
 #include "sl_compile.h"
 #include "sl_maglev.h"
+#include "sl_prefix.h"
 
 /*
  * Room for a load balancer, a pool (or NAT rule) and an address name
