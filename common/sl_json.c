@@ -391,6 +391,9 @@ sl_where_object(const struct sl_where *w, const char *key, bool required, struct
 	out->obj = NULL;
 	if (v == NULL)
 		return required ? sl_where_missing(w, key) : 0;
+	if (!cJSON_IsObject(v))
+		return sl_error_set(w->err, sl_where_code(w, "InvalidRequestFormat"), w->target,
+				    pathbuf, "Expected an object, not %s.", sl_json_type_name(v));
 	rc = sl_json_check_object(w->err, v, pathbuf, w->target);
 	if (rc < 0)
 		return rc;
