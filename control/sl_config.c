@@ -159,16 +159,6 @@ sl_prefix_error(struct sl_error *e, const char *target, const char *path, const 
 			    "'%s' is not a CIDR prefix such as 10.0.0.0/16 or fd00::/48.", text);
 }
 
-static int
-sl_seg_copy(char *dst, const char *seg, size_t len)
-{
-	if (len >= SL_RES_NAME_MAX)
-		return -EINVAL;
-	memcpy(dst, seg, len);
-	dst[len] = '\0';
-	return 0;
-}
-
 /*
  * Split a resource id at its last "<type>/<name>" pair (type matched
  * case-insensitively); the name must be the last segment. A bare name (no
@@ -190,17 +180,17 @@ sl_ref_split(const char *id, const char *parent_type, const char *type, struct s
 	if (n == 0)
 		return -EINVAL;
 	if (n == 1)
-		return strchr(id, '/') == NULL ? sl_seg_copy(r->name, g.s[0], g.len[0]) : -EINVAL;
+		return strchr(id, '/') == NULL ? sl_path_seg_copy(&g, 0, r->name, sizeof(r->name)) : -EINVAL;
 	k = n - 2;
 	if (!sl_path_seg_is(&g, k, type))
 		return -EINVAL;
 	if (parent_type != NULL && k > 0) {
 		if (k < 2 || !sl_path_seg_is(&g, k - 2, parent_type))
 			return -EINVAL;
-		if (sl_seg_copy(r->parent, g.s[k - 1], g.len[k - 1]) < 0)
+		if (sl_path_seg_copy(&g, k - 1, r->parent, sizeof(r->parent)) < 0)
 			return -EINVAL;
 	}
-	return sl_seg_copy(r->name, g.s[k + 1], g.len[k + 1]);
+	return sl_path_seg_copy(&g, k + 1, r->name, sizeof(r->name));
 }
 
 /* The "id" of the reference object w.key; idpath receives its JSON path. */

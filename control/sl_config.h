@@ -37,11 +37,11 @@
 #include "sl_dynamic_ip.h"
 #include "sl_error.h"
 #include "sl_hash.h"
+#include "sl_path.h"
 #include "sl_prefix.h"
 #include "sl_rewrite.h"
 #include "sl_types.h"
 
-#define SL_RES_NAME_MAX 81 /* Azure's 80 characters and the NUL */
 #define SL_ADDR_NAME_MAX (2 * SL_RES_NAME_MAX) /* "<nic>/<ipconfig>" and the NUL */
 
 /*
