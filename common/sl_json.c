@@ -237,62 +237,75 @@ sl_json_member_array(const cJSON *obj, const char *key)
 	return cJSON_IsArray(v) ? v : NULL;
 }
 
-struct sl_name_idx {
-	const char *name;
-	uint32_t idx;
+/* What sl_first_repeat() sorts by: the elements, then their index. */
+struct sl_repeat_order {
+	const char *base;
+	size_t stride;
+	int (*cmp)(const void *a, const void *b);
 };
 
 static int
-sl_cmp_name_idx(const void *pa, const void *pb)
+sl_cmp_repeat(const void *pa, const void *pb, void *arg)
 {
-	const struct sl_name_idx *a = pa, *b = pb;
-	int c = strcasecmp(a->name, b->name);
+	const struct sl_repeat_order *o = arg;
+	uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+	int c = o->cmp(o->base + a * o->stride, o->base + b * o->stride);
 
 	if (c != 0)
 		return c;
-	return a->idx < b->idx ? -1 : a->idx > b->idx;
+	return a < b ? -1 : a > b;
 }
 
-/* The smallest index of v (names in document order, v reordered) that repeats an earlier name. */
-static int64_t
-sl_first_dup(struct sl_name_idx *v, uint32_t n)
+int64_t
+sl_first_repeat(const void *base, size_t stride, uint32_t n,
+		int (*cmp)(const void *a, const void *b))
 {
+	struct sl_repeat_order o = {base, stride, cmp};
 	int64_t best = -1;
-	uint32_t i;
+	uint32_t *idx, i;
 
+	if (n < 2)
+		return -1;
+	idx = malloc(n * sizeof(*idx));
+	if (idx == NULL)
+		return -ENOMEM;
 	for (i = 0; i < n; i++)
-		v[i].idx = i;
-	qsort(v, n, sizeof(*v), sl_cmp_name_idx);
+		idx[i] = i;
+	qsort_r(idx, n, sizeof(*idx), sl_cmp_repeat, &o);
+	/* In each run of equal elements every one after the first repeats it. */
 	for (i = 1; i < n; i++) {
-		if (strcasecmp(v[i - 1].name, v[i].name) == 0 && (best < 0 || v[i].idx < best))
-			best = v[i].idx;
+		if (cmp(o.base + idx[i - 1] * stride, o.base + idx[i] * stride) == 0 &&
+		    (best < 0 || idx[i] < best))
+			best = idx[i];
 	}
+	free(idx);
 	return best;
+}
+
+/* Names held in place (a name string first in each element), case-insensitively. */
+static int
+sl_cmp_name(const void *a, const void *b)
+{
+	return strcasecmp(a, b);
+}
+
+/* Names held by pointer. */
+static int
+sl_cmp_name_ptr(const void *a, const void *b)
+{
+	return strcasecmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 int64_t
 sl_json_first_dup_name(const void *base, size_t stride, uint32_t n)
 {
-	struct sl_name_idx *v;
-	int64_t best;
-	uint32_t i;
-
-	if (n < 2)
-		return -1;
-	v = malloc(n * sizeof(*v));
-	if (v == NULL)
-		return -ENOMEM;
-	for (i = 0; i < n; i++)
-		v[i].name = (const char *)base + i * stride;
-	best = sl_first_dup(v, n);
-	free(v);
-	return best;
+	return sl_first_repeat(base, stride, n, sl_cmp_name);
 }
 
 int
 sl_json_check_object(struct sl_error *err, const cJSON *v, const char *path, const char *target)
 {
-	struct sl_name_idx *names;
+	const char **names;
 	char p[SL_JSON_PATH_MAX];
 	const cJSON *c;
 	uint32_t n = 0;
@@ -310,9 +323,11 @@ sl_json_check_object(struct sl_error *err, const cJSON *v, const char *path, con
 		return sl_json_nomem(err, target, path);
 	n = 0;
 	for (c = v->child; c != NULL; c = c->next)
-		names[n++].name = c->string;
-	dup = sl_first_dup(names, n);
+		names[n++] = c->string;
+	dup = sl_first_repeat(names, sizeof(*names), n, sl_cmp_name_ptr);
 	free(names);
+	if (dup == -ENOMEM)
+		return sl_json_nomem(err, target, path);
 	if (dup < 0)
 		return 0;
 	for (c = v->child; dup > 0; dup--)

@@ -81,6 +81,13 @@ const char *sl_json_member_string(const cJSON *obj, const char *key);
 const cJSON *sl_json_member_array(const cJSON *obj, const char *key);
 
 /*
+ * The smallest index in [0, n) whose element (at base + i * stride) equals
+ * an earlier one by cmp (a qsort() comparator); -1 when all differ; -ENOMEM.
+ */
+int64_t sl_first_repeat(const void *base, size_t stride, uint32_t n,
+			int (*cmp)(const void *a, const void *b));
+
+/*
  * The smallest index in [0, n) whose name (a string at base + i * stride,
  * so an array of structs whose first member is the name) repeats an earlier
  * one's, case-insensitively; -1 when all differ; -ENOMEM.

@@ -248,45 +248,19 @@ sl_parse_address(void *ctx, void *item, uint32_t i, const cJSON *node, const cha
 	return 0;
 }
 
-struct sl_ip_idx {
-	struct sl_ip_addr addr;
-	uint32_t idx;
-};
-
+/* Pool addresses by their IP. */
 static int
-sl_cmp_ip_idx(const void *pa, const void *pb)
+sl_cmp_address_ip(const void *pa, const void *pb)
 {
-	const struct sl_ip_idx *a = pa, *b = pb;
-	int c = memcmp(a->addr.bytes, b->addr.bytes, sizeof(a->addr.bytes));
+	const struct sl_address *a = pa, *b = pb;
 
-	if (c != 0)
-		return c;
-	return a->idx < b->idx ? -1 : a->idx > b->idx;
+	return memcmp(a->addr.bytes, b->addr.bytes, sizeof(a->addr.bytes));
 }
 
 int64_t
 sl_first_dup_address(const struct sl_address *addrs, uint32_t n)
 {
-	struct sl_ip_idx *v;
-	int64_t best = -1;
-	uint32_t i;
-
-	if (n < 2)
-		return -1;
-	v = malloc(n * sizeof(*v));
-	if (v == NULL)
-		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		v[i].addr = addrs[i].addr;
-		v[i].idx = i;
-	}
-	qsort(v, n, sizeof(*v), sl_cmp_ip_idx);
-	for (i = 1; i < n; i++) {
-		if (sl_ip_addr_eq(&v[i - 1].addr, &v[i].addr) && (best < 0 || v[i].idx < best))
-			best = v[i].idx;
-	}
-	free(v);
-	return best;
+	return sl_first_repeat(addrs, sizeof(*addrs), n, sl_cmp_address_ip);
 }
 
 /* No address twice in an IP-based pool. */
