@@ -36,6 +36,7 @@
 
 #include "sl_compile.h"
 #include "sl_maglev.h"
+#include "sl_prefix.h"
 
 /*
  * Room for a load balancer, a pool (or NAT rule) and an address name
@@ -130,20 +131,13 @@ static bool
 sl_on_link(const struct sl_port_info *port, const struct sl_ip_addr *a)
 {
 	bool v4 = sl_ip_addr_is_v4(a);
-	const struct sl_ip_addr *own = v4 ? &port->ipv4 : &port->ipv6;
-	uint32_t plen = v4 ? port->ipv4_prefix : port->ipv6_prefix;
+	uint8_t plen = v4 ? port->ipv4_prefix : port->ipv6_prefix;
+	struct sl_prefix segment;
 
 	if (!(v4 ? port->has_ipv4 : port->has_ipv6) || plen == 0)
 		return false;
-	if (v4)
-		plen += 96; /* IPv4-mapped: the first 96 bits are the mapping prefix */
-	for (uint32_t bit = 0; bit < plen; bit += 8) {
-		uint32_t n = plen - bit >= 8 ? 8 : plen - bit;
-		uint8_t mask = (uint8_t)(0xff00 >> n);
-		if ((own->bytes[bit / 8] ^ a->bytes[bit / 8]) & mask)
-			return false;
-	}
-	return true;
+	sl_prefix_from(&segment, v4 ? &port->ipv4 : &port->ipv6, plen);
+	return sl_prefix_contains(&segment, a);
 }
 
 /* Does the port know its prefix of a's family (so "not on link" means "via the gateway")? */

@@ -15,17 +15,8 @@
 
 #include "sl_config.h"
 #include "sl_error.h"
+#include "sl_id_registry.h"
 #include "sl_snapshot.h"
-
-struct sl_id_registry;
-
-/* A registry with room for `capacity` names; NULL + errno. */
-struct sl_id_registry *sl_id_registry_create(uint32_t capacity);
-void sl_id_registry_free(struct sl_id_registry *r);
-/* The id of name, assigned on first use. Returns id, or -ENOSPC when full. */
-int64_t sl_id_registry_get(struct sl_id_registry *r, const char *name);
-/* The name of an id, or NULL. */
-const char *sl_id_registry_name(const struct sl_id_registry *r, uint32_t id);
 
 /*
  * Compile. rule_ids and backend_ids are the registries for rule and backend

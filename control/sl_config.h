@@ -2,8 +2,8 @@
 /*
  * sl_config.h: the resource model and the configuration file.
  *
- * The configuration file is JSON holding resources in the shapes of
- * reference/azure-lb-model.md:
+ * The configuration file is JSON holding resources in the shapes of ARM's
+ * Microsoft.Network resources (docs/configuration.md has the details):
  *
  *   {
  *     "settings": { "maglevTableSize": 65537, "hashSeed": 1,               (optional)
@@ -34,12 +34,14 @@
 
 #include <cjson/cJSON.h>
 
+#include "sl_dynamic_ip.h"
 #include "sl_error.h"
 #include "sl_hash.h"
+#include "sl_path.h"
+#include "sl_prefix.h"
 #include "sl_rewrite.h"
 #include "sl_types.h"
 
-#define SL_RES_NAME_MAX 81 /* Azure's 80 characters and the NUL */
 #define SL_ADDR_NAME_MAX (2 * SL_RES_NAME_MAX) /* "<nic>/<ipconfig>" and the NUL */
 
 /*
@@ -58,11 +60,6 @@
 #define SL_CONFIG_MAGLEV_MIN_SIZE 7u
 #define SL_CONFIG_MAGLEV_MAX_SIZE 16777213u /* largest prime below 2^24 */
 #define SL_PROBE_PATH_MAX 256
-
-struct sl_prefix {
-	struct sl_ip_addr addr; /* network address, IPv4-mapped for IPv4 */
-	uint8_t len;            /* prefix length in the 128-bit form (IPv4 /24 -> 120) */
-};
 
 struct sl_subnet {
 	char name[SL_RES_NAME_MAX];
@@ -241,30 +238,12 @@ struct sl_model {
  * model; root is only read. doc_target (NULL: "configuration") is the target
  * of errors about the document as a whole. An ipConfiguration without
  * privateIPAddress is refused (MissingRequiredProperty): run
- * sl_config_assign_dynamic_ips() on a copy of the document first. Returns the
+ * sl_config_assign_dynamic_ips() (sl_dynamic_ip.h) on a copy of the document first. Returns the
  * model, or NULL with *err filled (code, message, target, JSON path; file "")
  * and errno set to EINVAL (or ENOMEM: code OutOfMemory).
  */
 struct sl_model *sl_config_from_json(const cJSON *root, const char *doc_target,
 				     struct sl_error *err);
-
-/*
- * Give every NIC ipConfiguration of the document that has no
- * properties.privateIPAddress (and is not privateIPAllocationMethod Static)
- * the lowest free address of its subnet, written into the document with
- * "privateIPAllocationMethod": "Dynamic". Azure reserves the first four
- * addresses of a subnet and, for IPv4, the last: the search starts at the
- * subnet's fifth address (.4, ::4). Free means used by no frontend, no
- * backend pool address and no other NIC ipConfiguration of the document
- * (nor one assigned earlier in the same call). Parts of the document that are
- * not of the expected shape, subnets that do not resolve and
- * privateIPAddressVersion that does not match the subnet are skipped
- * (validation reports them). Returns the number of addresses assigned, or
- * -EINVAL with *err = SubnetIsFull (target the ipConfiguration, path its
- * subnet id) when a subnet has no free address, or -ENOMEM (OutOfMemory);
- * on failure the addresses assigned before it stay in the document.
- */
-int sl_config_assign_dynamic_ips(cJSON *root, struct sl_error *err);
 
 /*
  * Parse and validate configuration text: sl_json_parse(),

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sl_compile.h"
 #include "sl_hash.h"
+#include "sl_id_registry.h"
 
 #define SL_ID_REGISTRY_MAX_CAPACITY (1u << 30)
 

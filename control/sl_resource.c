@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sl_dynamic_ip.h"
 #include "sl_hash.h"
 #include "sl_resource.h"
 #include "sl_path.h"
@@ -54,28 +55,31 @@ sl_res_child_collection(enum sl_res_type t, int child)
 
 
 static int
-sl_seg_copy(const struct sl_segs *g, unsigned int i, char *dst)
-{
-	if (g->len[i] >= SL_RES_SEG_MAX)
-		return -ENAMETOOLONG;
-	memcpy(dst, g->s[i], g->len[i]);
-	dst[g->len[i]] = '\0';
-	return 0;
-}
-
-static int
 sl_not_found(struct sl_error *err, const char *code, const char *target, const char *what)
 {
 	sl_error_set(err, code, target, "", "%s", what);
 	return -ENOENT;
 }
 
-/* A name too long for any resource: a request error (400), not an unknown path. */
+/*
+ * A name too long for any resource: a request error (400), not an unknown
+ * path, blamed like validation blames a bad name: on its collection
+ * ("virtualNetworks", "loadBalancers/lb1/probes") and the body's "name".
+ */
 static int
-sl_name_too_long(struct sl_error *err, const struct sl_segs *g, unsigned int i, const char *url)
+sl_name_too_long(struct sl_error *err, const struct sl_segs *g, unsigned int i,
+		 const struct sl_res_path *p)
 {
-	sl_error_set(err, "InvalidResourceName", url, "",
-		     "Name '%.*s...' is invalid: names have 1 to 80 characters.", 40, g->s[i]);
+	char target[256];
+
+	if (i == 7)
+		snprintf(target, sizeof(target), "%s", sl_types[p->type].coll);
+	else
+		snprintf(target, sizeof(target), "%s/%s/%s", sl_types[p->type].coll, p->name,
+			 sl_types[p->type].children[p->child]);
+	sl_error_set(err, "InvalidResourceName", target, "$.name",
+		     "Name '%.*s...' is invalid: names have 1 to %d characters.", 40, g->s[i],
+		     SL_RES_NAME_MAX - 1);
 	return -ENAMETOOLONG;
 }
 
@@ -98,7 +102,8 @@ sl_res_path_parse(const char *url, struct sl_res_path *p, struct sl_error *err)
 			 "sluice serves Microsoft.Network.", (int)g.len[5], g.s[5]);
 		return sl_not_found(err, "InvalidResourceNamespace", url, msg);
 	}
-	if (sl_seg_copy(&g, 1, p->sub) != 0 || sl_seg_copy(&g, 3, p->rg) != 0)
+	if (sl_path_seg_copy(&g, 1, p->sub, sizeof(p->sub)) != 0 ||
+	    sl_path_seg_copy(&g, 3, p->rg, sizeof(p->rg)) != 0)
 		return sl_not_found(err, "InvalidRequestUri", url, "A path segment is too long.");
 	unsigned int t;
 	for (t = 0; t < SL_RES_TYPE_MAX; t++)
@@ -111,8 +116,8 @@ sl_res_path_parse(const char *url, struct sl_res_path *p, struct sl_error *err)
 		return sl_not_found(err, "InvalidResourceType", url, msg);
 	}
 	p->type = (enum sl_res_type)t;
-	if (g.n >= 8 && sl_seg_copy(&g, 7, p->name) != 0)
-		return sl_name_too_long(err, &g, 7, url);
+	if (g.n >= 8 && sl_path_seg_copy(&g, 7, p->name, sizeof(p->name)) != 0)
+		return sl_name_too_long(err, &g, 7, p);
 	if (g.n >= 9) {
 		int c;
 		for (c = 0; c < SL_RES_MAX_CHILDREN && sl_types[t].children[c] != NULL; c++)
@@ -126,8 +131,8 @@ sl_res_path_parse(const char *url, struct sl_res_path *p, struct sl_error *err)
 		}
 		p->child = c;
 	}
-	if (g.n >= 10 && sl_seg_copy(&g, 9, p->child_name) != 0)
-		return sl_name_too_long(err, &g, 9, url);
+	if (g.n >= 10 && sl_path_seg_copy(&g, 9, p->child_name, sizeof(p->child_name)) != 0)
+		return sl_name_too_long(err, &g, 9, p);
 	if (g.n > 10)
 		return sl_not_found(err, "InvalidRequestUri", url,
 				    "The path goes deeper than any resource sluice serves.");
@@ -201,7 +206,8 @@ sl_id_scope(const cJSON *res, char *sub, char *rg)
 
 	if (!cJSON_IsString(id) || sl_path_split(id->valuestring, &g, SL_URL_MAX_SEGMENTS) != 0 ||
 	    g.n < 4 || !sl_path_seg_is(&g, 0, "subscriptions") ||
-	    !sl_path_seg_is(&g, 2, "resourceGroups") || sl_seg_copy(&g, 1, sub) != 0 || sl_seg_copy(&g, 3, rg) != 0)
+	    !sl_path_seg_is(&g, 2, "resourceGroups") || sl_path_seg_copy(&g, 1, sub, SL_RES_SCOPE_MAX) != 0 ||
+	    sl_path_seg_copy(&g, 3, rg, SL_RES_SCOPE_MAX) != 0)
 		return -1;
 	return 0;
 }
@@ -210,7 +216,7 @@ sl_id_scope(const cJSON *res, char *sub, char *rg)
 static bool
 sl_in_scope(const cJSON *res, const struct sl_res_path *p)
 {
-	char sub[SL_RES_SEG_MAX], rg[SL_RES_SEG_MAX];
+	char sub[SL_RES_SCOPE_MAX], rg[SL_RES_SCOPE_MAX];
 
 	if (sl_id_scope(res, sub, rg) != 0)
 		return true;
@@ -254,12 +260,12 @@ sl_ref_name(const cJSON *ref, const char *coll, char *out)
 	if (!cJSON_IsString(id) || sl_path_split(id->valuestring, &g, SL_URL_MAX_SEGMENTS) != 0)
 		return;
 	if (g.n == 1 && strchr(id->valuestring, '/') == NULL) {
-		sl_seg_copy(&g, 0, out);
+		sl_path_seg_copy(&g, 0, out, SL_RES_NAME_MAX);
 		return;
 	}
 	for (unsigned int i = 0; i + 1 < g.n; i++)
 		if (sl_path_seg_is(&g, i, coll)) {
-			if (sl_seg_copy(&g, i + 1, out) != 0)
+			if (sl_path_seg_copy(&g, i + 1, out, SL_RES_NAME_MAX) != 0)
 				out[0] = '\0';
 			return;
 		}
@@ -314,7 +320,7 @@ sl_backend_ipconfigs(const cJSON *doc, const struct sl_res_path *scope, const ch
 		cJSON_ArrayForEach(ipc, sl_children(nic, SL_RES_NIC, 0)) {
 			const cJSON *props = cJSON_GetObjectItemCaseSensitive(ipc, "properties");
 			sl_for_each_ref(ref, cJSON_GetObjectItem(props, key)) {
-				char l[SL_RES_SEG_MAX], pl[SL_RES_SEG_MAX];
+				char l[SL_RES_NAME_MAX], pl[SL_RES_NAME_MAX];
 				sl_ref_name(ref, "loadBalancers", l);
 				sl_ref_name(ref, coll, pl);
 				if (strcasecmp(l, lb) == 0 && strcasecmp(pl, name) == 0) {
@@ -424,7 +430,7 @@ sl_render_child(const cJSON *doc, const struct sl_res_path *scope, const cJSON *
 		       sl_pool_backend_ipconfigs(doc, scope, lb, sl_name_of(child)));
 		cJSON_ArrayForEach(r, sl_children(top, SL_RES_LB, 2)) {
 			const cJSON *rp = cJSON_GetObjectItemCaseSensitive(r, "properties");
-			char pool[SL_RES_SEG_MAX];
+			char pool[SL_RES_NAME_MAX];
 			sl_ref_name(cJSON_GetObjectItem(rp, "backendAddressPool"), "backendAddressPools",
 				    pool);
 			if (strcasecmp(pool, sl_name_of(child)) == 0) {
@@ -603,34 +609,6 @@ sl_same_refs(const cJSON *a, const cJSON *b)
 			return false;
 	}
 	return true;
-}
-
-/*
- * A new NIC keeps the dynamically allocated address of an ipConfiguration of
- * the same name when the body gives none, as Azure keeps it.
- */
-static void
-sl_keep_dynamic_ips(const cJSON *old_nic, cJSON *new_nic)
-{
-	const cJSON *old_ipcs = sl_children(old_nic, SL_RES_NIC, 0);
-	cJSON *ipc;
-
-	cJSON_ArrayForEach(ipc, sl_children(new_nic, SL_RES_NIC, 0)) {
-		cJSON *props = cJSON_GetObjectItem(ipc, "properties");
-		if (!cJSON_IsObject(props) || cJSON_GetObjectItem(props, "privateIPAddress") != NULL)
-			continue;
-		int i = sl_find(old_ipcs, sl_name_of(ipc));
-		if (i < 0)
-			continue;
-		const cJSON *op = cJSON_GetObjectItem(cJSON_GetArrayItem(old_ipcs, i), "properties");
-		const cJSON *addr = cJSON_GetObjectItem(op, "privateIPAddress");
-		const cJSON *method = cJSON_GetObjectItem(op, "privateIPAllocationMethod");
-		if (cJSON_IsString(addr) && cJSON_IsString(method) &&
-		    strcasecmp(method->valuestring, "Dynamic") == 0) {
-			cJSON_AddStringToObject(props, "privateIPAddress", addr->valuestring);
-			cJSON_AddStringToObject(props, "privateIPAllocationMethod", "Dynamic");
-		}
-	}
 }
 
 /*

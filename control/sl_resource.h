@@ -21,8 +21,10 @@
 #include <cjson/cJSON.h>
 
 #include "sl_error.h"
+#include "sl_path.h"
 
-#define SL_RES_SEG_MAX 96
+/* A subscription id or resource group name (Azure: up to 90 characters) and the NUL. */
+#define SL_RES_SCOPE_MAX 96
 
 /* The kinds of top-level resources and their collections in the document. */
 enum sl_res_type {
@@ -34,12 +36,12 @@ enum sl_res_type {
 
 /* A parsed resource path: a collection (name empty) or one resource. */
 struct sl_res_path {
-	char sub[SL_RES_SEG_MAX];
-	char rg[SL_RES_SEG_MAX];
+	char sub[SL_RES_SCOPE_MAX];
+	char rg[SL_RES_SCOPE_MAX];
 	enum sl_res_type type;
-	char name[SL_RES_SEG_MAX];       /* top-level resource; "" for the collection */
-	int child;                       /* index into the type's child collections, -1 none */
-	char child_name[SL_RES_SEG_MAX]; /* "" for the child collection */
+	char name[SL_RES_NAME_MAX];       /* top-level resource; "" for the collection */
+	int child;                        /* index into the type's child collections, -1 none */
+	char child_name[SL_RES_NAME_MAX]; /* "" for the child collection */
 };
 
 /*
@@ -47,7 +49,9 @@ struct sl_res_path {
  * {type}[/{name}[/{childType}[/{childName}]]]" (segments case-insensitive,
  * a trailing '/' allowed). Returns 0, or -ENOENT with *err filled
  * (InvalidResourceType / ResourceNotFound-style codes) for a path that names
- * no resource sluice knows.
+ * no resource sluice knows, or -ENAMETOOLONG (InvalidResourceName, target
+ * the collection, path "$.name", as validation reports a bad name) for a
+ * name longer than SL_RES_NAME_MAX - 1 characters.
  */
 int sl_res_path_parse(const char *url, struct sl_res_path *p, struct sl_error *err);
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * sl_error.c: filling and formatting the control plane's ARM-style errors.
+ * sl_error.c: filling and formatting ARM-style errors.
  *
  * The codes themselves are chosen by the modules that refuse something and
  * listed in docs/error-codes.md; this file only stores and prints them.
@@ -16,19 +16,22 @@ int
 sl_error_set(struct sl_error *e, const char *code, const char *target, const char *json_path,
 	     const char *fmt, ...)
 {
+	struct sl_error filled; /* the arguments may point into *e */
 	va_list ap;
 
 	if (e == NULL)
 		return -EINVAL;
-	memset(e, 0, sizeof(*e));
-	snprintf(e->code, sizeof(e->code), "%s", code != NULL ? code : "");
-	snprintf(e->target, sizeof(e->target), "%s", target != NULL ? target : "");
-	snprintf(e->json_path, sizeof(e->json_path), "%s", json_path != NULL ? json_path : "");
+	memset(&filled, 0, sizeof(filled));
+	snprintf(filled.code, sizeof(filled.code), "%s", code != NULL ? code : "");
+	snprintf(filled.target, sizeof(filled.target), "%s", target != NULL ? target : "");
+	snprintf(filled.json_path, sizeof(filled.json_path), "%s",
+		 json_path != NULL ? json_path : "");
 	if (fmt != NULL) {
 		va_start(ap, fmt);
-		vsnprintf(e->message, sizeof(e->message), fmt, ap);
+		vsnprintf(filled.message, sizeof(filled.message), fmt, ap);
 		va_end(ap);
 	}
+	*e = filled;
 	return -EINVAL;
 }
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * sl_error.h: ARM-style errors of the control plane.
+ * sl_error.h: ARM-style errors of the control plane and the port profiles.
  *
  * Every refusal carries a stable code meant for programs (the catalogue is
  * docs/error-codes.md), a message for people, the target (the resource id or
@@ -19,7 +19,10 @@ struct sl_error {
 	char json_path[256]; /* "$.loadBalancers[0].properties.backendAddressPools[1]" */
 };
 
-/* Fill *e (NULL is accepted and ignored); returns -EINVAL for convenience. */
+/*
+ * Fill *e (NULL is accepted and ignored), file cleared; the arguments may
+ * point into *e itself. Returns -EINVAL for convenience.
+ */
 int sl_error_set(struct sl_error *e, const char *code, const char *target, const char *json_path,
 		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 

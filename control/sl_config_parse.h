@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sl_config_parse.h: what the parts of configuration validation share
+ * (private to sl_config.c, sl_config_vnet.c, sl_config_lb.c,
+ * sl_config_nic.c and sl_dynamic_ip.c).
+ *
+ * Each resource is read through the sl_json.h reader kit; errors follow
+ * sl_config.c's rules (a code, the resource as target, the JSON path of the
+ * value). The resource families are validated in document order, each
+ * against the model built so far: sl_parse_vnet() for every virtual network,
+ * sl_parse_lb() for every load balancer, then sl_parse_nics() once for all
+ * network interfaces.
+ */
+#ifndef SL_CONFIG_PARSE_H
+#define SL_CONFIG_PARSE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <cjson/cJSON.h>
+
+#include "sl_config.h"
+#include "sl_json.h"
+
+#define SL_CFG_DEFAULT_IDLE_MIN 4
+#define SL_CFG_MIN_IDLE_MIN 4
+#define SL_CFG_MAX_IDLE_MIN 30
+#define SL_CFG_MAX_FRONTEND_PORT 65534
+#define SL_CFG_MAX_VNI 16777215
+#define SL_CFG_DEFAULT_PROBE_INTERVAL 15
+#define SL_CFG_MIN_PROBE_INTERVAL 5
+#define SL_CFG_DEFAULT_NUMBER_OF_PROBES 2
+#define SL_CFG_DEFAULT_PROBE_THRESHOLD 1
+
+/* A resource being read: its object, its properties, its target. */
+struct sl_res {
+	char target[SL_JSON_TARGET_MAX];
+	char props_path[SL_JSON_PATH_MAX];
+	struct sl_where self;
+	struct sl_where props;
+};
+
+/* A reference id split into its last "<type>/<name>" and the parent's name. */
+struct sl_ref {
+	char parent[SL_RES_NAME_MAX]; /* "" when the id names no parent */
+	char name[SL_RES_NAME_MAX];
+};
+
+/* A list of the document being read into the model (the sl_json_parse_list() context). */
+struct sl_cfg_list {
+	struct sl_error *err;
+	struct sl_model *m;
+};
+
+/* Allocate n zeroed elements for an array member (a real allocation for 0 too). */
+static inline void *
+sl_cfg_calloc(uint32_t n, size_t size)
+{
+	return calloc(n == 0 ? 1 : n, size);
+}
+
+/* The number of elements of array a; 0 for NULL. */
+static inline uint32_t
+sl_array_size(const cJSON *a)
+{
+	return a != NULL ? (uint32_t)cJSON_GetArraySize(a) : 0;
+}
+
+/* "IPv4" or "IPv6". */
+const char *sl_family_name(uint8_t family);
+
+/* Unspecified, broadcast, multicast and reserved (240/4) addresses serve nothing. */
+bool sl_ip_unusable(const struct sl_ip_addr *a);
+
+/* Index of the element of base[0..n) (name first in each) named name (case-insensitively), or -1. */
+int sl_find_name(const void *base, size_t stride, uint32_t n, const char *name);
+
+/*
+ * The index of the first address of addrs[0..n) whose IP repeats an earlier
+ * one's; -1 when all differ; -ENOMEM.
+ */
+int64_t sl_first_dup_address(const struct sl_address *addrs, uint32_t n);
+
+/*
+ * Split a resource id at its last "<type>/<name>" pair (type matched
+ * case-insensitively); see sl_config.c. Returns 0 or -EINVAL.
+ */
+int sl_ref_split(const char *id, const char *parent_type, const char *type, struct sl_ref *r);
+
+/* sl_where_ip() that also refuses addresses that serve nothing (sl_ip_unusable()). */
+int sl_cfg_ip(const struct sl_where *w, const char *key, bool required, struct sl_ip_addr *a,
+	      uint8_t *family);
+
+/* privateIPAddressVersion: 1 with *f (and the text in *ver), 0 when absent, < 0 on error. */
+int sl_where_ip_version(const struct sl_where *w, const char **ver, uint8_t *f);
+
+/* InvalidAddressPrefix for text, which sl_prefix_parse() refused with rc (p its result). */
+int sl_prefix_error(struct sl_error *e, const char *target, const char *path, const char *text,
+		    int rc, const struct sl_prefix *p);
+
+/*
+ * References ({"id": ...} members of w) resolved against the model: a
+ * virtual network, a subnet (idpath receives the id's JSON path), or a child
+ * of type `type` (`what` in messages) of load balancer lb, an index into
+ * base[0..n). 1 when resolved, 0 when absent and not required, < 0 on error
+ * (InvalidResourceReference).
+ */
+int sl_resolve_vnet(const struct sl_where *w, const char *key, bool required,
+		    const struct sl_model *m, int *vnet);
+int sl_resolve_subnet(const struct sl_where *w, const char *key, bool required,
+		      const struct sl_model *m, int *vnet, int *subnet, char *idpath);
+int sl_resolve_lb_child(const struct sl_where *w, const char *key, bool required,
+			const struct sl_lb *lb, const char *type, const char *what,
+			const void *base, size_t stride, uint32_t n, int *idx);
+
+/*
+ * Open a resource: node must be an object with a valid "name" (copied to
+ * name, SL_RES_NAME_MAX bytes), an "id" (if any) naming it as a child
+ * `coll` of parent_type/parent_name, and optional "properties".
+ */
+int sl_res_open(struct sl_res *r, struct sl_error *e, const cJSON *node, const char *path,
+		const char *parent_target, const char *parent_type, const char *parent_name,
+		const char *coll, char *name);
+
+/* Per-element parsers for sl_json_parse_list(); ctx is a struct sl_cfg_list. */
+int sl_parse_vnet(void *ctx, void *vnet, uint32_t i, const cJSON *node, const char *path);
+int sl_parse_lb(void *ctx, void *lb, uint32_t i, const cJSON *node, const char *path);
+
+/* All network interfaces (nics: the array, NULL for none; npath its path), after the load balancers. */
+int sl_parse_nics(struct sl_error *e, struct sl_model *m, const cJSON *nics, const char *npath);
+
+#endif /* SL_CONFIG_PARSE_H */
