@@ -15,6 +15,7 @@
 
 #include "sl_config.h"
 #include "sl_error.h"
+#include "sl_port_info.h"
 #include "sl_snapshot.h"
 
 struct sl_id_registry;
