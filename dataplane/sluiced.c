@@ -315,13 +315,6 @@ publish_snapshot(void *ctx, void *prepared)
 		 s->n_backends, (unsigned long)us);
 }
 
-static void
-discard_snapshot(void *ctx, void *prepared)
-{
-	(void)ctx;
-	sl_snapshot_free(prepared);
-}
-
 static cJSON *
 probe_status(void *ctx)
 {
@@ -634,7 +627,6 @@ main(int argc, char **argv)
 	const struct sl_apply_ops ops = {
 		.prepare = prepare_snapshot,
 		.publish = publish_snapshot,
-		.discard = discard_snapshot,
 		.ctx = &d,
 	};
 	if (sl_controller_init(&d.ctl, d.opt.state_dir, d.opt.config_file, &ops, &err) != 0)
