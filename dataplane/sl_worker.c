@@ -1180,8 +1180,9 @@ sl_worker_main(void *arg)
 	struct rte_mbuf *pkts[SL_BURST];
 	uint64_t last_drain = rte_rdtsc();
 
-	rte_rcu_qsbr_thread_register(w->pub->qsv, w->rcu_id);
-	rte_rcu_qsbr_thread_online(w->pub->qsv, w->rcu_id);
+	int rc = sl_publisher_reader_start(w->pub, w->rcu_id);
+	if (rc != 0)
+		return rc;
 
 	/* relaxed: the flag only asks the loop to end; nothing is published through it. */
 	while (!atomic_load_explicit(w->quit, memory_order_relaxed)) {
@@ -1248,7 +1249,7 @@ sl_worker_main(void *arg)
 		if (got != 0)
 			st->busy_tsc += rte_rdtsc() - tsc;
 		/* No snapshot pointer is held past this point. */
-		rte_rcu_qsbr_quiescent(w->pub->qsv, w->rcu_id);
+		sl_publisher_quiescent(w->pub, w->rcu_id);
 	}
 
 	for (uint16_t p = 0; p < w->n_ports; p++) {
@@ -1256,7 +1257,6 @@ sl_worker_main(void *arg)
 		if (q != NULL)
 			st->tx += rte_eth_tx_buffer_flush(q->port_id, q->queue, q->txb);
 	}
-	rte_rcu_qsbr_thread_offline(w->pub->qsv, w->rcu_id);
-	rte_rcu_qsbr_thread_unregister(w->pub->qsv, w->rcu_id);
+	sl_publisher_reader_stop(w->pub, w->rcu_id);
 	return 0;
 }

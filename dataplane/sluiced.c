@@ -357,7 +357,7 @@ static void
 write_stats_json(FILE *f, struct sl_daemon *d)
 {
 	sl_stats_write_json(f, d->stats, d->n_workers, d->lcore_ids,
-			    atomic_load_explicit(&d->pub.current, memory_order_relaxed),
+			    sl_publisher_current(&d->pub),
 			    now_s() - d->start, d->publish_tsc);
 }
 
@@ -365,7 +365,7 @@ static void
 write_stats_prometheus(FILE *f, struct sl_daemon *d)
 {
 	sl_stats_write_prometheus(f, d->stats, d->n_workers, d->lcore_ids,
-				  atomic_load_explicit(&d->pub.current, memory_order_relaxed));
+				  sl_publisher_current(&d->pub));
 }
 
 static char *
@@ -702,7 +702,7 @@ main(int argc, char **argv)
 				MAIN_LOG(INFO, "backend health changed: configuration republished\n");
 		}
 
-		if (sl_slowpath_poll(d.slow, atomic_load_explicit(&d.pub.current, memory_order_relaxed),
+		if (sl_slowpath_poll(d.slow, sl_publisher_current(&d.pub),
 				     (uint64_t)(t * 1000.0)) > 0) {
 			struct sl_error nerr;
 			char nline[1400];
@@ -758,7 +758,7 @@ main(int argc, char **argv)
 	rte_eal_mp_wait_lcore();
 	double elapsed = now_s() - d.start;
 	sl_stats_write_text(stdout, d.stats, d.n_workers, d.lcore_ids,
-			    atomic_load_explicit(&d.pub.current, memory_order_relaxed), elapsed);
+			    sl_publisher_current(&d.pub), elapsed);
 	fflush(stdout);
 	write_stats_file(&d);
 	sl_slowpath_free(d.slow);
