@@ -16,6 +16,7 @@
 #include <rte_prefetch.h>
 
 #include "sl_checksum.h"
+#include "sl_flow_policy.h"
 #include "sl_hash.h"
 #include "sl_l2proto.h"
 #include "sl_parse.h"
@@ -224,71 +225,19 @@ sl_stage_classify(struct sl_worker *w, const struct sl_snapshot *snap, struct rt
 }
 
 /*
- * A flow's timeout in its state; TCP state advances with the packet's flags.
- * Writes only what changed, and renews the expiry only once it has moved by
- * SL_FLOW_RENEW_SLACK_MS (or must shrink), so an established flow's entry
- * stays clean in the cache for most of its packets. The client's sequence
- * numbers are kept only for rules that reset flows (enableTcpReset).
- */
-static inline void
-sl_flow_track(struct sl_flow_entry *e, const struct sl_pkt *p, const struct sl_rule *rule,
-	      const uint8_t *l4, uint32_t now)
-{
-	uint32_t timeout;
-
-	if (p->l4_proto != SL_PROTO_TCP) {
-		timeout = SL_FLOW_UDP_TIMEOUT_MS;
-	} else {
-		uint8_t f = p->tcp_flags;
-		uint8_t state;
-
-		if (rule->tcp_reset) {
-			uint32_t seq, ack;
-			memcpy(&seq, l4 + 4, 4); /* TCP headers need not be 4-byte aligned */
-			memcpy(&ack, l4 + 8, 4);
-			uint32_t payload = p->l4_len - ((uint32_t)(l4[12] >> 4) << 2);
-			e->client_seq_next = rte_be_to_cpu_32(seq) + payload +
-					     ((f & (SL_TCP_SYN | SL_TCP_FIN)) ? 1 : 0);
-			if (f & SL_TCP_ACK)
-				e->client_ack = rte_be_to_cpu_32(ack);
-		}
-		if (f & SL_TCP_RST) {
-			state = SL_FLOW_RESET;
-			timeout = SL_FLOW_RST_TIMEOUT_MS;
-		} else if ((f & SL_TCP_FIN) || e->state == SL_FLOW_CLOSING) {
-			state = SL_FLOW_CLOSING;
-			timeout = SL_FLOW_FIN_TIMEOUT_MS;
-		} else if ((f & SL_TCP_SYN) && e->state == SL_FLOW_NEW) {
-			state = SL_FLOW_NEW;
-			timeout = SL_FLOW_SYN_TIMEOUT_MS;
-		} else {
-			state = SL_FLOW_ESTABLISHED;
-			timeout = rule->tcp_idle_ms;
-		}
-		if (state != e->state)
-			e->state = state;
-	}
-	uint32_t expires = now + timeout;
-	int32_t delta = (int32_t)(expires - e->expires_ms);
-	/* A draining flow does not outlive its drain deadline. */
-	if ((e->flags & SL_FLOW_F_DRAINING) && delta >= 0)
-		return;
-	if (delta < 0 || delta >= SL_FLOW_RENEW_SLACK_MS)
-		e->expires_ms = expires;
-}
-
-/*
  * The flow table's choice for packet i, or SL_BACKEND_NONE when Maglev must
  * choose (a new flow, or one whose backend is gone, expired, or no longer
- * takes it). Sets b->flow[i] to the entry to record the choice in.
+ * takes it: sl_flow_choice). Sets b->flow[i] to the entry to record the
+ * choice in, and counts the outcome.
  */
 static inline uint32_t
-sl_flow_choice(struct sl_worker *w, const struct sl_snapshot *snap, struct sl_burst *b, uint16_t i,
-	       uint32_t now)
+sl_pick_by_flow(struct sl_worker *w, const struct sl_snapshot *snap, struct sl_burst *b,
+		uint16_t i, uint32_t now)
 {
 	struct sl_flow_table *t = &w->flows;
 	struct sl_lcore_stats *st = w->stats;
 	int way = sl_flow_find(t, b->bucket[i], b->hash[i], &b->key[i]);
+	uint32_t bi;
 
 	if (way < 0) {
 		st->flow_misses++;
@@ -297,45 +246,18 @@ sl_flow_choice(struct sl_worker *w, const struct sl_snapshot *snap, struct sl_bu
 	}
 	struct sl_flow_entry *e = sl_flow_entry_at(t, b->bucket[i], way);
 	b->flow[i] = e;
-	if (sl_flow_time_passed(now, e->expires_ms)) {
+	switch (sl_flow_choice(e, snap, b->rule[i]->pool, b->pkt[i].l4_proto, now, &bi)) {
+	case SL_FLOW_KEEP:
+		st->flow_hits++;
+		return bi;
+	case SL_FLOW_EXPIRED:
 		st->flow_misses++;
 		return SL_BACKEND_NONE;
-	}
-	uint32_t bi = snap->backend_by_id[e->backend_id];
-	if (unlikely(bi == SL_BACKEND_NONE)) { /* removed from its pool */
+	default:
 		st->flow_rehashed++;
 		return SL_BACKEND_NONE;
 	}
-	const struct sl_backend *be = &snap->backends[bi];
-	if (unlikely(be->pool != b->rule[i]->pool)) { /* the rule now uses another pool */
-		st->flow_rehashed++;
-		return SL_BACKEND_NONE;
-	}
-	if (likely(be->usable)) {
-		/*
-		 * Up again: no deadline. Written only when set: a store on
-		 * every hit would dirty the entry's line, and with a table
-		 * larger than the caches each packet would then cost a
-		 * write-back to memory as well as the read.
-		 */
-		if (unlikely(e->flags & SL_FLOW_F_DRAINING))
-			e->flags &= (uint8_t)~SL_FLOW_F_DRAINING;
-		st->flow_hits++;
-		return bi;
-	}
-	/* Down or probed down: established TCP stays (for the drain period, if any); the rest moves. */
-	if (b->pkt[i].l4_proto == SL_PROTO_TCP && e->state != SL_FLOW_NEW) {
-		if (be->admin_down && be->drain_ms != 0 && !(e->flags & SL_FLOW_F_DRAINING)) {
-			e->flags |= SL_FLOW_F_DRAINING;
-			e->expires_ms = now + be->drain_ms;
-		}
-		st->flow_hits++;
-		return bi;
-	}
-	st->flow_rehashed++;
-	return SL_BACKEND_NONE;
 }
-
 
 static inline void
 sl_stage_pick(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port_index,
@@ -350,7 +272,7 @@ sl_stage_pick(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port
 		b->flow[i] = NULL;
 		b->fresh[i] = 0;
 		if (w->flow_capacity != 0)
-			be = sl_flow_choice(w, snap, b, i, now);
+			be = sl_pick_by_flow(w, snap, b, i, now);
 		if (be == SL_BACKEND_NONE) {
 			uint16_t member = *b->slot[i];
 			if (unlikely(member == SL_MAGLEV_EMPTY)) {
@@ -362,16 +284,14 @@ sl_stage_pick(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port
 				struct sl_flow_entry *e = b->flow[i];
 				if (e != NULL) {
 					/* the same flow again (expired or moved): start over */
-					memset(&e->backend_id, 0,
-					       sizeof(*e) - offsetof(struct sl_flow_entry, backend_id));
-					e->expires_ms = now + SL_FLOW_SYN_TIMEOUT_MS;
+					sl_flow_restart(e, now);
 				} else {
 					/* provisional expiry, so later packets of the
 					 * flow in this burst hit; the rewrite stage sets
 					 * the flow state's own */
 					e = sl_flow_insert(&w->flows, b->bucket[i], b->hash[i],
 							   &b->key[i], now,
-							   now + SL_FLOW_SYN_TIMEOUT_MS);
+							   sl_flow_provisional_expiry(now));
 					if (unlikely(e == NULL))
 						w->stats->flow_table_full++;
 				}

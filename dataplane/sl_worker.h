@@ -44,13 +44,6 @@
 #define SL_FLOW_SWEEP_BUSY 1
 #define SL_FLOW_SWEEP_IDLE 64
 
-/* Flow timeouts that are not a rule's idleTimeoutInMinutes (ms). */
-#define SL_FLOW_SYN_TIMEOUT_MS 10000   /* TCP seen only with SYN: a flood expires fast */
-#define SL_FLOW_FIN_TIMEOUT_MS 15000   /* after a FIN */
-#define SL_FLOW_RST_TIMEOUT_MS 2000    /* after a RST */
-#define SL_FLOW_UDP_TIMEOUT_MS 60000   /* UDP */
-#define SL_FLOW_RENEW_SLACK_MS 500     /* an expiry moves only by this much or more */
-
 /* Fragments whose first fragment chose a rule, remembered for the later ones. */
 #define SL_FRAG_SLOTS 256
 #define SL_FRAG_TTL_MS 2000
