@@ -535,9 +535,8 @@ main(int argc, char **argv)
 	d.n_workers = rte_lcore_count() - 1;
 	if (d.n_workers == 0)
 		rte_exit(EXIT_FAILURE, "no worker lcore: give EAL at least two lcores (-l 0,1)\n");
-	/* cache-line aligned: a worker's reply partition is read by the others */
-	d.workers = aligned_alloc(RTE_CACHE_LINE_SIZE,
-				  RTE_ALIGN_CEIL(d.n_workers * sizeof(*d.workers), RTE_CACHE_LINE_SIZE));
+	/* struct sl_worker is cache-line aligned and sized: no two workers share a line */
+	d.workers = aligned_alloc(_Alignof(struct sl_worker), d.n_workers * sizeof(*d.workers));
 	if (d.workers != NULL)
 		memset(d.workers, 0, d.n_workers * sizeof(*d.workers));
 	d.stats = calloc(d.n_workers, sizeof(*d.stats));
