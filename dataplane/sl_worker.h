@@ -8,13 +8,14 @@
  * it reads none: packets for that port are dropped, no_tx_queue). No TX
  * queue is shared.
  * Packets the fast path does not handle (ARP, ND, ping, fragments, ICMP
- * errors, DNAT replies, traffic for the host) take the slow path in the
- * same loop; what needs state of the control thread (neighbours, the
- * exception path) is handed to it on the punt ring, and what it sends comes
- * back on the inject ring. Per iteration it loads the published snapshot once
- * (acquire), processes one burst from each of its queues, flushes TX buffers
- * whose TSC deadline passed, and reports a quiescent state to RCU, after
- * which it holds no snapshot pointer. Its counters are its own
+ * errors, DNAT replies, traffic for the host) take the worker's slow path
+ * (sl_worker_slowpath.c) in the same loop; what needs state of the control
+ * thread (neighbours, the exception path) is handed to it on the punt ring
+ * (sl_control_slowpath.h), and what it sends comes back on the inject ring.
+ * Per iteration it loads the published snapshot once (sl_publisher_read),
+ * processes one burst from each of its queues, flushes TX buffers whose TSC
+ * deadline passed, and reports a quiescent state (sl_publisher_quiescent),
+ * after which it holds no snapshot pointer. Its counters are its own
  * (sl_stats.h). No locks, syscalls, allocation or logging in the loop.
  */
 #ifndef SL_WORKER_H

@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -182,7 +183,42 @@ test_restart(void **state)
 	assert_int_equal(sl_flow_provisional_expiry(1000), 1000 + SL_FLOW_SYN_TIMEOUT_MS);
 }
 
-/* A TCP connection's life: SYN, established, FIN, then RST; each state its timeout. */
+/* A packet of a TCP connection and the state and timeout it leaves the entry in. */
+struct tcp_step {
+	uint8_t flags;
+	enum sl_flow_state state;
+	uint32_t timeout;          /* 0: the rule's idle timeout */
+};
+
+/* Connections, each from a fresh entry, one packet a second. */
+static const struct tcp_step tcp_lives[][8] = {
+	{
+		/* only SYNs seen: a SYN flood's entries expire fast */
+		{SL_TCP_SYN, SL_FLOW_NEW, SL_FLOW_SYN_TIMEOUT_MS},
+		{SL_TCP_SYN, SL_FLOW_NEW, SL_FLOW_SYN_TIMEOUT_MS},
+		/* any packet without SYN: established, the rule's idle timeout */
+		{SL_TCP_ACK, SL_FLOW_ESTABLISHED, 0},
+		/* a SYN again (a retransmission) does not take it back to NEW */
+		{SL_TCP_SYN | SL_TCP_ACK, SL_FLOW_ESTABLISHED, 0},
+		/* a FIN: closing, and it stays closing for the packets after it */
+		{SL_TCP_FIN | SL_TCP_ACK, SL_FLOW_CLOSING, SL_FLOW_FIN_TIMEOUT_MS},
+		{SL_TCP_ACK, SL_FLOW_CLOSING, SL_FLOW_FIN_TIMEOUT_MS},
+		/* a RST: reset, the shortest timeout (the expiry moves back) */
+		{SL_TCP_RST, SL_FLOW_RESET, SL_FLOW_RST_TIMEOUT_MS},
+	},
+	{
+		/* a RST on an established flow */
+		{SL_TCP_ACK, SL_FLOW_ESTABLISHED, 0},
+		{SL_TCP_RST | SL_TCP_ACK, SL_FLOW_RESET, SL_FLOW_RST_TIMEOUT_MS},
+	},
+	{
+		/* a FIN after a SYN only */
+		{SL_TCP_SYN, SL_FLOW_NEW, SL_FLOW_SYN_TIMEOUT_MS},
+		{SL_TCP_FIN, SL_FLOW_CLOSING, SL_FLOW_FIN_TIMEOUT_MS},
+	},
+};
+
+/* Each TCP state its timeout, the state advancing with the packets' flags. */
 static void
 test_tcp_timeouts(void **state)
 {
@@ -193,44 +229,15 @@ test_tcp_timeouts(void **state)
 	(void)state;
 
 	base_pkt(&p);
-	fresh_entry(&e, now);
-	/* only SYNs seen: a SYN flood's entries expire fast */
-	assert_int_equal(track(&e, &p, &rule, SL_TCP_SYN, now), now + SL_FLOW_SYN_TIMEOUT_MS);
-	assert_int_equal(e.state, SL_FLOW_NEW);
-	now += 1000;
-	assert_int_equal(track(&e, &p, &rule, SL_TCP_SYN, now), now + SL_FLOW_SYN_TIMEOUT_MS);
-	assert_int_equal(e.state, SL_FLOW_NEW);
-	/* any packet without SYN: established, the rule's idle timeout */
-	now += 1000;
-	assert_int_equal(track(&e, &p, &rule, SL_TCP_ACK, now), now + IDLE_MS);
-	assert_int_equal(e.state, SL_FLOW_ESTABLISHED);
-	/* a SYN again (a retransmission) does not take it back to NEW */
-	now += 1000;
-	assert_int_equal(track(&e, &p, &rule, SL_TCP_SYN | SL_TCP_ACK, now), now + IDLE_MS);
-	assert_int_equal(e.state, SL_FLOW_ESTABLISHED);
-	/* a FIN: closing, and it stays closing for the packets after it */
-	now += 1000;
-	assert_int_equal(track(&e, &p, &rule, SL_TCP_FIN | SL_TCP_ACK, now),
-			 now + SL_FLOW_FIN_TIMEOUT_MS);
-	assert_int_equal(e.state, SL_FLOW_CLOSING);
-	now += 1000;
-	assert_int_equal(track(&e, &p, &rule, SL_TCP_ACK, now), now + SL_FLOW_FIN_TIMEOUT_MS);
-	assert_int_equal(e.state, SL_FLOW_CLOSING);
-	/* a RST: reset, the shortest timeout (the expiry moves back) */
-	now += 1000;
-	assert_int_equal(track(&e, &p, &rule, SL_TCP_RST, now), now + SL_FLOW_RST_TIMEOUT_MS);
-	assert_int_equal(e.state, SL_FLOW_RESET);
-
-	/* a RST on an established flow too; a FIN after a SYN only */
-	fresh_entry(&e, now);
-	track(&e, &p, &rule, SL_TCP_ACK, now);
-	assert_int_equal(track(&e, &p, &rule, SL_TCP_RST | SL_TCP_ACK, now),
-			 now + SL_FLOW_RST_TIMEOUT_MS);
-	assert_int_equal(e.state, SL_FLOW_RESET);
-	fresh_entry(&e, now);
-	track(&e, &p, &rule, SL_TCP_SYN, now);
-	assert_int_equal(track(&e, &p, &rule, SL_TCP_FIN, now), now + SL_FLOW_FIN_TIMEOUT_MS);
-	assert_int_equal(e.state, SL_FLOW_CLOSING);
+	for (size_t c = 0; c < sizeof(tcp_lives) / sizeof(tcp_lives[0]); c++) {
+		fresh_entry(&e, now);
+		for (const struct tcp_step *st = tcp_lives[c]; st->flags != 0; st++) {
+			now += 1000;
+			uint32_t timeout = st->timeout != 0 ? st->timeout : IDLE_MS;
+			assert_int_equal(track(&e, &p, &rule, st->flags, now), now + timeout);
+			assert_int_equal(e.state, st->state);
+		}
+	}
 }
 
 static void
@@ -253,9 +260,13 @@ test_udp_timeout(void **state)
 	assert_true(sl_flow_time_passed(now + SL_FLOW_UDP_TIMEOUT_MS, e.expires_ms));
 }
 
-/* A busy flow's expiry is written only once it has moved by the slack; shrinking always. */
+/*
+ * A busy flow's expiry is written only once it has moved by the slack
+ * (shrinking always); a draining flow's packets do not push out its
+ * deadline, while a RST still shortens it.
+ */
 static void
-test_renew_slack(void **state)
+test_expiry_renewal(void **state)
 {
 	struct sl_rule rule = {.tcp_idle_ms = IDLE_MS};
 	struct sl_flow_entry e;
@@ -275,27 +286,15 @@ test_renew_slack(void **state)
 	rule.tcp_idle_ms = IDLE_MS + SL_FLOW_RENEW_SLACK_MS - 1;
 	track(&e, &p, &rule, SL_TCP_ACK, t0);
 	assert_int_equal(e.expires_ms, t0 + IDLE_MS + SL_FLOW_RENEW_SLACK_MS - 1);
-}
 
-/* A draining flow's packets do not push out its deadline; a RST still shortens it. */
-static void
-test_drain_deadline_kept(void **state)
-{
-	struct sl_rule rule = {.tcp_idle_ms = IDLE_MS};
-	struct sl_flow_entry e;
-	struct sl_pkt p;
-	const uint32_t now = 7000;
-	(void)state;
-
-	base_pkt(&p);
-	fresh_entry(&e, now);
-	track(&e, &p, &rule, SL_TCP_ACK, now);
+	/* draining: the deadline stays */
+	rule.tcp_idle_ms = IDLE_MS;
 	e.flags |= SL_FLOW_F_DRAINING;
-	e.expires_ms = now + 30000;
-	assert_int_equal(track(&e, &p, &rule, SL_TCP_ACK, now + 1000), now + 30000);
+	e.expires_ms = t0 + 30000;
+	assert_int_equal(track(&e, &p, &rule, SL_TCP_ACK, t0 + 1000), t0 + 30000);
 	assert_int_equal(e.state, SL_FLOW_ESTABLISHED);
-	assert_int_equal(track(&e, &p, &rule, SL_TCP_RST, now + 2000),
-			 now + 2000 + SL_FLOW_RST_TIMEOUT_MS);
+	assert_int_equal(track(&e, &p, &rule, SL_TCP_RST, t0 + 2000),
+			 t0 + 2000 + SL_FLOW_RST_TIMEOUT_MS);
 }
 
 /* enableTcpReset keeps the client's next sequence number and last acknowledgement. */
@@ -380,74 +379,70 @@ entry_of(struct sl_flow_entry *e, uint32_t id, enum sl_flow_state st, uint32_t e
 	e->expires_ms = expires;
 }
 
+/* One entry, one packet: the verdict, and the backend a kept flow goes to. */
+struct choice_case {
+	const char *what;
+	uint32_t backend_id;
+	enum sl_flow_state state;
+	uint32_t expires;
+	uint32_t now;
+	uint32_t pool;             /* the rule's */
+	uint8_t proto;
+	uint8_t down;              /* backend id 5 (index 2): takes no new flows ... */
+	uint8_t admin_down;        /* ... because of adminState Down (no drain period) */
+	enum sl_flow_verdict verdict;
+	uint32_t backend;          /* when kept */
+};
+
+static const struct choice_case choice_cases[] = {
+	{"live, up, in the pool", 4, SL_FLOW_ESTABLISHED, 50001, 50000, POOL_A, SL_PROTO_TCP,
+	 0, 0, SL_FLOW_KEEP, 1},
+	{"at its expiry", 4, SL_FLOW_ESTABLISHED, 50001, 50001, POOL_A, SL_PROTO_TCP,
+	 0, 0, SL_FLOW_EXPIRED, 0},
+	{"expiry across the clock's wrap", 4, SL_FLOW_ESTABLISHED, 5, 0xfffffff0u, POOL_A,
+	 SL_PROTO_TCP, 0, 0, SL_FLOW_KEEP, 1},
+	{"backend removed", 6, SL_FLOW_ESTABLISHED, 51000, 50000, POOL_A, SL_PROTO_TCP,
+	 0, 0, SL_FLOW_MOVED, 0},
+	{"rule on another pool", 3, SL_FLOW_ESTABLISHED, 51000, 50000, POOL_B, SL_PROTO_TCP,
+	 0, 0, SL_FLOW_MOVED, 0},
+	{"down: established TCP stays", 5, SL_FLOW_ESTABLISHED, 51000, 50000, POOL_A,
+	 SL_PROTO_TCP, 1, 0, SL_FLOW_KEEP, 2},
+	{"down: closing TCP stays", 5, SL_FLOW_CLOSING, 51000, 50000, POOL_A, SL_PROTO_TCP,
+	 1, 0, SL_FLOW_KEEP, 2},
+	{"down: TCP at its SYN moves", 5, SL_FLOW_NEW, 51000, 50000, POOL_A, SL_PROTO_TCP,
+	 1, 0, SL_FLOW_MOVED, 0},
+	{"down: UDP moves", 5, SL_FLOW_NEW, 51000, 50000, POOL_A, SL_PROTO_UDP,
+	 1, 0, SL_FLOW_MOVED, 0},
+	{"adminState Down, no drain period", 5, SL_FLOW_ESTABLISHED, 51000, 50000, POOL_A,
+	 SL_PROTO_TCP, 1, 1, SL_FLOW_KEEP, 2},
+};
+
+/*
+ * Which backend a flow keeps. No verdict writes the entry: only a drain
+ * deadline or its end does (test_choice_drain).
+ */
 static void
-test_choice_keep_expire_move(void **state)
+test_choice(void **state)
 {
-	struct policy_snap s;
-	struct sl_flow_entry e;
-	uint32_t bi = 99;
-	const uint32_t now = 50000;
 	(void)state;
 
-	policy_snap_init(&s);
-	/* live, its backend up and in the rule's pool: kept, nothing written */
-	entry_of(&e, 4, SL_FLOW_ESTABLISHED, now + 1);
-	struct sl_flow_entry before = e;
-	assert_int_equal(sl_flow_choice(&e, &s.snap, POOL_A, SL_PROTO_TCP, now, &bi), SL_FLOW_KEEP);
-	assert_int_equal(bi, 1);
-	assert_memory_equal(&e, &before, sizeof(e));
-	/* the same at its expiry: a new choice */
-	bi = 99;
-	assert_int_equal(sl_flow_choice(&e, &s.snap, POOL_A, SL_PROTO_TCP, now + 1, &bi),
-			 SL_FLOW_EXPIRED);
-	assert_int_equal(bi, 99);
-	/* the expiry is wrap-safe */
-	entry_of(&e, 4, SL_FLOW_ESTABLISHED, 5);
-	assert_int_equal(sl_flow_choice(&e, &s.snap, POOL_A, SL_PROTO_TCP, 0xfffffff0u, &bi),
-			 SL_FLOW_KEEP);
-	/* its backend was removed from the pool (its id maps to no backend) */
-	entry_of(&e, 6, SL_FLOW_ESTABLISHED, now + 1000);
-	assert_int_equal(sl_flow_choice(&e, &s.snap, POOL_A, SL_PROTO_TCP, now, &bi),
-			 SL_FLOW_MOVED);
-	/* the rule now uses another pool */
-	entry_of(&e, 3, SL_FLOW_ESTABLISHED, now + 1000);
-	assert_int_equal(sl_flow_choice(&e, &s.snap, POOL_B, SL_PROTO_TCP, now, &bi),
-			 SL_FLOW_MOVED);
-}
+	for (size_t c = 0; c < sizeof(choice_cases) / sizeof(choice_cases[0]); c++) {
+		const struct choice_case *k = &choice_cases[c];
+		struct policy_snap s;
+		struct sl_flow_entry e, before;
+		uint32_t bi = 99;
 
-/* A backend that takes no new flows keeps established TCP only. */
-static void
-test_choice_backend_down(void **state)
-{
-	struct policy_snap s;
-	struct sl_flow_entry e;
-	uint32_t bi = 99;
-	const uint32_t now = 50000;
-	(void)state;
-
-	policy_snap_init(&s);
-	s.backends[2].usable = 0; /* probed down (no drain period applies) */
-	entry_of(&e, 5, SL_FLOW_ESTABLISHED, now + 1000);
-	assert_int_equal(sl_flow_choice(&e, &s.snap, POOL_A, SL_PROTO_TCP, now, &bi), SL_FLOW_KEEP);
-	assert_int_equal(bi, 2);
-	assert_int_equal(e.flags, 0);
-	assert_int_equal(e.expires_ms, now + 1000);
-	entry_of(&e, 5, SL_FLOW_CLOSING, now + 1000);
-	assert_int_equal(sl_flow_choice(&e, &s.snap, POOL_A, SL_PROTO_TCP, now, &bi), SL_FLOW_KEEP);
-	/* a connection still at its SYN moves */
-	entry_of(&e, 5, SL_FLOW_NEW, now + 1000);
-	assert_int_equal(sl_flow_choice(&e, &s.snap, POOL_A, SL_PROTO_TCP, now, &bi),
-			 SL_FLOW_MOVED);
-	/* UDP moves */
-	entry_of(&e, 5, SL_FLOW_NEW, now + 1000);
-	assert_int_equal(sl_flow_choice(&e, &s.snap, POOL_A, SL_PROTO_UDP, now, &bi),
-			 SL_FLOW_MOVED);
-	/* adminState Down without a drain period: the same */
-	s.backends[2].admin_down = 1;
-	entry_of(&e, 5, SL_FLOW_ESTABLISHED, now + 1000);
-	assert_int_equal(sl_flow_choice(&e, &s.snap, POOL_A, SL_PROTO_TCP, now, &bi), SL_FLOW_KEEP);
-	assert_int_equal(e.flags, 0);
-	assert_int_equal(e.expires_ms, now + 1000);
+		policy_snap_init(&s);
+		s.backends[2].usable = !k->down;
+		s.backends[2].admin_down = k->admin_down;
+		entry_of(&e, k->backend_id, k->state, k->expires);
+		before = e;
+		printf("%s\n", k->what);
+		assert_int_equal(sl_flow_choice(&e, &s.snap, k->pool, k->proto, k->now, &bi),
+				 k->verdict);
+		assert_int_equal(bi, k->verdict == SL_FLOW_KEEP ? k->backend : 99);
+		assert_memory_equal(&e, &before, sizeof(e));
+	}
 }
 
 /* adminState Down with a drain period: established flows stay until its deadline. */
@@ -500,11 +495,9 @@ main(void)
 		cmocka_unit_test(test_restart),
 		cmocka_unit_test(test_tcp_timeouts),
 		cmocka_unit_test(test_udp_timeout),
-		cmocka_unit_test(test_renew_slack),
-		cmocka_unit_test(test_drain_deadline_kept),
+		cmocka_unit_test(test_expiry_renewal),
 		cmocka_unit_test(test_tcp_reset_sequence),
-		cmocka_unit_test(test_choice_keep_expire_move),
-		cmocka_unit_test(test_choice_backend_down),
+		cmocka_unit_test(test_choice),
 		cmocka_unit_test(test_choice_drain),
 	};
 
