@@ -13,8 +13,8 @@
 #include <rte_log.h>
 #include <rte_mbuf.h>
 
-#include "sl_l2proto.h"
 #include "sl_control_slowpath.h"
+#include "sl_l2proto.h"
 
 #define SP_LOG(level, ...) rte_log(RTE_LOG_##level, RTE_LOGTYPE_USER1, "sluiced: " __VA_ARGS__)
 

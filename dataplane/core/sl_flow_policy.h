@@ -36,7 +36,7 @@
 enum sl_flow_verdict {
 	SL_FLOW_KEEP = 0,    /* the entry's backend keeps the flow */
 	SL_FLOW_EXPIRED,     /* the entry's timeout passed: a new choice */
-	SL_FLOW_MOVED,       /* its backend left the rule's pool or takes no new flows: a new choice */
+	SL_FLOW_MOVED,       /* its backend left the pool or takes no new flows: a new choice */
 };
 
 /*
