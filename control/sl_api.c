@@ -257,9 +257,7 @@ sl_put(struct sl_api *api, struct MHD_Connection *conn, const struct sl_res_path
 		return sl_send_error(conn, (unsigned int)http, &e);
 	}
 	cJSON_Delete(body);
-	api->ctl->request_start_us = req->start_us;
-	rc = sl_controller_commit(api->ctl, doc, &e);
-	api->ctl->request_start_us = 0;
+	rc = sl_controller_commit(api->ctl, doc, req->start_us, &e);
 	if (rc != 0)
 		return sl_send_error(conn, sl_commit_status(&e), &e);
 	cJSON *out = sl_doc_render(api->ctl->doc, p, &e);
@@ -288,7 +286,7 @@ sl_delete(struct sl_api *api, struct MHD_Connection *conn, const struct sl_res_p
 		cJSON_Delete(doc);
 		return sl_send(conn, MHD_HTTP_NO_CONTENT, NULL);
 	}
-	if (sl_controller_commit(api->ctl, doc, &why) != 0) {
+	if (sl_controller_commit(api->ctl, doc, 0, &why) != 0) {
 		if (sl_commit_status(&why) != 400)
 			return sl_send_error(conn, sl_commit_status(&why), &why);
 		/* The rest of the configuration still needs it: say what does. */

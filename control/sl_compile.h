@@ -16,6 +16,7 @@
 #include "sl_config.h"
 #include "sl_error.h"
 #include "sl_id_registry.h"
+#include "sl_port_info.h"
 #include "sl_snapshot.h"
 
 /*

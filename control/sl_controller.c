@@ -35,7 +35,8 @@ sl_controller_begin(const struct sl_controller *c)
 }
 
 int
-sl_controller_commit(struct sl_controller *c, cJSON *doc, struct sl_error *err)
+sl_controller_commit(struct sl_controller *c, cJSON *doc, double request_start_us,
+		     struct sl_error *err)
 {
 	struct sl_commit_timing t;
 	struct sl_model *m;
@@ -82,7 +83,7 @@ sl_controller_commit(struct sl_controller *c, cJSON *doc, struct sl_error *err)
 	 * compiled and published again (it compiles: it did before, and its
 	 * unchanged Maglev tables are still cached) and the change is refused.
 	 */
-	t.request_to_publish_us = c->request_start_us > 0 ? t0 - c->request_start_us : 0;
+	t.request_to_publish_us = request_start_us > 0 ? t0 - request_start_us : 0;
 	c->ops.publish(c->ops.ctx, prepared);
 	t1 = sl_controller_now_us();
 	t.publish_us = t1 - t0;
@@ -113,8 +114,6 @@ sl_controller_commit(struct sl_controller *c, cJSON *doc, struct sl_error *err)
 	c->model = m;
 	c->commits++;
 	c->last = t;
-	if (c->ops.committed != NULL)
-		c->ops.committed(c->ops.ctx, m);
 	return 0;
 }
 
@@ -193,7 +192,7 @@ sl_controller_apply_file(struct sl_controller *c, struct sl_error *err)
 	merged = sl_merge_file(c, c->doc, err);
 	if (merged == NULL)
 		return -errno;
-	rc = sl_controller_commit(c, merged, err);
+	rc = sl_controller_commit(c, merged, 0, err);
 	if (rc < 0 && err != NULL)
 		snprintf(err->file, sizeof(err->file), "%s", c->config_file);
 	return rc;
@@ -293,7 +292,7 @@ sl_controller_init(struct sl_controller *c, const char *state_dir, const char *c
 		if (first == NULL)
 			return -errno;
 	}
-	rc = sl_controller_commit(c, first != NULL ? first : sl_doc_new(), err);
+	rc = sl_controller_commit(c, first != NULL ? first : sl_doc_new(), 0, err);
 	if (rc < 0) {
 		if (c->config_file != NULL && err != NULL)
 			snprintf(err->file, sizeof(err->file), "%s", c->config_file);

@@ -34,12 +34,8 @@
 struct sl_apply_ops {
 	/* Compile m; return what publish takes, or NULL with *err filled. */
 	void *(*prepare)(void *ctx, const struct sl_model *m, struct sl_error *err);
-	/* Make the prepared configuration the running one. */
+	/* Make the prepared configuration the running one (every prepared one is published). */
 	void (*publish)(void *ctx, void *prepared);
-	/* Free a prepared configuration that will not be published. */
-	void (*discard)(void *ctx, void *prepared);
-	/* The model is now the committed one (may be NULL): e.g. resync probes. */
-	void (*committed)(void *ctx, const struct sl_model *m);
 	void *ctx;
 };
 
@@ -61,7 +57,6 @@ struct sl_controller {
 	uint64_t commits;          /* successful commits so far */
 	int unchanged;             /* the last commit changed nothing and published nothing */
 	struct sl_commit_timing last;
-	double request_start_us;   /* set by the API before a commit: when the request arrived */
 	int watch_fd;              /* inotify on the configuration file's directory, or -1 */
 	double reload_due;         /* monotonic seconds; 0 = none pending */
 };
@@ -81,9 +76,13 @@ cJSON *sl_controller_begin(const struct sl_controller *c);
 
 /*
  * Validate, compile, persist and publish doc (which the controller takes,
- * whatever the outcome). Returns 0, or a negative errno with *err.
+ * whatever the outcome). request_start_us is when the request that made the
+ * change arrived (sl_controller_now_us()), or 0 for a change no request
+ * made (the configuration file): last.request_to_publish_us is measured
+ * from it. Returns 0, or a negative errno with *err.
  */
-int sl_controller_commit(struct sl_controller *c, cJSON *doc, struct sl_error *err);
+int sl_controller_commit(struct sl_controller *c, cJSON *doc, double request_start_us,
+			 struct sl_error *err);
 
 /*
  * Compile and publish the committed model again (its inputs outside the
@@ -91,7 +90,7 @@ int sl_controller_commit(struct sl_controller *c, cJSON *doc, struct sl_error *e
  */
 int sl_controller_republish(struct sl_controller *c, struct sl_error *err);
 
-/* Monotonic microseconds, the clock of request_start_us. */
+/* Monotonic microseconds, the clock of sl_controller_commit()'s request_start_us. */
 double sl_controller_now_us(void);
 
 /*

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "sl_error.h"
+#include "sl_port_info.h"
 #include "sl_snapshot.h"
 
 #define SL_PORT_NAME_MAX 64

@@ -45,6 +45,22 @@ sl_publish(struct sl_publisher *p, struct sl_snapshot *s)
 	return (rte_get_tsc_cycles() - t0) * 1000000ull / rte_get_tsc_hz();
 }
 
+int
+sl_publisher_reader_start(struct sl_publisher *p, uint32_t reader)
+{
+	if (reader >= p->n_readers || rte_rcu_qsbr_thread_register(p->qsv, reader) != 0)
+		return -EINVAL;
+	rte_rcu_qsbr_thread_online(p->qsv, reader);
+	return 0;
+}
+
+void
+sl_publisher_reader_stop(struct sl_publisher *p, uint32_t reader)
+{
+	rte_rcu_qsbr_thread_offline(p->qsv, reader);
+	rte_rcu_qsbr_thread_unregister(p->qsv, reader);
+}
+
 void
 sl_publisher_fini(struct sl_publisher *p)
 {

@@ -19,7 +19,6 @@
 
 #include <rte_common.h>
 
-#include "sl_compile.h"
 #include "sl_drop.h"
 #include "sl_snapshot.h"
 

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * sl_worker.c: the packet path of one worker lcore (see sl_worker.h and the
- * packet path in DESIGN.md): rx_burst, parse, frontend lookup, Maglev
- * backend choice, rewrite, buffered tx_burst.
+ * sl_worker.c: the packet path of one worker lcore (see sl_worker.h, and
+ * "The packet path" in docs/architecture.md): rx_burst, parse, frontend
+ * lookup, flow table or Maglev backend choice, rewrite, buffered tx_burst,
+ * and the worker's loop. Packets the stages set aside take the worker's
+ * slow path (sl_worker_slowpath.c).
  */
 #include <errno.h>
 #include <stddef.h>
@@ -12,16 +14,14 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
-#include <rte_memcpy.h>
 #include <rte_prefetch.h>
 
-#include "sl_checksum.h"
+#include "sl_flow_policy.h"
 #include "sl_hash.h"
 #include "sl_l2proto.h"
 #include "sl_parse.h"
 #include "sl_rewrite.h"
-#include "sl_worker.h"
-
+#include "sl_worker_internal.h"
 
 #define SL_PREFETCH_AHEAD 4
 
@@ -224,71 +224,19 @@ sl_stage_classify(struct sl_worker *w, const struct sl_snapshot *snap, struct rt
 }
 
 /*
- * A flow's timeout in its state; TCP state advances with the packet's flags.
- * Writes only what changed, and renews the expiry only once it has moved by
- * SL_FLOW_RENEW_SLACK_MS (or must shrink), so an established flow's entry
- * stays clean in the cache for most of its packets. The client's sequence
- * numbers are kept only for rules that reset flows (enableTcpReset).
- */
-static inline void
-sl_flow_track(struct sl_flow_entry *e, const struct sl_pkt *p, const struct sl_rule *rule,
-	      const uint8_t *l4, uint32_t now)
-{
-	uint32_t timeout;
-
-	if (p->l4_proto != SL_PROTO_TCP) {
-		timeout = SL_FLOW_UDP_TIMEOUT_MS;
-	} else {
-		uint8_t f = p->tcp_flags;
-		uint8_t state;
-
-		if (rule->tcp_reset) {
-			uint32_t seq, ack;
-			memcpy(&seq, l4 + 4, 4); /* TCP headers need not be 4-byte aligned */
-			memcpy(&ack, l4 + 8, 4);
-			uint32_t payload = p->l4_len - ((uint32_t)(l4[12] >> 4) << 2);
-			e->client_seq_next = rte_be_to_cpu_32(seq) + payload +
-					     ((f & (SL_TCP_SYN | SL_TCP_FIN)) ? 1 : 0);
-			if (f & SL_TCP_ACK)
-				e->client_ack = rte_be_to_cpu_32(ack);
-		}
-		if (f & SL_TCP_RST) {
-			state = SL_FLOW_RESET;
-			timeout = SL_FLOW_RST_TIMEOUT_MS;
-		} else if ((f & SL_TCP_FIN) || e->state == SL_FLOW_CLOSING) {
-			state = SL_FLOW_CLOSING;
-			timeout = SL_FLOW_FIN_TIMEOUT_MS;
-		} else if ((f & SL_TCP_SYN) && e->state == SL_FLOW_NEW) {
-			state = SL_FLOW_NEW;
-			timeout = SL_FLOW_SYN_TIMEOUT_MS;
-		} else {
-			state = SL_FLOW_ESTABLISHED;
-			timeout = rule->tcp_idle_ms;
-		}
-		if (state != e->state)
-			e->state = state;
-	}
-	uint32_t expires = now + timeout;
-	int32_t delta = (int32_t)(expires - e->expires_ms);
-	/* A draining flow does not outlive its drain deadline. */
-	if ((e->flags & SL_FLOW_F_DRAINING) && delta >= 0)
-		return;
-	if (delta < 0 || delta >= SL_FLOW_RENEW_SLACK_MS)
-		e->expires_ms = expires;
-}
-
-/*
  * The flow table's choice for packet i, or SL_BACKEND_NONE when Maglev must
  * choose (a new flow, or one whose backend is gone, expired, or no longer
- * takes it). Sets b->flow[i] to the entry to record the choice in.
+ * takes it: sl_flow_choice). Sets b->flow[i] to the entry to record the
+ * choice in, and counts the outcome.
  */
 static inline uint32_t
-sl_flow_choice(struct sl_worker *w, const struct sl_snapshot *snap, struct sl_burst *b, uint16_t i,
-	       uint32_t now)
+sl_pick_by_flow(struct sl_worker *w, const struct sl_snapshot *snap, struct sl_burst *b,
+		uint16_t i, uint32_t now)
 {
 	struct sl_flow_table *t = &w->flows;
 	struct sl_lcore_stats *st = w->stats;
 	int way = sl_flow_find(t, b->bucket[i], b->hash[i], &b->key[i]);
+	uint32_t bi;
 
 	if (way < 0) {
 		st->flow_misses++;
@@ -297,45 +245,18 @@ sl_flow_choice(struct sl_worker *w, const struct sl_snapshot *snap, struct sl_bu
 	}
 	struct sl_flow_entry *e = sl_flow_entry_at(t, b->bucket[i], way);
 	b->flow[i] = e;
-	if (sl_flow_time_passed(now, e->expires_ms)) {
+	switch (sl_flow_choice(e, snap, b->rule[i]->pool, b->pkt[i].l4_proto, now, &bi)) {
+	case SL_FLOW_KEEP:
+		st->flow_hits++;
+		return bi;
+	case SL_FLOW_EXPIRED:
 		st->flow_misses++;
 		return SL_BACKEND_NONE;
-	}
-	uint32_t bi = snap->backend_by_id[e->backend_id];
-	if (unlikely(bi == SL_BACKEND_NONE)) { /* removed from its pool */
+	default:
 		st->flow_rehashed++;
 		return SL_BACKEND_NONE;
 	}
-	const struct sl_backend *be = &snap->backends[bi];
-	if (unlikely(be->pool != b->rule[i]->pool)) { /* the rule now uses another pool */
-		st->flow_rehashed++;
-		return SL_BACKEND_NONE;
-	}
-	if (likely(be->usable)) {
-		/*
-		 * Up again: no deadline. Written only when set: a store on
-		 * every hit would dirty the entry's line, and with a table
-		 * larger than the caches each packet would then cost a
-		 * write-back to memory as well as the read.
-		 */
-		if (unlikely(e->flags & SL_FLOW_F_DRAINING))
-			e->flags &= (uint8_t)~SL_FLOW_F_DRAINING;
-		st->flow_hits++;
-		return bi;
-	}
-	/* Down or probed down: established TCP stays (for the drain period, if any); the rest moves. */
-	if (b->pkt[i].l4_proto == SL_PROTO_TCP && e->state != SL_FLOW_NEW) {
-		if (be->admin_down && be->drain_ms != 0 && !(e->flags & SL_FLOW_F_DRAINING)) {
-			e->flags |= SL_FLOW_F_DRAINING;
-			e->expires_ms = now + be->drain_ms;
-		}
-		st->flow_hits++;
-		return bi;
-	}
-	st->flow_rehashed++;
-	return SL_BACKEND_NONE;
 }
-
 
 static inline void
 sl_stage_pick(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port_index,
@@ -350,7 +271,7 @@ sl_stage_pick(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port
 		b->flow[i] = NULL;
 		b->fresh[i] = 0;
 		if (w->flow_capacity != 0)
-			be = sl_flow_choice(w, snap, b, i, now);
+			be = sl_pick_by_flow(w, snap, b, i, now);
 		if (be == SL_BACKEND_NONE) {
 			uint16_t member = *b->slot[i];
 			if (unlikely(member == SL_MAGLEV_EMPTY)) {
@@ -362,16 +283,14 @@ sl_stage_pick(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port
 				struct sl_flow_entry *e = b->flow[i];
 				if (e != NULL) {
 					/* the same flow again (expired or moved): start over */
-					memset(&e->backend_id, 0,
-					       sizeof(*e) - offsetof(struct sl_flow_entry, backend_id));
-					e->expires_ms = now + SL_FLOW_SYN_TIMEOUT_MS;
+					sl_flow_restart(e, now);
 				} else {
 					/* provisional expiry, so later packets of the
 					 * flow in this burst hit; the rewrite stage sets
 					 * the flow state's own */
 					e = sl_flow_insert(&w->flows, b->bucket[i], b->hash[i],
 							   &b->key[i], now,
-							   now + SL_FLOW_SYN_TIMEOUT_MS);
+							   sl_flow_provisional_expiry(now));
 					if (unlikely(e == NULL))
 						w->stats->flow_table_full++;
 				}
@@ -395,12 +314,6 @@ sl_stage_pick(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port
 		rte_prefetch0(&snap->backends[be]);
 	}
 }
-
-/* Forward declarations of the slow path (below). */
-static enum sl_drop_reason sl_ttl_exceeded(struct sl_worker *w, uint16_t port, struct rte_mbuf *m,
-					   const struct sl_pkt *p);
-static enum sl_drop_reason sl_too_big(struct sl_worker *w, uint16_t port, struct rte_mbuf *m,
-				      const struct sl_pkt *p, uint32_t fits);
 
 /* Reply entries are renewed in epochs of 2^14 ms (16.4 s) of their flow's expiry. */
 #define SL_REPLY_EPOCH_SHIFT 14
@@ -446,66 +359,6 @@ sl_reply_note(struct sl_worker *w, const struct rte_mbuf *m, const struct sl_pkt
 		w->stats->paths[SL_PATH_REPLY_FULL]++;
 }
 
-/* Bytes a header prefix adds to the IP packet beyond its L2 header (what counts against the MTU). */
-static inline uint32_t
-sl_encap_overhead(const struct sl_encap *hdr)
-{
-	return (uint32_t)hdr->len - hdr->etype_off - 2;
-}
-
-/*
- * Can the IP packet at mbuf offset l3_off (l3_len bytes) leave behind hdr on
- * TX queue tq? SL_DROP_NONE, or the reason it cannot.
- */
-static inline enum sl_drop_reason
-sl_out_check(const struct sl_worker_queue *tq, const struct rte_mbuf *m, uint16_t l3_off,
-	     uint16_t l3_len, const struct sl_encap *hdr)
-{
-	if (unlikely(!hdr->valid))
-		return SL_DROP_NO_NEIGHBOUR;
-	if (unlikely(tq == NULL))
-		return SL_DROP_NO_TX_QUEUE;
-	if (unlikely(l3_len + sl_encap_overhead(hdr) > tq->mtu))
-		return SL_DROP_MTU_EXCEEDED;
-	if (unlikely(rte_pktmbuf_headroom(m) + l3_off < hdr->len))
-		return SL_DROP_NO_HEADROOM;
-	return SL_DROP_NONE;
-}
-
-/*
- * Keep only the IP packet (drops the L2 header, VLAN tag and Ethernet
- * padding), put hdr in front of it, finish it and queue it on tq (checked
- * by sl_out_check()).
- */
-static __rte_always_inline void
-sl_out(struct sl_worker *w, struct sl_worker_queue *tq, struct rte_mbuf *m, uint16_t l3_off,
-       uint16_t l3_len, int family, const struct sl_encap *hdr, uint32_t entropy)
-{
-	uint8_t *out;
-
-	if (likely(m->nb_segs == 1)) {
-		/*
-		 * One segment (the parser saw l3_off + l3_len bytes in it):
-		 * the new start and length at once, instead of adj, trim and
-		 * prepend checking and updating them in turn.
-		 */
-		uint16_t off = (uint16_t)(m->data_off + l3_off - hdr->len);
-		m->data_off = off;
-		m->data_len = (uint16_t)(hdr->len + l3_len);
-		m->pkt_len = m->data_len;
-		out = (uint8_t *)m->buf_addr + off;
-	} else {
-		rte_pktmbuf_adj(m, l3_off);
-		if (rte_pktmbuf_data_len(m) > l3_len)
-			rte_pktmbuf_trim(m, rte_pktmbuf_data_len(m) - l3_len);
-		out = (uint8_t *)rte_pktmbuf_prepend(m, hdr->len);
-	}
-	rte_memcpy(out, hdr->bytes, hdr->len);
-	sl_encap_finish(out, hdr, l3_len, family, entropy);
-	m->ol_flags = 0;
-	w->stats->tx += rte_eth_tx_buffer(tq->port_id, tq->queue, tq->txb, m);
-}
-
 /*
  * Rewrite one packet and hand it to TX. Returns SL_DROP_NONE when the packet
  * was queued (the mbuf is no longer ours), else the reason to drop it.
@@ -524,8 +377,8 @@ sl_stage_rewrite(struct sl_worker *w, struct sl_worker_queue *q, const struct sl
 	enum sl_drop_reason r = sl_out_check(tq, m, p->l3_off, p->l3_len, hdr);
 	if (unlikely(r != SL_DROP_NONE))
 		return r != SL_DROP_MTU_EXCEEDED ? r
-						 : sl_too_big(w, q->port_index, m, p,
-							      tq->mtu - sl_encap_overhead(hdr));
+						 : sl_worker_too_big(w, q->port_index, m, p,
+								     tq->mtu - sl_encap_overhead(hdr));
 
 	struct sl_flow_entry *e = b->flow[i];
 	uint32_t expires_before = e != NULL ? e->expires_ms : 0;
@@ -536,7 +389,7 @@ sl_stage_rewrite(struct sl_worker *w, struct sl_worker_queue *q, const struct sl
 		/* DNAT routes the packet: the TTL goes down, and must not reach 0. */
 		uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
 		if (unlikely(sl_ip_ttl_decrement(frame + p->l3_off, p->family) < 0))
-			return sl_ttl_exceeded(w, q->port_index, m, p);
+			return sl_worker_ttl_exceeded(w, q->port_index, m, p);
 		sl_dnat(frame, p, &be->addr, rule->backend_port_be);
 		if (w->n_replies != 0) {
 			/* the reply entry follows the flow entry's expiry */
@@ -577,579 +430,6 @@ sl_stage_rewrite(struct sl_worker *w, struct sl_worker_queue *q, const struct sl
 	return SL_DROP_NONE;
 }
 
-/* ---------------------------------------------------------------------------
- * The slow path: packets the burst stages set aside. Per packet, not inlined
- * into the fast path; each returns SL_DROP_NONE when it took the mbuf.
- */
-
-/* Hand a packet to the control thread (mbuf->port = the port index it came in on). */
-static enum sl_drop_reason
-sl_punt(struct sl_worker *w, uint16_t port, struct rte_mbuf *m, enum sl_drop_reason otherwise)
-{
-	if (w->punt == NULL)
-		return otherwise;
-	m->port = port;
-	if (unlikely(rte_ring_sp_enqueue(w->punt, m) != 0))
-		return SL_DROP_PUNT_FULL;
-	w->stats->paths[SL_PATH_PUNTED]++;
-	return SL_DROP_NONE;
-}
-
-/* Is a one of the port's own addresses? */
-static inline int
-sl_is_port_addr(const struct sl_dp_port *pt, const struct sl_ip_addr *a)
-{
-	return (pt->has_ipv4 && sl_ip_addr_eq(&pt->ipv4, a)) ||
-	       (pt->has_ipv6 && sl_ip_addr_eq(&pt->ipv6, a));
-}
-
-/* Addressed to this port at L2: its MAC, broadcast or multicast. */
-static inline int
-sl_is_for_port_mac(const struct sl_dp_port *pt, const uint8_t *frame)
-{
-	return (frame[0] & 1) || memcmp(frame, pt->mac.bytes, 6) == 0;
-}
-
-/*
- * What the fast path cannot place and that is not a frontend's: frames not
- * addressed to the port at L2 (promiscuous ports see the whole segment) are
- * not for us; to the kernel when the port has an exception path (but never
- * what is addressed to a frontend: the kernel does not own those); ARP, ND
- * and pings of the port's addresses to the control thread in any case;
- * else dropped with reason r.
- */
-static enum sl_drop_reason
-sl_not_ours(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port,
-	    struct rte_mbuf *m, const struct sl_pkt *p, int has_l3, enum sl_drop_reason r)
-{
-	const struct sl_dp_port *pt = &w->ports[port];
-	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
-
-	if (!sl_is_for_port_mac(pt, frame))
-		return has_l3 ? SL_DROP_NOT_FOR_US : r;
-	if (has_l3 && (sl_snapshot_addr_kind(snap, &p->dst) & SL_ADDR_FRONTEND))
-		return r;
-	if (pt->exception)
-		return sl_punt(w, port, m, r);
-	if (has_l3 && p->l4_proto == (p->family == SL_AF_IPV4 ? SL_IPPROTO_ICMP : SL_IPPROTO_ICMPV6) &&
-	    (sl_is_port_addr(pt, &p->dst) || (p->family == SL_AF_IPV6 && p->dst.bytes[0] == 0xff)))
-		return sl_punt(w, port, m, r);
-	return r;
-}
-
-/*
- * Send the IP packet at mbuf offset l3_off (l3_len bytes) behind the prefix
- * hdr on port eport: the shared tail of the slow paths that forward.
- */
-static enum sl_drop_reason
-sl_emit(struct sl_worker *w, struct rte_mbuf *m, uint16_t l3_off, uint16_t l3_len, int family,
-	const struct sl_encap *hdr, uint16_t eport, uint32_t entropy)
-{
-	struct sl_worker_queue *tq = w->txq[eport];
-	enum sl_drop_reason r = sl_out_check(tq, m, l3_off, l3_len, hdr);
-
-	if (r == SL_DROP_NONE)
-		sl_out(w, tq, m, l3_off, l3_len, family, hdr, entropy);
-	return r;
-}
-
-/* An Ethernet (+802.1Q) header to dst from the port, in front of the IP packet of m. */
-static enum sl_drop_reason
-sl_emit_l2(struct sl_worker *w, struct rte_mbuf *m, uint16_t l3_off, uint16_t l3_len, int family,
-	   uint16_t port, const struct sl_mac *dst, uint16_t vlan_tci)
-{
-	struct sl_encap_params ep;
-	struct sl_encap hdr;
-
-	memset(&ep, 0, sizeof(ep));
-	ep.delivery = SL_DELIVERY_DNAT;
-	ep.src_mac = w->ports[port].mac;
-	ep.dst_mac = *dst;
-	ep.vlan_tci = vlan_tci;
-	if (sl_encap_build(&hdr, &ep) != 0)
-		return SL_DROP_NO_NEIGHBOUR;
-	return sl_emit(w, m, l3_off, l3_len, family, &hdr, port, 0);
-}
-
-/*
- * Send an ICMP error about packet p (type, code and the 4 bytes after the
- * checksum) from the port's address of the packet's family, if it has one,
- * back where the packet came from (its source MAC, its tag), and return
- * reason: the packet itself is dropped.
- */
-static enum sl_drop_reason
-sl_icmp_back(struct sl_worker *w, uint16_t port, struct rte_mbuf *m, const struct sl_pkt *p,
-	     uint8_t type, uint8_t code, uint32_t rest_be, enum sl_drop_reason reason)
-{
-	const struct sl_dp_port *pt = &w->ports[port];
-	int v4 = p->family == SL_AF_IPV4;
-	struct rte_mbuf *e;
-
-	if (!(v4 ? pt->has_ipv4 : pt->has_ipv6) || (e = rte_pktmbuf_alloc(w->mp)) == NULL)
-		return reason;
-	uint32_t room = rte_pktmbuf_tailroom(e);
-	uint8_t *l3 = rte_pktmbuf_mtod(e, uint8_t *);
-	uint32_t len = sl_icmp_error_build(l3, room, p->family, v4 ? &pt->ipv4 : &pt->ipv6,
-					   rte_pktmbuf_mtod_offset(m, const uint8_t *, p->l3_off),
-					   p->l3_len, type, code, rest_be);
-	if (len == 0 || rte_pktmbuf_append(e, (uint16_t)len) == NULL) {
-		rte_pktmbuf_free(e);
-		return reason;
-	}
-	struct sl_mac to;
-	memcpy(to.bytes, rte_pktmbuf_mtod_offset(m, const uint8_t *, 6), 6);
-	if (sl_emit_l2(w, e, 0, (uint16_t)len, p->family, port, &to,
-		       p->has_vlan ? p->vlan_tci : pt->vlan_tci) != SL_DROP_NONE)
-		rte_pktmbuf_free(e);
-	else
-		w->stats->paths[SL_PATH_ICMP_SENT]++;
-	return reason;
-}
-
-/* TTL / hop limit would reach 0: ICMP time exceeded back, and drop. */
-static enum sl_drop_reason
-sl_ttl_exceeded(struct sl_worker *w, uint16_t port, struct rte_mbuf *m, const struct sl_pkt *p)
-{
-	return sl_icmp_back(w, port, m, p, p->family == SL_AF_IPV4 ? 11 : 3, 0, 0,
-			    SL_DROP_TTL_EXCEEDED);
-}
-
-/*
- * The packet with its delivery header is longer than the egress MTU: tell
- * the sender the size that fits (fragmentation needed with the next-hop
- * MTU, IPv6 packet too big), so path MTU discovery works through sluice
- * and its encapsulations. An IPv4 packet without DF is dropped the same
- * way but without the ICMP (sluice does not fragment).
- */
-static enum sl_drop_reason
-sl_too_big(struct sl_worker *w, uint16_t port, struct rte_mbuf *m, const struct sl_pkt *p,
-	   uint32_t fits)
-{
-	if (p->family == SL_AF_IPV4) {
-		const uint8_t *ip = rte_pktmbuf_mtod_offset(m, const uint8_t *, p->l3_off);
-		if (!(ip[6] & 0x40) || fits < 68)
-			return SL_DROP_MTU_EXCEEDED;
-		return sl_icmp_back(w, port, m, p, 3, 4, rte_cpu_to_be_32(fits & 0xffff),
-				    SL_DROP_MTU_EXCEEDED);
-	}
-	if (fits < 1280)
-		return SL_DROP_MTU_EXCEEDED;
-	return sl_icmp_back(w, port, m, p, 2, 0, rte_cpu_to_be_32(fits), SL_DROP_MTU_EXCEEDED);
-}
-
-/*
- * A TCP/UDP packet for no frontend: a DNAT backend's reply? Looked up in
- * this lcore's reply partition first, then the others'. A hit leaves from
- * the frontend's address and port, to the MAC the request came from.
- */
-static enum sl_drop_reason
-sl_reply_send(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port,
-	      struct rte_mbuf *m, const struct sl_pkt *p, const struct sl_reply_val *v)
-{
-	uint32_t ri = snap->rule_by_id[v->rule_id];
-	if (ri == SL_RULE_NONE || v->port >= w->n_ports)
-		return SL_DROP_REPLY_NO_FLOW;
-	const struct sl_rule *rule = &snap->rules[ri];
-	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
-	if (unlikely(sl_ip_ttl_decrement(frame + p->l3_off, p->family) < 0))
-		return sl_ttl_exceeded(w, port, m, p);
-	sl_snat(frame, p, &rule->frontend, rule->frontend_port_be);
-	uint16_t vlan = v->vlan_tci ? v->vlan_tci : w->ports[v->port].vlan_tci;
-	enum sl_drop_reason r;
-	struct sl_worker_queue *tq = w->txq[v->port];
-	if (likely(tq != NULL && (vlan != 0) == (p->has_vlan != 0))) {
-		/* the frame keeps its L2 layout: new MACs (and tag) in place, padding cut */
-		memcpy(frame, v->client_mac.bytes, 6);
-		memcpy(frame + 6, w->ports[v->port].mac.bytes, 6);
-		if (vlan != 0) {
-			frame[14] = (uint8_t)(vlan >> 8);
-			frame[15] = (uint8_t)vlan;
-		}
-		if (rte_pktmbuf_data_len(m) > p->l3_off + p->l3_len)
-			rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - p->l3_off - p->l3_len));
-		m->ol_flags = 0;
-		w->stats->tx += rte_eth_tx_buffer(tq->port_id, tq->queue, tq->txb, m);
-		r = SL_DROP_NONE;
-	} else {
-		r = sl_emit_l2(w, m, p->l3_off, p->l3_len, p->family, v->port, &v->client_mac, vlan);
-	}
-	if (r == SL_DROP_NONE) {
-		w->stats->paths[SL_PATH_REPLY]++;
-		w->stats->rules[rule->counter_id].packets++;
-		w->stats->rules[rule->counter_id].bytes += p->l3_len;
-	}
-	return r;
-}
-
-static int
-sl_reply_find(struct sl_worker *w, const struct sl_pkt *p, uint32_t now, struct sl_reply_val *v)
-{
-	struct sl_reply_key k;
-
-	memset(&k, 0, sizeof(k));
-	k.proto = p->l4_proto;
-	k.backend = p->src;
-	k.backend_port_be = p->sport_be;
-	k.client = p->dst;
-	k.client_port_be = p->dport_be;
-	int part = sl_reply_lookup_any(w->replies, w->n_replies, w->index, &k, sl_reply_hash(&k),
-				       now, v);
-	if (part >= 0 && part != w->index)
-		w->stats->paths[SL_PATH_REPLY_REMOTE]++;
-	return part;
-}
-
-static enum sl_drop_reason
-sl_reply(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port, struct rte_mbuf *m,
-	 const struct sl_pkt *p, uint32_t now)
-{
-	struct sl_reply_val v;
-
-	if (sl_reply_find(w, p, now, &v) < 0)
-		return SL_DROP_REPLY_NO_FLOW;
-	return sl_reply_send(w, snap, port, m, p, &v);
-}
-
-/* The rule of (frontend, protocol, port), exact then HA ports. */
-static inline uint32_t
-sl_rule_of(const struct sl_snapshot *snap, const struct sl_ip_addr *fe, uint8_t proto,
-	   uint16_t port_be)
-{
-	uint32_t r = sl_frontend_find(snap, fe, proto, port_be);
-	return r != SL_RULE_NONE ? r : sl_frontend_find(snap, fe, SL_PROTO_ALL, 0);
-}
-
-/* A datagram's first fragment leaves what its later ones need in its slot. */
-static inline void
-sl_frag_remember(struct sl_frag_slot *fs, const struct sl_pkt *p, uint8_t kind, uint32_t rule_id,
-		 uint32_t now)
-{
-	fs->src = p->src;
-	fs->dst = p->dst;
-	fs->id = p->frag_id;
-	fs->proto = p->l4_proto;
-	fs->rule_id = rule_id;
-	fs->expires_ms = now + SL_FRAG_TTL_MS;
-	fs->used = kind;
-}
-
-/* Does the slot hold, live, what p's first fragment of this kind left? */
-static inline bool
-sl_frag_is(const struct sl_frag_slot *fs, const struct sl_pkt *p, uint8_t kind, uint32_t now)
-{
-	return fs->used == kind && fs->id == p->frag_id && fs->proto == p->l4_proto &&
-	       !sl_flow_time_passed(now, fs->expires_ms) && sl_ip_addr_eq(&fs->src, &p->src) &&
-	       sl_ip_addr_eq(&fs->dst, &p->dst);
-}
-
-static inline uint32_t
-sl_frag_slot_of(const struct sl_pkt *p)
-{
-	uint32_t h = sl_crc32c(p->src.bytes, 16, p->frag_id);
-	h = sl_crc32c(p->dst.bytes, 16, h ^ p->l4_proto);
-	return h % SL_FRAG_SLOTS;
-}
-
-/*
- * A fragment to a frontend. Every fragment of a datagram goes to the backend
- * the rule's pool gives its 3-tuple (source, destination, protocol; the
- * rule's own key when it ignores ports already): later fragments carry no
- * ports, so the 5-tuple cannot place them. The first fragment finds the rule
- * by its port and leaves it in a small table for the later ones; a later one
- * with no entry (it came first, or on another lcore) uses the frontend's HA
- * ports rule if there is one, else is dropped (fragment_no_rule).
- */
-static enum sl_drop_reason
-sl_fragment(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port,
-	    struct rte_mbuf *m, struct sl_pkt *p, uint32_t now)
-{
-	struct sl_frag_slot *fs = &w->frags[sl_frag_slot_of(p)];
-	uint32_t ri = SL_RULE_NONE;
-
-	/* rules (HA ports too) are for TCP and UDP: fragmented ICMP, ESP... are not forwarded */
-	if (p->l4_proto != SL_PROTO_TCP && p->l4_proto != SL_PROTO_UDP)
-		return SL_DROP_L4_UNSUPPORTED;
-	if (p->frag == SL_FRAG_FIRST && p->l4_len >= 4) {
-		ri = sl_rule_of(snap, &p->dst, p->l4_proto, p->dport_be);
-		if (ri == SL_RULE_NONE)
-			return SL_DROP_NO_FRONTEND;
-		sl_frag_remember(fs, p, SL_FRAG_TO_FRONTEND, snap->rules[ri].counter_id, now);
-	} else {
-		if (sl_frag_is(fs, p, SL_FRAG_TO_FRONTEND, now))
-			ri = snap->rule_by_id[fs->rule_id];
-		if (ri == SL_RULE_NONE)
-			ri = sl_frontend_find(snap, &p->dst, SL_PROTO_ALL, 0);
-		if (ri == SL_RULE_NONE)
-			return SL_DROP_FRAGMENT_NO_RULE;
-	}
-	const struct sl_rule *rule = &snap->rules[ri];
-	const struct sl_pool *pool = &snap->pools[rule->pool];
-	struct sl_pkt key = *p;
-	key.sport_be = key.dport_be = 0;
-	enum sl_dist d = rule->dist == SL_DIST_DEFAULT ? SL_DIST_SOURCE_IP_PROTOCOL
-						       : (enum sl_dist)rule->dist;
-	uint32_t h = sl_flow_hash(&key, d, snap->hash_seed);
-	uint32_t bi = sl_pool_pick(snap, pool, h);
-	if (bi == UINT32_MAX)
-		return SL_DROP_NO_BACKEND;
-	const struct sl_backend *be = &snap->backends[bi];
-	uint16_t eport = be->egress_port == SL_PORT_INGRESS ? port : be->egress_port;
-	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
-	if (!rule->floating_ip) {
-		if (unlikely(sl_ip_ttl_decrement(frame + p->l3_off, p->family) < 0))
-			return sl_ttl_exceeded(w, port, m, p);
-		sl_dnat(frame, p, &be->addr, rule->backend_port_be);
-	}
-	enum sl_drop_reason r = sl_emit(w, m, p->l3_off, p->l3_len, p->family,
-					sl_snapshot_hdr(snap, bi, eport, rule->floating_ip), eport,
-					h);
-	if (r == SL_DROP_NONE) {
-		w->stats->paths[SL_PATH_FRAGMENT]++;
-		w->stats->rules[rule->counter_id].packets++;
-		w->stats->rules[rule->counter_id].bytes += p->l3_len;
-		w->stats->backends[be->counter_id].packets++;
-		w->stats->backends[be->counter_id].bytes += p->l3_len;
-	}
-	return r;
-}
-
-/*
- * A fragment of a DNAT backend's reply (a large UDP answer: DNS with EDNS,
- * for one). The first fragment carries the ports: its reply entry is looked
- * up as for a whole packet and left in the fragment table, keyed by the
- * datagram (source, destination, identification, protocol), for the later
- * fragments, which get the frontend's address (the port is in the first
- * only). A later fragment with no entry (it came first, or on another lcore)
- * is dropped as reply_no_flow.
- */
-static enum sl_drop_reason
-sl_reply_fragment(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port,
-		  struct rte_mbuf *m, struct sl_pkt *p, uint32_t now)
-{
-	struct sl_frag_slot *fs = &w->frags[sl_frag_slot_of(p)];
-	struct sl_reply_val v;
-
-	if (p->frag == SL_FRAG_FIRST && (p->l4_proto == SL_PROTO_TCP || p->l4_proto == SL_PROTO_UDP) &&
-	    p->l4_len >= 4) {
-		if (sl_reply_find(w, p, now, &v) < 0)
-			return SL_DROP_REPLY_NO_FLOW;
-		sl_frag_remember(fs, p, SL_FRAG_REPLY, v.rule_id, now);
-		fs->reply = v;
-		return sl_reply_send(w, snap, port, m, p, &v);
-	}
-	if (sl_frag_is(fs, p, SL_FRAG_REPLY, now))
-		return sl_reply_send(w, snap, port, m, p, &fs->reply);
-	return SL_DROP_REPLY_NO_FLOW;
-}
-
-/*
- * An ICMP error to a frontend address, quoting a packet the frontend sent
- * (frontend:port -> client:port, as a backend's reply or a DSR backend's
- * packet leaves): it belongs to the backend serving client -> frontend, so
- * path MTU discovery works through sluice. That backend is found as the
- * client's own packets find it (the flow table of this lcore, else Maglev);
- * under DNAT the error is rewritten to the backend's address and port.
- */
-static enum sl_drop_reason
-sl_icmp_error(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port,
-	      struct rte_mbuf *m, const struct sl_pkt *p, uint32_t now)
-{
-	struct sl_icmp_quote qt;
-	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
-	uint8_t *l3 = frame + p->l3_off;
-
-	if (sl_icmp_error_parse(l3, p->l3_len, p->family, &qt) != 0)
-		return SL_DROP_ICMP_NO_FLOW;
-	uint32_t ri = sl_rule_of(snap, &qt.src, qt.proto, qt.sport_be);
-	if (ri == SL_RULE_NONE)
-		return SL_DROP_ICMP_NO_FLOW;
-	const struct sl_rule *rule = &snap->rules[ri];
-	struct sl_pkt fp;
-	memset(&fp, 0, sizeof(fp));
-	fp.src = qt.dst;
-	fp.dst = qt.src;
-	fp.sport_be = qt.dport_be;
-	fp.dport_be = qt.sport_be;
-	fp.l4_proto = qt.proto;
-	fp.family = qt.family;
-	uint32_t h = sl_flow_hash(&fp, (enum sl_dist)rule->dist, snap->hash_seed);
-	uint32_t bi = SL_BACKEND_NONE;
-	if (w->flow_capacity != 0) {
-		struct sl_flow_key key;
-		struct sl_flow_bucket *bk = sl_flow_bucket_of(&w->flows, h);
-		sl_flow_key_make(&key, &fp, (enum sl_dist)rule->dist);
-		int way = sl_flow_find(&w->flows, bk, h, &key);
-		if (way >= 0) {
-			const struct sl_flow_entry *e = sl_flow_entry_at(&w->flows, bk, way);
-			if (!sl_flow_time_passed(now, e->expires_ms))
-				bi = snap->backend_by_id[e->backend_id];
-		}
-	}
-	if (bi == SL_BACKEND_NONE)
-		bi = sl_pool_pick(snap, &snap->pools[rule->pool], h);
-	if (bi == UINT32_MAX)
-		return SL_DROP_NO_BACKEND;
-	const struct sl_backend *be = &snap->backends[bi];
-	if (!rule->floating_ip &&
-	    sl_icmp_error_dnat(l3, p->l3_len, p->family, &be->addr, rule->backend_port_be) != 0)
-		return SL_DROP_ICMP_NO_FLOW;
-	uint16_t eport = be->egress_port == SL_PORT_INGRESS ? port : be->egress_port;
-	enum sl_drop_reason r = sl_emit(w, m, p->l3_off, p->l3_len, p->family,
-					sl_snapshot_hdr(snap, bi, eport, rule->floating_ip), eport,
-					h);
-	if (r == SL_DROP_NONE)
-		w->stats->paths[SL_PATH_ICMP_ERROR]++;
-	return r;
-}
-
-static inline int
-sl_is_icmp_error_type(int family, uint8_t type)
-{
-	if (family == SL_AF_IPV4)
-		return type == 3 || type == 11 || type == 12;
-	return type >= 1 && type <= 4;
-}
-
-/*
- * The slow path's entry: packet i of the burst was set aside with reason r.
- * Returns SL_DROP_NONE when the packet was taken, else the reason to drop it.
- */
-static enum sl_drop_reason
-sl_worker_slow(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port,
-	       struct rte_mbuf *m, struct sl_pkt *p, enum sl_drop_reason r, uint32_t now)
-{
-	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
-
-	switch (r) {
-	case SL_DROP_NOT_IP: {
-		uint16_t et = (uint16_t)(frame[p->has_vlan ? 16 : 12] << 8 | frame[p->has_vlan ? 17 : 13]);
-		if (et == SL_ETHERTYPE_ARP)
-			return sl_punt(w, port, m, r);
-		return sl_not_ours(w, snap, port, m, p, 0, r);
-	}
-	case SL_DROP_NO_FRONTEND:
-		if (snap->has_dnat && w->n_replies != 0 && !sl_is_port_addr(&w->ports[port], &p->dst)) {
-			enum sl_drop_reason rr = sl_reply(w, snap, port, m, p, now);
-			if (rr != SL_DROP_REPLY_NO_FLOW)
-				return rr;
-			/*
-			 * From a DNAT backend but no flow: a stale reply, or the
-			 * backend's own connection, which the host's kernel may
-			 * route when there is an exception path.
-			 */
-			if ((sl_snapshot_addr_kind(snap, &p->src) & SL_ADDR_DNAT_BACKEND) &&
-			    !w->ports[port].exception)
-				return rr;
-		}
-		return sl_not_ours(w, snap, port, m, p, 1, r);
-	case SL_DROP_IPV4_FRAGMENT:
-	case SL_DROP_IPV6_FRAGMENT:
-		if (sl_snapshot_addr_kind(snap, &p->dst) & SL_ADDR_FRONTEND)
-			return sl_fragment(w, snap, port, m, p, now);
-		if (snap->has_dnat && w->n_replies != 0 &&
-		    (sl_snapshot_addr_kind(snap, &p->src) & SL_ADDR_DNAT_BACKEND)) {
-			enum sl_drop_reason rr = sl_reply_fragment(w, snap, port, m, p, now);
-			if (rr != SL_DROP_REPLY_NO_FLOW || !w->ports[port].exception)
-				return rr;
-		}
-		return sl_not_ours(w, snap, port, m, p, 1, r);
-	case SL_DROP_L4_UNSUPPORTED: {
-		int icmp = p->l4_proto == (p->family == SL_AF_IPV4 ? SL_IPPROTO_ICMP : SL_IPPROTO_ICMPV6);
-		if (icmp && p->l4_len >= 8 && (sl_snapshot_addr_kind(snap, &p->dst) & SL_ADDR_FRONTEND)) {
-			uint8_t type = frame[p->l4_off];
-			if (sl_is_icmp_error_type(p->family, type))
-				return sl_icmp_error(w, snap, port, m, p, now);
-			/* ping of a frontend; Neighbor Discovery for it */
-			if (type == (p->family == SL_AF_IPV4 ? 8 : 128) ||
-			    (p->family == SL_AF_IPV6 && type >= 133 && type <= 137))
-				return sl_punt(w, port, m, r);
-			return r;
-		}
-		/* ND and other ICMPv6 to multicast, ping of the port: the control thread */
-		return sl_not_ours(w, snap, port, m, p, 1, r);
-	}
-	default:
-		return r;
-	}
-}
-
-struct sl_sweep_ctx {
-	struct sl_worker *w;
-	const struct sl_snapshot *snap;
-};
-
-/* One RST: an IP packet src -> dst behind the prefix hdr, queued on the flow's port. */
-static void
-sl_send_rst(struct sl_worker *w, uint16_t port, const struct sl_encap *hdr,
-	    const struct sl_ip_addr *src, const struct sl_ip_addr *dst, uint16_t sport_be,
-	    uint16_t dport_be, uint32_t seq, uint32_t entropy)
-{
-	struct sl_worker_queue *q = port < w->n_ports ? w->txq[port] : NULL;
-	struct rte_mbuf *m;
-	uint8_t *out;
-
-	if (q == NULL || !hdr->valid || (m = rte_pktmbuf_alloc(w->mp)) == NULL)
-		return;
-	out = (uint8_t *)rte_pktmbuf_append(m, hdr->len + SL_TCP_RST_MAX_LEN);
-	if (out == NULL) {
-		rte_pktmbuf_free(m);
-		return;
-	}
-	uint16_t len = sl_tcp_rst_build(out + hdr->len, src, dst, sport_be, dport_be, seq);
-	if (len == 0) {
-		rte_pktmbuf_free(m);
-		return;
-	}
-	rte_pktmbuf_trim(m, SL_TCP_RST_MAX_LEN - len);
-	rte_memcpy(out, hdr->bytes, hdr->len);
-	sl_encap_finish(out, hdr, len, sl_ip_addr_is_v4(src) ? SL_AF_IPV4 : SL_AF_IPV6, entropy);
-	w->stats->tcp_resets++;
-	w->stats->tx += rte_eth_tx_buffer(q->port_id, q->queue, q->txb, m);
-}
-
-/*
- * The sweep found e expired. A flow ended by its backend's drain period is
- * counted; an ESTABLISHED TCP flow of an enableTcpReset rule gets a RST
- * towards the client (through the port's gateway) and one towards the
- * backend (through its delivery), with the sequence numbers the two ends
- * expect, as seen from the client's packets. Needs the flow's ports, so the
- * rule's loadDistribution must be Default.
- */
-static void
-sl_flow_expired(const struct sl_flow_entry *e, void *arg)
-{
-	struct sl_sweep_ctx *c = arg;
-	const struct sl_snapshot *snap = c->snap;
-	const struct sl_flow_key *k = &e->key;
-
-	if (e->flags & SL_FLOW_F_DRAINING)
-		c->w->stats->flow_drained++;
-	if (e->state != SL_FLOW_ESTABLISHED || k->sport_be == 0 || k->dport_be == 0 ||
-	    e->port >= snap->n_ports)
-		return;
-	uint32_t ri = snap->rule_by_id[e->rule_id];
-	if (ri == SL_RULE_NONE || !snap->rules[ri].tcp_reset)
-		return;
-	const struct sl_rule *rule = &snap->rules[ri];
-	uint32_t entropy = sl_crc32c(k, sizeof(*k), 0);
-	int v6 = !sl_ip_addr_is_v4(&k->src);
-
-	/* to the client: from the frontend, at the sequence number it acknowledged */
-	sl_send_rst(c->w, e->port, &snap->gw_hdrs[e->port * 2 + (uint32_t)v6], &k->dst, &k->src,
-		    k->dport_be, k->sport_be, e->client_ack, entropy);
-	uint32_t bi = snap->backend_by_id[e->backend_id];
-	if (bi == SL_BACKEND_NONE)
-		return;
-	/* to the backend: as the client would, at its next sequence number */
-	const struct sl_backend *be = &snap->backends[bi];
-	uint16_t dport = rule->floating_ip || rule->backend_port_be == 0 ? k->dport_be
-									 : rule->backend_port_be;
-	uint16_t eport = be->egress_port == SL_PORT_INGRESS ? e->port : be->egress_port;
-	sl_send_rst(c->w, eport, sl_snapshot_hdr(snap, bi, eport, rule->floating_ip), &k->src,
-		    rule->floating_ip ? &k->dst : &be->addr, k->sport_be, dport, e->client_seq_next,
-		    entropy);
-}
-
 static inline void
 sl_worker_burst(struct sl_worker *w, struct sl_worker_queue *q, const struct sl_snapshot *snap,
 		struct rte_mbuf **pkts, uint16_t n, uint32_t now)
@@ -1164,7 +444,7 @@ sl_worker_burst(struct sl_worker *w, struct sl_worker_queue *q, const struct sl_
 		if (likely(r == SL_DROP_NONE))
 			r = sl_stage_rewrite(w, q, snap, pkts[i], &b, i, now);
 		else
-			r = sl_worker_slow(w, snap, q->port_index, pkts[i], &b.pkt[i], r, now);
+			r = sl_worker_slowpath(w, snap, q->port_index, pkts[i], &b.pkt[i], r, now);
 		if (unlikely(r != SL_DROP_NONE)) {
 			st->drops[r]++;
 			rte_pktmbuf_free(pkts[i]);
@@ -1180,8 +460,9 @@ sl_worker_main(void *arg)
 	struct rte_mbuf *pkts[SL_BURST];
 	uint64_t last_drain = rte_rdtsc();
 
-	rte_rcu_qsbr_thread_register(w->pub->qsv, w->rcu_id);
-	rte_rcu_qsbr_thread_online(w->pub->qsv, w->rcu_id);
+	int rc = sl_publisher_reader_start(w->pub, w->rcu_id);
+	if (rc != 0)
+		return rc;
 
 	/* relaxed: the flag only asks the loop to end; nothing is published through it. */
 	while (!atomic_load_explicit(w->quit, memory_order_relaxed)) {
@@ -1224,10 +505,10 @@ sl_worker_main(void *arg)
 			}
 		}
 		if (w->flow_capacity != 0 && snap != NULL) {
-			struct sl_sweep_ctx sc = {.w = w, .snap = snap};
+			struct sl_worker_sweep_ctx sc = {.w = w, .snap = snap};
 			st->flow_expired += sl_flow_sweep(&w->flows, now,
 							  got ? SL_FLOW_SWEEP_BUSY : SL_FLOW_SWEEP_IDLE,
-							  sl_flow_expired, &sc);
+							  sl_worker_flow_expired, &sc);
 			st->flows_live = w->flows.live;
 		}
 
@@ -1248,7 +529,7 @@ sl_worker_main(void *arg)
 		if (got != 0)
 			st->busy_tsc += rte_rdtsc() - tsc;
 		/* No snapshot pointer is held past this point. */
-		rte_rcu_qsbr_quiescent(w->pub->qsv, w->rcu_id);
+		sl_publisher_quiescent(w->pub, w->rcu_id);
 	}
 
 	for (uint16_t p = 0; p < w->n_ports; p++) {
@@ -1256,7 +537,6 @@ sl_worker_main(void *arg)
 		if (q != NULL)
 			st->tx += rte_eth_tx_buffer_flush(q->port_id, q->queue, q->txb);
 	}
-	rte_rcu_qsbr_thread_offline(w->pub->qsv, w->rcu_id);
-	rte_rcu_qsbr_thread_unregister(w->pub->qsv, w->rcu_id);
+	sl_publisher_reader_stop(w->pub, w->rcu_id);
 	return 0;
 }

@@ -8,13 +8,14 @@
  * it reads none: packets for that port are dropped, no_tx_queue). No TX
  * queue is shared.
  * Packets the fast path does not handle (ARP, ND, ping, fragments, ICMP
- * errors, DNAT replies, traffic for the host) take the slow path in the
- * same loop; what needs state of the control thread (neighbours, the
- * exception path) is handed to it on the punt ring, and what it sends comes
- * back on the inject ring. Per iteration it loads the published snapshot once
- * (acquire), processes one burst from each of its queues, flushes TX buffers
- * whose TSC deadline passed, and reports a quiescent state to RCU, after
- * which it holds no snapshot pointer. Its counters are its own
+ * errors, DNAT replies, traffic for the host) take the worker's slow path
+ * (sl_worker_slowpath.c) in the same loop; what needs state of the control
+ * thread (neighbours, the exception path) is handed to it on the punt ring
+ * (sl_control_slowpath.h), and what it sends comes back on the inject ring.
+ * Per iteration it loads the published snapshot once (sl_publisher_read),
+ * processes one burst from each of its queues, flushes TX buffers whose TSC
+ * deadline passed, and reports a quiescent state (sl_publisher_quiescent),
+ * after which it holds no snapshot pointer. Its counters are its own
  * (sl_stats.h). No locks, syscalls, allocation or logging in the loop.
  */
 #ifndef SL_WORKER_H
@@ -23,8 +24,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include <rte_common.h>
 #include <rte_ethdev.h>
-
 #include <rte_ring.h>
 
 #include "sl_flow.h"
@@ -43,13 +44,6 @@
  */
 #define SL_FLOW_SWEEP_BUSY 1
 #define SL_FLOW_SWEEP_IDLE 64
-
-/* Flow timeouts that are not a rule's idleTimeoutInMinutes (ms). */
-#define SL_FLOW_SYN_TIMEOUT_MS 10000   /* TCP seen only with SYN: a flood expires fast */
-#define SL_FLOW_FIN_TIMEOUT_MS 15000   /* after a FIN */
-#define SL_FLOW_RST_TIMEOUT_MS 2000    /* after a RST */
-#define SL_FLOW_UDP_TIMEOUT_MS 60000   /* UDP */
-#define SL_FLOW_RENEW_SLACK_MS 500     /* an expiry moves only by this much or more */
 
 /* Fragments whose first fragment chose a rule, remembered for the later ones. */
 #define SL_FRAG_SLOTS 256
@@ -92,34 +86,48 @@ struct sl_worker_queue {
 	struct rte_eth_dev_tx_buffer *txb;
 };
 
+/*
+ * One worker lcore's state, laid out as DPDK's l3fwd lays out its per-lcore
+ * configuration: the struct is cache-line aligned (and so a whole number of
+ * lines), so no two workers' fields share a line. Within it the fields the
+ * loop reads every iteration come first (only the flow table's own fields
+ * are written there), then what the worker's slow path uses, then the reply
+ * partition on lines of its own (the other workers read it), then the cold
+ * fields the main thread sets up and tears down, and the fragment table.
+ */
 struct sl_worker {
-	unsigned int lcore_id;
-	uint32_t rcu_id;
-	uint16_t n_queues;
-	struct sl_worker_queue queues[SL_MAX_QUEUES_PER_WORKER];
+	/* hot: every loop iteration, this lcore only */
 	struct sl_lcore_stats *stats;
+	uint32_t flow_capacity;       /* flows asked for; 0 = no flow tracking */
+	uint16_t n_queues;
+	uint16_t n_ports;
+	uint32_t n_replies;           /* 0: no DNAT return path (no flow tracking) */
+	uint32_t rcu_id;              /* its reader id in pub */
+	uint64_t tsc_per_ms;
+	uint64_t drain_tsc;
 	struct sl_publisher *pub;
 	atomic_bool *quit;
-	uint64_t drain_tsc;
-	uint64_t tsc_per_ms;
-	uint32_t flow_capacity;       /* flows asked for; 0 = no flow tracking */
-	uint32_t reply_capacity;      /* DNAT connections the reply table is sized for */
+	struct rte_ring *inject;      /* from the control thread (NULL: none) */
 	struct sl_flow_table flows;   /* this lcore's; valid when flow_capacity != 0 */
-	void *flow_mem;
+	struct sl_worker_queue *txq[SL_MAX_PORTS]; /* its TX queue on each port (&txqs[p]), or NULL */
+	struct sl_worker_queue queues[SL_MAX_QUEUES_PER_WORKER];
+	struct sl_worker_queue txqs[SL_MAX_PORTS];
+	/* the slow path's (sl_worker_slowpath.c), this lcore only */
+	const struct sl_dp_port *ports;
+	struct rte_ring *punt;        /* to the control thread (NULL: none) */
+	struct sl_reply_part *const *replies; /* every worker's partition, index = worker index */
 	struct rte_mempool *mp;       /* for the TCP resets and ICMP errors it sends */
 	uint16_t index;               /* worker index: its reply partition */
-	uint16_t n_ports;
-	const struct sl_dp_port *ports;
-	struct sl_worker_queue *txq[SL_MAX_PORTS]; /* its TX queue on each port (&txqs[p]), or NULL */
-	struct sl_worker_queue txqs[SL_MAX_PORTS];
-	struct rte_ring *punt;        /* to the control thread (NULL: none) */
-	struct rte_ring *inject;      /* from the control thread (NULL: none) */
-	struct sl_reply_part reply;   /* its partition of the DNAT reply table */
+	/* its partition of the DNAT reply table, which every worker reads */
+	struct sl_reply_part reply __rte_cache_aligned;
+	/* cold: the main thread's, before launch and after the lcore returned */
+	unsigned int lcore_id __rte_cache_aligned;
+	uint32_t reply_capacity;      /* DNAT connections the reply table is sized for */
+	void *flow_mem;
 	void *reply_mem;
-	struct sl_reply_part *const *replies; /* every worker's partition, index = worker index */
-	uint32_t n_replies;           /* 0: no DNAT return path (no flow tracking) */
+	/* the slow path's fragment table, this lcore only */
 	struct sl_frag_slot frags[SL_FRAG_SLOTS];
-};
+} __rte_cache_aligned;
 
 /*
  * Allocate the TX buffers of w's queues and its flow table (flow_capacity

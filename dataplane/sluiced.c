@@ -34,12 +34,12 @@
 #include "sl_api.h"
 #include "sl_compile.h"
 #include "sl_config.h"
+#include "sl_control_slowpath.h"
 #include "sl_controller.h"
 #include "sl_pmd_config.h"
 #include "sl_port.h"
 #include "sl_probe.h"
 #include "sl_publish.h"
-#include "sl_slowpath.h"
 #include "sl_stats.h"
 #include "sl_worker.h"
 
@@ -258,7 +258,7 @@ struct sl_daemon {
 	uint64_t publish_tsc; /* when the current snapshot was published */
 	struct sl_dp_port dp_ports[SL_MAX_PORTS];
 	struct sl_reply_part *replies[RTE_MAX_LCORE];
-	struct sl_slowpath *slow;
+	struct sl_control_slowpath *slow; /* the control thread's slow path (ARP, ND, ping, TAP) */
 };
 
 static int
@@ -290,11 +290,11 @@ prepare_snapshot(void *ctx, const struct sl_model *m, struct sl_error *err)
 		d->port_info[i] = d->pmd.ports[i].info;
 		d->port_info[i].index = i;
 		if (d->slow != NULL && d->pmd.ports[i].neighbour_discovery) {
-			d->port_info[i].resolve = sl_slowpath_resolve;
+			d->port_info[i].resolve = sl_control_slowpath_resolve;
 			d->port_info[i].resolve_ctx = d->slow;
 		}
 	}
-	sl_slowpath_compile_begin(d->slow);
+	sl_control_slowpath_compile_begin(d->slow);
 	return sl_compile_cached(m, d->port_info, d->pmd.n_ports, d->rule_ids, d->backend_ids,
 				 d->tables, &health, d->generation + 1, err);
 }
@@ -309,17 +309,10 @@ publish_snapshot(void *ctx, void *prepared)
 	d->generation = s->generation;
 	d->publish_tsc = rte_rdtsc();
 	us = sl_publish(&d->pub, s);
-	sl_slowpath_compile_published(d->slow);
+	sl_control_slowpath_compile_published(d->slow);
 	MAIN_LOG(INFO, "configuration generation %lu published: %u rules, %u pools, %u backends "
 		 "(grace period %lu us)\n", (unsigned long)s->generation, s->n_rules, s->n_pools,
 		 s->n_backends, (unsigned long)us);
-}
-
-static void
-discard_snapshot(void *ctx, void *prepared)
-{
-	(void)ctx;
-	sl_snapshot_free(prepared);
 }
 
 static cJSON *
@@ -356,7 +349,7 @@ print_to_string(void (*write)(FILE *f, struct sl_daemon *d), struct sl_daemon *d
 static void
 write_neighbours(FILE *f, struct sl_daemon *d)
 {
-	sl_slowpath_write_json(f, d->slow, (uint64_t)(now_s() * 1000.0));
+	sl_control_slowpath_write_json(f, d->slow, (uint64_t)(now_s() * 1000.0));
 }
 
 /* The control thread is the only writer of the snapshot pointer: it reads it plainly. */
@@ -364,7 +357,7 @@ static void
 write_stats_json(FILE *f, struct sl_daemon *d)
 {
 	sl_stats_write_json(f, d->stats, d->n_workers, d->lcore_ids,
-			    atomic_load_explicit(&d->pub.current, memory_order_relaxed),
+			    sl_publisher_current(&d->pub),
 			    now_s() - d->start, d->publish_tsc);
 }
 
@@ -372,7 +365,7 @@ static void
 write_stats_prometheus(FILE *f, struct sl_daemon *d)
 {
 	sl_stats_write_prometheus(f, d->stats, d->n_workers, d->lcore_ids,
-				  atomic_load_explicit(&d->pub.current, memory_order_relaxed));
+				  sl_publisher_current(&d->pub));
 }
 
 static char *
@@ -542,9 +535,8 @@ main(int argc, char **argv)
 	d.n_workers = rte_lcore_count() - 1;
 	if (d.n_workers == 0)
 		rte_exit(EXIT_FAILURE, "no worker lcore: give EAL at least two lcores (-l 0,1)\n");
-	/* cache-line aligned: a worker's reply partition is read by the others */
-	d.workers = aligned_alloc(RTE_CACHE_LINE_SIZE,
-				  RTE_ALIGN_CEIL(d.n_workers * sizeof(*d.workers), RTE_CACHE_LINE_SIZE));
+	/* struct sl_worker is cache-line aligned and sized: no two workers share a line */
+	d.workers = aligned_alloc(_Alignof(struct sl_worker), d.n_workers * sizeof(*d.workers));
 	if (d.workers != NULL)
 		memset(d.workers, 0, d.n_workers * sizeof(*d.workers));
 	d.stats = calloc(d.n_workers, sizeof(*d.stats));
@@ -615,8 +607,8 @@ main(int argc, char **argv)
 	}
 	{
 		char serr[256];
-		d.slow = sl_slowpath_create(&d.pmd, d.port_ids, d.dp_ports, d.workers, d.n_workers,
-					    mp, serr, sizeof(serr));
+		d.slow = sl_control_slowpath_create(&d.pmd, d.port_ids, d.dp_ports, d.workers,
+						    d.n_workers, mp, serr, sizeof(serr));
 		if (d.slow == NULL)
 			rte_exit(EXIT_FAILURE, "%s\n", serr);
 	}
@@ -634,7 +626,6 @@ main(int argc, char **argv)
 	const struct sl_apply_ops ops = {
 		.prepare = prepare_snapshot,
 		.publish = publish_snapshot,
-		.discard = discard_snapshot,
 		.ctx = &d,
 	};
 	if (sl_controller_init(&d.ctl, d.opt.state_dir, d.opt.config_file, &ops, &err) != 0)
@@ -686,7 +677,7 @@ main(int argc, char **argv)
 	while (!sig_quit) {
 		struct pollfd pfd[3];
 		nfds_t n_pfd = 0;
-		/* The slow path (ARP, ND, ping, the exception path) is served every millisecond. */
+		/* The control thread's slow path (ARP, ND, ping, exception path), every ms. */
 		int timeout_ms = 1;
 
 		if (d.api != NULL)
@@ -710,8 +701,8 @@ main(int argc, char **argv)
 				MAIN_LOG(INFO, "backend health changed: configuration republished\n");
 		}
 
-		if (sl_slowpath_poll(d.slow, atomic_load_explicit(&d.pub.current, memory_order_relaxed),
-				     (uint64_t)(t * 1000.0)) > 0) {
+		if (sl_control_slowpath_poll(d.slow, sl_publisher_current(&d.pub),
+					     (uint64_t)(t * 1000.0)) > 0) {
 			struct sl_error nerr;
 			char nline[1400];
 			if (sl_controller_republish(&d.ctl, &nerr) != 0)
@@ -766,10 +757,10 @@ main(int argc, char **argv)
 	rte_eal_mp_wait_lcore();
 	double elapsed = now_s() - d.start;
 	sl_stats_write_text(stdout, d.stats, d.n_workers, d.lcore_ids,
-			    atomic_load_explicit(&d.pub.current, memory_order_relaxed), elapsed);
+			    sl_publisher_current(&d.pub), elapsed);
 	fflush(stdout);
 	write_stats_file(&d);
-	sl_slowpath_free(d.slow);
+	sl_control_slowpath_free(d.slow);
 	for (uint32_t p = 0; p < d.pmd.n_ports; p++)
 		sl_port_close(d.port_ids[p]);
 	for (unsigned int w = 0; w < d.n_workers; w++) {

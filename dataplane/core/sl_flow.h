@@ -23,7 +23,7 @@
  *
  * Time is a 32-bit millisecond clock supplied by the caller (it wraps after
  * 49 days; comparisons are wrap-safe). Each entry holds its own expiry; the
- * caller renews it with the timeout of the flow's state (the worker
+ * caller renews it with the timeout of the flow's state (sl_flow_policy.h
  * writes it only once it has moved by SL_FLOW_RENEW_SLACK_MS, so a busy
  * flow's entry is not dirtied by every packet).
  * Expired entries are reclaimed lazily by inserts into their bucket and by an

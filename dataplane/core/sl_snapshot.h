@@ -37,42 +37,6 @@
 #define SL_ADDR_DNAT_BACKEND 2u  /* a backend of a pool that a DNAT rule uses */
 #define SL_ADDR_INDEX_PROTO 0xff /* the proto field of address index slots */
 
-/* A static neighbour from the port profile: IP -> MAC on one port (wins over ARP/ND). */
-struct sl_neighbour {
-	struct sl_ip_addr addr;
-	struct sl_mac mac;
-};
-
-/* What compilation needs to know of each port (from pmd-config). */
-struct sl_port_info {
-	struct sl_mac mac;
-	struct sl_ip_addr ipv4;   /* valid when has_ipv4 */
-	struct sl_ip_addr ipv6;   /* valid when has_ipv6 */
-	uint8_t has_ipv4;
-	uint8_t has_ipv6;
-	uint16_t mtu;
-	const struct sl_neighbour *neighbours;
-	uint32_t n_neighbours;
-	/* next hop for addresses with no neighbour entry; valid when has_gateway_* */
-	struct sl_ip_addr gateway_v4;
-	struct sl_ip_addr gateway_v6;
-	uint8_t has_gateway_v4;
-	uint8_t has_gateway_v6;
-	uint8_t ipv4_prefix;      /* on-link prefix length of ipv4; 0 = not given */
-	uint8_t ipv6_prefix;
-	uint16_t vlan_tci;        /* 802.1Q tag of the port's segment; 0 = untagged */
-	/*
-	 * Dynamic neighbours (ARP/ND): when set, addresses with no static
-	 * entry are looked up here; an unknown one is asked for, on the
-	 * 802.1Q segment vlan_tci (0: untagged; resolve returns false until
-	 * its MAC is learned, then the snapshot is compiled again).
-	 */
-	bool (*resolve)(void *ctx, uint32_t port, const struct sl_ip_addr *a, uint16_t vlan_tci,
-			struct sl_mac *mac);
-	void *resolve_ctx;
-	uint32_t index;           /* this port's index (for resolve) */
-};
-
 struct sl_backend {
 	struct sl_ip_addr addr;
 	uint32_t counter_id; /* also the stable id flow entries name it by */

@@ -10,7 +10,7 @@ neighbour) and the DNATed destination. The agent is one long-lived process
 driven over stdin/stdout, so a test pays for its start once and a flood of
 20,000 SYNs takes a second or two instead of a scapy minute.
 
-What is checked (dataplane/sl_worker.c, sl_flow_choice / sl_flow_track):
+What is checked (dataplane/core/sl_flow_policy.h, sl_flow_choice / sl_flow_track):
 - a flow keeps its backend while that backend is in the snapshot and takes
   flows, whatever the pool's Maglev table now says (pool grows);
 - adminState Down: no new flows, established TCP flows stay, UDP flows and

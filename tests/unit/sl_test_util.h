@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#include "sl_snapshot.h"
+#include "sl_port_info.h"
 #include "sl_types.h"
 
 static inline struct sl_ip_addr

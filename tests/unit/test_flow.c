@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_flow.c: unit tests of the per-lcore flow table (sl_flow): sizing
- * (and that every bucket of a sized table is reachable), layout and init, insert/find with forced hash collisions, the flow key per
- * distribution mode, expiry (reclaim by insert, 32-bit clock wrap), full
- * buckets (refused, nothing live evicted), remove, the incremental sweep, the
- * live counter, a SYN flood against established flows, a randomized model
- * check against a naive reference, and (information only) lookup timing.
+ * (and that every bucket of a sized table is reachable), layout and init,
+ * insert/find with forced hash collisions, expiry (reclaim by insert,
+ * 32-bit clock wrap), full buckets (refused, nothing live evicted), remove,
+ * the incremental sweep, the live counter, a SYN flood against established
+ * flows, a randomized model check against a naive reference, and
+ * (information only) lookup timing. The flow key per distribution mode and
+ * what the worker does with an entry are test_flow_policy.c's.
  *
  * No DPDK: table memory comes from aligned_alloc(64, ...), filled with
  * garbage first, since sl_flow_table_init() promises not to need zeroed
@@ -476,102 +478,6 @@ test_hash_zero(void **state)
 	assert_int_equal(live_ways(t), 2);
 	for (int w = 0; w < WAYS; w++)
 		assert_true(t->buckets[0].sig[w] == 0 || (t->buckets[0].sig[w] & 1) == 1);
-	tbl_free(&x);
-}
-
-/* ---- the key per distribution mode --------------------------------------- */
-
-static void
-base_pkt(struct sl_pkt *p)
-{
-	memset(p, 0, sizeof(*p));
-	sl_ip_addr_from_v4(&p->src, htonl(0xc6336401u)); /* 198.51.100.1 */
-	sl_ip_addr_from_v4(&p->dst, htonl(0xc000020au)); /* 192.0.2.10 */
-	p->sport_be = htons(40000);
-	p->dport_be = htons(80);
-	p->l3_off = 14;
-	p->l4_off = 34;
-	p->l3_len = 60;
-	p->l4_len = 40;
-	p->family = SL_AF_IPV4;
-	p->l4_proto = SL_PROTO_TCP;
-	p->tcp_flags = SL_TCP_SYN;
-}
-
-static void
-make_key(struct sl_flow_key *k, const struct sl_pkt *p, enum sl_dist d)
-{
-	memset(k, 0xff, sizeof(*k)); /* key_make must write every byte, pad included */
-	sl_flow_key_make(k, p, d);
-}
-
-static void
-test_key_make_modes(void **state)
-{
-	struct sl_pkt p0, p;
-	struct sl_flow_key k0, k;
-	(void)state;
-
-	base_pkt(&p0);
-	for (int d = 0; d < SL_DIST_MAX; d++) {
-		make_key(&k0, &p0, (enum sl_dist)d);
-		assert_memory_equal(&k0.src, &p0.src, 16);
-		assert_memory_equal(&k0.dst, &p0.dst, 16);
-		assert_int_equal(k0.pad[0] | k0.pad[1] | k0.pad[2], 0);
-		if (d == SL_DIST_DEFAULT) {
-			assert_int_equal(k0.sport_be, p0.sport_be);
-			assert_int_equal(k0.dport_be, p0.dport_be);
-			assert_int_equal(k0.proto, SL_PROTO_TCP);
-		} else {
-			assert_int_equal(k0.sport_be, 0);
-			assert_int_equal(k0.dport_be, 0);
-			assert_int_equal(k0.proto, d == SL_DIST_SOURCE_IP ? 0 : SL_PROTO_TCP);
-		}
-		uint32_t h0 = sl_flow_hash(&p0, (enum sl_dist)d, 0x5eed);
-
-		/* variants: which fields the mode keeps must change the key */
-		for (int f = 0; f < 8; f++) {
-			int kept;
-
-			p = p0;
-			switch (f) {
-			case 0: p.src.bytes[15] ^= 1; kept = 1; break;
-			case 1: p.dst.bytes[15] ^= 1; kept = 1; break;
-			case 2: p.sport_be = htons(40001); kept = d == SL_DIST_DEFAULT; break;
-			case 3: p.dport_be = htons(443); kept = d == SL_DIST_DEFAULT; break;
-			case 4: p.l4_proto = SL_PROTO_UDP; kept = d != SL_DIST_SOURCE_IP; break;
-			case 5: p.tcp_flags = SL_TCP_ACK; kept = 0; break;
-			case 6: p.has_vlan = 1; p.vlan_tci = 7; p.l3_off = 18; kept = 0; break;
-			default: p.l3_len = 1500; p.l4_len = 1480; kept = 0; break;
-			}
-			make_key(&k, &p, (enum sl_dist)d);
-			if (kept)
-				assert_false(sl_flow_key_eq(&k, &k0));
-			else
-				assert_true(sl_flow_key_eq(&k, &k0));
-			/* what the key ignores the hash ignores too: one flow, one bucket */
-			if (!kept)
-				assert_int_equal(sl_flow_hash(&p, (enum sl_dist)d, 0x5eed), h0);
-		}
-	}
-
-	/* SourceIP: a flow's TCP and UDP packets share one entry; Default: not */
-	struct tbl x;
-	tbl_new(&x, 16);
-	p = p0;
-	p.l4_proto = SL_PROTO_UDP;
-	p.sport_be = htons(5353);
-	p.dport_be = htons(53);
-	make_key(&k0, &p0, SL_DIST_SOURCE_IP);
-	struct sl_flow_entry *e =
-		insert(&x.t, sl_flow_hash(&p0, SL_DIST_SOURCE_IP, 1), &k0, 0, 1000);
-	assert_non_null(e);
-	make_key(&k, &p, SL_DIST_SOURCE_IP);
-	assert_ptr_equal(lookup(&x.t, sl_flow_hash(&p, SL_DIST_SOURCE_IP, 1), &k), e);
-	make_key(&k, &p, SL_DIST_SOURCE_IP_PROTOCOL);
-	assert_null(lookup(&x.t, sl_flow_hash(&p, SL_DIST_SOURCE_IP_PROTOCOL, 1), &k));
-	make_key(&k, &p, SL_DIST_DEFAULT);
-	assert_null(lookup(&x.t, sl_flow_hash(&p, SL_DIST_DEFAULT, 1), &k));
 	tbl_free(&x);
 }
 
@@ -1512,7 +1418,6 @@ main(void)
 		cmocka_unit_test(test_insert_find),
 		cmocka_unit_test(test_sig_mask),
 		cmocka_unit_test(test_hash_zero),
-		cmocka_unit_test(test_key_make_modes),
 		cmocka_unit_test(test_expiry_reclaim),
 		cmocka_unit_test(test_time_wrap),
 		cmocka_unit_test(test_full_bucket_never_evicts),

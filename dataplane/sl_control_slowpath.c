@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * sl_slowpath.c: ARP, Neighbor Discovery, ping and the exception path on the
- * control thread (see sl_slowpath.h).
+ * sl_control_slowpath.c: ARP, Neighbor Discovery, ping and the exception
+ * path on the control thread (see sl_control_slowpath.h).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -13,8 +13,8 @@
 #include <rte_log.h>
 #include <rte_mbuf.h>
 
+#include "sl_control_slowpath.h"
 #include "sl_l2proto.h"
-#include "sl_slowpath.h"
 
 #define SP_LOG(level, ...) rte_log(RTE_LOG_##level, RTE_LOGTYPE_USER1, "sluiced: " __VA_ARGS__)
 
@@ -32,7 +32,7 @@ struct sl_sp_port {
 	char tap_name[SL_PORT_NAME_MAX];
 };
 
-struct sl_slowpath {
+struct sl_control_slowpath {
 	struct sl_dp_port *ports;
 	struct sl_sp_port sp[SL_MAX_PORTS];
 	uint16_t n_ports;
@@ -51,11 +51,11 @@ struct sl_slowpath {
 	uint32_t n_announced;
 	uint64_t announced_generation;
 	const struct sl_snapshot *snap; /* the one of this round (control thread owns it) */
-	struct sl_slowpath_stats st;
+	struct sl_control_slowpath_stats st;
 };
 
 static void
-sp_drop(struct sl_slowpath *sp, struct rte_mbuf *m)
+sp_drop(struct sl_control_slowpath *sp, struct rte_mbuf *m)
 {
 	sp->st.dropped++;
 	rte_pktmbuf_free(m);
@@ -63,7 +63,7 @@ sp_drop(struct sl_slowpath *sp, struct rte_mbuf *m)
 
 /* Hand a frame (starting at its Ethernet header) to the worker that sends on port. */
 static void
-sp_send(struct sl_slowpath *sp, uint16_t port, struct rte_mbuf *m)
+sp_send(struct sl_control_slowpath *sp, uint16_t port, struct rte_mbuf *m)
 {
 	int16_t wi = sp->sp[port].inject_worker;
 
@@ -78,7 +78,7 @@ sp_send(struct sl_slowpath *sp, uint16_t port, struct rte_mbuf *m)
 
 /* A fresh mbuf of len bytes for a frame to build; NULL when none is left. */
 static struct rte_mbuf *
-sp_alloc(struct sl_slowpath *sp, uint8_t **data, uint32_t room)
+sp_alloc(struct sl_control_slowpath *sp, uint8_t **data, uint32_t room)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(sp->mp);
 
@@ -93,7 +93,7 @@ sp_alloc(struct sl_slowpath *sp, uint8_t **data, uint32_t room)
 }
 
 static void
-sp_send_built(struct sl_slowpath *sp, uint16_t port, struct rte_mbuf *m, uint32_t len)
+sp_send_built(struct sl_control_slowpath *sp, uint16_t port, struct rte_mbuf *m, uint32_t len)
 {
 	if (len == 0 || rte_pktmbuf_append(m, (uint16_t)len) == NULL) {
 		sp_drop(sp, m);
@@ -104,7 +104,8 @@ sp_send_built(struct sl_slowpath *sp, uint16_t port, struct rte_mbuf *m, uint32_
 
 /* Is a an address sluice answers for on port (a frontend, or the port's own)? */
 static bool
-sp_owns(const struct sl_slowpath *sp, uint16_t port, const struct sl_ip_addr *a, bool *frontend)
+sp_owns(const struct sl_control_slowpath *sp, uint16_t port, const struct sl_ip_addr *a,
+	bool *frontend)
 {
 	const struct sl_dp_port *pt = &sp->ports[port];
 
@@ -117,7 +118,7 @@ sp_owns(const struct sl_slowpath *sp, uint16_t port, const struct sl_ip_addr *a,
 
 /* The frame to the kernel (the port's TAP); false when the port has none. */
 static bool
-sp_to_kernel(struct sl_slowpath *sp, uint16_t port, struct rte_mbuf *m)
+sp_to_kernel(struct sl_control_slowpath *sp, uint16_t port, struct rte_mbuf *m)
 {
 	int16_t tap = sp->sp[port].tap_port_id;
 
@@ -142,7 +143,7 @@ sp_l3_off(const uint8_t *frame, uint32_t len)
 
 /* The tag to answer a frame with: its own, else the port's. */
 static uint16_t
-sp_vlan_of(const struct sl_slowpath *sp, uint16_t port, const uint8_t *frame, uint32_t len)
+sp_vlan_of(const struct sl_control_slowpath *sp, uint16_t port, const uint8_t *frame, uint32_t len)
 {
 	if (sp_l3_off(frame, len) == 18)
 		return (uint16_t)(frame[14] << 8 | frame[15]);
@@ -151,7 +152,7 @@ sp_vlan_of(const struct sl_slowpath *sp, uint16_t port, const uint8_t *frame, ui
 
 /* Put the port's 802.1Q tag on an untagged frame (nothing when it has none); -1: no headroom. */
 static int
-sp_tag(const struct sl_slowpath *sp, uint16_t port, struct rte_mbuf *m)
+sp_tag(const struct sl_control_slowpath *sp, uint16_t port, struct rte_mbuf *m)
 {
 	uint16_t vlan = sp->ports[port].vlan_tci;
 
@@ -162,8 +163,8 @@ sp_tag(const struct sl_slowpath *sp, uint16_t port, struct rte_mbuf *m)
 }
 
 static void
-sp_learn(struct sl_slowpath *sp, uint16_t port, const struct sl_ip_addr *a, const struct sl_mac *mac,
-	 bool solicited)
+sp_learn(struct sl_control_slowpath *sp, uint16_t port, const struct sl_ip_addr *a,
+	 const struct sl_mac *mac, bool solicited)
 {
 	if (sl_neigh_learn(sp->neigh, port, a, mac, sp->now_ms, solicited) > 0) {
 		sp->changes++;
@@ -172,7 +173,7 @@ sp_learn(struct sl_slowpath *sp, uint16_t port, const struct sl_ip_addr *a, cons
 }
 
 static void
-sp_arp(struct sl_slowpath *sp, uint16_t port, struct rte_mbuf *m)
+sp_arp(struct sl_control_slowpath *sp, uint16_t port, struct rte_mbuf *m)
 {
 	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
 	uint32_t len = rte_pktmbuf_data_len(m);
@@ -204,7 +205,7 @@ sp_arp(struct sl_slowpath *sp, uint16_t port, struct rte_mbuf *m)
 }
 
 static void
-sp_nd(struct sl_slowpath *sp, uint16_t port, struct rte_mbuf *m, uint32_t l3)
+sp_nd(struct sl_control_slowpath *sp, uint16_t port, struct rte_mbuf *m, uint32_t l3)
 {
 	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
 	uint32_t len = rte_pktmbuf_data_len(m);
@@ -247,7 +248,7 @@ sp_nd(struct sl_slowpath *sp, uint16_t port, struct rte_mbuf *m, uint32_t l3)
 
 /* Echo request to a frontend (or the port without a kernel): answered in place. */
 static void
-sp_echo(struct sl_slowpath *sp, uint16_t port, struct rte_mbuf *m, uint32_t l3, int family)
+sp_echo(struct sl_control_slowpath *sp, uint16_t port, struct rte_mbuf *m, uint32_t l3, int family)
 {
 	uint64_t now = sp->now_ms;
 
@@ -284,7 +285,7 @@ sp_echo(struct sl_slowpath *sp, uint16_t port, struct rte_mbuf *m, uint32_t l3, 
 
 /* One punted frame from port. */
 static void
-sp_handle(struct sl_slowpath *sp, uint16_t port, struct rte_mbuf *m)
+sp_handle(struct sl_control_slowpath *sp, uint16_t port, struct rte_mbuf *m)
 {
 	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
 	uint32_t len = rte_pktmbuf_data_len(m);
@@ -339,7 +340,7 @@ static void
 sp_solicit(void *ctx, uint16_t port, const struct sl_ip_addr *a, const struct sl_mac *unicast,
 	   uint16_t vlan)
 {
-	struct sl_slowpath *sp = ctx;
+	struct sl_control_slowpath *sp = ctx;
 	const struct sl_dp_port *pt = &sp->ports[port];
 	uint8_t *out;
 	uint32_t n;
@@ -369,7 +370,7 @@ sp_solicit(void *ctx, uint16_t port, const struct sl_ip_addr *a, const struct sl
 
 /* Gratuitous ARP / unsolicited NA for frontends new in snap, on every port of their family. */
 static void
-sp_announce(struct sl_slowpath *sp, const struct sl_snapshot *snap)
+sp_announce(struct sl_control_slowpath *sp, const struct sl_snapshot *snap)
 {
 	if (snap == NULL || snap->generation == sp->announced_generation)
 		return;
@@ -420,7 +421,8 @@ sp_announce(struct sl_slowpath *sp, const struct sl_snapshot *snap)
 }
 
 uint32_t
-sl_slowpath_poll(struct sl_slowpath *sp, const struct sl_snapshot *snap, uint64_t now_ms)
+sl_control_slowpath_poll(struct sl_control_slowpath *sp, const struct sl_snapshot *snap,
+			 uint64_t now_ms)
 {
 	struct rte_mbuf *pkts[SL_SLOW_BURST];
 
@@ -467,10 +469,10 @@ sl_slowpath_poll(struct sl_slowpath *sp, const struct sl_snapshot *snap, uint64_
 }
 
 bool
-sl_slowpath_resolve(void *ctx, uint32_t port, const struct sl_ip_addr *a, uint16_t vlan_tci,
-		    struct sl_mac *mac)
+sl_control_slowpath_resolve(void *ctx, uint32_t port, const struct sl_ip_addr *a, uint16_t vlan_tci,
+			    struct sl_mac *mac)
 {
-	struct sl_slowpath *sp = ctx;
+	struct sl_control_slowpath *sp = ctx;
 
 	if (sp == NULL || port >= sp->n_ports)
 		return false;
@@ -484,21 +486,21 @@ sl_slowpath_resolve(void *ctx, uint32_t port, const struct sl_ip_addr *a, uint16
 }
 
 void
-sl_slowpath_compile_begin(struct sl_slowpath *sp)
+sl_control_slowpath_compile_begin(struct sl_control_slowpath *sp)
 {
 	if (sp != NULL)
 		sl_neigh_begin(sp->neigh);
 }
 
 void
-sl_slowpath_compile_published(struct sl_slowpath *sp)
+sl_control_slowpath_compile_published(struct sl_control_slowpath *sp)
 {
 	if (sp != NULL)
 		sl_neigh_end(sp->neigh);
 }
 
-const struct sl_slowpath_stats *
-sl_slowpath_stats(const struct sl_slowpath *sp)
+const struct sl_control_slowpath_stats *
+sl_control_slowpath_stats(const struct sl_control_slowpath *sp)
 {
 	return &sp->st;
 }
@@ -524,10 +526,10 @@ sp_json_neigh(void *ctx, uint16_t port, const struct sl_ip_addr *a, const struct
 }
 
 void
-sl_slowpath_write_json(FILE *f, const struct sl_slowpath *sp, uint64_t now_ms)
+sl_control_slowpath_write_json(FILE *f, const struct sl_control_slowpath *sp, uint64_t now_ms)
 {
 	struct sp_json_ctx c = {.f = f, .n = 0};
-	const struct sl_slowpath_stats *s = &sp->st;
+	const struct sl_control_slowpath_stats *s = &sp->st;
 
 	fprintf(f, "{\n  \"neighbours\": [");
 	sl_neigh_foreach(sp->neigh, sp_json_neigh, &c, now_ms);
@@ -552,8 +554,8 @@ sl_slowpath_write_json(FILE *f, const struct sl_slowpath *sp, uint64_t now_ms)
 
 /* A TAP for port p: a kernel interface with the port's MAC. */
 static int
-sp_tap_create(struct sl_slowpath *sp, uint16_t p, const char *ifname, struct rte_mempool *mp,
-	      char *err, size_t err_len)
+sp_tap_create(struct sl_control_slowpath *sp, uint16_t p, const char *ifname,
+	      struct rte_mempool *mp, char *err, size_t err_len)
 {
 	char name[32], args[200], macs[24];
 	uint16_t pid;
@@ -589,12 +591,13 @@ sp_tap_create(struct sl_slowpath *sp, uint16_t p, const char *ifname, struct rte
 	return 0;
 }
 
-struct sl_slowpath *
-sl_slowpath_create(const struct sl_pmd_config *cfg, const uint16_t *port_ids,
-		   struct sl_dp_port *dp_ports, struct sl_worker *workers, unsigned int n_workers,
-		   struct rte_mempool *mp, char *err, size_t err_len)
+struct sl_control_slowpath *
+sl_control_slowpath_create(const struct sl_pmd_config *cfg, const uint16_t *port_ids,
+			   struct sl_dp_port *dp_ports, struct sl_worker *workers,
+			   unsigned int n_workers, struct rte_mempool *mp, char *err,
+			   size_t err_len)
 {
-	struct sl_slowpath *sp = calloc(1, sizeof(*sp));
+	struct sl_control_slowpath *sp = calloc(1, sizeof(*sp));
 
 	if (sp == NULL) {
 		snprintf(err, err_len, "out of memory");
@@ -629,7 +632,7 @@ sl_slowpath_create(const struct sl_pmd_config *cfg, const uint16_t *port_ids,
 		if (workers[w].punt == NULL || workers[w].inject == NULL) {
 			snprintf(err, err_len, "cannot create the slow-path rings: %s",
 				 rte_strerror(rte_errno));
-			sl_slowpath_free(sp);
+			sl_control_slowpath_free(sp);
 			return NULL;
 		}
 	}
@@ -643,7 +646,7 @@ sl_slowpath_create(const struct sl_pmd_config *cfg, const uint16_t *port_ids,
 				sp->sp[p].inject_worker = (int16_t)w;
 		if (cfg->ports[p].tap_name[0] != '\0' &&
 		    sp_tap_create(sp, p, cfg->ports[p].tap_name, mp, err, err_len) != 0) {
-			sl_slowpath_free(sp);
+			sl_control_slowpath_free(sp);
 			return NULL;
 		}
 	}
@@ -651,7 +654,7 @@ sl_slowpath_create(const struct sl_pmd_config *cfg, const uint16_t *port_ids,
 }
 
 void
-sl_slowpath_free(struct sl_slowpath *sp)
+sl_control_slowpath_free(struct sl_control_slowpath *sp)
 {
 	if (sp == NULL)
 		return;

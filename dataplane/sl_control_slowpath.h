@@ -1,20 +1,21 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * sl_slowpath.h: the control thread's share of the packet path.
+ * sl_control_slowpath.h: the control thread's slow path, its share of the
+ * packet path (the workers' own slow path is sl_worker_slowpath.c).
  *
- * DESIGN: workers keep the fast path and the per-packet slow paths that need
+ * DESIGN: workers keep the fast path and the per-packet slow path that needs
  * only the snapshot and their own state (DNAT replies, fragments, ICMP
- * errors, TTL). What needs state of its own or the kernel is handed to the
+ * errors, TTL: sl_worker_slowpath.c). What needs state of its own or the kernel is handed to the
  * control thread on a per-worker punt ring (single producer, single
  * consumer) and handled here, in the control thread's loop:
  *  - ARP and IPv6 Neighbor Discovery: answers for the addresses sluice owns
  *    (every frontend IP; the port's own addresses when no kernel owns them
  *    through an exception path), learning of the neighbours the
  *    configuration needs (backends, tunnel endpoints, gateways: the
- *    compiler asks for them, see sl_slowpath_resolve), requests, aging and
- *    re-probing (sl_neigh), gratuitous ARP / unsolicited NA when a frontend
- *    appears. A learned or lost MAC recompiles the snapshot, so workers only
- *    ever read MACs from published header prefixes.
+ *    compiler asks for them, see sl_control_slowpath_resolve), requests,
+ *    aging and re-probing (sl_neigh), gratuitous ARP / unsolicited NA when
+ *    a frontend appears. A learned or lost MAC recompiles the snapshot, so
+ *    workers only ever read MACs from published header prefixes.
  *  - ping of a frontend: echo replies, rate-limited (token bucket).
  *  - the exception path: with a TAP port per NIC port ("exceptionPath" in
  *    the port profile), everything for the host (its addresses, ARP, ND,
@@ -24,8 +25,8 @@
  * worker's inject ring (it transmits them on its own queue): no TX queue is
  * shared between threads.
  */
-#ifndef SL_SLOWPATH_H
-#define SL_SLOWPATH_H
+#ifndef SL_CONTROL_SLOWPATH_H
+#define SL_CONTROL_SLOWPATH_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -42,7 +43,7 @@
 #define SL_ECHO_RATE_PER_S 1000  /* echo replies for frontends, per second */
 #define SL_ECHO_BURST 200
 
-struct sl_slowpath_stats {
+struct sl_control_slowpath_stats {
 	uint64_t arp_in;
 	uint64_t arp_replied;
 	uint64_t nd_in;
@@ -57,7 +58,7 @@ struct sl_slowpath_stats {
 	uint64_t neighbour_changes;
 };
 
-struct sl_slowpath;
+struct sl_control_slowpath;
 
 /*
  * Set up for the ports of cfg (port ids in port_ids) and the workers (their
@@ -65,12 +66,15 @@ struct sl_slowpath;
  * TAP devices of ports with an exception path. Main thread, after the ports
  * started and before the workers launch. NULL + message in err on failure.
  */
-struct sl_slowpath *sl_slowpath_create(const struct sl_pmd_config *cfg, const uint16_t *port_ids,
-				       struct sl_dp_port *dp_ports, struct sl_worker *workers,
-				       unsigned int n_workers, struct rte_mempool *mp,
-				       char *err, size_t err_len);
+struct sl_control_slowpath *sl_control_slowpath_create(const struct sl_pmd_config *cfg,
+						       const uint16_t *port_ids,
+						       struct sl_dp_port *dp_ports,
+						       struct sl_worker *workers,
+						       unsigned int n_workers,
+						       struct rte_mempool *mp, char *err,
+						       size_t err_len);
 
-void sl_slowpath_free(struct sl_slowpath *sp);
+void sl_control_slowpath_free(struct sl_control_slowpath *sp);
 
 /*
  * One round: drain the punt rings and the TAPs, run the neighbour timers,
@@ -78,23 +82,26 @@ void sl_slowpath_free(struct sl_slowpath *sp);
  * (learned or lost MACs) since the last call; the caller recompiles when
  * it is > 0. now_ms: a monotonic millisecond clock.
  */
-uint32_t sl_slowpath_poll(struct sl_slowpath *sp, const struct sl_snapshot *snap, uint64_t now_ms);
+uint32_t sl_control_slowpath_poll(struct sl_control_slowpath *sp, const struct sl_snapshot *snap,
+				  uint64_t now_ms);
 
 /*
  * The compiler's neighbour hook (struct sl_port_info.resolve): a's MAC on
- * port, when known; asks for it otherwise. Call sl_slowpath_compile_begin()
- * before a compilation and sl_slowpath_compile_published() once its snapshot
- * is published: neighbours it no longer needs are then dropped (a
- * compilation that is not published drops nothing).
+ * port, when known; asks for it otherwise. Call
+ * sl_control_slowpath_compile_begin() before a compilation and
+ * sl_control_slowpath_compile_published() once its snapshot is published:
+ * neighbours it no longer needs are then dropped (a compilation that is not
+ * published drops nothing).
  */
-bool sl_slowpath_resolve(void *ctx, uint32_t port, const struct sl_ip_addr *a,
-			 uint16_t vlan_tci, struct sl_mac *mac);
-void sl_slowpath_compile_begin(struct sl_slowpath *sp);
-void sl_slowpath_compile_published(struct sl_slowpath *sp);
+bool sl_control_slowpath_resolve(void *ctx, uint32_t port, const struct sl_ip_addr *a,
+				 uint16_t vlan_tci, struct sl_mac *mac);
+void sl_control_slowpath_compile_begin(struct sl_control_slowpath *sp);
+void sl_control_slowpath_compile_published(struct sl_control_slowpath *sp);
 
-const struct sl_slowpath_stats *sl_slowpath_stats(const struct sl_slowpath *sp);
+const struct sl_control_slowpath_stats *
+sl_control_slowpath_stats(const struct sl_control_slowpath *sp);
 
 /* The neighbour table and slow-path counters as JSON ({"neighbours": [...], ...}). */
-void sl_slowpath_write_json(FILE *f, const struct sl_slowpath *sp, uint64_t now_ms);
+void sl_control_slowpath_write_json(FILE *f, const struct sl_control_slowpath *sp, uint64_t now_ms);
 
-#endif /* SL_SLOWPATH_H */
+#endif /* SL_CONTROL_SLOWPATH_H */

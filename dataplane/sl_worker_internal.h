@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sl_worker_internal.h: what the worker's fast path (sl_worker.c) and its
+ * slow path (sl_worker_slowpath.c) share; private to the two.
+ *
+ * The TX helpers are inline: the fast path's rewrite stage runs them for
+ * every packet. The slow path's entry points are out of line: the fast
+ * path calls them only for packets it sets aside.
+ */
+#ifndef SL_WORKER_INTERNAL_H
+#define SL_WORKER_INTERNAL_H
+
+#include <stdint.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_memcpy.h>
+
+#include "sl_drop.h"
+#include "sl_flow.h"
+#include "sl_parse.h"
+#include "sl_rewrite.h"
+#include "sl_snapshot.h"
+#include "sl_worker.h"
+
+/* Bytes a header prefix adds to the IP packet beyond its L2 header (what counts against the MTU). */
+static inline uint32_t
+sl_encap_overhead(const struct sl_encap *hdr)
+{
+	return (uint32_t)hdr->len - hdr->etype_off - 2;
+}
+
+/*
+ * Can the IP packet at mbuf offset l3_off (l3_len bytes) leave behind hdr on
+ * TX queue tq? SL_DROP_NONE, or the reason it cannot.
+ */
+static inline enum sl_drop_reason
+sl_out_check(const struct sl_worker_queue *tq, const struct rte_mbuf *m, uint16_t l3_off,
+	     uint16_t l3_len, const struct sl_encap *hdr)
+{
+	if (unlikely(!hdr->valid))
+		return SL_DROP_NO_NEIGHBOUR;
+	if (unlikely(tq == NULL))
+		return SL_DROP_NO_TX_QUEUE;
+	if (unlikely(l3_len + sl_encap_overhead(hdr) > tq->mtu))
+		return SL_DROP_MTU_EXCEEDED;
+	if (unlikely(rte_pktmbuf_headroom(m) + l3_off < hdr->len))
+		return SL_DROP_NO_HEADROOM;
+	return SL_DROP_NONE;
+}
+
+/*
+ * Keep only the IP packet (drops the L2 header, VLAN tag and Ethernet
+ * padding), put hdr in front of it, finish it and queue it on tq (checked
+ * by sl_out_check()).
+ */
+static __rte_always_inline void
+sl_out(struct sl_worker *w, struct sl_worker_queue *tq, struct rte_mbuf *m, uint16_t l3_off,
+       uint16_t l3_len, int family, const struct sl_encap *hdr, uint32_t entropy)
+{
+	uint8_t *out;
+
+	if (likely(m->nb_segs == 1)) {
+		/*
+		 * One segment (the parser saw l3_off + l3_len bytes in it):
+		 * the new start and length at once, instead of adj, trim and
+		 * prepend checking and updating them in turn.
+		 */
+		uint16_t off = (uint16_t)(m->data_off + l3_off - hdr->len);
+		m->data_off = off;
+		m->data_len = (uint16_t)(hdr->len + l3_len);
+		m->pkt_len = m->data_len;
+		out = (uint8_t *)m->buf_addr + off;
+	} else {
+		rte_pktmbuf_adj(m, l3_off);
+		if (rte_pktmbuf_data_len(m) > l3_len)
+			rte_pktmbuf_trim(m, rte_pktmbuf_data_len(m) - l3_len);
+		out = (uint8_t *)rte_pktmbuf_prepend(m, hdr->len);
+	}
+	rte_memcpy(out, hdr->bytes, hdr->len);
+	sl_encap_finish(out, hdr, l3_len, family, entropy);
+	m->ol_flags = 0;
+	w->stats->tx += rte_eth_tx_buffer(tq->port_id, tq->queue, tq->txb, m);
+}
+
+/*
+ * The slow path's entry: a packet of the burst (parsed as p, arrived on the
+ * port with index port) that the stages set aside with reason r. Returns
+ * SL_DROP_NONE when it took the mbuf (forwarded it, punted it to the control
+ * thread), else the reason to drop it (r, or a more precise one).
+ */
+enum sl_drop_reason sl_worker_slowpath(struct sl_worker *w, const struct sl_snapshot *snap,
+				       uint16_t port, struct rte_mbuf *m, struct sl_pkt *p,
+				       enum sl_drop_reason r, uint32_t now);
+
+/*
+ * The TTL or hop limit of packet p would reach 0: sends ICMP time exceeded
+ * back where p came from (when the port has an address of its family) and
+ * returns SL_DROP_TTL_EXCEEDED; the caller drops p.
+ */
+enum sl_drop_reason sl_worker_ttl_exceeded(struct sl_worker *w, uint16_t port,
+					   struct rte_mbuf *m, const struct sl_pkt *p);
+
+/*
+ * Packet p does not fit the egress MTU (fits: the largest IP packet that
+ * does): sends fragmentation needed / packet too big back (not for IPv4
+ * without DF) and returns SL_DROP_MTU_EXCEEDED; the caller drops p.
+ */
+enum sl_drop_reason sl_worker_too_big(struct sl_worker *w, uint16_t port, struct rte_mbuf *m,
+				      const struct sl_pkt *p, uint32_t fits);
+
+/* What the expiry sweep's callback needs: the worker and the snapshot it holds. */
+struct sl_worker_sweep_ctx {
+	struct sl_worker *w;
+	const struct sl_snapshot *snap;
+};
+
+/*
+ * The sweep's callback (sl_flow_sweep; arg: struct sl_worker_sweep_ctx):
+ * counts flows ended by a drain period and sends the TCP resets of expired
+ * flows of enableTcpReset rules.
+ */
+void sl_worker_flow_expired(const struct sl_flow_entry *e, void *arg);
+
+#endif /* SL_WORKER_INTERNAL_H */
