@@ -279,40 +279,42 @@ sl_heap_top(const struct sl_heap *h)
 
 /* --- the TLS BIO: the probe's socket, sent with MSG_NOSIGNAL ---------------- */
 
+/*
+ * What a send() or recv() of n bytes tells OpenSSL: the count, or -1 with
+ * a retry flag set (the socket would block) or the error kept for the log.
+ */
+static int
+sl_bio_result(BIO *b, struct sl_probe_io *io, ssize_t n, bool writing)
+{
+	if (n >= 0)
+		return (int)n;
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+		if (writing)
+			BIO_set_retry_write(b);
+		else
+			BIO_set_retry_read(b);
+	} else {
+		io->sys_errno = errno;
+	}
+	return -1;
+}
+
 static int
 sl_bio_write(BIO *b, const char *buf, int len)
 {
 	struct sl_probe_io *io = BIO_get_data(b);
-	ssize_t n;
 
 	BIO_clear_retry_flags(b);
-	n = send(io->fd, buf, (size_t)len, MSG_NOSIGNAL);
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-			BIO_set_retry_write(b);
-		else
-			io->sys_errno = errno;
-		return -1;
-	}
-	return (int)n;
+	return sl_bio_result(b, io, send(io->fd, buf, (size_t)len, MSG_NOSIGNAL), true);
 }
 
 static int
 sl_bio_read(BIO *b, char *buf, int len)
 {
 	struct sl_probe_io *io = BIO_get_data(b);
-	ssize_t n;
 
 	BIO_clear_retry_flags(b);
-	n = recv(io->fd, buf, (size_t)len, 0);
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-			BIO_set_retry_read(b);
-		else
-			io->sys_errno = errno;
-		return -1;
-	}
-	return (int)n;
+	return sl_bio_result(b, io, recv(io->fd, buf, (size_t)len, 0), false);
 }
 
 static long
