@@ -246,9 +246,12 @@ def _vnet(name, prefixes, delivery=None):
     return {"name": name, "id": f"{NET}/virtualNetworks/{name}", "properties": props}
 
 
-def _lb(lb, frontends, pools, rules):
+def _lb(lb, frontends, pools, rules, backends=None):
     """A load balancer: frontends [(name, addr, vnet)], pools [(name, members, vnet, family)],
-    rules [(name, frontend, pool, protocol, port, floating)]."""
+    rules [(name, frontend, pool, protocol, port, floating)]; backends: name ->
+    (IPv4, IPv6, ...), BACKENDS by default. A frontend is in its network's
+    first IPv4 subnet (s0) or its second (s1, IPv6)."""
+    backends = BACKENDS if backends is None else backends
     lb_id = f"{NET}/loadBalancers/{lb}"
     return {"name": lb, "id": lb_id, "sku": {"name": "Standard"}, "properties": {
         "frontendIPConfigurations": [
@@ -261,7 +264,7 @@ def _lb(lb, frontends, pools, rules):
             {"name": n, "id": f"{lb_id}/backendAddressPools/{n}",
              "properties": {"loadBalancerBackendAddresses": [
                  {"name": m, "properties": {
-                     "ipAddress": BACKENDS[m][0 if fam == 4 else 1],
+                     "ipAddress": backends[m][0 if fam == 4 else 1],
                      "virtualNetwork": {"id": f"{NET}/virtualNetworks/{v}"}}}
                  for m in members]}}
             for n, members, v, fam in pools],
