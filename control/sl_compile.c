@@ -352,15 +352,49 @@ sl_table_cache_sweep(struct sl_table_cache *c)
 	c->n = k;
 }
 
-/* Members and Maglev table of one pool whose backends start at s->backends[first]. */
+/*
+ * The Maglev table of members mm: the cache's when it has one built from
+ * the same members, weights, size and seed, else a new one (remembered).
+ * Returns it with a reference for the caller, or NULL with *rc set.
+ */
+static struct sl_maglev_table *
+sl_pool_table(struct sl_table_cache *cache, const struct sl_maglev_member *mm, uint32_t n,
+	      uint32_t table_size, uint64_t seed, int *rc)
+{
+	uint64_t hash = sl_hash64(mm, n * sizeof(*mm), seed ^ table_size);
+	struct sl_maglev_table *t = sl_table_cache_find(cache, hash, mm, n, table_size, seed);
+
+	if (t != NULL)
+		return t;
+	t = sl_maglev_table_alloc(table_size);
+	if (t == NULL) {
+		*rc = -ENOMEM;
+		return NULL;
+	}
+	*rc = sl_maglev_build(t->slots, table_size, mm, n, seed);
+	if (*rc < 0) {
+		sl_maglev_table_put(t);
+		return NULL;
+	}
+	if (cache != NULL)
+		cache->builds++;
+	sl_table_cache_add(cache, hash, mm, n, table_size, seed, t);
+	return t;
+}
+
+/*
+ * Members and Maglev table of one pool whose backends start at
+ * s->backends[first]; when a member is probed down, also the table with
+ * probe health ignored (sl_pool.unprobed_table).
+ */
 static int
 sl_compile_pool(struct sl_pool *sp, struct sl_snapshot *s, uint32_t first, uint32_t n,
 		uint32_t table_size, uint64_t seed, struct sl_table_cache *cache)
 {
 	struct sl_maglev_member *mm = NULL;
+	bool probed_down = false;
 	uint32_t i;
-	uint64_t hash;
-	int rc;
+	int rc = 0;
 
 	sp->n_members = n;
 	sp->table_size = table_size;
@@ -371,29 +405,24 @@ sl_compile_pool(struct sl_pool *sp, struct sl_snapshot *s, uint32_t first, uint3
 		return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
+		const struct sl_backend *be = &s->backends[first + i];
 		sp->members[i] = first + i;
-		mm[i].key = s->backends[first + i].addr;
+		mm[i].key = be->addr;
 		/* a backend that takes no new flows keeps no slot: its share goes to the others */
-		mm[i].weight = s->backends[first + i].usable ? s->backends[first + i].weight : 0;
+		mm[i].weight = be->usable ? be->weight : 0;
+		probed_down |= !be->usable && !be->admin_down;
 	}
-	hash = sl_hash64(mm, n * sizeof(*mm), seed ^ table_size);
-	sp->shared = sl_table_cache_find(cache, hash, mm, n, table_size, seed);
-	if (sp->shared == NULL) {
-		sp->shared = sl_maglev_table_alloc(table_size);
-		if (sp->shared == NULL) {
-			free(mm);
-			return -ENOMEM;
-		}
-		rc = sl_maglev_build(sp->shared->slots, table_size, mm, n, seed);
-		if (rc == 0) {
-			if (cache != NULL)
-				cache->builds++;
-			sl_table_cache_add(cache, hash, mm, n, table_size, seed, sp->shared);
-		}
-	} else {
-		rc = 0;
+	sp->shared = sl_pool_table(cache, mm, n, table_size, seed, &rc);
+	if (sp->shared != NULL && probed_down) {
+		/* what a host whose probes all succeed builds: admin state alone decides */
+		for (i = 0; i < n; i++)
+			mm[i].weight = s->backends[first + i].admin_down ? 0 : s->backends[first + i].weight;
+		sp->unprobed = sl_pool_table(cache, mm, n, table_size, seed, &rc);
+		if (sp->unprobed != NULL)
+			sp->unprobed_table = sp->unprobed->slots;
 	}
-	sp->table = sp->shared->slots;
+	if (sp->shared != NULL)
+		sp->table = sp->shared->slots;
 	free(mm);
 	return rc;
 }
@@ -683,6 +712,11 @@ sl_compile_cached(const struct sl_model *m, const struct sl_port_info *ports, ui
 	}
 
 	for (port = 0; port < n_ports; port++) {
+		if (ports[port].has_ipv4 && ports[port].ipv4_prefix)
+			sl_prefix_from(&s->on_link[port * 2], &ports[port].ipv4, ports[port].ipv4_prefix);
+		if (ports[port].has_ipv6 && ports[port].ipv6_prefix)
+			sl_prefix_from(&s->on_link[port * 2 + 1], &ports[port].ipv6,
+				       ports[port].ipv6_prefix);
 		for (int v6 = 0; v6 < 2; v6++) {
 			struct sl_encap_params ep;
 			struct sl_encap *h = &s->gw_hdrs[port * 2 + (uint32_t)v6];

@@ -62,6 +62,8 @@ sl_path_counter_name(enum sl_path_counter c)
 		[SL_PATH_ICMP_SENT] = "icmp_sent",
 		[SL_PATH_REPLY_FULL] = "reply_table_full",
 		[SL_PATH_REPLY_REMOTE] = "reply_remote",
+		[SL_PATH_REPLY_STATELESS] = "reply_stateless",
+		[SL_PATH_REPLY_AMBIGUOUS] = "reply_ambiguous",
 	};
 	return (unsigned int)c < SL_PATH_MAX ? names[c] : "unknown";
 }
@@ -82,6 +84,7 @@ sl_stats_sum(struct sl_lcore_stats *const *lc, unsigned int n, struct sl_stats_t
 		t->flows_live += lc[i]->flows_live;
 		t->flow_drained += lc[i]->flow_drained;
 		t->tcp_resets += lc[i]->tcp_resets;
+		t->health_diverted += lc[i]->health_diverted;
 		for (int c = 0; c < SL_PATH_MAX; c++)
 			t->paths[c] += lc[i]->paths[c];
 		for (int r = 0; r < SL_DROP_MAX; r++)
@@ -141,6 +144,7 @@ sl_stats_write_json(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 		", \"expired\": %" PRIu64 ", \"drained\": %" PRIu64 ", \"tcpResetsSent\": %" PRIu64
 		"},\n", t.flows_live, t.flow_hits, t.flow_misses, t.flow_rehashed, t.flow_table_full,
 		t.flow_expired, t.flow_drained, t.tcp_resets);
+	fprintf(f, "  \"healthDiverted\": %" PRIu64 ",\n", t.health_diverted);
 	fprintf(f, "  \"paths\": {");
 	for (int c = 0; c < SL_PATH_MAX; c++)
 		fprintf(f, "%s\"%s\": %" PRIu64, c ? ", " : "", sl_path_counter_name(c), t.paths[c]);
@@ -152,8 +156,9 @@ sl_stats_write_json(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 			d += lc[i]->drops[r];
 		fprintf(f, "%s\n    {\"lcore\": %u, \"rx\": %" PRIu64 ", \"tx\": %" PRIu64
 			", \"dropped\": %" PRIu64 ", \"flowsLive\": %" PRIu64
-			", \"generation\": %" PRIu64, i ? "," : "", lcore_ids[i], lc[i]->rx,
-			lc[i]->tx, d, lc[i]->flows_live, lc[i]->generation);
+			", \"healthDiverted\": %" PRIu64 ", \"generation\": %" PRIu64,
+			i ? "," : "", lcore_ids[i], lc[i]->rx, lc[i]->tx, d, lc[i]->flows_live,
+			lc[i]->health_diverted, lc[i]->generation);
 		if (snap != NULL && lc[i]->generation == snap->generation &&
 		    lc[i]->generation_tsc >= publish_tsc)
 			fprintf(f, ", \"firstPacketMicroseconds\": %.3f",
@@ -233,6 +238,12 @@ sl_stats_write_prometheus(FILE *f, struct sl_lcore_stats *const *lc, unsigned in
 	for (size_t k = 0; k < sizeof(ev) / sizeof(ev[0]); k++)
 		fprintf(f, "sluice_flow_events_total{event=\"%s\"} %" PRIu64 "\n", ev[k].what,
 			ev[k].v);
+	prom_head(f, "sluice_health_diverted_flows_total", "counter",
+		  "New flows this host's probes sent to another backend than a host that "
+		  "probes every backend up would, per worker lcore.");
+	for (unsigned int i = 0; i < n; i++)
+		fprintf(f, "sluice_health_diverted_flows_total{lcore=\"%u\"} %" PRIu64 "\n",
+			lcore_ids[i], lc[i]->health_diverted);
 	prom_head(f, "sluice_path_packets_total", "counter",
 		  "Packets off the client-to-backend path: DNAT replies, fragments, ICMP, "
 		  "control-thread traffic.");
@@ -296,6 +307,8 @@ sl_stats_write_text(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 		" drained, %" PRIu64 " TCP resets sent\n",
 		t.flows_live, t.flow_hits, t.flow_misses, t.flow_rehashed, t.flow_table_full,
 		t.flow_expired, t.flow_drained, t.tcp_resets);
+	if (t.health_diverted != 0)
+		fprintf(f, "  %-30s %" PRIu64 "\n", "health_diverted", t.health_diverted);
 	for (int c = 0; c < SL_PATH_MAX; c++)
 		if (t.paths[c] != 0)
 			fprintf(f, "  %-30s %" PRIu64 "\n", sl_path_counter_name(c), t.paths[c]);

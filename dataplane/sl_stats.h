@@ -37,11 +37,13 @@ enum sl_path_counter {
 	SL_PATH_ICMP_SENT,     /* ICMP errors sluice generated (time exceeded, too big) */
 	SL_PATH_REPLY_FULL,    /* DNAT flows whose reply entry found no room (replies dropped) */
 	SL_PATH_REPLY_REMOTE,  /* DNAT replies found in another worker's reply partition */
+	SL_PATH_REPLY_STATELESS, /* DNAT replies no reply entry knew, translated by the reply index */
+	SL_PATH_REPLY_AMBIGUOUS, /* DNAT replies not translated: their backend:port has two frontends */
 	SL_PATH_MAX
 };
 
 /* "reply", "fragment", "icmp_error_forwarded", "punted", "injected", "icmp_sent",
- * "reply_table_full", "reply_remote" */
+ * "reply_table_full", "reply_remote", "reply_stateless", "reply_ambiguous" */
 const char *sl_path_counter_name(enum sl_path_counter c);
 
 struct sl_lcore_stats {
@@ -58,6 +60,7 @@ struct sl_lcore_stats {
 	uint64_t flows_live;      /* entries in use (as of the last iteration) */
 	uint64_t flow_drained;    /* flows of a Down backend ended by its drain period */
 	uint64_t tcp_resets;      /* TCP RSTs sent (two per reset flow: client and backend) */
+	uint64_t health_diverted; /* new flows sent elsewhere than probe health ignored would */
 	uint64_t paths[SL_PATH_MAX]; /* packets by enum sl_path_counter (off the fast path) */
 	uint64_t generation;     /* snapshot generation of the last burst processed */
 	uint64_t generation_tsc; /* TSC of the first burst processed with it */
@@ -81,6 +84,7 @@ struct sl_stats_totals {
 	uint64_t flows_live;
 	uint64_t flow_drained;
 	uint64_t tcp_resets;
+	uint64_t health_diverted;
 	uint64_t paths[SL_PATH_MAX];
 };
 

@@ -278,9 +278,14 @@ sl_stage_pick(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port
 				b->drop[i] = SL_DROP_NO_BACKEND;
 				continue;
 			}
-			be = snap->pools[rule->pool].members[member];
+			const struct sl_pool *pool = &snap->pools[rule->pool];
+			be = pool->members[member];
 			if (w->flow_capacity != 0) {
 				struct sl_flow_entry *e = b->flow[i];
+				/* a member probed down here: would a host that sees it up choose alike? */
+				if (unlikely(pool->unprobed_table != NULL) &&
+				    pool->unprobed_table[b->slot[i] - pool->table] != member)
+					w->stats->health_diverted++;
 				if (e != NULL) {
 					/* the same flow again (expired or moved): start over */
 					sl_flow_restart(e, now);

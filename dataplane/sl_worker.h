@@ -59,7 +59,8 @@ struct sl_frag_slot {
 	uint32_t expires_ms;
 	uint8_t proto;
 	uint8_t used;              /* 0 free, or SL_FRAG_TO_FRONTEND / SL_FRAG_REPLY */
-	struct sl_reply_val reply; /* used == 2: where the reply goes */
+	uint8_t reply_path;        /* SL_FRAG_REPLY: the path counter (enum sl_path_counter) */
+	struct sl_reply_val reply; /* SL_FRAG_REPLY: where the reply goes */
 };
 
 /* What workers know of each port; fixed at start, shared read-only. */

@@ -181,13 +181,15 @@ sl_worker_too_big(struct sl_worker *w, uint16_t port, struct rte_mbuf *m, const 
 }
 
 /*
- * A TCP/UDP packet for no frontend: a DNAT backend's reply? Looked up in
- * this lcore's reply partition first, then the others'. A hit leaves from
- * the frontend's address and port, to the MAC the request came from.
+ * A TCP/UDP packet for no frontend: a DNAT backend's reply? v says where it
+ * goes (the reply table's entry, or sl_reply_stateless()'s). It leaves from
+ * the frontend's address and port, to v's MAC on v's port, counted under
+ * path (reply or reply_stateless).
  */
 static enum sl_drop_reason
 sl_reply_send(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port,
-	      struct rte_mbuf *m, const struct sl_pkt *p, const struct sl_reply_val *v)
+	      struct rte_mbuf *m, const struct sl_pkt *p, const struct sl_reply_val *v,
+	      enum sl_path_counter path)
 {
 	uint32_t ri = snap->rule_by_id[v->rule_id];
 	if (ri == SL_RULE_NONE || v->port >= w->n_ports)
@@ -217,7 +219,7 @@ sl_reply_send(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port
 		r = sl_emit_l2(w, m, p->l3_off, p->l3_len, p->family, v->port, &v->client_mac, vlan);
 	}
 	if (r == SL_DROP_NONE) {
-		w->stats->paths[SL_PATH_REPLY]++;
+		w->stats->paths[path]++;
 		w->stats->rules[rule->counter_id].packets++;
 		w->stats->rules[rule->counter_id].bytes += p->l3_len;
 	}
@@ -229,6 +231,8 @@ sl_reply_find(struct sl_worker *w, const struct sl_pkt *p, uint32_t now, struct 
 {
 	struct sl_reply_key k;
 
+	if (w->n_replies == 0)
+		return -1;
 	memset(&k, 0, sizeof(k));
 	k.proto = p->l4_proto;
 	k.backend = p->src;
@@ -242,15 +246,82 @@ sl_reply_find(struct sl_worker *w, const struct sl_pkt *p, uint32_t now, struct 
 	return part;
 }
 
+/*
+ * Stateless reverse DNAT, for a reply the reply table does not know (its
+ * request went through another host, or came before a restart): the reply
+ * index gives the rule from the reply's (source, protocol, source port).
+ * It goes toward the client as sluice sends any packet to a client (the
+ * TCP resets do too): to the gateway of the port it came in on, else of
+ * the first port that has one of the client's family (two-armed: the reply
+ * comes in on the backend port, the gateway is the uplink's). Fills v and
+ * returns 1 when it can be translated. 0 when it cannot: no DNAT rule sends
+ * to that backend and port; two frontends share it (counted
+ * reply_ambiguous); the frame was not addressed to the port's MAC (a
+ * promiscuous port sees the segment's traffic); the client is on a port's
+ * own segment (a host of the segment, the kernel's own addresses: only the
+ * kernel knows their MACs); or no gateway MAC is known. The caller then
+ * treats it as a reply-table miss.
+ */
+static int
+sl_reply_stateless(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port,
+		   struct rte_mbuf *m, const struct sl_pkt *p, struct sl_reply_val *v)
+{
+	const struct sl_frontend_slot *e = sl_snapshot_reply_find(snap, &p->src, p->l4_proto,
+								  p->sport_be);
+	if (e == NULL)
+		return 0;
+	if (e->used & SL_SLOT_AMBIGUOUS) {
+		w->stats->paths[SL_PATH_REPLY_AMBIGUOUS]++;
+		return 0;
+	}
+	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
+	if ((frame[0] & 1) || memcmp(frame, w->ports[port].mac.bytes, 6) != 0)
+		return 0;
+	uint32_t v6 = p->family == SL_AF_IPV6;
+	for (uint32_t q = 0; q < snap->n_ports; q++) {
+		const struct sl_prefix *seg = &snap->on_link[q * 2 + v6];
+		if (seg->len != 0 && sl_prefix_contains(seg, &p->dst))
+			return 0;
+	}
+	uint32_t eport = port;
+	for (uint32_t q = 0; !snap->gw_hdrs[eport * 2 + v6].valid; q++) {
+		if (q >= snap->n_ports)
+			return 0;
+		eport = q;
+	}
+	memset(v, 0, sizeof(*v));
+	memcpy(v->client_mac.bytes, snap->gw_hdrs[eport * 2 + v6].bytes, 6);
+	v->port = (uint16_t)eport;
+	v->rule_id = snap->rules[e->rule].counter_id;
+	return 1;
+}
+
+/*
+ * Where a DNAT reply goes: the reply table's entry, else the reply index's
+ * translation. SL_DROP_NONE with *v and *path set, or SL_DROP_REPLY_NO_FLOW.
+ */
+static enum sl_drop_reason
+sl_reply_resolve(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port,
+		 struct rte_mbuf *m, const struct sl_pkt *p, uint32_t now, struct sl_reply_val *v,
+		 enum sl_path_counter *path)
+{
+	*path = SL_PATH_REPLY;
+	if (sl_reply_find(w, p, now, v) >= 0)
+		return SL_DROP_NONE;
+	*path = SL_PATH_REPLY_STATELESS;
+	return sl_reply_stateless(w, snap, port, m, p, v) ? SL_DROP_NONE : SL_DROP_REPLY_NO_FLOW;
+}
+
 static enum sl_drop_reason
 sl_reply(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port, struct rte_mbuf *m,
 	 const struct sl_pkt *p, uint32_t now)
 {
 	struct sl_reply_val v;
+	enum sl_path_counter path;
 
-	if (sl_reply_find(w, p, now, &v) < 0)
+	if (sl_reply_resolve(w, snap, port, m, p, now, &v, &path) != SL_DROP_NONE)
 		return SL_DROP_REPLY_NO_FLOW;
-	return sl_reply_send(w, snap, port, m, p, &v);
+	return sl_reply_send(w, snap, port, m, p, &v, path);
 }
 
 /* The rule of (frontend, protocol, port), exact then HA ports. */
@@ -358,8 +429,9 @@ sl_fragment(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port,
 
 /*
  * A fragment of a DNAT backend's reply (a large UDP answer: DNS with EDNS,
- * for one). The first fragment carries the ports: its reply entry is looked
- * up as for a whole packet and left in the fragment table, keyed by the
+ * for one). The first fragment carries the ports: its reply entry (or the
+ * reply index's translation) is found as for a whole packet and left in the
+ * fragment table, keyed by the
  * datagram (source, destination, identification, protocol), for the later
  * fragments, which get the frontend's address (the port is in the first
  * only). A later fragment with no entry (it came first, or on another lcore)
@@ -371,17 +443,20 @@ sl_reply_fragment(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t 
 {
 	struct sl_frag_slot *fs = &w->frags[sl_frag_slot_of(p)];
 	struct sl_reply_val v;
+	enum sl_path_counter path;
 
 	if (p->frag == SL_FRAG_FIRST && (p->l4_proto == SL_PROTO_TCP || p->l4_proto == SL_PROTO_UDP) &&
 	    p->l4_len >= 4) {
-		if (sl_reply_find(w, p, now, &v) < 0)
+		if (sl_reply_resolve(w, snap, port, m, p, now, &v, &path) != SL_DROP_NONE)
 			return SL_DROP_REPLY_NO_FLOW;
 		sl_frag_remember(fs, p, SL_FRAG_REPLY, v.rule_id, now);
 		fs->reply = v;
-		return sl_reply_send(w, snap, port, m, p, &v);
+		fs->reply_path = (uint8_t)path;
+		return sl_reply_send(w, snap, port, m, p, &v, path);
 	}
 	if (sl_frag_is(fs, p, SL_FRAG_REPLY, now))
-		return sl_reply_send(w, snap, port, m, p, &fs->reply);
+		return sl_reply_send(w, snap, port, m, p, &fs->reply,
+				     (enum sl_path_counter)fs->reply_path);
 	return SL_DROP_REPLY_NO_FLOW;
 }
 
@@ -471,7 +546,7 @@ sl_worker_slowpath(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t
 		return sl_not_ours(w, snap, port, m, p, 0, r);
 	}
 	case SL_DROP_NO_FRONTEND:
-		if (snap->has_dnat && w->n_replies != 0 && !sl_is_port_addr(&w->ports[port], &p->dst)) {
+		if (snap->has_dnat && !sl_is_port_addr(&w->ports[port], &p->dst)) {
 			enum sl_drop_reason rr = sl_reply(w, snap, port, m, p, now);
 			if (rr != SL_DROP_REPLY_NO_FLOW)
 				return rr;
@@ -489,8 +564,7 @@ sl_worker_slowpath(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t
 	case SL_DROP_IPV6_FRAGMENT:
 		if (sl_snapshot_addr_kind(snap, &p->dst) & SL_ADDR_FRONTEND)
 			return sl_fragment(w, snap, port, m, p, now);
-		if (snap->has_dnat && w->n_replies != 0 &&
-		    (sl_snapshot_addr_kind(snap, &p->src) & SL_ADDR_DNAT_BACKEND)) {
+		if (snap->has_dnat && (sl_snapshot_addr_kind(snap, &p->src) & SL_ADDR_DNAT_BACKEND)) {
 			enum sl_drop_reason rr = sl_reply_fragment(w, snap, port, m, p, now);
 			if (rr != SL_DROP_REPLY_NO_FLOW || !w->ports[port].exception)
 				return rr;

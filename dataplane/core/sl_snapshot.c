@@ -3,12 +3,14 @@
  * sl_snapshot.c: allocation, freeing and the frontend index of snapshots.
  *
  * Control thread only: a snapshot is built here and by sl_compile(), then
- * published and never written again (see sl_snapshot.h). The frontend table
- * is open-addressed with linear probing, a power of two of at least twice
- * the rule count (at least 16 slots), so a probe sequence always ends at an
- * unused slot and stays short.
+ * published and never written again (see sl_snapshot.h). The frontend
+ * table, the address index and the reply index are open-addressed with
+ * linear probing, each a power of two of at least twice its key count (at
+ * least 16 slots), so a probe sequence always ends at an unused slot and
+ * stays short.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "sl_snapshot.h"
@@ -52,6 +54,8 @@ sl_snapshot_alloc(uint32_t n_ports, uint32_t n_rules, uint32_t n_pools, uint32_t
 	s->frontend_mask = SL_FRONTEND_MIN_SLOTS - 1;
 	s->addr_slots = calloc(SL_FRONTEND_MIN_SLOTS, sizeof(*s->addr_slots));
 	s->addr_mask = SL_FRONTEND_MIN_SLOTS - 1;
+	s->reply_slots = calloc(SL_FRONTEND_MIN_SLOTS, sizeof(*s->reply_slots));
+	s->reply_mask = SL_FRONTEND_MIN_SLOTS - 1;
 	s->backend_by_id = malloc(SL_MAX_BACKEND_COUNTERS * sizeof(*s->backend_by_id));
 	if (s->backend_by_id != NULL)
 		memset(s->backend_by_id, 0xff, SL_MAX_BACKEND_COUNTERS * sizeof(*s->backend_by_id));
@@ -60,8 +64,8 @@ sl_snapshot_alloc(uint32_t n_ports, uint32_t n_rules, uint32_t n_pools, uint32_t
 		memset(s->rule_by_id, 0xff, SL_MAX_RULE_COUNTERS * sizeof(*s->rule_by_id));
 	s->gw_hdrs = sl_calloc_n((size_t)n_ports * 2, sizeof(*s->gw_hdrs));
 	if (s->rules == NULL || s->pools == NULL || s->backends == NULL || s->hdrs == NULL ||
-	    s->frontend_slots == NULL || s->addr_slots == NULL || s->backend_by_id == NULL || s->rule_by_id == NULL ||
-	    s->gw_hdrs == NULL) {
+	    s->frontend_slots == NULL || s->addr_slots == NULL || s->reply_slots == NULL ||
+	    s->backend_by_id == NULL || s->rule_by_id == NULL || s->gw_hdrs == NULL) {
 		sl_snapshot_free(s);
 		errno = ENOMEM;
 		return NULL;
@@ -102,6 +106,7 @@ sl_snapshot_free(struct sl_snapshot *s)
 				sl_maglev_table_put(s->pools[i].shared);
 			else
 				free(s->pools[i].table); /* a table the pool owns alone */
+			sl_maglev_table_put(s->pools[i].unprobed);
 		}
 	}
 	free(s->rules);
@@ -110,44 +115,147 @@ sl_snapshot_free(struct sl_snapshot *s)
 	free(s->hdrs);
 	free(s->frontend_slots);
 	free(s->addr_slots);
+	free(s->reply_slots);
 	free(s->backend_by_id);
 	free(s->rule_by_id);
 	free(s->gw_hdrs);
 	free(s);
 }
 
+/*
+ * The slot of key (a, proto, port_be) in slots: the one that holds it
+ * (used set), else the free slot where it goes (used 0; the caller fills it).
+ * The table always has a free slot.
+ */
+static struct sl_frontend_slot *
+sl_slot_claim(struct sl_frontend_slot *slots, uint32_t mask, const struct sl_ip_addr *a,
+	      uint8_t proto, uint16_t port_be)
+{
+	uint32_t i = sl_frontend_hash(a, proto, port_be) & mask;
+
+	while (slots[i].used && !(slots[i].port_be == port_be && slots[i].proto == proto &&
+				  sl_ip_addr_eq(&slots[i].addr, a)))
+		i = (i + 1) & mask;
+	return &slots[i];
+}
+
+static void
+sl_slot_fill(struct sl_frontend_slot *slot, const struct sl_ip_addr *a, uint8_t proto,
+	     uint16_t port_be, uint32_t rule)
+{
+	slot->addr = *a;
+	slot->port_be = port_be;
+	slot->proto = proto;
+	slot->used = SL_SLOT_USED;
+	slot->rule = rule;
+}
+
 static void
 sl_addr_index_add(struct sl_frontend_slot *slots, uint32_t mask, const struct sl_ip_addr *a,
 		  uint32_t kind)
 {
-	uint32_t i = sl_frontend_hash(a, SL_ADDR_INDEX_PROTO, 0) & mask;
+	struct sl_frontend_slot *slot = sl_slot_claim(slots, mask, a, SL_ADDR_INDEX_PROTO, 0);
 
-	while (slots[i].used) {
-		if (sl_ip_addr_eq(&slots[i].addr, a)) {
-			slots[i].rule |= kind;
-			return;
+	if (slot->used)
+		slot->rule |= kind;
+	else
+		sl_slot_fill(slot, a, SL_ADDR_INDEX_PROTO, 0, kind);
+}
+
+/* The smallest power of two >= 2 * keys and >= 16; 0 when keys is too large. */
+static uint32_t
+sl_index_size(uint64_t keys)
+{
+	uint32_t size = SL_FRONTEND_MIN_SLOTS;
+
+	if (keys > (1u << 30))
+		return 0;
+	while (size < 2 * keys)
+		size <<= 1;
+	return size;
+}
+
+/* A DNAT rule: its backends' replies come back through sluice. */
+static bool
+sl_rule_dnat(const struct sl_snapshot *s, const struct sl_rule *rule)
+{
+	return !rule->floating_ip && rule->pool < s->n_pools;
+}
+
+/*
+ * Do replies of rules a and b from the same backend port leave from the
+ * same (frontend, frontend port)? An HA ports rule's frontend port is the
+ * backend's (kept), port_be: the key's backend port (0 for HA ports).
+ */
+static bool
+sl_reply_same(const struct sl_snapshot *s, uint32_t a, uint32_t b, uint16_t port_be)
+{
+	const struct sl_rule *ra = &s->rules[a], *rb = &s->rules[b];
+	uint16_t pa = ra->frontend_port_be ? ra->frontend_port_be : port_be;
+	uint16_t pb = rb->frontend_port_be ? rb->frontend_port_be : port_be;
+
+	return pa == pb && sl_ip_addr_eq(&ra->frontend, &rb->frontend);
+}
+
+/*
+ * The reply index: one key per (DNAT rule, member of its pool). A key two
+ * rules with different frontends (or frontend ports) share is ambiguous;
+ * so is an exact key of a backend that an HA ports rule also sends to,
+ * unless both give the same frontend and port.
+ */
+static struct sl_frontend_slot *
+sl_reply_index_build(const struct sl_snapshot *s, uint32_t *mask_out)
+{
+	uint64_t keys = 0;
+	uint32_t size, mask, r, m, i;
+	struct sl_frontend_slot *slots;
+
+	for (r = 0; r < s->n_rules; r++)
+		if (sl_rule_dnat(s, &s->rules[r]))
+			keys += s->pools[s->rules[r].pool].n_members;
+	size = sl_index_size(keys);
+	if (size == 0 || (slots = calloc(size, sizeof(*slots))) == NULL)
+		return NULL;
+	mask = size - 1;
+	for (r = 0; r < s->n_rules; r++) {
+		const struct sl_rule *rule = &s->rules[r];
+		if (!sl_rule_dnat(s, rule))
+			continue;
+		const struct sl_pool *pool = &s->pools[rule->pool];
+		for (m = 0; m < pool->n_members; m++) {
+			const struct sl_ip_addr *a = &s->backends[pool->members[m]].addr;
+			struct sl_frontend_slot *slot =
+				sl_slot_claim(slots, mask, a, rule->proto, rule->backend_port_be);
+			if (!slot->used)
+				sl_slot_fill(slot, a, rule->proto, rule->backend_port_be, r);
+			else if (!sl_reply_same(s, slot->rule, r, rule->backend_port_be))
+				slot->used |= SL_SLOT_AMBIGUOUS;
 		}
-		i = (i + 1) & mask;
 	}
-	slots[i].addr = *a;
-	slots[i].proto = SL_ADDR_INDEX_PROTO;
-	slots[i].used = 1;
-	slots[i].rule = kind;
+	for (i = 0; i < size; i++) {
+		struct sl_frontend_slot *e = &slots[i];
+		if (!e->used || e->port_be == 0)
+			continue;
+		const struct sl_frontend_slot *ha = sl_slot_find(slots, mask, &e->addr, SL_PROTO_ALL, 0);
+		if (ha != NULL && ((ha->used & SL_SLOT_AMBIGUOUS) ||
+				   !sl_reply_same(s, ha->rule, e->rule, e->port_be)))
+			e->used |= SL_SLOT_AMBIGUOUS;
+	}
+	*mask_out = mask;
+	return slots;
 }
 
 int
 sl_snapshot_index_frontends(struct sl_snapshot *s)
 {
-	struct sl_frontend_slot *slots;
-	uint32_t size = SL_FRONTEND_MIN_SLOTS, mask, r;
+	struct sl_frontend_slot *slots, *aslots, *rslots;
+	uint32_t size, asize, mask, rmask = 0, r;
 
 	if (s == NULL || (s->n_rules > 0 && s->rules == NULL))
 		return -EINVAL;
-	/* 2 * n_rules rounded up to a power of two; 2^31 is the most a uint32_t holds. */
-	if (s->n_rules > (1u << 30))
+	size = sl_index_size(s->n_rules);
+	if (size == 0)
 		return -ENOMEM;
-	while (size < 2 * s->n_rules)
-		size <<= 1;
 	mask = size - 1;
 
 	slots = calloc(size, sizeof(*slots));
@@ -156,23 +264,13 @@ sl_snapshot_index_frontends(struct sl_snapshot *s)
 
 	for (r = 0; r < s->n_rules; r++) {
 		const struct sl_rule *rule = &s->rules[r];
-		uint32_t i = sl_frontend_hash(&rule->frontend, rule->proto,
-					      rule->frontend_port_be) & mask;
-
-		while (slots[i].used) {
-			if (slots[i].port_be == rule->frontend_port_be &&
-			    slots[i].proto == rule->proto &&
-			    sl_ip_addr_eq(&slots[i].addr, &rule->frontend)) {
-				free(slots);
-				return -EEXIST;
-			}
-			i = (i + 1) & mask;
+		struct sl_frontend_slot *slot = sl_slot_claim(slots, mask, &rule->frontend,
+							      rule->proto, rule->frontend_port_be);
+		if (slot->used) {
+			free(slots);
+			return -EEXIST;
 		}
-		slots[i].addr = rule->frontend;
-		slots[i].port_be = rule->frontend_port_be;
-		slots[i].proto = rule->proto;
-		slots[i].used = 1;
-		slots[i].rule = r;
+		sl_slot_fill(slot, &rule->frontend, rule->proto, rule->frontend_port_be, r);
 	}
 
 	/*
@@ -180,20 +278,20 @@ sl_snapshot_index_frontends(struct sl_snapshot *s)
 	 * pool some DNAT rule uses (what a reply comes from). At most one slot
 	 * per rule plus one per backend.
 	 */
-	uint32_t asize = SL_FRONTEND_MIN_SLOTS;
-	if (s->n_backends > (1u << 29))
-		return -ENOMEM;
-	while (asize < 2 * (s->n_rules + s->n_backends))
-		asize <<= 1;
-	struct sl_frontend_slot *aslots = calloc(asize, sizeof(*aslots));
-	if (aslots == NULL) {
+	asize = sl_index_size((uint64_t)s->n_rules + s->n_backends);
+	aslots = asize != 0 ? calloc(asize, sizeof(*aslots)) : NULL;
+	rslots = sl_reply_index_build(s, &rmask);
+	if (aslots == NULL || rslots == NULL) {
 		free(slots);
+		free(aslots);
+		free(rslots);
 		return -ENOMEM;
 	}
+	s->has_dnat = 0;
 	for (r = 0; r < s->n_rules; r++) {
 		const struct sl_rule *rule = &s->rules[r];
 		sl_addr_index_add(aslots, asize - 1, &rule->frontend, SL_ADDR_FRONTEND);
-		if (rule->floating_ip || rule->pool >= s->n_pools)
+		if (!sl_rule_dnat(s, rule))
 			continue;
 		s->has_dnat = 1;
 		const struct sl_pool *pool = &s->pools[rule->pool];
@@ -209,5 +307,8 @@ sl_snapshot_index_frontends(struct sl_snapshot *s)
 	free(s->addr_slots);
 	s->addr_slots = aslots;
 	s->addr_mask = asize - 1;
+	free(s->reply_slots);
+	s->reply_slots = rslots;
+	s->reply_mask = rmask;
 	return 0;
 }

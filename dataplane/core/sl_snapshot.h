@@ -21,6 +21,7 @@
 #include "sl_hash.h"
 #include "sl_maglev.h"
 #include "sl_parse.h"
+#include "sl_prefix.h"
 #include "sl_rewrite.h"
 #include "sl_types.h"
 
@@ -76,6 +77,15 @@ struct sl_pool {
 	uint16_t *table;     /* slot -> member index, or SL_MAGLEV_EMPTY: shared->slots */
 	struct sl_maglev_table *shared; /* the reference this pool holds; NULL when
 					 * table is the pool's own malloc'd array */
+	/*
+	 * When some member is probed down (adminState None and its probe
+	 * fails; adminState is configuration, the same on every host): the
+	 * table built with probe health ignored, the one a host that probes
+	 * every member up uses. Workers compare a new flow's choice with it
+	 * (health_diverted). NULL when no member is probed down.
+	 */
+	uint16_t *unprobed_table;       /* unprobed->slots, or NULL */
+	struct sl_maglev_table *unprobed; /* the reference it holds, or NULL */
 	char name[SL_NAME_MAX]; /* "<lb>/<pool>" */
 };
 
@@ -95,12 +105,20 @@ struct sl_rule {
 	char name[SL_NAME_MAX];   /* "<lb>/<rule>" */
 };
 
-/* Open-addressed (linear probing) frontend table: (addr, proto, port) -> rule. */
+/*
+ * Open-addressed (linear probing) tables keyed by (address, protocol, port):
+ * the frontend table ((frontend, proto, port) -> rule), the address index
+ * (address -> SL_ADDR_* bits) and the reply index ((backend, proto, backend
+ * port) -> rule, for stateless reverse DNAT).
+ */
+#define SL_SLOT_USED 1u      /* the slot holds a key */
+#define SL_SLOT_AMBIGUOUS 2u /* reply index: two rules with different frontends share the key */
+
 struct sl_frontend_slot {
 	struct sl_ip_addr addr;
 	uint16_t port_be;
 	uint8_t proto;
-	uint8_t used;
+	uint8_t used;       /* 0: free; else SL_SLOT_USED, with SL_SLOT_AMBIGUOUS */
 	uint32_t rule;
 };
 
@@ -136,6 +154,19 @@ struct sl_snapshot {
 	/* address -> SL_ADDR_* bits (in the slot's rule field); see sl_snapshot_addr_kind() */
 	uint32_t addr_mask;
 	struct sl_frontend_slot *addr_slots;
+	/*
+	 * The reply index, for replies the reply table does not know (a
+	 * request another host forwarded, or one from before a restart):
+	 * (backend address, protocol, backend port) -> the DNAT rule (a
+	 * load-balancing or inbound NAT rule) whose frontend the reply comes
+	 * from; an HA ports rule's key is (backend, All, 0). A key that rules
+	 * with different (frontend, frontend port) share is SL_SLOT_AMBIGUOUS.
+	 * See sl_snapshot_reply_find().
+	 */
+	uint32_t reply_mask;
+	struct sl_frontend_slot *reply_slots;
+	/* each port's on-link prefixes, len 0 when not given: [port * 2] IPv4, [port * 2 + 1] IPv6 */
+	struct sl_prefix on_link[SL_MAX_PORTS * 2];
 	uint8_t has_dnat;         /* some rule uses DNAT (Floating IP off): replies come back */
 };
 
@@ -147,9 +178,10 @@ struct sl_snapshot *sl_snapshot_alloc(uint32_t n_ports, uint32_t n_rules, uint32
 void sl_snapshot_free(struct sl_snapshot *s);
 
 /*
- * Build the frontend table and the address index from s->rules, pools and
- * backends (call once they are filled). Returns 0, -EEXIST when two rules
- * share (frontend, protocol, port), or -ENOMEM.
+ * Build the frontend table, the address index and the reply index from
+ * s->rules, pools and backends (call once they are filled). Returns 0,
+ * -EEXIST when two rules share (frontend, protocol, port), or -ENOMEM; on
+ * error the snapshot keeps its previous (at first empty) tables.
  */
 int sl_snapshot_index_frontends(struct sl_snapshot *s);
 
@@ -172,19 +204,46 @@ sl_frontend_hash(const struct sl_ip_addr *a, uint8_t proto, uint16_t port_be)
 	return h;
 }
 
+/* The slot of key (a, proto, port_be) in one of the tables above, or NULL. */
+static inline const struct sl_frontend_slot *
+sl_slot_find(const struct sl_frontend_slot *slots, uint32_t mask, const struct sl_ip_addr *a,
+	     uint8_t proto, uint16_t port_be)
+{
+	uint32_t i = sl_frontend_hash(a, proto, port_be) & mask;
+	for (;;) {
+		const struct sl_frontend_slot *slot = &slots[i];
+		if (!slot->used)
+			return NULL;
+		if (slot->port_be == port_be && slot->proto == proto && sl_ip_addr_eq(&slot->addr, a))
+			return slot;
+		i = (i + 1) & mask;
+	}
+}
+
 static inline uint32_t
 sl_frontend_find(const struct sl_snapshot *s, const struct sl_ip_addr *a, uint8_t proto,
 		 uint16_t port_be)
 {
-	uint32_t i = sl_frontend_hash(a, proto, port_be) & s->frontend_mask;
-	for (;;) {
-		const struct sl_frontend_slot *slot = &s->frontend_slots[i];
-		if (!slot->used)
-			return SL_RULE_NONE;
-		if (slot->port_be == port_be && slot->proto == proto && sl_ip_addr_eq(&slot->addr, a))
-			return slot->rule;
-		i = (i + 1) & s->frontend_mask;
-	}
+	const struct sl_frontend_slot *slot =
+		sl_slot_find(s->frontend_slots, s->frontend_mask, a, proto, port_be);
+	return slot != NULL ? slot->rule : SL_RULE_NONE;
+}
+
+/*
+ * Stateless reverse DNAT: the reply index's slot for a packet from backend
+ * address src, protocol proto, source port sport_be: the exact key first,
+ * then an HA ports rule's (src, All, 0). NULL when no DNAT rule sends to
+ * that backend and port. slot->rule indexes s->rules; a slot with
+ * SL_SLOT_AMBIGUOUS set names one of several frontends and must not be
+ * used to translate. Two probes of an open-addressed table: O(1).
+ */
+static inline const struct sl_frontend_slot *
+sl_snapshot_reply_find(const struct sl_snapshot *s, const struct sl_ip_addr *src, uint8_t proto,
+		       uint16_t sport_be)
+{
+	const struct sl_frontend_slot *slot =
+		sl_slot_find(s->reply_slots, s->reply_mask, src, proto, sport_be);
+	return slot != NULL ? slot : sl_slot_find(s->reply_slots, s->reply_mask, src, SL_PROTO_ALL, 0);
 }
 
 /* SL_ADDR_* bits of an address (0: none of ours). */

@@ -481,6 +481,62 @@ test_nat_only(void **state)
 	sl_id_registry_free(bids);
 }
 
+/* The rule the reply index gives a reply from src:sport, or NULL; fails when ambiguous. */
+static const struct sl_rule *
+reply_rule(const struct sl_snapshot *s, const char *src, uint8_t proto, uint16_t sport)
+{
+	struct sl_ip_addr a = sl_test_ip(src);
+	const struct sl_frontend_slot *e = sl_snapshot_reply_find(s, &a, proto, htons(sport));
+
+	if (e == NULL)
+		return NULL;
+	assert_int_equal(e->used, SL_SLOT_USED);
+	assert_true(e->rule < s->n_rules);
+	return &s->rules[e->rule];
+}
+
+/*
+ * Replies of inbound NAT rules translate statelessly like a load-balancing
+ * rule's: each backend:port leads to its own rule's frontend and port.
+ */
+static void
+test_nat_replies_in_reply_index(void **state)
+{
+	struct sl_id_registry *rids = sl_id_registry_create(SL_MAX_RULE_COUNTERS);
+	struct sl_id_registry *bids = sl_id_registry_create(SL_MAX_BACKEND_COUNTERS);
+	struct sl_model *m = parse(DOC(NAT_NIC2));
+	struct sl_error err;
+	struct sl_snapshot *s;
+
+	(void)state;
+	s = sl_compile(m, &port, 1, rids, bids, 1, &err);
+	if (s == NULL)
+		fail_msg("%s: %s", err.code, err.message);
+	/* 10.0.1.4 and 10.0.1.5: r1's port 80, and port 22 for two NAT rules of their own */
+	assert_string_equal(reply_rule(s, "10.0.1.4", SL_PROTO_TCP, 80)->name, "lb1/r1");
+	assert_string_equal(reply_rule(s, "10.0.1.5", SL_PROTO_TCP, 80)->name, "lb1/r1");
+	assert_string_equal(reply_rule(s, "10.0.1.4", SL_PROTO_TCP, 22)->name, "lb1/ssh1");
+	assert_string_equal(reply_rule(s, "10.0.1.5", SL_PROTO_TCP, 22)->name, "lb1/ssh2");
+	assert_string_equal(reply_rule(s, "10.0.1.5", SL_PROTO_UDP, 5001)->name, "lb1/r1");
+	assert_int_equal(reply_rule(s, "10.0.1.5", SL_PROTO_UDP, 5001)->frontend_port_be,
+			 htons(5000));
+	/* protocol All: a key per protocol, IPv6 */
+	assert_string_equal(reply_rule(s, "fd00:0:0:1::10", SL_PROTO_TCP, 3390)->name,
+			    "lb1/rdp6/Tcp");
+	assert_string_equal(reply_rule(s, "fd00:0:0:1::10", SL_PROTO_UDP, 3390)->name,
+			    "lb1/rdp6/Udp");
+	/* the other load balancer's */
+	assert_string_equal(reply_rule(s, "10.0.1.6", SL_PROTO_TCP, 22)->name, "lb2/ssh");
+	assert_string_equal(reply_rule(s, "10.0.0.9", SL_PROTO_TCP, 80)->name, "lb2/r");
+	/* Floating IP (gue) replies never come through sluice; ports no rule uses miss */
+	assert_null(reply_rule(s, "10.7.1.4", SL_PROTO_UDP, 4500));
+	assert_null(reply_rule(s, "10.0.1.4", SL_PROTO_TCP, 2201));
+	sl_snapshot_free(s);
+	sl_model_free(m);
+	sl_id_registry_free(rids);
+	sl_id_registry_free(bids);
+}
+
 int
 main(void)
 {
@@ -488,6 +544,7 @@ main(void)
 		cmocka_unit_test(test_nat_rules_compile),
 		cmocka_unit_test(test_nat_detach_and_stable_ids),
 		cmocka_unit_test(test_nat_only),
+		cmocka_unit_test(test_nat_replies_in_reply_index),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
