@@ -127,6 +127,71 @@ sl_json_syntax_error(struct sl_error *e, const char *text, size_t len, const cha
 		     off >= len ? "unexpected end of input" : what, line, col, off);
 }
 
+static int
+sl_write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+sl_file_write_atomic(const char *path, const char *data, size_t len, unsigned int mode,
+		     const char **step)
+{
+	char tmp[4200], dir[4096];
+	const char *dummy;
+	char *slash;
+	int fd, dfd, rc;
+
+	if (step == NULL)
+		step = &dummy;
+	*step = "open";
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp) ||
+	    snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
+	if (fd < 0)
+		return -errno;
+	*step = "write";
+	rc = sl_write_all(fd, data, len);
+	if (rc == 0 && fsync(fd) != 0)
+		rc = -errno;
+	if (close(fd) != 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, path) != 0) {
+		*step = "rename";
+		rc = -errno;
+	}
+	if (rc != 0) {
+		unlink(tmp);
+		return rc;
+	}
+	/* The rename is durable once the directory is. */
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	*step = "open directory";
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	*step = "fsync directory";
+	rc = fsync(dfd) != 0 ? -errno : 0;
+	close(dfd);
+	return rc;
+}
+
 cJSON *
 sl_json_parse(const char *text, size_t len, const char *target, struct sl_error *err)
 {

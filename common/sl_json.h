@@ -39,6 +39,17 @@ char *sl_file_read(const char *path, size_t max, size_t *len, const char *unread
 		   struct sl_error *err);
 
 /*
+ * Replace the file at path with len bytes of data, atomically: write
+ * "<path>.tmp" (created with `mode`, e.g. 0600), fsync it, rename it
+ * over path, fsync the directory, so a crash leaves the old file or the new
+ * one, never a mix. Returns 0, or a negative errno with *step set to the
+ * step that failed ("open", "write", "rename", "open directory", "fsync
+ * directory"; step may be NULL); the temporary file is removed on failure.
+ */
+int sl_file_write_atomic(const char *path, const char *data, size_t len, unsigned int mode,
+			 const char **step);
+
+/*
  * Parse len bytes of JSON text (one value, whitespace after it allowed).
  * Returns the tree, or NULL with *err filled: code InvalidJson, target, and a
  * message with line, column and byte offset.

@@ -299,12 +299,52 @@ sl_delete(struct sl_api *api, struct MHD_Connection *conn, const struct sl_res_p
 	return sl_send(conn, MHD_HTTP_OK, NULL);
 }
 
+/* GET /sluice/service, and PUT with {"state": "InService" | "OutOfService"}. */
+static enum MHD_Result
+sl_service_endpoint(struct sl_api *api, struct MHD_Connection *conn, const char *url,
+		    const char *method, const struct sl_request *req)
+{
+	struct sl_error e;
+
+	if (api->hooks.service == NULL || api->hooks.set_service == NULL)
+		return sl_fail(conn, 503, "ServiceUnavailable", url, "No service state available.");
+	if (strcmp(method, "PUT") == 0) {
+		cJSON *body = NULL;
+		int status;
+		if (req->len == 0) {
+			sl_error_set(&e, "InvalidServiceState", "state", "",
+				     "The request body is empty: PUT takes {\"state\": \"InService\"} "
+				     "or {\"state\": \"OutOfService\"}.");
+			return sl_send_error(conn, 400, &e);
+		}
+		body = sl_json_parse(req->body, req->len, "state", &e);
+		if (body == NULL) {
+			snprintf(e.code, sizeof(e.code), "InvalidServiceState");
+			return sl_send_error(conn, 400, &e);
+		}
+		status = api->hooks.set_service(api->hooks.ctx, body, &e);
+		cJSON_Delete(body);
+		if (status != 0)
+			return sl_send_error(conn, (unsigned int)status, &e);
+	} else if (strcmp(method, "GET") != 0) {
+		return sl_fail(conn, 405, "MethodNotAllowed", url,
+			       "/sluice/service takes GET and PUT.");
+	}
+	cJSON *o = api->hooks.service(api->hooks.ctx);
+	if (o == NULL)
+		return sl_fail(conn, 500, "OutOfMemory", url, "Out of memory.");
+	return sl_send_json(conn, MHD_HTTP_OK, o);
+}
+
 static enum MHD_Result
 sl_sluice_endpoint(struct sl_api *api, struct MHD_Connection *conn, const char *url,
-		   const char *method)
+		   const char *method, const struct sl_request *req)
 {
+	if (strcmp(url, "/sluice/service") == 0)
+		return sl_service_endpoint(api, conn, url, method, req);
 	if (strcmp(method, "GET") != 0)
-		return sl_fail(conn, 405, "MethodNotAllowed", url, "Only GET is served here.");
+		return sl_fail(conn, 405, "MethodNotAllowed", url,
+			       "Only GET is served here (and PUT on /sluice/service).");
 	if (strcmp(url, "/sluice/stats") == 0) {
 		char *s = api->hooks.stats_json ? api->hooks.stats_json(api->hooks.ctx) : NULL;
 		if (s == NULL)
@@ -356,10 +396,16 @@ sl_sluice_endpoint(struct sl_api *api, struct MHD_Connection *conn, const char *
 					api->ctl->config_file ? api->ctl->config_file : "");
 		cJSON_AddStringToObject(o, "stateDirectory",
 					api->ctl->state_dir ? api->ctl->state_dir : "");
+		if (api->hooks.service != NULL) {
+			cJSON *sv = api->hooks.service(api->hooks.ctx);
+			if (sv != NULL)
+				cJSON_AddItemToObject(o, "service", sv);
+		}
 		return sl_send_json(conn, MHD_HTTP_OK, o);
 	}
 	return sl_fail(conn, 404, "InvalidRequestUri", url,
-		       "Unknown sluice endpoint: /sluice/status, /sluice/stats, /sluice/metrics, /sluice/probes and /sluice/neighbours are served.");
+		       "Unknown sluice endpoint: /sluice/status, /sluice/service, /sluice/stats, "
+		       "/sluice/metrics, /sluice/probes and /sluice/neighbours are served.");
 }
 
 static enum MHD_Result
@@ -407,7 +453,7 @@ sl_handle(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 		return sl_fail(conn, 413, "RequestEntityTooLarge", url, msg);
 	}
 	if (strncmp(url, "/sluice/", 8) == 0)
-		return sl_sluice_endpoint(api, conn, url, method);
+		return sl_sluice_endpoint(api, conn, url, method, req);
 	int rc = sl_res_path_parse(url, &p, &e);
 	if (rc != 0)
 		return sl_send_error(conn, rc == -ENAMETOOLONG ? 400 : MHD_HTTP_NOT_FOUND, &e);

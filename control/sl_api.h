@@ -13,6 +13,7 @@
  *   GET /sluice/stats    the dataplane counters (the stats hook)
  *   GET /sluice/probes   health probe targets with their last results
  *   GET /sluice/metrics  the counters as Prometheus text
+ *   GET, PUT /sluice/service  the host's service state and announcements
  */
 #ifndef SL_API_H
 #define SL_API_H
@@ -40,6 +41,13 @@ struct sl_api_hooks {
 	char *(*neighbours_json)(void *ctx);
 	/* 1 when a pool member (load balancer, pool, address names) is healthy. */
 	int (*healthy)(void *ctx, const char *lb, const char *pool, const char *address);
+	/* The service object (GET /sluice/service; "service" in /sluice/status): new JSON, or NULL. */
+	cJSON *(*service)(void *ctx);
+	/*
+	 * Apply a PUT /sluice/service body (parsed JSON). Returns 0, or the
+	 * HTTP status of the refusal (400, 409, 500) with *err filled.
+	 */
+	int (*set_service)(void *ctx, const cJSON *body, struct sl_error *err);
 	void *ctx;
 };
 

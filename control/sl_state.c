@@ -28,21 +28,6 @@ sl_state_crc(const char *text, size_t len)
 }
 
 static int
-sl_write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int
 sl_save_fail(struct sl_error *err, const char *path, int rc, const char *step)
 {
 	sl_error_set(err, "StateWriteFailed", path, "",
@@ -54,48 +39,29 @@ sl_save_fail(struct sl_error *err, const char *path, int rc, const char *step)
 int
 sl_state_save(const char *dir, const cJSON *doc, struct sl_error *err)
 {
-	char path[4096], tmp[4200], header[96];
-	char *text = cJSON_PrintUnformatted(doc);
-	int fd, dfd, rc;
-	size_t len;
+	char path[4096], header[96];
+	char *text = cJSON_PrintUnformatted(doc), *file;
+	const char *step;
+	size_t len, hlen;
+	int rc;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, SL_STATE_FILE);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if (text == NULL)
 		return sl_save_fail(err, path, -ENOMEM, "serialise");
 	len = strlen(text);
-	snprintf(header, sizeof(header), "%s %d %zu %08" PRIx32 "\n", SL_STATE_MAGIC,
-		 SL_STATE_VERSION, len, sl_state_crc(text, len));
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		rc = -errno;
+	hlen = (size_t)snprintf(header, sizeof(header), "%s %d %zu %08" PRIx32 "\n",
+				SL_STATE_MAGIC, SL_STATE_VERSION, len, sl_state_crc(text, len));
+	file = malloc(hlen + len);
+	if (file == NULL) {
 		cJSON_free(text);
-		return sl_save_fail(err, tmp, rc, "open");
+		return sl_save_fail(err, path, -ENOMEM, "serialise");
 	}
-	rc = sl_write_all(fd, header, strlen(header));
-	if (rc == 0)
-		rc = sl_write_all(fd, text, len);
-	if (rc == 0 && fsync(fd) != 0)
-		rc = -errno;
+	memcpy(file, header, hlen);
+	memcpy(file + hlen, text, len);
 	cJSON_free(text);
-	if (close(fd) != 0 && rc == 0)
-		rc = -errno;
-	if (rc != 0) {
-		unlink(tmp);
-		return sl_save_fail(err, tmp, rc, "write");
-	}
-	if (rename(tmp, path) != 0) {
-		rc = -errno;
-		unlink(tmp);
-		return sl_save_fail(err, path, rc, "rename");
-	}
-	/* The rename is durable once the directory is. */
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return sl_save_fail(err, dir, -errno, "open directory");
-	rc = fsync(dfd) != 0 ? -errno : 0;
-	close(dfd);
-	return rc != 0 ? sl_save_fail(err, dir, rc, "fsync directory") : 0;
+	rc = sl_file_write_atomic(path, file, hlen + len, 0600, &step);
+	free(file);
+	return rc != 0 ? sl_save_fail(err, path, rc, step) : 0;
 }
 
 static int

@@ -106,6 +106,17 @@ sum_obj(struct sl_lcore_stats *const *lc, unsigned int n, int backend, uint32_t 
 	return c;
 }
 
+uint64_t
+sl_stats_rule_packets(struct sl_lcore_stats *const *lc, unsigned int n,
+		      const struct sl_snapshot *snap)
+{
+	uint64_t sum = 0;
+
+	for (uint32_t i = 0; snap != NULL && i < snap->n_rules; i++)
+		sum += sum_obj(lc, n, 0, snap->rules[i].counter_id).packets;
+	return sum;
+}
+
 static void
 json_string(FILE *f, const char *s)
 {

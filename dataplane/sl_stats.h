@@ -112,6 +112,10 @@ void sl_stats_write_json(FILE *f, struct sl_lcore_stats *const *lc, unsigned int
 void sl_stats_write_prometheus(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 			       const unsigned int *lcore_ids, const struct sl_snapshot *snap);
 
+/* Packets forwarded by every rule of snap, summed over the n lcores (0 when snap is NULL). */
+uint64_t sl_stats_rule_packets(struct sl_lcore_stats *const *lc, unsigned int n,
+			       const struct sl_snapshot *snap);
+
 /* Human-readable summary (final report). */
 void sl_stats_write_text(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 			 const unsigned int *lcore_ids, const struct sl_snapshot *snap,

@@ -11,7 +11,13 @@
  *   sluiced [EAL options] -- --ports PROFILE.json [--config RESOURCES.json]
  *           [--state-dir DIR] [--api-socket PATH | --no-api]
  *           [--lcores-per-port N] [--stats-interval S] [--stats-file FILE]
- *           [--exit-idle-ms MS]
+ *           [--exit-idle-ms MS] [--bird-config FILE [--bird-socket PATH]
+ *           [--withdraw-grace-ms MS]]
+ *
+ * With --bird-config it announces its frontend addresses through BIRD
+ * (control/sl_announce.h): the set is recomputed after every publication
+ * and service change, and at SIGINT/SIGTERM everything is withdrawn and the
+ * host keeps forwarding for --withdraw-grace-ms before it stops.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -31,6 +37,7 @@
 #include <rte_log.h>
 #include <rte_mbuf.h>
 
+#include "sl_announce.h"
 #include "sl_api.h"
 #include "sl_compile.h"
 #include "sl_config.h"
@@ -59,9 +66,12 @@ struct sl_options {
 	uint32_t reply_table_size; /* 0: flow_table_size / 4 */
 	double stats_interval;
 	unsigned int exit_idle_ms;
+	const char *bird_config; /* NULL: no announcements */
+	const char *bird_socket;
+	long withdraw_grace_ms;  /* -1: the default (2000 with --bird-config) */
 };
 
-static volatile sig_atomic_t sig_quit;
+static volatile sig_atomic_t sig_quit; /* SIGINT/SIGTERM received (count, up to 2) */
 static struct sl_api *api_at_exit;
 
 /* rte_exit() before the workers launch: leave no socket file behind. */
@@ -78,8 +88,8 @@ on_signal(int sig)
 {
 	if (sig == SIGHUP)
 		sig_reload = 1;
-	else
-		sig_quit = 1;
+	else if (sig_quit < 2)
+		sig_quit = sig_quit + 1; /* the handler blocks both signals: no lost update */
 }
 
 static void
@@ -90,6 +100,7 @@ usage(const char *prog)
 		"          [--state-dir DIR] [--api-socket PATH | --no-api]\n"
 		"          [--lcores-per-port N] [--flow-table-size FLOWS] [--stats-interval SECONDS]\n"
 		"          [--stats-file FILE] [--exit-idle-ms MS]\n"
+		"          [--bird-config FILE [--bird-socket PATH] [--withdraw-grace-ms MS]]\n"
 		"  --ports             port profile (pmd-config/*.json)\n"
 		"  --config            resources: virtual networks, network interfaces and load\n"
 		"                      balancers (JSON); applied at start, on SIGHUP and when the\n"
@@ -111,7 +122,14 @@ usage(const char *prog)
 		"  --stats-interval    print a statistics line every SECONDS (0: never)\n"
 		"  --stats-file        write statistics as JSON to FILE at each interval and at exit\n"
 		"  --exit-idle-ms      exit once no packet has arrived for MS milliseconds\n"
-		"                      (after the first one; for file-driven runs)\n",
+		"                      (after the first one; for file-driven runs)\n"
+		"  --bird-config       announce the frontend addresses through BIRD: write FILE\n"
+		"                      (two static protocols, sluice_frontends4/6, for bird.conf\n"
+		"                      to include) and have BIRD reconfigure when it changes\n"
+		"  --bird-socket       BIRD's control socket (default " SL_BIRD_DEFAULT_SOCKET ")\n"
+		"  --withdraw-grace-ms at SIGINT/SIGTERM with --bird-config: withdraw everything,\n"
+		"                      keep forwarding MS milliseconds, then stop (default 2000;\n"
+		"                      0: stop at once; a second signal stops at once)\n",
 		prog);
 }
 
@@ -133,6 +151,9 @@ parse_options(int argc, char **argv, struct sl_options *o)
 		{"probe-source-v4", required_argument, NULL, '4'},
 		{"probe-source-v6", required_argument, NULL, '6'},
 		{"probe-interface", required_argument, NULL, 'i'},
+		{"bird-config", required_argument, NULL, 'B'},
+		{"bird-socket", required_argument, NULL, 'S'},
+		{"withdraw-grace-ms", required_argument, NULL, 'g'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -141,6 +162,7 @@ parse_options(int argc, char **argv, struct sl_options *o)
 
 	memset(o, 0, sizeof(*o));
 	o->flow_table_size = SL_FLOW_DEFAULT_SIZE;
+	o->withdraw_grace_ms = -1;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -170,6 +192,21 @@ parse_options(int argc, char **argv, struct sl_options *o)
 			break;
 		case 'i':
 			o->probe.interface = optarg;
+			break;
+		case 'B':
+			o->bird_config = optarg;
+			break;
+		case 'S':
+			o->bird_socket = optarg;
+			break;
+		case 'g':
+			o->withdraw_grace_ms = strtol(optarg, &end, 10);
+			if (*end != '\0' || optarg[0] == '\0' || o->withdraw_grace_ms < 0 ||
+			    o->withdraw_grace_ms > 3600000) {
+				fprintf(stderr, "--withdraw-grace-ms: expected 0..3600000 milliseconds, "
+					"got '%s'\n", optarg);
+				return -1;
+			}
 			break;
 		case 't': {
 			unsigned long long v = strtoull(optarg, &end, 10);
@@ -220,6 +257,13 @@ parse_options(int argc, char **argv, struct sl_options *o)
 	}
 	if (o->api_socket == NULL)
 		o->api_socket = SL_API_DEFAULT_SOCKET;
+	if (o->bird_config == NULL && (o->bird_socket != NULL || o->withdraw_grace_ms >= 0))
+		fprintf(stderr, "warning: --bird-socket and --withdraw-grace-ms do nothing without "
+			"--bird-config\n");
+	if (o->bird_config == NULL)
+		o->withdraw_grace_ms = 0;
+	else if (o->withdraw_grace_ms < 0)
+		o->withdraw_grace_ms = 2000;
 	if (o->ports_file == NULL) {
 		usage(argv[0]);
 		return -1;
@@ -259,6 +303,8 @@ struct sl_daemon {
 	struct sl_dp_port dp_ports[SL_MAX_PORTS];
 	struct sl_reply_part *replies[RTE_MAX_LCORE];
 	struct sl_control_slowpath *slow; /* the control thread's slow path (ARP, ND, ping, TAP) */
+	struct sl_announce *ann;          /* service state, announcements, the BIRD client */
+	const struct sl_model *prepared;  /* the model of the snapshot being prepared, for publish */
 };
 
 static int
@@ -268,6 +314,8 @@ backend_down(void *ctx, const char *lb, const char *pool, const char *address)
 
 	return d->prober != NULL && sl_prober_health(d->prober, lb, pool, address) == SL_HEALTH_DOWN;
 }
+
+static void announce_update(struct sl_daemon *d, const struct sl_model *m);
 
 /* Controller hooks: compile a validated model for the ports, and publish it. */
 static void *
@@ -295,6 +343,7 @@ prepare_snapshot(void *ctx, const struct sl_model *m, struct sl_error *err)
 		}
 	}
 	sl_control_slowpath_compile_begin(d->slow);
+	d->prepared = m;
 	return sl_compile_cached(m, d->port_info, d->pmd.n_ports, d->rule_ids, d->backend_ids,
 				 d->tables, &health, d->generation + 1, err);
 }
@@ -313,6 +362,8 @@ publish_snapshot(void *ctx, void *prepared)
 	MAIN_LOG(INFO, "configuration generation %lu published: %u rules, %u pools, %u backends "
 		 "(grace period %lu us)\n", (unsigned long)s->generation, s->n_rules, s->n_pools,
 		 s->n_backends, (unsigned long)us);
+	/* the frontends to announce follow (m is the model being committed) */
+	announce_update(d, d->prepared);
 }
 
 static cJSON *
@@ -366,6 +417,7 @@ write_stats_prometheus(FILE *f, struct sl_daemon *d)
 {
 	sl_stats_write_prometheus(f, d->stats, d->n_workers, d->lcore_ids,
 				  sl_publisher_current(&d->pub));
+	sl_announce_write_prometheus(f, d->ann);
 }
 
 static char *
@@ -385,6 +437,75 @@ static char *
 stats_prometheus(void *ctx)
 {
 	return print_to_string(write_stats_prometheus, ctx);
+}
+
+/* Packets forwarded by every rule: how much frontend traffic still arrives. */
+static uint64_t
+frontend_packets(struct sl_daemon *d)
+{
+	return sl_stats_rule_packets(d->stats, d->n_workers, sl_publisher_current(&d->pub));
+}
+
+/*
+ * Recompute the announced set from model m and the published snapshot
+ * (after a publication or a service change); log a new set.
+ */
+static void
+announce_update(struct sl_daemon *d, const struct sl_model *m)
+{
+	struct sl_error err;
+	char line[1400], list[1024], a[64];
+	const struct sl_announce_frontend *f;
+	uint32_t n, k = 0;
+	size_t used = 0;
+
+	int rc = sl_announce_update(d->ann, m, sl_publisher_current(&d->pub), &err);
+	if (rc < 0) {
+		MAIN_LOG(ERR, "announcements: %s\n", sl_error_format(&err, line, sizeof(line)));
+		return;
+	}
+	if (rc == 0)
+		return;
+	f = sl_announce_frontends(d->ann, &n);
+	list[0] = '\0';
+	for (uint32_t i = 0; i < n; i++) {
+		if (!f[i].announced)
+			continue;
+		k++;
+		if (used < sizeof(list))
+			used += (size_t)snprintf(list + used, sizeof(list) - used, " %s",
+						 sl_ip_addr_format(&f[i].addr, a, sizeof(a)));
+	}
+	MAIN_LOG(INFO, "announcements: %u of %u frontend addresses announced (%s)%s%s\n", k, n,
+		 sl_service_state_name(sl_announce_state(d->ann)), k ? ":" : "", list);
+}
+
+static cJSON *
+service_json(void *ctx)
+{
+	struct sl_daemon *d = ctx;
+	return sl_announce_json(d->ann, frontend_packets(d));
+}
+
+static int
+set_service(void *ctx, const cJSON *body, struct sl_error *err)
+{
+	struct sl_daemon *d = ctx;
+	enum sl_service_state before = sl_announce_state(d->ann);
+	int rc = sl_announce_set_json(d->ann, body, frontend_packets(d), err);
+
+	if (rc == -EINVAL)
+		return 400;
+	if (rc == -EBUSY)
+		return 409;
+	if (rc < 0)
+		return 500;
+	if (sl_announce_state(d->ann) != before)
+		MAIN_LOG(INFO, "service state: %s (was %s), from the REST API\n",
+			 sl_service_state_name(sl_announce_state(d->ann)),
+			 sl_service_state_name(before));
+	announce_update(d, d->ctl.model);
+	return 0;
 }
 
 static void
@@ -510,6 +631,18 @@ main(int argc, char **argv)
 				 sl_error_format(&err, line, sizeof(line)));
 		sl_model_free(probe_model);
 	}
+	{
+		const struct sl_announce_opts ao = {.bird_config = d.opt.bird_config,
+						    .bird_socket = d.opt.bird_socket,
+						    .state_dir = d.opt.state_dir};
+		d.ann = sl_announce_create(&ao, &err);
+		if (d.ann == NULL)
+			rte_exit(EXIT_FAILURE, "service state: %s\n",
+				 sl_error_format(&err, line, sizeof(line)));
+		if (sl_announce_state(d.ann) != SL_SERVICE_IN)
+			MAIN_LOG(NOTICE, "service state restored: %s (sluicectl service in: back in "
+				 "service)\n", sl_service_state_name(sl_announce_state(d.ann)));
+	}
 	/*
 	 * Claim the API socket before anything else: a second sluiced pointed
 	 * at a running one's socket stops here, before it touches devices or
@@ -522,6 +655,8 @@ main(int argc, char **argv)
 						   .probe_status = probe_status,
 						   .neighbours_json = neighbours_json,
 						   .healthy = health_of,
+						   .service = service_json,
+						   .set_service = set_service,
 						   .ctx = &d};
 		d.api = sl_api_start(d.opt.api_socket, 0600, &d.ctl, &hooks, &err);
 		if (d.api == NULL)
@@ -657,6 +792,8 @@ main(int argc, char **argv)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGINT);
+	sigaddset(&sa.sa_mask, SIGTERM);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
@@ -670,15 +807,44 @@ main(int argc, char **argv)
 	}
 
 	double last_stats = d.start, last_rx_change = d.start;
+	double stop_at = 0; /* end of the withdrawal grace period; 0: not stopping */
+	if (d.opt.bird_config != NULL)
+		MAIN_LOG(INFO, "announcements: %s, BIRD at %s\n", d.opt.bird_config,
+			 d.opt.bird_socket ? d.opt.bird_socket : SL_BIRD_DEFAULT_SOCKET);
+	announce_update(&d, d.ctl.model);
 	uint64_t last_rx = 0, prev_rx = 0, prev_tx = 0, prev_busy = 0;
 	printf("sluiced: running with %u worker lcore(s) on %u port(s)\n", d.n_workers,
 	       d.pmd.n_ports);
 	fflush(stdout);
-	while (!sig_quit) {
-		struct pollfd pfd[3];
+	for (;;) {
+		struct pollfd pfd[4];
 		nfds_t n_pfd = 0;
 		/* The control thread's slow path (ARP, ND, ping, exception path), every ms. */
 		int timeout_ms = 1;
+		short bird_events;
+		int bird_fd;
+
+		if (sig_quit != 0) {
+			if (stop_at == 0 && sig_quit == 1 && d.opt.withdraw_grace_ms > 0) {
+				struct sl_error serr;
+				sl_announce_set_state(d.ann, SL_SERVICE_STOPPING, frontend_packets(&d),
+						      &serr);
+				announce_update(&d, d.ctl.model);
+				stop_at = now_s() + (double)d.opt.withdraw_grace_ms / 1000.0;
+				MAIN_LOG(NOTICE, "stopping: every frontend withdrawn, forwarding for "
+					 "another %ld ms while the routers converge\n",
+					 d.opt.withdraw_grace_ms);
+			} else if (stop_at == 0 || sig_quit > 1 || now_s() >= stop_at) {
+				if (stop_at != 0)
+					MAIN_LOG(NOTICE, "stopping: %s\n", sig_quit > 1
+						 ? "second signal, not waiting for the grace period"
+						 : "grace period over");
+				break;
+			}
+		}
+		bird_fd = sl_announce_fd(d.ann, &bird_events);
+		if (bird_fd >= 0)
+			pfd[n_pfd++] = (struct pollfd){.fd = bird_fd, .events = bird_events};
 
 		if (d.api != NULL)
 			pfd[n_pfd++] = (struct pollfd){.fd = sl_api_fd(d.api), .events = POLLIN};
@@ -686,6 +852,9 @@ main(int argc, char **argv)
 			pfd[n_pfd++] = (struct pollfd){.fd = d.ctl.watch_fd, .events = POLLIN};
 		pfd[n_pfd++] = (struct pollfd){.fd = sl_prober_fd(d.prober), .events = POLLIN};
 		double due = sl_prober_next_due(d.prober) - now_s();
+		double bird_due = sl_announce_next_due(d.ann);
+		if (bird_due >= 0 && bird_due - now_s() < due)
+			due = bird_due - now_s();
 		if (due < 0.001)
 			timeout_ms = due <= 0 ? 0 : (int)(due * 1000.0);
 		poll(pfd, n_pfd, timeout_ms);
@@ -711,6 +880,12 @@ main(int argc, char **argv)
 		}
 		if (d.api != NULL)
 			sl_api_run(d.api);
+		if (sl_announce_run(d.ann, now_s()) > 0)
+			rte_log(sl_announce_bird_state(d.ann) == SL_BIRD_RECONFIGURED ? RTE_LOG_INFO
+											: RTE_LOG_WARNING,
+				sl_logtype_main, "sluiced: BIRD: %s: %s\n",
+				sl_bird_state_name(sl_announce_bird_state(d.ann)),
+				sl_announce_bird_message(d.ann));
 		if (d.ctl.watch_fd >= 0)
 			sl_controller_on_watch(&d.ctl, t);
 		if (sig_reload) {
@@ -770,6 +945,7 @@ main(int argc, char **argv)
 	sl_publisher_fini(&d.pub);
 	sl_controller_fini(&d.ctl);
 	sl_prober_free(d.prober);
+	sl_announce_free(d.ann);
 	sl_id_registry_free(d.rule_ids);
 	sl_id_registry_free(d.backend_ids);
 	sl_table_cache_free(d.tables);
