@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """scalenet.py: a sluice fleet behind an ECMP router, in network namespaces.
 
-    client 10.88.1.2
+    client 10.88.1.2 / fd88:1::2
        |  (segment A)
-    router 10.88.1.1 -- 10.88.2.1 / fd88:2::1   BIRD: BGP + BFD to lb1 and lb2,
+    router 10.88.1.1 / fd88:1::1 -- 10.88.2.1 / fd88:2::1   BIRD: BGP + BFD to lb1 and lb2,
        |                                        ECMP routes into its kernel
        |  (segment B: a bridge)
        +-- lb1: lb0 (sluiced on net_af_packet), TAP sl0 10.88.2.2 / fd88:2::2, BIRD
@@ -41,16 +41,15 @@ import tempfile
 import time
 
 import realnet
-from netns import PREFIX, delete_namespace, sh, sysctl
+from netns import PREFIX, sh, sysctl
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 EXAMPLES = os.path.join(ROOT, "examples", "bird")
 
-CLIENT = "10.88.1.2"
-ROUTER_A = "10.88.1.1"
+CLIENT = ("10.88.1.2", "fd88:1::2")
+ROUTER_A = ("10.88.1.1", "fd88:1::1")
 ROUTER_B = ("10.88.2.1", "fd88:2::1")
-ROUTER_MAC = "02:88:00:00:00:01"
 SEG_B = ("10.88.2.0/24", "fd88:2::/64")
 # sluice hosts: (IPv4, IPv6, MAC of the port)
 HOSTS = {"lb1": ("10.88.2.2", "fd88:2::2", "02:88:00:00:00:02"),
@@ -72,38 +71,15 @@ SHORT = {"client": "c", "router": "r", "bridge": "s", "lb1": "l1", "lb2": "l2",
 DSR_TABLE = 100
 
 
-class ScaleNet:
-    """The namespaces, links and addresses above (no daemon)."""
+class ScaleNet(realnet.RealNet):
+    """The namespaces, links and addresses above (no daemon); RealNet's
+    namespace, segment-B and teardown helpers with this bed's names."""
 
     def __init__(self, tag):
+        super().__init__(tag)
+        self.short = SHORT
         self.ns = {h: f"{PREFIX}{os.getpid()}-{tag}{s}" for h, s in SHORT.items()}
-        self.created = []
-
-    def run(self, host, args, timeout=10, check=True):
-        return sh(args, ns=self.ns[host], timeout=timeout, check=check)
-
-    def _ns(self, host):
-        name = self.ns[host]
-        sh(["ip", "netns", "add", name])
-        self.created.append(name)
-        sh(["ip", "-n", name, "link", "set", "lo", "up"])
-        sysctl(name, **{"net.ipv4.conf.all.rp_filter": 0,
-                        "net.ipv4.conf.default.rp_filter": 0,
-                        "net.ipv6.conf.all.accept_dad": 0,
-                        "net.ipv6.conf.default.accept_dad": 0,
-                        "net.ipv6.conf.all.accept_ra": 0,
-                        "net.ipv6.conf.default.accept_ra": 0})
-
-    def _seg_b(self, host, ifname, mac):
-        """host's leg on segment B: a veth whose peer is a port of the bridge."""
-        br, ns = self.ns["bridge"], self.ns[host]
-        port = "p-" + SHORT[host]
-        sh(["ip", "-n", br, "link", "add", port, "type", "veth", "peer", "name", ifname,
-            "netns", ns])
-        sh(["ip", "-n", br, "link", "set", port, "master", "br0", "up"])
-        sh(["ip", "-n", ns, "link", "set", ifname, "address", mac, "up"])
-        # complete checksums in the frames sluice reads through af_packet
-        sh(["ethtool", "-K", ifname, "tx", "off"], ns=ns)
+        self.seg_a = {"client": CLIENT, "router": ROUTER_A, "router_b": ROUTER_B}
 
     def up(self):
         try:
@@ -114,7 +90,7 @@ class ScaleNet:
             self._client_and_router()
             for host, (_, _, mac) in HOSTS.items():
                 self._ns(host)
-                self._seg_b(host, "lb0", mac)
+                self._seg_b_port(host, "lb0", mac)
                 sysctl(self.ns[host], **{"net.ipv6.conf.lb0.disable_ipv6": 1})
             for name in BACKENDS:
                 self._backend(name)
@@ -125,28 +101,15 @@ class ScaleNet:
 
     def _client_and_router(self):
         self._ns("client")
-        self._ns("router")
-        c, r = self.ns["client"], self.ns["router"]
-        sh(["ip", "-n", c, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0",
-            "netns", r])
-        for ns in (c, r):
-            sh(["ip", "-n", ns, "link", "set", "eth0", "up"])
-            sh(["ethtool", "-K", "eth0", "tx", "off"], ns=ns)
-        sh(["ip", "-n", c, "addr", "add", CLIENT + "/24", "dev", "eth0"])
-        sh(["ip", "-n", r, "addr", "add", ROUTER_A + "/24", "dev", "eth0"])
-        sh(["ip", "-n", c, "route", "add", "default", "via", ROUTER_A])
-        sysctl(r, **{"net.ipv4.ip_forward": 1, "net.ipv6.conf.all.forwarding": 1,
-                     "net.ipv4.fib_multipath_hash_policy": 1,
-                     "net.ipv6.fib_multipath_hash_policy": 1})
-        self._seg_b("router", "eth1", ROUTER_MAC)
-        sh(["ip", "-n", r, "addr", "add", ROUTER_B[0] + "/24", "dev", "eth1"])
-        sh(["ip", "-n", r, "-6", "addr", "add", ROUTER_B[1] + "/64", "dev", "eth1", "nodad"])
+        self._segment_a_router()
+        sysctl(self.ns["router"], **{"net.ipv4.fib_multipath_hash_policy": 1,
+                                     "net.ipv6.fib_multipath_hash_policy": 1})
 
     def _backend(self, name):
         v4, v6, mac = BACKENDS[name]
         self._ns(name)
         ns = self.ns[name]
-        self._seg_b(name, "eth0", mac)
+        self._seg_b_port(name, "eth0", mac)
         sh(["ip", "-n", ns, "addr", "add", v4 + "/24", "dev", "eth0"])
         sh(["ip", "-n", ns, "-6", "addr", "add", v6 + "/64", "dev", "eth0", "nodad"])
         sysctl(ns, **{"net.ipv4.conf.all.arp_ignore": 1, "net.ipv4.conf.all.arp_announce": 2,
@@ -173,11 +136,6 @@ class ScaleNet:
         sh(["ip", "-n", ns, "link", "set", "vx0", "address", mac, "up"])
         sh(["ip", "-n", ns, "addr", "add", VIP_VXLAN + "/32", "dev", "vx0"])
         sysctl(ns, **{"net.ipv4.conf.vx0.rp_filter": 0})
-
-    def down(self):
-        for name in reversed(self.created):
-            delete_namespace(name)
-        self.created = []
 
     # -- the router's view ------------------------------------------------
     def nexthops(self, vip):
@@ -526,23 +484,11 @@ def start_echo_servers(net):
                                ECHO_SERVER, b, str(PORT)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for b in BACKENDS]
-    deadline = time.time() + 10
-    for b in BACKENDS:
-        while not net.run(b, ["ss", "-Htln", f"sport = :{PORT}"]).strip():
-            assert time.time() < deadline, f"echo server on {b} not listening"
-            time.sleep(0.05)
+    realnet.wait_listening(net, BACKENDS, PORT)
     return procs
 
 
 # -- a sluice host: sluiced + its TAP's addresses + BIRD ------------------------
-def sluiced_has_bird_support():
-    """Whether this sluiced writes BIRD's include itself (--bird-config)."""
-    import slharness
-    p = subprocess.run([slharness.sluiced_path(), "--help"], capture_output=True, text=True,
-                       timeout=10)
-    return "--bird-config" in p.stdout + p.stderr
-
-
 class SluiceHost:
     """One fleet member: sluiced in its namespace (REST API on its own socket,
     BIRD's include written by sluiced), the TAP addressed as the port, and
@@ -573,12 +519,6 @@ class SluiceHost:
         args = ["--api-socket", self.api_sock, "--bird-config", self.frontends,
                 "--bird-socket", os.path.join(self.dir, f"{self.name}-bird.ctl"),
                 "--withdraw-grace-ms", str(self.grace_ms)]
-        if not sluiced_has_bird_support():   # STAND-IN until s13-announce is merged
-            args = ["--api-socket", self.api_sock]
-            with open(self.frontends, "w") as f:
-                f.write(EMPTY_FRONTENDS.replace(
-                    "ipv4;", "ipv4;\n" + "".join(f"\troute {v}/32 blackhole;\n"
-                                                for v in VIPS.values())))
         self.daemon = slharness.Daemon(port_profile(self.name), self.config_path,
                                        extra_args=args, netns=ns)
         self.daemon.wait_stats(lambda s: s.get("generation", 0) >= 1, timeout=20)

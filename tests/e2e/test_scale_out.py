@@ -22,7 +22,6 @@ command that produced it.
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,6 +33,7 @@ sys.path.insert(0, HERE)
 
 import netns  # noqa: E402
 import scalenet  # noqa: E402
+from realnet import until  # noqa: E402
 import slharness  # noqa: E402
 from scalenet import HOSTS, PORT, VIPS  # noqa: E402
 
@@ -47,15 +47,6 @@ COMMAND = ("SLUICE_BUILD=build /usr/bin/python3 -m pytest -q -p no:cacheprovider
 def figure(test, **values):
     kv = " ".join(f"{k}={v}" for k, v in values.items())
     print(f"SCALE-OUT FIGURE: {test}: {kv}  (command: {COMMAND} -k {test})")
-
-
-def until(fn, timeout=10.0, every=0.05):
-    deadline = time.time() + timeout
-    while True:
-        r = fn()
-        if r or time.time() > deadline:
-            return r
-        time.sleep(every)
 
 
 def both():
@@ -121,8 +112,7 @@ def fleet(net, hosts):
             gen = h.stats()["generation"]
             h.write_config(base)
             h.daemon.wait_stats(lambda s: s["generation"] > gen)
-        if scalenet.sluiced_has_bird_support():   # STAND-IN until s13-announce is merged
-            h.service("InService")
+        h.service("InService")
     for vip in VIPS.values():
         assert until(lambda: net.nexthops(vip) == both(), timeout=30), \
             f"{vip}: next hops {net.nexthops(vip)}, expected {both()}"
@@ -157,6 +147,12 @@ def open_connections(client, hosts):
             assert until(lambda: hosts[h].forwarded(rule) > before[h][mode] + PER_MODE // 4,
                          timeout=3), f"{h} carried too little of {mode}: ECMP did not spread"
     return rep
+
+
+def stateless(hosts):
+    """DNAT replies that hosts translated without a reply-table entry."""
+    return {h: hosts[h].stats()["paths"].get("reply_stateless", 0)
+            for h in hosts if hosts[h].alive()}
 
 
 def settle_and_report(client, seconds):
@@ -215,21 +211,21 @@ def test_announced_and_withdrawn(net, fleet):
     t0 = time.time()
     lb1.service("OutOfService")
     for vip in VIPS.values():
-        assert until(lambda: net.nexthops(vip) == [a2], timeout=10), net.nexthops(vip)
+        assert until(lambda: net.nexthops(vip) == [a2], timeout=10, every=0.01), net.nexthops(vip)
     withdraw_ms = int((time.time() - t0) * 1000)
     status, svc = lb1.api("GET", "/sluice/service")
     assert status == 200 and svc["state"] == "OutOfService", svc
     lb2.service("OutOfService")
     for vip in VIPS.values():
-        assert until(lambda: net.nexthops(vip) == [], timeout=10), net.nexthops(vip)
+        assert until(lambda: net.nexthops(vip) == [], timeout=10, every=0.01), net.nexthops(vip)
     t0 = time.time()
     lb1.service("InService")
     for vip in VIPS.values():
-        assert until(lambda: net.nexthops(vip) == [a1], timeout=10), net.nexthops(vip)
+        assert until(lambda: net.nexthops(vip) == [a1], timeout=10, every=0.01), net.nexthops(vip)
     announce_ms = int((time.time() - t0) * 1000)
     lb2.service("InService")
     for vip in VIPS.values():
-        assert until(lambda: net.nexthops(vip) == both(), timeout=10), net.nexthops(vip)
+        assert until(lambda: net.nexthops(vip) == both(), timeout=10, every=0.01), net.nexthops(vip)
     figure("test_announced_and_withdrawn", withdraw_to_router_ms=withdraw_ms,
            announce_to_router_ms=announce_ms)
 
@@ -247,6 +243,7 @@ def test_out_of_service_keeps_connections(net, fleet, client):
     assert fleet["lb2"].forwarded(RULES["l2"]) > moved
     assert_none_broken(rep)
     figure("test_out_of_service_keeps_connections", connections=3 * PER_MODE,
+           reply_stateless_lb2=stateless(fleet)["lb2"],
            **{f"broken_{m}": rep[m]["broken"] for m in VIPS},
            **{f"max_gap_ms_{m}": rep[m]["max_gap_ms"] for m in VIPS})
 
@@ -283,14 +280,14 @@ def test_identical_choices(net, fleet, client):
         fleet[only].service("InService")
         addr = a1 if only == "lb1" else a2
         for vip in VIPS.values():
-            assert until(lambda: net.nexthops(vip) == [addr], timeout=10), net.nexthops(vip)
+            assert until(lambda: net.nexthops(vip) == [addr], timeout=10, every=0.01), net.nexthops(vip)
         before = {m: fleet[only].forwarded(r) for m, r in RULES.items()}
         for mode, vip in VIPS.items():
             ans = client.call({"cmd": "choices", "vip": vip, "port": PORT, "sports": sports},
                               timeout=60)
             assert not [n for n in ans["names"] if n.startswith("error")], ans
             seen[(only, mode)] = ans["names"]
-            assert fleet[only].forwarded(RULES[mode]) > before[mode]
+            assert until(lambda: fleet[only].forwarded(RULES[mode]) > before[mode], timeout=3)
     for mode in VIPS:
         assert seen[("lb1", mode)] == seen[("lb2", mode)], mode
         assert len(set(seen[("lb1", mode)])) == 2, seen[("lb1", mode)]
@@ -326,7 +323,9 @@ def test_sigterm_withdraws_then_exits(net, fleet, client):
     lb1.daemon.proc.wait(GRACE_MS / 1000 + 10)
     exit_ms = int((time.time() - t0) * 1000)
     lb1.stop()
-    rep = settle_and_report(client, 3.0)
+    # the backends' DNAT replies still go to lb1's address until its ARP
+    # entry fails (scalenet.py); TCP retransmits then take lb2
+    rep = settle_and_report(client, 6.0)
     figure("test_sigterm_withdraws_then_exits", withdrawn_ms=withdrawn_ms, exit_ms=exit_ms,
            grace_ms=GRACE_MS, **{f"broken_{m}": rep[m]["broken"] for m in VIPS})
     assert withdrawn_ms < exit_ms and exit_ms >= GRACE_MS
@@ -334,22 +333,25 @@ def test_sigterm_withdraws_then_exits(net, fleet, client):
 
 
 def test_hard_case_pool_change_while_flows_move(net, fleet, client):
-    """Measured, not required: backend3 joins every pool on both hosts at the
-    moment lb1 goes out of service. lb2 has no entry for lb1's flows and
-    Maglev now spreads over three backends: the flows that re-hash to
-    backend3 break (about a third of those that moved)."""
+    """Measured, not required: backend3 joins every pool on both hosts, and
+    at that moment lb1 goes out of service. lb2 has no entry for lb1's flows
+    and Maglev now spreads over three backends: the moved flows that Maglev
+    now sends to backend3 break (about a third of those that moved)."""
     open_connections(client, fleet)
     client.call({"cmd": "mark"}, timeout=5)
     bigger = scalenet.config(pool=("backend1", "backend2", "backend3"))
     gens = {h: fleet[h].stats()["generation"] for h in HOSTS}
     for h in HOSTS:
         fleet[h].write_config(bigger)
-    fleet["lb1"].service("OutOfService")
+    # the change in force on both hosts, then the flows move at once
     for h in HOSTS:
         fleet[h].daemon.wait_stats(lambda s: s["generation"] > gens[h])
+    fleet["lb1"].service("OutOfService")
     rep = settle_and_report(client, 4.0)
     figure("test_hard_case_pool_change_while_flows_move", connections=3 * PER_MODE,
            **{f"broken_{m}": rep[m]["broken"] for m in VIPS},
            **{f"stalled_{m}": rep[m]["stalled"] for m in VIPS})
+    # a measurement; the sanity bounds: only moved flows can break (lb1
+    # carried about half), and with about 60 moved, some re-hash to backend3
     total = sum(rep[m]["broken"] + rep[m]["stalled"] for m in VIPS)
-    assert total <= 3 * PER_MODE  # a measurement; sanity only
+    assert 0 < total < 2 * PER_MODE
