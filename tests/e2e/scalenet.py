@@ -207,8 +207,8 @@ def render_host_conf(host, include):
     text = _set_defines(text, {"HOST_ASN": HOST_ASN, "ROUTER_ASN": ROUTER_ASN, "HOST_V4": v4,
                                "HOST_V6": v6, "ROUTER_V4": ROUTER_B[0],
                                "ROUTER_V6": ROUTER_B[1]})
-    assert text.count('"/run/sluice/bird-frontends.conf"') == 1
-    text = text.replace('"/run/sluice/bird-frontends.conf"', f'"{include}"')
+    assert text.count('"/etc/bird/sluice-frontends.conf"') == 1
+    text = text.replace('"/etc/bird/sluice-frontends.conf"', f'"{include}"')
     assert '"sl-uplink"' in text
     return _test_bed_timers(text.replace('"sl-uplink"', f'"{TAP}"'))
 

@@ -176,7 +176,7 @@ def test_bird_examples_parse():
         with open(inc, "w") as f:
             f.write(scalenet.EMPTY_FRONTENDS)
         with open(os.path.join(scalenet.EXAMPLES, "sluice-host.conf")) as f:
-            host = f.read().replace("/run/sluice/bird-frontends.conf", inc)
+            host = f.read().replace("/etc/bird/sluice-frontends.conf", inc)
         files = {"router.conf": os.path.join(scalenet.EXAMPLES, "router.conf")}
         for name, text in (("sluice-host.conf", host),
                            ("rendered host", scalenet.render_host_conf("lb1", inc)),
