@@ -193,14 +193,17 @@ def test_bird_examples_parse():
 
 def test_bgp_and_bfd_sessions_up(net, router, fleet):
     """Each host's BIRD has its IPv4 and IPv6 sessions established, BFD up."""
-    out = router.birdc("show", "protocols")
-    for h in HOSTS:
-        for fam in ("v4", "v6"):
-            line = [ln for ln in out.splitlines() if ln.startswith(f"{h}_{fam} ")]
-            assert line and "Established" in line[0], out
+    def established():
+        out = router.birdc("show", "protocols")
+        return all(any(ln.startswith(f"{h}_{fam} ") and "Established" in ln
+                       for ln in out.splitlines())
+                   for h in HOSTS for fam in ("v4", "v6"))
+
+    assert until(established, timeout=15), router.birdc("show", "protocols")
     bfd = router.birdc("show", "bfd", "sessions")
-    for v4, _, _ in HOSTS.values():
-        assert any(v4 in ln and " Up " in ln for ln in bfd.splitlines()), bfd
+    for v4, v6, _ in HOSTS.values():
+        for addr in (v4, v6):
+            assert any(ln.startswith(addr + " ") and " Up " in ln for ln in bfd.splitlines()), bfd
 
 
 def test_announced_and_withdrawn(net, fleet):
