@@ -52,6 +52,9 @@ class RealNet:
         self.vlan = vlan
         self.two_armed = two_armed
         self.relay = None
+        self.short = SHORT
+        # segment A: the client's and the router's (IPv4, IPv6); the router's leg on B
+        self.seg_a = {"client": CLIENT, "router": ROUTER_A, "router_b": ROUTER_B}
         self.ns = {h: f"{PREFIX}{os.getpid()}-{tag}{s}" for h, s in SHORT.items()}
         self.created = []
 
@@ -73,7 +76,7 @@ class RealNet:
         tags what goes to sluice and untags what comes from it, the way a
         switch's trunk port does (this kernel has no VLAN devices)."""
         br, ns = self.ns["bridge"], self.ns[host]
-        port = "p-" + SHORT[host]
+        port = "p-" + self.short[host]
         sh(["ip", "-n", br, "link", "add", port, "type", "veth", "peer", "name", ifname,
             "netns", ns])
         sh(["ip", "-n", ns, "link", "set", ifname, "address", mac, "up"])
@@ -130,13 +133,14 @@ class RealNet:
         for ns in (c, r):
             sh(["ip", "-n", ns, "link", "set", "eth0", "up"])
             sh(["ethtool", "-K", "eth0", "tx", "off"], ns=ns)
-        self._addr("client", "eth0", *CLIENT)
-        self._addr("router", "eth0", *ROUTER_A)
-        sh(["ip", "-n", c, "route", "add", "default", "via", ROUTER_A[0]])
-        sh(["ip", "-n", c, "-6", "route", "add", "default", "via", ROUTER_A[1]])
+        router_a = self.seg_a["router"]
+        self._addr("client", "eth0", *self.seg_a["client"])
+        self._addr("router", "eth0", *router_a)
+        sh(["ip", "-n", c, "route", "add", "default", "via", router_a[0]])
+        sh(["ip", "-n", c, "-6", "route", "add", "default", "via", router_a[1]])
         sysctl(r, **{"net.ipv4.ip_forward": 1, "net.ipv6.conf.all.forwarding": 1})
         dev = self._seg_b_port("router", "eth1", "02:66:00:00:00:01")
-        self._addr("router", dev, *ROUTER_B)
+        self._addr("router", dev, *self.seg_a["router_b"])
 
     def _segment_a_sluice(self):
         """Two-armed: segment A is sluice's client-facing port, client <-> lbA;
@@ -246,9 +250,12 @@ def _vnet(name, prefixes, delivery=None):
     return {"name": name, "id": f"{NET}/virtualNetworks/{name}", "properties": props}
 
 
-def _lb(lb, frontends, pools, rules):
+def _lb(lb, frontends, pools, rules, backends=None):
     """A load balancer: frontends [(name, addr, vnet)], pools [(name, members, vnet, family)],
-    rules [(name, frontend, pool, protocol, port, floating)]."""
+    rules [(name, frontend, pool, protocol, port, floating)]; backends: name ->
+    (IPv4, IPv6, ...), BACKENDS by default. A frontend is in its network's
+    first IPv4 subnet (s0) or its second (s1, IPv6)."""
+    backends = BACKENDS if backends is None else backends
     lb_id = f"{NET}/loadBalancers/{lb}"
     return {"name": lb, "id": lb_id, "sku": {"name": "Standard"}, "properties": {
         "frontendIPConfigurations": [
@@ -261,7 +268,7 @@ def _lb(lb, frontends, pools, rules):
             {"name": n, "id": f"{lb_id}/backendAddressPools/{n}",
              "properties": {"loadBalancerBackendAddresses": [
                  {"name": m, "properties": {
-                     "ipAddress": BACKENDS[m][0 if fam == 4 else 1],
+                     "ipAddress": backends[m][0 if fam == 4 else 1],
                      "virtualNetwork": {"id": f"{NET}/virtualNetworks/{v}"}}}
                  for m in members]}}
             for n, members, v, fam in pools],
@@ -383,3 +390,21 @@ def udp_ask_until(net, addr, timeout=15.0):
             break
         time.sleep(0.3)
     return out
+
+
+def until(fn, timeout=10.0, every=0.2):
+    """fn() until it returns something true (returned), or the last result at timeout."""
+    import time
+    deadline = time.time() + timeout
+    while True:
+        r = fn()
+        if r or time.time() > deadline:
+            return r
+        time.sleep(every)
+
+
+def wait_listening(net, hosts, port, timeout=10.0):
+    """Until a TCP socket listens on port in each of hosts' namespaces."""
+    for h in hosts:
+        assert until(lambda: net.run(h, ["ss", "-Htln", f"sport = :{port}"]).strip(),
+                     timeout=timeout, every=0.05), f"nothing listens on port {port} of {h}"

@@ -26,6 +26,7 @@ import time
 import pytest
 
 import netns
+from realnet import until
 import slharness
 
 VIP = "10.77.0.30"
@@ -107,15 +108,6 @@ for line in sys.stdin:
         break
     print(json.dumps(r), flush=True)
 """
-
-
-def wait_for(pred, timeout, interval=0.05):
-    deadline = time.time() + timeout
-    while True:
-        v = pred()
-        if v or time.time() > deadline:
-            return v
-        time.sleep(interval)
 
 
 class Client(slharness.NsAgent):
@@ -242,8 +234,8 @@ def env():
                     slharness.api_request(e.sock, "GET", "/sluice/status", timeout=2)[0] == 200
             except OSError:
                 return False
-        assert wait_for(api_up, 20), "the REST API did not answer:\n" + e.daemon.output()
-        missing = [b for b in NAMES if not wait_for(lambda: e.server_listening(b), 10)]
+        assert until(api_up, 20), "the REST API did not answer:\n" + e.daemon.output()
+        missing = [b for b in NAMES if not until(lambda: e.server_listening(b), 10)]
         assert not missing, f"servers not listening: {missing}"
         e.client = Client(t.ns["client"])
         yield e
@@ -327,7 +319,7 @@ def test_probe_takes_a_dead_backend_out_of_new_connections(env):
     def b1_probed():
         p = probes_of(env)
         return p is not None and p.get("backend1", {}).get("lastResult") == "Success"
-    if not wait_for(b1_probed, 3.0):
+    if not until(b1_probed, 3.0):
         pytest.skip(f"health probes are not active in this sluiced (GET /sluice/probes: "
                     f"{env.api('GET', '/sluice/probes', status=None)})")
 

@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
 import pytest
 
@@ -20,6 +19,7 @@ sys.path.insert(0, HERE)
 
 import realnet  # noqa: E402
 from e2ehelpers import NetnsDaemon  # noqa: E402
+from realnet import until  # noqa: E402
 from realnet import (BACKENDS, CLIENT, VIP_DNAT, VIP_L2, VIP_L2_6, VIP_VXLAN,  # noqa: E402
                      VIP_VXLAN_6)
 
@@ -50,11 +50,7 @@ def servers(net):
             procs.append(subprocess.Popen(
                 ["ip", "netns", "exec", net.ns[b], sys.executable, "-c", realnet.UDP_ECHO, b,
                  str(realnet.UDP_PORT)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        deadline = time.time() + 10
-        for b in BACKENDS:
-            while not net.run(b, ["ss", "-Htln", f"sport = :{realnet.HTTP_PORT}"]).strip():
-                assert time.time() < deadline, f"HTTP server on {b} not listening"
-                time.sleep(0.05)
+        realnet.wait_listening(net, BACKENDS, realnet.HTTP_PORT)
         yield root
     finally:
         for p in procs:
@@ -98,16 +94,6 @@ def udp_ask(net, addr):
 
 def stats(lb):
     return lb.wait_stats(lambda s: True)
-
-
-def until(fn, timeout=10.0, every=0.2):
-    """fn() until it returns something true (returned), or the last result at timeout."""
-    deadline = time.time() + timeout
-    while True:
-        r = fn()
-        if r or time.time() > deadline:
-            return r
-        time.sleep(every)
 
 
 @pytest.mark.parametrize("fam", [4, 6])
