@@ -61,7 +61,9 @@ FRONTENDS = ("10.77.100.0/24", "fd77:100::/64")
 VIP_DNAT = "10.77.100.10"
 VIP_L2 = "10.77.100.20"
 VIP_VXLAN = "10.77.100.30"
-VIPS = {"dnat": VIP_DNAT, "l2": VIP_L2, "vxlan": VIP_VXLAN}
+VIP_IPIP = "10.77.100.40"
+VIPS = {"dnat": VIP_DNAT, "l2": VIP_L2, "vxlan": VIP_VXLAN, "ipip": VIP_IPIP}
+IPIP_TUN = "ipip0"
 VNI = 7700
 PORT = 7000
 TAP = "sl0"
@@ -136,6 +138,12 @@ class ScaleNet(realnet.RealNet):
         sh(["ip", "-n", ns, "link", "set", "vx0", "address", mac, "up"])
         sh(["ip", "-n", ns, "addr", "add", VIP_VXLAN + "/32", "dev", "vx0"])
         sysctl(ns, **{"net.ipv4.conf.vx0.rp_filter": 0})
+        # IP-in-IP: no ipip module here; ipipdecap.py hands the inner packets
+        # to a TUN that holds the frontend address (start_echo_servers)
+        sh(["ip", "-n", ns, "tuntap", "add", "dev", IPIP_TUN, "mode", "tun"])
+        sh(["ip", "-n", ns, "link", "set", IPIP_TUN, "up"])
+        sh(["ip", "-n", ns, "addr", "add", VIP_IPIP + "/32", "dev", IPIP_TUN])
+        sysctl(ns, **{f"net.ipv4.conf.{IPIP_TUN}.rp_filter": 0})
 
     # -- the router's view ------------------------------------------------
     def nexthops(self, vip):
@@ -152,10 +160,11 @@ class ScaleNet(realnet.RealNet):
 
 # -- configuration ------------------------------------------------------------
 def config(pool=("backend1", "backend2"), down=()):
-    """Three frontends on the same pool members, port PORT: VIP_DNAT (DNAT),
-    VIP_L2 (Floating IP, L2 delivery), VIP_VXLAN (Floating IP, VXLAN);
-    the members named in `down` are adminState Down."""
-    vb, vx = "vnet-b", "vnet-vx"
+    """Four frontends on the same pool members, port PORT: VIP_DNAT (DNAT),
+    VIP_L2 (Floating IP, L2 delivery), VIP_VXLAN (Floating IP, VXLAN),
+    VIP_IPIP (Floating IP, IP-in-IP); the members named in `down` are
+    adminState Down."""
+    vb, vx, vi = "vnet-b", "vnet-vx", "vnet-ipip"
     prefixes = [FRONTENDS[0], FRONTENDS[1], SEG_B[0], SEG_B[1]]
     lbs = [realnet._lb("lb-fleet",
                        [("dnat", VIP_DNAT, vb), ("l2", VIP_L2, vb)],
@@ -164,14 +173,18 @@ def config(pool=("backend1", "backend2"), down=()):
                         ("l2", "l2", "l2", "Tcp", PORT, True)], backends=BACKENDS),
            realnet._lb("lb-fleet-vx", [("vxlan", VIP_VXLAN, vx)],
                        [("vxlan", list(pool), vx, 4)],
-                       [("vxlan", "vxlan", "vxlan", "Tcp", PORT, True)], backends=BACKENDS)]
+                       [("vxlan", "vxlan", "vxlan", "Tcp", PORT, True)], backends=BACKENDS),
+           realnet._lb("lb-fleet-ip", [("ipip", VIP_IPIP, vi)],
+                       [("ipip", list(pool), vi, 4)],
+                       [("ipip", "ipip", "ipip", "Tcp", PORT, True)], backends=BACKENDS)]
     for lb in lbs:
         for p in lb["properties"]["backendAddressPools"]:
             for a in p["properties"]["loadBalancerBackendAddresses"]:
                 if a["name"] in down:
                     a["properties"]["adminState"] = "Down"
     return {"virtualNetworks": [realnet._vnet(vb, prefixes, {"mode": "L2"}),
-                                realnet._vnet(vx, prefixes, {"mode": "VXLAN", "vni": VNI})],
+                                realnet._vnet(vx, prefixes, {"mode": "VXLAN", "vni": VNI}),
+                                realnet._vnet(vi, prefixes, {"mode": "IPinIP"})],
             "loadBalancers": lbs}
 
 
@@ -479,11 +492,18 @@ for line in sys.stdin:
 
 
 def start_echo_servers(net):
-    """ECHO_SERVER on PORT of every backend; returns the processes once listening."""
+    """ECHO_SERVER on PORT of every backend, and its IP-in-IP decapsulator
+    (ipipdecap.py on IPIP_TUN); returns the processes once all are ready."""
     procs = [subprocess.Popen(["ip", "netns", "exec", net.ns[b], sys.executable, "-c",
                                ECHO_SERVER, b, str(PORT)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for b in BACKENDS]
+    for b in BACKENDS:
+        p = subprocess.Popen(["ip", "netns", "exec", net.ns[b], sys.executable,
+                              os.path.join(HERE, "ipipdecap.py"), IPIP_TUN],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        procs.append(p)
+        assert p.stdout.readline().strip() == "ready", f"{b}: ipipdecap.py did not start"
     realnet.wait_listening(net, BACKENDS, PORT)
     return procs
 
