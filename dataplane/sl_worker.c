@@ -371,8 +371,10 @@ sl_reply_note(struct sl_worker *w, const struct rte_mbuf *m, const struct sl_pkt
  * expiry into another epoch; and when e came from a peer's record, take it
  * over: its port is this packet's, and it counts as fresh (returns 1) so
  * that a DNAT flow notes its reply entry here. Full ring: sync_dropped.
+ * Out of line: without sync the rewrite stage pays only the test of
+ * sync_out.
  */
-static inline int
+static __rte_noinline int
 sl_worker_sync_flow(struct sl_worker *w, uint16_t port, const struct sl_rule *rule,
 		    const struct sl_backend *be, struct sl_flow_entry *e, int fresh,
 		    uint32_t expires_before, uint32_t now)
