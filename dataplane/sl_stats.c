@@ -85,6 +85,9 @@ sl_stats_sum(struct sl_lcore_stats *const *lc, unsigned int n, struct sl_stats_t
 		t->flow_drained += lc[i]->flow_drained;
 		t->tcp_resets += lc[i]->tcp_resets;
 		t->health_diverted += lc[i]->health_diverted;
+		t->sync_dropped += lc[i]->sync_dropped;
+		t->sync_installed += lc[i]->sync_installed;
+		t->sync_renewed += lc[i]->sync_renewed;
 		for (int c = 0; c < SL_PATH_MAX; c++)
 			t->paths[c] += lc[i]->paths[c];
 		for (int r = 0; r < SL_DROP_MAX; r++)
@@ -136,7 +139,7 @@ json_string(FILE *f, const char *s)
 void
 sl_stats_write_json(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 		    const unsigned int *lcore_ids, const struct sl_snapshot *snap, double elapsed_s,
-		    uint64_t publish_tsc)
+		    uint64_t publish_tsc, const struct sl_sync_counters *sync)
 {
 	struct sl_stats_totals t;
 	char addr[64];
@@ -156,6 +159,13 @@ sl_stats_write_json(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 		"},\n", t.flows_live, t.flow_hits, t.flow_misses, t.flow_rehashed, t.flow_table_full,
 		t.flow_expired, t.flow_drained, t.tcp_resets);
 	fprintf(f, "  \"healthDiverted\": %" PRIu64 ",\n", t.health_diverted);
+	if (sync != NULL)
+		fprintf(f, "  \"sync\": {\"sent\": %" PRIu64 ", \"datagramsSent\": %" PRIu64
+			", \"sendErrors\": %" PRIu64 ", \"received\": %" PRIu64 ", \"bad\": %" PRIu64
+			", \"unknown\": %" PRIu64 ", \"dropped\": %" PRIu64 ", \"installed\": %" PRIu64
+			", \"renewed\": %" PRIu64 "},\n",
+			sync->sent, sync->datagrams_sent, sync->send_errors, sync->received, sync->bad,
+			sync->unknown, sync->dropped + t.sync_dropped, t.sync_installed, t.sync_renewed);
 	fprintf(f, "  \"paths\": {");
 	for (int c = 0; c < SL_PATH_MAX; c++)
 		fprintf(f, "%s\"%s\": %" PRIu64, c ? ", " : "", sl_path_counter_name(c), t.paths[c]);
@@ -218,7 +228,8 @@ prom_head(FILE *f, const char *name, const char *type, const char *help)
 
 void
 sl_stats_write_prometheus(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
-			  const unsigned int *lcore_ids, const struct sl_snapshot *snap)
+			  const unsigned int *lcore_ids, const struct sl_snapshot *snap,
+			  const struct sl_sync_counters *sync)
 {
 	struct sl_stats_totals t;
 	char addr[64];
@@ -255,6 +266,20 @@ sl_stats_write_prometheus(FILE *f, struct sl_lcore_stats *const *lc, unsigned in
 	for (unsigned int i = 0; i < n; i++)
 		fprintf(f, "sluice_health_diverted_flows_total{lcore=\"%u\"} %" PRIu64 "\n",
 			lcore_ids[i], lc[i]->health_diverted);
+	if (sync != NULL) {
+		const struct {
+			const char *what;
+			uint64_t v;
+		} se[] = {{"sent", sync->sent}, {"received", sync->received}, {"bad", sync->bad},
+			  {"unknown", sync->unknown}, {"dropped", sync->dropped + t.sync_dropped},
+			  {"installed", t.sync_installed}, {"renewed", t.sync_renewed}};
+		prom_head(f, "sluice_sync_records_total", "counter",
+			  "Flow sync records: sent, received, bad (datagrams), unknown, dropped, "
+			  "installed, renewed.");
+		for (size_t k = 0; k < sizeof(se) / sizeof(se[0]); k++)
+			fprintf(f, "sluice_sync_records_total{event=\"%s\"} %" PRIu64 "\n", se[k].what,
+				se[k].v);
+	}
 	prom_head(f, "sluice_path_packets_total", "counter",
 		  "Packets off the client-to-backend path: DNAT replies, fragments, ICMP, "
 		  "control-thread traffic.");
@@ -304,7 +329,8 @@ sl_stats_write_prometheus(FILE *f, struct sl_lcore_stats *const *lc, unsigned in
 
 void
 sl_stats_write_text(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
-		    const unsigned int *lcore_ids, const struct sl_snapshot *snap, double elapsed_s)
+		    const unsigned int *lcore_ids, const struct sl_snapshot *snap, double elapsed_s,
+		    const struct sl_sync_counters *sync)
 {
 	struct sl_stats_totals t;
 	char addr[64];
@@ -320,6 +346,12 @@ sl_stats_write_text(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 		t.flow_expired, t.flow_drained, t.tcp_resets);
 	if (t.health_diverted != 0)
 		fprintf(f, "  %-30s %" PRIu64 "\n", "health_diverted", t.health_diverted);
+	if (sync != NULL)
+		fprintf(f, "flow sync: %" PRIu64 " records sent, %" PRIu64 " received, %" PRIu64
+			" installed, %" PRIu64 " renewed, %" PRIu64 " unknown, %" PRIu64
+			" dropped, %" PRIu64 " bad datagrams, %" PRIu64 " send errors\n",
+			sync->sent, sync->received, t.sync_installed, t.sync_renewed, sync->unknown,
+			sync->dropped + t.sync_dropped, sync->bad, sync->send_errors);
 	for (int c = 0; c < SL_PATH_MAX; c++)
 		if (t.paths[c] != 0)
 			fprintf(f, "  %-30s %" PRIu64 "\n", sl_path_counter_name(c), t.paths[c]);

@@ -61,6 +61,9 @@ struct sl_lcore_stats {
 	uint64_t flow_drained;    /* flows of a Down backend ended by its drain period */
 	uint64_t tcp_resets;      /* TCP RSTs sent (two per reset flow: client and backend) */
 	uint64_t health_diverted; /* new flows sent elsewhere than probe health ignored would */
+	uint64_t sync_dropped;    /* flow sync records lost: the ring to the control thread was full */
+	uint64_t sync_installed;  /* entries installed from peers' flow sync records */
+	uint64_t sync_renewed;    /* live entries (same backend) whose expiry a peer's record extended */
 	uint64_t paths[SL_PATH_MAX]; /* packets by enum sl_path_counter (off the fast path) */
 	uint64_t generation;     /* snapshot generation of the last burst processed */
 	uint64_t generation_tsc; /* TSC of the first burst processed with it */
@@ -85,7 +88,21 @@ struct sl_stats_totals {
 	uint64_t flow_drained;
 	uint64_t tcp_resets;
 	uint64_t health_diverted;
+	uint64_t sync_dropped;
+	uint64_t sync_installed;
+	uint64_t sync_renewed;
 	uint64_t paths[SL_PATH_MAX];
+};
+
+/* The control thread's flow sync counters (sl_sync.h); it alone writes and reads them. */
+struct sl_sync_counters {
+	uint64_t sent;           /* records sent (each to every peer) */
+	uint64_t datagrams_sent; /* datagrams sent, summed over the peers */
+	uint64_t send_errors;    /* datagrams the kernel refused (peer unreachable, ...) */
+	uint64_t received;       /* records received and handed to the workers */
+	uint64_t bad;            /* datagrams refused: malformed, or not from a peer */
+	uint64_t unknown;        /* records naming a frontend or backend this host does not have */
+	uint64_t dropped;        /* records lost: a ring (either way) was full */
 };
 
 /* Allocate counters for a worker on socket; NULL + rte_errno. */
@@ -97,28 +114,31 @@ void sl_stats_sum(struct sl_lcore_stats *const *lc, unsigned int n, struct sl_st
 
 /*
  * Write counters as JSON to f: totals, drops by reason, per lcore, and per
- * rule and backend of the current snapshot (by name). publish_tsc is when
+ * rule and backend of the current snapshot (by name), and flow sync's
+ * counters when sync is not NULL (flow sync on). publish_tsc is when
  * the current snapshot was published: each lcore that has forwarded with it
  * reports how long after that its first burst came (firstPacketMicroseconds).
  */
 void sl_stats_write_json(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 			 const unsigned int *lcore_ids, const struct sl_snapshot *snap,
-			 double elapsed_s, uint64_t publish_tsc);
+			 double elapsed_s, uint64_t publish_tsc, const struct sl_sync_counters *sync);
 
 /*
  * The same counters in Prometheus' text exposition format (version 0.0.4):
- * sluice_*_total counters with reason, lcore, rule and backend labels.
+ * sluice_*_total counters with reason, lcore, rule and backend labels
+ * (sluice_sync_records_total{event} when sync is not NULL).
  */
 void sl_stats_write_prometheus(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
-			       const unsigned int *lcore_ids, const struct sl_snapshot *snap);
+			       const unsigned int *lcore_ids, const struct sl_snapshot *snap,
+			       const struct sl_sync_counters *sync);
 
 /* Packets forwarded by every rule of snap, summed over the n lcores (0 when snap is NULL). */
 uint64_t sl_stats_rule_packets(struct sl_lcore_stats *const *lc, unsigned int n,
 			       const struct sl_snapshot *snap);
 
-/* Human-readable summary (final report). */
+/* Human-readable summary (final report); sync: as for sl_stats_write_json. */
 void sl_stats_write_text(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 			 const unsigned int *lcore_ids, const struct sl_snapshot *snap,
-			 double elapsed_s);
+			 double elapsed_s, const struct sl_sync_counters *sync);
 
 #endif /* SL_STATS_H */

@@ -15,6 +15,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
+#include <rte_ring_elem.h>
 
 #include "sl_flow_policy.h"
 #include "sl_hash.h"
@@ -365,6 +366,102 @@ sl_reply_note(struct sl_worker *w, const struct rte_mbuf *m, const struct sl_pkt
 }
 
 /*
+ * Flow sync (on when w->sync_out is set): tell the other hosts of flow entry
+ * e (rule, backend be) when this packet started it (fresh) or moved its
+ * expiry into another epoch; and when e came from a peer's record, take it
+ * over: its port is this packet's, and it counts as fresh (returns 1) so
+ * that a DNAT flow notes its reply entry here. Full ring: sync_dropped.
+ * Out of line: without sync the rewrite stage pays only the test of
+ * sync_out.
+ */
+static __rte_noinline int
+sl_worker_sync_flow(struct sl_worker *w, uint16_t port, const struct sl_rule *rule,
+		    const struct sl_backend *be, struct sl_flow_entry *e, int fresh,
+		    uint32_t expires_before, uint32_t now)
+{
+	if (!rule->inbound_nat &&
+	    (fresh || sl_reply_epoch(e->expires_ms) != sl_reply_epoch(expires_before))) {
+		struct sl_sync_record r;
+
+		memset(&r, 0, sizeof(r));
+		r.key = e->key;
+		r.frontend = rule->frontend;
+		r.frontend_port_be = rule->frontend_port_be;
+		r.frontend_proto = rule->proto;
+		r.state = e->state;
+		r.backend = be->addr;
+		r.backend_port_be = rule->backend_port_be;
+		r.lifetime_ms = sl_flow_time_passed(now, e->expires_ms) ? 1 : e->expires_ms - now;
+		if (unlikely(rte_ring_sp_enqueue_elem(w->sync_out, &r, sizeof(r)) != 0))
+			w->stats->sync_dropped++;
+	}
+	if (likely(!(e->flags & SL_FLOW_F_SYNCED)))
+		return fresh;
+	e->flags &= (uint8_t)~SL_FLOW_F_SYNCED;
+	e->port = port;
+	return 1;
+}
+
+/*
+ * Install up to SL_SYNC_INSTALL_BURST of the peers' flows from w's sync_in
+ * ring: a flow with no live entry here gets one (the record's backend,
+ * state and remaining lifetime; SL_FLOW_F_SYNCED); a live entry is never
+ * overwritten, only renewed when it has the record's backend and the record
+ * lives longer (so a flow served by a peer stays known here). A full bucket
+ * counts flow_table_full.
+ */
+static void
+sl_worker_sync_install(struct sl_worker *w, const struct sl_snapshot *snap, uint32_t now)
+{
+	struct sl_sync_install rec[SL_SYNC_INSTALL_BURST];
+	struct sl_lcore_stats *st = w->stats;
+	unsigned int k = rte_ring_sc_dequeue_burst_elem(w->sync_in, rec, sizeof(rec[0]),
+							SL_SYNC_INSTALL_BURST, NULL);
+
+	for (unsigned int i = 0; i < k; i++) {
+		const struct sl_sync_install *r = &rec[i];
+		struct sl_pkt p;
+		p.src = r->key.src;
+		p.dst = r->key.dst;
+		p.sport_be = r->key.sport_be;
+		p.dport_be = r->key.dport_be;
+		p.l4_proto = r->key.proto;
+		uint32_t hash = sl_flow_hash(&p, (enum sl_dist)r->dist, snap->hash_seed);
+		struct sl_flow_bucket *bk = sl_flow_bucket_of(&w->flows, hash);
+		int way = sl_flow_find(&w->flows, bk, hash, &r->key);
+		uint32_t expires = now + r->lifetime_ms;
+		struct sl_flow_entry *e;
+
+		if (way >= 0) {
+			e = sl_flow_entry_at(&w->flows, bk, way);
+			if (!sl_flow_time_passed(now, e->expires_ms)) {
+				if (e->backend_id == r->backend_id && !(e->flags & SL_FLOW_F_DRAINING) &&
+				    (int32_t)(expires - e->expires_ms) > 0) {
+					e->expires_ms = expires;
+					if (r->state > e->state)
+						e->state = r->state;
+					st->sync_renewed++;
+				}
+				continue;
+			}
+			sl_flow_restart(e, now);
+		} else {
+			e = sl_flow_insert(&w->flows, bk, hash, &r->key, now, expires);
+			if (e == NULL) {
+				st->flow_table_full++;
+				continue;
+			}
+		}
+		e->backend_id = r->backend_id;
+		e->rule_id = r->rule_id;
+		e->state = r->state;
+		e->flags = SL_FLOW_F_SYNCED;
+		e->expires_ms = expires;
+		st->sync_installed++;
+	}
+}
+
+/*
  * Rewrite one packet and hand it to TX. Returns SL_DROP_NONE when the packet
  * was queued (the mbuf is no longer ours), else the reason to drop it.
  */
@@ -390,6 +487,9 @@ sl_stage_rewrite(struct sl_worker *w, struct sl_worker_queue *q, const struct sl
 	if (e != NULL)
 		sl_flow_track(e, p, rule, rte_pktmbuf_mtod_offset(m, const uint8_t *, p->l4_off),
 			      now);
+	if (unlikely(w->sync_out != NULL) && e != NULL)
+		b->fresh[i] = (uint8_t)sl_worker_sync_flow(w, q->port_index, rule, be, e,
+							   b->fresh[i], expires_before, now);
 	if (!rule->floating_ip) {
 		/* DNAT routes the packet: the TTL goes down, and must not reach 0. */
 		uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
@@ -509,6 +609,8 @@ sl_worker_main(void *arg)
 				st->tx += rte_eth_tx_buffer(tq->port_id, tq->queue, tq->txb, pkts[i]);
 			}
 		}
+		if (w->sync_in != NULL && unlikely(!rte_ring_empty(w->sync_in)) && snap != NULL)
+			sl_worker_sync_install(w, snap, now);
 		if (w->flow_capacity != 0 && snap != NULL) {
 			struct sl_worker_sweep_ctx sc = {.w = w, .snap = snap};
 			st->flow_expired += sl_flow_sweep(&w->flows, now,

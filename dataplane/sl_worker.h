@@ -32,6 +32,7 @@
 #include "sl_publish.h"
 #include "sl_reply.h"
 #include "sl_stats.h"
+#include "sl_sync_msg.h"
 
 #define SL_BURST 64
 #define SL_MAX_QUEUES_PER_WORKER 16
@@ -79,6 +80,27 @@ struct sl_dp_port {
 #define SL_SLOW_RING_SIZE 1024
 #define SL_INJECT_BURST 32
 
+/*
+ * Flow sync (--sync-peers; see sl_sync.h): each worker has a ring of
+ * struct sl_sync_record to the control thread (the flows it starts and
+ * renews) and a ring of struct sl_sync_install from it (the flows the
+ * other hosts reported, resolved against this host's snapshot). Both are
+ * single-producer single-consumer element rings; NULL when sync is off.
+ */
+#define SL_SYNC_RING_SIZE 4096
+#define SL_SYNC_INSTALL_BURST 32 /* records a worker installs per loop iteration, at most */
+
+/* A peer's flow for a worker to install: this host's stable ids. */
+struct sl_sync_install {
+	struct sl_flow_key key;
+	uint32_t backend_id;   /* counter id of the backend */
+	uint32_t rule_id;      /* counter id of the rule */
+	uint32_t lifetime_ms;  /* remaining lifetime, from when the peer sent it */
+	uint8_t state;         /* enum sl_flow_state */
+	uint8_t dist;          /* the rule's distribution: how the key is hashed */
+	uint16_t pad;
+};
+
 struct sl_worker_queue {
 	uint16_t port_id;
 	uint16_t queue;
@@ -109,6 +131,8 @@ struct sl_worker {
 	struct sl_publisher *pub;
 	atomic_bool *quit;
 	struct rte_ring *inject;      /* from the control thread (NULL: none) */
+	struct rte_ring *sync_out;    /* flow sync records to the control thread (NULL: off) */
+	struct rte_ring *sync_in;     /* peers' flows from the control thread (NULL: off) */
 	struct sl_flow_table flows;   /* this lcore's; valid when flow_capacity != 0 */
 	struct sl_worker_queue *txq[SL_MAX_PORTS]; /* its TX queue on each port (&txqs[p]), or NULL */
 	struct sl_worker_queue queues[SL_MAX_QUEUES_PER_WORKER];

@@ -636,8 +636,9 @@ sl_worker_flow_expired(const struct sl_flow_entry *e, void *arg)
 
 	if (e->flags & SL_FLOW_F_DRAINING)
 		c->w->stats->flow_drained++;
+	/* a peer's flow never seen here: no sequence numbers to reset it with (that peer does) */
 	if (e->state != SL_FLOW_ESTABLISHED || k->sport_be == 0 || k->dport_be == 0 ||
-	    e->port >= snap->n_ports)
+	    e->port >= snap->n_ports || (e->flags & SL_FLOW_F_SYNCED))
 		return;
 	uint32_t ri = snap->rule_by_id[e->rule_id];
 	if (ri == SL_RULE_NONE || !snap->rules[ri].tcp_reset)

@@ -12,12 +12,14 @@
  *           [--state-dir DIR] [--api-socket PATH | --no-api]
  *           [--lcores-per-port N] [--stats-interval S] [--stats-file FILE]
  *           [--exit-idle-ms MS] [--bird-config FILE [--bird-socket PATH]
- *           [--withdraw-grace-ms MS]]
+ *           [--withdraw-grace-ms MS]] [--sync-peers ADDR[,ADDR...] [--sync-port PORT]]
  *
  * With --bird-config it announces its frontend addresses through BIRD
  * (control/sl_announce.h): the set is recomputed after every publication
  * and service change, and at SIGINT/SIGTERM everything is withdrawn and the
- * host keeps forwarding for --withdraw-grace-ms before it stops.
+ * host keeps forwarding for --withdraw-grace-ms before it stops. With
+ * --sync-peers it sends the flows it starts to the other sluice hosts and
+ * installs theirs (sl_sync.h).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -48,6 +50,7 @@
 #include "sl_probe.h"
 #include "sl_publish.h"
 #include "sl_stats.h"
+#include "sl_sync.h"
 #include "sl_worker.h"
 
 RTE_LOG_REGISTER(sl_logtype_main, user.sluice.main, INFO);
@@ -69,6 +72,8 @@ struct sl_options {
 	const char *bird_config; /* NULL: no announcements */
 	const char *bird_socket;
 	long withdraw_grace_ms;  /* -1: the default (2000 with --bird-config) */
+	const char *sync_peers;  /* NULL: no flow sync */
+	uint16_t sync_port;
 };
 
 static volatile sig_atomic_t sig_quit; /* SIGINT/SIGTERM received (count, up to 2) */
@@ -101,6 +106,7 @@ usage(const char *prog)
 		"          [--lcores-per-port N] [--flow-table-size FLOWS] [--stats-interval SECONDS]\n"
 		"          [--stats-file FILE] [--exit-idle-ms MS]\n"
 		"          [--bird-config FILE [--bird-socket PATH] [--withdraw-grace-ms MS]]\n"
+		"          [--sync-peers ADDR[,ADDR...] [--sync-port PORT]]\n"
 		"  --ports             port profile (pmd-config/*.json)\n"
 		"  --config            resources: virtual networks, network interfaces and load\n"
 		"                      balancers (JSON); applied at start, on SIGHUP and when the\n"
@@ -129,7 +135,11 @@ usage(const char *prog)
 		"  --bird-socket       BIRD's control socket (default " SL_BIRD_DEFAULT_SOCKET ")\n"
 		"  --withdraw-grace-ms at SIGINT/SIGTERM with --bird-config: withdraw everything,\n"
 		"                      keep forwarding MS milliseconds, then stop (default 2000;\n"
-		"                      0: stop at once; a second signal stops at once)\n",
+		"                      0: stop at once; a second signal stops at once)\n"
+		"  --sync-peers        flow sync: send the flows this host starts to these sluice\n"
+		"                      hosts (IPv4 or IPv6, comma-separated) and install theirs,\n"
+		"                      so flows that ECMP moves here keep their backend\n"
+		"  --sync-port         flow sync's UDP port, here and on the peers (default 7470)\n",
 		prog);
 }
 
@@ -154,6 +164,8 @@ parse_options(int argc, char **argv, struct sl_options *o)
 		{"bird-config", required_argument, NULL, 'B'},
 		{"bird-socket", required_argument, NULL, 'S'},
 		{"withdraw-grace-ms", required_argument, NULL, 'g'},
+		{"sync-peers", required_argument, NULL, 'P'},
+		{"sync-port", required_argument, NULL, 'y'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -163,6 +175,7 @@ parse_options(int argc, char **argv, struct sl_options *o)
 	memset(o, 0, sizeof(*o));
 	o->flow_table_size = SL_FLOW_DEFAULT_SIZE;
 	o->withdraw_grace_ms = -1;
+	o->sync_port = SL_SYNC_DEFAULT_PORT;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -208,6 +221,18 @@ parse_options(int argc, char **argv, struct sl_options *o)
 				return -1;
 			}
 			break;
+		case 'P':
+			o->sync_peers = optarg;
+			break;
+		case 'y': {
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end != '\0' || optarg[0] == '\0' || v == 0 || v > 65535) {
+				fprintf(stderr, "--sync-port: expected 1..65535, got '%s'\n", optarg);
+				return -1;
+			}
+			o->sync_port = (uint16_t)v;
+			break;
+		}
 		case 't': {
 			unsigned long long v = strtoull(optarg, &end, 10);
 			if (*end != '\0' || v > (1ull << 27)) {
@@ -264,6 +289,11 @@ parse_options(int argc, char **argv, struct sl_options *o)
 		o->withdraw_grace_ms = 0;
 	else if (o->withdraw_grace_ms < 0)
 		o->withdraw_grace_ms = 2000;
+	if (o->sync_peers != NULL && o->flow_table_size == 0) {
+		fprintf(stderr, "--sync-peers: flow sync needs the flow table "
+			"(--flow-table-size is 0)\n");
+		return -1;
+	}
 	if (o->ports_file == NULL) {
 		usage(argv[0]);
 		return -1;
@@ -305,6 +335,7 @@ struct sl_daemon {
 	struct sl_control_slowpath *slow; /* the control thread's slow path (ARP, ND, ping, TAP) */
 	struct sl_announce *ann;          /* service state, announcements, the BIRD client */
 	const struct sl_model *prepared;  /* the model of the snapshot being prepared, for publish */
+	struct sl_sync *sync;             /* flow sync with the other hosts (NULL: off) */
 };
 
 static int
@@ -409,14 +440,14 @@ write_stats_json(FILE *f, struct sl_daemon *d)
 {
 	sl_stats_write_json(f, d->stats, d->n_workers, d->lcore_ids,
 			    sl_publisher_current(&d->pub),
-			    now_s() - d->start, d->publish_tsc);
+			    now_s() - d->start, d->publish_tsc, sl_sync_counters(d->sync));
 }
 
 static void
 write_stats_prometheus(FILE *f, struct sl_daemon *d)
 {
 	sl_stats_write_prometheus(f, d->stats, d->n_workers, d->lcore_ids,
-				  sl_publisher_current(&d->pub));
+				  sl_publisher_current(&d->pub), sl_sync_counters(d->sync));
 	sl_announce_write_prometheus(f, d->ann);
 }
 
@@ -788,6 +819,16 @@ main(int argc, char **argv)
 			 d.opt.flow_table_size,
 			 sl_flow_table_memsize(sl_flow_buckets_for(d.opt.flow_table_size, 80)) >> 20);
 
+	if (d.opt.sync_peers != NULL) {
+		char serr[256];
+		d.sync = sl_sync_create(d.opt.sync_peers, d.opt.sync_port, d.workers, d.n_workers,
+					serr, sizeof(serr));
+		if (d.sync == NULL)
+			rte_exit(EXIT_FAILURE, "%s\n", serr);
+		MAIN_LOG(INFO, "flow sync: UDP port %u, peers %s\n", d.opt.sync_port,
+			 d.opt.sync_peers);
+	}
+
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -878,6 +919,7 @@ main(int argc, char **argv)
 				MAIN_LOG(ERR, "neighbour change not applied: %s\n",
 					 sl_error_format(&nerr, nline, sizeof(nline)));
 		}
+		sl_sync_run(d.sync, sl_publisher_current(&d.pub), t);
 		if (d.api != NULL)
 			sl_api_run(d.api);
 		if (sl_announce_run(d.ann, now_s()) > 0)
@@ -932,10 +974,11 @@ main(int argc, char **argv)
 	rte_eal_mp_wait_lcore();
 	double elapsed = now_s() - d.start;
 	sl_stats_write_text(stdout, d.stats, d.n_workers, d.lcore_ids,
-			    sl_publisher_current(&d.pub), elapsed);
+			    sl_publisher_current(&d.pub), elapsed, sl_sync_counters(d.sync));
 	fflush(stdout);
 	write_stats_file(&d);
 	sl_control_slowpath_free(d.slow);
+	sl_sync_free(d.sync);
 	for (uint32_t p = 0; p < d.pmd.n_ports; p++)
 		sl_port_close(d.port_ids[p]);
 	for (unsigned int w = 0; w < d.n_workers; w++) {

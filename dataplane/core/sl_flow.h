@@ -62,6 +62,8 @@ struct sl_flow_key {
 /* entry flags */
 /* its backend is Down with a drain period: expires_ms is the deadline */
 #define SL_FLOW_F_DRAINING 0x01
+/* installed from another host's flow sync record: no packet of it seen here yet */
+#define SL_FLOW_F_SYNCED 0x02
 
 enum sl_flow_state {
 	SL_FLOW_NEW = 0,         /* UDP, or TCP seen only with SYN */

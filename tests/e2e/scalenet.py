@@ -512,10 +512,12 @@ def start_echo_servers(net):
 class SluiceHost:
     """One fleet member: sluiced in its namespace (REST API on its own socket,
     BIRD's include written by sluiced), the TAP addressed as the port, and
-    BIRD rendered from examples/bird/sluice-host.conf."""
+    BIRD rendered from examples/bird/sluice-host.conf. With sync, sluiced
+    runs flow sync (--sync-peers) with every other host's port address."""
 
-    def __init__(self, net, name, cfg, grace_ms=0):
+    def __init__(self, net, name, cfg, grace_ms=0, sync=True):
         self.net, self.name, self.cfg, self.grace_ms = net, name, cfg, grace_ms
+        self.sync = sync
         self.dir = workdir()
         self.config_path = os.path.join(self.dir, "config.json")
         self.api_sock = os.path.join(self.dir, "api.sock")
@@ -539,6 +541,9 @@ class SluiceHost:
         args = ["--api-socket", self.api_sock, "--bird-config", self.frontends,
                 "--bird-socket", os.path.join(self.dir, f"{self.name}-bird.ctl"),
                 "--withdraw-grace-ms", str(self.grace_ms)]
+        if self.sync:
+            args += ["--sync-peers", ",".join(v4 for h, (v4, _, _) in HOSTS.items()
+                                              if h != self.name)]
         self.daemon = slharness.Daemon(port_profile(self.name), self.config_path,
                                        extra_args=args, netns=ns)
         self.daemon.wait_stats(lambda s: s.get("generation", 0) >= 1, timeout=20)

@@ -205,10 +205,14 @@ def test_bgp_and_bfd_sessions_up(net, router, fleet):
                    for h in HOSTS for fam in ("v4", "v6"))
 
     assert until(established, timeout=15), router.birdc("show", "protocols")
-    bfd = router.birdc("show", "bfd", "sessions")
-    for v4, v6, _ in HOSTS.values():
-        for addr in (v4, v6):
-            assert any(ln.startswith(addr + " ") and " Up " in ln for ln in bfd.splitlines()), bfd
+
+    def bfd_up():
+        """BGP may be Established while BFD is still in Init: wait for Up."""
+        out = router.birdc("show", "bfd", "sessions")
+        return all(any(ln.startswith(addr + " ") and " Up " in ln for ln in out.splitlines())
+                   for v4, v6, _ in HOSTS.values() for addr in (v4, v6))
+
+    assert until(bfd_up, timeout=10), router.birdc("show", "bfd", "sessions")
 
 
 def test_announced_and_withdrawn(net, fleet):
@@ -340,11 +344,10 @@ def test_sigterm_withdraws_then_exits(net, fleet, client):
     assert_none_broken(rep)
 
 
-def test_hard_case_pool_change_while_flows_move(net, fleet, client):
-    """Measured, not required: backend3 joins every pool on both hosts, and
-    at that moment lb1 goes out of service. lb2 has no entry for lb1's flows
-    and Maglev now spreads over three backends: the moved flows that Maglev
-    now sends to backend3 break (about a third of those that moved)."""
+def hard_case(net, fleet, client):
+    """backend3 joins every pool on both hosts, and at that moment lb1 goes
+    out of service: its flows move to lb2, whose Maglev now spreads over
+    three backends. Returns the client's report."""
     open_connections(client, fleet)
     client.call({"cmd": "mark"}, timeout=5)
     bigger = scalenet.config(pool=("backend1", "backend2", "backend3"))
@@ -355,11 +358,51 @@ def test_hard_case_pool_change_while_flows_move(net, fleet, client):
     for h in HOSTS:
         fleet[h].daemon.wait_stats(lambda s: s["generation"] > gens[h])
     fleet["lb1"].service("OutOfService")
-    rep = settle_and_report(client, 4.0)
+    return settle_and_report(client, 4.0)
+
+
+def test_hard_case_pool_change_while_flows_move(net, fleet, client):
+    """With flow sync (both hosts run --sync-peers): lb2 learnt lb1's flows
+    as they started, so the flows that move keep their backend and none
+    breaks; lb2 installed lb1's flows from sync records."""
+    rep = hard_case(net, fleet, client)
     figure("test_hard_case_pool_change_while_flows_move", connections=len(VIPS) * PER_MODE,
+           sync="on", **{f"broken_{m}": rep[m]["broken"] for m in VIPS},
+           **{f"stalled_{m}": rep[m]["stalled"] for m in VIPS})
+    st = fleet["lb2"].stats()["sync"]
+    assert st["installed"] > 0 and st["bad"] == 0, st
+    assert fleet["lb1"].stats()["sync"]["sent"] > 0
+    for m in VIPS:
+        assert rep[m]["broken"] == 0 and rep[m]["stalled"] == 0, (m, rep[m])
+
+
+@pytest.fixture
+def fleet_without_sync(net, fleet):
+    """Both hosts restarted without --sync-peers (and with it again after)."""
+    def restart(sync):
+        for h in fleet.values():
+            h.stop()
+            h.sync = sync
+        for h in fleet.values():
+            h.start()
+        for vip in VIPS.values():
+            assert until(lambda: net.nexthops(vip) == both(), timeout=30), vip
+    restart(False)
+    try:
+        yield fleet
+    finally:
+        restart(True)
+
+
+def test_hard_case_without_sync(net, fleet_without_sync, client):
+    """Measured, not required: the same without flow sync. lb2 has no entry
+    for lb1's flows: the moved flows that Maglev now sends to backend3 break
+    (about a third of those that moved)."""
+    rep = hard_case(net, fleet_without_sync, client)
+    figure("test_hard_case_without_sync", connections=len(VIPS) * PER_MODE, sync="off",
            **{f"broken_{m}": rep[m]["broken"] for m in VIPS},
            **{f"stalled_{m}": rep[m]["stalled"] for m in VIPS})
-    # a measurement; the sanity bounds: only moved flows can break (lb1
-    # carried about half), and with about 60 moved, some re-hash to backend3
+    assert "sync" not in fleet_without_sync["lb2"].stats()
+    # the sanity bounds: only moved flows can break (lb1 carried about half)
     total = sum(rep[m]["broken"] + rep[m]["stalled"] for m in VIPS)
     assert 0 < total < 2 * PER_MODE
