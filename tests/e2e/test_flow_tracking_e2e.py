@@ -328,6 +328,9 @@ def test_probe_takes_a_dead_backend_out_of_new_connections(env):
     b3_long = [i for i, b in env.long.items() if b == "backend3"]
     b2_long = [i for i, b in env.long.items() if b == "backend2"]
     assert b3_long, env.long
+    # no member is probed down yet: no new flow was placed elsewhere than a
+    # host that sees every backend up would place it
+    assert env.stats()["healthDiverted"] == 0
     env.servers["backend1"].send_signal(signal.SIGKILL)
     env.servers["backend1"].wait(5)
     t_kill = time.time()
@@ -357,6 +360,13 @@ def test_probe_takes_a_dead_backend_out_of_new_connections(env):
     assert t_avoid is not None and t_avoid <= bound, (t_avoid, rounds)
     fresh = c.fresh(12)
     assert fresh == ["backend3"] * 12, fresh
+    # backend1 probed down here only: the new flows whose slot in the
+    # probe-blind table (backend1 and backend3; backend2 is adminState Down)
+    # is backend1's went to backend3 instead, and are counted; a host that
+    # saw backend1 up would have sent them to it (docs/flows.md)
+    diverted = env.stats()["healthDiverted"]
+    n_fresh = 12 + 4 * len(rounds)
+    assert 0 < diverted <= n_fresh, (diverted, n_fresh)
     # b3's connections were never disturbed; b2's (adminState Down) still stay
     ans = c.ask(b3_long + b2_long)
     assert ans == {i: env.long[i] for i in b3_long + b2_long}, ans
