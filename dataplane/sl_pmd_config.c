@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * sl_pmd_config.c: reads port profiles (see sl_pmd_config.h) with the JSON
- * reader kit of sl_json.h. Every malformed value is InvalidPortProfile;
- * members are named exactly (case-sensitively) as listed in pc_known().
+ * reader kit of sl_json.h. Every malformed value is InvalidPortProfile.
+ * A port's members are named exactly (case-sensitively) as listed in
+ * pc_known(); the root's "ports" and the members of a port's sub-objects
+ * (rss, gateway, exceptionPath) are found as the kit finds members,
+ * ignoring case, as ARM documents are read.
  */
 #include <ctype.h>
 #include <stdbool.h>
@@ -140,8 +143,10 @@ pc_addr_prefix(const struct sl_where *w, const char *key, enum sl_ip_family want
 	if (prefix == NULL)
 		return pc_fail(w, key, "InvalidIPAddress", "no prefix length allowed here", text);
 	rc = sl_prefix_parse_host(text, &p);
+	if (rc == -EINVAL)
+		return pc_fail(w, key, "InvalidIPAddress", wrong, text);
 	fam = sl_ip_addr_is_v4(&p.addr) ? SL_AF_IPV4 : SL_AF_IPV6;
-	if (rc == -EINVAL || (want_family != SL_AF_NONE && fam != want_family))
+	if (want_family != SL_AF_NONE && fam != want_family)
 		return pc_fail(w, key, "InvalidIPAddress", wrong, text);
 	if (rc < 0 || sl_prefix_family_len(&p) == 0)
 		return pc_fail(w, key, "InvalidIPAddress", "invalid prefix length",

@@ -415,6 +415,10 @@ static const struct choice_case choice_cases[] = {
 	 1, 0, SL_FLOW_MOVED, 0},
 	{"adminState Down, no drain period", 5, SL_FLOW_ESTABLISHED, 51000, 50000, POOL_A,
 	 SL_PROTO_TCP, 1, 1, SL_FLOW_KEEP, 2},
+	{"adminState Down: TCP at its SYN moves", 5, SL_FLOW_NEW, 51000, 50000, POOL_A,
+	 SL_PROTO_TCP, 1, 1, SL_FLOW_MOVED, 0},
+	{"adminState Down: UDP moves", 5, SL_FLOW_NEW, 51000, 50000, POOL_A, SL_PROTO_UDP,
+	 1, 1, SL_FLOW_MOVED, 0},
 };
 
 /*
