@@ -295,6 +295,10 @@ sl_keep_dynamic_ips(const cJSON *old_nic, cJSON *new_nic)
 		/* a privateIPAddress of null counts as given: assignment replaces it */
 		if (!cJSON_IsObject(props) || cJSON_GetObjectItem(props, "privateIPAddress") != NULL)
 			continue;
+		/* a body asking for Static (without its address) is left for validation to refuse */
+		const char *asked = sl_json_member_string(props, "privateIPAllocationMethod");
+		if (asked != NULL && strcasecmp(asked, "Dynamic") != 0)
+			continue;
 		cJSON_ArrayForEach(old_ipc, old_ipcs) {
 			const char *old_name = sl_json_member_string(old_ipc, "name");
 
@@ -307,6 +311,8 @@ sl_keep_dynamic_ips(const cJSON *old_nic, cJSON *new_nic)
 		const char *method = sl_json_member_string(op, "privateIPAllocationMethod");
 
 		if (addr != NULL && method != NULL && strcasecmp(method, "Dynamic") == 0) {
+			/* replaced, not appended: the body may say "Dynamic" itself */
+			cJSON_DeleteItemFromObjectCaseSensitive(props, "privateIPAllocationMethod");
 			cJSON_AddStringToObject(props, "privateIPAddress", addr);
 			cJSON_AddStringToObject(props, "privateIPAllocationMethod", "Dynamic");
 		}

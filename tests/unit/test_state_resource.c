@@ -328,6 +328,31 @@ test_dynamic_ip_kept(void **state)
 						"privateIPAddress")->valuestring, "10.0.0.9");
 	cJSON_Delete(out);
 	cJSON_Delete(body);
+	/* a body that says Dynamic itself keeps the address, with the method once */
+	body = cJSON_Parse("{\"properties\":{\"ipConfigurations\":[{\"name\":\"c\",\"properties\":"
+			   "{\"privateIPAllocationMethod\":\"Dynamic\"}}]}}");
+	assert_int_equal(sl_doc_put(doc, &nic, body, &created, &http, &err), 0);
+	out = sl_doc_render(doc, &nic, &err);
+	const cJSON *p2 = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(
+		cJSON_GetObjectItem(out, "properties"), "ipConfigurations"), 0), "properties");
+	assert_string_equal(cJSON_GetObjectItem(p2, "privateIPAddress")->valuestring, "10.0.0.9");
+	int methods = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, p2)
+		methods += strcasecmp(it->string, "privateIPAllocationMethod") == 0;
+	assert_int_equal(methods, 1);
+	cJSON_Delete(out);
+	cJSON_Delete(body);
+	/* a body that asks for Static without an address does not get the old one */
+	body = cJSON_Parse("{\"properties\":{\"ipConfigurations\":[{\"name\":\"c\",\"properties\":"
+			   "{\"privateIPAllocationMethod\":\"Static\"}}]}}");
+	assert_int_equal(sl_doc_put(doc, &nic, body, &created, &http, &err), 0);
+	out = sl_doc_render(doc, &nic, &err);
+	p2 = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(
+		cJSON_GetObjectItem(out, "properties"), "ipConfigurations"), 0), "properties");
+	assert_null(cJSON_GetObjectItem(p2, "privateIPAddress"));
+	cJSON_Delete(out);
+	cJSON_Delete(body);
 	cJSON_Delete(doc);
 }
 
