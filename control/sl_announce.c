@@ -614,18 +614,19 @@ sl_bird_read(struct sl_announce *a, double now)
 			int code = sl_bird_line(a->in, &text);
 			if (code < 0 || a->phase != SL_PHASE_GREETING)
 				sl_append(a->answer, sizeof(a->answer), text);
+			/* the message is made before the line leaves the buffer: text points into it */
+			char greeting[SL_BIRD_MSG_MAX] = "";
+			if (code >= 0 && code != 1 && a->phase == SL_PHASE_GREETING)
+				snprintf(greeting, sizeof(greeting), "unexpected greeting: %04d %s",
+					 code, text);
 			size_t used = (size_t)(nl + 1 - a->in);
 			memmove(a->in, nl + 1, a->in_len - used + 1);
 			a->in_len -= used;
 			if (code < 0)
 				continue;
 			if (a->phase == SL_PHASE_GREETING) {
-				if (code != 1) {
-					char msg[SL_BIRD_MSG_MAX];
-					snprintf(msg, sizeof(msg), "unexpected greeting: %04d %s", code,
-						 text);
-					return sl_bird_finish(a, SL_BIRD_REFUSED, msg, now);
-				}
+				if (code != 1)
+					return sl_bird_finish(a, SL_BIRD_REFUSED, greeting, now);
 				a->answer[0] = '\0';
 				int rc = sl_bird_send(a, now);
 				if (a->phase == SL_PHASE_IDLE || a->phase == SL_PHASE_SENDING)

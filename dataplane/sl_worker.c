@@ -8,6 +8,8 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 #include <rte_branch_prediction.h>
 #include <rte_cycles.h>
@@ -487,7 +489,10 @@ sl_stage_rewrite(struct sl_worker *w, struct sl_worker_queue *q, const struct sl
 	if (e != NULL)
 		sl_flow_track(e, p, rule, rte_pktmbuf_mtod_offset(m, const uint8_t *, p->l4_off),
 			      now);
-	if (unlikely(w->sync_out != NULL) && e != NULL)
+	/* the call only when there is something to tell or to take over */
+	if (unlikely(w->sync_out != NULL) && e != NULL &&
+	    (b->fresh[i] || (e->flags & SL_FLOW_F_SYNCED) ||
+	     sl_reply_epoch(e->expires_ms) != sl_reply_epoch(expires_before)))
 		b->fresh[i] = (uint8_t)sl_worker_sync_flow(w, q->port_index, rule, be, e,
 							   b->fresh[i], expires_before, now);
 	if (!rule->floating_ip) {
@@ -566,8 +571,12 @@ sl_worker_main(void *arg)
 	uint64_t last_drain = rte_rdtsc();
 
 	int rc = sl_publisher_reader_start(w->pub, w->rcu_id);
-	if (rc != 0)
+	if (rc != 0) {
+		/* before the loop: a log line is allowed here */
+		fprintf(stderr, "sluiced: worker lcore %u: RCU reader %u refused (%s): it polls no queue\n",
+			w->lcore_id, w->rcu_id, strerror(-rc));
 		return rc;
+	}
 
 	/* relaxed: the flag only asks the loop to end; nothing is published through it. */
 	while (!atomic_load_explicit(w->quit, memory_order_relaxed)) {

@@ -266,6 +266,11 @@ static int
 sl_reply_stateless(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port,
 		   struct rte_mbuf *m, const struct sl_pkt *p, struct sl_reply_val *v)
 {
+	/* a connection's first packet (SYN without ACK) is never a reply: a
+	 * backend's own outbound connection is left to the kernel */
+	if (p->l4_proto == SL_PROTO_TCP &&
+	    (p->tcp_flags & (SL_TCP_SYN | SL_TCP_ACK)) == SL_TCP_SYN)
+		return 0;
 	const struct sl_frontend_slot *e = sl_snapshot_reply_find(snap, &p->src, p->l4_proto,
 								  p->sport_be);
 	if (e == NULL)

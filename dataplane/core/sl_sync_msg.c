@@ -24,14 +24,6 @@ sl_sync_error_name(enum sl_sync_error e)
 }
 
 static uint8_t *
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-	return p + 2;
-}
-
-static uint8_t *
 put32(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)(v >> 24);
@@ -39,12 +31,6 @@ put32(uint8_t *p, uint32_t v)
 	p[2] = (uint8_t)(v >> 8);
 	p[3] = (uint8_t)v;
 	return p + 4;
-}
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
 }
 
 static uint32_t
@@ -87,7 +73,8 @@ sl_sync_encode(const struct sl_sync_record *r, unsigned int n, uint8_t *buf, siz
 	uint8_t *p = put32(buf, SL_SYNC_MAGIC);
 	*p++ = SL_SYNC_VERSION;
 	*p++ = 0;
-	p = put16(p, (uint16_t)n);
+	sl_store_be16(p, n);
+	p += 2;
 	for (unsigned int i = 0; i < n; i++, r++) {
 		p = put_addr(p, &r->key.src);
 		p = put_addr(p, &r->key.dst);
@@ -122,7 +109,7 @@ sl_sync_decode(const uint8_t *buf, size_t len, struct sl_sync_record *out, unsig
 		return SL_SYNC_ERR_MAGIC;
 	if (buf[4] != SL_SYNC_VERSION)
 		return SL_SYNC_ERR_VERSION;
-	unsigned int count = get16(buf + 6);
+	unsigned int count = sl_load_be16(buf + 6);
 	if (count == 0 || count > SL_SYNC_MAX_RECORDS)
 		return SL_SYNC_ERR_COUNT;
 	if (len != SL_SYNC_HDR_LEN + (size_t)count * SL_SYNC_REC_LEN)
