@@ -525,12 +525,11 @@ set_service(void *ctx, const cJSON *body, struct sl_error *err)
 	enum sl_service_state before = sl_announce_state(d->ann);
 	int rc = sl_announce_set_json(d->ann, body, frontend_packets(d), err);
 
-	if (rc == -EINVAL)
-		return 400;
-	if (rc == -EBUSY)
-		return 409;
+	/* by the error's code: a failed write may carry any errno */
 	if (rc < 0)
-		return 500;
+		return strcmp(err->code, "InvalidServiceState") == 0 ? 400
+		       : strcmp(err->code, "ServiceStopping") == 0   ? 409
+								     : 500;
 	if (sl_announce_state(d->ann) != before)
 		MAIN_LOG(INFO, "service state: %s (was %s), from the REST API\n",
 			 sl_service_state_name(sl_announce_state(d->ann)),
@@ -632,6 +631,47 @@ assign_queues(struct sl_daemon *d, uint16_t *queues_per_port, uint16_t *tx_per_p
 		}
 	}
 	return 0;
+}
+
+/*
+ * Whatever ended the control loop (no grace period, a second signal,
+ * --exit-idle-ms), the host's routes go before it does: the include is
+ * written empty and BIRD is told. sluiced waits for BIRD's answer, or for one
+ * attempt to fail, at most SL_ANNOUNCE_ANSWER_MS, still serving the exception
+ * path (BIRD's update to the router leaves through it) while the workers
+ * forward.
+ */
+static void
+withdraw_before_exit(struct sl_daemon *d)
+{
+	struct sl_error serr;
+
+	if (d->opt.bird_config == NULL)
+		return;
+	if (sl_announce_state(d->ann) != SL_SERVICE_STOPPING) {
+		sl_announce_set_state(d->ann, SL_SERVICE_STOPPING, frontend_packets(d), &serr);
+		announce_update(d, d->ctl.model);
+	}
+	double end = now_s() + SL_ANNOUNCE_ANSWER_MS / 1000.0;
+	for (;;) {
+		double now = now_s();
+		double due = sl_announce_next_due(d->ann);
+		short events;
+		int fd = sl_announce_fd(d->ann, &events);
+
+		if (due < 0 || now >= end || (fd < 0 && due > now))
+			break; /* told; out of time; or an attempt failed and waits to retry */
+		if (fd >= 0) {
+			struct pollfd pfd = {.fd = fd, .events = events};
+			poll(&pfd, 1, 1);
+		}
+		sl_control_slowpath_poll(d->slow, sl_publisher_current(&d->pub),
+					 (uint64_t)(now_s() * 1000.0));
+		if (sl_announce_run(d->ann, now_s()) > 0)
+			MAIN_LOG(NOTICE, "BIRD at exit: %s: %s\n",
+				 sl_bird_state_name(sl_announce_bird_state(d->ann)),
+				 sl_announce_bird_message(d->ann));
+	}
 }
 
 int
@@ -968,6 +1008,7 @@ main(int argc, char **argv)
 		}
 	}
 
+	withdraw_before_exit(&d);
 	api_at_exit = NULL;
 	sl_api_stop(d.api);
 	atomic_store_explicit(&d.quit, true, memory_order_relaxed);
