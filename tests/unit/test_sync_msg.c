@@ -79,19 +79,29 @@ test_wire_layout(void **state)
 	struct sl_sync_record r = record(0, 0x1234);
 	uint8_t buf[SL_SYNC_MAX_DATAGRAM];
 
+	/* every field its own value, so that no two can be swapped unseen */
+	r.frontend = addr("10.77.100.99");
+	r.frontend_port_be = htons(0x0443);
+	r.frontend_proto = SL_PROTO_UDP;
+	r.key.dport_be = htons(0x0050);
 	assert_int_equal(sl_sync_encode(&r, 1, buf, sizeof(buf)), SL_SYNC_HDR_LEN + SL_SYNC_REC_LEN);
 	static const uint8_t hdr[] = {'S', 'L', 'F', 'S', SL_SYNC_VERSION, 0, 0, 1};
 	assert_memory_equal(buf, hdr, sizeof(hdr));
-	const uint8_t *p = buf + SL_SYNC_HDR_LEN;
-	assert_memory_equal(p, r.key.src.bytes, 16);
-	assert_int_equal(p[32], 0x12); /* sport, network order */
-	assert_int_equal(p[33], 0x34);
-	assert_int_equal(p[36], SL_PROTO_TCP);
-	assert_int_equal(p[37], SL_FLOW_ESTABLISHED);
-	assert_int_equal(p[58], 8080 >> 8);
-	assert_memory_equal(p + 60, r.backend.bytes, 16);
-	static const uint8_t life[] = {0x00, 0x03, 0xa9, 0x80}; /* 240000 */
-	assert_memory_equal(p + 76, life, 4);
+
+	uint8_t want[SL_SYNC_REC_LEN] = {0};
+	memcpy(want + 0, r.key.src.bytes, 16);          /* flow key: source */
+	memcpy(want + 16, r.key.dst.bytes, 16);         /* destination */
+	want[32] = 0x12, want[33] = 0x34;               /* source port */
+	want[34] = 0x00, want[35] = 0x50;               /* destination port */
+	want[36] = SL_PROTO_TCP;                        /* key's protocol */
+	want[37] = SL_FLOW_ESTABLISHED;                 /* state */
+	want[38] = SL_PROTO_UDP;                        /* frontend's protocol; 39: zero */
+	memcpy(want + 40, r.frontend.bytes, 16);        /* frontend address */
+	want[56] = 0x04, want[57] = 0x43;               /* frontend port */
+	want[58] = 8080 >> 8, want[59] = 8080 & 0xff;   /* backend port */
+	memcpy(want + 60, r.backend.bytes, 16);         /* backend address */
+	want[76] = 0x00, want[77] = 0x03, want[78] = 0xa9, want[79] = 0x80; /* 240000 ms */
+	assert_memory_equal(buf + SL_SYNC_HDR_LEN, want, SL_SYNC_REC_LEN);
 }
 
 static void
