@@ -350,6 +350,49 @@ pc_port_objects(const struct sl_where *w, struct sl_port_cfg *pc)
 	return pc_addr(&gw, "ipv6", SL_AF_IPV6, &pc->info.gateway_v6, &pc->info.has_gateway_v6);
 }
 
+/*
+ * An AF_XDP port (device net_af_xdpN): the interface comes from devargs
+ * iface=, the program is sluice's (sluiced adds xdp_prog=), the MAC is the
+ * interface's, and the kernel sees directly what is not sluice's, so an
+ * exception path has nothing to carry.
+ */
+static int
+pc_af_xdp(const struct sl_where *w, struct sl_port_cfg *pc)
+{
+	const char *a = pc->devargs, *iface = NULL;
+	size_t len;
+
+	if (strncmp(pc->device, "net_af_xdp", 10) != 0)
+		return 0;
+	pc->af_xdp = 1;
+	for (const char *p = a; p != NULL; p = strchr(p, ',') != NULL ? strchr(p, ',') + 1 : NULL) {
+		if (strncmp(p, "iface=", 6) == 0)
+			iface = p + 6;
+		else if (strncmp(p, "xdp_prog=", 9) == 0)
+			return pc_fail(w, NULL, "InvalidPortProfile",
+				       "an AF_XDP port runs sluice's own XDP program: leave xdp_prog "
+				       "out of devargs", pc->devargs);
+	}
+	if (iface == NULL)
+		return pc_fail(w, NULL, "InvalidPortProfile",
+			       "an AF_XDP port needs iface=INTERFACE in devargs", pc->devargs);
+	len = strcspn(iface, ",");
+	if (len == 0 || len >= SL_IFNAME_MAX)
+		return pc_fail(w, NULL, "InvalidPortProfile",
+			       "iface= must name a kernel interface of 1-15 characters", pc->devargs);
+	memcpy(pc->xdp_iface, iface, len);
+	pc->xdp_iface[len] = '\0';
+	if (pc->tap_name[0] != '\0')
+		return pc_fail(w, NULL, "InvalidPortProfile",
+			       "an AF_XDP port needs no exception path: the kernel keeps the "
+			       "interface and sees directly what is not sluice's; remove "
+			       "exceptionPath", pc->tap_name);
+	if (pc->has_mac)
+		return pc_fail(w, NULL, "InvalidPortProfile",
+			       "an AF_XDP port has its interface's MAC: remove macAddress", NULL);
+	return 0;
+}
+
 /* One port (sl_json_parse_list() parser); ctx is the profile's where. */
 static int
 pc_port(void *ctx, void *item, uint32_t i, const cJSON *o, const char *path)
@@ -404,6 +447,8 @@ pc_port(void *ctx, void *item, uint32_t i, const cJSON *o, const char *path)
 	if ((rc = sl_where_bool(&w, "neighbourDiscovery", &pc->neighbour_discovery)) < 0)
 		return rc;
 	if ((rc = pc_port_objects(&w, pc)) != 0 || (rc = pc_neighbours(&w, pc)) != 0)
+		return rc;
+	if ((rc = pc_af_xdp(&w, pc)) != 0)
 		return rc;
 	for (uint32_t k = 0; k < i; k++)
 		if (strcmp(ports[k].name, pc->name) == 0)

@@ -23,6 +23,7 @@
 #define SL_DEVARGS_MAX 1024
 #define SL_RSS_KEY_MAX 52
 #define SL_MAX_NEIGHBOURS 1024
+#define SL_IFNAME_MAX 16 /* IFNAMSIZ */
 
 struct sl_port_cfg {
 	char name[SL_PORT_NAME_MAX];      /* label used in logs and stats */
@@ -45,6 +46,9 @@ struct sl_port_cfg {
 	uint8_t neighbour_discovery;      /* resolve neighbours by ARP/ND and announce frontends
 					   * (default); false: static neighbours only, nothing sent
 					   * unasked (a replayed pcap, a benchmark port) */
+	uint8_t af_xdp;                   /* a net_af_xdp port: sluice's XDP program steers
+					   * the interface's traffic (sl_xdp.h) */
+	char xdp_iface[SL_IFNAME_MAX];    /* af_xdp: the kernel interface (devargs iface=) */
 };
 
 struct sl_pmd_config {

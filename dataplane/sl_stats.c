@@ -139,8 +139,9 @@ json_string(FILE *f, const char *s)
 void
 sl_stats_write_json(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 		    const unsigned int *lcore_ids, const struct sl_snapshot *snap, double elapsed_s,
-		    uint64_t publish_tsc, const struct sl_sync_counters *sync)
+		    uint64_t publish_tsc, const struct sl_stats_extra *extra)
 {
+	const struct sl_sync_counters *sync = extra != NULL ? extra->sync : NULL;
 	struct sl_stats_totals t;
 	char addr[64];
 
@@ -166,6 +167,25 @@ sl_stats_write_json(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 			", \"renewed\": %" PRIu64 "},\n",
 			sync->sent, sync->datagrams_sent, sync->send_errors, sync->received, sync->bad,
 			sync->unknown, sync->dropped + t.sync_dropped, t.sync_installed, t.sync_renewed);
+	if (extra != NULL && extra->n_xdp > 0) {
+		fprintf(f, "  \"xdp\": [");
+		for (unsigned int i = 0; i < extra->n_xdp; i++) {
+			const struct sl_xdp_port_stats *x = &extra->xdp[i];
+			fprintf(f, "%s{\"port\": ", i ? ", " : "");
+			json_string(f, x->port);
+			fprintf(f, ", \"interface\": ");
+			json_string(f, x->ifname);
+			fprintf(f, ", \"programId\": %u, \"mode\": \"%s\", \"redirected\": %" PRIu64
+				", \"passed\": %" PRIu64 ", \"dropped\": %" PRIu64
+				", \"redirectedBy\": {\"toSluice\": %" PRIu64 ", \"reply\": %" PRIu64
+				", \"neighbour\": %" PRIu64 ", \"icmpError\": %" PRIu64 "}}",
+				x->prog_id, x->mode, x->c[SL_XDP_CTR_REDIRECTED], x->c[SL_XDP_CTR_PASSED],
+				x->c[SL_XDP_CTR_DROPPED], x->c[SL_XDP_CTR_TO_FRONTEND],
+				x->c[SL_XDP_CTR_REPLY], x->c[SL_XDP_CTR_NEIGHBOUR],
+				x->c[SL_XDP_CTR_ICMP_ERROR]);
+		}
+		fprintf(f, "],\n");
+	}
 	fprintf(f, "  \"paths\": {");
 	for (int c = 0; c < SL_PATH_MAX; c++)
 		fprintf(f, "%s\"%s\": %" PRIu64, c ? ", " : "", sl_path_counter_name(c), t.paths[c]);
@@ -229,8 +249,9 @@ prom_head(FILE *f, const char *name, const char *type, const char *help)
 void
 sl_stats_write_prometheus(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 			  const unsigned int *lcore_ids, const struct sl_snapshot *snap,
-			  const struct sl_sync_counters *sync)
+			  const struct sl_stats_extra *extra)
 {
+	const struct sl_sync_counters *sync = extra != NULL ? extra->sync : NULL;
 	struct sl_stats_totals t;
 	char addr[64];
 
@@ -279,6 +300,35 @@ sl_stats_write_prometheus(FILE *f, struct sl_lcore_stats *const *lc, unsigned in
 		for (size_t k = 0; k < sizeof(se) / sizeof(se[0]); k++)
 			fprintf(f, "sluice_sync_records_total{event=\"%s\"} %" PRIu64 "\n", se[k].what,
 				se[k].v);
+	}
+	if (extra != NULL && extra->n_xdp > 0) {
+		static const struct {
+			int ctr;
+			const char *name;
+		} verdicts[] = {{SL_XDP_CTR_REDIRECTED, "redirected"}, {SL_XDP_CTR_PASSED, "passed"},
+				{SL_XDP_CTR_DROPPED, "dropped"}},
+		  kinds[] = {{SL_XDP_CTR_TO_FRONTEND, "to_sluice"}, {SL_XDP_CTR_REPLY, "reply"},
+			     {SL_XDP_CTR_NEIGHBOUR, "neighbour"}, {SL_XDP_CTR_ICMP_ERROR, "icmp_error"}};
+		prom_head(f, "sluice_xdp_packets_total", "counter",
+			  "Frames the XDP program of an AF_XDP port saw: redirected to sluice, "
+			  "passed to the kernel, dropped (no sluice socket on the queue).");
+		for (unsigned int i = 0; i < extra->n_xdp; i++)
+			for (size_t k = 0; k < RTE_DIM(verdicts); k++) {
+				fprintf(f, "sluice_xdp_packets_total{port=\"");
+				prom_label(f, extra->xdp[i].port);
+				fprintf(f, "\",verdict=\"%s\"} %" PRIu64 "\n", verdicts[k].name,
+					extra->xdp[i].c[verdicts[k].ctr]);
+			}
+		prom_head(f, "sluice_xdp_redirected_packets_total", "counter",
+			  "Frames the XDP program redirected to sluice, by why: to its addresses, "
+			  "DNAT replies, ARP/ND, ICMP errors.");
+		for (unsigned int i = 0; i < extra->n_xdp; i++)
+			for (size_t k = 0; k < RTE_DIM(kinds); k++) {
+				fprintf(f, "sluice_xdp_redirected_packets_total{port=\"");
+				prom_label(f, extra->xdp[i].port);
+				fprintf(f, "\",kind=\"%s\"} %" PRIu64 "\n", kinds[k].name,
+					extra->xdp[i].c[kinds[k].ctr]);
+			}
 	}
 	prom_head(f, "sluice_path_packets_total", "counter",
 		  "Packets off the client-to-backend path: DNAT replies, fragments, ICMP, "
@@ -330,8 +380,9 @@ sl_stats_write_prometheus(FILE *f, struct sl_lcore_stats *const *lc, unsigned in
 void
 sl_stats_write_text(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 		    const unsigned int *lcore_ids, const struct sl_snapshot *snap, double elapsed_s,
-		    const struct sl_sync_counters *sync)
+		    const struct sl_stats_extra *extra)
 {
+	const struct sl_sync_counters *sync = extra != NULL ? extra->sync : NULL;
 	struct sl_stats_totals t;
 	char addr[64];
 
@@ -352,6 +403,13 @@ sl_stats_write_text(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 			" dropped, %" PRIu64 " bad datagrams, %" PRIu64 " send errors\n",
 			sync->sent, sync->received, t.sync_installed, t.sync_renewed, sync->unknown,
 			sync->dropped + t.sync_dropped, sync->bad, sync->send_errors);
+	for (unsigned int i = 0; extra != NULL && i < extra->n_xdp; i++) {
+		const struct sl_xdp_port_stats *x = &extra->xdp[i];
+		fprintf(f, "XDP on %s (port %s, program %u, %s): %" PRIu64 " redirected, %" PRIu64
+			" passed to the kernel, %" PRIu64 " dropped\n", x->ifname, x->port, x->prog_id,
+			x->mode, x->c[SL_XDP_CTR_REDIRECTED], x->c[SL_XDP_CTR_PASSED],
+			x->c[SL_XDP_CTR_DROPPED]);
+	}
 	for (int c = 0; c < SL_PATH_MAX; c++)
 		if (t.paths[c] != 0)
 			fprintf(f, "  %-30s %" PRIu64 "\n", sl_path_counter_name(c), t.paths[c]);

@@ -21,6 +21,7 @@
 
 #include "sl_drop.h"
 #include "sl_snapshot.h"
+#include "sl_xdp_abi.h"
 
 struct sl_obj_counter {
 	uint64_t packets;
@@ -105,6 +106,26 @@ struct sl_sync_counters {
 	uint64_t dropped;        /* records lost: a ring (either way) was full */
 };
 
+/* The XDP steering program of one AF_XDP port (sl_xdp.h): its counters summed over the CPUs. */
+struct sl_xdp_port_stats {
+	char port[64];       /* the port's name in the profile */
+	char ifname[16];     /* the kernel interface */
+	uint32_t prog_id;    /* the program's id in the kernel */
+	char mode[16];       /* how it is attached: "native", "generic", "offload" */
+	uint64_t c[SL_XDP_CTR_MAX]; /* SL_XDP_CTR_* */
+};
+
+/*
+ * What the control thread adds to the workers' counters: flow sync's
+ * (sync NULL: flow sync off) and the XDP programs' of the n_xdp AF_XDP
+ * ports. A NULL struct sl_stats_extra is the same as both absent.
+ */
+struct sl_stats_extra {
+	const struct sl_sync_counters *sync;
+	const struct sl_xdp_port_stats *xdp;
+	unsigned int n_xdp;
+};
+
 /* Allocate counters for a worker on socket; NULL + rte_errno. */
 struct sl_lcore_stats *sl_stats_alloc(int socket);
 void sl_stats_free(struct sl_lcore_stats *s);
@@ -114,31 +135,33 @@ void sl_stats_sum(struct sl_lcore_stats *const *lc, unsigned int n, struct sl_st
 
 /*
  * Write counters as JSON to f: totals, drops by reason, per lcore, and per
- * rule and backend of the current snapshot (by name), and flow sync's
- * counters when sync is not NULL (flow sync on). publish_tsc is when
+ * rule and backend of the current snapshot (by name), and what extra
+ * adds: flow sync's counters ("sync") and each AF_XDP port's XDP
+ * program's ("xdp"). publish_tsc is when
  * the current snapshot was published: each lcore that has forwarded with it
  * reports how long after that its first burst came (firstPacketMicroseconds).
  */
 void sl_stats_write_json(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 			 const unsigned int *lcore_ids, const struct sl_snapshot *snap,
-			 double elapsed_s, uint64_t publish_tsc, const struct sl_sync_counters *sync);
+			 double elapsed_s, uint64_t publish_tsc, const struct sl_stats_extra *extra);
 
 /*
  * The same counters in Prometheus' text exposition format (version 0.0.4):
  * sluice_*_total counters with reason, lcore, rule and backend labels
- * (sluice_sync_records_total{event} when sync is not NULL).
+ * (sluice_sync_records_total{event} with flow sync; sluice_xdp_packets_total{port,verdict}
+ * and sluice_xdp_redirected_packets_total{port,kind} with AF_XDP ports).
  */
 void sl_stats_write_prometheus(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 			       const unsigned int *lcore_ids, const struct sl_snapshot *snap,
-			       const struct sl_sync_counters *sync);
+			       const struct sl_stats_extra *extra);
 
 /* Packets forwarded by every rule of snap, summed over the n lcores (0 when snap is NULL). */
 uint64_t sl_stats_rule_packets(struct sl_lcore_stats *const *lc, unsigned int n,
 			       const struct sl_snapshot *snap);
 
-/* Human-readable summary (final report); sync: as for sl_stats_write_json. */
+/* Human-readable summary (final report); extra: as for sl_stats_write_json. */
 void sl_stats_write_text(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 			 const unsigned int *lcore_ids, const struct sl_snapshot *snap,
-			 double elapsed_s, const struct sl_sync_counters *sync);
+			 double elapsed_s, const struct sl_stats_extra *extra);
 
 #endif /* SL_STATS_H */

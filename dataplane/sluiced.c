@@ -13,16 +13,21 @@
  *           [--lcores-per-port N] [--stats-interval S] [--stats-file FILE]
  *           [--exit-idle-ms MS] [--bird-config FILE [--bird-socket PATH]
  *           [--withdraw-grace-ms MS]] [--sync-peers ADDR[,ADDR...] [--sync-port PORT]]
+ *           [--xdp-program OBJECT]
  *
  * With --bird-config it announces its frontend addresses through BIRD
  * (control/sl_announce.h): the set is recomputed after every publication
  * and service change, and at SIGINT/SIGTERM everything is withdrawn and the
  * host keeps forwarding for --withdraw-grace-ms before it stops. With
  * --sync-peers it sends the flows it starts to the other sluice hosts and
- * installs theirs (sl_sync.h).
+ * installs theirs (sl_sync.h). An AF_XDP port (net_af_xdp) shares its
+ * kernel interface with the host: sluice's XDP program steers to sluice
+ * only what is sluice's, and sluiced keeps its maps in step with every
+ * publication (sl_xdp.h).
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -49,6 +54,7 @@
 #include "sl_port.h"
 #include "sl_probe.h"
 #include "sl_publish.h"
+#include "sl_xdp.h"
 #include "sl_stats.h"
 #include "sl_sync.h"
 #include "sl_worker.h"
@@ -74,6 +80,7 @@ struct sl_options {
 	long withdraw_grace_ms;  /* -1: the default (2000 with --bird-config) */
 	const char *sync_peers;  /* NULL: no flow sync */
 	uint16_t sync_port;
+	const char *xdp_program; /* NULL: next to sluiced, else the installed one */
 };
 
 static volatile sig_atomic_t sig_quit; /* SIGINT/SIGTERM received (count, up to 2) */
@@ -106,7 +113,7 @@ usage(const char *prog)
 		"          [--lcores-per-port N] [--flow-table-size FLOWS] [--stats-interval SECONDS]\n"
 		"          [--stats-file FILE] [--exit-idle-ms MS]\n"
 		"          [--bird-config FILE [--bird-socket PATH] [--withdraw-grace-ms MS]]\n"
-		"          [--sync-peers ADDR[,ADDR...] [--sync-port PORT]]\n"
+		"          [--sync-peers ADDR[,ADDR...] [--sync-port PORT]] [--xdp-program OBJECT]\n"
 		"  --ports             port profile (pmd-config/*.json)\n"
 		"  --config            resources: virtual networks, network interfaces and load\n"
 		"                      balancers (JSON); applied at start, on SIGHUP and when the\n"
@@ -139,7 +146,9 @@ usage(const char *prog)
 		"  --sync-peers        flow sync: send the flows this host starts to these sluice\n"
 		"                      hosts (IPv4 or IPv6, comma-separated) and install theirs,\n"
 		"                      so flows that ECMP moves here keep their backend\n"
-		"  --sync-port         flow sync's UDP port, here and on the peers (default 7470)\n",
+		"  --sync-port         flow sync's UDP port, here and on the peers (default 7470)\n"
+		"  --xdp-program       the XDP steering program of AF_XDP ports (default:\n"
+		"                      sl_xdp_steer.o next to sluiced, else " SL_XDP_INSTALLED_OBJECT ")\n",
 		prog);
 }
 
@@ -166,6 +175,7 @@ parse_options(int argc, char **argv, struct sl_options *o)
 		{"withdraw-grace-ms", required_argument, NULL, 'g'},
 		{"sync-peers", required_argument, NULL, 'P'},
 		{"sync-port", required_argument, NULL, 'y'},
+		{"xdp-program", required_argument, NULL, 'X'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -223,6 +233,9 @@ parse_options(int argc, char **argv, struct sl_options *o)
 			break;
 		case 'P':
 			o->sync_peers = optarg;
+			break;
+		case 'X':
+			o->xdp_program = optarg;
 			break;
 		case 'y': {
 			unsigned long v = strtoul(optarg, &end, 10);
@@ -336,6 +349,7 @@ struct sl_daemon {
 	struct sl_announce *ann;          /* service state, announcements, the BIRD client */
 	const struct sl_model *prepared;  /* the model of the snapshot being prepared, for publish */
 	struct sl_sync *sync;             /* flow sync with the other hosts (NULL: off) */
+	struct sl_xdp *xdp[SL_MAX_PORTS]; /* each AF_XDP port's steering program (else NULL) */
 };
 
 static int
@@ -390,6 +404,9 @@ publish_snapshot(void *ctx, void *prepared)
 	d->publish_tsc = rte_rdtsc();
 	us = sl_publish(&d->pub, s);
 	sl_control_slowpath_compile_published(d->slow);
+	for (uint32_t p = 0; p < d->pmd.n_ports; p++)
+		if (d->xdp[p] != NULL)
+			sl_xdp_sync(d->xdp[p], s);
 	MAIN_LOG(INFO, "configuration generation %lu published: %u rules, %u pools, %u backends "
 		 "(grace period %lu us)\n", (unsigned long)s->generation, s->n_rules, s->n_pools,
 		 s->n_backends, (unsigned long)us);
@@ -434,20 +451,37 @@ write_neighbours(FILE *f, struct sl_daemon *d)
 	sl_control_slowpath_write_json(f, d->slow, (uint64_t)(now_s() * 1000.0));
 }
 
+/* What the control thread adds to the workers' counters; xdp has room for every port. */
+static struct sl_stats_extra
+stats_extra(struct sl_daemon *d, struct sl_xdp_port_stats *xdp)
+{
+	struct sl_stats_extra e = {.sync = sl_sync_counters(d->sync), .xdp = xdp};
+
+	for (uint32_t p = 0; p < d->pmd.n_ports; p++)
+		if (d->xdp[p] != NULL)
+			sl_xdp_read(d->xdp[p], &xdp[e.n_xdp++]);
+	return e;
+}
+
 /* The control thread is the only writer of the snapshot pointer: it reads it plainly. */
 static void
 write_stats_json(FILE *f, struct sl_daemon *d)
 {
+	struct sl_xdp_port_stats xdp[SL_MAX_PORTS];
+	const struct sl_stats_extra e = stats_extra(d, xdp);
+
 	sl_stats_write_json(f, d->stats, d->n_workers, d->lcore_ids,
-			    sl_publisher_current(&d->pub),
-			    now_s() - d->start, d->publish_tsc, sl_sync_counters(d->sync));
+			    sl_publisher_current(&d->pub), now_s() - d->start, d->publish_tsc, &e);
 }
 
 static void
 write_stats_prometheus(FILE *f, struct sl_daemon *d)
 {
+	struct sl_xdp_port_stats xdp[SL_MAX_PORTS];
+	const struct sl_stats_extra e = stats_extra(d, xdp);
+
 	sl_stats_write_prometheus(f, d->stats, d->n_workers, d->lcore_ids,
-				  sl_publisher_current(&d->pub), sl_sync_counters(d->sync));
+				  sl_publisher_current(&d->pub), &e);
 	sl_announce_write_prometheus(f, d->ann);
 }
 
@@ -767,6 +801,17 @@ main(int argc, char **argv)
 		wi++;
 	}
 
+	/* AF_XDP ports: the interface checked and locked, sluice's program named to the PMD */
+	for (uint32_t p = 0; p < d.pmd.n_ports; p++) {
+		static char object[PATH_MAX];
+		if (!d.pmd.ports[p].af_xdp)
+			continue;
+		if ((object[0] == '\0' &&
+		     sl_xdp_find_object(d.opt.xdp_program, object, sizeof(object), &err) != 0) ||
+		    sl_xdp_prepare(&d.pmd.ports[p], object, &err) != 0)
+			rte_exit(EXIT_FAILURE, "AF_XDP port refused: %s\n",
+				 sl_error_format(&err, line, sizeof(line)));
+	}
 	for (uint32_t p = 0; p < d.pmd.n_ports; p++)
 		if (sl_port_probe(&d.pmd.ports[p], &d.port_ids[p], &err) != 0)
 			rte_exit(EXIT_FAILURE, "%s\n", sl_error_format(&err, line, sizeof(line)));
@@ -784,10 +829,18 @@ main(int argc, char **argv)
 	if (mp == NULL)
 		rte_exit(EXIT_FAILURE, "cannot create the mbuf pool (%u mbufs): %s\n", n_mbufs,
 			 rte_strerror(rte_errno));
-	for (uint32_t p = 0; p < d.pmd.n_ports; p++)
+	for (uint32_t p = 0; p < d.pmd.n_ports; p++) {
 		if (sl_port_start(d.port_ids[p], &d.pmd.ports[p], queues_per_port[p], tx_per_port[p],
 				  mp, &err) != 0)
-			rte_exit(EXIT_FAILURE, "%s\n", sl_error_format(&err, line, sizeof(line)));
+			rte_exit(EXIT_FAILURE, "%s%s\n", sl_error_format(&err, line, sizeof(line)),
+				 d.pmd.ports[p].af_xdp ? " (the AF_XDP PMD's log above says why)" : "");
+		if (d.pmd.ports[p].af_xdp) {
+			d.xdp[p] = sl_xdp_open(&d.pmd.ports[p], &err);
+			if (d.xdp[p] == NULL)
+				rte_exit(EXIT_FAILURE, "AF_XDP port: %s\n",
+					 sl_error_format(&err, line, sizeof(line)));
+		}
+	}
 	for (unsigned int w = 0; w < d.n_workers; w++) {
 		for (uint16_t q = 0; q < d.workers[w].n_queues; q++)
 			d.workers[w].queues[q].mtu =
@@ -887,7 +940,7 @@ main(int argc, char **argv)
 		rte_eal_remote_launch(sl_worker_main, &d.workers[w], d.workers[w].lcore_id);
 	}
 
-	double last_stats = d.start, last_rx_change = d.start;
+	double last_stats = d.start, last_rx_change = d.start, last_host_check = d.start;
 	double stop_at = 0; /* end of the withdrawal grace period; 0: not stopping */
 	if (d.opt.bird_config != NULL)
 		MAIN_LOG(INFO, "announcements: %s, BIRD at %s\n", d.opt.bird_config,
@@ -960,6 +1013,12 @@ main(int argc, char **argv)
 					 sl_error_format(&nerr, nline, sizeof(nline)));
 		}
 		sl_sync_run(d.sync, sl_publisher_current(&d.pub), t);
+		if (t - last_host_check >= 1.0) {
+			/* the host's own addresses stay the kernel's on AF_XDP ports */
+			last_host_check = t;
+			for (uint32_t p = 0; p < d.pmd.n_ports; p++)
+				sl_xdp_refresh_host(d.xdp[p]);
+		}
 		if (d.api != NULL)
 			sl_api_run(d.api);
 		if (sl_announce_run(d.ann, now_s()) > 0)
@@ -1014,14 +1073,20 @@ main(int argc, char **argv)
 	atomic_store_explicit(&d.quit, true, memory_order_relaxed);
 	rte_eal_mp_wait_lcore();
 	double elapsed = now_s() - d.start;
-	sl_stats_write_text(stdout, d.stats, d.n_workers, d.lcore_ids,
-			    sl_publisher_current(&d.pub), elapsed, sl_sync_counters(d.sync));
+	{
+		struct sl_xdp_port_stats xdp[SL_MAX_PORTS];
+		const struct sl_stats_extra e = stats_extra(&d, xdp);
+		sl_stats_write_text(stdout, d.stats, d.n_workers, d.lcore_ids,
+				    sl_publisher_current(&d.pub), elapsed, &e);
+	}
 	fflush(stdout);
 	write_stats_file(&d);
 	sl_control_slowpath_free(d.slow);
 	sl_sync_free(d.sync);
-	for (uint32_t p = 0; p < d.pmd.n_ports; p++)
+	for (uint32_t p = 0; p < d.pmd.n_ports; p++) {
 		sl_port_close(d.port_ids[p]);
+		sl_xdp_close(d.xdp[p]); /* the PMD detached the program; make sure */
+	}
 	for (unsigned int w = 0; w < d.n_workers; w++) {
 		sl_worker_release(&d.workers[w]);
 		sl_stats_free(d.stats[w]);

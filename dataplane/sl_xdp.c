@@ -1,0 +1,730 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sl_xdp.c: the XDP steering program of AF_XDP ports (see sl_xdp.h).
+ *
+ * Map contents are kept as sorted shadow arrays of what was last written,
+ * so a publication costs one system call per entry that changed, not per
+ * entry configured.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+
+#include <rte_common.h>
+#include <rte_log.h>
+
+#include "sl_xdp.h"
+
+RTE_LOG_REGISTER(sl_logtype_xdp, user.sluice.xdp, INFO);
+#define XDP_LOG(level, ...) rte_log(RTE_LOG_##level, sl_logtype_xdp, "sluice.xdp: " __VA_ARGS__)
+
+#ifndef AF_XDP
+#define AF_XDP 44
+#endif
+#ifndef SL_XDP_INSTALLED_OBJECT
+#define SL_XDP_INSTALLED_OBJECT "/usr/lib/sluice/sl_xdp_steer.o"
+#endif
+#define SL_XDP_OBJECT_NAME "sl_xdp_steer.o"
+
+struct addr_entry {
+	struct sl_xdp_addr_key k;
+	uint32_t flags;
+};
+
+struct xdp_set {
+	void *v;     /* sorted entries */
+	size_t n;
+	size_t cap;
+	size_t size; /* bytes an entry */
+	size_t klen; /* bytes of its key (at its start) */
+};
+
+struct sl_xdp {
+	char port[SL_PORT_NAME_MAX];
+	char ifname[SL_IFNAME_MAX];
+	unsigned int ifindex;
+	uint32_t prog_id;
+	char mode[16];
+	int prog_fd;
+	int addrs_fd;
+	int endpoints_fd;
+	int counters_fd;
+	int ncpus;
+	struct sl_ip_addr own[2]; /* the port's addresses */
+	unsigned int n_own;
+	struct xdp_set addrs;     /* what sl_addrs holds */
+	struct xdp_set endpoints; /* what sl_endpoints holds */
+	struct sl_ip_addr *host;  /* the host's addresses, sorted */
+	size_t n_host;
+	const struct sl_snapshot *last; /* the snapshot of the last sync (kept alive by the caller) */
+};
+
+/* The interfaces this process prepared: their lock files, and what rte_exit() detaches. */
+static struct {
+	unsigned int ifindex;
+	char ifname[SL_IFNAME_MAX];
+	int lock_fd;
+} prepared[SL_MAX_PORTS];
+static unsigned int n_prepared;
+
+static int
+fail(struct sl_error *err, const char *code, const char *target, int rc, const char *fmt,
+     const char *a, const char *b)
+{
+	char msg[400];
+	snprintf(msg, sizeof(msg), fmt, a, b);
+	sl_error_set(err, code, target, "", "%s", msg);
+	return rc;
+}
+
+/* The name and attach mode of the XDP program on ifindex; 0 when none. */
+static uint32_t
+attached_program(unsigned int ifindex, char *name, size_t len, uint32_t *mode_flag,
+		 char *mode, size_t mlen)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	struct bpf_prog_info info;
+	uint32_t ilen = sizeof(info);
+	int fd;
+
+	name[0] = '\0';
+	if (bpf_xdp_query((int)ifindex, 0, &q) != 0 || q.attach_mode == XDP_ATTACHED_NONE)
+		return 0;
+	uint32_t id = q.prog_id;
+	*mode_flag = 0;
+	if (q.attach_mode == XDP_ATTACHED_DRV) {
+		*mode_flag = XDP_FLAGS_DRV_MODE;
+		snprintf(mode, mlen, "native");
+	} else if (q.attach_mode == XDP_ATTACHED_SKB) {
+		*mode_flag = XDP_FLAGS_SKB_MODE;
+		snprintf(mode, mlen, "generic");
+	} else if (q.attach_mode == XDP_ATTACHED_HW) {
+		*mode_flag = XDP_FLAGS_HW_MODE;
+		snprintf(mode, mlen, "offload");
+	} else {
+		snprintf(mode, mlen, "multiple");
+		id = q.drv_prog_id ? q.drv_prog_id : q.skb_prog_id;
+		*mode_flag = q.drv_prog_id ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+	}
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd >= 0) {
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(fd, &info, &ilen) == 0)
+			snprintf(name, len, "%s", info.name);
+		close(fd);
+	}
+	return id;
+}
+
+/* Detach program id from ifindex (only that one). Returns 0 or -errno. */
+static int
+detach(unsigned int ifindex, uint32_t id, uint32_t mode_flag)
+{
+	LIBBPF_OPTS(bpf_xdp_attach_opts, o);
+	int fd = bpf_prog_get_fd_by_id(id);
+	int rc;
+
+	if (fd < 0)
+		return -errno;
+	o.old_prog_fd = fd;
+	rc = bpf_xdp_detach((int)ifindex, mode_flag | XDP_FLAGS_REPLACE, &o);
+	close(fd);
+	return rc;
+}
+
+/* Remove sluice's program from ifindex if it is there; logs what it did. */
+static void
+detach_ours(unsigned int ifindex, const char *ifname, const char *why)
+{
+	char name[BPF_OBJ_NAME_LEN], mode[16];
+	uint32_t mode_flag = 0;
+	uint32_t id = attached_program(ifindex, name, sizeof(name), &mode_flag, mode, sizeof(mode));
+
+	if (id == 0 || strcmp(name, SL_XDP_PROG_NAME) != 0)
+		return;
+	int rc = detach(ifindex, id, mode_flag);
+	if (rc != 0)
+		XDP_LOG(ERR, "%s: cannot detach XDP program %u: %s\n", ifname, id, strerror(-rc));
+	else
+		XDP_LOG(INFO, "%s: XDP program %u detached (%s)\n", ifname, id, why);
+}
+
+static void
+detach_at_exit(void)
+{
+	for (unsigned int i = 0; i < n_prepared; i++)
+		if (prepared[i].ifindex != 0)
+			detach_ours(prepared[i].ifindex, prepared[i].ifname, "exit");
+}
+
+int
+sl_xdp_find_object(const char *path, char *buf, size_t len, struct sl_error *err)
+{
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	if (path != NULL) {
+		if (access(path, R_OK) != 0)
+			return fail(err, "XdpProgramNotFound", path, -ENOENT,
+				    "--xdp-program %s: %s", path, strerror(errno));
+		snprintf(buf, len, "%s", path);
+		return 0;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash != NULL) {
+			slash[1] = '\0';
+			snprintf(buf, len, "%s%s", exe, SL_XDP_OBJECT_NAME);
+			if (access(buf, R_OK) == 0)
+				return 0;
+		}
+	}
+	snprintf(buf, len, "%s", SL_XDP_INSTALLED_OBJECT);
+	if (access(buf, R_OK) == 0)
+		return 0;
+	return fail(err, "XdpProgramNotFound", SL_XDP_OBJECT_NAME, -ENOENT,
+		    "the XDP program %s is neither next to sluiced nor at %s: build it (meson "
+		    "builds it with sluiced) or give --xdp-program", SL_XDP_OBJECT_NAME,
+		    SL_XDP_INSTALLED_OBJECT);
+}
+
+/* Does this process hold the capabilities that loading XDP and AF_XDP sockets need? */
+static bool
+privileged(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	unsigned long long eff = 0;
+
+	if (f == NULL)
+		return geteuid() == 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	fclose(f);
+	/* CAP_NET_ADMIN (12), CAP_NET_RAW (13), and CAP_SYS_ADMIN (21) or CAP_BPF (39) */
+	bool net = (eff >> 12 & 1) && (eff >> 13 & 1);
+	return net && ((eff >> 21 & 1) || (eff >> 39 & 1));
+}
+
+static int
+addr_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct sl_ip_addr));
+}
+
+/* The addresses of the host's kernel (every interface of this network namespace), sorted. */
+static int
+host_addresses(struct sl_ip_addr **out, size_t *n_out)
+{
+	struct ifaddrs *ifa, *i;
+	struct sl_ip_addr *v = NULL;
+	size_t n = 0, cap = 0;
+
+	if (getifaddrs(&ifa) != 0)
+		return -errno;
+	for (i = ifa; i != NULL; i = i->ifa_next) {
+		struct sl_ip_addr a;
+		if (i->ifa_addr == NULL)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET)
+			sl_ip_addr_from_v4(&a, ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr);
+		else if (i->ifa_addr->sa_family == AF_INET6)
+			memcpy(a.bytes, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
+		else
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			struct sl_ip_addr *nv = realloc(v, cap * sizeof(*v));
+			if (nv == NULL) {
+				free(v);
+				freeifaddrs(ifa);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[n++] = a;
+	}
+	freeifaddrs(ifa);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), addr_cmp);
+	*out = v;
+	*n_out = n;
+	return 0;
+}
+
+static bool
+is_host_address(const struct sl_ip_addr *host, size_t n, const struct sl_ip_addr *a)
+{
+	return n > 0 && bsearch(a, host, n, sizeof(*host), addr_cmp) != NULL;
+}
+
+/* One sluiced an interface (in this network namespace): a lock file held while it runs. */
+static int
+lock_interface(const char *ifname, struct sl_error *err, const char *target)
+{
+	struct stat ns;
+	char path[128], who[64];
+	int fd;
+
+	if (stat("/proc/self/ns/net", &ns) != 0)
+		ns.st_ino = 0;
+	snprintf(path, sizeof(path), "/run/sluice-xdp-%lu-%s.lock", (unsigned long)ns.st_ino,
+		 ifname);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return fail(err, "XdpSetupFailed", target, -errno, "cannot create the lock %s: %s",
+			    path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		ssize_t n = pread(fd, who, sizeof(who) - 1, 0);
+		who[n > 0 ? n : 0] = '\0';
+		who[strcspn(who, "\n")] = '\0';
+		close(fd);
+		return fail(err, "InterfaceInUse", target, -EBUSY,
+			    "interface %s is in use by another sluiced (pid %s): one sluiced an "
+			    "interface", ifname, who[0] ? who : "unknown");
+	}
+	snprintf(who, sizeof(who), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, who, strlen(who), 0) < 0)
+		XDP_LOG(WARNING, "%s: cannot write the lock %s\n", ifname, path);
+	return fd;
+}
+
+int
+sl_xdp_prepare(struct sl_port_cfg *cfg, const char *object, struct sl_error *err)
+{
+	char name[BPF_OBJ_NAME_LEN], mode[16], arg[PATH_MAX + 16];
+	uint32_t mode_flag = 0, id;
+	unsigned int ifindex;
+	int fd;
+
+	if (!privileged())
+		return fail(err, "XdpSetupFailed", cfg->name, -EPERM,
+			    "port on %s: an AF_XDP port needs root (CAP_NET_ADMIN, CAP_NET_RAW and "
+			    "CAP_BPF or CAP_SYS_ADMIN) to load its XDP program%s%s", cfg->xdp_iface,
+			    "");
+	fd = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (fd < 0 && (errno == EAFNOSUPPORT || errno == EPROTONOSUPPORT))
+		return fail(err, "XdpUnsupported", cfg->name, -EAFNOSUPPORT,
+			    "this kernel has no AF_XDP sockets (CONFIG_XDP_SOCKETS)%s%s", "", "");
+	if (fd >= 0)
+		close(fd);
+	if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_XDP, NULL) != 1)
+		return fail(err, "XdpUnsupported", cfg->name, -EOPNOTSUPP,
+			    "this kernel cannot load XDP programs (BPF or XDP not built in)%s%s", "",
+			    "");
+	ifindex = if_nametoindex(cfg->xdp_iface);
+	if (ifindex == 0)
+		return fail(err, "InterfaceNotFound", cfg->name, -ENODEV,
+			    "interface %s does not exist (in this network namespace)%s",
+			    cfg->xdp_iface, "");
+	/* the port's own addresses must not be the kernel's: the program would take its traffic */
+	{
+		struct sl_ip_addr *host = NULL;
+		size_t n_host = 0;
+		char a[64];
+		if (host_addresses(&host, &n_host) == 0) {
+			const struct sl_ip_addr *own[2] = {
+				cfg->info.has_ipv4 ? &cfg->info.ipv4 : NULL,
+				cfg->info.has_ipv6 ? &cfg->info.ipv6 : NULL};
+			for (int k = 0; k < 2; k++)
+				if (own[k] != NULL && is_host_address(host, n_host, own[k])) {
+					free(host);
+					sl_ip_addr_format(own[k], a, sizeof(a));
+					return fail(err, "InvalidPortProfile", cfg->name, -EINVAL,
+						    "%s is an address of the host's kernel: an AF_XDP "
+						    "port needs addresses of its own (or none), or it "
+						    "would take the host's traffic on %s", a,
+						    cfg->xdp_iface);
+				}
+			free(host);
+		}
+	}
+	if (n_prepared == RTE_DIM(prepared))
+		return fail(err, "XdpSetupFailed", cfg->name, -ENOSPC, "too many AF_XDP ports%s%s",
+			    "", "");
+	fd = lock_interface(cfg->xdp_iface, err, cfg->name);
+	if (fd < 0)
+		return fd;
+	id = attached_program(ifindex, name, sizeof(name), &mode_flag, mode, sizeof(mode));
+	if (id != 0 && strcmp(name, SL_XDP_PROG_NAME) != 0) {
+		char idtxt[16];
+		close(fd);
+		snprintf(idtxt, sizeof(idtxt), "%u", id);
+		sl_error_set(err, "InterfaceInUse", cfg->name, "",
+			     "interface %s already runs XDP program '%s' (id %s): sluice needs the "
+			     "interface's XDP hook to itself; detach it (ip link set dev %s xdp off) "
+			     "or use another interface", cfg->xdp_iface, name, idtxt, cfg->xdp_iface);
+		return -EBUSY;
+	}
+	if (id != 0) {
+		/* we hold the interface's lock: no sluiced runs it; an earlier one was killed */
+		int rc = detach(ifindex, id, mode_flag);
+		if (rc != 0) {
+			close(fd);
+			return fail(err, "XdpSetupFailed", cfg->name, rc,
+				    "cannot remove the XDP program an earlier sluiced left on %s: %s",
+				    cfg->xdp_iface, strerror(-rc));
+		}
+		XDP_LOG(NOTICE, "%s: removed XDP program %u that an earlier sluiced left attached\n",
+			cfg->xdp_iface, id);
+	}
+	snprintf(arg, sizeof(arg), "%sxdp_prog=%s", cfg->devargs[0] ? "," : "", object);
+	if (strlen(cfg->devargs) + strlen(arg) >= sizeof(cfg->devargs)) {
+		close(fd);
+		return fail(err, "InvalidPortProfile", cfg->name, -E2BIG, "devargs too long%s%s", "",
+			    "");
+	}
+	strcat(cfg->devargs, arg);
+	prepared[n_prepared].ifindex = ifindex;
+	prepared[n_prepared].lock_fd = fd;
+	snprintf(prepared[n_prepared].ifname, sizeof(prepared[0].ifname), "%s", cfg->xdp_iface);
+	if (n_prepared++ == 0)
+		atexit(detach_at_exit);
+	return 0;
+}
+
+/* The fd of the map of prog_fd's program named name, or -1. */
+static int
+find_map(const uint32_t *ids, uint32_t n, const char *name)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		struct bpf_map_info mi;
+		uint32_t len = sizeof(mi);
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+		if (fd < 0)
+			continue;
+		memset(&mi, 0, sizeof(mi));
+		if (bpf_obj_get_info_by_fd(fd, &mi, &len) == 0 && strcmp(mi.name, name) == 0)
+			return fd;
+		close(fd);
+	}
+	return -1;
+}
+
+struct sl_xdp *
+sl_xdp_open(const struct sl_port_cfg *cfg, struct sl_error *err)
+{
+	char name[BPF_OBJ_NAME_LEN];
+	uint32_t mode_flag = 0, map_ids[16], n_maps;
+	struct bpf_prog_info info;
+	uint32_t ilen = sizeof(info);
+	struct sl_xdp *x = calloc(1, sizeof(*x));
+
+	if (x == NULL) {
+		sl_error_set(err, "XdpSetupFailed", cfg->name, "", "out of memory");
+		return NULL;
+	}
+	x->prog_fd = x->addrs_fd = x->endpoints_fd = x->counters_fd = -1;
+	snprintf(x->port, sizeof(x->port), "%s", cfg->name);
+	snprintf(x->ifname, sizeof(x->ifname), "%s", cfg->xdp_iface);
+	x->ifindex = if_nametoindex(cfg->xdp_iface);
+	x->addrs.size = sizeof(struct addr_entry);
+	x->addrs.klen = sizeof(struct sl_xdp_addr_key);
+	x->endpoints.size = x->endpoints.klen = sizeof(struct sl_xdp_ep_key);
+	if (cfg->info.has_ipv4)
+		x->own[x->n_own++] = cfg->info.ipv4;
+	if (cfg->info.has_ipv6)
+		x->own[x->n_own++] = cfg->info.ipv6;
+	x->prog_id = x->ifindex ? attached_program(x->ifindex, name, sizeof(name), &mode_flag,
+						   x->mode, sizeof(x->mode))
+				: 0;
+	if (x->prog_id == 0 || strcmp(name, SL_XDP_PROG_NAME) != 0) {
+		sl_error_set(err, "XdpSetupFailed", cfg->name, "",
+			     "the AF_XDP PMD attached no sluice XDP program to %s", cfg->xdp_iface);
+		goto fail;
+	}
+	x->prog_fd = bpf_prog_get_fd_by_id(x->prog_id);
+	memset(&info, 0, sizeof(info));
+	info.nr_map_ids = RTE_DIM(map_ids);
+	info.map_ids = (uint64_t)(uintptr_t)map_ids;
+	if (x->prog_fd < 0 || bpf_obj_get_info_by_fd(x->prog_fd, &info, &ilen) != 0) {
+		sl_error_set(err, "XdpSetupFailed", cfg->name, "",
+			     "cannot read XDP program %u on %s: %s", x->prog_id, cfg->xdp_iface,
+			     strerror(errno));
+		goto fail;
+	}
+	n_maps = RTE_MIN(info.nr_map_ids, (uint32_t)RTE_DIM(map_ids));
+	x->addrs_fd = find_map(map_ids, n_maps, SL_XDP_MAP_ADDRS);
+	x->endpoints_fd = find_map(map_ids, n_maps, SL_XDP_MAP_ENDPOINTS);
+	x->counters_fd = find_map(map_ids, n_maps, SL_XDP_MAP_COUNTERS);
+	x->ncpus = libbpf_num_possible_cpus();
+	if (x->addrs_fd < 0 || x->endpoints_fd < 0 || x->counters_fd < 0 || x->ncpus <= 0) {
+		sl_error_set(err, "XdpSetupFailed", cfg->name, "",
+			     "XDP program %u on %s lacks sluice's maps (an object from another "
+			     "version?)", x->prog_id, cfg->xdp_iface);
+		goto fail;
+	}
+	if (host_addresses(&x->host, &x->n_host) != 0)
+		XDP_LOG(WARNING, "%s: cannot read the host's addresses\n", x->ifname);
+	XDP_LOG(INFO, "%s: port %s steered by XDP program %u (%s mode)\n", x->ifname, x->port,
+		x->prog_id, x->mode);
+	return x;
+fail:
+	sl_xdp_close(x);
+	return NULL;
+}
+
+static int
+set_grow(struct xdp_set *s, size_t need)
+{
+	if (need <= s->cap)
+		return 0;
+	size_t cap = s->cap ? s->cap : 64;
+	while (cap < need)
+		cap *= 2;
+	void *v = realloc(s->v, cap * s->size);
+	if (v == NULL)
+		return -ENOMEM;
+	s->v = v;
+	s->cap = cap;
+	return 0;
+}
+
+static size_t set_klen; /* for qsort's comparator */
+
+static int
+key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, set_klen);
+}
+
+/* Sort and merge duplicate keys (addresses: OR their flags). */
+static void
+set_normalise(struct xdp_set *s, bool or_flags)
+{
+	size_t w = 0;
+
+	set_klen = s->klen;
+	qsort(s->v, s->n, s->size, key_cmp);
+	for (size_t r = 0; r < s->n; r++) {
+		uint8_t *cur = (uint8_t *)s->v + r * s->size;
+		uint8_t *last = (uint8_t *)s->v + (w - 1) * s->size;
+		if (w > 0 && memcmp(cur, last, s->klen) == 0) {
+			if (or_flags)
+				((struct addr_entry *)last)->flags |= ((struct addr_entry *)cur)->flags;
+			continue;
+		}
+		if (w != r)
+			memcpy((uint8_t *)s->v + w * s->size, cur, s->size);
+		w++;
+	}
+	s->n = w;
+}
+
+/*
+ * Bring map fd from what old holds to want: insert and change first, then
+ * delete, so nothing sluice still owns is passed to the kernel meanwhile.
+ * On return *old is what the map holds (want, less what it refused).
+ */
+static int
+set_apply(int fd, struct xdp_set *old, struct xdp_set *want, const char *ifname,
+	  const char *what)
+{
+	size_t i = 0, j = 0, k = 0, sz = want->size, kl = want->klen;
+	int rc = 0, refused = 0;
+	uint32_t one = 1;
+
+	while (j < want->n) {
+		uint8_t *w = (uint8_t *)want->v + j * sz;
+		int c = 1;
+		while (i < old->n && (c = memcmp((uint8_t *)old->v + i * sz, w, kl)) < 0)
+			i++;
+		bool same = i < old->n && c == 0 && memcmp((uint8_t *)old->v + i * sz, w, sz) == 0;
+		if (!same) {
+			const void *val = sz > kl ? (const void *)(w + kl) : (const void *)&one;
+			if (bpf_map_update_elem(fd, w, val, BPF_ANY) != 0) {
+				rc = -errno;
+				refused++;
+				j++;
+				continue; /* not in the map: not in what it holds */
+			}
+		}
+		if (k != j)
+			memmove((uint8_t *)want->v + k * sz, w, sz);
+		k++;
+		j++;
+	}
+	size_t kept = k;
+	/* delete what old holds that want does not */
+	for (i = 0, j = 0; i < old->n; i++) {
+		uint8_t *o = (uint8_t *)old->v + i * sz;
+		int c = 1;
+		while (j < kept && (c = memcmp((uint8_t *)want->v + j * sz, o, kl)) < 0)
+			j++;
+		if (j < kept && c == 0)
+			continue;
+		if (bpf_map_delete_elem(fd, o) != 0 && errno != ENOENT)
+			XDP_LOG(WARNING, "%s: cannot remove an entry of %s: %s\n", ifname, what,
+				strerror(errno));
+	}
+	if (refused)
+		XDP_LOG(ERR, "%s: %d entries of %s refused (%s): sluice does not see their "
+			"traffic\n", ifname, refused, what, strerror(-rc));
+	want->n = kept;
+	struct xdp_set t = *old;
+	*old = *want;
+	*want = t;
+	return rc;
+}
+
+static int
+add_addr(struct xdp_set *s, const struct sl_ip_addr *a, uint32_t flags)
+{
+	if (set_grow(s, s->n + 1) != 0)
+		return -ENOMEM;
+	struct addr_entry *e = (struct addr_entry *)s->v + s->n++;
+	memset(e, 0, sizeof(*e));
+	memcpy(e->k.addr, a->bytes, 16);
+	e->flags = flags;
+	return 0;
+}
+
+int
+sl_xdp_sync(struct sl_xdp *x, const struct sl_snapshot *s)
+{
+	struct xdp_set addrs = {.size = x->addrs.size, .klen = x->addrs.klen};
+	struct xdp_set eps = {.size = x->endpoints.size, .klen = x->endpoints.klen};
+	char a[64];
+	int rc = 0, rc2;
+
+	x->last = s;
+	for (unsigned int i = 0; i < x->n_own; i++)
+		rc |= add_addr(&addrs, &x->own[i], SL_XDP_OWN);
+	for (size_t i = 0; i < x->n_host; i++)
+		rc |= add_addr(&addrs, &x->host[i], SL_XDP_HOST);
+	if (s != NULL) {
+		for (uint32_t i = 0; i <= s->addr_mask && s->addr_slots != NULL; i++) {
+			const struct sl_frontend_slot *sl = &s->addr_slots[i];
+			uint32_t f = 0;
+			if (!sl->used)
+				continue;
+			if (sl->rule & SL_ADDR_FRONTEND)
+				f |= SL_XDP_FRONTEND;
+			if (sl->rule & SL_ADDR_DNAT_BACKEND)
+				f |= SL_XDP_DNAT_BACKEND;
+			if (f != 0)
+				rc |= add_addr(&addrs, &sl->addr, f);
+		}
+		for (uint32_t i = 0; i <= s->reply_mask && s->reply_slots != NULL; i++) {
+			const struct sl_frontend_slot *sl = &s->reply_slots[i];
+			if (!sl->used)
+				continue;
+			if (set_grow(&eps, eps.n + 1) != 0) {
+				rc = -ENOMEM;
+				break;
+			}
+			struct sl_xdp_ep_key *k = (struct sl_xdp_ep_key *)eps.v + eps.n++;
+			memset(k, 0, sizeof(*k));
+			memcpy(k->addr, sl->addr.bytes, 16);
+			k->port_be = sl->port_be;
+			k->proto = sl->proto == SL_PROTO_ALL ? 0 : sl->proto;
+		}
+	}
+	if (rc != 0) {
+		free(addrs.v);
+		free(eps.v);
+		XDP_LOG(ERR, "%s: out of memory: XDP maps not updated\n", x->ifname);
+		return -ENOMEM;
+	}
+	set_normalise(&addrs, true);
+	set_normalise(&eps, false);
+	for (size_t i = 0; i < addrs.n; i++) {
+		const struct addr_entry *e = (const struct addr_entry *)addrs.v + i;
+		if ((e->flags & SL_XDP_HOST) && (e->flags & (SL_XDP_FRONTEND | SL_XDP_OWN))) {
+			struct sl_ip_addr ip;
+			memcpy(ip.bytes, e->k.addr, 16);
+			XDP_LOG(WARNING, "%s: %s is both sluice's (a frontend or the port's address) "
+				"and the host's: the kernel keeps its traffic\n", x->ifname,
+				sl_ip_addr_format(&ip, a, sizeof(a)));
+		}
+	}
+	/* endpoints first: a reply whose backend becomes known needs its endpoint */
+	rc = set_apply(x->endpoints_fd, &x->endpoints, &eps, x->ifname, "the endpoint map");
+	rc2 = set_apply(x->addrs_fd, &x->addrs, &addrs, x->ifname, "the address map");
+	free(addrs.v);
+	free(eps.v);
+	return rc != 0 ? rc : rc2;
+}
+
+void
+sl_xdp_refresh_host(struct sl_xdp *x)
+{
+	struct sl_ip_addr *host = NULL;
+	size_t n = 0;
+
+	if (x == NULL || host_addresses(&host, &n) != 0)
+		return;
+	if (n == x->n_host && (n == 0 || memcmp(host, x->host, n * sizeof(*host)) == 0)) {
+		free(host);
+		return;
+	}
+	free(x->host);
+	x->host = host;
+	x->n_host = n;
+	XDP_LOG(INFO, "%s: the host's addresses changed (%zu): XDP maps updated\n", x->ifname, n);
+	sl_xdp_sync(x, x->last);
+}
+
+void
+sl_xdp_read(const struct sl_xdp *x, struct sl_xdp_port_stats *out)
+{
+	uint32_t zero = 0;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->port, sizeof(out->port), "%s", x->port);
+	snprintf(out->ifname, sizeof(out->ifname), "%s", x->ifname);
+	snprintf(out->mode, sizeof(out->mode), "%s", x->mode);
+	out->prog_id = x->prog_id;
+	struct sl_xdp_counters *per = calloc((size_t)x->ncpus, sizeof(*per));
+	if (per == NULL || bpf_map_lookup_elem(x->counters_fd, &zero, per) != 0) {
+		free(per);
+		return;
+	}
+	for (int c = 0; c < x->ncpus; c++)
+		for (int k = 0; k < SL_XDP_CTR_MAX; k++)
+			out->c[k] += per[c].c[k];
+	free(per);
+}
+
+void
+sl_xdp_close(struct sl_xdp *x)
+{
+	if (x == NULL)
+		return;
+	if (x->ifindex != 0)
+		detach_ours(x->ifindex, x->ifname, "port closed");
+	for (unsigned int i = 0; i < n_prepared; i++)
+		if (prepared[i].ifindex == x->ifindex && prepared[i].ifindex != 0) {
+			prepared[i].ifindex = 0;
+			close(prepared[i].lock_fd);
+		}
+	if (x->prog_fd >= 0)
+		close(x->prog_fd);
+	if (x->addrs_fd >= 0)
+		close(x->addrs_fd);
+	if (x->endpoints_fd >= 0)
+		close(x->endpoints_fd);
+	if (x->counters_fd >= 0)
+		close(x->counters_fd);
+	free(x->addrs.v);
+	free(x->endpoints.v);
+	free(x->host);
+	free(x);
+}
