@@ -317,7 +317,7 @@ sl_xdp_prepare(struct sl_port_cfg *cfg, const char *object, struct sl_error *err
 	if (!privileged())
 		return fail(err, "XdpSetupFailed", cfg->name, -EPERM,
 			    "port on %s: an AF_XDP port needs root (CAP_NET_ADMIN, CAP_NET_RAW and "
-			    "CAP_BPF or CAP_SYS_ADMIN) to load its XDP program%s%s", cfg->xdp_iface,
+			    "CAP_BPF or CAP_SYS_ADMIN) to load its XDP program%s", cfg->xdp_iface,
 			    "");
 	fd = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
 	if (fd < 0 && (errno == EAFNOSUPPORT || errno == EPROTONOSUPPORT))
