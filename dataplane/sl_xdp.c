@@ -2,9 +2,9 @@
 /*
  * sl_xdp.c: the XDP steering program of AF_XDP ports (see sl_xdp.h).
  *
- * Map contents are kept as sorted shadow arrays of what was last written,
- * so a publication costs one system call per entry that changed, not per
- * entry configured.
+ * Map contents are kept as sorted shadow sets of what the maps hold
+ * (sl_xdp_maps.c), so a publication costs one system call per entry that
+ * changed, not per entry configured.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +28,7 @@
 #include <rte_log.h>
 
 #include "sl_xdp.h"
+#include "sl_xdp_maps.h"
 
 RTE_LOG_REGISTER(sl_logtype_xdp, user.sluice.xdp, INFO);
 #define XDP_LOG(level, ...) rte_log(RTE_LOG_##level, sl_logtype_xdp, "sluice.xdp: " __VA_ARGS__)
@@ -39,19 +40,6 @@ RTE_LOG_REGISTER(sl_logtype_xdp, user.sluice.xdp, INFO);
 #define SL_XDP_INSTALLED_OBJECT "/usr/lib/sluice/sl_xdp_steer.o"
 #endif
 #define SL_XDP_OBJECT_NAME "sl_xdp_steer.o"
-
-struct addr_entry {
-	struct sl_xdp_addr_key k;
-	uint32_t flags;
-};
-
-struct xdp_set {
-	void *v;     /* sorted entries */
-	size_t n;
-	size_t cap;
-	size_t size; /* bytes an entry */
-	size_t klen; /* bytes of its key (at its start) */
-};
 
 struct sl_xdp {
 	char port[SL_PORT_NAME_MAX];
@@ -66,8 +54,8 @@ struct sl_xdp {
 	int ncpus;
 	struct sl_ip_addr own[2]; /* the port's addresses */
 	unsigned int n_own;
-	struct xdp_set addrs;     /* what sl_addrs holds */
-	struct xdp_set endpoints; /* what sl_endpoints holds */
+	struct sl_xdp_set addrs;     /* what sl_addrs holds */
+	struct sl_xdp_set endpoints; /* what sl_endpoints holds */
 	struct sl_ip_addr *host;  /* the host's addresses, sorted */
 	size_t n_host;
 	const struct sl_snapshot *last; /* the snapshot of the last sync (kept alive by the caller) */
@@ -435,9 +423,9 @@ sl_xdp_open(const struct sl_port_cfg *cfg, struct sl_error *err)
 	snprintf(x->port, sizeof(x->port), "%s", cfg->name);
 	snprintf(x->ifname, sizeof(x->ifname), "%s", cfg->xdp_iface);
 	x->ifindex = if_nametoindex(cfg->xdp_iface);
-	x->addrs.size = sizeof(struct addr_entry);
-	x->addrs.klen = sizeof(struct sl_xdp_addr_key);
-	x->endpoints.size = x->endpoints.klen = sizeof(struct sl_xdp_ep_key);
+	sl_xdp_set_init(&x->addrs, sizeof(struct sl_xdp_addr_entry),
+			sizeof(struct sl_xdp_addr_key));
+	sl_xdp_set_init(&x->endpoints, sizeof(struct sl_xdp_ep_key), sizeof(struct sl_xdp_ep_key));
 	if (cfg->info.has_ipv4)
 		x->own[x->n_own++] = cfg->info.ipv4;
 	if (cfg->info.has_ipv6)
@@ -481,172 +469,80 @@ fail:
 	return NULL;
 }
 
+/* Bring map fd to want (see sl_xdp_set_apply) and say what it refused. */
 static int
-set_grow(struct xdp_set *s, size_t need)
+apply(int fd, struct sl_xdp_set *held, const struct sl_xdp_set *want, const char *ifname,
+      const char *what)
 {
-	if (need <= s->cap)
-		return 0;
-	size_t cap = s->cap ? s->cap : 64;
-	while (cap < need)
-		cap *= 2;
-	void *v = realloc(s->v, cap * s->size);
-	if (v == NULL)
-		return -ENOMEM;
-	s->v = v;
-	s->cap = cap;
-	return 0;
-}
+	struct sl_xdp_apply_report r;
+	int rc = sl_xdp_set_apply(fd, held, want, &r);
 
-static size_t set_klen; /* for qsort's comparator */
-
-static int
-key_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, set_klen);
-}
-
-/* Sort and merge duplicate keys (addresses: OR their flags). */
-static void
-set_normalise(struct xdp_set *s, bool or_flags)
-{
-	size_t w = 0;
-
-	set_klen = s->klen;
-	qsort(s->v, s->n, s->size, key_cmp);
-	for (size_t r = 0; r < s->n; r++) {
-		uint8_t *cur = (uint8_t *)s->v + r * s->size;
-		uint8_t *last = (uint8_t *)s->v + (w - 1) * s->size;
-		if (w > 0 && memcmp(cur, last, s->klen) == 0) {
-			if (or_flags)
-				((struct addr_entry *)last)->flags |= ((struct addr_entry *)cur)->flags;
-			continue;
-		}
-		if (w != r)
-			memcpy((uint8_t *)s->v + w * s->size, cur, s->size);
-		w++;
-	}
-	s->n = w;
-}
-
-/*
- * Bring map fd from what old holds to want: insert and change first, then
- * delete, so nothing sluice still owns is passed to the kernel meanwhile.
- * On return *old is what the map holds (want, less what it refused).
- */
-static int
-set_apply(int fd, struct xdp_set *old, struct xdp_set *want, const char *ifname,
-	  const char *what)
-{
-	size_t i = 0, j = 0, k = 0, sz = want->size, kl = want->klen;
-	int rc = 0, refused = 0;
-	uint32_t one = 1;
-
-	while (j < want->n) {
-		uint8_t *w = (uint8_t *)want->v + j * sz;
-		int c = 1;
-		while (i < old->n && (c = memcmp((uint8_t *)old->v + i * sz, w, kl)) < 0)
-			i++;
-		bool same = i < old->n && c == 0 && memcmp((uint8_t *)old->v + i * sz, w, sz) == 0;
-		if (!same) {
-			const void *val = sz > kl ? (const void *)(w + kl) : (const void *)&one;
-			if (bpf_map_update_elem(fd, w, val, BPF_ANY) != 0) {
-				rc = -errno;
-				refused++;
-				j++;
-				continue; /* not in the map: not in what it holds */
-			}
-		}
-		if (k != j)
-			memmove((uint8_t *)want->v + k * sz, w, sz);
-		k++;
-		j++;
-	}
-	size_t kept = k;
-	/* delete what old holds that want does not */
-	for (i = 0, j = 0; i < old->n; i++) {
-		uint8_t *o = (uint8_t *)old->v + i * sz;
-		int c = 1;
-		while (j < kept && (c = memcmp((uint8_t *)want->v + j * sz, o, kl)) < 0)
-			j++;
-		if (j < kept && c == 0)
-			continue;
-		if (bpf_map_delete_elem(fd, o) != 0 && errno != ENOENT)
-			XDP_LOG(WARNING, "%s: cannot remove an entry of %s: %s\n", ifname, what,
-				strerror(errno));
-	}
-	if (refused)
-		XDP_LOG(ERR, "%s: %d entries of %s refused (%s): sluice does not see their "
-			"traffic\n", ifname, refused, what, strerror(-rc));
-	want->n = kept;
-	struct xdp_set t = *old;
-	*old = *want;
-	*want = t;
+	if (rc == -ENOMEM)
+		XDP_LOG(ERR, "%s: out of memory: %s not updated\n", ifname, what);
+	if (r.refused)
+		XDP_LOG(ERR, "%s: %u entries of %s refused (%s): sluice does not see their "
+			"traffic\n", ifname, r.refused, what, strerror(r.error));
+	if (r.undeleted)
+		XDP_LOG(WARNING, "%s: %u entries of %s could not be removed (%s)\n", ifname,
+			r.undeleted, what, strerror(r.error));
 	return rc;
 }
 
+/* What the maps must hold for snapshot s (NULL: no frontend). 0 or -ENOMEM. */
 static int
-add_addr(struct xdp_set *s, const struct sl_ip_addr *a, uint32_t flags)
+wanted(const struct sl_xdp *x, const struct sl_snapshot *s, struct sl_xdp_set *addrs,
+       struct sl_xdp_set *eps)
 {
-	if (set_grow(s, s->n + 1) != 0)
-		return -ENOMEM;
-	struct addr_entry *e = (struct addr_entry *)s->v + s->n++;
-	memset(e, 0, sizeof(*e));
-	memcpy(e->k.addr, a->bytes, 16);
-	e->flags = flags;
-	return 0;
+	int rc = 0;
+
+	for (unsigned int i = 0; i < x->n_own; i++)
+		rc |= sl_xdp_set_add_addr(addrs, x->own[i].bytes, SL_XDP_OWN);
+	for (size_t i = 0; i < x->n_host; i++)
+		rc |= sl_xdp_set_add_addr(addrs, x->host[i].bytes, SL_XDP_HOST);
+	if (s == NULL)
+		return rc;
+	for (uint32_t i = 0; i <= s->addr_mask && s->addr_slots != NULL; i++) {
+		const struct sl_frontend_slot *sl = &s->addr_slots[i];
+		uint32_t f = 0;
+		if (!sl->used)
+			continue;
+		if (sl->rule & SL_ADDR_FRONTEND)
+			f |= SL_XDP_FRONTEND;
+		if (sl->rule & SL_ADDR_DNAT_BACKEND)
+			f |= SL_XDP_DNAT_BACKEND;
+		if (f != 0)
+			rc |= sl_xdp_set_add_addr(addrs, sl->addr.bytes, f);
+	}
+	for (uint32_t i = 0; i <= s->reply_mask && s->reply_slots != NULL; i++) {
+		const struct sl_frontend_slot *sl = &s->reply_slots[i];
+		if (sl->used)
+			rc |= sl_xdp_set_add_endpoint(eps, sl->addr.bytes,
+						      sl->proto == SL_PROTO_ALL ? 0 : sl->proto,
+						      sl->port_be);
+	}
+	return rc;
 }
 
 int
 sl_xdp_sync(struct sl_xdp *x, const struct sl_snapshot *s)
 {
-	struct xdp_set addrs = {.size = x->addrs.size, .klen = x->addrs.klen};
-	struct xdp_set eps = {.size = x->endpoints.size, .klen = x->endpoints.klen};
+	struct sl_xdp_set addrs, eps;
 	char a[64];
-	int rc = 0, rc2;
+	int rc, rc2;
 
 	x->last = s;
-	for (unsigned int i = 0; i < x->n_own; i++)
-		rc |= add_addr(&addrs, &x->own[i], SL_XDP_OWN);
-	for (size_t i = 0; i < x->n_host; i++)
-		rc |= add_addr(&addrs, &x->host[i], SL_XDP_HOST);
-	if (s != NULL) {
-		for (uint32_t i = 0; i <= s->addr_mask && s->addr_slots != NULL; i++) {
-			const struct sl_frontend_slot *sl = &s->addr_slots[i];
-			uint32_t f = 0;
-			if (!sl->used)
-				continue;
-			if (sl->rule & SL_ADDR_FRONTEND)
-				f |= SL_XDP_FRONTEND;
-			if (sl->rule & SL_ADDR_DNAT_BACKEND)
-				f |= SL_XDP_DNAT_BACKEND;
-			if (f != 0)
-				rc |= add_addr(&addrs, &sl->addr, f);
-		}
-		for (uint32_t i = 0; i <= s->reply_mask && s->reply_slots != NULL; i++) {
-			const struct sl_frontend_slot *sl = &s->reply_slots[i];
-			if (!sl->used)
-				continue;
-			if (set_grow(&eps, eps.n + 1) != 0) {
-				rc = -ENOMEM;
-				break;
-			}
-			struct sl_xdp_ep_key *k = (struct sl_xdp_ep_key *)eps.v + eps.n++;
-			memset(k, 0, sizeof(*k));
-			memcpy(k->addr, sl->addr.bytes, 16);
-			k->port_be = sl->port_be;
-			k->proto = sl->proto == SL_PROTO_ALL ? 0 : sl->proto;
-		}
-	}
-	if (rc != 0) {
-		free(addrs.v);
-		free(eps.v);
+	sl_xdp_set_init(&addrs, x->addrs.size, x->addrs.klen);
+	sl_xdp_set_init(&eps, x->endpoints.size, x->endpoints.klen);
+	if (wanted(x, s, &addrs, &eps) != 0) {
+		sl_xdp_set_free(&addrs);
+		sl_xdp_set_free(&eps);
 		XDP_LOG(ERR, "%s: out of memory: XDP maps not updated\n", x->ifname);
 		return -ENOMEM;
 	}
-	set_normalise(&addrs, true);
-	set_normalise(&eps, false);
+	sl_xdp_set_normalise(&addrs, true);
+	sl_xdp_set_normalise(&eps, false);
 	for (size_t i = 0; i < addrs.n; i++) {
-		const struct addr_entry *e = (const struct addr_entry *)addrs.v + i;
+		const struct sl_xdp_addr_entry *e = (const struct sl_xdp_addr_entry *)addrs.v + i;
 		if ((e->flags & SL_XDP_HOST) && (e->flags & (SL_XDP_FRONTEND | SL_XDP_OWN))) {
 			struct sl_ip_addr ip;
 			memcpy(ip.bytes, e->k.addr, 16);
@@ -656,10 +552,10 @@ sl_xdp_sync(struct sl_xdp *x, const struct sl_snapshot *s)
 		}
 	}
 	/* endpoints first: a reply whose backend becomes known needs its endpoint */
-	rc = set_apply(x->endpoints_fd, &x->endpoints, &eps, x->ifname, "the endpoint map");
-	rc2 = set_apply(x->addrs_fd, &x->addrs, &addrs, x->ifname, "the address map");
-	free(addrs.v);
-	free(eps.v);
+	rc = apply(x->endpoints_fd, &x->endpoints, &eps, x->ifname, "the endpoint map");
+	rc2 = apply(x->addrs_fd, &x->addrs, &addrs, x->ifname, "the address map");
+	sl_xdp_set_free(&addrs);
+	sl_xdp_set_free(&eps);
 	return rc != 0 ? rc : rc2;
 }
 
@@ -723,8 +619,8 @@ sl_xdp_close(struct sl_xdp *x)
 		close(x->endpoints_fd);
 	if (x->counters_fd >= 0)
 		close(x->counters_fd);
-	free(x->addrs.v);
-	free(x->endpoints.v);
+	sl_xdp_set_free(&x->addrs);
+	sl_xdp_set_free(&x->endpoints);
 	free(x->host);
 	free(x);
 }

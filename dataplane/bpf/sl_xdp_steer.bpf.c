@@ -339,7 +339,9 @@ sl_xdp_steer(struct xdp_md *ctx)
 		struct sl_xdp_addr_key k;
 		__u32 f;
 
-		if ((const void *)(arp + 1) > end || arp->pro != ETH_P_IP_BE || arp->pln != 4)
+		/* the layout above is Ethernet's (6-byte) and IPv4's (4-byte) addresses only */
+		if ((const void *)(arp + 1) > end || arp->pro != ETH_P_IP_BE || arp->hln != 6 ||
+		    arp->pln != 4)
 			return pass();
 		key_v4(&k, arp->tpa);
 		f = addr_flags(&k);
