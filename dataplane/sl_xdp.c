@@ -523,6 +523,28 @@ wanted(const struct sl_xdp *x, const struct sl_snapshot *s, struct sl_xdp_set *a
 	return rc;
 }
 
+/* An address both sluice's and the host's: the host keeps it. */
+static bool
+conflict(const struct sl_xdp_addr_entry *e)
+{
+	return (e->flags & SL_XDP_HOST) && (e->flags & (SL_XDP_FRONTEND | SL_XDP_OWN));
+}
+
+static int
+key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct sl_xdp_addr_key));
+}
+
+/* Was e's address already in conflict in what the map holds? */
+static bool
+held_conflict(const struct sl_xdp_set *held, const struct sl_xdp_addr_entry *e)
+{
+	const struct sl_xdp_addr_entry *h =
+		held->n > 0 ? bsearch(e, held->v, held->n, sizeof(*h), key_cmp) : NULL;
+	return h != NULL && conflict(h);
+}
+
 int
 sl_xdp_sync(struct sl_xdp *x, const struct sl_snapshot *s)
 {
@@ -543,7 +565,7 @@ sl_xdp_sync(struct sl_xdp *x, const struct sl_snapshot *s)
 	sl_xdp_set_normalise(&eps, false);
 	for (size_t i = 0; i < addrs.n; i++) {
 		const struct sl_xdp_addr_entry *e = (const struct sl_xdp_addr_entry *)addrs.v + i;
-		if ((e->flags & SL_XDP_HOST) && (e->flags & (SL_XDP_FRONTEND | SL_XDP_OWN))) {
+		if (conflict(e) && !held_conflict(&x->addrs, e)) { /* said once, when it appears */
 			struct sl_ip_addr ip;
 			memcpy(ip.bytes, e->k.addr, 16);
 			XDP_LOG(WARNING, "%s: %s is both sluice's (a frontend or the port's address) "
