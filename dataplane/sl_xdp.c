@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,12 +70,16 @@ static struct {
 } prepared[SL_MAX_PORTS];
 static unsigned int n_prepared;
 
-static int
-fail(struct sl_error *err, const char *code, const char *target, int rc, const char *fmt,
-     const char *a, const char *b)
+/* Set err (code, target, a printf-style message) and return rc. */
+static int __attribute__((format(printf, 5, 6)))
+fail(struct sl_error *err, const char *code, const char *target, int rc, const char *fmt, ...)
 {
 	char msg[400];
-	snprintf(msg, sizeof(msg), fmt, a, b);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	sl_error_set(err, code, target, "", "%s", msg);
 	return rc;
 }
@@ -305,23 +310,21 @@ sl_xdp_prepare(struct sl_port_cfg *cfg, const char *object, struct sl_error *err
 	if (!privileged())
 		return fail(err, "XdpSetupFailed", cfg->name, -EPERM,
 			    "port on %s: an AF_XDP port needs root (CAP_NET_ADMIN, CAP_NET_RAW and "
-			    "CAP_BPF or CAP_SYS_ADMIN) to load its XDP program%s", cfg->xdp_iface,
-			    "");
+			    "CAP_BPF or CAP_SYS_ADMIN) to load its XDP program", cfg->xdp_iface);
 	fd = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
 	if (fd < 0 && (errno == EAFNOSUPPORT || errno == EPROTONOSUPPORT))
 		return fail(err, "XdpUnsupported", cfg->name, -EAFNOSUPPORT,
-			    "this kernel has no AF_XDP sockets (CONFIG_XDP_SOCKETS)%s%s", "", "");
+			    "this kernel has no AF_XDP sockets (CONFIG_XDP_SOCKETS)");
 	if (fd >= 0)
 		close(fd);
 	if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_XDP, NULL) != 1)
 		return fail(err, "XdpUnsupported", cfg->name, -EOPNOTSUPP,
-			    "this kernel cannot load XDP programs (BPF or XDP not built in)%s%s", "",
-			    "");
+			    "this kernel cannot load XDP programs (BPF or XDP not built in)");
 	ifindex = if_nametoindex(cfg->xdp_iface);
 	if (ifindex == 0)
 		return fail(err, "InterfaceNotFound", cfg->name, -ENODEV,
-			    "interface %s does not exist (in this network namespace)%s",
-			    cfg->xdp_iface, "");
+			    "interface %s does not exist (in this network namespace)",
+			    cfg->xdp_iface);
 	/* the port's own addresses must not be the kernel's: the program would take its traffic */
 	{
 		struct sl_ip_addr *host = NULL;
@@ -345,8 +348,7 @@ sl_xdp_prepare(struct sl_port_cfg *cfg, const char *object, struct sl_error *err
 		}
 	}
 	if (n_prepared == RTE_DIM(prepared))
-		return fail(err, "XdpSetupFailed", cfg->name, -ENOSPC, "too many AF_XDP ports%s%s",
-			    "", "");
+		return fail(err, "XdpSetupFailed", cfg->name, -ENOSPC, "too many AF_XDP ports");
 	fd = lock_interface(cfg->xdp_iface, err, cfg->name);
 	if (fd < 0)
 		return fd;
@@ -376,8 +378,7 @@ sl_xdp_prepare(struct sl_port_cfg *cfg, const char *object, struct sl_error *err
 	snprintf(arg, sizeof(arg), "%sxdp_prog=%s", cfg->devargs[0] ? "," : "", object);
 	if (strlen(cfg->devargs) + strlen(arg) >= sizeof(cfg->devargs)) {
 		close(fd);
-		return fail(err, "InvalidPortProfile", cfg->name, -E2BIG, "devargs too long%s%s", "",
-			    "");
+		return fail(err, "InvalidPortProfile", cfg->name, -E2BIG, "devargs too long");
 	}
 	strcat(cfg->devargs, arg);
 	prepared[n_prepared].ifindex = ifindex;
