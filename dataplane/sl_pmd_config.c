@@ -390,6 +390,12 @@ pc_af_xdp(const struct sl_where *w, struct sl_port_cfg *pc)
 	if (pc->has_mac)
 		return pc_fail(w, NULL, "InvalidPortProfile",
 			       "an AF_XDP port has its interface's MAC: remove macAddress", NULL);
+	/* without an address of its own, ARP replies would come to 0.0.0.0: the kernel's */
+	if (pc->neighbour_discovery && !pc->info.has_ipv4)
+		return pc_fail(w, NULL, "InvalidPortProfile",
+			       "an AF_XDP port that finds its neighbours by ARP needs an ipv4Address "
+			       "of its own (not the kernel's), where the answers come back; or "
+			       "neighbourDiscovery false with static neighbours", NULL);
 	return 0;
 }
 
@@ -450,10 +456,14 @@ pc_port(void *ctx, void *item, uint32_t i, const cJSON *o, const char *path)
 		return rc;
 	if ((rc = pc_af_xdp(&w, pc)) != 0)
 		return rc;
-	for (uint32_t k = 0; k < i; k++)
+	for (uint32_t k = 0; k < i; k++) {
 		if (strcmp(ports[k].name, pc->name) == 0)
 			return pc_fail(&w, NULL, "DuplicatePortName", "two ports are named",
 				       pc->name);
+		if (pc->af_xdp && ports[k].af_xdp && strcmp(ports[k].xdp_iface, pc->xdp_iface) == 0)
+			return pc_fail(&w, NULL, "InvalidPortProfile",
+				       "two AF_XDP ports are on interface", pc->xdp_iface);
+	}
 	return 0;
 }
 

@@ -159,9 +159,6 @@ sl_port_start(uint16_t port_id, struct sl_port_cfg *cfg, uint16_t n_queues,
 void
 sl_port_close(uint16_t port_id)
 {
-	/* a kernel interface under the port (af_packet, af_xdp) is left as it was found */
-	if (rte_eth_promiscuous_get(port_id) == 1)
-		rte_eth_promiscuous_disable(port_id);
 	rte_eth_dev_stop(port_id);
 	rte_eth_dev_close(port_id);
 }

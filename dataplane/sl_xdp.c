@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
+#include <stddef.h>
+#include <sys/ioctl.h>
+#include <sys/un.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -60,6 +62,10 @@ struct sl_xdp {
 	struct sl_ip_addr *host;  /* the host's addresses, sorted */
 	size_t n_host;
 	const struct sl_snapshot *last; /* the snapshot of the last sync (kept alive by the caller) */
+	int mcast_fd;                   /* holds the solicited-node groups joined (-1: none yet) */
+	struct sl_ip_addr *groups;      /* those groups, sorted */
+	size_t n_groups;
+	bool mcast_warned;              /* a join failed, and the log said so */
 };
 
 /* The interfaces this process prepared: their lock files, and what rte_exit() detaches. */
@@ -67,6 +73,7 @@ static struct {
 	unsigned int ifindex;
 	char ifname[SL_IFNAME_MAX];
 	int lock_fd;
+	int promiscuous; /* IFF_PROMISC before sluiced: restored at close; -1 unknown */
 } prepared[SL_MAX_PORTS];
 static unsigned int n_prepared;
 
@@ -268,35 +275,83 @@ is_host_address(const struct sl_ip_addr *host, size_t n, const struct sl_ip_addr
 	return n > 0 && bsearch(a, host, n, sizeof(*host), addr_cmp) != NULL;
 }
 
-/* One sluiced an interface (in this network namespace): a lock file held while it runs. */
+/*
+ * One sluiced an interface: an abstract Unix socket named after it, bound
+ * while sluiced runs. Abstract names belong to the network namespace, as
+ * interface names do, and the kernel releases them when the process dies
+ * (SIGKILL included). The pid of a holder is read with SO_PEERCRED.
+ */
 static int
 lock_interface(const char *ifname, struct sl_error *err, const char *target)
 {
-	struct stat ns;
-	char path[128], who[64];
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int n = snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "sluice-xdp-%s", ifname);
+	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return fail(err, "XdpSetupFailed", target, -errno, "cannot lock interface %s: %s",
+			    ifname, strerror(errno));
+	if (bind(fd, (struct sockaddr *)&sa, len) == 0 && listen(fd, 1) == 0)
+		return fd;
+	int e = errno;
+	close(fd);
+	if (e != EADDRINUSE)
+		return fail(err, "XdpSetupFailed", target, -e, "cannot lock interface %s: %s",
+			    ifname, strerror(e));
+	struct ucred cred = {0};
+	socklen_t cl = sizeof(cred);
+	int c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c >= 0 && (connect(c, (struct sockaddr *)&sa, len) != 0 ||
+		       getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0))
+		cred.pid = 0;
+	if (c >= 0)
+		close(c);
+	if (cred.pid == getpid())
+		return fail(err, "InvalidPortProfile", target, -EBUSY,
+			    "two AF_XDP ports of the profile are on interface %s", ifname);
+	return fail(err, "InterfaceInUse", target, -EBUSY,
+		    "interface %s is in use by another sluiced (pid %ld): one sluiced an interface",
+		    ifname, (long)cred.pid);
+}
+
+/* Is IFF_PROMISC set on ifname? -1 when it cannot be read. */
+static int
+promiscuous(const char *ifname)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc = -1;
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (fd >= 0 && ioctl(fd, SIOCGIFFLAGS, &ifr) == 0)
+		rc = (ifr.ifr_flags & IFF_PROMISC) != 0;
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* Put IFF_PROMISC back as it was before sluiced (the PMD sets and clears it). */
+static void
+restore_promiscuous(const char *ifname, int was)
+{
+	struct ifreq ifr;
 	int fd;
 
-	if (stat("/proc/self/ns/net", &ns) != 0)
-		ns.st_ino = 0;
-	snprintf(path, sizeof(path), "/run/sluice-xdp-%lu-%s.lock", (unsigned long)ns.st_ino,
-		 ifname);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return fail(err, "XdpSetupFailed", target, -errno, "cannot create the lock %s: %s",
-			    path, strerror(errno));
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		ssize_t n = pread(fd, who, sizeof(who) - 1, 0);
-		who[n > 0 ? n : 0] = '\0';
-		who[strcspn(who, "\n")] = '\0';
-		close(fd);
-		return fail(err, "InterfaceInUse", target, -EBUSY,
-			    "interface %s is in use by another sluiced (pid %s): one sluiced an "
-			    "interface", ifname, who[0] ? who : "unknown");
+	if (was < 0 || promiscuous(ifname) == was)
+		return;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (fd >= 0 && ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags = (short)(was ? ifr.ifr_flags | IFF_PROMISC
+					    : ifr.ifr_flags & ~IFF_PROMISC);
+		if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0)
+			XDP_LOG(WARNING, "%s: cannot restore promiscuous mode: %s\n", ifname,
+				strerror(errno));
 	}
-	snprintf(who, sizeof(who), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) != 0 || pwrite(fd, who, strlen(who), 0) < 0)
-		XDP_LOG(WARNING, "%s: cannot write the lock %s\n", ifname, path);
-	return fd;
+	if (fd >= 0)
+		close(fd);
 }
 
 int
@@ -340,7 +395,7 @@ sl_xdp_prepare(struct sl_port_cfg *cfg, const char *object, struct sl_error *err
 					sl_ip_addr_format(own[k], a, sizeof(a));
 					return fail(err, "InvalidPortProfile", cfg->name, -EINVAL,
 						    "%s is an address of the host's kernel: an AF_XDP "
-						    "port needs addresses of its own (or none), or it "
+						    "port needs addresses of its own, or it "
 						    "would take the host's traffic on %s", a,
 						    cfg->xdp_iface);
 				}
@@ -383,6 +438,7 @@ sl_xdp_prepare(struct sl_port_cfg *cfg, const char *object, struct sl_error *err
 	strcat(cfg->devargs, arg);
 	prepared[n_prepared].ifindex = ifindex;
 	prepared[n_prepared].lock_fd = fd;
+	prepared[n_prepared].promiscuous = promiscuous(cfg->xdp_iface);
 	snprintf(prepared[n_prepared].ifname, sizeof(prepared[0].ifname), "%s", cfg->xdp_iface);
 	if (n_prepared++ == 0)
 		atexit(detach_at_exit);
@@ -420,7 +476,7 @@ sl_xdp_open(const struct sl_port_cfg *cfg, struct sl_error *err)
 		sl_error_set(err, "XdpSetupFailed", cfg->name, "", "out of memory");
 		return NULL;
 	}
-	x->prog_fd = x->addrs_fd = x->endpoints_fd = x->counters_fd = -1;
+	x->prog_fd = x->addrs_fd = x->endpoints_fd = x->counters_fd = x->mcast_fd = -1;
 	snprintf(x->port, sizeof(x->port), "%s", cfg->name);
 	snprintf(x->ifname, sizeof(x->ifname), "%s", cfg->xdp_iface);
 	x->ifindex = if_nametoindex(cfg->xdp_iface);
@@ -546,6 +602,124 @@ held_conflict(const struct sl_xdp_set *held, const struct sl_xdp_addr_entry *e)
 	return h != NULL && conflict(h);
 }
 
+static bool
+is_v4_mapped(const uint8_t *a)
+{
+	static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	return memcmp(a, prefix, sizeof(prefix)) == 0;
+}
+
+static int
+membership(struct sl_xdp *x, int opt, const struct sl_ip_addr *g)
+{
+	struct ipv6_mreq m;
+
+	memcpy(&m.ipv6mr_multiaddr, g->bytes, 16);
+	m.ipv6mr_interface = x->ifindex;
+	return setsockopt(x->mcast_fd, IPPROTO_IPV6, opt, &m, sizeof(m));
+}
+
+/*
+ * The interface joins the solicited-node group (ff02::1:ffXX:XXXX) of each
+ * IPv6 address of sluice's: the kernel then lets the NIC's multicast filter
+ * pass the NS for them (and sends MLD reports for snooping switches),
+ * which it would not do for addresses it does not hold.
+ */
+static void
+join_groups(struct sl_xdp *x)
+{
+	struct sl_ip_addr *want = calloc(x->addrs.n + 1, sizeof(*want));
+	size_t n = 0, i, j;
+	unsigned int failed = 0;
+	int err = 0;
+
+	if (want == NULL)
+		return;
+	for (i = 0; i < x->addrs.n; i++) {
+		const struct sl_xdp_addr_entry *e = (const struct sl_xdp_addr_entry *)x->addrs.v + i;
+		if (!(e->flags & (SL_XDP_FRONTEND | SL_XDP_OWN)) || (e->flags & SL_XDP_HOST) ||
+		    is_v4_mapped(e->k.addr))
+			continue;
+		static const uint8_t sn[13] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff};
+		memcpy(want[n].bytes, sn, sizeof(sn));
+		memcpy(&want[n].bytes[13], &e->k.addr[13], 3);
+		n++;
+	}
+	qsort(want, n, sizeof(*want), addr_cmp);
+	for (i = 0, j = 0; i < n; i++) /* unique */
+		if (j == 0 || addr_cmp(&want[j - 1], &want[i]) != 0)
+			want[j++] = want[i];
+	n = j;
+	if (x->mcast_fd < 0 && n > 0)
+		x->mcast_fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (x->mcast_fd < 0) {
+		free(want);
+		return;
+	}
+	/* leave the groups no longer wanted, join the new ones */
+	for (i = 0; i < x->n_groups; i++)
+		if (n == 0 || bsearch(&x->groups[i], want, n, sizeof(*want), addr_cmp) == NULL)
+			membership(x, IPV6_DROP_MEMBERSHIP, &x->groups[i]);
+	for (i = 0, j = 0; i < n; i++) {
+		bool had = x->n_groups > 0 &&
+			   bsearch(&want[i], x->groups, x->n_groups, sizeof(*want), addr_cmp) != NULL;
+		if (!had && membership(x, IPV6_ADD_MEMBERSHIP, &want[i]) != 0) {
+			failed++;
+			err = errno;
+			continue;
+		}
+		want[j++] = want[i];
+	}
+	free(x->groups);
+	x->groups = want;
+	x->n_groups = j;
+	if (failed != 0 && !x->mcast_warned)
+		XDP_LOG(WARNING, "%s: cannot join the solicited-node groups of %u IPv6 addresses "
+			"(%s): NS for them pass the NIC only with \"promiscuous\": true\n", x->ifname,
+			failed, strerror(err));
+	x->mcast_warned = failed != 0;
+}
+
+/* Add what the held sets hold to addrs and eps (the union of before and after). */
+static int
+add_held(const struct sl_xdp *x, struct sl_xdp_set *addrs, struct sl_xdp_set *eps)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < x->addrs.n; i++) {
+		const struct sl_xdp_addr_entry *e = (const struct sl_xdp_addr_entry *)x->addrs.v + i;
+		rc |= sl_xdp_set_add_addr(addrs, e->k.addr, e->flags);
+	}
+	for (size_t i = 0; i < x->endpoints.n; i++) {
+		const struct sl_xdp_ep_key *k = (const struct sl_xdp_ep_key *)x->endpoints.v + i;
+		rc |= sl_xdp_set_add_endpoint(eps, k->addr, k->proto, k->port_be);
+	}
+	return rc;
+}
+
+int
+sl_xdp_sync_begin(struct sl_xdp *x, const struct sl_snapshot *s)
+{
+	struct sl_xdp_set addrs, eps;
+	int rc, rc2;
+
+	sl_xdp_set_init(&addrs, x->addrs.size, x->addrs.klen);
+	sl_xdp_set_init(&eps, x->endpoints.size, x->endpoints.klen);
+	if (wanted(x, s, &addrs, &eps) != 0 || add_held(x, &addrs, &eps) != 0) {
+		sl_xdp_set_free(&addrs);
+		sl_xdp_set_free(&eps);
+		XDP_LOG(ERR, "%s: out of memory: XDP maps not updated\n", x->ifname);
+		return -ENOMEM;
+	}
+	sl_xdp_set_normalise(&addrs, true);
+	sl_xdp_set_normalise(&eps, false);
+	rc = apply(x->endpoints_fd, &x->endpoints, &eps, x->ifname, "the endpoint map");
+	rc2 = apply(x->addrs_fd, &x->addrs, &addrs, x->ifname, "the address map");
+	sl_xdp_set_free(&addrs);
+	sl_xdp_set_free(&eps);
+	return rc != 0 ? rc : rc2;
+}
+
 int
 sl_xdp_sync(struct sl_xdp *x, const struct sl_snapshot *s)
 {
@@ -579,6 +753,7 @@ sl_xdp_sync(struct sl_xdp *x, const struct sl_snapshot *s)
 	rc2 = apply(x->addrs_fd, &x->addrs, &addrs, x->ifname, "the address map");
 	sl_xdp_set_free(&addrs);
 	sl_xdp_set_free(&eps);
+	join_groups(x);
 	return rc != 0 ? rc : rc2;
 }
 
@@ -632,6 +807,7 @@ sl_xdp_close(struct sl_xdp *x)
 	for (unsigned int i = 0; i < n_prepared; i++)
 		if (prepared[i].ifindex == x->ifindex && prepared[i].ifindex != 0) {
 			prepared[i].ifindex = 0;
+			restore_promiscuous(prepared[i].ifname, prepared[i].promiscuous);
 			close(prepared[i].lock_fd);
 		}
 	if (x->prog_fd >= 0)
@@ -642,6 +818,9 @@ sl_xdp_close(struct sl_xdp *x)
 		close(x->endpoints_fd);
 	if (x->counters_fd >= 0)
 		close(x->counters_fd);
+	if (x->mcast_fd >= 0)
+		close(x->mcast_fd); /* leaves every group */
+	free(x->groups);
 	sl_xdp_set_free(&x->addrs);
 	sl_xdp_set_free(&x->endpoints);
 	free(x->host);

@@ -16,10 +16,11 @@
  *      devargs;
  *   2. once the port is up (sl_xdp_open): finds the program the PMD
  *      attached and opens its maps;
- *   3. at every publication (sl_xdp_sync) writes the frontends, the port's
- *      own addresses, the DNAT backends and their endpoints, and the host's
- *      own addresses (re-read every second by sl_xdp_refresh_host), writing
- *      only what changed;
+ *   3. at every publication writes the frontends, the port's own addresses,
+ *      the DNAT backends and their endpoints, and the host's own addresses
+ *      (re-read every second by sl_xdp_refresh_host), writing only what
+ *      changed: what the new snapshot adds before it is published
+ *      (sl_xdp_sync_begin), what it removes after (sl_xdp_sync);
  *   4. reads the per-CPU counters (sl_xdp_read) for stats and metrics;
  *   5. after the port is closed (sl_xdp_close), makes sure the program is
  *      gone from the interface; an exit through rte_exit() detaches it too.
@@ -55,9 +56,20 @@ int sl_xdp_prepare(struct sl_port_cfg *cfg, const char *object, struct sl_error 
 struct sl_xdp *sl_xdp_open(const struct sl_port_cfg *cfg, struct sl_error *err);
 
 /*
- * Step 3: bring the maps to snapshot s (NULL: no frontend) and the port's
- * addresses. Returns 0, or a negative errno (logged) when a map refused an
- * entry (full): sluice then sees less than it should, and says so.
+ * Step 3, before snapshot s is published: add what s needs to what the
+ * maps hold (nothing removed), so that from the moment a worker uses s
+ * every frame s takes (a new frontend, a new backend's replies) reaches
+ * sluice rather than the kernel. Returns as sl_xdp_sync().
+ */
+int sl_xdp_sync_begin(struct sl_xdp *x, const struct sl_snapshot *s);
+
+/*
+ * Step 3, once s is published (its grace period over): bring the maps to
+ * exactly snapshot s (NULL: no frontend), the port's addresses and the
+ * host's, and join the IPv6 solicited-node groups of sluice's IPv6
+ * addresses on the interface. Returns 0, or a negative errno (logged) when
+ * a map refused an entry (full): sluice then sees less than it should, and
+ * says so.
  */
 int sl_xdp_sync(struct sl_xdp *x, const struct sl_snapshot *s);
 

@@ -402,6 +402,10 @@ publish_snapshot(void *ctx, void *prepared)
 
 	d->generation = s->generation;
 	d->publish_tsc = rte_rdtsc();
+	/* AF_XDP ports: what s adds is steered to sluice before a worker uses s */
+	for (uint32_t p = 0; p < d->pmd.n_ports; p++)
+		if (d->xdp[p] != NULL)
+			sl_xdp_sync_begin(d->xdp[p], s);
 	us = sl_publish(&d->pub, s);
 	sl_control_slowpath_compile_published(d->slow);
 	for (uint32_t p = 0; p < d->pmd.n_ports; p++)

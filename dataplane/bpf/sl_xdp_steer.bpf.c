@@ -13,8 +13,14 @@
  *     protocol, port; or address alone for an HA ports rule), and non-first
  *     fragments from a DNAT backend address;
  *   - ARP whose target is a frontend or the port's address, and NS whose
- *     target is one (NA and other replies come to the port's address);
- *   - ICMP/ICMPv6 errors whose quoted packet was from or to one.
+ *     target is one (NA and other replies come to the port's address).
+ *
+ * ICMP and ICMPv6 errors quoting a frontend (or the port's address) are
+ * addressed to it, since the quoted packet left from it (a DNAT reply, a
+ * Floating IP backend's answer, a tunnel): the first rule takes them, and
+ * counts them as ICMP errors. An error to another address that quotes a
+ * frontend as destination is about a client's packet and belongs to
+ * whoever routes for that client: it is passed.
  *
  * Never redirected: anything to an address of the host's kernel (sluiced
  * keeps those in the same map), so the host's own services, its health
@@ -166,35 +172,15 @@ to_sluice(struct xdp_md *ctx, __u32 why)
 	return act;
 }
 
-/* The quoted header of an ICMP error names one of sluice's addresses. */
+/* ICMP: destination unreachable, time exceeded, parameter problem. ICMPv6: types 1 to 4. */
 static __always_inline int
-quotes_v4(const void *q, const void *end)
+icmp_error(__u8 proto, const __u8 *icmp, const void *end)
 {
-	const struct iphdr *ip = q;
-	struct sl_xdp_addr_key k;
-
-	if ((const void *)(ip + 1) > end)
+	if ((const void *)(icmp + 1) > end)
 		return 0;
-	key_v4(&k, &ip->saddr);
-	if (addr_flags(&k) & SL_SELF)
-		return 1;
-	key_v4(&k, &ip->daddr);
-	return (addr_flags(&k) & SL_SELF) != 0;
-}
-
-static __always_inline int
-quotes_v6(const void *q, const void *end)
-{
-	const struct ipv6hdr *ip6 = q;
-	struct sl_xdp_addr_key k;
-
-	if ((const void *)(ip6 + 1) > end)
-		return 0;
-	key_v6(&k, &ip6->saddr);
-	if (addr_flags(&k) & SL_SELF)
-		return 1;
-	key_v6(&k, &ip6->daddr);
-	return (addr_flags(&k) & SL_SELF) != 0;
+	if (proto == IPPROTO_ICMP)
+		return icmp[0] == 3 || icmp[0] == 11 || icmp[0] == 12;
+	return proto == 58 && icmp[0] >= 1 && icmp[0] <= 4;
 }
 
 static __always_inline int
@@ -210,11 +196,12 @@ steer_v4(struct xdp_md *ctx, const void *l3, const void *end)
 	dflags = addr_flags(&k);
 	if (dflags & SL_XDP_HOST)
 		return pass();
-	if (dflags & SL_SELF)
-		return to_sluice(ctx, SL_XDP_CTR_TO_FRONTEND);
-
 	const void *l4 = l3 + ip->ihl * 4;
 	__u16 frag = bpf_ntohs(ip->frag_off);
+	if (dflags & SL_SELF)
+		return to_sluice(ctx, (frag & 0x1fff) == 0 && icmp_error(ip->protocol, l4, end)
+					      ? SL_XDP_CTR_ICMP_ERROR
+					      : SL_XDP_CTR_TO_FRONTEND);
 	key_v4(&k, &ip->saddr);
 	sflags = addr_flags(&k);
 	if (sflags & SL_XDP_DNAT_BACKEND) {
@@ -227,14 +214,6 @@ steer_v4(struct xdp_md *ctx, const void *l3, const void *end)
 			if (is_endpoint(&k, ip->protocol, ports[0]))
 				return to_sluice(ctx, SL_XDP_CTR_REPLY);
 		}
-	}
-	if (ip->protocol == IPPROTO_ICMP && (frag & 0x1fff) == 0) {
-		const __u8 *icmp = l4;
-		if ((const void *)(icmp + 8) > end)
-			return pass();
-		/* destination unreachable, time exceeded, parameter problem */
-		if ((icmp[0] == 3 || icmp[0] == 11 || icmp[0] == 12) && quotes_v4(icmp + 8, end))
-			return to_sluice(ctx, SL_XDP_CTR_ICMP_ERROR);
 	}
 	return pass();
 }
@@ -254,8 +233,6 @@ steer_v6(struct xdp_md *ctx, const void *l3, const void *end)
 	dflags = addr_flags(&k);
 	if (dflags & SL_XDP_HOST)
 		return pass();
-	if (dflags & SL_SELF)
-		return to_sluice(ctx, SL_XDP_CTR_TO_FRONTEND);
 
 	/* walk the extension headers to the upper layer (or a later fragment) */
 	const __u8 *h = (const __u8 *)(ip6 + 1);
@@ -274,11 +251,17 @@ steer_v6(struct xdp_md *ctx, const void *l3, const void *end)
 			nh = h[0];
 			later_fragment = (((__u16)h[2] << 8 | h[3]) & 0xfff8) != 0;
 			h += 8;
+			if (later_fragment)
+				break; /* what follows is payload */
 		} else {
 			break;
 		}
 	}
 
+	if (dflags & SL_SELF)
+		return to_sluice(ctx, !later_fragment && icmp_error(nh, h, end)
+					      ? SL_XDP_CTR_ICMP_ERROR
+					      : SL_XDP_CTR_TO_FRONTEND);
 	key_v6(&k, &ip6->saddr);
 	sflags = addr_flags(&k);
 	if (sflags & SL_XDP_DNAT_BACKEND) {
@@ -303,8 +286,6 @@ steer_v6(struct xdp_md *ctx, const void *l3, const void *end)
 			dflags = addr_flags(&k);
 			if ((dflags & SL_SELF) && !(dflags & SL_XDP_HOST))
 				return to_sluice(ctx, SL_XDP_CTR_NEIGHBOUR);
-		} else if (icmp[0] >= 1 && icmp[0] <= 4 && quotes_v6(icmp + 8, end)) {
-			return to_sluice(ctx, SL_XDP_CTR_ICMP_ERROR);
 		}
 	}
 	return pass();

@@ -25,7 +25,7 @@
 #define SL_XDP_MAP_ENDPOINTS "sl_endpoints" /* HASH: struct sl_xdp_ep_key -> 1 */
 #define SL_XDP_MAP_COUNTERS "sl_counters"   /* PERCPU_ARRAY, one entry: struct sl_xdp_counters */
 
-#define SL_XDP_MAX_QUEUES 64
+#define SL_XDP_MAX_QUEUES 256 /* start_queue + queue_count of a port */
 #define SL_XDP_MAX_ADDRS 16384
 #define SL_XDP_MAX_ENDPOINTS 65536
 
@@ -59,10 +59,10 @@ enum sl_xdp_counter {
 	SL_XDP_CTR_REDIRECTED = 0, /* handed to sluice's AF_XDP socket */
 	SL_XDP_CTR_PASSED,         /* left to the kernel stack */
 	SL_XDP_CTR_DROPPED,        /* sluice's, but no sluice socket on the receive queue */
-	SL_XDP_CTR_TO_FRONTEND,    /* of the redirected: to a frontend or the port's address */
+	SL_XDP_CTR_TO_FRONTEND,    /* of the redirected: other packets to a frontend or the port */
 	SL_XDP_CTR_REPLY,          /* of the redirected: DNAT replies and their fragments */
 	SL_XDP_CTR_NEIGHBOUR,      /* of the redirected: ARP, NS for sluice's addresses */
-	SL_XDP_CTR_ICMP_ERROR,     /* of the redirected: ICMP errors quoting sluice's addresses */
+	SL_XDP_CTR_ICMP_ERROR,     /* of the redirected: ICMP errors to sluice's addresses */
 	SL_XDP_CTR_MAX
 };
 

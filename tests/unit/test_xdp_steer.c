@@ -809,14 +809,25 @@ test_icmp_errors(void **state)
 	PRELUDE();
 	struct frame f = {0};
 
+	/* errors about what sluice sent are addressed to where it left from */
+	eth(&f, 0x0800), ip4(&f, 1, ROUTER4, FE4, 0), icmp4_error(&f, 3, 4, FE4, CLIENT4);
+	expect(&f, SL_XDP_CTR_ICMP_ERROR, "ICMP fragmentation needed to a frontend");
+	f = (struct frame){0};
+	eth(&f, 0x0800), ip4(&f, 1, ROUTER4, OWN4, 0), icmp4_error(&f, 11, 0, OWN4, BE4);
+	expect(&f, SL_XDP_CTR_ICMP_ERROR, "ICMP time exceeded to the port's address (a tunnel)");
+	f = (struct frame){0};
+	eth(&f, 0x0800), ip4(&f, 1, ROUTER4, FE4, 0), icmp4_error(&f, 12, 0, FE4, CLIENT4);
+	expect(&f, SL_XDP_CTR_ICMP_ERROR, "ICMP parameter problem to a frontend");
+	f = (struct frame){0};
+	eth(&f, 0x0800), ip4(&f, 1, ROUTER4, FE4, 0), icmp4_error(&f, 5, 0, FE4, CLIENT4);
+	expect(&f, SL_XDP_CTR_TO_FRONTEND, "ICMP redirect to a frontend: sluice's, not an error");
+	f = (struct frame){0};
+	/* an error about a client's packet to a frontend is the client's */
 	eth(&f, 0x0800), ip4(&f, 1, ROUTER4, CLIENT4, 0), icmp4_error(&f, 3, 4, CLIENT4, FE4);
-	expect(&f, SL_XDP_CTR_ICMP_ERROR, "ICMP unreachable quoting a frontend as destination");
+	expect(&f, KERNEL, "ICMP unreachable to a client quoting a frontend as destination");
 	f = (struct frame){0};
 	eth(&f, 0x0800), ip4(&f, 1, ROUTER4, OTHER4, 0), icmp4_error(&f, 11, 0, OWN4, OTHER4);
-	expect(&f, SL_XDP_CTR_ICMP_ERROR, "ICMP time exceeded quoting the port's address");
-	f = (struct frame){0};
-	eth(&f, 0x0800), ip4(&f, 1, ROUTER4, CLIENT4, 0), icmp4_error(&f, 12, 0, FE4, CLIENT4);
-	expect(&f, SL_XDP_CTR_ICMP_ERROR, "ICMP parameter problem quoting a frontend as source");
+	expect(&f, KERNEL, "ICMP time exceeded to a stranger quoting the port's address");
 	f = (struct frame){0};
 	eth(&f, 0x0800), ip4(&f, 1, ROUTER4, CLIENT4, 0), icmp4_error(&f, 3, 3, CLIENT4, OTHER4);
 	expect(&f, KERNEL, "ICMP unreachable quoting strangers");
@@ -824,17 +835,17 @@ test_icmp_errors(void **state)
 	eth(&f, 0x0800), ip4(&f, 1, ROUTER4, HOST4, 0), icmp4_error(&f, 3, 3, HOST4, FE4);
 	expect(&f, KERNEL, "ICMP unreachable to the host quoting a frontend");
 	f = (struct frame){0};
-	eth(&f, 0x0800), ip4(&f, 1, ROUTER4, CLIENT4, 0), icmp4_error(&f, 5, 0, CLIENT4, FE4);
-	expect(&f, KERNEL, "ICMP redirect (not an error sluice takes) quoting a frontend");
+	eth(&f, 0x86dd), ip6(&f, 58, ROUTER6, FE6), icmp6_error(&f, 2, 0, FE6, CLIENT6);
+	expect(&f, SL_XDP_CTR_ICMP_ERROR, "ICMPv6 packet too big to a frontend");
+	f = (struct frame){0};
+	eth(&f, 0x86dd), ip6(&f, 58, ROUTER6, OWN6), icmp6_error(&f, 1, 4, OWN6, BE6);
+	expect(&f, SL_XDP_CTR_ICMP_ERROR, "ICMPv6 unreachable to the port's address");
+	f = (struct frame){0};
+	eth(&f, 0x86dd), ip6(&f, 58, ROUTER6, FE6), icmp6_error(&f, 3, 0, FE6, CLIENT6);
+	expect(&f, SL_XDP_CTR_ICMP_ERROR, "ICMPv6 time exceeded to a frontend");
 	f = (struct frame){0};
 	eth(&f, 0x86dd), ip6(&f, 58, ROUTER6, CLIENT6), icmp6_error(&f, 1, 4, CLIENT6, FE6);
-	expect(&f, SL_XDP_CTR_ICMP_ERROR, "ICMPv6 unreachable quoting a frontend");
-	f = (struct frame){0};
-	eth(&f, 0x86dd), ip6(&f, 58, ROUTER6, OTHER6), icmp6_error(&f, 2, 0, OWN6, OTHER6);
-	expect(&f, SL_XDP_CTR_ICMP_ERROR, "ICMPv6 packet too big quoting the port's address");
-	f = (struct frame){0};
-	eth(&f, 0x86dd), ip6(&f, 58, ROUTER6, CLIENT6), icmp6_error(&f, 3, 0, FE6, CLIENT6);
-	expect(&f, SL_XDP_CTR_ICMP_ERROR, "ICMPv6 time exceeded quoting a frontend as source");
+	expect(&f, KERNEL, "ICMPv6 unreachable to a client quoting a frontend");
 	f = (struct frame){0};
 	eth(&f, 0x86dd), ip6(&f, 58, ROUTER6, CLIENT6), icmp6_error(&f, 1, 4, CLIENT6, OTHER6);
 	expect(&f, KERNEL, "ICMPv6 unreachable quoting strangers");
@@ -886,9 +897,9 @@ test_ipv6_extension_headers(void **state)
 	eth(&f, 0x86dd), ip6(&f, 0, CLIENT6, FE6), ext6(&f, 6), tcp(&f, 40000, 80);
 	expect(&f, SL_XDP_CTR_TO_FRONTEND, "hop-by-hop, then TCP to a frontend");
 	f = (struct frame){0};
-	eth(&f, 0x86dd), ip6(&f, 0, ROUTER6, CLIENT6), ext6(&f, 58), icmp6_error(&f, 1, 0, FE6,
-										 CLIENT6);
-	expect(&f, SL_XDP_CTR_ICMP_ERROR, "hop-by-hop, then ICMPv6 error quoting a frontend");
+	eth(&f, 0x86dd), ip6(&f, 0, ROUTER6, FE6), ext6(&f, 58), icmp6_error(&f, 1, 0, FE6,
+									     CLIENT6);
+	expect(&f, SL_XDP_CTR_ICMP_ERROR, "hop-by-hop, then an ICMPv6 error to a frontend");
 	f = (struct frame){0};
 	eth(&f, 0x86dd), ip6(&f, 0, BE6, CLIENT6), ext6(&f, 6);
 	expect(&f, KERNEL, "hop-by-hop from a DNAT backend, TCP header missing");
