@@ -33,11 +33,13 @@ For each run and port kind (the CSV has every run):
                from the final report's XDP counters and packet count
   CPU          each CPU's user and kernel (system + softirq) time over the
                window, from /proc/stat
+  others       the user time of processes other than testpmd and sluiced,
+               as a share of both CPUs over the window: the machine's other
+               work, which the figures of that run suffered
 
 Each rate is the median of the per-second samples of the window (from the
 generator's second sample to its last: the first covers its start-up);
-then the median and spread over the runs. The machine's other work is in
-the CPU figures too.
+then the median and spread over the runs.
 
   veth_bench.py [--runs 3] [--seconds 5] [--mode DNAT|IPinIP] [--flows 1000]
                 [--ports af_packet,af_xdp] [--csv out.csv]
@@ -215,7 +217,7 @@ class Generator:
     (offered) and Rx-pps (what sluice sent back) on vb-gen (port 1) are read
     as they come, with the time each arrived."""
 
-    def __init__(self, bed, pcap, n_packets):
+    def __init__(self, bed, pcap, n_packets, sluiced_pid):
         cmd = (["ip", "netns", "exec", bed.ns, "taskset", "-c", str(GEN_CPU), "stdbuf", "-oL",
                 "dpdk-testpmd", f"--lcores=0@{GEN_CPU},1@{GEN_CPU}", "--no-pci",
                 "--no-telemetry", "--log-level=lib.eal:error",
@@ -226,9 +228,10 @@ class Generator:
                 "--", "--forward-mode=io", "--port-topology=paired", "--stats-period=1",
                 "--nb-cores=1", "--rxd=2048", "--txd=2048", "--burst=32",
                 f"--total-num-mbufs={max(16384, n_packets + 16384)}"])
-        self.samples = []  # (time, Tx-pps, Rx-pps on vb-gen)
+        self.samples = []  # (time, Tx-pps, Rx-pps on vb-gen, CPU snapshot)
         self.lines = []
         self.p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.pids = (self.p.pid, sluiced_pid)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 
@@ -244,13 +247,18 @@ class Generator:
                 rx = int(m.group(1))
             m = re.search(r"Tx-pps:\s+(\d+)", line)
             if m and port == 1:
-                self.samples.append((time.monotonic(), int(m.group(1)), rx))
+                self.samples.append((time.monotonic(), int(m.group(1)), rx,
+                                     cpu_snapshot(self.pids)))
 
     def run(self, seconds, timeout):
-        """Until seconds + 1 samples (the first: start-up), then stop; returns the samples."""
+        """Until seconds after its first sample (start-up), and two samples at
+        least, then stop; returns the samples. (testpmd prints every second or
+        two: its sleep and its TSC clock disagree a little here.)"""
         deadline = time.monotonic() + timeout
-        while len(self.samples) < seconds + 1 and time.monotonic() < deadline and \
-                self.p.poll() is None:
+        while time.monotonic() < deadline and self.p.poll() is None:
+            s = list(self.samples)
+            if len(s) >= 2 and s[-1][0] - s[0][0] >= seconds - 0.1:
+                break
             time.sleep(0.05)
         samples = list(self.samples)
         if self.p.poll() is None:
@@ -264,6 +272,29 @@ class Generator:
         if len(samples) < 2:
             sys.stderr.write("".join(self.lines)[-3000:])
         return samples
+
+
+def user_ticks(pid):
+    """A process's user time (all its threads), in /proc/stat's ticks; 0 once gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[11])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def cpu_snapshot(pids):
+    """(/proc/stat of each CPU, the user time of the generator and sluiced)."""
+    return cpu_times(), sum(user_ticks(p) for p in pids)
+
+
+def others_share(s0, s1):
+    """The share of the two CPUs' time that other processes spent in user mode
+    (this machine's other work: the figure of how disturbed a run was)."""
+    (c0, own0), (c1, own1) = s0, s1
+    user = sum(c1[c][0] - c0[c][0] for c in (GEN_CPU, LB_CPU))
+    total = sum(c1[c][3] - c0[c][3] for c in (GEN_CPU, LB_CPU))
+    return max(0.0, 100.0 * (user - (own1 - own0)) / total) if total else 0.0
 
 
 def cpu_times():
@@ -294,9 +325,7 @@ def one_run(bed, kind, a, pcap, n_packets, work):
             sys.stderr.write(d.text()[-3000:])
             return None
         drops0 = bed.tx_dropped(GEN_IF)
-        c0 = cpu_times()
-        samples = Generator(bed, pcap, n_packets).run(a.seconds, a.seconds + 30)
-        c1 = cpu_times()
+        samples = Generator(bed, pcap, n_packets, d.p.pid).run(a.seconds, a.seconds + 30)
         drops = bed.tx_dropped(GEN_IF) - drops0
     finally:
         rc = d.stop()
@@ -305,6 +334,7 @@ def one_run(bed, kind, a, pcap, n_packets, work):
     gen = [x[1] for x in samples[1:]]
     back = [x[2] for x in samples[1:]]
     t0, t1 = (samples[0][0], samples[-1][0]) if samples else (0.0, 0.0)
+    s0, s1 = (samples[0][3], samples[-1][3]) if samples else (None, None)
     window = [s for s in d.samples if t0 < s[0] <= t1 + 0.05]
     text = d.text()
     xdp = re.search(r"XDP on \S+ \(port \S+, program \d+, (\w+)\): (\d+) redirected, (\d+) passed",
@@ -321,7 +351,8 @@ def one_run(bed, kind, a, pcap, n_packets, work):
             "rx": statistics.median(s[1] for s in window),
             "tx": statistics.median(s[2] for s in window),
             "veth_drops": drops,
-            "cpu_gen": cpu_share(c0, c1, GEN_CPU), "cpu_lb": cpu_share(c0, c1, LB_CPU),
+            "cpu_gen": cpu_share(s0[0], s1[0], GEN_CPU), "cpu_lb": cpu_share(s0[0], s1[0], LB_CPU),
+            "others": others_share(s0, s1),
             "xdp_mode": xdp.group(1) if xdp else "",
             "xdp_redirected": int(xdp.group(2)) if xdp else 0,
             "xdp_passed": int(xdp.group(3)) if xdp else 0,
@@ -338,7 +369,7 @@ def fmt_cpu(c):
 def report(rows, kinds):
     """The medians over the runs (and the spread of the rates)."""
     print(f"\n{'port':<10}{'offered':>20}{'sluice rx':>20}{'sluice tx':>20}{'back at gen.':>14}"
-          f"{'xsk lost %':>12}  {'CPU0 user/kernel %':>19}{'CPU1 user/kernel %':>19}")
+          f"{'xsk lost %':>12}{'CPU0 user/kernel %':>20}{'CPU1 user/kernel %':>20}{'others %':>10}")
     print(f"{'':<10}{'Mpps (spread)':>20}{'Mpps (spread)':>20}{'Mpps (spread)':>20}{'Mpps':>14}")
     for k in kinds:
         rs = [r for r in rows if r["kind"] == k]
@@ -354,19 +385,21 @@ def report(rows, kinds):
         print(f"{k:<10}{med('offered'):>20}{med('rx'):>20}{med('tx'):>20}"
               f"{statistics.median(r['back'] for r in rs) / 1e6:>14.3f}"
               + (f"{lost:>12.1f}" if k == "af_xdp" else f"{'-':>12}") +
-              f"{fmt_cpu(cg):>19}{fmt_cpu(cl):>19}")
+              f"{fmt_cpu(cg):>20}{fmt_cpu(cl):>20}"
+              f"{statistics.median(r['others'] for r in rs):>10.0f}")
 
 
 def write_csv(path, rows):
     with open(path, "w") as f:
         f.write("port,run,offered_mpps,rx_mpps,tx_mpps,back_mpps,veth_drops,"
                 "xdp_mode,xdp_redirected,xdp_passed,xsk_lost,"
-                "cpu0_user,cpu0_sys,cpu0_softirq,cpu1_user,cpu1_sys,cpu1_softirq\n")
+                "cpu0_user,cpu0_sys,cpu0_softirq,cpu1_user,cpu1_sys,cpu1_softirq,others_user\n")
         for r in rows:
             f.write(f"{r['kind']},{r['run']},{r['offered'] / 1e6:.4f},{r['rx'] / 1e6:.4f},"
                     f"{r['tx'] / 1e6:.4f},{r['back'] / 1e6:.4f},{r['veth_drops']},"
                     f"{r['xdp_mode']},{r['xdp_redirected']},{r['xdp_passed']},{r['xsk_lost']},"
-                    + ",".join(f"{x:.1f}" for x in r["cpu_gen"] + r["cpu_lb"]) + "\n")
+                    + ",".join(f"{x:.1f}" for x in r["cpu_gen"] + r["cpu_lb"] + (r["others"],))
+                    + "\n")
 
 
 def main(argv=None):
@@ -407,7 +440,8 @@ def main(argv=None):
                 rows.append(r)
                 print(f"run {run + 1}/{a.runs} {k:<10} offered {r['offered'] / 1e6:.3f} Mpps, "
                       f"sluiced rx {r['rx'] / 1e6:.3f} tx {r['tx'] / 1e6:.3f} Mpps"
-                      + (f" (XDP {r['xdp_mode']})" if r["xdp_mode"] else ""), flush=True)
+                      + (f" (XDP {r['xdp_mode']})" if r["xdp_mode"] else "")
+                      + f"; other work {r['others']:.0f}% of the CPUs", flush=True)
     finally:
         bed.down()
     report(rows, kinds)
