@@ -27,6 +27,9 @@ For each run and port kind (the CSV has every run):
   sluice rx/tx sluice's received and forwarded Mpps (rx_mpps and tx_mpps of
                its stats line): one worker, so Mpps per worker
   back         what reached the generator from sluice (testpmd's Rx-pps)
+  TSC/pkt      sluice's worker's TSC ticks a packet over its busy loop
+               iterations (tsc_per_pkt of its stats line: receive, process
+               and transmit, the PMDs' system calls included)
   veth drops   frames vb-gen could not hand to vb-lb (CSV only)
   xsk lost     AF_XDP: the share of the frames sluice's XDP program
                redirected that sluice never read (its socket's ring full),
@@ -190,10 +193,10 @@ class Sluiced:
     def _read(self):
         for line in self.p.stdout:
             self.lines.append(line)
-            m = re.search(r"rx_mpps=([\d.]+) tx_mpps=([\d.]+)", line)
+            m = re.search(r"rx_mpps=([\d.]+) tx_mpps=([\d.]+) tsc_per_pkt=([\d.]+)", line)
             if m:
                 self.samples.append((time.monotonic(), float(m.group(1)) * 1e6,
-                                     float(m.group(2)) * 1e6))
+                                     float(m.group(2)) * 1e6, float(m.group(3))))
                 self.ready.set()
         self.ready.set()
 
@@ -350,6 +353,7 @@ def one_run(bed, kind, a, pcap, n_packets, work):
     return {"kind": kind, "offered": statistics.median(gen), "back": statistics.median(back),
             "rx": statistics.median(s[1] for s in window),
             "tx": statistics.median(s[2] for s in window),
+            "tsc": statistics.median(s[3] for s in window),
             "veth_drops": drops,
             "cpu_gen": cpu_share(s0[0], s1[0], GEN_CPU), "cpu_lb": cpu_share(s0[0], s1[0], LB_CPU),
             "others": others_share(s0, s1),
@@ -363,40 +367,42 @@ def one_run(bed, kind, a, pcap, n_packets, work):
 def fmt_cpu(c):
     """user / kernel (system and softirq together: whether the kernel charges
     softirq work done in a system call to the caller depends on its build)"""
-    return f"{c[0]:.0f} / {c[1] + c[2]:.0f}"
+    return f"{c[0]:.0f}/{c[1] + c[2]:.0f}"
 
 
 def report(rows, kinds):
     """The medians over the runs (and the spread of the rates)."""
-    print(f"\n{'port':<10}{'offered':>20}{'sluice rx':>20}{'sluice tx':>20}{'back at gen.':>14}"
-          f"{'xsk lost %':>12}{'CPU0 user/kernel %':>20}{'CPU1 user/kernel %':>20}{'others %':>10}")
-    print(f"{'':<10}{'Mpps (spread)':>20}{'Mpps (spread)':>20}{'Mpps (spread)':>20}{'Mpps':>14}")
+    print(f"\n{'':<10}{'offered':>20}{'sluice rx':>20}{'tx':>7}{'back':>7}{'TSC/':>7}{'xsk':>8}"
+          f"{'CPU0':>11}{'CPU1':>11}{'others':>8}")
+    print(f"{'port':<10}{'Mpps (spread)':>20}{'Mpps (spread)':>20}{'Mpps':>7}{'Mpps':>7}{'pkt':>7}"
+          f"{'lost %':>8}{'usr/ker %':>11}{'usr/ker %':>11}{'%':>8}")
     for k in kinds:
         rs = [r for r in rows if r["kind"] == k]
         if not rs:
             continue
 
-        def med(key):
+        def med(key, spread=True):
             v = [r[key] / 1e6 for r in rs]
-            return f"{statistics.median(v):.3f} ({min(v):.3f}-{max(v):.3f})"
+            m = statistics.median(v)
+            return f"{m:.3f} ({min(v):.3f}-{max(v):.3f})" if spread else f"{m:.3f}"
         cg = tuple(statistics.median(r["cpu_gen"][i] for r in rs) for i in range(3))
         cl = tuple(statistics.median(r["cpu_lb"][i] for r in rs) for i in range(3))
         lost = statistics.median(100.0 * r["xsk_lost"] / max(r["xdp_redirected"], 1) for r in rs)
-        print(f"{k:<10}{med('offered'):>20}{med('rx'):>20}{med('tx'):>20}"
-              f"{statistics.median(r['back'] for r in rs) / 1e6:>14.3f}"
-              + (f"{lost:>12.1f}" if k == "af_xdp" else f"{'-':>12}") +
-              f"{fmt_cpu(cg):>20}{fmt_cpu(cl):>20}"
-              f"{statistics.median(r['others'] for r in rs):>10.0f}")
+        print(f"{k:<10}{med('offered'):>20}{med('rx'):>20}{med('tx', False):>7}"
+              f"{med('back', False):>7}{statistics.median(r['tsc'] for r in rs):>7.0f}"
+              + (f"{lost:>8.1f}" if k == "af_xdp" else f"{'-':>8}") +
+              f"{fmt_cpu(cg):>11}{fmt_cpu(cl):>11}"
+              f"{statistics.median(r['others'] for r in rs):>8.0f}")
 
 
 def write_csv(path, rows):
     with open(path, "w") as f:
-        f.write("port,run,offered_mpps,rx_mpps,tx_mpps,back_mpps,veth_drops,"
+        f.write("port,run,offered_mpps,rx_mpps,tx_mpps,back_mpps,tsc_per_pkt,veth_drops,"
                 "xdp_mode,xdp_redirected,xdp_passed,xsk_lost,"
                 "cpu0_user,cpu0_sys,cpu0_softirq,cpu1_user,cpu1_sys,cpu1_softirq,others_user\n")
         for r in rows:
             f.write(f"{r['kind']},{r['run']},{r['offered'] / 1e6:.4f},{r['rx'] / 1e6:.4f},"
-                    f"{r['tx'] / 1e6:.4f},{r['back'] / 1e6:.4f},{r['veth_drops']},"
+                    f"{r['tx'] / 1e6:.4f},{r['back'] / 1e6:.4f},{r['tsc']:.0f},{r['veth_drops']},"
                     f"{r['xdp_mode']},{r['xdp_redirected']},{r['xdp_passed']},{r['xsk_lost']},"
                     + ",".join(f"{x:.1f}" for x in r["cpu_gen"] + r["cpu_lb"] + (r["others"],))
                     + "\n")
