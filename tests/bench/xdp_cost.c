@@ -29,8 +29,8 @@
  *                (the same lookups, the same map call). The copy into the
  *                socket happens after the program, in the driver, and is
  *                not in this figure.
- *   dnat-reply   TCP from a DNAT backend endpoint to a client (a reply:
- *                redirected, dropped here for the same reason)
+ *   dnat-reply   TCP from a DNAT backend endpoint (port 8080) to a client
+ *                (a reply: redirected, dropped here for the same reason)
  *   tcp-host     TCP to a host address (XDP_PASS)
  *   tcp-other    TCP between two addresses the maps do not hold (XDP_PASS)
  *   arp-frontend an ARP request for a frontend (redirected; dropped here)
@@ -326,7 +326,7 @@ make_frames(struct frame *fr, const struct opts *o)
 	tcp4(&fr[n++], CLIENT4, frontend4(fe), 40000, 80);
 	fr[n] = (struct frame){.name = "dnat-reply", .verdict = XDP_DROP,
 			       .counter = SL_XDP_CTR_DROPPED};
-	tcp4(&fr[n++], backend4(be), CLIENT4, 8081, 40000);
+	tcp4(&fr[n++], backend4(be), CLIENT4, 8080, 40000); /* endpoint 3 * be: in the map for any E */
 	fr[n] = (struct frame){.name = "tcp-host", .verdict = XDP_PASS,
 			       .counter = SL_XDP_CTR_PASSED};
 	tcp4(&fr[n++], CLIENT4, HOST4, 40000, 22);
