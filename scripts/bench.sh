@@ -8,8 +8,13 @@
 #                                   beside testpmd 5tswap and io (same trace, same run)
 #   throughput-1m.csv               IP-in-IP and DNAT with 1M active flows
 #   update-latency.csv              REST pool update to first packet, 100 updates of 1,000 addresses
+#   xdp-cost.csv                    AF_XDP ports: the XDP steering program's ns a packet, per
+#                                   frame kind (BPF_PROG_TEST_RUN; 600 frontends, 18,000 endpoints)
+#   veth-afxdp.csv                  AF_XDP ports: sluiced on net_af_packet beside net_af_xdp on
+#                                   a veth pair, Mpps per worker, testpmd generating (same run)
 #   *.png                           plots (python3-matplotlib)
-# Needs root for hugepages (SL_HUGEPAGES, default 3072 here: the 1M-flow trace is held in mbufs).
+# Needs root for hugepages (SL_HUGEPAGES, default 3072 here: the 1M-flow trace is held in mbufs),
+# and for the AF_XDP figures (BPF, network namespaces).
 source "$(dirname "$0")/common.sh"
 cd "$SL_ROOT"
 
@@ -21,7 +26,7 @@ while [ $# -gt 0 ]; do
 	--out) out=$2; shift 2 ;;
 	--runs) runs=$2; shift 2 ;;
 	--seconds) seconds=$2; shift 2 ;;
-	-h | --help) sed -n '3,13p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,17p' "$0"; exit 0 ;;
 	*) echo "unknown argument: $1" >&2; exit 2 ;;
 	esac
 done
@@ -44,5 +49,9 @@ sl_log "throughput: 1M active flows"
 	--modes IPinIP,DNAT --no-flow-tracking-too --csv "$out/throughput-1m.csv"
 sl_log "REST update to dataplane latency"
 "$SL_PY" tests/bench/update_latency.py --updates 100 --addresses 1000 --csv "$out/update-latency.csv"
+sl_log "AF_XDP ports: the XDP program's cost a packet"
+build/tests/bench/xdp_cost --csv "$out"
+sl_log "AF_XDP ports: net_af_packet beside net_af_xdp on a veth pair"
+"$SL_PY" tests/bench/veth_bench.py --runs "$runs" --seconds "$seconds" --csv "$out/veth-afxdp.csv"
 sl_log "plots"
 "$SL_PY" tests/bench/plot.py "$out" "$out" || echo "(no plots: python3-matplotlib missing)"

@@ -53,7 +53,18 @@ bench_smoke() {
 		SLUICE_BUILD=build "$SL_PY" tests/bench/update_latency.py --updates 10 --addresses 100 \
 			--flows 200 &&
 		SLUICE_BUILD=build "$SL_PY" tests/bench/instructions.py --seconds 8 --flows 1000 \
-			--modes DNAT --top 3
+			--modes DNAT --top 3 &&
+		bench_smoke_af_xdp
+}
+# AF_XDP ports (root: BPF and a network namespace): the XDP program's cost,
+# and net_af_packet beside net_af_xdp on a veth pair, about 16 s.
+bench_smoke_af_xdp() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "AF_XDP benchmarks: skipped (need root)"
+		return 0
+	fi
+	build/tests/bench/xdp_cost --quick &&
+		SLUICE_BUILD=build "$SL_PY" tests/bench/veth_bench.py --runs 1 --seconds 2
 }
 run_tier "benchmark smoke" bench_smoke
 if [ "${SL_SKIP_ASAN:-0}" != 1 ]; then
