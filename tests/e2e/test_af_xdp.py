@@ -7,8 +7,9 @@ route via the router) while sluiced serves the same interface through
 net_af_xdp with its own address (realnet.LB_V4, the DNAT backends' gateway).
 sluice's XDP program redirects sluice's traffic and passes the rest to the
 kernel. Covered: real kernel TCP through a DNAT frontend (both backends,
-the bytes of a download) and through Floating IP with L2 delivery; the
-host's own TCP service and ping on the same interface meanwhile; the XDP
+the bytes of a download, every redirected frame received), UDP through it,
+and TCP through Floating IP with L2 delivery; the host's own TCP service,
+ping and outgoing connections on the same interface meanwhile; the XDP
 counters in /sluice/stats and /sluice/metrics; configuration changes through
 the REST API (a new frontend works once published and reached the kernel
 before; a removed backend gets no new connections); the program detached at
@@ -96,8 +97,8 @@ def curl(net, url, timeout=5, out=None, connect=2):
 def curl_until(net, url, timeout=15):
     """curl until it answers; (rc, body) of the last try. Besides ARP/ND
     settling, this rides out a worker that goes unscheduled for seconds on a
-    busy machine (seen here: runnable, no CPU time, while other busy-polling
-    processes ran); that no frame is lost is checked separately
+    busy machine (runnable, but given no CPU time while other busy-polling
+    processes run); that no frame is lost is checked separately
     (assert_nothing_lost)."""
     return until(lambda: (lambda r: r if r[0] == 0 else None)(curl(net, url)),
                  timeout=timeout) or curl(net, url)
@@ -230,11 +231,12 @@ def net():
         n.run("lb", ["ip", "-6", "route", "add", "default", "via", ROUTER_B[1]])
         yield n
     finally:
+        # sluiced's interface locks for this namespace, while it exists (its number is its own)
         ino = os.stat(f"/run/netns/{n.ns['lb']}").st_ino
-        n.down()
-        for f in os.listdir("/run"):   # sluiced's interface locks for this namespace
+        for f in os.listdir("/run"):
             if f.startswith(f"sluice-xdp-{ino}-"):
                 os.unlink(os.path.join("/run", f))
+        n.down()
 
 
 @pytest.fixture(scope="module")
