@@ -35,7 +35,8 @@ sys.path.insert(0, HERE)
 import netns  # noqa: E402
 import realnet  # noqa: E402
 import slharness  # noqa: E402
-from realnet import BACKENDS, LB_V4, LB_V6, ROUTER_B, VIP_DNAT, VIP_L2, until  # noqa: E402
+from realnet import (BACKENDS, LB_V4, LB_V6, ROUTER_B, VIP_DNAT, VIP_L2, VIP_L2_6,  # noqa: E402
+                     until)
 
 HOST_V4, HOST_V6 = "10.66.2.3", "fd66:2::3"   # the kernel's own addresses on lb0
 HOST_PORT = 8080                               # the kernel's own TCP service there
@@ -357,11 +358,25 @@ def test_dnat_udp(net, lb, fam):
     assert lb.xdp()["redirectedBy"]["reply"] > before
 
 
-def test_floating_ip_l2(net, lb):
-    """Floating IP with L2 delivery: backend3 holds VIP_L2 and answers itself."""
-    before = lb.rule_packets("lb-real/httpl2")
-    assert curl_until(net, f"http://{VIP_L2}/") == (0, "backend3")
-    assert until(lambda: lb.rule_packets("lb-real/httpl2") > before, timeout=3)
+@pytest.mark.parametrize("fam", [4, 6])
+def test_floating_ip_l2(net, lb, fam):
+    """Floating IP with L2 delivery: backend3 holds the frontend and answers itself."""
+    vip, rule = (VIP_L2, "lb-real/httpl2") if fam == 4 else (f"[{VIP_L2_6}]",
+                                                             "lb-real/httpl2v6")
+    before = lb.rule_packets(rule)
+    assert curl_until(net, f"http://{vip}/") == (0, "backend3")
+    assert until(lambda: lb.rule_packets(rule) > before, timeout=3)
+
+
+@pytest.mark.parametrize("fam", [4, 6])
+def test_ping_a_frontend(net, lb, fam):
+    """sluice answers ICMP echo to a frontend: redirected, not the kernel's."""
+    before = lb.xdp()["redirectedBy"]["toSluice"]
+    vip = VIP_DNAT[0 if fam == 4 else 1]
+    rc, out = until(lambda: (lambda r: r if r[0] == 0 else None)(ping(net, vip, count=3)),
+                    timeout=15) or ping(net, vip, count=3)
+    assert rc == 0 and " 0% packet loss" in out, out
+    assert lb.xdp()["redirectedBy"]["toSluice"] >= before + 3
 
 
 def test_host_keeps_its_addresses(net, lb):
