@@ -232,11 +232,6 @@ def net():
         n.run("lb", ["ip", "-6", "route", "add", "default", "via", ROUTER_B[1]])
         yield n
     finally:
-        # sluiced's interface locks for this namespace, while it exists (its number is its own)
-        ino = os.stat(f"/run/netns/{n.ns['lb']}").st_ino
-        for f in os.listdir("/run"):
-            if f.startswith(f"sluice-xdp-{ino}-"):
-                os.unlink(os.path.join("/run", f))
         n.down()
 
 
@@ -402,6 +397,16 @@ def test_host_keeps_its_addresses(net, lb):
     assert vals["redirected"] >= after["redirected"] and vals["passed"] >= after["passed"]
     assert re.search(rf'^sluice_xdp_redirected_packets_total{{port="{PORT_NAME}",'
                      r'kind="reply"} [1-9]', metrics, re.M), metrics
+    # sluicectl stats shows them too
+    ctl = subprocess.run([sys.executable, os.path.join(slharness.ROOT, "control", "sluicectl"),
+                          "--socket", lb.sock, "stats"], capture_output=True, text=True,
+                         timeout=30)
+    assert ctl.returncode == 0, ctl.stderr
+    rows = [l for l in ctl.stdout.splitlines() if l.split()[:1] == ["xdp"]]
+    got = {k: int(l.split()[-1]) for l in rows for k in ("redirected", "passed", "dropped")
+           if re.search(rf"\) {k}\s+\d+$", l)}
+    assert set(got) == {"redirected", "passed", "dropped"}, ctl.stdout
+    assert got["passed"] >= after["passed"] and got["redirected"] >= after["redirected"]
 
 
 def host_curl(net, url, source):
