@@ -98,6 +98,8 @@ sl_xdp_set_normalise(struct sl_xdp_set *s, bool or_flags)
 {
 	size_t w = 0;
 
+	if (s->n == 0)
+		return; /* an empty set may have no array at all */
 	qsort_r(s->v, s->n, s->size, key_cmp, &s->klen);
 	for (size_t r = 0; r < s->n; r++) {
 		uint8_t *cur = at(s, r);
