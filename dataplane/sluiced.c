@@ -23,7 +23,9 @@
  * installs theirs (sl_sync.h). An AF_XDP port (net_af_xdp) shares its
  * kernel interface with the host: sluice's XDP program steers to sluice
  * only what is sluice's, and sluiced keeps its maps in step with every
- * publication (sl_xdp.h).
+ * publication (sl_xdp.h). Under systemd (sluiced.service) it says when it is
+ * ready and feeds the watchdog while every worker makes progress
+ * (sl_service.h). --help and --version answer before EAL starts.
  */
 #include <errno.h>
 #include <getopt.h>

@@ -117,17 +117,21 @@ def parse_sluiced_help(lines):
     options = []
     for ln in body:
         if re.match(r"  -", ln):
+            two = re.fullmatch(r"  (\S.*?)\s{2,}(\S.*)", ln)
             if len(ln) > col and ln[col - 1] == " " and ln[col] != " ":
-                term, desc = ln[:col].strip(), ln[col:].strip()
+                term, desc = ln[:col].strip(), ln[col:].strip()  # at the description column
+            elif two:
+                term, desc = two.groups()  # a long term, two spaces before its description
             else:
-                term, desc = ln.strip(), ""
+                term, desc = ln.strip(), ""  # the description starts on the next line
             options.append([term, [desc] if desc else []])
         elif ln.strip():
             if not options or not ln.startswith(" " * col):
                 raise SystemExit(f"sluiced --help: cannot place this line: {ln!r}")
             options[-1][1].append(ln.strip())
     # an option's argument, when the synopsis names it: --ports PROFILE.json
-    args = dict(re.findall(r"(--[\w-]+) ([A-Z][\w.]*(?:\[,[\w.]+\.\.\.\])?)", " ".join(synopsis)))
+    args = dict(re.findall(r"(--[\w-]+) ([A-Z][\w.:]*(?:\[,[\w.:]+\.\.\.\])?)",
+                           " ".join(synopsis)))
     out = []
     for term, desc in options:
         if term in args:

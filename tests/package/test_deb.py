@@ -72,7 +72,7 @@ def test_control(deb, pkgroot):
     assert "restart" not in scripts["postinst"]  # an upgrade restarts nothing
     assert "stop" not in scripts["preinst"]
     # removal stops it
-    assert re.search(r'"\$1" = remove.*\n\s*deb-systemd-invoke stop 'sluiced.service'',
+    assert re.search(r"\"\$1\" = remove.*\n\s*deb-systemd-invoke stop 'sluiced.service'",
                      scripts["prerm"]), scripts["prerm"]
 
 
