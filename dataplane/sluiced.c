@@ -23,7 +23,9 @@
  * installs theirs (sl_sync.h). An AF_XDP port (net_af_xdp) shares its
  * kernel interface with the host: sluice's XDP program steers to sluice
  * only what is sluice's, and sluiced keeps its maps in step with every
- * publication (sl_xdp.h).
+ * publication (sl_xdp.h). Under systemd (sluiced.service) it says when it is
+ * ready and feeds the watchdog while every worker makes progress
+ * (sl_service.h). --help and --version answer before EAL starts.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -54,6 +56,7 @@
 #include "sl_port.h"
 #include "sl_probe.h"
 #include "sl_publish.h"
+#include "sl_service.h"
 #include "sl_xdp.h"
 #include "sl_stats.h"
 #include "sl_sync.h"
@@ -105,15 +108,18 @@ on_signal(int sig)
 }
 
 static void
-usage(const char *prog)
+usage(FILE *out, const char *prog)
 {
-	fprintf(stderr,
+	fprintf(out,
 		"usage: %s [EAL options] -- --ports PROFILE.json [--config RESOURCES.json]\n"
 		"          [--state-dir DIR] [--api-socket PATH | --no-api]\n"
 		"          [--lcores-per-port N] [--flow-table-size FLOWS] [--stats-interval SECONDS]\n"
 		"          [--stats-file FILE] [--exit-idle-ms MS]\n"
 		"          [--bird-config FILE [--bird-socket PATH] [--withdraw-grace-ms MS]]\n"
 		"          [--sync-peers ADDR[,ADDR...] [--sync-port PORT]] [--xdp-program OBJECT]\n"
+		"       sluiced --help | --version\n"
+		"  --help, --version   print this text, or sluiced's version, and exit\n"
+		"                      (EAL's own options: sluiced -h)\n"
 		"  --ports             port profile (pmd-config/*.json)\n"
 		"  --config            resources: virtual networks, network interfaces and load\n"
 		"                      balancers (JSON); applied at start, on SIGHUP and when the\n"
@@ -289,7 +295,7 @@ parse_options(int argc, char **argv, struct sl_options *o)
 			break;
 		case 'h':
 		default:
-			usage(argv[0]);
+			usage(stderr, argv[0]);
 			return -1;
 		}
 	}
@@ -308,7 +314,7 @@ parse_options(int argc, char **argv, struct sl_options *o)
 		return -1;
 	}
 	if (o->ports_file == NULL) {
-		usage(argv[0]);
+		usage(stderr, argv[0]);
 		return -1;
 	}
 	return 0;
@@ -350,6 +356,7 @@ struct sl_daemon {
 	const struct sl_model *prepared;  /* the model of the snapshot being prepared, for publish */
 	struct sl_sync *sync;             /* flow sync with the other hosts (NULL: off) */
 	struct sl_xdp *xdp[SL_MAX_PORTS]; /* each AF_XDP port's steering program (else NULL) */
+	struct sl_service *svc;           /* systemd's notify socket and watchdog (sl_service.h) */
 };
 
 static int
@@ -411,6 +418,8 @@ publish_snapshot(void *ctx, void *prepared)
 	for (uint32_t p = 0; p < d->pmd.n_ports; p++)
 		if (d->xdp[p] != NULL)
 			sl_xdp_sync(d->xdp[p], s);
+	sl_service_notify(d->svc, "STATUS=configuration generation %lu published",
+			  (unsigned long)s->generation);
 	MAIN_LOG(INFO, "configuration generation %lu published: %u rules, %u pools, %u backends "
 		 "(grace period %lu us)\n", (unsigned long)s->generation, s->n_rules, s->n_pools,
 		 s->n_backends, (unsigned long)us);
@@ -712,6 +721,43 @@ withdraw_before_exit(struct sl_daemon *d)
 	}
 }
 
+/* READY=1 to the service manager, and its watchdog on the workers' loop counters. */
+static void
+service_ready(struct sl_daemon *d)
+{
+	const uint64_t *progress[RTE_MAX_LCORE];
+	char status[128];
+
+	for (unsigned int w = 0; w < d->n_workers; w++)
+		progress[w] = &d->stats[w]->iterations;
+	snprintf(status, sizeof(status), "running: %u worker lcore(s), %u port(s), generation %lu",
+		 d->n_workers, d->pmd.n_ports, (unsigned long)d->generation);
+	int rc = sl_service_ready(d->svc, progress, d->lcore_ids, d->n_workers, now_s(), status);
+	if (rc != 0)
+		MAIN_LOG(ERR, "cannot tell the service manager that sluiced is ready: %s\n",
+			 strerror(-rc));
+	else if (sl_service_notifying(d->svc))
+		MAIN_LOG(INFO, "service manager told: ready%s\n",
+			 sl_service_watchdog_usec(d->svc) ? "; watchdog on the worker lcores" : "");
+}
+
+/* --help and --version, anywhere on the line, answer before EAL starts (no hugepages needed). */
+static int
+early_answer(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0) {
+			usage(stdout, argv[0]);
+			return 1;
+		}
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("sluiced %s\n", SL_VERSION);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -719,6 +765,9 @@ main(int argc, char **argv)
 	struct sl_error err;
 	char line[1400];
 	uint16_t queues_per_port[SL_MAX_PORTS], tx_per_port[SL_MAX_PORTS];
+
+	if (early_answer(argc, argv))
+		return 0;
 	int rc = rte_eal_init(argc, argv);
 
 	if (rc < 0)
@@ -727,6 +776,9 @@ main(int argc, char **argv)
 	argv += rc;
 	if (parse_options(argc, argv, &d.opt) != 0)
 		rte_exit(EXIT_FAILURE, "bad arguments\n");
+	d.svc = sl_service_open(&err);
+	if (d.svc == NULL)
+		rte_exit(EXIT_FAILURE, "service manager: %s\n", sl_error_format(&err, line, sizeof(line)));
 
 	if (sl_pmd_config_load(d.opt.ports_file, &d.pmd, &err) != 0)
 		rte_exit(EXIT_FAILURE, "port profile refused: %s\n",
@@ -954,6 +1006,7 @@ main(int argc, char **argv)
 	printf("sluiced: running with %u worker lcore(s) on %u port(s)\n", d.n_workers,
 	       d.pmd.n_ports);
 	fflush(stdout);
+	service_ready(&d);
 	for (;;) {
 		struct pollfd pfd[4];
 		nfds_t n_pfd = 0;
@@ -1025,6 +1078,10 @@ main(int argc, char **argv)
 		}
 		if (d.api != NULL)
 			sl_api_run(d.api);
+		enum sl_service_event sev = sl_service_run(d.svc, t);
+		if (sev != SL_SERVICE_NO_EVENT)
+			rte_log(sev == SL_SERVICE_WORKER_STUCK ? RTE_LOG_ERR : RTE_LOG_NOTICE,
+				sl_logtype_main, "sluiced: %s\n", sl_service_message(d.svc));
 		if (sl_announce_run(d.ann, now_s()) > 0)
 			rte_log(sl_announce_bird_state(d.ann) == SL_BIRD_RECONFIGURED ? RTE_LOG_INFO
 											: RTE_LOG_WARNING,
@@ -1071,6 +1128,7 @@ main(int argc, char **argv)
 		}
 	}
 
+	sl_service_stopping(d.svc);
 	withdraw_before_exit(&d);
 	api_at_exit = NULL;
 	sl_api_stop(d.api);
@@ -1103,6 +1161,7 @@ main(int argc, char **argv)
 	sl_id_registry_free(d.backend_ids);
 	sl_table_cache_free(d.tables);
 	sl_pmd_config_free(&d.pmd);
+	sl_service_close(d.svc);
 	rte_mempool_free(mp);
 	free(d.workers);
 	free(d.stats);

@@ -3,7 +3,8 @@
 # test.sh: install what is missing, build, and run every test tier that runs
 # on this machine: unit (cmocka), dataplane (sluiced on net_pcap), the REST
 # API and persistence, sluicectl, the shell examples of the README and docs/
-# (as written, those that need no NIC), the unit and dataplane tiers again under
+# (as written, those that need no NIC), the Debian package and its service,
+# the unit and dataplane tiers again under
 # AddressSanitizer + UndefinedBehaviorSanitizer, a fuzz smoke of the packet
 # parsers (libFuzzer), and end to end (network namespaces, real kernel TCP
 # and UDP; needs root).
@@ -45,6 +46,10 @@ run_tier "dataplane" env SLUICE_BUILD=build "${PYTEST[@]}" tests/dataplane
 run_tier "sluicectl" env SLUICE_BUILD=build "${PYTEST[@]}" tests/cli
 # Every shell example of the Markdown files that needs no NIC, as written (tests/docs).
 run_tier "docs examples" env SLUICE_BUILD=build "${PYTEST[@]}" tests/docs
+# The .deb built from a copy of the tree (dpkg-buildpackage), its files, the
+# unit (systemd-analyze verify), and the unit's command lines run by hand in a
+# network namespace: readiness and the worker watchdog (root), about 2 min.
+run_tier "package and service" env SLUICE_BUILD=build "${PYTEST[@]}" tests/package
 # The benchmark suite in seconds, so it cannot rot (the full one: scripts/bench.sh).
 bench_smoke() {
 	build/tests/bench/bench_control --quick &&
