@@ -169,6 +169,38 @@ sl_result(struct sl_request *req, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* What a resource's commit changed in the pools, for its audit line. */
+struct sl_put_diff {
+	const struct sl_res_path *p;
+	char addresses[sizeof(((struct sl_request *)0)->result) - 64];
+};
+
+static void
+sl_diff_committed(void *ctx, const cJSON *before, const cJSON *after)
+{
+	struct sl_put_diff *d = ctx;
+
+	sl_audit_addresses(sl_doc_find(before, d->p), sl_doc_find(after, d->p), d->addresses,
+			   sizeof(d->addresses));
+}
+
+/* sl_controller_commit() of doc for a change of p; what it changed in the pools lands in *d. */
+static int
+sl_commit_diff(struct sl_api *api, cJSON *doc, const struct sl_res_path *p, double start_us,
+	       struct sl_put_diff *d, struct sl_error *e)
+{
+	int rc;
+
+	d->p = p;
+	d->addresses[0] = '\0';
+	api->ctl->on_commit = sl_diff_committed;
+	api->ctl->on_commit_ctx = d;
+	rc = sl_controller_commit(api->ctl, doc, start_us, e);
+	api->ctl->on_commit = NULL;
+	api->ctl->on_commit_ctx = NULL;
+	return rc;
+}
+
 /* "generation N published", or "committed" when sluiced does not say which generation. */
 static void
 sl_result_published(struct sl_api *api, struct sl_request *req, const char *addresses)
@@ -297,7 +329,7 @@ sl_put(struct sl_api *api, struct MHD_Connection *conn, const struct sl_res_path
 	cJSON *body, *doc;
 	bool created;
 	int http = 400, rc;
-	char addresses[sizeof(req->result) - 64];
+	struct sl_put_diff diff;
 
 	if (req->len == 0)
 		return sl_refuse_msg(conn, req, 400, "InvalidRequestContent", "body",
@@ -318,13 +350,10 @@ sl_put(struct sl_api *api, struct MHD_Connection *conn, const struct sl_res_path
 		return sl_refuse(conn, req, (unsigned int)http, &e, NULL);
 	}
 	cJSON_Delete(body);
-	/* the committed document goes at the commit: compare the pools' addresses now */
-	sl_audit_addresses(sl_doc_find(api->ctl->doc, p), sl_doc_find(doc, p), addresses,
-			   sizeof(addresses));
-	rc = sl_controller_commit(api->ctl, doc, req->start_us, &e);
+	rc = sl_commit_diff(api, doc, p, req->start_us, &diff, &e);
 	if (rc != 0)
 		return sl_refuse(conn, req, sl_commit_status(&e), &e, NULL);
-	sl_result_published(api, req, addresses);
+	sl_result_published(api, req, diff.addresses);
 	cJSON *out = sl_doc_render(api->ctl->doc, p, &e);
 	if (out == NULL)
 		return sl_refuse(conn, req, 500, &e, NULL);
@@ -337,7 +366,8 @@ sl_delete(struct sl_api *api, struct MHD_Connection *conn, const struct sl_res_p
 	  struct sl_request *req)
 {
 	struct sl_error e, why;
-	char id[1024], addresses[sizeof(req->result) - 64];
+	struct sl_put_diff diff;
+	char id[1024];
 	bool existed;
 	int http = 400;
 	cJSON *doc = sl_controller_begin(api->ctl);
@@ -353,8 +383,7 @@ sl_delete(struct sl_api *api, struct MHD_Connection *conn, const struct sl_res_p
 		sl_result(req, "nothing to delete");
 		return sl_send(conn, MHD_HTTP_NO_CONTENT, NULL);
 	}
-	sl_audit_addresses(sl_doc_find(api->ctl->doc, p), NULL, addresses, sizeof(addresses));
-	if (sl_controller_commit(api->ctl, doc, 0, &why) != 0) {
+	if (sl_commit_diff(api, doc, p, 0, &diff, &why) != 0) {
 		if (sl_commit_status(&why) != 400)
 			return sl_refuse(conn, req, sl_commit_status(&why), &why, NULL);
 		/* The rest of the configuration still needs it: say what does. */
@@ -364,7 +393,7 @@ sl_delete(struct sl_api *api, struct MHD_Connection *conn, const struct sl_res_p
 			     id, why.message);
 		return sl_refuse(conn, req, 400, &e, &why);
 	}
-	sl_result_published(api, req, addresses);
+	sl_result_published(api, req, diff.addresses);
 	return sl_send(conn, MHD_HTTP_OK, NULL);
 }
 

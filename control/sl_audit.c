@@ -4,6 +4,7 @@
  * backend pools, and the audit line (see sl_audit.h).
  */
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,8 @@ struct sl_audit_addr {
 	const char *ip;
 	const char *admin;
 	double weight;
+	uint64_t hash; /* of pool and name, case folded */
+	long match;    /* the index of the same address on the other side, or -1 */
 };
 
 struct sl_audit_addrs {
@@ -36,18 +39,38 @@ struct sl_audit_out {
 
 #define SL_AUDIT_MORE_ROOM 24 /* kept for " (4294967295 more)" */
 
+/* A member by its usual spelling first (as stored, nearly always), then as ARM: any case. */
+static const cJSON *
+member(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return v != NULL ? v : cJSON_GetObjectItem(o, key);
+}
+
 static const char *
 str_of(const cJSON *o, const char *key, const char *dflt)
 {
-	const cJSON *v = cJSON_GetObjectItem(o, key);
+	const cJSON *v = member(o, key);
 	return cJSON_IsString(v) ? v->valuestring : dflt;
+}
+
+/* FNV-1a over the case-folded bytes of s, continuing from h. */
+static uint64_t
+hash_folded(uint64_t h, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		h = (h ^ (c >= 'A' && c <= 'Z' ? c + 32 : c)) * 0x100000001b3ull;
+	}
+	return h;
 }
 
 static int
 push(struct sl_audit_addrs *v, const char *pool, const cJSON *addr)
 {
-	const cJSON *p = cJSON_GetObjectItem(addr, "properties");
-	const cJSON *w = cJSON_GetObjectItem(p, "weight");
+	struct sl_audit_addr x = {.pool = pool, .name = "", .ip = "-", .admin = "None",
+				  .weight = 1, .match = -1};
+	const cJSON *it;
 
 	if (v->n == v->cap) {
 		size_t cap = v->cap ? v->cap * 2 : 64;
@@ -57,13 +80,20 @@ push(struct sl_audit_addrs *v, const char *pool, const cJSON *addr)
 		v->a = a;
 		v->cap = cap;
 	}
-	v->a[v->n++] = (struct sl_audit_addr){
-		.pool = pool,
-		.name = str_of(addr, "name", ""),
-		.ip = str_of(p, "ipAddress", "-"),
-		.admin = str_of(p, "adminState", "None"),
-		.weight = cJSON_IsNumber(w) ? w->valuedouble : 1,
-	};
+	x.name = str_of(addr, "name", "");
+	/* one pass over the properties (names in any case, as ARM takes them) */
+	cJSON_ArrayForEach(it, member(addr, "properties")) {
+		if (it->string == NULL)
+			continue;
+		if (cJSON_IsString(it) && strcasecmp(it->string, "ipAddress") == 0)
+			x.ip = it->valuestring;
+		else if (cJSON_IsString(it) && strcasecmp(it->string, "adminState") == 0)
+			x.admin = it->valuestring;
+		else if (cJSON_IsNumber(it) && strcasecmp(it->string, "weight") == 0)
+			x.weight = it->valuedouble;
+	}
+	x.hash = hash_folded(hash_folded(0xcbf29ce484222325ull, pool) ^ '/', x.name);
+	v->a[v->n++] = x;
 	return 0;
 }
 
@@ -74,8 +104,7 @@ collect(const cJSON *node, struct sl_audit_addrs *v)
 	const cJSON *addrs = NULL, *it;
 
 	if (cJSON_IsObject(node)) {
-		addrs = cJSON_GetObjectItem(cJSON_GetObjectItem(node, "properties"),
-					    "loadBalancerBackendAddresses");
+		addrs = member(member(node, "properties"), "loadBalancerBackendAddresses");
 		if (!cJSON_IsArray(addrs))
 			addrs = NULL;
 		cJSON_ArrayForEach(it, addrs)
@@ -94,13 +123,49 @@ collect(const cJSON *node, struct sl_audit_addrs *v)
 	return 0;
 }
 
-/* Names are case-insensitive: pool, then address. */
-static int
-addr_cmp(const void *x, const void *y)
+static bool
+same_key(const struct sl_audit_addr *a, const struct sl_audit_addr *b)
 {
-	const struct sl_audit_addr *a = x, *b = y;
-	int c = strcasecmp(a->pool, b->pool);
-	return c != 0 ? c : strcasecmp(a->name, b->name);
+	return a->hash == b->hash && strcasecmp(a->name, b->name) == 0 &&
+	       strcasecmp(a->pool, b->pool) == 0;
+}
+
+/*
+ * Pair each address of a with the same pool and name in b (names are
+ * case-insensitive): an open-addressing table of b's indexes by hash, so
+ * the work grows with the addresses, not their square. -1 on ENOMEM.
+ */
+static int
+match(struct sl_audit_addrs *b, struct sl_audit_addrs *a)
+{
+	size_t size = 16, mask;
+	long *slot;
+
+	while (size < 2 * b->n)
+		size *= 2;
+	mask = size - 1;
+	slot = malloc(size * sizeof(*slot));
+	if (slot == NULL)
+		return -1;
+	memset(slot, 0xff, size * sizeof(*slot)); /* -1: empty */
+	for (size_t i = 0; i < b->n; i++) {
+		size_t k = b->a[i].hash & mask;
+		while (slot[k] >= 0 && !same_key(&b->a[slot[k]], &b->a[i]))
+			k = (k + 1) & mask;
+		if (slot[k] < 0) /* a name twice in a pool (refused anyway): the first counts */
+			slot[k] = (long)i;
+	}
+	for (size_t j = 0; j < a->n; j++) {
+		size_t k = a->a[j].hash & mask;
+		while (slot[k] >= 0 && !same_key(&b->a[slot[k]], &a->a[j]))
+			k = (k + 1) & mask;
+		if (slot[k] >= 0 && b->a[slot[k]].match < 0) {
+			a->a[j].match = slot[k];
+			b->a[slot[k]].match = (long)j;
+		}
+	}
+	free(slot);
+	return 0;
 }
 
 /* Append one item whole, or count it in more (and every item after it). */
@@ -142,31 +207,30 @@ format_item(char *item, size_t len, const char *sep, const struct sl_audit_addr 
 		snprintf(item + n, len - (size_t)n, " weight %g -> %g", was->weight, x->weight);
 }
 
-/* One kind (0 added, 1 removed, 2 changed) of the merge of the sorted sets. */
+/*
+ * One kind, in document order: 0 added (after's unmatched), 1 removed
+ * (before's unmatched), 2 changed (after's matched that differ).
+ */
 static void
 out_kind(struct sl_audit_out *o, const struct sl_audit_addrs *b, const struct sl_audit_addrs *a,
 	 int kind)
 {
 	static const char *const title[] = {"added ", "removed ", "changed "};
+	const struct sl_audit_addrs *side = kind == 1 ? b : a;
 	char item[512], sep[32];
-	size_t i = 0, j = 0;
 	unsigned int k = 0;
 
-	while (i < b->n || j < a->n) {
-		int c = i == b->n ? 1 : j == a->n ? -1 : addr_cmp(&b->a[i], &a->a[j]);
-		bool show = (kind == 0 && c > 0) || (kind == 1 && c < 0) ||
-			    (kind == 2 && c == 0 && addr_changed(&b->a[i], &a->a[j]));
-		if (show) {
-			snprintf(sep, sizeof(sep), "%s%s", k == 0 ? (o->off == 0 && o->more == 0
-								     ? "addresses " : "; ")
-							  : ", ", k == 0 ? title[kind] : "");
-			format_item(item, sizeof(item), sep, kind == 2 ? &b->a[i] : NULL,
-				    c < 0 ? &b->a[i] : &a->a[j]);
-			out_item(o, item);
-			k++;
-		}
-		i += c <= 0;
-		j += c >= 0;
+	for (size_t i = 0; i < side->n; i++) {
+		const struct sl_audit_addr *x = &side->a[i];
+		const struct sl_audit_addr *was = x->match >= 0 && kind == 2 ? &b->a[x->match] : NULL;
+		if ((kind < 2 && x->match >= 0) || (kind == 2 && (was == NULL || !addr_changed(was, x))))
+			continue;
+		snprintf(sep, sizeof(sep), "%s%s",
+			 k == 0 ? (o->off == 0 && o->more == 0 ? "addresses " : "; ") : ", ",
+			 k == 0 ? title[kind] : "");
+		format_item(item, sizeof(item), sep, was, x);
+		out_item(o, item);
+		k++;
 	}
 }
 
@@ -179,14 +243,12 @@ sl_audit_addresses(const cJSON *before, const cJSON *after, char *buf, size_t le
 	if (len == 0)
 		return 0;
 	buf[0] = '\0';
-	if (collect(before, &b) != 0 || collect(after, &a) != 0) {
+	if (collect(before, &b) != 0 || collect(after, &a) != 0 || match(&b, &a) != 0) {
 		snprintf(buf, len, "addresses: not compared (out of memory)");
 		free(b.a);
 		free(a.a);
 		return strlen(buf);
 	}
-	qsort(b.a, b.n, sizeof(*b.a), addr_cmp);
-	qsort(a.a, a.n, sizeof(*a.a), addr_cmp);
 	for (int kind = 0; kind < 3; kind++)
 		out_kind(&o, &b, &a, kind);
 	if (o.more > 0 && len > o.off)

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <bpf/libbpf.h>
 #include <rte_common.h>
 #include <rte_log.h>
 
@@ -20,10 +21,12 @@
 RTE_LOG_REGISTER(sl_logtype_api, user.sluice.api, INFO);
 RTE_LOG_REGISTER(sl_logtype_audit, user.sluice.audit, INFO);
 RTE_LOG_REGISTER(sl_logtype_control, user.sluice.control, INFO);
+/* libbpf's messages (AF_XDP ports: sluice's XDP program, the PMD's sockets) */
+RTE_LOG_REGISTER(sl_logtype_libbpf, user.sluice.libbpf, INFO);
 
 /* Every user.sluice.* type, for --log-level's check (each module registers its own). */
 static const char *const sl_modules[] = {"main", "port", "worker", "slowpath", "sync", "xdp",
-					 "api", "audit", "control"};
+					 "api", "audit", "control", "libbpf"};
 
 _Static_assert(RTE_LOG_EMERG == SL_LOG_EMERG && RTE_LOG_DEBUG == SL_LOG_DEBUG,
 	       "sl_log levels are DPDK's");
@@ -97,6 +100,20 @@ rte_sink(int level, const char *module, const char *text, void *ctx)
 	rte_log((uint32_t)level, (uint32_t)logtype_of(module), "%s", text);
 }
 
+/* libbpf's printer: its lines as "LEVEL libbpf: message" */
+static int
+libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	uint32_t l = level == LIBBPF_WARN ? RTE_LOG_WARNING
+		     : level == LIBBPF_INFO ? RTE_LOG_INFO
+					    : RTE_LOG_DEBUG;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	return rte_log(l, (uint32_t)sl_logtype_libbpf, "libbpf: %s\n", msg);
+}
+
 int
 sl_logging_init(void)
 {
@@ -105,6 +122,7 @@ sl_logging_init(void)
 
 	sl_out.journal = sl_log_stderr_is_journal();
 	sl_log_set_sink(rte_sink, NULL);
+	libbpf_set_print(libbpf_print);
 	if (f == NULL)
 		return -ENOMEM;
 	rte_openlog_stream(f);
@@ -136,7 +154,7 @@ sl_logging_set_level(const char *arg, char *why, size_t len)
 		}
 		if (!known || n == 0 || n > 64) {
 			snprintf(why, len, "'%.*s' names no sluice module: main, port, worker, "
-				 "slowpath, sync, xdp, api, audit or control", n, arg);
+				 "slowpath, sync, xdp, api, audit, control or libbpf", n, arg);
 			return -EINVAL;
 		}
 		snprintf(pattern, sizeof(pattern), "user.sluice.%.*s", n, arg);

@@ -6,7 +6,8 @@
  * (and, when stderr is the systemd journal, its priority as "<N>").
  * sluice's messages are DPDK log types user.sluice.MODULE, each module
  * logging with SL_LOG(); the control library's sl_log() is routed to its
- * module's type. --log-level [MODULE:]LEVEL sets their levels.
+ * module's type, libbpf's messages to user.sluice.libbpf ("libbpf: ...").
+ * --log-level [MODULE:]LEVEL sets their levels.
  */
 #ifndef SL_LOGGING_H
 #define SL_LOGGING_H
@@ -19,7 +20,8 @@
 
 /*
  * Call first, before rte_eal_init(): from then on every DPDK message goes
- * through the line writer, and sl_log() to rte_log. Returns 0 or -ENOMEM
+ * through the line writer, and sl_log() and libbpf's printer to rte_log.
+ * Returns 0 or -ENOMEM
  * (then DPDK's own stream stays).
  */
 int sl_logging_init(void);

@@ -159,7 +159,7 @@ usage(const char *prog)
 		"  --log-level         the level of sluice's log (default info): emerg, alert,\n"
 		"                      crit, err, warning, notice, info or debug; MODULE:LEVEL\n"
 		"                      sets one module's (main, port, worker, slowpath, sync,\n"
-		"                      xdp, api, audit, control); repeatable\n",
+		"                      xdp, api, audit, control, libbpf); repeatable\n",
 		prog);
 }
 
@@ -316,8 +316,8 @@ parse_options(int argc, char **argv, struct sl_options *o)
 	if (o->api_socket == NULL)
 		o->api_socket = SL_API_DEFAULT_SOCKET;
 	if (o->bird_config == NULL && (o->bird_socket != NULL || o->withdraw_grace_ms >= 0))
-		fprintf(stderr, "warning: --bird-socket and --withdraw-grace-ms do nothing without "
-			"--bird-config\n");
+		MAIN_LOG(WARNING, "--bird-socket and --withdraw-grace-ms do nothing without "
+			 "--bird-config\n");
 	if (o->bird_config == NULL)
 		o->withdraw_grace_ms = 0;
 	else if (o->withdraw_grace_ms < 0)
