@@ -5,8 +5,8 @@
  * libmicrohttpd runs with MHD_USE_EPOLL and no thread of its own: its epoll
  * descriptor is polled by the control thread, which calls MHD_run(), so the
  * handlers below run on the control thread like every other change. Every
- * request other than GET gets an audit line (sl_audit.h): its peer, method
- * and path, and what came of it.
+ * request other than GET and HEAD gets an audit line (sl_audit.h): its
+ * peer, method and path, and what came of it.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -408,7 +408,11 @@ sl_service_state(struct sl_api *api, char *buf, size_t len)
 	cJSON_Delete(o);
 }
 
-/* PUT /sluice/service with {"state": "InService" | "OutOfService"}; 0 or the refusal's answer. */
+/*
+ * PUT /sluice/service with {"state": "InService" | "OutOfService"}: a
+ * refusal is answered here (*refused); else the caller answers with the
+ * service object.
+ */
 static enum MHD_Result
 sl_service_put(struct sl_api *api, struct MHD_Connection *conn, struct sl_request *req,
 	       bool *refused)

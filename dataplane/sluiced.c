@@ -6,7 +6,9 @@
  * lcore, serves the REST API, reloads the configuration on SIGHUP and when
  * the file changes, prints statistics, and shuts down cleanly on
  * SIGINT/SIGTERM. Every configuration change goes through the controller
- * (control/sl_controller.h): validate, compile, persist, publish.
+ * (control/sl_controller.h): validate, compile, persist, publish; and is
+ * logged with who made it (control/sl_audit.h). The log is one line a
+ * message on stderr, DPDK's included (sl_logging.h, --log-level).
  *
  *   sluiced [EAL options] -- --ports PROFILE.json [--config RESOURCES.json]
  *           [--state-dir DIR] [--api-socket PATH | --no-api]
@@ -613,8 +615,11 @@ reload_config(struct sl_daemon *d, const char *who)
 		sl_audit_log(SL_LOG_WARNING, who, d->opt.config_file, result);
 		return;
 	}
-	snprintf(result, sizeof(result), d->ctl.unchanged ? "unchanged" : "generation %lu published",
-		 (unsigned long)d->generation);
+	if (d->ctl.unchanged)
+		snprintf(result, sizeof(result), "unchanged");
+	else
+		snprintf(result, sizeof(result), "generation %lu published",
+			 (unsigned long)d->generation);
 	sl_audit_log(SL_LOG_NOTICE, who, d->opt.config_file, result);
 }
 
