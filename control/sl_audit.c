@@ -222,8 +222,10 @@ out_kind(struct sl_audit_out *o, const struct sl_audit_addrs *b, const struct sl
 
 	for (size_t i = 0; i < side->n; i++) {
 		const struct sl_audit_addr *x = &side->a[i];
-		const struct sl_audit_addr *was = x->match >= 0 && kind == 2 ? &b->a[x->match] : NULL;
-		if ((kind < 2 && x->match >= 0) || (kind == 2 && (was == NULL || !addr_changed(was, x))))
+		bool matched = x->match >= 0;
+		/* changed: x is after's, its match before's; added, removed: nothing to compare */
+		const struct sl_audit_addr *was = kind == 2 && matched ? &b->a[x->match] : NULL;
+		if (kind < 2 ? matched : was == NULL || !addr_changed(was, x))
 			continue;
 		snprintf(sep, sizeof(sep), "%s%s",
 			 k == 0 ? (o->off == 0 && o->more == 0 ? "addresses " : "; ") : ", ",
@@ -292,7 +294,8 @@ sl_audit_peer(int fd, char *buf, size_t len)
 	struct ucred cred;
 	socklen_t n = sizeof(cred);
 
-	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &n) != 0 || n != sizeof(cred)) {
+	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &n) != 0 ||
+	    n != sizeof(cred)) {
 		snprintf(buf, len, "unknown peer");
 		return;
 	}
