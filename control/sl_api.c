@@ -4,12 +4,15 @@
  *
  * libmicrohttpd runs with MHD_USE_EPOLL and no thread of its own: its epoll
  * descriptor is polled by the control thread, which calls MHD_run(), so the
- * handlers below run on the control thread like every other change.
+ * handlers below run on the control thread like every other change. Every
+ * request other than GET and HEAD gets an audit line (sl_audit.h): its
+ * peer, method and path, and what came of it.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +25,9 @@
 #include <microhttpd.h>
 
 #include "sl_api.h"
+#include "sl_audit.h"
 #include "sl_json.h"
+#include "sl_log.h"
 #include "sl_resource.h"
 
 struct sl_api {
@@ -33,13 +38,19 @@ struct sl_api {
 	struct sl_api_hooks hooks;
 };
 
-/* One request's upload, accumulated across handler calls. */
+/* One request's upload, accumulated across handler calls, and its outcome. */
 struct sl_request {
 	double start_us; /* when the whole request (headers and body) was in */
 	char *body;
 	size_t len;
 	size_t cap;
 	int too_large;
+	/* for the audit line of a change (any method but GET and HEAD) */
+	char who[128];       /* the peer: "uid U pid P (COMM)" */
+	unsigned int status; /* of a refusal (0: not refused) */
+	char code[96];       /* the refusal's error code */
+	char message[512];   /* and its message */
+	char result[1536];   /* what an accepted change did: "generation 7 published; ..." */
 };
 
 static enum MHD_Result
@@ -122,6 +133,87 @@ sl_fail(struct MHD_Connection *conn, unsigned int status, const char *code, cons
 	struct sl_error e;
 	sl_error_set(&e, code, target, "", "%s", msg);
 	return sl_send_error(conn, status, &e);
+}
+
+/* Refuse a change request: answer with e (and detail), and note it for the audit line. */
+static enum MHD_Result
+sl_refuse(struct MHD_Connection *conn, struct sl_request *req, unsigned int status,
+	  const struct sl_error *e, const struct sl_error *detail)
+{
+	req->status = status;
+	snprintf(req->code, sizeof(req->code), "%s", e->code);
+	snprintf(req->message, sizeof(req->message), "%s", e->message);
+	return sl_send_json(conn, status, sl_error_json(e, detail));
+}
+
+static enum MHD_Result
+sl_refuse_msg(struct MHD_Connection *conn, struct sl_request *req, unsigned int status,
+	      const char *code, const char *target, const char *msg)
+{
+	struct sl_error e;
+	sl_error_set(&e, code, target, "", "%s", msg);
+	return sl_refuse(conn, req, status, &e, NULL);
+}
+
+static void
+sl_result(struct sl_request *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* What an accepted change did, for its audit line. */
+static void
+sl_result(struct sl_request *req, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(req->result, sizeof(req->result), fmt, ap);
+	va_end(ap);
+}
+
+/* What a resource's commit changed in the pools, for its audit line. */
+struct sl_put_diff {
+	const struct sl_res_path *p;
+	char addresses[sizeof(((struct sl_request *)0)->result) - 64];
+};
+
+static void
+sl_diff_committed(void *ctx, const cJSON *before, const cJSON *after)
+{
+	struct sl_put_diff *d = ctx;
+
+	sl_audit_addresses(sl_doc_find(before, d->p), sl_doc_find(after, d->p), d->addresses,
+			   sizeof(d->addresses));
+}
+
+/* sl_controller_commit() of doc for a change of p; what it changed in the pools lands in *d. */
+static int
+sl_commit_diff(struct sl_api *api, cJSON *doc, const struct sl_res_path *p, double start_us,
+	       struct sl_put_diff *d, struct sl_error *e)
+{
+	int rc;
+
+	d->p = p;
+	d->addresses[0] = '\0';
+	api->ctl->on_commit = sl_diff_committed;
+	api->ctl->on_commit_ctx = d;
+	rc = sl_controller_commit(api->ctl, doc, start_us, e);
+	api->ctl->on_commit = NULL;
+	api->ctl->on_commit_ctx = NULL;
+	return rc;
+}
+
+/* "generation N published", or "committed" when sluiced does not say which generation. */
+static void
+sl_result_published(struct sl_api *api, struct sl_request *req, const char *addresses)
+{
+	const char *sep = addresses[0] != '\0' ? "; " : "";
+
+	if (api->ctl->unchanged)
+		sl_result(req, "unchanged (no new generation)");
+	else if (api->hooks.generation != NULL)
+		sl_result(req, "generation %llu published%s%s",
+			  (unsigned long long)api->hooks.generation(api->hooks.ctx), sep, addresses);
+	else
+		sl_result(req, "committed%s%s", sep, addresses);
 }
 
 /* api-version: required, YYYY-MM-DD with an optional "-preview", as Azure's. */
@@ -231,104 +323,147 @@ sl_get(struct sl_api *api, struct MHD_Connection *conn, const struct sl_res_path
 
 static enum MHD_Result
 sl_put(struct sl_api *api, struct MHD_Connection *conn, const struct sl_res_path *p,
-       const struct sl_request *req)
+       struct sl_request *req)
 {
 	struct sl_error e;
 	cJSON *body, *doc;
 	bool created;
 	int http = 400, rc;
+	struct sl_put_diff diff;
 
 	if (req->len == 0)
-		return sl_fail(conn, 400, "InvalidRequestContent", "body",
-			       "The request body is empty: PUT takes the resource as JSON.");
+		return sl_refuse_msg(conn, req, 400, "InvalidRequestContent", "body",
+				     "The request body is empty: PUT takes the resource as JSON.");
 	body = sl_json_parse(req->body, req->len, "body", &e);
 	if (body == NULL) {
 		snprintf(e.code, sizeof(e.code), "InvalidRequestContent");
-		return sl_send_error(conn, 400, &e);
+		return sl_refuse(conn, req, 400, &e, NULL);
 	}
 	doc = sl_controller_begin(api->ctl);
 	if (doc == NULL) {
 		cJSON_Delete(body);
-		return sl_fail(conn, 500, "OutOfMemory", "", "Out of memory.");
+		return sl_refuse_msg(conn, req, 500, "OutOfMemory", "", "Out of memory.");
 	}
 	if (sl_doc_put(doc, p, body, &created, &http, &e) != 0) {
 		cJSON_Delete(body);
 		cJSON_Delete(doc);
-		return sl_send_error(conn, (unsigned int)http, &e);
+		return sl_refuse(conn, req, (unsigned int)http, &e, NULL);
 	}
 	cJSON_Delete(body);
-	rc = sl_controller_commit(api->ctl, doc, req->start_us, &e);
+	rc = sl_commit_diff(api, doc, p, req->start_us, &diff, &e);
 	if (rc != 0)
-		return sl_send_error(conn, sl_commit_status(&e), &e);
+		return sl_refuse(conn, req, sl_commit_status(&e), &e, NULL);
+	sl_result_published(api, req, diff.addresses);
 	cJSON *out = sl_doc_render(api->ctl->doc, p, &e);
 	if (out == NULL)
-		return sl_send_error(conn, 500, &e);
+		return sl_refuse(conn, req, 500, &e, NULL);
 	sl_annotate_health(api, p, out);
 	return sl_send_json(conn, created ? MHD_HTTP_CREATED : MHD_HTTP_OK, out);
 }
 
 static enum MHD_Result
-sl_delete(struct sl_api *api, struct MHD_Connection *conn, const struct sl_res_path *p)
+sl_delete(struct sl_api *api, struct MHD_Connection *conn, const struct sl_res_path *p,
+	  struct sl_request *req)
 {
 	struct sl_error e, why;
+	struct sl_put_diff diff;
 	char id[1024];
 	bool existed;
 	int http = 400;
 	cJSON *doc = sl_controller_begin(api->ctl);
 
 	if (doc == NULL)
-		return sl_fail(conn, 500, "OutOfMemory", "", "Out of memory.");
+		return sl_refuse_msg(conn, req, 500, "OutOfMemory", "", "Out of memory.");
 	if (sl_doc_delete(doc, p, &existed, &http, &e) != 0) {
 		cJSON_Delete(doc);
-		return sl_send_error(conn, (unsigned int)http, &e);
+		return sl_refuse(conn, req, (unsigned int)http, &e, NULL);
 	}
 	if (!existed) {
 		cJSON_Delete(doc);
+		sl_result(req, "nothing to delete");
 		return sl_send(conn, MHD_HTTP_NO_CONTENT, NULL);
 	}
-	if (sl_controller_commit(api->ctl, doc, 0, &why) != 0) {
+	if (sl_commit_diff(api, doc, p, 0, &diff, &why) != 0) {
 		if (sl_commit_status(&why) != 400)
-			return sl_send_error(conn, sl_commit_status(&why), &why);
+			return sl_refuse(conn, req, sl_commit_status(&why), &why, NULL);
 		/* The rest of the configuration still needs it: say what does. */
 		sl_res_id(p, id, sizeof(id));
 		sl_error_set(&e, "InUseResourceCannotBeDeleted", id, "",
 			     "'%s' cannot be deleted: without it the configuration is invalid: %s",
 			     id, why.message);
-		return sl_send_json(conn, 400, sl_error_json(&e, &why));
+		return sl_refuse(conn, req, 400, &e, &why);
 	}
+	sl_result_published(api, req, diff.addresses);
 	return sl_send(conn, MHD_HTTP_OK, NULL);
+}
+
+/* The "state" of a service object (from the service hook); "" when it has none. */
+static void
+sl_service_state(struct sl_api *api, char *buf, size_t len)
+{
+	cJSON *o = api->hooks.service(api->hooks.ctx);
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "state");
+
+	snprintf(buf, len, "%s", cJSON_IsString(st) ? st->valuestring : "");
+	cJSON_Delete(o);
+}
+
+/*
+ * PUT /sluice/service with {"state": "InService" | "OutOfService"}: a
+ * refusal is answered here (*refused); else the caller answers with the
+ * service object.
+ */
+static enum MHD_Result
+sl_service_put(struct sl_api *api, struct MHD_Connection *conn, struct sl_request *req,
+	       bool *refused)
+{
+	struct sl_error e;
+	char before[64], after[64];
+	cJSON *body;
+	int status;
+
+	*refused = true;
+	if (req->len == 0) {
+		sl_error_set(&e, "InvalidServiceState", "state", "",
+			     "The request body is empty: PUT takes {\"state\": \"InService\"} "
+			     "or {\"state\": \"OutOfService\"}.");
+		return sl_refuse(conn, req, 400, &e, NULL);
+	}
+	body = sl_json_parse(req->body, req->len, "state", &e);
+	if (body == NULL) {
+		snprintf(e.code, sizeof(e.code), "InvalidServiceState");
+		return sl_refuse(conn, req, 400, &e, NULL);
+	}
+	sl_service_state(api, before, sizeof(before));
+	status = api->hooks.set_service(api->hooks.ctx, body, &e);
+	cJSON_Delete(body);
+	if (status != 0)
+		return sl_refuse(conn, req, (unsigned int)status, &e, NULL);
+	sl_service_state(api, after, sizeof(after));
+	if (strcmp(before, after) == 0)
+		sl_result(req, "service state %s, unchanged", after);
+	else
+		sl_result(req, "service state %s (was %s)", after, before);
+	*refused = false;
+	return MHD_YES;
 }
 
 /* GET /sluice/service, and PUT with {"state": "InService" | "OutOfService"}. */
 static enum MHD_Result
 sl_service_endpoint(struct sl_api *api, struct MHD_Connection *conn, const char *url,
-		    const char *method, const struct sl_request *req)
+		    const char *method, struct sl_request *req)
 {
-	struct sl_error e;
-
 	if (api->hooks.service == NULL || api->hooks.set_service == NULL)
-		return sl_fail(conn, 503, "ServiceUnavailable", url, "No service state available.");
+		return sl_refuse_msg(conn, req, 503, "ServiceUnavailable", url,
+				     "No service state available.");
 	if (strcmp(method, "PUT") == 0) {
-		cJSON *body = NULL;
-		int status;
-		if (req->len == 0) {
-			sl_error_set(&e, "InvalidServiceState", "state", "",
-				     "The request body is empty: PUT takes {\"state\": \"InService\"} "
-				     "or {\"state\": \"OutOfService\"}.");
-			return sl_send_error(conn, 400, &e);
-		}
-		body = sl_json_parse(req->body, req->len, "state", &e);
-		if (body == NULL) {
-			snprintf(e.code, sizeof(e.code), "InvalidServiceState");
-			return sl_send_error(conn, 400, &e);
-		}
-		status = api->hooks.set_service(api->hooks.ctx, body, &e);
-		cJSON_Delete(body);
-		if (status != 0)
-			return sl_send_error(conn, (unsigned int)status, &e);
+		bool refused;
+		enum MHD_Result r = sl_service_put(api, conn, req, &refused);
+		if (refused)
+			return r;
 	} else if (strcmp(method, "GET") != 0) {
-		return sl_fail(conn, 405, "MethodNotAllowed", url,
-			       "/sluice/service takes GET and PUT.");
+		return sl_refuse_msg(conn, req, 405, "MethodNotAllowed", url,
+				     "/sluice/service takes GET and PUT.");
 	}
 	cJSON *o = api->hooks.service(api->hooks.ctx);
 	if (o == NULL)
@@ -338,13 +473,13 @@ sl_service_endpoint(struct sl_api *api, struct MHD_Connection *conn, const char 
 
 static enum MHD_Result
 sl_sluice_endpoint(struct sl_api *api, struct MHD_Connection *conn, const char *url,
-		   const char *method, const struct sl_request *req)
+		   const char *method, struct sl_request *req)
 {
 	if (strcmp(url, "/sluice/service") == 0)
 		return sl_service_endpoint(api, conn, url, method, req);
 	if (strcmp(method, "GET") != 0)
-		return sl_fail(conn, 405, "MethodNotAllowed", url,
-			       "Only GET is served here (and PUT on /sluice/service).");
+		return sl_refuse_msg(conn, req, 405, "MethodNotAllowed", url,
+				     "Only GET is served here (and PUT on /sluice/service).");
 	if (strcmp(url, "/sluice/stats") == 0) {
 		char *s = api->hooks.stats_json ? api->hooks.stats_json(api->hooks.ctx) : NULL;
 		if (s == NULL)
@@ -408,14 +543,70 @@ sl_sluice_endpoint(struct sl_api *api, struct MHD_Connection *conn, const char *
 		       "/sluice/metrics, /sluice/probes and /sluice/neighbours are served.");
 }
 
+/* GET and HEAD change nothing; every other method asks for a change (or is refused). */
+static bool
+sl_is_change(const char *method)
+{
+	return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
+}
+
+/* The audit line of a change request, once it is answered. */
+static void
+sl_audit_request(const char *url, const char *method, const struct sl_request *req)
+{
+	char what[1024], result[sizeof(req->result) + 768];
+
+	snprintf(what, sizeof(what), "%s %s", method, url);
+	if (req->status >= 400 && req->result[0] == '\0') {
+		snprintf(result, sizeof(result), "refused: %u %s: %s", req->status, req->code,
+			 req->message);
+		sl_audit_log(SL_LOG_WARNING, req->who, what, result);
+		return;
+	}
+	if (req->status >= 400)
+		snprintf(result, sizeof(result), "%s; answered %u %s", req->result, req->status,
+			 req->code);
+	else
+		snprintf(result, sizeof(result), "%s", req->result[0] ? req->result : "done");
+	sl_audit_log(SL_LOG_NOTICE, req->who, what, result);
+}
+
+static enum MHD_Result
+sl_dispatch(struct sl_api *api, struct MHD_Connection *conn, const char *url, const char *method,
+	    struct sl_request *req)
+{
+	struct sl_res_path p;
+	struct sl_error e;
+
+	if (req->too_large) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "The request body is larger than %u bytes.",
+			 SL_API_MAX_BODY);
+		return sl_refuse_msg(conn, req, 413, "RequestEntityTooLarge", url, msg);
+	}
+	if (strncmp(url, "/sluice/", 8) == 0)
+		return sl_sluice_endpoint(api, conn, url, method, req);
+	int rc = sl_res_path_parse(url, &p, &e);
+	if (rc != 0)
+		return sl_refuse(conn, req, rc == -ENAMETOOLONG ? 400 : MHD_HTTP_NOT_FOUND, &e, NULL);
+	if (sl_check_api_version(conn, &e) != 0)
+		return sl_refuse(conn, req, 400, &e, NULL);
+	if (strcmp(method, "GET") == 0)
+		return sl_get(api, conn, &p);
+	if (strcmp(method, "PUT") == 0)
+		return sl_put(api, conn, &p, req);
+	if (strcmp(method, "DELETE") == 0)
+		return sl_delete(api, conn, &p, req);
+	return sl_refuse_msg(conn, req, 405, "MethodNotAllowed", url,
+			     "Resources take GET, PUT and DELETE.");
+}
+
 static enum MHD_Result
 sl_handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
 	  const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
 	struct sl_api *api = cls;
 	struct sl_request *req = *con_cls;
-	struct sl_res_path p;
-	struct sl_error e;
 
 	(void)version;
 	if (req == NULL) {
@@ -423,6 +614,11 @@ sl_handle(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 		if (req == NULL)
 			return MHD_NO;
 		*con_cls = req;
+		if (sl_is_change(method)) {
+			const union MHD_ConnectionInfo *ci =
+				MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+			sl_audit_peer(ci != NULL ? ci->connect_fd : -1, req->who, sizeof(req->who));
+		}
 		return MHD_YES;
 	}
 	if (*upload_data_size != 0) {
@@ -446,27 +642,10 @@ sl_handle(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 		return MHD_YES;
 	}
 	req->start_us = sl_controller_now_us();
-	if (req->too_large) {
-		char msg[128];
-		snprintf(msg, sizeof(msg), "The request body is larger than %u bytes.",
-			 SL_API_MAX_BODY);
-		return sl_fail(conn, 413, "RequestEntityTooLarge", url, msg);
-	}
-	if (strncmp(url, "/sluice/", 8) == 0)
-		return sl_sluice_endpoint(api, conn, url, method, req);
-	int rc = sl_res_path_parse(url, &p, &e);
-	if (rc != 0)
-		return sl_send_error(conn, rc == -ENAMETOOLONG ? 400 : MHD_HTTP_NOT_FOUND, &e);
-	if (sl_check_api_version(conn, &e) != 0)
-		return sl_send_error(conn, 400, &e);
-	if (strcmp(method, "GET") == 0)
-		return sl_get(api, conn, &p);
-	if (strcmp(method, "PUT") == 0)
-		return sl_put(api, conn, &p, req);
-	if (strcmp(method, "DELETE") == 0)
-		return sl_delete(api, conn, &p);
-	return sl_fail(conn, 405, "MethodNotAllowed", url,
-		       "Resources take GET, PUT and DELETE.");
+	enum MHD_Result ret = sl_dispatch(api, conn, url, method, req);
+	if (sl_is_change(method))
+		sl_audit_request(url, method, req);
+	return ret;
 }
 
 /*
@@ -511,6 +690,18 @@ sl_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		free(req);
 		*con_cls = NULL;
 	}
+}
+
+/* libmicrohttpd's own complaints, as log lines of the api module. */
+static void
+sl_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	sl_log(SL_LOG_WARNING, "api", "libmicrohttpd: %s", msg);
 }
 
 static int
@@ -598,6 +789,7 @@ sl_api_start(const char *path, mode_t mode, struct sl_controller *ctl,
 		return NULL;
 	}
 	api->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, sl_handle, api,
+				    MHD_OPTION_EXTERNAL_LOGGER, sl_mhd_log, api, /* MHD wants it first */
 				    MHD_OPTION_LISTEN_SOCKET, api->listen_fd,
 				    MHD_OPTION_NOTIFY_COMPLETED, sl_completed, api,
 				    MHD_OPTION_UNESCAPE_CALLBACK, sl_unescape, api,

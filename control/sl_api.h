@@ -14,10 +14,13 @@
  *   GET /sluice/probes   health probe targets with their last results
  *   GET /sluice/metrics  the counters as Prometheus text
  *   GET, PUT /sluice/service  the host's service state and announcements
+ * Every request other than GET and HEAD is logged as a configuration
+ * change (sl_audit.h): the peer's uid and pid, method and path, result.
  */
 #ifndef SL_API_H
 #define SL_API_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <cjson/cJSON.h>
@@ -48,6 +51,8 @@ struct sl_api_hooks {
 	 * HTTP status of the refusal (400, 409, 500) with *err filled.
 	 */
 	int (*set_service)(void *ctx, const cJSON *body, struct sl_error *err);
+	/* The generation of the running configuration (for the audit line of a change), or NULL. */
+	uint64_t (*generation)(void *ctx);
 	void *ctx;
 };
 

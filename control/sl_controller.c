@@ -108,6 +108,8 @@ sl_controller_commit(struct sl_controller *c, cJSON *doc, double request_start_u
 	}
 	t.persist_us = sl_controller_now_us() - t1;
 
+	if (c->on_commit != NULL)
+		c->on_commit(c->on_commit_ctx, c->doc, doc);
 	cJSON_Delete(c->doc);
 	sl_model_free(c->model);
 	c->doc = doc;

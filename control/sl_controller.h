@@ -59,6 +59,15 @@ struct sl_controller {
 	struct sl_commit_timing last;
 	int watch_fd;              /* inotify on the configuration file's directory, or -1 */
 	double reload_due;         /* monotonic seconds; 0 = none pending */
+	/*
+	 * Set by a caller around its own sl_controller_commit() (else NULL):
+	 * called when that commit changed the configuration, after publication
+	 * and persistence, with the previous and the new document (valid
+	 * during the call only). The REST API compares them there for its
+	 * audit line, out of the time a change takes to reach the packets.
+	 */
+	void (*on_commit)(void *ctx, const cJSON *before, const cJSON *after);
+	void *on_commit_ctx;
 };
 
 /*

@@ -548,6 +548,23 @@ sl_doc_render(const cJSON *doc, const struct sl_res_path *p, struct sl_error *er
 	return sl_render_child(doc, p, top, top_id, p->child, cJSON_GetArrayItem(children, i));
 }
 
+const cJSON *
+sl_doc_find(const cJSON *doc, const struct sl_res_path *p)
+{
+	const cJSON *top, *children;
+	int i;
+
+	if (p->name[0] == '\0' || (top = sl_top(doc, p)) == NULL)
+		return NULL;
+	if (p->child < 0)
+		return top;
+	if (p->child_name[0] == '\0')
+		return NULL;
+	children = sl_children(top, p->type, p->child);
+	i = sl_find(children, p->child_name);
+	return i < 0 ? NULL : cJSON_GetArrayItem(children, i);
+}
+
 #define SL_DIM(a) (sizeof(a) / sizeof((a)[0]))
 
 static void

@@ -75,6 +75,12 @@ cJSON *sl_doc_new(void);
 cJSON *sl_doc_render(const cJSON *doc, const struct sl_res_path *p, struct sl_error *err);
 
 /*
+ * The stored resource p names (not rendered: what the document holds), or
+ * NULL when there is none or p names a collection.
+ */
+const cJSON *sl_doc_find(const cJSON *doc, const struct sl_res_path *p);
+
+/*
  * PUT: create or replace the resource p names from a request body. Read-only
  * fields in the body are dropped; for a pool, a backendIPConfigurations list
  * that differs from the one the NICs give is refused (membership of a pool

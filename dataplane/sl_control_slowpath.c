@@ -15,8 +15,10 @@
 
 #include "sl_control_slowpath.h"
 #include "sl_l2proto.h"
+#include "sl_logging.h"
 
-#define SP_LOG(level, ...) rte_log(RTE_LOG_##level, RTE_LOGTYPE_USER1, "sluiced: " __VA_ARGS__)
+RTE_LOG_REGISTER(sl_logtype_slowpath, user.sluice.slowpath, INFO);
+#define SP_LOG(level, ...) SL_LOG(level, sl_logtype_slowpath, "slowpath", __VA_ARGS__)
 
 #define SL_NEIGH_CAPACITY 65536
 #define SL_SLOW_BURST 64

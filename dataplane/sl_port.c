@@ -10,10 +10,11 @@
 #include <rte_ethdev.h>
 #include <rte_log.h>
 
+#include "sl_logging.h"
 #include "sl_port.h"
 
 RTE_LOG_REGISTER(sl_logtype_port, user.sluice.port, INFO);
-#define PORT_LOG(level, ...) rte_log(RTE_LOG_##level, sl_logtype_port, "sluice.port: " __VA_ARGS__)
+#define PORT_LOG(level, ...) SL_LOG(level, sl_logtype_port, "port", __VA_ARGS__)
 
 static int
 port_fail(struct sl_error *err, const struct sl_port_cfg *cfg, int rc, const char *fmt,

@@ -192,13 +192,17 @@ sl_stats_write_json(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 	fprintf(f, "},\n");
 	fprintf(f, "  \"lcores\": [");
 	for (unsigned int i = 0; i < n; i++) {
-		uint64_t d = 0;
+		uint64_t d = 0, fwd = 0;
 		for (int r = 0; r < SL_DROP_MAX; r++)
 			d += lc[i]->drops[r];
+		/* what it forwarded by the running rules (sluicectl top's bit rates) */
+		for (uint32_t r = 0; snap != NULL && r < snap->n_rules; r++)
+			fwd += lc[i]->rules[snap->rules[r].counter_id].bytes;
 		fprintf(f, "%s\n    {\"lcore\": %u, \"rx\": %" PRIu64 ", \"tx\": %" PRIu64
-			", \"dropped\": %" PRIu64 ", \"flowsLive\": %" PRIu64
-			", \"healthDiverted\": %" PRIu64 ", \"generation\": %" PRIu64,
-			i ? "," : "", lcore_ids[i], lc[i]->rx, lc[i]->tx, d, lc[i]->flows_live,
+			", \"dropped\": %" PRIu64 ", \"forwardedBytes\": %" PRIu64
+			", \"flowsLive\": %" PRIu64 ", \"healthDiverted\": %" PRIu64
+			", \"generation\": %" PRIu64,
+			i ? "," : "", lcore_ids[i], lc[i]->rx, lc[i]->tx, d, fwd, lc[i]->flows_live,
 			lc[i]->health_diverted, lc[i]->generation);
 		if (snap != NULL && lc[i]->generation == snap->generation &&
 		    lc[i]->generation_tsc >= publish_tsc)

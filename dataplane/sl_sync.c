@@ -19,10 +19,11 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include "sl_logging.h"
 #include "sl_sync.h"
 
 RTE_LOG_REGISTER(sl_logtype_sync, user.sluice.sync, INFO);
-#define SYNC_LOG(level, ...) rte_log(RTE_LOG_##level, sl_logtype_sync, "sluice.sync: " __VA_ARGS__)
+#define SYNC_LOG(level, ...) SL_LOG(level, sl_logtype_sync, "sync", __VA_ARGS__)
 
 /* Per control-loop turn, at most: records taken from each worker's ring, datagrams read. */
 #define SL_SYNC_DRAIN_PER_WORKER 1024

@@ -22,9 +22,12 @@
 #include "sl_flow_policy.h"
 #include "sl_hash.h"
 #include "sl_l2proto.h"
+#include "sl_logging.h"
 #include "sl_parse.h"
 #include "sl_rewrite.h"
 #include "sl_worker_internal.h"
+
+RTE_LOG_REGISTER(sl_logtype_worker, user.sluice.worker, INFO);
 
 #define SL_PREFETCH_AHEAD 4
 
@@ -573,8 +576,9 @@ sl_worker_main(void *arg)
 	int rc = sl_publisher_reader_start(w->pub, w->rcu_id);
 	if (rc != 0) {
 		/* before the loop: a log line is allowed here */
-		fprintf(stderr, "sluiced: worker lcore %u: RCU reader %u refused (%s): it polls no queue\n",
-			w->lcore_id, w->rcu_id, strerror(-rc));
+		SL_LOG(ERR, sl_logtype_worker, "worker",
+		       "lcore %u: RCU reader %u refused (%s): it polls no queue\n", w->lcore_id,
+		       w->rcu_id, strerror(-rc));
 		return rc;
 	}
 

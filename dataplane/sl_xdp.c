@@ -30,11 +30,12 @@
 #include <rte_common.h>
 #include <rte_log.h>
 
+#include "sl_logging.h"
 #include "sl_xdp.h"
 #include "sl_xdp_maps.h"
 
 RTE_LOG_REGISTER(sl_logtype_xdp, user.sluice.xdp, INFO);
-#define XDP_LOG(level, ...) rte_log(RTE_LOG_##level, sl_logtype_xdp, "sluice.xdp: " __VA_ARGS__)
+#define XDP_LOG(level, ...) SL_LOG(level, sl_logtype_xdp, "xdp", __VA_ARGS__)
 
 #ifndef AF_XDP
 #define AF_XDP 44

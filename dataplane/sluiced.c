@@ -6,14 +6,16 @@
  * lcore, serves the REST API, reloads the configuration on SIGHUP and when
  * the file changes, prints statistics, and shuts down cleanly on
  * SIGINT/SIGTERM. Every configuration change goes through the controller
- * (control/sl_controller.h): validate, compile, persist, publish.
+ * (control/sl_controller.h): validate, compile, persist, publish; and is
+ * logged with who made it (control/sl_audit.h). The log is one line a
+ * message on stderr, DPDK's included (sl_logging.h, --log-level).
  *
  *   sluiced [EAL options] -- --ports PROFILE.json [--config RESOURCES.json]
  *           [--state-dir DIR] [--api-socket PATH | --no-api]
  *           [--lcores-per-port N] [--stats-interval S] [--stats-file FILE]
  *           [--exit-idle-ms MS] [--bird-config FILE [--bird-socket PATH]
  *           [--withdraw-grace-ms MS]] [--sync-peers ADDR[,ADDR...] [--sync-port PORT]]
- *           [--xdp-program OBJECT]
+ *           [--xdp-program OBJECT] [--log-level [MODULE:]LEVEL]
  *
  * With --bird-config it announces its frontend addresses through BIRD
  * (control/sl_announce.h): the set is recomputed after every publication
@@ -48,10 +50,12 @@
 
 #include "sl_announce.h"
 #include "sl_api.h"
+#include "sl_audit.h"
 #include "sl_compile.h"
 #include "sl_config.h"
 #include "sl_control_slowpath.h"
 #include "sl_controller.h"
+#include "sl_logging.h"
 #include "sl_pmd_config.h"
 #include "sl_port.h"
 #include "sl_probe.h"
@@ -63,7 +67,7 @@
 #include "sl_worker.h"
 
 RTE_LOG_REGISTER(sl_logtype_main, user.sluice.main, INFO);
-#define MAIN_LOG(level, ...) rte_log(RTE_LOG_##level, sl_logtype_main, "sluiced: " __VA_ARGS__)
+#define MAIN_LOG(level, ...) SL_LOG(level, sl_logtype_main, "main", __VA_ARGS__)
 
 struct sl_options {
 	const char *ports_file;
@@ -97,13 +101,17 @@ remove_api_socket(void)
 	api_at_exit = NULL;
 }
 static volatile sig_atomic_t sig_reload;
+static volatile sig_atomic_t sig_reload_pid, sig_reload_uid; /* the last SIGHUP's sender */
 
 static void
-on_signal(int sig)
+on_signal(int sig, siginfo_t *si, void *uc)
 {
-	if (sig == SIGHUP)
+	(void)uc;
+	if (sig == SIGHUP) {
+		sig_reload_pid = (sig_atomic_t)si->si_pid;
+		sig_reload_uid = (sig_atomic_t)si->si_uid;
 		sig_reload = 1;
-	else if (sig_quit < 2)
+	} else if (sig_quit < 2)
 		sig_quit = sig_quit + 1; /* the handler blocks both signals: no lost update */
 }
 
@@ -117,6 +125,7 @@ usage(FILE *out, const char *prog)
 		"          [--stats-file FILE] [--exit-idle-ms MS]\n"
 		"          [--bird-config FILE [--bird-socket PATH] [--withdraw-grace-ms MS]]\n"
 		"          [--sync-peers ADDR[,ADDR...] [--sync-port PORT]] [--xdp-program OBJECT]\n"
+		"          [--log-level [MODULE:]LEVEL]\n"
 		"       sluiced --help | --version\n"
 		"  --help, --version   print this text, or sluiced's version, and exit\n"
 		"                      (EAL's own options: sluiced -h)\n"
@@ -154,7 +163,11 @@ usage(FILE *out, const char *prog)
 		"                      so flows that ECMP moves here keep their backend\n"
 		"  --sync-port         flow sync's UDP port, here and on the peers (default 7470)\n"
 		"  --xdp-program       the XDP steering program of AF_XDP ports (default:\n"
-		"                      sl_xdp_steer.o next to sluiced, else " SL_XDP_INSTALLED_OBJECT ")\n",
+		"                      sl_xdp_steer.o next to sluiced, else " SL_XDP_INSTALLED_OBJECT ")\n"
+		"  --log-level         the level of sluice's log (default info): emerg, alert,\n"
+		"                      crit, err, warning, notice, info or debug; MODULE:LEVEL\n"
+		"                      sets one module's (main, port, worker, slowpath, sync,\n"
+		"                      xdp, api, audit, control, libbpf); repeatable\n",
 		prog);
 }
 
@@ -182,6 +195,7 @@ parse_options(int argc, char **argv, struct sl_options *o)
 		{"sync-peers", required_argument, NULL, 'P'},
 		{"sync-port", required_argument, NULL, 'y'},
 		{"xdp-program", required_argument, NULL, 'X'},
+		{"log-level", required_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -243,6 +257,14 @@ parse_options(int argc, char **argv, struct sl_options *o)
 		case 'X':
 			o->xdp_program = optarg;
 			break;
+		case 'v': {
+			char why[256];
+			if (sl_logging_set_level(optarg, why, sizeof(why)) != 0) {
+				fprintf(stderr, "--log-level: %s\n", why);
+				return -1;
+			}
+			break;
+		}
 		case 'y': {
 			unsigned long v = strtoul(optarg, &end, 10);
 			if (*end != '\0' || optarg[0] == '\0' || v == 0 || v > 65535) {
@@ -302,8 +324,8 @@ parse_options(int argc, char **argv, struct sl_options *o)
 	if (o->api_socket == NULL)
 		o->api_socket = SL_API_DEFAULT_SOCKET;
 	if (o->bird_config == NULL && (o->bird_socket != NULL || o->withdraw_grace_ms >= 0))
-		fprintf(stderr, "warning: --bird-socket and --withdraw-grace-ms do nothing without "
-			"--bird-config\n");
+		MAIN_LOG(WARNING, "--bird-socket and --withdraw-grace-ms do nothing without "
+			 "--bird-config\n");
 	if (o->bird_config == NULL)
 		o->withdraw_grace_ms = 0;
 	else if (o->withdraw_grace_ms < 0)
@@ -585,20 +607,35 @@ set_service(void *ctx, const cJSON *body, struct sl_error *err)
 	return 0;
 }
 
+/* Apply the configuration file again, for who ("SIGHUP from ...", "file changed"). */
 static void
-reload_config(struct sl_daemon *d, const char *why)
+reload_config(struct sl_daemon *d, const char *who)
 {
 	struct sl_error err;
-	char line[1400];
+	char line[1400], result[1500];
 
-	if (d->opt.config_file == NULL)
+	if (d->opt.config_file == NULL) {
+		sl_audit_log(SL_LOG_NOTICE, who, "no --config", "nothing to reload");
 		return;
-	if (sl_controller_apply_file(&d->ctl, &err) == 0)
-		MAIN_LOG(INFO, "%s: %s %s\n", why, d->opt.config_file,
-			 d->ctl.unchanged ? "unchanged" : "applied");
-	else
-		MAIN_LOG(ERR, "%s: configuration refused, the running one stays: %s\n", why,
+	}
+	if (sl_controller_apply_file(&d->ctl, &err) != 0) {
+		snprintf(result, sizeof(result), "refused, the running configuration stays: %s",
 			 sl_error_format(&err, line, sizeof(line)));
+		sl_audit_log(SL_LOG_WARNING, who, d->opt.config_file, result);
+		return;
+	}
+	if (d->ctl.unchanged)
+		snprintf(result, sizeof(result), "unchanged");
+	else
+		snprintf(result, sizeof(result), "generation %lu published",
+			 (unsigned long)d->generation);
+	sl_audit_log(SL_LOG_NOTICE, who, d->opt.config_file, result);
+}
+
+static uint64_t
+config_generation(void *ctx)
+{
+	return ((struct sl_daemon *)ctx)->generation;
 }
 
 static void
@@ -768,7 +805,9 @@ main(int argc, char **argv)
 
 	if (early_answer(argc, argv))
 		return 0;
-	int rc = rte_eal_init(argc, argv);
+	int rc = sl_logging_init(); /* before the EAL: its messages get the line format too */
+
+	rc = rte_eal_init(argc, argv);
 
 	if (rc < 0)
 		rte_exit(EXIT_FAILURE, "EAL initialisation failed: %s\n", rte_strerror(rte_errno));
@@ -818,6 +857,7 @@ main(int argc, char **argv)
 						   .healthy = health_of,
 						   .service = service_json,
 						   .set_service = set_service,
+						   .generation = config_generation,
 						   .ctx = &d};
 		d.api = sl_api_start(d.opt.api_socket, 0600, &d.ctl, &hooks, &err);
 		if (d.api == NULL)
@@ -980,7 +1020,8 @@ main(int argc, char **argv)
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
+	sa.sa_sigaction = on_signal;
+	sa.sa_flags = SA_SIGINFO;
 	sigemptyset(&sa.sa_mask);
 	sigaddset(&sa.sa_mask, SIGINT);
 	sigaddset(&sa.sa_mask, SIGTERM);
@@ -1003,9 +1044,8 @@ main(int argc, char **argv)
 			 d.opt.bird_socket ? d.opt.bird_socket : SL_BIRD_DEFAULT_SOCKET);
 	announce_update(&d, d.ctl.model);
 	uint64_t last_rx = 0, prev_rx = 0, prev_tx = 0, prev_busy = 0;
-	printf("sluiced: running with %u worker lcore(s) on %u port(s)\n", d.n_workers,
-	       d.pmd.n_ports);
-	fflush(stdout);
+	MAIN_LOG(NOTICE, "running with %u worker lcore(s) on %u port(s)\n", d.n_workers,
+		 d.pmd.n_ports);
 	service_ready(&d);
 	for (;;) {
 		struct pollfd pfd[4];
@@ -1085,14 +1125,17 @@ main(int argc, char **argv)
 		if (sl_announce_run(d.ann, now_s()) > 0)
 			rte_log(sl_announce_bird_state(d.ann) == SL_BIRD_RECONFIGURED ? RTE_LOG_INFO
 											: RTE_LOG_WARNING,
-				sl_logtype_main, "sluiced: BIRD: %s: %s\n",
+				sl_logtype_main, "sluice.main: BIRD: %s: %s\n",
 				sl_bird_state_name(sl_announce_bird_state(d.ann)),
 				sl_announce_bird_message(d.ann));
 		if (d.ctl.watch_fd >= 0)
 			sl_controller_on_watch(&d.ctl, t);
 		if (sig_reload) {
+			char who[160];
 			sig_reload = 0;
-			reload_config(&d, "SIGHUP");
+			sl_audit_process("SIGHUP from", (pid_t)sig_reload_pid, (uid_t)sig_reload_uid,
+					 who, sizeof(who));
+			reload_config(&d, who);
 		}
 		if (sl_controller_reload_due(&d.ctl, t))
 			reload_config(&d, "file changed");

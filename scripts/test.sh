@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # test.sh: install what is missing, build, and run every test tier that runs
 # on this machine: unit (cmocka), dataplane (sluiced on net_pcap), the REST
-# API and persistence, sluicectl, the shell examples of the README and docs/
-# (as written, those that need no NIC), the Debian package and its service,
-# the unit and dataplane tiers again under
+# API, persistence and the log, sluicectl (`top` in tmux), the shell examples
+# of the README and docs/ (as written, those that need no NIC), the Debian
+# package and its service, the unit and dataplane tiers again under
 # AddressSanitizer + UndefinedBehaviorSanitizer, a fuzz smoke of the packet
 # parsers (libFuzzer), and end to end (network namespaces, real kernel TCP
 # and UDP; needs root).
@@ -43,6 +43,7 @@ PYTEST=("$SL_PY" -m pytest -q -p no:cacheprovider)
 run_tier "unit" meson test -C build --suite unit --print-errorlogs
 run_tier "dataplane" env SLUICE_BUILD=build "${PYTEST[@]}" tests/dataplane
 [ -d tests/api ] && run_tier "api" env SLUICE_BUILD=build "${PYTEST[@]}" tests/api
+# sluicectl, its live view (`top`) in a real terminal: tmux, 80 columns.
 run_tier "sluicectl" env SLUICE_BUILD=build "${PYTEST[@]}" tests/cli
 # Every shell example of the Markdown files that needs no NIC, as written (tests/docs).
 run_tier "docs examples" env SLUICE_BUILD=build "${PYTEST[@]}" tests/docs
