@@ -937,6 +937,7 @@ main(int argc, char **argv)
 		rte_exit(EXIT_FAILURE, "out of memory\n");
 	if (sl_publisher_init(&d.pub, d.n_workers) != 0)
 		rte_exit(EXIT_FAILURE, "cannot set up RCU\n");
+	sl_capture_attach_workers(d.pub.qsv); /* a capture's end waits for the workers */
 	d.prober = sl_prober_create(&d.opt.probe);
 	if (d.prober == NULL)
 		rte_exit(EXIT_FAILURE, "health probes: %s\n", strerror(errno));
@@ -1133,6 +1134,7 @@ main(int argc, char **argv)
 	sl_api_stop(d.api);
 	atomic_store_explicit(&d.quit, true, memory_order_relaxed);
 	rte_eal_mp_wait_lcore();
+	sl_capture_fini();
 	double elapsed = now_s() - d.start;
 	{
 		struct sl_xdp_port_stats xdp[SL_MAX_PORTS];
@@ -1161,7 +1163,6 @@ main(int argc, char **argv)
 	sl_table_cache_free(d.tables);
 	sl_pmd_config_free(&d.pmd);
 	rte_mempool_free(mp);
-	sl_capture_fini();
 	free(d.workers);
 	free(d.stats);
 	free(d.lcore_ids);

@@ -10,8 +10,13 @@ port 80 or 8080 and -p (sluice's port profile decides promiscuous mode);
 then the client sends 16 TCP SYNs to VIP:80 and 8 UDP datagrams to VIP:80
 (no UDP rule: dropped). The pcapng must hold the 16 SYNs as received
 (direction in) and the 16 rewritten to A:8080 as sent (direction out), and
-no UDP. Once the capture ends, traffic still flows. Needs root and
-hugepages (scripts/test.sh reserves them).
+no UDP. Once the capture ends, traffic still flows.
+
+A second test captures a busy port (net_null: every burst full) three
+times: the end of each capture must leave sluiced running (a worker still
+inside a removed capture callback when the tool frees its pool would
+fault; dataplane/sl_capture.h). Both need root and hugepages
+(scripts/test.sh reserves them).
 """
 import json
 import os
@@ -184,3 +189,29 @@ def check_capture(path):
             (SLUICE_MAC, A[1], CLIENT_IP, A[0], BACKEND_PORT), p.summary()
     assert sorted(p[TCP].sport for p in rx) == list(range(40000, 40000 + N_TCP))
     assert sorted(p[TCP].sport for p in tx) == list(range(40000, 40000 + N_TCP))
+
+
+def test_captures_of_a_busy_port_end_cleanly(daemons):
+    prefix = sldpdk.new_prefix("busy")
+    eal = sldpdk.eal_args(prefix, shared=True)
+    if eal is None:
+        pytest.skip("needs hugepages (SL_EAL_MEM has --no-huge): dpdk-dumpcap cannot map "
+                    "sluiced's memory")
+    try:
+        d = daemons.start(eal=eal, extra_args=["--flow-table-size", "4096"])
+        for i in range(3):
+            out = os.path.join(d.workdir, f"busy{i}.pcapng")
+            p = subprocess.run(["dpdk-dumpcap", "--file-prefix", prefix, "-i", "net_null0", "-p",
+                                "-q", "-c", "20000", "-a", "duration:10", "-w", out],
+                               capture_output=True, text=True, timeout=30)
+            assert p.returncode == 0, p.stdout + p.stderr
+            assert d.proc.poll() is None, f"sluiced died at the end of capture {i}:\n" + \
+                d.output()
+            assert len(sldpdk.pcapng_packets(out)) >= 20000
+        log = d.wait_log("capture of RX and TX on net_null0 ended")
+        assert log.count("started, every packet") == 3, log
+        assert d.stop() == 0
+    finally:
+        for x in daemons.all:
+            x.stop()
+        sldpdk.remove_runtime(prefix)

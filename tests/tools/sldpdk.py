@@ -16,6 +16,7 @@ import shutil
 import socket
 import struct
 import subprocess
+import sys
 import itertools
 
 _ids = itertools.count()
@@ -59,7 +60,8 @@ def remove_runtime(prefix):
 def telemetry(prefix, command, timeout=15.0):
     """command's answer from dpdk-telemetry.py -f prefix: the JSON value under
     the command's name."""
-    p = subprocess.run(["dpdk-telemetry.py", "-f", prefix], input=command + "\n",
+    tool = shutil.which("dpdk-telemetry.py") or "/usr/bin/dpdk-telemetry.py"
+    p = subprocess.run([sys.executable, tool, "-f", prefix], input=command + "\n",
                        capture_output=True, text=True, timeout=timeout)
     lines = [x for x in p.stdout.splitlines() if x.startswith("{")]
     assert p.returncode == 0 and lines, \
