@@ -30,7 +30,8 @@
 #include "sl_capture.h"
 
 RTE_LOG_REGISTER(sl_logtype_capture, user.sluice.capture, INFO);
-#define CAP_LOG(level, ...) rte_log(RTE_LOG_##level, sl_logtype_capture, "sluice.capture: " __VA_ARGS__)
+#define CAP_LOG(level, ...) \
+	rte_log(RTE_LOG_##level, sl_logtype_capture, "sluice.capture: " __VA_ARGS__)
 
 /* The capture protocol's name on the multi-process channel (lib/pdump's). */
 #define SL_PDUMP_ACTION "mp_pdump"
@@ -230,9 +231,12 @@ sl_tap_quiesce(uint16_t port, enum sl_tap_dir dir, uint16_t first, uint16_t end)
 	struct rte_rcu_qsbr *w = atomic_load(&sl_capture_workers);
 	struct sl_tap *taps = sl_taps[dir][port];
 
-	for (uint16_t q = first; q < end; q++)
-		while (taps[q].ring != NULL && taps[q].cb == NULL && (atomic_load(&taps[q].busy) & 1))
+	for (uint16_t q = first; q < end; q++) {
+		const int removed = taps[q].ring != NULL && taps[q].cb == NULL;
+
+		while (removed && (atomic_load(&taps[q].busy) & 1))
 			rte_pause();
+	}
 	if (w != NULL)
 		rte_rcu_qsbr_check(w, rte_rcu_qsbr_start(w), true);
 	for (uint16_t q = first; q < end; q++) {
@@ -432,8 +436,8 @@ sl_capture_serve_start(struct sl_error *err)
 	const struct rte_memzone *mz = rte_memzone_lookup(SL_PDUMP_STATS_ZONE);
 
 	if (mz == NULL || mz->len < sizeof(struct sl_pdump_stats_zone))
-		return sl_error_set(err, "CaptureInitFailed", "pdump", "",
-				    "Live capture is unavailable: pdump's statistics zone is missing.");
+		return sl_error_set(err, "CaptureInitFailed", "pdump", "", "Live capture is "
+				    "unavailable: pdump's statistics zone is missing.");
 	sl_pdump_stats = mz->addr;
 	rte_mp_action_unregister(SL_PDUMP_ACTION);
 	if (rte_mp_action_register(SL_PDUMP_ACTION, sl_capture_action) != 0)
@@ -480,9 +484,9 @@ sl_capture_init(struct sl_error *err)
 
 	if (!rte_eal_has_hugepages())
 		return sl_error_set(err, "CaptureUnavailable", "pdump", "",
-				    "Live capture is unavailable: with --no-huge a capture tool cannot "
-				    "map sluiced's memory; run sluiced on hugepages, with --file-prefix "
-				    "NAME, for dpdk-dumpcap to attach.");
+				    "Live capture is unavailable: with --no-huge a capture tool "
+				    "cannot map sluiced's memory; run sluiced on hugepages, with "
+				    "--file-prefix NAME, for dpdk-dumpcap to attach.");
 	if (rte_pdump_init() != 0)
 		return sl_error_set(err, "CaptureInitFailed", "pdump", "",
 				    "Live capture is unavailable: pdump could not start: %s.",
@@ -491,10 +495,12 @@ sl_capture_init(struct sl_error *err)
 		int why = rte_errno;
 		rte_pdump_uninit();
 		return sl_error_set(err, "CaptureUnavailable", "pdump", "",
-				    "Live capture is unavailable: EAL runs without its multi-process "
-				    "channel (%s); run sluiced with --file-prefix NAME and without "
-				    "--in-memory or --no-shconf for dpdk-dumpcap to attach.",
-				    why == ENOTSUP ? "--in-memory or --no-shconf" : rte_strerror(why));
+				    "Live capture is unavailable: EAL runs without its "
+				    "multi-process channel (%s); run sluiced with --file-prefix "
+				    "NAME and without --in-memory or --no-shconf for dpdk-dumpcap "
+				    "to attach.",
+				    why == ENOTSUP ? "--in-memory or --no-shconf"
+						   : rte_strerror(why));
 	}
 	rc = sl_capture_serve_start(err);
 	if (rc != 0) {

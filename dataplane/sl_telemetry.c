@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -84,9 +83,9 @@ sl_tel_add_number(struct rte_tel_data *d, const char *key, double x)
 {
 	char s[64];
 
-	if (x == floor(x) && x >= 0 && x < 18446744073709551616.0)
+	if (x >= 0 && x < 18446744073709551616.0 && x == (double)(uint64_t)x)
 		return rte_tel_data_add_dict_u64(d, key, (uint64_t)x);
-	if (x == floor(x) && x >= INT_MIN && x < 0)
+	if (x < 0 && x >= INT_MIN && x == (double)(int)x)
 		return rte_tel_data_add_dict_int(d, key, (int)x);
 	snprintf(s, sizeof(s), "%.3f", x); /* no fractions in telemetry data: a string */
 	return rte_tel_data_add_dict_string(d, key, s);

@@ -12,17 +12,18 @@
  * posts its request (command and parameters) under a mutex, raises an
  * atomic flag and waits (at most SL_TELEMETRY_WAIT_MS) on a condition
  * variable; the control thread, which tests the flag once a loop iteration
- * (every millisecond or sooner), builds the answer as a cJSON tree from its
+ * (every millisecond when it is idle), builds the answer as a cJSON tree from its
  * own view, hands it over under the mutex and signals. The telemetry thread
  * turns the tree into DPDK's telemetry data and frees it. One request is in
  * flight at a time; others wait their turn. Nothing runs while nobody asks:
  * the control thread's cost is one relaxed load a loop iteration.
  *
- * DPDK's telemetry data has no arrays of objects and answers at most 16 KiB:
- * lists of objects become dictionaries keyed by each one's name (characters
- * other than letters, digits, '_' and '/' written as '_'), and
- * /sluice/lcores, /sluice/rules and /sluice/backends answer a page at a time
- * ("/sluice/rules,OFFSET"; "next" is the next page's offset).
+ * DPDK's telemetry data has no arrays of objects and a reply holds at most
+ * 16 KiB: /sluice/lcores, /sluice/rules and /sluice/backends answer a page
+ * at a time ("/sluice/rules,OFFSET"; "next" is the next page's offset), each
+ * entry under its position in the list (lcores under their id); other lists
+ * of objects become dictionaries keyed by each one's name, lcore or port
+ * (characters other than letters, digits, '_' and '/' written as '_').
  */
 #ifndef SL_TELEMETRY_H
 #define SL_TELEMETRY_H

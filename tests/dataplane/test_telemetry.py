@@ -16,7 +16,6 @@ entry once, under its position in the list, and each reply must fit.
 import json
 import os
 import socket
-import sys
 import time
 
 import pytest
@@ -94,11 +93,9 @@ def daemon():
         yield {"d": d, "prefix": prefix, "sock": sock, "tcp": tcp, "udp": udp, "lb": lb}
     finally:
         listener.close()
-        if d is not None:
-            rc = d.stop()
-            if rc != 0:
-                sys.stderr.write(d.output())
+        rc = d.stop() if d is not None else 0
         sldpdk.remove_runtime(prefix)
+        assert rc == 0, f"sluiced exited {rc} (sanitizer report?):\n{d.output()}"
 
 
 def rest_stats(sock):
