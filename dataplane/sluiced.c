@@ -51,6 +51,7 @@
 #include "sl_announce.h"
 #include "sl_api.h"
 #include "sl_audit.h"
+#include "sl_capture.h"
 #include "sl_compile.h"
 #include "sl_config.h"
 #include "sl_control_slowpath.h"
@@ -64,6 +65,7 @@
 #include "sl_xdp.h"
 #include "sl_stats.h"
 #include "sl_sync.h"
+#include "sl_telemetry.h"
 #include "sl_worker.h"
 
 RTE_LOG_REGISTER(sl_logtype_main, user.sluice.main, INFO);
@@ -607,6 +609,57 @@ set_service(void *ctx, const cJSON *body, struct sl_error *err)
 	return 0;
 }
 
+/* A backend's probe health for telemetry, from its name "<lb>/<pool>/<address>". */
+static int
+telemetry_probed_down(void *ctx, const struct sl_backend *b)
+{
+	char name[SL_NAME_MAX], *pool, *addr;
+
+	snprintf(name, sizeof(name), "%s", b->name);
+	pool = strchr(name, '/');
+	addr = pool != NULL ? strchr(pool + 1, '/') : NULL;
+	if (addr == NULL)
+		return 0;
+	*pool++ = '\0';
+	*addr++ = '\0';
+	return backend_down(ctx, name, pool, addr);
+}
+
+/* A telemetry command waits (sl_telemetry.h): answer it from the control thread's view. */
+static void
+telemetry_answer(struct sl_daemon *d)
+{
+	struct sl_xdp_port_stats xdp[SL_MAX_PORTS];
+	const struct sl_stats_extra e = stats_extra(d, xdp);
+	const struct sl_telemetry_view v = {.stats = d->stats,
+					    .lcore_ids = d->lcore_ids,
+					    .n_workers = d->n_workers,
+					    .flow_capacity = d->opt.flow_table_size,
+					    .snap = sl_publisher_current(&d->pub),
+					    .extra = &e,
+					    .elapsed_s = now_s() - d->start,
+					    .probed_down = telemetry_probed_down,
+					    .ctx = d};
+
+	sl_telemetry_answer(&v);
+}
+
+/* dpdk-telemetry.py's commands and dpdk-dumpcap's handler: sluiced runs without either. */
+static void
+dpdk_tools_start(void)
+{
+	struct sl_error err;
+	char line[1400];
+
+	if (sl_telemetry_register(&err) != 0)
+		MAIN_LOG(WARNING, "%s\n", sl_error_format(&err, line, sizeof(line)));
+	if (sl_capture_init(&err) != 0)
+		MAIN_LOG(NOTICE, "%s\n", sl_error_format(&err, line, sizeof(line)));
+	else
+		MAIN_LOG(INFO, "live capture: dpdk-dumpcap can attach (runtime directory %s)\n",
+			 rte_eal_get_runtime_dir());
+}
+
 /* Apply the configuration file again, for who ("SIGHUP from ...", "file changed"). */
 static void
 reload_config(struct sl_daemon *d, const char *who)
@@ -818,6 +871,7 @@ main(int argc, char **argv)
 	d.svc = sl_service_open(&err);
 	if (d.svc == NULL)
 		rte_exit(EXIT_FAILURE, "service manager: %s\n", sl_error_format(&err, line, sizeof(line)));
+	dpdk_tools_start();
 
 	if (sl_pmd_config_load(d.opt.ports_file, &d.pmd, &err) != 0)
 		rte_exit(EXIT_FAILURE, "port profile refused: %s\n",
@@ -975,6 +1029,7 @@ main(int argc, char **argv)
 		rte_exit(EXIT_FAILURE, "out of memory\n");
 	if (sl_publisher_init(&d.pub, d.n_workers) != 0)
 		rte_exit(EXIT_FAILURE, "cannot set up RCU\n");
+	sl_capture_attach_workers(d.pub.qsv); /* a capture's end waits for the workers */
 	d.prober = sl_prober_create(&d.opt.probe);
 	if (d.prober == NULL)
 		rte_exit(EXIT_FAILURE, "health probes: %s\n", strerror(errno));
@@ -1122,6 +1177,8 @@ main(int argc, char **argv)
 		if (sev != SL_SERVICE_NO_EVENT)
 			rte_log(sev == SL_SERVICE_WORKER_STUCK ? RTE_LOG_ERR : RTE_LOG_NOTICE,
 				sl_logtype_main, "sluiced: %s\n", sl_service_message(d.svc));
+		if (sl_telemetry_pending())
+			telemetry_answer(&d);
 		if (sl_announce_run(d.ann, now_s()) > 0)
 			rte_log(sl_announce_bird_state(d.ann) == SL_BIRD_RECONFIGURED ? RTE_LOG_INFO
 											: RTE_LOG_WARNING,
@@ -1172,11 +1229,13 @@ main(int argc, char **argv)
 	}
 
 	sl_service_stopping(d.svc);
+	sl_telemetry_close();
 	withdraw_before_exit(&d);
 	api_at_exit = NULL;
 	sl_api_stop(d.api);
 	atomic_store_explicit(&d.quit, true, memory_order_relaxed);
 	rte_eal_mp_wait_lcore();
+	sl_capture_fini();
 	double elapsed = now_s() - d.start;
 	{
 		struct sl_xdp_port_stats xdp[SL_MAX_PORTS];

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # test.sh: install what is missing, build, and run every test tier that runs
-# on this machine: unit (cmocka), dataplane (sluiced on net_pcap), the REST
-# API, persistence and the log, sluicectl (`top` in tmux), the shell examples
-# of the README and docs/ (as written, those that need no NIC), the Debian
-# package and its service, the unit and dataplane tiers again under
+# on this machine: unit (cmocka), dataplane (sluiced on net_pcap, its
+# counters also through dpdk-telemetry.py), the REST API, persistence and the
+# log (and, as root with hugepages, live capture with dpdk-dumpcap),
+# sluicectl (`top` in tmux), the shell examples of the README and docs/ (as
+# written, those that need no NIC), the Debian package and its service, the
+# unit and dataplane tiers again under
 # AddressSanitizer + UndefinedBehaviorSanitizer, a fuzz smoke of the packet
 # parsers (libFuzzer), and end to end (network namespaces, real kernel TCP
 # and UDP; needs root).

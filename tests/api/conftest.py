@@ -157,7 +157,7 @@ class ApiDaemon:
     [--config FILE]. The directory may be reused by a later instance (restart)."""
 
     def __init__(self, workdir=None, config=None, profile=NULL_PROFILE, state=True,
-                 extra_args=(), env=None, netns=None, lcores="0,1", wait=True):
+                 extra_args=(), env=None, netns=None, lcores="0,1", wait=True, eal=None):
         self.workdir = workdir or tempfile.mkdtemp(prefix="slapi-")
         self.sock = os.path.join(self.workdir, "s.sock")
         self.state_dir = os.path.join(self.workdir, "state") if state else None
@@ -167,7 +167,8 @@ class ApiDaemon:
             os.makedirs(self.state_dir, exist_ok=True)
             args += ["--state-dir", self.state_dir]
         self.d = slharness.Daemon(profile, config, lcores=lcores,
-                                  extra_args=args + list(extra_args), env=env, netns=netns)
+                                  extra_args=args + list(extra_args), env=env, netns=netns,
+                                  eal=eal)
         self.api = Api(self.sock)
         if wait:
             self.wait_ready()

@@ -148,18 +148,20 @@ class Daemon:
     Optional, defaulting to the original behaviour: config_path None runs
     without --config (the REST API tier starts from --state-dir or nothing);
     env adds environment variables; netns runs sluiced inside that network
-    namespace (ip netns exec). self.cmd is the command line.
+    namespace (ip netns exec); eal replaces eal_args(lcores) (the EAL
+    options). self.cmd is the command line.
     """
 
     def __init__(self, profile, config_path=None, lcores="0,1", extra_args=(), env=None,
-                 netns=None):
+                 netns=None, eal=None):
         self.dir = tempfile.mkdtemp(prefix="sluice-daemon-")
         self.profile = os.path.join(self.dir, "ports.json")
         self.stats = os.path.join(self.dir, "stats.json")
         self.log = os.path.join(self.dir, "sluiced.log")
         with open(self.profile, "w") as f:
             json.dump(profile, f)
-        cmd = [sluiced_path()] + eal_args(lcores) + ["--", "--ports", self.profile]
+        cmd = [sluiced_path()] + (list(eal) if eal is not None else eal_args(lcores))
+        cmd += ["--", "--ports", self.profile]
         if config_path is not None:
             cmd += ["--config", config_path]
         cmd += ["--stats-file", self.stats, "--stats-interval", "0.2"] + list(extra_args)
