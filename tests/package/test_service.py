@@ -351,9 +351,11 @@ def test_reload_and_stop(service):
     assert reload_[-1] == str(pid), reload_
     subprocess.run(reload_, check=True, timeout=10)
     deadline = time.monotonic() + 15
-    while "SIGHUP:" not in service.log() and time.monotonic() < deadline:
+    while "SIGHUP from" not in service.log() and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert re.search(r"SIGHUP: \S+/etc/sluice/config\.json unchanged", service.log()), service.log()
+    # the audit line names the sender (the unit's ExecReload: kill) and the result
+    assert re.search(r"NOTICE sluice\.audit: SIGHUP from uid 0 pid \d+ \(kill\): "
+                     r"\S+/etc/sluice/config\.json: unchanged", service.log()), service.log()
     t = time.monotonic()
     service.proc.send_signal(signal.SIGTERM)  # systemctl stop: KillSignal=SIGTERM
     assert service.notes.wait(r"^STOPPING=1", 10, since=t), service.notes.all(t)
