@@ -187,6 +187,8 @@ sl_stage_classify(struct sl_worker *w, const struct sl_snapshot *snap, struct rt
 		}
 		const struct sl_rule *rule = &snap->rules[ri];
 		const struct sl_pool *pool = &snap->pools[rule->pool];
+		/* from here on a drop is counted against the rule (its frontend) too */
+		b->rule[i] = rule;
 		if (unlikely(pool->n_members == 0)) {
 			b->drop[i] = SL_DROP_NO_BACKEND;
 			continue;
@@ -202,7 +204,6 @@ sl_stage_classify(struct sl_worker *w, const struct sl_snapshot *snap, struct rt
 		} else {
 			h = b->hash[i];
 		}
-		b->rule[i] = rule;
 		b->slot[i] = &pool->table[sl_maglev_slot(h, pool->table_size)];
 		/*
 		 * With flow tracking only a new flow reads the slot, so a
@@ -309,6 +310,7 @@ sl_stage_pick(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port
 				}
 				b->flow[i] = e;
 				b->fresh[i] = 1;
+				w->stats->rule_events[rule->counter_id].new_flows++;
 			}
 		}
 		b->backend[i] = be;
@@ -557,6 +559,9 @@ sl_worker_burst(struct sl_worker *w, struct sl_worker_queue *q, const struct sl_
 			r = sl_worker_slowpath(w, snap, q->port_index, pkts[i], &b.pkt[i], r, now);
 		if (unlikely(r != SL_DROP_NONE)) {
 			st->drops[r]++;
+			/* its rule was found (the slow path's packets had none, but no_backend) */
+			if (b.drop[i] == SL_DROP_NONE || b.drop[i] == SL_DROP_NO_BACKEND)
+				sl_stats_rule_dropped(st, b.rule[i]->counter_id, r);
 			rte_pktmbuf_free(pkts[i]);
 		}
 	}

@@ -406,6 +406,9 @@ publish_snapshot(void *ctx, void *prepared)
 	for (uint32_t p = 0; p < d->pmd.n_ports; p++)
 		if (d->xdp[p] != NULL)
 			sl_xdp_sync_begin(d->xdp[p], s);
+	/* each frontend's counters count on from the current snapshot's */
+	if (sl_stats_frontends_carry(d->stats, d->n_workers, sl_publisher_current(&d->pub), s) < 0)
+		MAIN_LOG(ERR, "frontend counters: out of memory: some may start again from 0\n");
 	us = sl_publish(&d->pub, s);
 	sl_control_slowpath_compile_published(d->slow);
 	for (uint32_t p = 0; p < d->pmd.n_ports; p++)
