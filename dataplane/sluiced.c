@@ -13,7 +13,7 @@
  *           [--lcores-per-port N] [--stats-interval S] [--stats-file FILE]
  *           [--exit-idle-ms MS] [--bird-config FILE [--bird-socket PATH]
  *           [--withdraw-grace-ms MS]] [--sync-peers ADDR[,ADDR...] [--sync-port PORT]]
- *           [--xdp-program OBJECT]
+ *           [--xdp-program OBJECT] [--metrics-listen ADDR:PORT]
  *
  * With --bird-config it announces its frontend addresses through BIRD
  * (control/sl_announce.h): the set is recomputed after every publication
@@ -50,6 +50,7 @@
 #include "sl_config.h"
 #include "sl_control_slowpath.h"
 #include "sl_controller.h"
+#include "sl_metrics_http.h"
 #include "sl_pmd_config.h"
 #include "sl_port.h"
 #include "sl_probe.h"
@@ -81,6 +82,7 @@ struct sl_options {
 	const char *sync_peers;  /* NULL: no flow sync */
 	uint16_t sync_port;
 	const char *xdp_program; /* NULL: next to sluiced, else the installed one */
+	const char *metrics_listen; /* NULL: no Prometheus listener on TCP */
 };
 
 static volatile sig_atomic_t sig_quit; /* SIGINT/SIGTERM received (count, up to 2) */
@@ -114,6 +116,7 @@ usage(const char *prog)
 		"          [--stats-file FILE] [--exit-idle-ms MS]\n"
 		"          [--bird-config FILE [--bird-socket PATH] [--withdraw-grace-ms MS]]\n"
 		"          [--sync-peers ADDR[,ADDR...] [--sync-port PORT]] [--xdp-program OBJECT]\n"
+		"          [--metrics-listen ADDR:PORT]\n"
 		"  --ports             port profile (pmd-config/*.json)\n"
 		"  --config            resources: virtual networks, network interfaces and load\n"
 		"                      balancers (JSON); applied at start, on SIGHUP and when the\n"
@@ -148,7 +151,9 @@ usage(const char *prog)
 		"                      so flows that ECMP moves here keep their backend\n"
 		"  --sync-port         flow sync's UDP port, here and on the peers (default 7470)\n"
 		"  --xdp-program       the XDP steering program of AF_XDP ports (default:\n"
-		"                      sl_xdp_steer.o next to sluiced, else " SL_XDP_INSTALLED_OBJECT ")\n",
+		"                      sl_xdp_steer.o next to sluiced, else " SL_XDP_INSTALLED_OBJECT ")\n"
+		"  --metrics-listen    serve GET /metrics (Prometheus text) over HTTP on TCP at\n"
+		"                      A.B.C.D:PORT or [IPv6]:PORT, nothing else (default: off)\n",
 		prog);
 }
 
@@ -176,6 +181,7 @@ parse_options(int argc, char **argv, struct sl_options *o)
 		{"sync-peers", required_argument, NULL, 'P'},
 		{"sync-port", required_argument, NULL, 'y'},
 		{"xdp-program", required_argument, NULL, 'X'},
+		{"metrics-listen", required_argument, NULL, 'M'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -237,6 +243,17 @@ parse_options(int argc, char **argv, struct sl_options *o)
 		case 'X':
 			o->xdp_program = optarg;
 			break;
+		case 'M': {
+			struct sockaddr_storage ss;
+			struct sl_error merr;
+			socklen_t len;
+			if (sl_metrics_listen_parse(optarg, &ss, &len, &merr) != 0) {
+				fprintf(stderr, "--metrics-listen: %s\n", merr.message);
+				return -1;
+			}
+			o->metrics_listen = optarg;
+			break;
+		}
 		case 'y': {
 			unsigned long v = strtoul(optarg, &end, 10);
 			if (*end != '\0' || optarg[0] == '\0' || v == 0 || v > 65535) {
@@ -341,6 +358,7 @@ struct sl_daemon {
 	double start;
 	struct sl_controller ctl;
 	struct sl_api *api;
+	struct sl_metrics_http *metrics; /* --metrics-listen (NULL: off) */
 	struct sl_prober *prober;
 	uint64_t publish_tsc; /* when the current snapshot was published */
 	struct sl_dp_port dp_ports[SL_MAX_PORTS];
@@ -778,6 +796,14 @@ main(int argc, char **argv)
 		api_at_exit = d.api;
 		atexit(remove_api_socket);
 	}
+	if (d.opt.metrics_listen != NULL) {
+		d.metrics = sl_metrics_http_start(d.opt.metrics_listen, stats_prometheus, &d, &err);
+		if (d.metrics == NULL)
+			rte_exit(EXIT_FAILURE, "--metrics-listen: %s\n",
+				 sl_error_format(&err, line, sizeof(line)));
+		MAIN_LOG(INFO, "Prometheus metrics on http://%s/metrics\n",
+			 sl_metrics_http_address(d.metrics));
+	}
 
 	d.n_workers = rte_lcore_count() - 1;
 	if (d.n_workers == 0)
@@ -958,7 +984,7 @@ main(int argc, char **argv)
 	       d.pmd.n_ports);
 	fflush(stdout);
 	for (;;) {
-		struct pollfd pfd[4];
+		struct pollfd pfd[5];
 		nfds_t n_pfd = 0;
 		/* The control thread's slow path (ARP, ND, ping, exception path), every ms. */
 		int timeout_ms = 1;
@@ -991,6 +1017,9 @@ main(int argc, char **argv)
 			pfd[n_pfd++] = (struct pollfd){.fd = sl_api_fd(d.api), .events = POLLIN};
 		if (d.ctl.watch_fd >= 0)
 			pfd[n_pfd++] = (struct pollfd){.fd = d.ctl.watch_fd, .events = POLLIN};
+		if (d.metrics != NULL)
+			pfd[n_pfd++] = (struct pollfd){.fd = sl_metrics_http_fd(d.metrics),
+						       .events = POLLIN};
 		pfd[n_pfd++] = (struct pollfd){.fd = sl_prober_fd(d.prober), .events = POLLIN};
 		double due = sl_prober_next_due(d.prober) - now_s();
 		double bird_due = sl_announce_next_due(d.ann);
@@ -1028,6 +1057,8 @@ main(int argc, char **argv)
 		}
 		if (d.api != NULL)
 			sl_api_run(d.api);
+		if (d.metrics != NULL)
+			sl_metrics_http_run(d.metrics);
 		if (sl_announce_run(d.ann, now_s()) > 0)
 			rte_log(sl_announce_bird_state(d.ann) == SL_BIRD_RECONFIGURED ? RTE_LOG_INFO
 											: RTE_LOG_WARNING,
@@ -1077,6 +1108,7 @@ main(int argc, char **argv)
 	withdraw_before_exit(&d);
 	api_at_exit = NULL;
 	sl_api_stop(d.api);
+	sl_metrics_http_stop(d.metrics);
 	atomic_store_explicit(&d.quit, true, memory_order_relaxed);
 	rte_eal_mp_wait_lcore();
 	double elapsed = now_s() - d.start;

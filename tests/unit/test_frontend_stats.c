@@ -129,8 +129,8 @@ teardown(void **state)
 static void
 test_compiled_frontends(void **state)
 {
-	struct sl_snapshot *s = compile(DOC(VNETS, LB1(FE1 "," FE6, R1 "," R2_ON("fe1", "pool1") "," R6) ","
-					    LB2));
+	struct sl_snapshot *s = compile(
+		DOC(VNETS, LB1(FE1 "," FE6, R1 "," R2_ON("fe1", "pool1") "," R6) "," LB2));
 	struct sl_ip_addr a;
 
 	(void)state;
