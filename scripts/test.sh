@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # test.sh: install what is missing, build, and run every test tier that runs
 # on this machine: unit (cmocka), dataplane (sluiced on net_pcap), the REST
-# API and persistence, sluicectl, the shell examples of the README and docs/
+# API and persistence (and --metrics-listen scraped by a real Prometheus),
+# sluicectl, the shell examples of the README and docs/
 # (as written, those that need no NIC), the unit and dataplane tiers again under
 # AddressSanitizer + UndefinedBehaviorSanitizer, a fuzz smoke of the packet
 # parsers (libFuzzer), and end to end (network namespaces, real kernel TCP
