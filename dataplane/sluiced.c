@@ -248,7 +248,8 @@ parse_options(int argc, char **argv, struct sl_options *o)
 			struct sl_error merr;
 			socklen_t len;
 			if (sl_metrics_listen_parse(optarg, &ss, &len, &merr) != 0) {
-				fprintf(stderr, "--metrics-listen: %s\n", merr.message);
+				char mline[1400];
+				fprintf(stderr, "%s\n", sl_error_format(&merr, mline, sizeof(mline)));
 				return -1;
 			}
 			o->metrics_listen = optarg;
