@@ -363,7 +363,7 @@ write_prom_frontends(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 	if (nf == 0)
 		return;
 	prom_head(f, "sluice_frontend_packets_total", "counter",
-		  "Packets the frontend's rules forwarded (client to backend).");
+		  "Packets the frontend's rules forwarded (to backends, and DNAT replies).");
 	for (uint32_t i = 0; i < nf; i++)
 		prom_frontend(f, "sluice_frontend_packets_total", &snap->frontends[i], NULL,
 			      c[i].packets);
