@@ -248,6 +248,11 @@ def test_prometheus_rate_matches_the_traffic(daemons, netns):
                           at=t_end) == 0
         assert prom.value(f"sum(increase(sluice_frontend_dropped_packets_total{{{FE1}}}{rng}))",
                           at=t_end) == 0
+
+        # fe1's rule deleted (a new snapshot published): fe1 keeps what it counted
+        d.api.ok("DELETE", rid("loadBalancers", "lb", "loadBalancingRules", "r1"), status=200)
+        fe = frontends(d.api)
+        assert (fe["lb/fe1"]["packets"], fe["lb/fe1"]["newFlows"]) == (N, FLOWS), fe
     except AssertionError:
         print(f"--- prometheus log ---\n{prom.output()}")
         raise
