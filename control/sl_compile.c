@@ -455,6 +455,7 @@ struct sl_nat_ctx {
 	struct sl_id_registry *backend_ids;
 	struct sl_table_cache *tables;
 	uint64_t seed;
+	uint32_t fe_base; /* the load balancer's first frontend in s->frontends */
 	struct sl_error *err;
 };
 
@@ -537,6 +538,7 @@ sl_compile_nat_rule(const struct sl_nat_ctx *x, const struct sl_lb *lb,
 		sr->family = fe->family;
 		sr->tcp_reset = nr->enable_tcp_reset;
 		sr->inbound_nat = 1;
+		sr->frontend_index = (uint16_t)(x->fe_base + (uint32_t)nr->frontend);
 		sr->tcp_idle_ms = (uint32_t)nr->idle_timeout_min * 60000u;
 		sl_display_name(sr->name, lb->name, nr->name, suffix);
 		sl_counter_key(key, SL_COMPILE_NAT_PREFIX, lb->name, nr->name, key_suffix);
@@ -545,6 +547,41 @@ sl_compile_nat_rule(const struct sl_nat_ctx *x, const struct sl_lb *lb,
 		if (rc < 0)
 			return rc;
 		s->rule_by_id[sr->counter_id] = *r;
+	}
+	return 0;
+}
+
+/*
+ * The frontend IP configurations of every load balancer, in model order
+ * (a rule's frontend_index is its load balancer's first one plus its
+ * frontend's index), named "<lb>/<frontend>".
+ */
+static int
+sl_compile_frontends(struct sl_snapshot *s, const struct sl_model *m, struct sl_error *err)
+{
+	uint64_t n = 0;
+	uint32_t k = 0;
+	int rc;
+
+	for (uint32_t li = 0; li < m->n_lbs; li++)
+		n += m->lbs[li].n_frontends;
+	if (n > SL_MAX_FRONTENDS) {
+		sl_error_set(err, "CounterIdsExhausted", "", "",
+			     "%llu frontend IP configurations in all; sluice counts at most %u.",
+			     (unsigned long long)n, SL_MAX_FRONTENDS);
+		return -ENOSPC;
+	}
+	rc = sl_snapshot_alloc_frontends(s, (uint32_t)n);
+	if (rc < 0)
+		return sl_compile_fail(err, rc, "", "the frontends");
+	for (uint32_t li = 0; li < m->n_lbs; li++) {
+		const struct sl_lb *lb = &m->lbs[li];
+		for (uint32_t fi = 0; fi < lb->n_frontends; fi++, k++) {
+			struct sl_frontend_info *fe = &s->frontends[k];
+			fe->addr = lb->frontends[fi].addr;
+			fe->family = lb->frontends[fi].family;
+			sl_display_name(fe->name, lb->name, lb->frontends[fi].name, NULL);
+		}
 	}
 	return 0;
 }
@@ -616,6 +653,12 @@ sl_compile_cached(const struct sl_model *m, const struct sl_port_info *ports, ui
 	}
 	s->generation = generation;
 	s->hash_seed = m->hash_seed;
+	rc = sl_compile_frontends(s, m, err);
+	if (rc < 0) {
+		sl_snapshot_free(s);
+		errno = -rc;
+		return NULL;
+	}
 	seed = SL_MAGLEV_DEFAULT_SEED ^ m->hash_seed;
 	nat.s = s;
 	nat.m = m;
@@ -626,6 +669,7 @@ sl_compile_cached(const struct sl_model *m, const struct sl_port_info *ports, ui
 	nat.tables = tables;
 	nat.seed = seed;
 	nat.err = err;
+	nat.fe_base = 0;
 	if (tables != NULL)
 		tables->round++;
 
@@ -693,6 +737,7 @@ sl_compile_cached(const struct sl_model *m, const struct sl_port_info *ports, ui
 			sr->floating_ip = rule->floating_ip;
 			sr->family = fe->family;
 			sr->tcp_reset = rule->enable_tcp_reset;
+			sr->frontend_index = (uint16_t)(nat.fe_base + (uint32_t)rule->frontend);
 			sr->tcp_idle_ms = (uint32_t)rule->idle_timeout_min * 60000u;
 			sl_display_name(sr->name, lb->name, rule->name, NULL);
 			sl_counter_key(key, "", lb->name, rule->name, NULL);
@@ -709,6 +754,7 @@ sl_compile_cached(const struct sl_model *m, const struct sl_port_info *ports, ui
 				goto fail;
 		}
 		pool_base += lb->n_pools + lb->n_nat_rules;
+		nat.fe_base += lb->n_frontends;
 	}
 
 	for (port = 0; port < n_ports; port++) {

@@ -11,6 +11,7 @@
 #include <rte_errno.h>
 #include <rte_malloc.h>
 
+#include "sl_frontend_stats.h"
 #include "sl_stats.h"
 
 struct sl_lcore_stats *
@@ -26,7 +27,10 @@ sl_stats_alloc(int socket)
 	s->backends = rte_zmalloc_socket("sl_backend_counters",
 					 sizeof(*s->backends) * SL_MAX_BACKEND_COUNTERS,
 					 RTE_CACHE_LINE_SIZE, socket);
-	if (s->rules == NULL || s->backends == NULL) {
+	s->rule_events = rte_zmalloc_socket("sl_rule_events",
+					    sizeof(*s->rule_events) * SL_MAX_RULE_COUNTERS,
+					    RTE_CACHE_LINE_SIZE, socket);
+	if (s->rules == NULL || s->backends == NULL || s->rule_events == NULL) {
 		sl_stats_free(s);
 		rte_errno = ENOMEM;
 		return NULL;
@@ -41,6 +45,7 @@ sl_stats_free(struct sl_lcore_stats *s)
 		return;
 	rte_free(s->rules);
 	rte_free(s->backends);
+	rte_free(s->rule_events);
 	rte_free(s);
 }
 
@@ -109,6 +114,64 @@ sum_obj(struct sl_lcore_stats *const *lc, unsigned int n, int backend, uint32_t 
 	return c;
 }
 
+/* The lcores whose counters sl_rule_counts() sums. */
+struct sl_lcores {
+	struct sl_lcore_stats *const *lc;
+	unsigned int n;
+};
+
+/* sl_rule_counts_fn over the lcores' rule counters and events. */
+static void
+sl_rule_counts(void *ctx, uint32_t id, struct sl_frontend_counts *out)
+{
+	const struct sl_lcores *l = ctx;
+	struct sl_obj_counter c = sum_obj(l->lc, l->n, 0, id);
+
+	memset(out, 0, sizeof(*out));
+	out->packets = c.packets;
+	out->bytes = c.bytes;
+	for (unsigned int i = 0; i < l->n; i++) {
+		const struct sl_rule_events *e = &l->lc[i]->rule_events[id];
+		out->new_flows += e->new_flows;
+		for (int k = 0; k < SL_FE_DROP_MAX; k++)
+			out->drops[k] += e->drops[k];
+	}
+}
+
+int
+sl_stats_frontends_carry(struct sl_lcore_stats *const *lc, unsigned int n,
+			 const struct sl_snapshot *prev, struct sl_snapshot *next)
+{
+	struct sl_lcores l = {.lc = lc, .n = n};
+
+	return sl_frontend_counts_carry(prev, next, sl_rule_counts, &l);
+}
+
+/* Each frontend of snap's counters (malloc'd, snap->n_frontends), or NULL. */
+static struct sl_frontend_counts *
+frontend_counts(struct sl_lcore_stats *const *lc, unsigned int n, const struct sl_snapshot *snap)
+{
+	struct sl_lcores l = {.lc = lc, .n = n};
+	struct sl_frontend_counts *c;
+
+	if (snap == NULL || snap->n_frontends == 0)
+		return NULL;
+	c = calloc(snap->n_frontends, sizeof(*c));
+	if (c != NULL)
+		sl_frontend_counts_read(snap, sl_rule_counts, &l, c);
+	return c;
+}
+
+static uint64_t
+counts_dropped(const struct sl_frontend_counts *c)
+{
+	uint64_t d = 0;
+
+	for (int k = 0; k < SL_FE_DROP_MAX; k++)
+		d += c->drops[k];
+	return d;
+}
+
 uint64_t
 sl_stats_rule_packets(struct sl_lcore_stats *const *lc, unsigned int n,
 		      const struct sl_snapshot *snap)
@@ -134,6 +197,32 @@ json_string(FILE *f, const char *s)
 			fputc(ch, f);
 	}
 	fputc('"', f);
+}
+
+/* The "frontends" list of the JSON counters (entries only when their counts could be read). */
+static void
+write_json_frontends(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
+		     const struct sl_snapshot *snap)
+{
+	struct sl_frontend_counts *c = frontend_counts(lc, n, snap);
+	char addr[64];
+
+	fprintf(f, "  \"frontends\": [");
+	for (uint32_t i = 0; c != NULL && i < snap->n_frontends; i++) {
+		const struct sl_frontend_info *fe = &snap->frontends[i];
+		fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
+		json_string(f, fe->name);
+		fprintf(f, ", \"address\": \"%s\", \"packets\": %" PRIu64 ", \"bytes\": %" PRIu64
+			", \"newFlows\": %" PRIu64 ", \"dropped\": %" PRIu64 ", \"drops\": {",
+			sl_ip_addr_format(&fe->addr, addr, sizeof(addr)), c[i].packets, c[i].bytes,
+			c[i].new_flows, counts_dropped(&c[i]));
+		for (int k = 0; k < SL_FE_DROP_MAX; k++)
+			fprintf(f, "%s\"%s\": %" PRIu64, k ? ", " : "", sl_fe_drop_name(k),
+				c[i].drops[k]);
+		fputs("}}", f);
+	}
+	fprintf(f, "\n  ],\n");
+	free(c);
 }
 
 void
@@ -218,7 +307,9 @@ sl_stats_write_json(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 		json_string(f, snap->rules[i].name);
 		fprintf(f, ", \"packets\": %" PRIu64 ", \"bytes\": %" PRIu64 "}", c.packets, c.bytes);
 	}
-	fprintf(f, "\n  ],\n  \"backends\": [");
+	fprintf(f, "\n  ],\n");
+	write_json_frontends(f, lc, n, snap);
+	fprintf(f, "  \"backends\": [");
 	for (uint32_t i = 0; snap != NULL && i < snap->n_backends; i++) {
 		struct sl_obj_counter c = sum_obj(lc, n, 1, snap->backends[i].counter_id);
 		fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
@@ -248,6 +339,55 @@ static void
 prom_head(FILE *f, const char *name, const char *type, const char *help)
 {
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* One sample of a frontend's: name{frontend="...",address="..."[,reason="..."]} v */
+static void
+prom_frontend(FILE *f, const char *name, const struct sl_frontend_info *fe, const char *reason,
+	      uint64_t v)
+{
+	char addr[64];
+
+	fprintf(f, "%s{frontend=\"", name);
+	prom_label(f, fe->name);
+	fprintf(f, "\",address=\"%s\"", sl_ip_addr_format(&fe->addr, addr, sizeof(addr)));
+	if (reason != NULL)
+		fprintf(f, ",reason=\"%s\"", reason);
+	fprintf(f, "} %" PRIu64 "\n", v);
+}
+
+/* The per-frontend families (nothing when snap has no frontend). */
+static void
+write_prom_frontends(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
+		     const struct sl_snapshot *snap)
+{
+	struct sl_frontend_counts *c = frontend_counts(lc, n, snap);
+	uint32_t nf = c != NULL ? snap->n_frontends : 0;
+
+	if (nf == 0)
+		return;
+	prom_head(f, "sluice_frontend_packets_total", "counter",
+		  "Packets the frontend's rules forwarded (to backends, and DNAT replies).");
+	for (uint32_t i = 0; i < nf; i++)
+		prom_frontend(f, "sluice_frontend_packets_total", &snap->frontends[i], NULL,
+			      c[i].packets);
+	prom_head(f, "sluice_frontend_bytes_total", "counter",
+		  "IP bytes the frontend's rules forwarded.");
+	for (uint32_t i = 0; i < nf; i++)
+		prom_frontend(f, "sluice_frontend_bytes_total", &snap->frontends[i], NULL,
+			      c[i].bytes);
+	prom_head(f, "sluice_frontend_new_flows_total", "counter",
+		  "Flow entries the frontend's packets started (with flow tracking).");
+	for (uint32_t i = 0; i < nf; i++)
+		prom_frontend(f, "sluice_frontend_new_flows_total", &snap->frontends[i], NULL,
+			      c[i].new_flows);
+	prom_head(f, "sluice_frontend_dropped_packets_total", "counter",
+		  "Packets to the frontend dropped once their rule was found, by reason.");
+	for (uint32_t i = 0; i < nf; i++)
+		for (int k = 0; k < SL_FE_DROP_MAX; k++)
+			prom_frontend(f, "sluice_frontend_dropped_packets_total",
+				      &snap->frontends[i], sl_fe_drop_name(k), c[i].drops[k]);
+	free(c);
 }
 
 void
@@ -362,6 +502,7 @@ sl_stats_write_prometheus(FILE *f, struct sl_lcore_stats *const *lc, unsigned in
 		fprintf(f, "\",kind=\"%s\"} %" PRIu64 "\n", sl_rule_kind(&snap->rules[i]),
 			sum_obj(lc, n, 0, snap->rules[i].counter_id).bytes);
 	}
+	write_prom_frontends(f, lc, n, snap);
 	prom_head(f, "sluice_backend_packets_total", "counter", "Packets forwarded, per backend.");
 	for (uint32_t i = 0; i < snap->n_backends; i++) {
 		const struct sl_backend *b = &snap->backends[i];

@@ -28,6 +28,17 @@ struct sl_obj_counter {
 	uint64_t bytes;
 };
 
+/*
+ * A rule's events besides what it forwarded (one cache line): the flow
+ * entries its packets started (a new flow, or one restarted: expired, its
+ * backend gone), and its packets dropped once the fast path had found the
+ * rule, by enum sl_fe_drop. Summed per frontend (sl_frontend_stats.h).
+ */
+struct sl_rule_events {
+	uint64_t new_flows;
+	uint64_t drops[SL_FE_DROP_MAX];
+};
+
 /* Packets that took another path than client -> backend (lcore_stats.paths). */
 enum sl_path_counter {
 	SL_PATH_REPLY = 0,     /* DNAT replies rewritten to come from the frontend */
@@ -70,7 +81,15 @@ struct sl_lcore_stats {
 	uint64_t generation_tsc; /* TSC of the first burst processed with it */
 	struct sl_obj_counter *rules;    /* [SL_MAX_RULE_COUNTERS] */
 	struct sl_obj_counter *backends; /* [SL_MAX_BACKEND_COUNTERS] */
+	struct sl_rule_events *rule_events; /* [SL_MAX_RULE_COUNTERS] */
 } __rte_cache_aligned;
+
+/* A packet of the rule with counter id rule_id was dropped for reason r. */
+static inline void
+sl_stats_rule_dropped(struct sl_lcore_stats *s, uint32_t rule_id, enum sl_drop_reason r)
+{
+	s->rule_events[rule_id].drops[sl_fe_drop_of(r)]++;
+}
 
 
 
@@ -135,7 +154,7 @@ void sl_stats_sum(struct sl_lcore_stats *const *lc, unsigned int n, struct sl_st
 
 /*
  * Write counters as JSON to f: totals, drops by reason, per lcore, and per
- * rule and backend of the current snapshot (by name), and what extra
+ * rule, frontend and backend of the current snapshot (by name), and what extra
  * adds: flow sync's counters ("sync") and each AF_XDP port's XDP
  * program's ("xdp"). publish_tsc is when
  * the current snapshot was published: each lcore that has forwarded with it
@@ -147,13 +166,20 @@ void sl_stats_write_json(FILE *f, struct sl_lcore_stats *const *lc, unsigned int
 
 /*
  * The same counters in Prometheus' text exposition format (version 0.0.4):
- * sluice_*_total counters with reason, lcore, rule and backend labels
+ * sluice_*_total counters with reason, lcore, rule, frontend and backend labels
  * (sluice_sync_records_total{event} with flow sync; sluice_xdp_packets_total{port,verdict}
  * and sluice_xdp_redirected_packets_total{port,kind} with AF_XDP ports).
  */
 void sl_stats_write_prometheus(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 			       const unsigned int *lcore_ids, const struct sl_snapshot *snap,
 			       const struct sl_stats_extra *extra);
+
+/*
+ * Before next replaces prev (NULL: none) as the published snapshot: carry
+ * each frontend's counters over (sl_frontend_counts_carry()). 0 or -ENOMEM.
+ */
+int sl_stats_frontends_carry(struct sl_lcore_stats *const *lc, unsigned int n,
+			     const struct sl_snapshot *prev, struct sl_snapshot *next);
 
 /* Packets forwarded by every rule of snap, summed over the n lcores (0 when snap is NULL). */
 uint64_t sl_stats_rule_packets(struct sl_lcore_stats *const *lc, unsigned int n,

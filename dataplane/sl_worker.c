@@ -192,6 +192,7 @@ sl_stage_classify(struct sl_worker *w, const struct sl_snapshot *snap, struct rt
 		const struct sl_pool *pool = &snap->pools[rule->pool];
 		if (unlikely(pool->n_members == 0)) {
 			b->drop[i] = SL_DROP_NO_BACKEND;
+			sl_stats_rule_dropped(w->stats, rule->counter_id, SL_DROP_NO_BACKEND);
 			continue;
 		}
 		uint32_t h;
@@ -282,6 +283,7 @@ sl_stage_pick(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port
 			uint16_t member = *b->slot[i];
 			if (unlikely(member == SL_MAGLEV_EMPTY)) {
 				b->drop[i] = SL_DROP_NO_BACKEND;
+				sl_stats_rule_dropped(w->stats, rule->counter_id, SL_DROP_NO_BACKEND);
 				continue;
 			}
 			const struct sl_pool *pool = &snap->pools[rule->pool];
@@ -309,6 +311,7 @@ sl_stage_pick(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port
 					e->backend_id = snap->backends[be].counter_id;
 					e->rule_id = rule->counter_id;
 					e->port = port_index;
+					w->stats->rule_events[rule->counter_id].new_flows++;
 				}
 				b->flow[i] = e;
 				b->fresh[i] = 1;
@@ -482,10 +485,13 @@ sl_stage_rewrite(struct sl_worker *w, struct sl_worker_queue *q, const struct sl
 	struct sl_worker_queue *tq = w->txq[b->eport[i]];
 
 	enum sl_drop_reason r = sl_out_check(tq, m, p->l3_off, p->l3_len, hdr);
-	if (unlikely(r != SL_DROP_NONE))
+	if (unlikely(r != SL_DROP_NONE)) {
+		/* dropped, and counted for the rule too (too_big returns MTU_EXCEEDED) */
+		sl_stats_rule_dropped(st, rule->counter_id, r);
 		return r != SL_DROP_MTU_EXCEEDED ? r
 						 : sl_worker_too_big(w, q->port_index, m, p,
 								     tq->mtu - sl_encap_overhead(hdr));
+	}
 
 	struct sl_flow_entry *e = b->flow[i];
 	uint32_t expires_before = e != NULL ? e->expires_ms : 0;
@@ -501,8 +507,11 @@ sl_stage_rewrite(struct sl_worker *w, struct sl_worker_queue *q, const struct sl
 	if (!rule->floating_ip) {
 		/* DNAT routes the packet: the TTL goes down, and must not reach 0. */
 		uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
-		if (unlikely(sl_ip_ttl_decrement(frame + p->l3_off, p->family) < 0))
+		if (unlikely(sl_ip_ttl_decrement(frame + p->l3_off, p->family) < 0)) {
+			/* ttl_exceeded returns SL_DROP_TTL_EXCEEDED */
+			sl_stats_rule_dropped(st, rule->counter_id, SL_DROP_TTL_EXCEEDED);
 			return sl_worker_ttl_exceeded(w, q->port_index, m, p);
+		}
 		sl_dnat(frame, p, &be->addr, rule->backend_port_be);
 		if (w->n_replies != 0) {
 			/* the reply entry follows the flow entry's expiry */

@@ -16,6 +16,7 @@
  *           [--exit-idle-ms MS] [--bird-config FILE [--bird-socket PATH]
  *           [--withdraw-grace-ms MS]] [--sync-peers ADDR[,ADDR...] [--sync-port PORT]]
  *           [--xdp-program OBJECT] [--log-level [MODULE:]LEVEL]
+ *           [--metrics-listen ADDR:PORT]
  *
  * With --bird-config it announces its frontend addresses through BIRD
  * (control/sl_announce.h): the set is recomputed after every publication
@@ -57,6 +58,7 @@
 #include "sl_control_slowpath.h"
 #include "sl_controller.h"
 #include "sl_logging.h"
+#include "sl_metrics_http.h"
 #include "sl_pmd_config.h"
 #include "sl_port.h"
 #include "sl_probe.h"
@@ -90,6 +92,7 @@ struct sl_options {
 	const char *sync_peers;  /* NULL: no flow sync */
 	uint16_t sync_port;
 	const char *xdp_program; /* NULL: next to sluiced, else the installed one */
+	const char *metrics_listen; /* NULL: no Prometheus listener on TCP */
 };
 
 static volatile sig_atomic_t sig_quit; /* SIGINT/SIGTERM received (count, up to 2) */
@@ -128,6 +131,7 @@ usage(FILE *out, const char *prog)
 		"          [--bird-config FILE [--bird-socket PATH] [--withdraw-grace-ms MS]]\n"
 		"          [--sync-peers ADDR[,ADDR...] [--sync-port PORT]] [--xdp-program OBJECT]\n"
 		"          [--log-level [MODULE:]LEVEL]\n"
+		"          [--metrics-listen ADDR:PORT]\n"
 		"       sluiced --help | --version\n"
 		"  --help, --version   print this text, or sluiced's version, and exit\n"
 		"                      (EAL's own options: sluiced -h)\n"
@@ -169,7 +173,9 @@ usage(FILE *out, const char *prog)
 		"  --log-level         the level of sluice's log (default info): emerg, alert,\n"
 		"                      crit, err, warning, notice, info or debug; MODULE:LEVEL\n"
 		"                      sets one module's (main, port, worker, slowpath, sync,\n"
-		"                      xdp, api, audit, control, libbpf); repeatable\n",
+		"                      xdp, api, audit, control, libbpf); repeatable\n"
+		"  --metrics-listen    serve GET /metrics (Prometheus text) over HTTP on TCP at\n"
+		"                      A.B.C.D:PORT or [IPv6]:PORT, nothing else (default: off)\n",
 		prog);
 }
 
@@ -198,6 +204,7 @@ parse_options(int argc, char **argv, struct sl_options *o)
 		{"sync-port", required_argument, NULL, 'y'},
 		{"xdp-program", required_argument, NULL, 'X'},
 		{"log-level", required_argument, NULL, 'v'},
+		{"metrics-listen", required_argument, NULL, 'M'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -265,6 +272,18 @@ parse_options(int argc, char **argv, struct sl_options *o)
 				fprintf(stderr, "--log-level: %s\n", why);
 				return -1;
 			}
+			break;
+		}
+		case 'M': {
+			struct sockaddr_storage ss;
+			struct sl_error merr;
+			socklen_t len;
+			if (sl_metrics_listen_parse(optarg, &ss, &len, &merr) != 0) {
+				char mline[1400];
+				fprintf(stderr, "%s\n", sl_error_format(&merr, mline, sizeof(mline)));
+				return -1;
+			}
+			o->metrics_listen = optarg;
 			break;
 		}
 		case 'y': {
@@ -371,6 +390,7 @@ struct sl_daemon {
 	double start;
 	struct sl_controller ctl;
 	struct sl_api *api;
+	struct sl_metrics_http *metrics; /* --metrics-listen (NULL: off) */
 	struct sl_prober *prober;
 	uint64_t publish_tsc; /* when the current snapshot was published */
 	struct sl_dp_port dp_ports[SL_MAX_PORTS];
@@ -437,6 +457,9 @@ publish_snapshot(void *ctx, void *prepared)
 	for (uint32_t p = 0; p < d->pmd.n_ports; p++)
 		if (d->xdp[p] != NULL)
 			sl_xdp_sync_begin(d->xdp[p], s);
+	/* each frontend's counters count on from the current snapshot's */
+	if (sl_stats_frontends_carry(d->stats, d->n_workers, sl_publisher_current(&d->pub), s) < 0)
+		MAIN_LOG(ERR, "frontend counters: out of memory: some may start again from 0\n");
 	us = sl_publish(&d->pub, s);
 	sl_control_slowpath_compile_published(d->slow);
 	for (uint32_t p = 0; p < d->pmd.n_ports; p++)
@@ -921,6 +944,14 @@ main(int argc, char **argv)
 		api_at_exit = d.api;
 		atexit(remove_api_socket);
 	}
+	if (d.opt.metrics_listen != NULL) {
+		d.metrics = sl_metrics_http_start(d.opt.metrics_listen, stats_prometheus, &d, &err);
+		if (d.metrics == NULL)
+			rte_exit(EXIT_FAILURE, "--metrics-listen: %s\n",
+				 sl_error_format(&err, line, sizeof(line)));
+		MAIN_LOG(INFO, "Prometheus metrics on http://%s/metrics\n",
+			 sl_metrics_http_address(d.metrics));
+	}
 
 	d.n_workers = rte_lcore_count() - 1;
 	if (d.n_workers == 0)
@@ -1103,7 +1134,7 @@ main(int argc, char **argv)
 		 d.pmd.n_ports);
 	service_ready(&d);
 	for (;;) {
-		struct pollfd pfd[4];
+		struct pollfd pfd[5];
 		nfds_t n_pfd = 0;
 		/* The control thread's slow path (ARP, ND, ping, exception path), every ms. */
 		int timeout_ms = 1;
@@ -1136,6 +1167,9 @@ main(int argc, char **argv)
 			pfd[n_pfd++] = (struct pollfd){.fd = sl_api_fd(d.api), .events = POLLIN};
 		if (d.ctl.watch_fd >= 0)
 			pfd[n_pfd++] = (struct pollfd){.fd = d.ctl.watch_fd, .events = POLLIN};
+		if (d.metrics != NULL)
+			pfd[n_pfd++] = (struct pollfd){.fd = sl_metrics_http_fd(d.metrics),
+						       .events = POLLIN};
 		pfd[n_pfd++] = (struct pollfd){.fd = sl_prober_fd(d.prober), .events = POLLIN};
 		double due = sl_prober_next_due(d.prober) - now_s();
 		double bird_due = sl_announce_next_due(d.ann);
@@ -1179,6 +1213,8 @@ main(int argc, char **argv)
 				sl_logtype_main, "sluiced: %s\n", sl_service_message(d.svc));
 		if (sl_telemetry_pending())
 			telemetry_answer(&d);
+		if (d.metrics != NULL)
+			sl_metrics_http_run(d.metrics);
 		if (sl_announce_run(d.ann, now_s()) > 0)
 			rte_log(sl_announce_bird_state(d.ann) == SL_BIRD_RECONFIGURED ? RTE_LOG_INFO
 											: RTE_LOG_WARNING,
@@ -1233,6 +1269,7 @@ main(int argc, char **argv)
 	withdraw_before_exit(&d);
 	api_at_exit = NULL;
 	sl_api_stop(d.api);
+	sl_metrics_http_stop(d.metrics);
 	atomic_store_explicit(&d.quit, true, memory_order_relaxed);
 	rte_eal_mp_wait_lcore();
 	sl_capture_fini();

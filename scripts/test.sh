@@ -3,7 +3,8 @@
 # test.sh: install what is missing, build, and run every test tier that runs
 # on this machine: unit (cmocka), dataplane (sluiced on net_pcap, its
 # counters also through dpdk-telemetry.py), the REST API, persistence and the
-# log (and, as root with hugepages, live capture with dpdk-dumpcap),
+# log (and, as root with hugepages, live capture with dpdk-dumpcap;
+# --metrics-listen scraped by a real Prometheus),
 # sluicectl (`top` in tmux), the shell examples of the README and docs/ (as
 # written, those that need no NIC), the Debian package and its service, the
 # unit and dataplane tiers again under

@@ -51,3 +51,20 @@ sl_drop_reason_name(enum sl_drop_reason r)
 		return "unknown";
 	return sl_drop_names[r];
 }
+
+const char *
+sl_fe_drop_name(enum sl_fe_drop d)
+{
+	static const enum sl_drop_reason reasons[SL_FE_DROP_OTHER] = {
+		[SL_FE_DROP_NO_BACKEND] = SL_DROP_NO_BACKEND,
+		[SL_FE_DROP_NO_NEIGHBOUR] = SL_DROP_NO_NEIGHBOUR,
+		[SL_FE_DROP_NO_HEADROOM] = SL_DROP_NO_HEADROOM,
+		[SL_FE_DROP_MTU_EXCEEDED] = SL_DROP_MTU_EXCEEDED,
+		[SL_FE_DROP_TTL_EXCEEDED] = SL_DROP_TTL_EXCEEDED,
+		[SL_FE_DROP_NO_TX_QUEUE] = SL_DROP_NO_TX_QUEUE,
+	};
+
+	if ((unsigned int)d < SL_FE_DROP_OTHER)
+		return sl_drop_reason_name(reasons[d]);
+	return d == SL_FE_DROP_OTHER ? "other" : "unknown";
+}

@@ -49,4 +49,46 @@ enum sl_drop_reason {
 /* Short stable name of a reason ("ipv4_bad_ihl"); "unknown" out of range. */
 const char *sl_drop_reason_name(enum sl_drop_reason r);
 
+/*
+ * The drops counted per frontend: the reasons a packet can meet once the
+ * fast path has found its rule (so its frontend). They are kept per rule
+ * (sl_stats.h) and summed per frontend (sl_frontend_stats.h); a reason not
+ * listed here counts as SL_FE_DROP_OTHER.
+ */
+enum sl_fe_drop {
+	SL_FE_DROP_NO_BACKEND = 0,
+	SL_FE_DROP_NO_NEIGHBOUR,
+	SL_FE_DROP_NO_HEADROOM,
+	SL_FE_DROP_MTU_EXCEEDED,
+	SL_FE_DROP_TTL_EXCEEDED,
+	SL_FE_DROP_NO_TX_QUEUE,
+	SL_FE_DROP_OTHER,
+	SL_FE_DROP_MAX
+};
+
+/* The per-frontend slot of drop reason r. */
+static inline enum sl_fe_drop
+sl_fe_drop_of(enum sl_drop_reason r)
+{
+	switch (r) {
+	case SL_DROP_NO_BACKEND:
+		return SL_FE_DROP_NO_BACKEND;
+	case SL_DROP_NO_NEIGHBOUR:
+		return SL_FE_DROP_NO_NEIGHBOUR;
+	case SL_DROP_NO_HEADROOM:
+		return SL_FE_DROP_NO_HEADROOM;
+	case SL_DROP_MTU_EXCEEDED:
+		return SL_FE_DROP_MTU_EXCEEDED;
+	case SL_DROP_TTL_EXCEEDED:
+		return SL_FE_DROP_TTL_EXCEEDED;
+	case SL_DROP_NO_TX_QUEUE:
+		return SL_FE_DROP_NO_TX_QUEUE;
+	default:
+		return SL_FE_DROP_OTHER;
+	}
+}
+
+/* A slot's name: its drop reason's ("no_backend"), "other" for SL_FE_DROP_OTHER. */
+const char *sl_fe_drop_name(enum sl_fe_drop d);
+
 #endif /* SL_DROP_H */

@@ -73,6 +73,22 @@ sl_snapshot_alloc(uint32_t n_ports, uint32_t n_rules, uint32_t n_pools, uint32_t
 	return s;
 }
 
+int
+sl_snapshot_alloc_frontends(struct sl_snapshot *s, uint32_t n)
+{
+	struct sl_frontend_info *f;
+
+	if (n > SL_MAX_FRONTENDS)
+		return -EINVAL;
+	f = sl_calloc_n(n, sizeof(*f));
+	if (f == NULL)
+		return -ENOMEM;
+	free(s->frontends);
+	s->frontends = f;
+	s->n_frontends = n;
+	return 0;
+}
+
 struct sl_maglev_table *
 sl_maglev_table_alloc(uint32_t size)
 {
@@ -110,6 +126,7 @@ sl_snapshot_free(struct sl_snapshot *s)
 		}
 	}
 	free(s->rules);
+	free(s->frontends);
 	free(s->pools);
 	free(s->backends);
 	free(s->hdrs);

@@ -101,8 +101,39 @@ struct sl_rule {
 	uint8_t family;
 	uint8_t tcp_reset;        /* enableTcpReset */
 	uint8_t inbound_nat;      /* 1: from an inbound NAT rule, 0: a load-balancing rule */
+	uint16_t frontend_index;  /* its frontend IP configuration: index into
+				   * snapshot->frontends (none when not below n_frontends) */
 	uint32_t tcp_idle_ms;     /* idleTimeoutInMinutes, ms */
 	char name[SL_NAME_MAX];   /* "<lb>/<rule>" */
+};
+
+#define SL_MAX_FRONTENDS 65535u /* frontend IP configurations across all load balancers */
+
+/*
+ * A frontend's counters: the sums of its rules' (sl_frontend_stats.h).
+ * packets and bytes are what the rules forwarded; new_flows the flow
+ * entries their packets started; drops, by enum sl_fe_drop, the packets
+ * dropped once their rule was known.
+ */
+struct sl_frontend_counts {
+	uint64_t packets;
+	uint64_t bytes;
+	uint64_t new_flows;
+	uint64_t drops[SL_FE_DROP_MAX];
+};
+
+/*
+ * A frontend IP configuration. Workers never read it: the control thread
+ * names and sums frontends by it. base is added to the sums of its rules'
+ * counters so that a frontend's counters only grow when rules come, go or
+ * move between frontends; sl_frontend_counts_carry() sets it, before
+ * publication.
+ */
+struct sl_frontend_info {
+	struct sl_ip_addr addr;
+	uint8_t family;
+	char name[SL_NAME_MAX]; /* "<lb>/<frontend>" */
+	struct sl_frontend_counts base;
 };
 
 /*
@@ -168,11 +199,19 @@ struct sl_snapshot {
 	/* each port's on-link prefixes, len 0 when not given: [port * 2] IPv4, [port * 2 + 1] IPv6 */
 	struct sl_prefix on_link[SL_MAX_PORTS * 2];
 	uint8_t has_dnat;         /* some rule uses DNAT (Floating IP off): replies come back */
+	uint32_t n_frontends;
+	struct sl_frontend_info *frontends; /* see sl_snapshot_alloc_frontends() */
 };
 
 /* Allocate an empty snapshot with room for the given counts; NULL + errno. */
 struct sl_snapshot *sl_snapshot_alloc(uint32_t n_ports, uint32_t n_rules, uint32_t n_pools,
 				      uint32_t n_backends);
+
+/*
+ * Room for n (at most SL_MAX_FRONTENDS) zeroed frontends in s (a snapshot
+ * from sl_snapshot_alloc() starts with none). 0, -EINVAL or -ENOMEM.
+ */
+int sl_snapshot_alloc_frontends(struct sl_snapshot *s, uint32_t n);
 
 /* Free a snapshot and everything it owns (NULL is accepted). */
 void sl_snapshot_free(struct sl_snapshot *s);

@@ -13,6 +13,7 @@ Names used throughout (the seed's placeholders filled in):
 import json
 import contextlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -364,6 +365,21 @@ def child(resource, coll, name):
         if c["name"].lower() == name.lower():
             return c
     raise AssertionError(f"no {coll} {name!r} in {json.dumps(resource)[:2000]}")
+
+
+def metrics_address(d, timeout=20.0):
+    """The (host, port) of an ApiDaemon's --metrics-listen, from the log line that
+    announces it ("Prometheus metrics on http://HOST:PORT/metrics")."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        m = re.search(r"Prometheus metrics on http://(\S+)/metrics", d.output())
+        if m:
+            host, port = m.group(1).rsplit(":", 1)
+            return host.strip("[]"), int(port)
+        if d.proc.poll() is not None:
+            break
+        time.sleep(0.03)
+    raise AssertionError(f"no metrics listener announced:\n{d.output()}")
 
 
 def wait_until(pred, timeout, interval=0.02):

@@ -213,6 +213,53 @@ def test_rule_counters_count_only_forwarded(result):
     assert rules[LB.rule_name("empty")]["packets"] == 0
 
 
+# The drops counted per frontend: those met once the packet's rule was found.
+FRONTEND_DROPS = ("no_backend", "no_neighbour", "no_headroom", "mtu_exceeded", "ttl_exceeded",
+                  "no_tx_queue", "other")
+
+
+def test_frontend_counters(result):
+    """Each frontend's packets, bytes, new flows and drops by reason, as the
+    cases say: forwarded packets to its address; drops whose reason comes
+    after the rule lookup (the parser's and no_frontend are nobody's); a new
+    flow for every case packet that got past the backend choice (each case
+    is a flow of its own: forwarded, or dropped later, no_neighbour or
+    mtu_exceeded)."""
+    names = {h.norm(a): f"{LB.name}/{fe['name']}" for fe in LB.frontends
+             for a in [fe["properties"]["privateIPAddress"]]}
+    want = {n: {"packets": 0, "bytes": 0, "newFlows": 0,
+                "drops": {r: 0 for r in FRONTEND_DROPS}} for n in names.values()}
+    for reason, _, p in CASES:
+        if reason is not None and reason not in FRONTEND_DROPS:
+            continue
+        L3 = IPv6 if IPv6 in p else IP
+        w = want[names[h.norm(p[L3].dst)]]
+        if reason is None:
+            w["packets"] += 1
+            w["bytes"] += len(h.ip_bytes(p))
+        elif reason in FRONTEND_DROPS:
+            w["drops"][reason] += 1
+        if reason in (None, "no_neighbour", "mtu_exceeded"):
+            w["newFlows"] += 1
+    got = {f["name"]: f for f in result.stats["frontends"]}
+    assert set(got) == set(want)
+    for n, w in want.items():
+        g = got[n]
+        assert h.norm(g["address"]) in names and names[h.norm(g["address"])] == n, g
+        assert {k: g[k] for k in w} == w, n
+        assert g["dropped"] == sum(w["drops"].values()), n
+    # the cases reach every frontend and both kinds of drop
+    assert want[f"{LB.name}/empty"]["drops"]["no_backend"] == 1
+    assert want[f"{LB.name}/nn4"]["drops"]["no_neighbour"] == 1
+    assert want[f"{LB.name}/fe4"]["drops"]["mtu_exceeded"] == 1
+    # packets and bytes are the sums of the frontend's rules'
+    rules = h.rule_counters(result.stats)
+    assert got[f"{LB.name}/fe4"]["packets"] == sum(
+        rules[LB.rule_name(r)]["packets"] for r in ("tcp4", "udp4"))
+    assert got[f"{LB.name}/fe4"]["bytes"] == sum(
+        rules[LB.rule_name(r)]["bytes"] for r in ("tcp4", "udp4"))
+
+
 def test_ipv6_with_ipv4_mapped_address_is_dropped():
     """An IPv6 packet to ::ffff:<IPv4 VIP> is not for the IPv4 frontend: sluice
     keeps IPv4 addresses IPv4-mapped internally, and such addresses never
