@@ -26,7 +26,7 @@ RTE_LOG_REGISTER(sl_logtype_libbpf, user.sluice.libbpf, INFO);
 
 /* Every user.sluice.* type, for --log-level's check (each module registers its own). */
 static const char *const sl_modules[] = {"main", "port", "worker", "slowpath", "sync", "xdp",
-					 "api", "audit", "control", "libbpf"};
+					 "capture", "api", "audit", "control", "libbpf"};
 
 _Static_assert(RTE_LOG_EMERG == SL_LOG_EMERG && RTE_LOG_DEBUG == SL_LOG_DEBUG,
 	       "sl_log levels are DPDK's");
@@ -154,7 +154,7 @@ sl_logging_set_level(const char *arg, char *why, size_t len)
 		}
 		if (!known || n == 0 || n > 64) {
 			snprintf(why, len, "'%.*s' names no sluice module: main, port, worker, "
-				 "slowpath, sync, xdp, api, audit, control or libbpf", n, arg);
+				 "slowpath, sync, xdp, capture, api, audit, control or libbpf", n, arg);
 			return -EINVAL;
 		}
 		snprintf(pattern, sizeof(pattern), "user.sluice.%.*s", n, arg);

@@ -30,6 +30,7 @@ struct sl_service {
 	uint64_t *last;            /* [n]: each counter at the last check */
 	double *moved_at;          /* [n]: the last check that saw it move */
 	bool stuck;                /* WATCHDOG=1 withheld at the last check */
+	bool stopping;             /* STOPPING=1 sent */
 	uint64_t sent;             /* WATCHDOG=1 sent */
 	char message[256];
 };
@@ -247,8 +248,9 @@ sl_service_watchdog_sent(const struct sl_service *s)
 void
 sl_service_stopping(struct sl_service *s)
 {
-	if (!sl_service_notifying(s))
-		return;
+	if (!sl_service_notifying(s) || s->stopping)
+		return; /* said once: at the start of a grace period, or at the stop */
+	s->stopping = true;
 	s->next_check = 0;
 	sl_service_notify(s, "STOPPING=1\nSTATUS=stopping");
 }

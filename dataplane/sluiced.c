@@ -127,7 +127,8 @@ usage(FILE *out, const char *prog)
 		"usage: %s [EAL options] -- --ports PROFILE.json [--config RESOURCES.json]\n"
 		"          [--state-dir DIR] [--api-socket PATH | --no-api]\n"
 		"          [--lcores-per-port N] [--flow-table-size FLOWS] [--stats-interval SECONDS]\n"
-		"          [--stats-file FILE] [--exit-idle-ms MS]\n"
+		"          [--stats-file FILE] [--exit-idle-ms MS] [--reply-table-size CONNECTIONS]\n"
+		"          [--probe-source-v4 ADDR] [--probe-source-v6 ADDR] [--probe-interface IF]\n"
 		"          [--bird-config FILE [--bird-socket PATH] [--withdraw-grace-ms MS]]\n"
 		"          [--sync-peers ADDR[,ADDR...] [--sync-port PORT]] [--xdp-program OBJECT]\n"
 		"          [--log-level [MODULE:]LEVEL]\n"
@@ -173,7 +174,8 @@ usage(FILE *out, const char *prog)
 		"  --log-level         the level of sluice's log (default info): emerg, alert,\n"
 		"                      crit, err, warning, notice, info or debug; MODULE:LEVEL\n"
 		"                      sets one module's (main, port, worker, slowpath, sync,\n"
-		"                      xdp, api, audit, control, libbpf); repeatable\n"
+		"                      xdp, capture, api, audit, control, libbpf);\n"
+		"                      repeatable\n"
 		"  --metrics-listen    serve GET /metrics (Prometheus text) over HTTP on TCP at\n"
 		"                      A.B.C.D:PORT or [IPv6]:PORT, nothing else (default: off)\n",
 		prog);
@@ -667,15 +669,24 @@ telemetry_answer(struct sl_daemon *d)
 	sl_telemetry_answer(&v);
 }
 
-/* dpdk-telemetry.py's commands and dpdk-dumpcap's handler: sluiced runs without either. */
+/* dpdk-telemetry.py's commands: sluiced runs without them. */
 static void
-dpdk_tools_start(void)
+telemetry_start(void)
 {
 	struct sl_error err;
 	char line[1400];
 
 	if (sl_telemetry_register(&err) != 0)
 		MAIN_LOG(WARNING, "%s\n", sl_error_format(&err, line, sizeof(line)));
+}
+
+/* dpdk-dumpcap's handler, once the ports are up: sluiced runs without it. */
+static void
+capture_start(void)
+{
+	struct sl_error err;
+	char line[1400];
+
 	if (sl_capture_init(&err) != 0)
 		MAIN_LOG(NOTICE, "%s\n", sl_error_format(&err, line, sizeof(line)));
 	else
@@ -881,9 +892,9 @@ main(int argc, char **argv)
 
 	if (early_answer(argc, argv))
 		return 0;
-	int rc = sl_logging_init(); /* before the EAL: its messages get the line format too */
-
-	rc = rte_eal_init(argc, argv);
+	/* before the EAL: its messages get the line format too */
+	bool log_ok = sl_logging_init() == 0;
+	int rc = rte_eal_init(argc, argv);
 
 	if (rc < 0)
 		rte_exit(EXIT_FAILURE, "EAL initialisation failed: %s\n", rte_strerror(rte_errno));
@@ -891,10 +902,13 @@ main(int argc, char **argv)
 	argv += rc;
 	if (parse_options(argc, argv, &d.opt) != 0)
 		rte_exit(EXIT_FAILURE, "bad arguments\n");
+	if (!log_ok)
+		MAIN_LOG(WARNING, "the log's line format could not be set up: DPDK's default stream "
+			 "is used\n");
 	d.svc = sl_service_open(&err);
 	if (d.svc == NULL)
 		rte_exit(EXIT_FAILURE, "service manager: %s\n", sl_error_format(&err, line, sizeof(line)));
-	dpdk_tools_start();
+	telemetry_start();
 
 	if (sl_pmd_config_load(d.opt.ports_file, &d.pmd, &err) != 0)
 		rte_exit(EXIT_FAILURE, "port profile refused: %s\n",
@@ -1022,6 +1036,7 @@ main(int argc, char **argv)
 					 sl_error_format(&err, line, sizeof(line)));
 		}
 	}
+	capture_start(); /* dumpcap's requests only once no port is being set up */
 	for (unsigned int w = 0; w < d.n_workers; w++) {
 		for (uint16_t q = 0; q < d.workers[w].n_queues; q++)
 			d.workers[w].queues[q].mtu =
@@ -1148,6 +1163,7 @@ main(int argc, char **argv)
 						      &serr);
 				announce_update(&d, d.ctl.model);
 				stop_at = now_s() + (double)d.opt.withdraw_grace_ms / 1000.0;
+				sl_service_stopping(d.svc); /* systemd: stopping begins now */
 				MAIN_LOG(NOTICE, "stopping: every frontend withdrawn, forwarding for "
 					 "another %ld ms while the routers converge\n",
 					 d.opt.withdraw_grace_ms);
@@ -1210,7 +1226,7 @@ main(int argc, char **argv)
 		enum sl_service_event sev = sl_service_run(d.svc, t);
 		if (sev != SL_SERVICE_NO_EVENT)
 			rte_log(sev == SL_SERVICE_WORKER_STUCK ? RTE_LOG_ERR : RTE_LOG_NOTICE,
-				sl_logtype_main, "sluiced: %s\n", sl_service_message(d.svc));
+				sl_logtype_main, "sluice.main: %s\n", sl_service_message(d.svc));
 		if (sl_telemetry_pending())
 			telemetry_answer(&d);
 		if (d.metrics != NULL)
