@@ -332,10 +332,13 @@ sl_tel_stats_tree(const struct sl_telemetry_view *v)
 	}
 	o = cJSON_Parse(buf);
 	free(buf);
-	if (o != NULL)
+	if (o != NULL) {
 		cJSON_ReplaceItemInObjectCaseSensitive(
 			o, "generation",
 			cJSON_CreateNumber(v->snap != NULL ? (double)v->snap->generation : 0));
+		/* written for no snapshot: empty; per-frontend counters are REST's and Prometheus's */
+		cJSON_DeleteItemFromObjectCaseSensitive(o, "frontends");
+	}
 	return o;
 }
 
