@@ -390,6 +390,26 @@ write_prom_frontends(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 	free(c);
 }
 
+/* One XDP counter of every AF_XDP port, as series of one metric. */
+struct xdp_series {
+	int ctr;          /* SL_XDP_CTR_* */
+	const char *name; /* the label's value */
+};
+
+static void
+prom_xdp(FILE *f, const struct sl_stats_extra *extra, const char *metric, const char *label,
+	 const char *help, const struct xdp_series *series, size_t n)
+{
+	prom_head(f, metric, "counter", help);
+	for (unsigned int i = 0; i < extra->n_xdp; i++)
+		for (size_t k = 0; k < n; k++) {
+			fprintf(f, "%s{port=\"", metric);
+			prom_label(f, extra->xdp[i].port);
+			fprintf(f, "\",%s=\"%s\"} %" PRIu64 "\n", label, series[k].name,
+				extra->xdp[i].c[series[k].ctr]);
+		}
+}
+
 void
 sl_stats_write_prometheus(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 			  const unsigned int *lcore_ids, const struct sl_snapshot *snap,
@@ -446,33 +466,19 @@ sl_stats_write_prometheus(FILE *f, struct sl_lcore_stats *const *lc, unsigned in
 				se[k].v);
 	}
 	if (extra != NULL && extra->n_xdp > 0) {
-		static const struct {
-			int ctr;
-			const char *name;
-		} verdicts[] = {{SL_XDP_CTR_REDIRECTED, "redirected"}, {SL_XDP_CTR_PASSED, "passed"},
-				{SL_XDP_CTR_DROPPED, "dropped"}},
-		  kinds[] = {{SL_XDP_CTR_TO_FRONTEND, "to_sluice"}, {SL_XDP_CTR_REPLY, "reply"},
-			     {SL_XDP_CTR_NEIGHBOUR, "neighbour"}, {SL_XDP_CTR_ICMP_ERROR, "icmp_error"}};
-		prom_head(f, "sluice_xdp_packets_total", "counter",
-			  "Frames the XDP program of an AF_XDP port saw: redirected to sluice, "
-			  "passed to the kernel, dropped (no sluice socket on the queue).");
-		for (unsigned int i = 0; i < extra->n_xdp; i++)
-			for (size_t k = 0; k < RTE_DIM(verdicts); k++) {
-				fprintf(f, "sluice_xdp_packets_total{port=\"");
-				prom_label(f, extra->xdp[i].port);
-				fprintf(f, "\",verdict=\"%s\"} %" PRIu64 "\n", verdicts[k].name,
-					extra->xdp[i].c[verdicts[k].ctr]);
-			}
-		prom_head(f, "sluice_xdp_redirected_packets_total", "counter",
-			  "Frames the XDP program redirected to sluice, by why: to its addresses, "
-			  "DNAT replies, ARP/ND, ICMP errors.");
-		for (unsigned int i = 0; i < extra->n_xdp; i++)
-			for (size_t k = 0; k < RTE_DIM(kinds); k++) {
-				fprintf(f, "sluice_xdp_redirected_packets_total{port=\"");
-				prom_label(f, extra->xdp[i].port);
-				fprintf(f, "\",kind=\"%s\"} %" PRIu64 "\n", kinds[k].name,
-					extra->xdp[i].c[kinds[k].ctr]);
-			}
+		static const struct xdp_series verdicts[] = {
+			{SL_XDP_CTR_REDIRECTED, "redirected"}, {SL_XDP_CTR_PASSED, "passed"},
+			{SL_XDP_CTR_DROPPED, "dropped"}};
+		static const struct xdp_series kinds[] = {
+			{SL_XDP_CTR_TO_FRONTEND, "to_sluice"}, {SL_XDP_CTR_REPLY, "reply"},
+			{SL_XDP_CTR_NEIGHBOUR, "neighbour"}, {SL_XDP_CTR_ICMP_ERROR, "icmp_error"}};
+		prom_xdp(f, extra, "sluice_xdp_packets_total", "verdict",
+			 "Frames the XDP program of an AF_XDP port saw: redirected to sluice, "
+			 "passed to the kernel, dropped (no sluice socket on the queue).",
+			 verdicts, RTE_DIM(verdicts));
+		prom_xdp(f, extra, "sluice_xdp_redirected_packets_total", "kind",
+			 "Frames the XDP program redirected to sluice, by why: to its addresses, "
+			 "DNAT replies, ARP/ND, ICMP errors.", kinds, RTE_DIM(kinds));
 	}
 	prom_head(f, "sluice_path_packets_total", "counter",
 		  "Packets off the client-to-backend path: DNAT replies, fragments, ICMP, "

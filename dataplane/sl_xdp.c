@@ -209,21 +209,14 @@ sl_xdp_find_object(const char *path, char *buf, size_t len, struct sl_error *err
 static bool
 privileged(void)
 {
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	unsigned long long eff = 0;
-
-	if (f == NULL)
-		return geteuid() == 0;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "CapEff: %llx", &eff) == 1)
-			break;
-	fclose(f);
-	/* CAP_NET_ADMIN (12), CAP_NET_RAW (13), and CAP_SYS_ADMIN (21) or CAP_BPF (39) */
-	bool net = (eff >> 12 & 1) && (eff >> 13 & 1);
-	return net && ((eff >> 21 & 1) || (eff >> 39 & 1));
+	return sl_xdp_has_cap(SL_CAP_NET_ADMIN) && sl_xdp_has_cap(SL_CAP_NET_RAW) &&
+	       (sl_xdp_has_cap(SL_CAP_SYS_ADMIN) || sl_xdp_has_cap(SL_CAP_BPF));
 }
 
+_Static_assert(sizeof(struct sl_xdp_addr_key) == sizeof(struct sl_ip_addr),
+	       "an XDP address key is an address's 16 bytes");
+
+/* Order of two addresses (struct sl_ip_addr, or the sl_xdp_addr_key at an entry's start). */
 static int
 addr_cmp(const void *a, const void *b)
 {
@@ -316,43 +309,34 @@ lock_interface(const char *ifname, struct sl_error *err, const char *target)
 		    ifname, (long)cred.pid);
 }
 
-/* Is IFF_PROMISC set on ifname? -1 when it cannot be read. */
+/*
+ * IFF_PROMISC of ifname: 1 set, 0 not, -1 unreadable. With want 0 or 1,
+ * first make it so (the PMD sets and clears it; sluiced puts it back as it
+ * found it); want -1 only reads.
+ */
 static int
-promiscuous(const char *ifname)
+promiscuous(const char *ifname, int want)
 {
 	struct ifreq ifr;
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc = -1;
 
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (fd >= 0 && ioctl(fd, SIOCGIFFLAGS, &ifr) == 0)
-		rc = (ifr.ifr_flags & IFF_PROMISC) != 0;
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
-
-/* Put IFF_PROMISC back as it was before sluiced (the PMD sets and clears it). */
-static void
-restore_promiscuous(const char *ifname, int was)
-{
-	struct ifreq ifr;
-	int fd;
-
-	if (was < 0 || promiscuous(ifname) == was)
-		return;
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
 	if (fd >= 0 && ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
-		ifr.ifr_flags = (short)(was ? ifr.ifr_flags | IFF_PROMISC
-					    : ifr.ifr_flags & ~IFF_PROMISC);
-		if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0)
-			XDP_LOG(WARNING, "%s: cannot restore promiscuous mode: %s\n", ifname,
-				strerror(errno));
+		rc = (ifr.ifr_flags & IFF_PROMISC) != 0;
+		if (want >= 0 && rc != want) {
+			ifr.ifr_flags = (short)(want ? ifr.ifr_flags | IFF_PROMISC
+						     : ifr.ifr_flags & ~IFF_PROMISC);
+			if (ioctl(fd, SIOCSIFFLAGS, &ifr) == 0)
+				rc = want;
+			else
+				XDP_LOG(WARNING, "%s: cannot restore promiscuous mode: %s\n",
+					ifname, strerror(errno));
+		}
 	}
 	if (fd >= 0)
 		close(fd);
+	return rc;
 }
 
 int
@@ -439,7 +423,7 @@ sl_xdp_prepare(struct sl_port_cfg *cfg, const char *object, struct sl_error *err
 	strcat(cfg->devargs, arg);
 	prepared[n_prepared].ifindex = ifindex;
 	prepared[n_prepared].lock_fd = fd;
-	prepared[n_prepared].promiscuous = promiscuous(cfg->xdp_iface);
+	prepared[n_prepared].promiscuous = promiscuous(cfg->xdp_iface, -1);
 	snprintf(prepared[n_prepared].ifname, sizeof(prepared[0].ifname), "%s", cfg->xdp_iface);
 	if (n_prepared++ == 0)
 		atexit(detach_at_exit);
@@ -588,26 +572,13 @@ conflict(const struct sl_xdp_addr_entry *e)
 	return (e->flags & SL_XDP_HOST) && (e->flags & (SL_XDP_FRONTEND | SL_XDP_OWN));
 }
 
-static int
-key_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, sizeof(struct sl_xdp_addr_key));
-}
-
 /* Was e's address already in conflict in what the map holds? */
 static bool
 held_conflict(const struct sl_xdp_set *held, const struct sl_xdp_addr_entry *e)
 {
 	const struct sl_xdp_addr_entry *h =
-		held->n > 0 ? bsearch(e, held->v, held->n, sizeof(*h), key_cmp) : NULL;
+		held->n > 0 ? bsearch(e, held->v, held->n, sizeof(*h), addr_cmp) : NULL;
 	return h != NULL && conflict(h);
-}
-
-static bool
-is_v4_mapped(const uint8_t *a)
-{
-	static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	return memcmp(a, prefix, sizeof(prefix)) == 0;
 }
 
 static int
@@ -639,7 +610,7 @@ join_groups(struct sl_xdp *x)
 	for (i = 0; i < x->addrs.n; i++) {
 		const struct sl_xdp_addr_entry *e = (const struct sl_xdp_addr_entry *)x->addrs.v + i;
 		if (!(e->flags & (SL_XDP_FRONTEND | SL_XDP_OWN)) || (e->flags & SL_XDP_HOST) ||
-		    is_v4_mapped(e->k.addr))
+		    sl_ip_addr_is_v4((const struct sl_ip_addr *)e->k.addr))
 			continue;
 		static const uint8_t sn[13] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff};
 		memcpy(want[n].bytes, sn, sizeof(sn));
@@ -808,7 +779,7 @@ sl_xdp_close(struct sl_xdp *x)
 	for (unsigned int i = 0; i < n_prepared; i++)
 		if (prepared[i].ifindex == x->ifindex && prepared[i].ifindex != 0) {
 			prepared[i].ifindex = 0;
-			restore_promiscuous(prepared[i].ifname, prepared[i].promiscuous);
+			promiscuous(prepared[i].ifname, prepared[i].promiscuous);
 			close(prepared[i].lock_fd);
 		}
 	if (x->prog_fd >= 0)

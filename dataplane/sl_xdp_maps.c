@@ -4,8 +4,10 @@
  * only what changed (see sl_xdp_maps.h).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 
@@ -228,4 +230,20 @@ sl_xdp_set_apply(int fd, struct sl_xdp_set *held, const struct sl_xdp_set *want,
 	sl_xdp_set_free(held);
 	*held = next;
 	return r->refused || r->undeleted ? -r->error : 0;
+}
+
+bool
+sl_xdp_has_cap(unsigned int cap)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	unsigned long long eff = 0;
+	bool found = false;
+
+	if (f == NULL)
+		return geteuid() == 0;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = sscanf(line, "CapEff: %llx", &eff) == 1;
+	fclose(f);
+	return found ? (eff >> cap & 1) != 0 : geteuid() == 0;
 }

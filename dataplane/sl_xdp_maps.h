@@ -73,4 +73,16 @@ void sl_xdp_set_normalise(struct sl_xdp_set *s, bool or_flags);
 int sl_xdp_set_apply(int fd, struct sl_xdp_set *held, const struct sl_xdp_set *want,
 		     struct sl_xdp_apply_report *r);
 
+/* Capability numbers of <linux/capability.h> that BPF maps and XDP need. */
+#define SL_CAP_NET_ADMIN 12
+#define SL_CAP_NET_RAW 13
+#define SL_CAP_SYS_ADMIN 21
+#define SL_CAP_BPF 39
+
+/*
+ * Does this process hold capability cap (CapEff of /proc/self/status; when
+ * that cannot be read, whether it runs as root)?
+ */
+bool sl_xdp_has_cap(unsigned int cap);
+
 #endif /* SL_XDP_MAPS_H */

@@ -140,17 +140,7 @@ static const char *skip_why;
 static int
 privileged(void)
 {
-	FILE *st = fopen("/proc/self/status", "r");
-	char line[256];
-	unsigned long long eff = 0;
-
-	if (st == NULL)
-		return geteuid() == 0;
-	while (fgets(line, sizeof(line), st) != NULL)
-		if (sscanf(line, "CapEff: %llx", &eff) == 1)
-			break;
-	fclose(st);
-	return (eff >> 21 & 1) || (eff >> 39 & 1); /* CAP_SYS_ADMIN, CAP_BPF */
+	return sl_xdp_has_cap(SL_CAP_SYS_ADMIN) || sl_xdp_has_cap(SL_CAP_BPF);
 }
 
 /* A hash map like sl_addrs (addresses -> flags) or sl_endpoints, of max entries. */

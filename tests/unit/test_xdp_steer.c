@@ -39,6 +39,7 @@
 #include <cmocka.h>
 
 #include "sl_xdp_abi.h"
+#include "sl_xdp_maps.h"
 
 #ifndef SL_XDP_OBJECT_BUILT
 #define SL_XDP_OBJECT_BUILT "build/dataplane/sl_xdp_steer.o"
@@ -952,17 +953,8 @@ test_truncated(void **state)
 static int
 can_load_bpf(void)
 {
-	FILE *st = fopen("/proc/self/status", "r");
-	char line[256];
-	unsigned long long eff = 0;
-
-	if (st == NULL)
-		return geteuid() == 0;
-	while (fgets(line, sizeof(line), st) != NULL)
-		if (sscanf(line, "CapEff: %llx", &eff) == 1)
-			break;
-	fclose(st);
-	return (eff >> 21 & 1) || ((eff >> 39 & 1) && (eff >> 12 & 1)); /* SYS_ADMIN, BPF+NET_ADMIN */
+	return sl_xdp_has_cap(SL_CAP_SYS_ADMIN) ||
+	       (sl_xdp_has_cap(SL_CAP_BPF) && sl_xdp_has_cap(SL_CAP_NET_ADMIN));
 }
 
 /* An AF_XDP socket with a UMEM and rings (unbound): what xsks_map accepts. */
