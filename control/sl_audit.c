@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "sl_audit.h"
+#include "sl_json.h"
 #include "sl_log.h"
 
 /* One backend address of a pool, pointing into the document it was read from. */
@@ -39,19 +40,11 @@ struct sl_audit_out {
 
 #define SL_AUDIT_MORE_ROOM 24 /* kept for " (4294967295 more)" */
 
-/* A member by its usual spelling first (as stored, nearly always), then as ARM: any case. */
-static const cJSON *
-member(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	return v != NULL ? v : cJSON_GetObjectItem(o, key);
-}
-
 static const char *
 str_of(const cJSON *o, const char *key, const char *dflt)
 {
-	const cJSON *v = member(o, key);
-	return cJSON_IsString(v) ? v->valuestring : dflt;
+	const char *v = sl_json_member_string(o, key);
+	return v != NULL ? v : dflt;
 }
 
 /* FNV-1a over the case-folded bytes of s, continuing from h. */
@@ -82,7 +75,7 @@ push(struct sl_audit_addrs *v, const char *pool, const cJSON *addr)
 	}
 	x.name = str_of(addr, "name", "");
 	/* one pass over the properties (names in any case, as ARM takes them) */
-	cJSON_ArrayForEach(it, member(addr, "properties")) {
+	cJSON_ArrayForEach(it, sl_json_member(addr, "properties")) {
 		if (it->string == NULL)
 			continue;
 		if (cJSON_IsString(it) && strcasecmp(it->string, "ipAddress") == 0)
@@ -101,18 +94,17 @@ push(struct sl_audit_addrs *v, const char *pool, const cJSON *addr)
 static int
 collect(const cJSON *node, struct sl_audit_addrs *v)
 {
-	const cJSON *addrs = NULL, *it;
+	const cJSON *it;
 
 	if (cJSON_IsObject(node)) {
-		addrs = member(member(node, "properties"), "loadBalancerBackendAddresses");
-		if (!cJSON_IsArray(addrs))
-			addrs = NULL;
+		const cJSON *addrs = sl_json_member_array(sl_json_member(node, "properties"),
+							  "loadBalancerBackendAddresses");
 		cJSON_ArrayForEach(it, addrs)
 			if (push(v, str_of(node, "name", ""), it) != 0)
 				return -1;
 	}
 	cJSON_ArrayForEach(it, node) {
-		if (it == addrs || !(cJSON_IsObject(it) || cJSON_IsArray(it)))
+		if (!(cJSON_IsObject(it) || cJSON_IsArray(it)))
 			continue;
 		if (cJSON_IsArray(it) && it->string != NULL &&
 		    strcmp(it->string, "loadBalancerBackendAddresses") == 0)

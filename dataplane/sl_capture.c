@@ -28,10 +28,10 @@
 #include <rte_version.h>
 
 #include "sl_capture.h"
+#include "sl_logging.h"
 
 RTE_LOG_REGISTER(sl_logtype_capture, user.sluice.capture, INFO);
-#define CAP_LOG(level, ...) \
-	rte_log(RTE_LOG_##level, sl_logtype_capture, "sluice.capture: " __VA_ARGS__)
+#define CAP_LOG(level, ...) SL_LOG(level, sl_logtype_capture, "capture", __VA_ARGS__)
 
 /* The capture protocol's name on the multi-process channel (lib/pdump's). */
 #define SL_PDUMP_ACTION "mp_pdump"

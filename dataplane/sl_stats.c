@@ -102,8 +102,8 @@ sl_stats_sum(struct sl_lcore_stats *const *lc, unsigned int n, struct sl_stats_t
 		t->dropped += t->drops[r];
 }
 
-static struct sl_obj_counter
-sum_obj(struct sl_lcore_stats *const *lc, unsigned int n, int backend, uint32_t id)
+struct sl_obj_counter
+sl_stats_obj_sum(struct sl_lcore_stats *const *lc, unsigned int n, int backend, uint32_t id)
 {
 	struct sl_obj_counter c = {0, 0};
 	for (unsigned int i = 0; i < n; i++) {
@@ -125,7 +125,7 @@ static void
 sl_rule_counts(void *ctx, uint32_t id, struct sl_frontend_counts *out)
 {
 	const struct sl_lcores *l = ctx;
-	struct sl_obj_counter c = sum_obj(l->lc, l->n, 0, id);
+	struct sl_obj_counter c = sl_stats_obj_sum(l->lc, l->n, 0, id);
 
 	memset(out, 0, sizeof(*out));
 	out->packets = c.packets;
@@ -179,7 +179,7 @@ sl_stats_rule_packets(struct sl_lcore_stats *const *lc, unsigned int n,
 	uint64_t sum = 0;
 
 	for (uint32_t i = 0; snap != NULL && i < snap->n_rules; i++)
-		sum += sum_obj(lc, n, 0, snap->rules[i].counter_id).packets;
+		sum += sl_stats_obj_sum(lc, n, 0, snap->rules[i].counter_id).packets;
 	return sum;
 }
 
@@ -302,7 +302,7 @@ sl_stats_write_json(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 	}
 	fprintf(f, "\n  ],\n  \"rules\": [");
 	for (uint32_t i = 0; snap != NULL && i < snap->n_rules; i++) {
-		struct sl_obj_counter c = sum_obj(lc, n, 0, snap->rules[i].counter_id);
+		struct sl_obj_counter c = sl_stats_obj_sum(lc, n, 0, snap->rules[i].counter_id);
 		fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
 		json_string(f, snap->rules[i].name);
 		fprintf(f, ", \"packets\": %" PRIu64 ", \"bytes\": %" PRIu64 "}", c.packets, c.bytes);
@@ -311,7 +311,7 @@ sl_stats_write_json(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 	write_json_frontends(f, lc, n, snap);
 	fprintf(f, "  \"backends\": [");
 	for (uint32_t i = 0; snap != NULL && i < snap->n_backends; i++) {
-		struct sl_obj_counter c = sum_obj(lc, n, 1, snap->backends[i].counter_id);
+		struct sl_obj_counter c = sl_stats_obj_sum(lc, n, 1, snap->backends[i].counter_id);
 		fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
 		json_string(f, snap->backends[i].name);
 		fprintf(f, ", \"address\": \"%s\", \"packets\": %" PRIu64 ", \"bytes\": %" PRIu64 "}",
@@ -499,14 +499,14 @@ sl_stats_write_prometheus(FILE *f, struct sl_lcore_stats *const *lc, unsigned in
 		fputs("sluice_rule_packets_total{rule=\"", f);
 		prom_label(f, snap->rules[i].name);
 		fprintf(f, "\",kind=\"%s\"} %" PRIu64 "\n", sl_rule_kind(&snap->rules[i]),
-			sum_obj(lc, n, 0, snap->rules[i].counter_id).packets);
+			sl_stats_obj_sum(lc, n, 0, snap->rules[i].counter_id).packets);
 	}
 	prom_head(f, "sluice_rule_bytes_total", "counter", "IP bytes forwarded, per rule.");
 	for (uint32_t i = 0; i < snap->n_rules; i++) {
 		fputs("sluice_rule_bytes_total{rule=\"", f);
 		prom_label(f, snap->rules[i].name);
 		fprintf(f, "\",kind=\"%s\"} %" PRIu64 "\n", sl_rule_kind(&snap->rules[i]),
-			sum_obj(lc, n, 0, snap->rules[i].counter_id).bytes);
+			sl_stats_obj_sum(lc, n, 0, snap->rules[i].counter_id).bytes);
 	}
 	write_prom_frontends(f, lc, n, snap);
 	prom_head(f, "sluice_backend_packets_total", "counter", "Packets forwarded, per backend.");
@@ -516,7 +516,7 @@ sl_stats_write_prometheus(FILE *f, struct sl_lcore_stats *const *lc, unsigned in
 		prom_label(f, b->name);
 		fprintf(f, "\",address=\"%s\"} %" PRIu64 "\n",
 			sl_ip_addr_format(&b->addr, addr, sizeof(addr)),
-			sum_obj(lc, n, 1, b->counter_id).packets);
+			sl_stats_obj_sum(lc, n, 1, b->counter_id).packets);
 	}
 	prom_head(f, "sluice_backend_up", "gauge",
 		  "1 when the backend takes new flows (admin state and health), else 0.");
@@ -574,7 +574,7 @@ sl_stats_write_text(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 	if (snap == NULL)
 		return;
 	for (uint32_t i = 0; i < snap->n_rules; i++) {
-		struct sl_obj_counter c = sum_obj(lc, n, 0, snap->rules[i].counter_id);
+		struct sl_obj_counter c = sl_stats_obj_sum(lc, n, 0, snap->rules[i].counter_id);
 		fprintf(f, "rule %-32s %10" PRIu64 " packets %12" PRIu64 " bytes\n",
 			snap->rules[i].name, c.packets, c.bytes);
 	}
@@ -582,12 +582,12 @@ sl_stats_write_text(FILE *f, struct sl_lcore_stats *const *lc, unsigned int n,
 		const struct sl_pool *pool = &snap->pools[p];
 		uint64_t total = 0;
 		for (uint32_t m = 0; m < pool->n_members; m++)
-			total += sum_obj(lc, n, 1, snap->backends[pool->members[m]].counter_id).packets;
+			total += sl_stats_obj_sum(lc, n, 1, snap->backends[pool->members[m]].counter_id).packets;
 		fprintf(f, "pool %s (%u backends, Maglev M=%u):\n", pool->name, pool->n_members,
 			pool->table_size);
 		for (uint32_t m = 0; m < pool->n_members; m++) {
 			const struct sl_backend *b = &snap->backends[pool->members[m]];
-			struct sl_obj_counter c = sum_obj(lc, n, 1, b->counter_id);
+			struct sl_obj_counter c = sl_stats_obj_sum(lc, n, 1, b->counter_id);
 			fprintf(f, "  %-40s %-16s %10" PRIu64 " packets (%5.1f%%)\n", b->name,
 				sl_ip_addr_format(&b->addr, addr, sizeof(addr)), c.packets,
 				total ? 100.0 * (double)c.packets / (double)total : 0.0);

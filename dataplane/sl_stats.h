@@ -181,6 +181,10 @@ void sl_stats_write_prometheus(FILE *f, struct sl_lcore_stats *const *lc, unsign
 int sl_stats_frontends_carry(struct sl_lcore_stats *const *lc, unsigned int n,
 			     const struct sl_snapshot *prev, struct sl_snapshot *next);
 
+/* A rule's (backend 0) or backend's (1) packets and bytes by stable counter id, over n lcores. */
+struct sl_obj_counter sl_stats_obj_sum(struct sl_lcore_stats *const *lc, unsigned int n,
+				       int backend, uint32_t id);
+
 /* Packets forwarded by every rule of snap, summed over the n lcores (0 when snap is NULL). */
 uint64_t sl_stats_rule_packets(struct sl_lcore_stats *const *lc, unsigned int n,
 			       const struct sl_snapshot *snap);

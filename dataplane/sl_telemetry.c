@@ -295,24 +295,10 @@ sl_tel_command(const char *cmd, const char *params, struct rte_tel_data *info)
 
 /* ---- the answers (control thread) ---- */
 
-static struct sl_obj_counter
-sl_tel_sum(const struct sl_telemetry_view *v, int backend, uint32_t id)
-{
-	struct sl_obj_counter c = {0, 0};
-
-	for (unsigned int i = 0; i < v->n_workers; i++) {
-		const struct sl_obj_counter *o = backend ? &v->stats[i]->backends[id]
-							 : &v->stats[i]->rules[id];
-		c.packets += o->packets;
-		c.bytes += o->bytes;
-	}
-	return c;
-}
-
 /*
- * GET /sluice/stats's JSON without a snapshot (so without its per-rule and
- * per-backend lists, which /sluice/rules and /sluice/backends page through),
- * the generation set to the snapshot's.
+ * GET /sluice/stats's JSON without its per-rule, per-backend and
+ * per-frontend lists (/sluice/rules and /sluice/backends page through the
+ * first two; the frontends are REST's and Prometheus's).
  */
 static cJSON *
 sl_tel_stats_tree(const struct sl_telemetry_view *v)
@@ -324,21 +310,17 @@ sl_tel_stats_tree(const struct sl_telemetry_view *v)
 
 	if (f == NULL)
 		return NULL;
-	sl_stats_write_json(f, v->stats, v->n_workers, v->lcore_ids, NULL, v->elapsed_s, 0,
-			    v->extra);
+	sl_stats_write_json(f, v->stats, v->n_workers, v->lcore_ids, v->snap, v->elapsed_s,
+			    v->publish_tsc, v->extra);
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;
 	}
 	o = cJSON_Parse(buf);
 	free(buf);
-	if (o != NULL) {
-		cJSON_ReplaceItemInObjectCaseSensitive(
-			o, "generation",
-			cJSON_CreateNumber(v->snap != NULL ? (double)v->snap->generation : 0));
-		/* written for no snapshot: empty; per-frontend counters are REST's and Prometheus's */
-		cJSON_DeleteItemFromObjectCaseSensitive(o, "frontends");
-	}
+	cJSON_DeleteItemFromObjectCaseSensitive(o, "rules");
+	cJSON_DeleteItemFromObjectCaseSensitive(o, "backends");
+	cJSON_DeleteItemFromObjectCaseSensitive(o, "frontends");
 	return o;
 }
 
@@ -410,7 +392,7 @@ static cJSON *
 sl_tel_rule(const struct sl_telemetry_view *v, const void *src, uint32_t i)
 {
 	const struct sl_rule *r = &v->snap->rules[i];
-	struct sl_obj_counter c = sl_tel_sum(v, 0, r->counter_id);
+	struct sl_obj_counter c = sl_stats_obj_sum(v->stats, v->n_workers, 0, r->counter_id);
 	cJSON *o = cJSON_CreateObject();
 	char addr[64];
 
@@ -432,7 +414,7 @@ static cJSON *
 sl_tel_backend(const struct sl_telemetry_view *v, const void *src, uint32_t i)
 {
 	const struct sl_backend *b = &v->snap->backends[i];
-	struct sl_obj_counter c = sl_tel_sum(v, 1, b->counter_id);
+	struct sl_obj_counter c = sl_stats_obj_sum(v->stats, v->n_workers, 1, b->counter_id);
 	int down = v->probed_down != NULL && v->probed_down(v->ctx, b);
 	cJSON *o = cJSON_CreateObject();
 	char addr[64];
@@ -507,8 +489,6 @@ sl_tel_build(const struct sl_telemetry_view *v, enum sl_tel_cmd cmd, const char 
 	default:
 		stats = sl_tel_stats_tree(v);
 		cJSON_DeleteItemFromObject(stats, "lcores");
-		cJSON_DeleteItemFromObject(stats, "rules");
-		cJSON_DeleteItemFromObject(stats, "backends");
 		return stats;
 	}
 }

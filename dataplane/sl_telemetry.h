@@ -45,6 +45,7 @@ struct sl_telemetry_view {
 	unsigned int n_workers;
 	uint32_t flow_capacity;            /* flows per worker lcore; 0: no flow table */
 	const struct sl_snapshot *snap;    /* the published snapshot, or NULL */
+	uint64_t publish_tsc;              /* when it was published (TSC) */
 	const struct sl_stats_extra *extra; /* flow sync's and the XDP programs' counters */
 	double elapsed_s;                  /* since sluiced started */
 	/* 1 when a health probe of backend b fails (its health is Down) */

@@ -661,6 +661,7 @@ telemetry_answer(struct sl_daemon *d)
 					    .n_workers = d->n_workers,
 					    .flow_capacity = d->opt.flow_table_size,
 					    .snap = sl_publisher_current(&d->pub),
+					    .publish_tsc = d->publish_tsc,
 					    .extra = &e,
 					    .elapsed_s = now_s() - d->start,
 					    .probed_down = telemetry_probed_down,

@@ -200,6 +200,9 @@ def test_flows_and_lcores(daemon):
     lc = lcores["lcores"]["1"]
     assert (lc["rx"], lc["tx"], lc["dropped"]) == (N_TCP + N_UDP + N_STRAY, N_TCP + N_UDP,
                                                    N_STRAY)
+    # the bytes it forwarded, as GET /sluice/stats counts them (its rules' bytes)
+    rest = [r for r in rest_stats(daemon["sock"])["lcores"] if r["lcore"] == 1][0]
+    assert lc["forwardedBytes"] == rest["forwardedBytes"] > 0
 
 
 def test_beside_ethdev_and_bad_parameters(daemon):
