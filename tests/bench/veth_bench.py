@@ -453,7 +453,8 @@ def main(argv=None):
     report(rows, kinds)
     if a.csv:
         write_csv(a.csv, rows)
-    return 0 if all(r["rx"] > 0 for r in rows) else 1
+    # every run received and forwarded (a sluiced that only receives fails)
+    return 0 if all(r["rx"] > 0 and r["tx"] > 0 for r in rows) else 1
 
 
 if __name__ == "__main__":

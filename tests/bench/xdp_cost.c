@@ -60,6 +60,7 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
+#include "sl_checksum.h"
 #include "sl_xdp_abi.h"
 
 #ifndef SL_XDP_BUILD_OBJECT
@@ -219,18 +220,6 @@ fill_maps(const struct steer *s, const struct opts *o)
 
 /* ---- frames ---- */
 
-static uint16_t
-csum16(const uint8_t *p, size_t len)
-{
-	uint32_t t = 0;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		t += (uint32_t)p[i] << 8 | p[i + 1];
-	while (t >> 16)
-		t = (t & 0xffff) + (t >> 16);
-	return (uint16_t)~t;
-}
-
 static uint8_t *
 eth(struct frame *f, uint16_t ethertype)
 {
@@ -271,9 +260,8 @@ tcp4(struct frame *f, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport
 	ip[9] = 6;
 	memcpy(ip + 12, &s, 4);
 	memcpy(ip + 16, &d, 4);
-	c = csum16(ip, 20);
-	ip[10] = (uint8_t)(c >> 8);
-	ip[11] = (uint8_t)c;
+	c = sl_ipv4_header_csum(ip, 20);
+	memcpy(ip + 10, &c, 2);
 	tcp(ip + 20, sport, dport);
 	f->len = 60; /* 54 bytes of headers, Ethernet padding to the minimum */
 }

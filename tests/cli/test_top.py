@@ -303,9 +303,9 @@ def sample(k, frontends=True):
     if frontends:
         s["frontends"] = [{"name": "lb/fe6", "address": "2001:db8:1234:5678:9abc:def0:1:10",
                            "packets": 2000 * k, "bytes": 80000 * k, "newFlows": 10 * k,
-                           "drops": {"no_backend": 1000 * k, "not_ip": 0}},
+                           "dropped": 1000 * k, "drops": {"no_backend": 1000 * k}},
                           {"name": "lb/fe4", "address": "192.0.2.10", "packets": 0, "bytes": 0,
-                           "newFlows": 0, "drops": {"no_backend": 0}}]
+                           "newFlows": 0, "dropped": 0, "drops": {"no_backend": 0}}]
     return {"stats": s, "probes": [{"loadBalancer": "lb", "pool": "pool", "address": "b2",
                                     "health": "Down"}], "t": float(k)}
 

@@ -79,7 +79,7 @@ traffic(const struct sl_snapshot *s, const char *rule, uint64_t packets)
 
 	c->packets += packets;
 	c->bytes += packets * 100;
-	c->new_flows += packets / 2;
+	c->new_flows += packets;
 	c->drops[SL_FE_DROP_NO_BACKEND] += 1;
 	c->drops[SL_FE_DROP_OTHER] += 2;
 }
@@ -96,6 +96,7 @@ assert_frontend(const struct sl_snapshot *s, const char *name, uint64_t packets,
 	c = &all[frontend(s, name)];
 	assert_int_equal(c->packets, packets);
 	assert_int_equal(c->bytes, packets * 100);
+	assert_int_equal(c->new_flows, packets);
 	assert_int_equal(c->drops[SL_FE_DROP_NO_BACKEND], calls);
 	assert_int_equal(c->drops[SL_FE_DROP_OTHER], 2 * calls);
 	for (int k = SL_FE_DROP_NO_NEIGHBOUR; k < SL_FE_DROP_OTHER; k++)
