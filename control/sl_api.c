@@ -809,29 +809,35 @@ sl_api_start(const char *path, mode_t mode, struct sl_controller *ctl,
 }
 
 int
+sl_mhd_fd(struct MHD_Daemon *mhd)
+{
+	const union MHD_DaemonInfo *i = MHD_get_daemon_info(mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	return i != NULL ? i->epoll_fd : -1;
+}
+
+void
+sl_mhd_run(struct MHD_Daemon *mhd, int rounds)
+{
+	MHD_UNSIGNED_LONG_LONG timeout;
+
+	for (int i = 0; i < rounds; i++) {
+		MHD_run(mhd);
+		if (MHD_get_timeout(mhd, &timeout) != MHD_YES || timeout != 0)
+			break;
+	}
+}
+
+int
 sl_api_fd(const struct sl_api *api)
 {
-	const union MHD_DaemonInfo *i = MHD_get_daemon_info(api->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-	return i != NULL ? i->epoll_fd : -1;
+	return sl_mhd_fd(api->mhd);
 }
 
 void
 sl_api_run(struct sl_api *api)
 {
-	MHD_UNSIGNED_LONG_LONG timeout;
-
-	/*
-	 * MHD's epoll is edge-triggered: when one run leaves data to read (a
-	 * large body arrives in several reads), it says so with a zero
-	 * timeout instead of waking the descriptor again. Run until it has
-	 * nothing left to do now (bounded, so traffic statistics and signals
-	 * are still served).
-	 */
-	for (int i = 0; i < 256; i++) {
-		MHD_run(api->mhd);
-		if (MHD_get_timeout(api->mhd, &timeout) != MHD_YES || timeout != 0)
-			break;
-	}
+	/* bounded, so traffic statistics and signals are still served */
+	sl_mhd_run(api->mhd, 256);
 }
 
 void

@@ -67,6 +67,17 @@ struct sl_api *sl_api_start(const char *path, mode_t mode, struct sl_controller 
 /* A descriptor that becomes readable when sl_api_run() has work. */
 int sl_api_fd(const struct sl_api *api);
 
+/*
+ * What sl_api_fd() and sl_api_run() do, for any libmicrohttpd daemon run
+ * from the control loop with MHD_USE_EPOLL (the metrics listener's too):
+ * its epoll descriptor; and run it until it has nothing left to do now,
+ * at most rounds times (its epoll is edge-triggered: a run that leaves
+ * data to read says so with a zero timeout, not by waking the descriptor).
+ */
+struct MHD_Daemon;
+int sl_mhd_fd(struct MHD_Daemon *mhd);
+void sl_mhd_run(struct MHD_Daemon *mhd, int rounds);
+
 /* Serve whatever is ready, without blocking. */
 void sl_api_run(struct sl_api *api);
 

@@ -17,6 +17,7 @@
 
 #include <microhttpd.h>
 
+#include "sl_api.h"
 #include "sl_metrics_http.h"
 
 struct sl_metrics_http {
@@ -243,21 +244,13 @@ sl_metrics_http_address(const struct sl_metrics_http *m)
 int
 sl_metrics_http_fd(const struct sl_metrics_http *m)
 {
-	const union MHD_DaemonInfo *i = MHD_get_daemon_info(m->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-	return i != NULL ? i->epoll_fd : -1;
+	return sl_mhd_fd(m->mhd);
 }
 
 void
 sl_metrics_http_run(struct sl_metrics_http *m)
 {
-	MHD_UNSIGNED_LONG_LONG timeout;
-
-	/* edge-triggered epoll: run while MHD says there is more to do now (bounded) */
-	for (int i = 0; i < 64; i++) {
-		MHD_run(m->mhd);
-		if (MHD_get_timeout(m->mhd, &timeout) != MHD_YES || timeout != 0)
-			break;
-	}
+	sl_mhd_run(m->mhd, 64);
 }
 
 void
