@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sl_arm_template.h: Azure Resource Manager templates, expanded.
+ *
+ * A template ({"$schema", "contentVersion", "parameters", "variables",
+ * "resources", "outputs"}) and the deployment's parameter values
+ * ({"p": {"value": ...}}) become the list of resources to create or update,
+ * every expression evaluated ("[concat(parameters('a'), '-x')]"), copy loops
+ * unrolled (resource-level and property-level), nested child resources
+ * lifted out with their full names ("lb/pool"), resources whose "condition"
+ * is false left out, and the rest put in an order that honours dependsOn
+ * (a cycle is refused). Outputs are evaluated after the resources.
+ *
+ * Nothing here knows what a resource type means: the deployment engine
+ * (sl_deploy.h) maps the expanded resources onto the desired-state document.
+ * Pure C over cJSON, no DPDK; the expression parser is fuzzed on its own
+ * (tests/fuzz/fuzz_arm_expr.c).
+ *
+ * Errors follow ARM: code InvalidTemplate (the template or an expression is
+ * wrong: the message names the expression and the character position of the
+ * fault, json_path the member that holds it, target the resource or
+ * parameter), or InvalidTemplate with the parameter named for a missing or
+ * out-of-range parameter value.
+ */
+#ifndef SL_ARM_TEMPLATE_H
+#define SL_ARM_TEMPLATE_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "sl_error.h"
+#include "sl_json.h"
+
+#define SL_ARM_TYPE_MAX 192 /* a full resource type and the NUL */
+#define SL_ARM_NAME_MAX 256 /* a full resource name ("lb/pool") and the NUL */
+#define SL_ARM_ID_MAX 768   /* a full resource id and the NUL */
+
+/* What the template's scope functions see. */
+struct sl_arm_scope {
+	const char *subscription;   /* subscription().subscriptionId */
+	const char *resource_group; /* resourceGroup().name */
+	const char *deployment;     /* deployment().name */
+	const char *location;       /* resourceGroup().location; NULL: "local" */
+};
+
+/* One resource of an expanded template. */
+struct sl_arm_resource {
+	char type[SL_ARM_TYPE_MAX]; /* "Microsoft.Network/loadBalancers/backendAddressPools", as written */
+	char name[SL_ARM_NAME_MAX]; /* full name, segments joined by '/': "lb1/pool1" */
+	char id[SL_ARM_ID_MAX];     /* /subscriptions/{s}/resourceGroups/{rg}/providers/{ns}/{t1}/{n1}[/{t2}/{n2}...] */
+	char path[SL_JSON_PATH_MAX]; /* where it is declared: "$.resources[2]", "$.resources[0].resources[1]" */
+	int copy_index;             /* its index in its copy loop, -1 when not in one */
+	/*
+	 * The evaluated resource: every member of the declaration except
+	 * "type", "apiVersion", "dependsOn", "copy", "condition", "comments" and
+	 * "resources" (nested children are entries of their own); "name" is the
+	 * last segment of the full name. Owned by the expansion.
+	 */
+	cJSON *body;
+	char api_version[32];       /* "apiVersion" as written, "" when absent */
+};
+
+struct sl_arm_expansion {
+	struct sl_arm_resource *resources; /* in deployment order (dependencies first) */
+	size_t n_resources;
+	/* {"name": {"type": "String", "value": ...}}; SecureString/SecureObject outputs have no "value". */
+	cJSON *outputs;
+	/* The effective parameters {"p": {"type": "String", "value": ...}}; secure ones have no "value". */
+	cJSON *parameters;
+};
+
+/*
+ * Expand tmpl with the parameter values `parameters` (an object of
+ * {"value": ...}; NULL for none) in scope. Returns 0 with *out filled (free
+ * it with sl_arm_expansion_free()), or -EINVAL (-ENOMEM) with *err filled
+ * and *out empty.
+ */
+int sl_arm_expand(const cJSON *tmpl, const cJSON *parameters, const struct sl_arm_scope *scope,
+		  struct sl_arm_expansion *out, struct sl_error *err);
+
+void sl_arm_expansion_free(struct sl_arm_expansion *x);
+
+/*
+ * Evaluate one template string on its own: an expression "[...]" (its
+ * value, any JSON type), "[[..." (the literal text without the first '['),
+ * or a plain string (itself). parameters and variables are the template's
+ * objects of values ({"p": value}, not {"p": {"value": ...}}), NULL for
+ * none. Returns a new cJSON value, or NULL with *err filled (InvalidTemplate,
+ * the position in the message). For tests and the fuzz target.
+ */
+cJSON *sl_arm_eval(const char *text, const cJSON *parameters, const cJSON *variables,
+		   const struct sl_arm_scope *scope, struct sl_error *err);
+
+#endif /* SL_ARM_TEMPLATE_H */
