@@ -3,7 +3,7 @@
  * test_state_resource.c: the desired-state document on disk (sl_state) and
  * its resource paths (sl_resource): atomic save, restore, corruption
  * detected whole; path parsing, PUT/GET/DELETE on a document, read-only
- * fields, NIC-based pool membership.
+ * fields, NIC-based pool membership, one name in two resource groups.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -419,6 +419,117 @@ test_merge(void **state)
 	cJSON_Delete(doc);
 }
 
+#define ARM_B "/subscriptions/s1/resourceGroups/rgB/providers/Microsoft.Network"
+
+static const char *
+str_at(const cJSON *o, const char *a, const char *b)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, a);
+	if (b != NULL)
+		v = cJSON_GetObjectItem(v, b);
+	assert_true(cJSON_IsString(v));
+	return v->valuestring;
+}
+
+/* One name in two resource groups: two resources, each read, written and deleted by its path. */
+static void
+test_scopes(void **state)
+{
+	struct sl_res_path lb_a, lb_b, pool_a, pool_b, nic_b, lbs_b;
+	struct sl_error err;
+	cJSON *doc = sl_doc_new(), *out;
+	bool created, existed;
+	int http;
+
+	(void)state;
+	parse_ok(ARM "/loadBalancers/lb", &lb_a);
+	parse_ok(ARM_B "/loadBalancers/LB", &lb_b);
+	parse_ok(ARM "/loadBalancers/lb/backendAddressPools/p", &pool_a);
+	parse_ok(ARM_B "/loadBalancers/lb/backendAddressPools/p", &pool_b);
+	parse_ok(ARM_B "/networkInterfaces/nic", &nic_b);
+	parse_ok(ARM_B "/loadBalancers", &lbs_b);
+	cJSON *a_body = cJSON_Parse("{\"tags\":{\"g\":\"A\"},\"properties\":{}}");
+	cJSON *b_body = cJSON_Parse("{\"tags\":{\"g\":\"B\"},\"properties\":{}}");
+	assert_int_equal(sl_doc_put(doc, &lb_a, a_body, &created, &http, &err), 0);
+	assert_int_equal(sl_doc_put(doc, &lb_b, b_body, &created, &http, &err), 0);
+	assert_true(created);
+	assert_int_equal(sl_doc_put(doc, &pool_a, a_body, &created, &http, &err), 0);
+	assert_int_equal(sl_doc_put(doc, &pool_b, b_body, &created, &http, &err), 0);
+	assert_true(created);
+
+	out = sl_doc_render(doc, &lb_b, &err);
+	assert_string_equal(str_at(out, "id", NULL), ARM_B "/loadBalancers/LB");
+	assert_string_equal(str_at(out, "tags", "g"), "B");
+	cJSON_Delete(out);
+	out = sl_doc_render(doc, &pool_a, &err);
+	assert_string_equal(str_at(out, "id", NULL), ARM "/loadBalancers/lb/backendAddressPools/p");
+	cJSON_Delete(out);
+	out = sl_doc_render(doc, &lbs_b, &err);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(out, "value")), 1);
+	cJSON_Delete(out);
+
+	/* a NIC of group B in B's pool is a member there, not in A's pool of the same name */
+	cJSON *nic_body = cJSON_Parse(
+		"{\"properties\":{\"ipConfigurations\":[{\"name\":\"i\",\"properties\":{"
+		"\"loadBalancerBackendAddressPools\":[{\"id\":\"" ARM_B
+		"/loadBalancers/lb/backendAddressPools/p\"}]}}]}}");
+	assert_int_equal(sl_doc_put(doc, &nic_b, nic_body, &created, &http, &err), 0);
+	out = sl_doc_render(doc, &pool_b, &err);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(out, "properties"),
+								"backendIPConfigurations")), 1);
+	/* sent back, B's membership is B's own */
+	assert_int_equal(sl_doc_put(doc, &pool_b, out, &created, &http, &err), 0);
+	cJSON_Delete(out);
+	out = sl_doc_render(doc, &pool_a, &err);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(out, "properties"),
+								"backendIPConfigurations")), 0);
+	cJSON_Delete(out);
+
+	/* DELETE B's load balancer: A's stays, with its pool */
+	assert_int_equal(sl_doc_delete(doc, &lb_b, &existed, &http, &err), 0);
+	assert_true(existed);
+	assert_null(sl_doc_find(doc, &lb_b));
+	assert_non_null(sl_doc_find(doc, &pool_a));
+	assert_string_equal(str_at(sl_doc_find(doc, &lb_a), "tags", "g"), "A");
+
+	cJSON_Delete(nic_body);
+	cJSON_Delete(a_body);
+	cJSON_Delete(b_body);
+	cJSON_Delete(doc);
+}
+
+/* A file's resource replaces the one of its name in its scope; without an id, the one of its name. */
+static void
+test_merge_scopes(void **state)
+{
+	struct sl_error err;
+	cJSON *doc = cJSON_Parse(
+		"{\"virtualNetworks\":[{\"name\":\"v\",\"id\":\"" ARM "/virtualNetworks/v\","
+		"\"properties\":{\"x\":1}},{\"name\":\"v\",\"id\":\"" ARM_B
+		"/virtualNetworks/v\",\"properties\":{\"x\":2}}]}");
+	cJSON *by_id = cJSON_Parse("{\"virtualNetworks\":[{\"name\":\"V\",\"id\":\"" ARM_B
+				   "/virtualNetworks/V\",\"properties\":{\"x\":3}}]}");
+	cJSON *no_id = cJSON_Parse("{\"virtualNetworks\":[{\"name\":\"v\",\"properties\":{}}]}");
+	const cJSON *v;
+
+	(void)state;
+	assert_int_equal(sl_doc_merge(doc, by_id, &err), 0);
+	v = cJSON_GetObjectItem(doc, "virtualNetworks");
+	assert_int_equal(cJSON_GetArraySize(v), 2);
+	assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(v, 0),
+								 "properties"), "x")->valueint, 1);
+	assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(v, 1),
+								 "properties"), "x")->valueint, 3);
+	/* without an id it would be both: refused, nothing merged */
+	assert_int_equal(sl_doc_merge(doc, no_id, &err), -EINVAL);
+	assert_string_equal(err.code, "DuplicateResourceName");
+	assert_string_equal(err.target, "virtualNetworks/v");
+	assert_int_equal(cJSON_GetArraySize(v), 2);
+	cJSON_Delete(by_id);
+	cJSON_Delete(no_id);
+	cJSON_Delete(doc);
+}
+
 int
 main(void)
 {
@@ -430,6 +541,8 @@ main(void)
 		cmocka_unit_test(test_dynamic_ip_kept),
 		cmocka_unit_test(test_update_keeps_name_case),
 		cmocka_unit_test(test_merge),
+		cmocka_unit_test(test_scopes),
+		cmocka_unit_test(test_merge_scopes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
