@@ -7,7 +7,10 @@ run inside the namespace, injects TCP packets to the frontend on the other
 end and captures what sluiced sends back out. A pool PUT with backend A
 sends the flows to A (DNAT: destination A's address, and the MAC of A's
 static neighbour in the port profile); the pool PUT with B alone sends the
-same flows to B. Needs root.
+same flows to B. Two load balancers of one name in two resource groups
+forward and count apart, and a backend address whose virtualNetwork has no id
+(as the seed's exported ARM template writes it) is forwarded to like any.
+Needs root.
 """
 import json
 import os
@@ -70,11 +73,11 @@ def profile():
     return prof
 
 
-def inject(ns, sport, timeout=5.0):
-    """Send N_FLOWS SYNs (source ports sport...) and return what came out, waiting
-    until N_FLOWS packets did or timeout seconds passed."""
+def inject(ns, sport, timeout=5.0, vip=VIP):
+    """Send N_FLOWS SYNs (source ports sport...) to vip and return what came out,
+    waiting until N_FLOWS packets did or timeout seconds passed."""
     args = {"iface": PEER_IF, "sluice_mac": SLUICE_MAC, "client_mac": CLIENT_MAC,
-            "client_ip": CLIENT_IP, "vip": VIP, "dport": PORT, "sport": sport, "n": N_FLOWS,
+            "client_ip": CLIENT_IP, "vip": vip, "dport": PORT, "sport": sport, "n": N_FLOWS,
             "timeout": timeout}
     p = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", INJECT,
                         json.dumps(args)], capture_output=True, text=True, timeout=40)
@@ -140,3 +143,61 @@ def test_dataplane_follows_the_api(daemons, netns):
     out = inject(netns, 42000, timeout=1.0)
     assert out == []
     assert d.proc.pid == pid and d.proc.poll() is None
+
+
+def counters(api):
+    """{name: packets} of the rules and of the backends."""
+    r = api.request("GET", "/sluice/stats", api_version=None)
+    assert r.status == 200, r
+    return ({x["name"]: x["packets"] for x in r.json["rules"]},
+            {x["name"]: x["packets"] for x in r.json["backends"]})
+
+
+def test_one_name_in_two_groups_forwards_apart(daemons, netns):
+    d = daemons.start(profile=profile(), netns=netns,
+                      env={"SLUICE_IFACE": LB_IF, "SLUICE_MAC": SLUICE_MAC,
+                           "SLUICE_IPV4": SLUICE_IP})
+    api = d.api
+    vip_b = "10.77.0.20"
+    for rg, vip, (name, (ip, _)), vnet_ref in (
+            ("rgA", VIP, ("a", A), {"location": "eastus"}),  # the seed template's shape
+            ("rgB", vip_b, ("b", B), None)):
+        sc = f"/subscriptions/{h.SUB}/resourceGroups/{rg}/providers/Microsoft.Network"
+        api.ok("PUT", rid("virtualNetworks", "vnet", scope=sc),
+               h.vnet_body(["10.77.0.0/24"], {"default": "10.77.0.0/24"}), status=201)
+        fe = h.frontend("fe", vip, "vnet", "default")
+        fe["properties"]["subnet"]["id"] = rid("virtualNetworks", "vnet", "subnets", "default",
+                                               scope=sc)
+        api.ok("PUT", rid("loadBalancers", "lb", scope=sc), h.lb_body(frontends=[fe]),
+               status=201)
+        addr = h.address(name, ip, "vnet")
+        addr["properties"]["virtualNetwork"] = vnet_ref or {
+            "id": rid("virtualNetworks", "vnet", scope=sc)}
+        api.ok("PUT", rid("loadBalancers", "lb", "backendAddressPools", "pool", scope=sc),
+               {"properties": {"loadBalancerBackendAddresses": [addr]}}, status=201)
+        rule = h.rule("http", "lb", "fe", "pool", "Tcp", PORT, PORT, enableFloatingIP=False)
+        for k in ("frontendIPConfiguration", "backendAddressPool"):
+            rule["properties"][k]["id"] = rule["properties"][k]["id"].replace(h.SCOPE, sc)
+        api.ok("PUT", rid("loadBalancers", "lb", "loadBalancingRules", "http", scope=sc), rule,
+               status=201)
+    # the stored address is as sent: no virtualNetwork id made up
+    g = api.get(rid("loadBalancers", "lb", "backendAddressPools", "pool",
+                    scope=f"/subscriptions/{h.SUB}/resourceGroups/rgA/providers/Microsoft.Network"))
+    assert g.json["properties"]["loadBalancerBackendAddresses"][0]["properties"][
+        "virtualNetwork"] == {"location": "eastus"}, g
+
+    out = inject(netns, 43000)
+    assert len(out) == N_FLOWS, f"{len(out)} of {N_FLOWS} packets came out:\n{out}"
+    for p in out:
+        assert (p["dmac"], p["dst"], p["dport"]) == (A[1], A[0], PORT), p
+    rules, backends = counters(api)
+    assert rules["rgA:lb/http"] >= N_FLOWS and rules["rgB:lb/http"] == 0, rules
+    assert backends["rgA:lb/pool/a"] >= N_FLOWS and backends["rgB:lb/pool/b"] == 0, backends
+
+    out = inject(netns, 44000, vip=vip_b)
+    assert len(out) == N_FLOWS, f"{len(out)} of {N_FLOWS} packets came out:\n{out}"
+    for p in out:
+        assert (p["dmac"], p["dst"], p["dport"]) == (B[1], B[0], PORT), p
+    after, after_b = counters(api)
+    assert after["rgB:lb/http"] >= N_FLOWS and after["rgA:lb/http"] == rules["rgA:lb/http"], after
+    assert after_b["rgB:lb/pool/b"] >= N_FLOWS, after_b

@@ -185,9 +185,11 @@ def test_seed_pool_list(api):
 
 
 def test_seed_pool_by_nic(api):
-    # "Create the Backend Pool" (the seed gives no body: an empty resource)
-    r = api.put(POOL_BY_NIC, "{}")
+    # "Create the Backend Pool": the seed sends no body (an empty resource)
+    r = api.put(POOL_BY_NIC, None)
     assert r.status == 201, r
+    r = api.put(POOL_BY_NIC, "{}")
+    assert r.status == 200, r
     r = api.put(POOL_BY_NIC, {"properties": {}})
     assert r.status == 200, r
     assert r.json["properties"]["provisioningState"] == "Succeeded"

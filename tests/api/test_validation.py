@@ -271,11 +271,12 @@ CASES = [
                  ("ip3", nic_ipc(subnet=("vnet1", "tiny"))),
                  ("ip4", nic_ipc(subnet=("vnet1", "tiny")))]),
      400, "SubnetIsFull", "networkInterfaces/nic9/ipConfigurations/ip4", "id"),
-    ("ResourceNameInUseInAnotherScope", "PUT",
-     rid("virtualNetworks", "vnet2",
-         scope="/subscriptions/subid/resourceGroups/otherrg/providers/Microsoft.Network"),
-     h.vnet_body(["10.2.0.0/16"], {"sub4": "10.2.0.0/24"}), 409,
-     "ResourceNameInUseInAnotherScope", None, None),
+    # a reference names its resource group: vnet1 is not in otherrg
+    ("InvalidResourceReference-scope", "PUT", rid("networkInterfaces", "nic9"),
+     h.nic_body([("ip1", {"subnet": {"id": rid(
+         "virtualNetworks", "vnet1", "subnets", "sub4",
+         scope="/subscriptions/subid/resourceGroups/otherrg/providers/Microsoft.Network")}})]),
+     400, "InvalidResourceReference", "networkInterfaces/nic9/ipConfigurations/ip1", "id"),
 ]
 
 
