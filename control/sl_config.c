@@ -260,13 +260,16 @@ int
 sl_ref_error(const struct sl_where *w, const char *idpath, const char *id, const char *what,
 	     const struct sl_ref *ref, int rc)
 {
-	char where[2 * SL_RES_SCOPE_MAX + 64];
+	char where[2 * SL_RES_SCOPE_MAX + 64], lower[32];
 	const char *name = ref->parent[0] != '\0' ? ref->parent : ref->name;
 
+	snprintf(lower, sizeof(lower), "%s", what);
+	if (lower[0] >= 'A' && lower[0] <= 'Z')
+		lower[0] = (char)(lower[0] - 'A' + 'a');
 	if (rc == SL_TOP_AMBIGUOUS)
 		return sl_error_set(w->err, "AmbiguousResourceReference", w->target, idpath,
 				    "'%s' names no subscription and resource group, and more than one %s is named '%s'; use its full id (/subscriptions/{sub}/resourceGroups/{rg}/providers/...).",
-				    id, what, name);
+				    id, lower, name);
 	return sl_error_set(w->err, "InvalidResourceReference", w->target, idpath,
 			    "%s '%s'%s is not defined.", what, name,
 			    sl_scope_text(&ref->scope, where, sizeof(where)));
@@ -464,7 +467,7 @@ sl_resolve_vnet(const struct sl_where *w, const char *key, bool required,
 				    "'%s' is not a virtual network id (.../virtualNetworks/{name}).", id);
 	v = sl_find_top(m->vnets, sizeof(*m->vnets), m->n_vnets, ref.name, &ref.scope);
 	if (v < 0)
-		return sl_ref_error(w, idpath, id, "virtual network", &ref, v);
+		return sl_ref_error(w, idpath, id, "Virtual network", &ref, v);
 	*vnet = v;
 	return 1;
 }
@@ -487,7 +490,7 @@ sl_resolve_subnet(const struct sl_where *w, const char *key, bool required,
 				    id);
 	vi = sl_find_top(m->vnets, sizeof(*m->vnets), m->n_vnets, ref.parent, &ref.scope);
 	if (vi < 0)
-		return sl_ref_error(w, idpath, id, "virtual network", &ref, vi);
+		return sl_ref_error(w, idpath, id, "Virtual network", &ref, vi);
 	v = &m->vnets[vi];
 	si = sl_find_name(v->subnets, sizeof(*v->subnets), v->n_subnets, ref.name);
 	if (si < 0)

@@ -107,7 +107,7 @@ sl_resolve_nic_ref(const struct sl_where *w, const struct sl_model *m, const cha
 				    type);
 	li = sl_find_top(m->lbs, sizeof(*m->lbs), m->n_lbs, ref.parent, &ref.scope);
 	if (li < 0)
-		return sl_ref_error(w, idpath, id, "load balancer", &ref, li);
+		return sl_ref_error(w, idpath, id, "Load balancer", &ref, li);
 	lb = &m->lbs[li];
 	if (nat)
 		i = sl_find_name(lb->nat_rules, sizeof(*lb->nat_rules), lb->n_nat_rules, ref.name);

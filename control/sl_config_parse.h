@@ -128,9 +128,10 @@ int sl_check_top(struct sl_error *e, void *base, size_t stride, uint32_t n, cons
 		 const char *path, bool labels);
 
 /*
- * InvalidResourceReference for a reference (id at idpath, of w) to a
- * `what` ("Virtual network", "Load balancer") named name, which resolved to
- * rc (SL_TOP_NONE or SL_TOP_AMBIGUOUS), ref its split id.
+ * The error of a reference (id at idpath, of w) to a `what` ("Virtual
+ * network", "Load balancer") that resolved to rc: InvalidResourceReference
+ * for SL_TOP_NONE, AmbiguousResourceReference for SL_TOP_AMBIGUOUS; ref is
+ * the split id.
  */
 int sl_ref_error(const struct sl_where *w, const char *idpath, const char *id, const char *what,
 		 const struct sl_ref *ref, int rc);

@@ -21,6 +21,7 @@ from apihelpers import rid
 
 LB = rid("loadBalancers", "lb1")
 LB_T = "loadBalancers/lb1"
+OTHER_RG = "/subscriptions/subid/resourceGroups/otherrg/providers/Microsoft.Network"
 
 
 def lbc(kind, name):
@@ -30,6 +31,7 @@ def lbc(kind, name):
 # The configuration every case starts from (and must find unchanged):
 #   vnet1 10.0.0.0/16 + fd00:1::/48: sub4 10.0.0.0/24, sub6 fd00:1::/64, tiny 10.0.1.0/29
 #   vnet2 10.2.0.0/16: sub4 10.2.0.0/24
+#   vnet2 of resource group otherrg 10.3.0.0/16: sub4 10.3.0.0/24 (another vnet2)
 #   lb1 (Standard): fe1 10.0.0.10, fe6 fd00:1::10; pool1 {a1 10.0.0.11, a2 10.0.0.12};
 #       nicpool (empty, for NICs); rule r1 fe1 Tcp 80 -> pool1:8080
 BASE_RULE = h.rule("r1", "lb1", "fe1", "pool1", "Tcp", 80, 8080)
@@ -44,6 +46,8 @@ def api(module_daemons):
            status=201)
     api.ok("PUT", rid("virtualNetworks", "vnet2"),
            h.vnet_body(["10.2.0.0/16"], {"sub4": "10.2.0.0/24"}), status=201)
+    api.ok("PUT", rid("virtualNetworks", "vnet2", scope=OTHER_RG),
+           h.vnet_body(["10.3.0.0/16"], {"sub4": "10.3.0.0/24"}), status=201)
     api.ok("PUT", LB, h.lb_body(
         frontends=[h.frontend("fe1", "10.0.0.10", "vnet1", "sub4"),
                    h.frontend("fe6", "fd00:1::10", "vnet1", "sub6")],
@@ -273,10 +277,21 @@ CASES = [
      400, "SubnetIsFull", "networkInterfaces/nic9/ipConfigurations/ip4", "id"),
     # a reference names its resource group: vnet1 is not in otherrg
     ("InvalidResourceReference-scope", "PUT", rid("networkInterfaces", "nic9"),
-     h.nic_body([("ip1", {"subnet": {"id": rid(
-         "virtualNetworks", "vnet1", "subnets", "sub4",
-         scope="/subscriptions/subid/resourceGroups/otherrg/providers/Microsoft.Network")}})]),
+     h.nic_body([("ip1", {"subnet": {"id": rid("virtualNetworks", "vnet1", "subnets", "sub4",
+                                               scope=OTHER_RG)}})]),
      400, "InvalidResourceReference", "networkInterfaces/nic9/ipConfigurations/ip1", "id"),
+    # a relative id names no resource group, and testrg and otherrg both have a vnet2
+    ("AmbiguousResourceReference", "PUT", rid("networkInterfaces", "nic9"),
+     h.nic_body([("ip1", {"privateIPAddress": "10.2.0.9",
+                          "subnet": {"id": "virtualNetworks/vnet2/subnets/sub4"}})]),
+     400, "AmbiguousResourceReference", "networkInterfaces/nic9/ipConfigurations/ip1", "id"),
+    # an address without virtualNetwork.id, and no frontend subnet to take the vnet from
+    ("BackendAddressVirtualNetworkNotDetermined", "PUT", rid("loadBalancers", "lb9"),
+     h.lb_body(frontends=[{"name": "f", "properties": {"privateIPAddress": "10.0.0.99"}}],
+               pools=[h.pool("p", [{"name": "x", "properties": {
+                   "ipAddress": "10.0.0.98", "virtualNetwork": {"location": "eastus"}}}])]),
+     400, "BackendAddressVirtualNetworkNotDetermined",
+     "loadBalancers/lb9/backendAddressPools/p/loadBalancerBackendAddresses/x", "id"),
 ]
 
 
