@@ -250,7 +250,7 @@ sl_find_scoped(const cJSON *a, const char *name, const struct sl_scope *want)
 
 /* Index of the top-level resource p names in array a, or -1. */
 static int
-sl_find_top(const cJSON *a, const struct sl_res_path *p)
+sl_find_path_top(const cJSON *a, const struct sl_res_path *p)
 {
 	struct sl_scope want;
 
@@ -268,7 +268,7 @@ static cJSON *
 sl_top(const cJSON *doc, const struct sl_res_path *p)
 {
 	cJSON *a = sl_collection(doc, p->type);
-	int i = sl_find_top(a, p);
+	int i = sl_find_path_top(a, p);
 
 	return i < 0 ? NULL : cJSON_GetArrayItem(a, i);
 }
@@ -720,7 +720,7 @@ sl_put_top(cJSON *doc, const struct sl_res_path *p, const cJSON *body, bool *cre
 {
 	char id[SL_ID_MAX];
 	cJSON *coll = sl_collection(doc, p->type);
-	int i = sl_find_top(coll, p);
+	int i = sl_find_path_top(coll, p);
 	cJSON *old = i >= 0 ? cJSON_GetArrayItem(coll, i) : NULL;
 	cJSON *res;
 
@@ -899,7 +899,7 @@ sl_doc_delete(cJSON *doc, const struct sl_res_path *p, bool *existed, int *http,
 		return 0;
 	if (p->child < 0) {
 		cJSON *coll = sl_collection(doc, p->type);
-		cJSON_DeleteItemFromArray(coll, sl_find_top(coll, p));
+		cJSON_DeleteItemFromArray(coll, sl_find_path_top(coll, p));
 		*existed = true;
 		return 0;
 	}

@@ -12,6 +12,11 @@
  * document; they validate only the request's shape (names, paths, bodies),
  * never the whole document: that is sl_config_from_json()'s job, run by the
  * caller on the edited copy before it is committed.
+ *
+ * A top-level resource is found by its scope (the subscription and resource
+ * group of its stored "id") and name: the same name in two resource groups
+ * is two resources. One stored without an "id" (written in a configuration
+ * file) is in every scope.
  */
 #ifndef SL_RESOURCE_H
 #define SL_RESOURCE_H
@@ -96,9 +101,11 @@ int sl_doc_delete(cJSON *doc, const struct sl_res_path *p, bool *existed, int *h
 
 /*
  * Merge a configuration file's resources into doc: each top-level resource
- * of the file replaces the document's resource of that type and name whole,
- * "settings" replaces the settings; resources the file does not name stay.
- * Returns 0 or -EINVAL with *err filled.
+ * of the file replaces the document's resource of that type and name in its
+ * scope whole (one without an id: the one of that name in any scope;
+ * DuplicateResourceName when several resource groups have one), "settings"
+ * replaces the settings; resources the file does not name stay. Returns 0
+ * or -EINVAL with *err filled.
  */
 int sl_doc_merge(cJSON *doc, const cJSON *file_doc, struct sl_error *err);
 

@@ -335,3 +335,26 @@ def test_neighbours(cli):
     assert any(r[1:4] == ["10.44.0.21", "", r[3]] and r[3] in ("incomplete", "failed")
                for r in rows), rows
     assert h.table_rows(cli.ok("neighbours").stdout)
+
+
+def test_one_name_in_two_resource_groups(cli, lb):
+    """A resource is its resource group and name: `-g` picks which of two lb1s;
+    `stats` names their rules apart while both exist."""
+    other = "rgLb2"
+    cli.ok("vnet", "create", "-g", other, "-n", "vnet1", "--address-prefixes", "10.45.0.0/16",
+           "--subnet-name", "fe", "--subnet-prefixes", "10.45.255.0/24")
+    cli.ok("lb", "create", "-g", other, "-n", lb, "--private-ip-address", "10.45.255.10",
+           "--vnet-name", "vnet1", "--subnet", "fe", "--backend-pool-name", "pool0")
+    cli.ok("lb", "rule", "create", "-g", other, "--lb-name", lb, "-n", "r2", "--protocol", "Tcp",
+           "--frontend-port", "80", "--backend-port", "80", "--backend-pool-name", "pool0")
+    mine, theirs = lbj(cli, "show", "-g", RG, "-n", lb), lbj(cli, "show", "-g", other, "-n", lb)
+    assert mine["id"] == h.arm(RG, "loadBalancers", lb)
+    assert theirs["id"] == h.arm(other, "loadBalancers", lb)
+    assert theirs["properties"]["frontendIPConfigurations"][0]["properties"][
+        "subnet"]["id"] == h.arm(other, "virtualNetworks", "vnet1") + "/subnets/fe"
+    rules = [r["name"] for r in cli.json("stats")["rules"]]
+    assert f"{other}:{lb}/r2" in rules and not any(r.startswith(f"{lb}/") for r in rules), rules
+    cli.ok("lb", "delete", "-g", other, "-n", lb)
+    cli.fail("lb", "show", "-g", other, "-n", lb, code="ResourceNotFound")
+    assert lbj(cli, "show", "-g", RG, "-n", lb)["id"] == mine["id"]
+    cli.ok("vnet", "delete", "-g", other, "-n", "vnet1")
