@@ -42,7 +42,11 @@ struct sl_api_hooks {
 	cJSON *(*probe_status)(void *ctx);
 	/* Neighbour table and slow-path counters as a JSON text (malloc'd), or NULL. */
 	char *(*neighbours_json)(void *ctx);
-	/* 1 when a pool member (load balancer, pool, address names) is healthy. */
+	/*
+	 * 1 when a pool member is healthy: the load balancer by its label
+	 * (sl_config.h: its name, or "<resourceGroup>:<name>" when another
+	 * resource group has one of its name), the pool and address by name.
+	 */
 	int (*healthy)(void *ctx, const char *lb, const char *pool, const char *address);
 	/* The service object (GET /sluice/service; "service" in /sluice/status): new JSON, or NULL. */
 	cJSON *(*service)(void *ctx);

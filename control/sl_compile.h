@@ -27,7 +27,8 @@
  * own named "<lb>/<natRule>" that holds the one backend
  * "<lb>/<natRule>/<nic>/<ipconfig>" (none when no ipConfiguration lists the
  * rule) and a rule "<lb>/<natRule>" (protocol All: "<lb>/<natRule>/Tcp" and
- * "<lb>/<natRule>/Udp"); see sl_compile.c for the counter keys.
+ * "<lb>/<natRule>/Udp"); <lb> and <nic> in these names are the labels of
+ * sl_config.h. See sl_compile.c for the counter keys.
  * Returns the snapshot, or NULL with *err filled and errno set.
  */
 struct sl_snapshot *sl_compile(const struct sl_model *m, const struct sl_port_info *ports,
@@ -52,7 +53,7 @@ void sl_table_cache_stats(const struct sl_table_cache *c, uint64_t *hits, uint64
 
 /* Health of backends, from the probes. */
 struct sl_health_hook {
-	/* 1 when the backend (load balancer, pool, address names) is probed down. */
+	/* 1 when the backend (load balancer label, pool name, address label) is probed down. */
 	int (*down)(void *ctx, const char *lb, const char *pool, const char *address);
 	void *ctx;
 };
