@@ -393,3 +393,315 @@ def test_failed_record_is_an_error(recorder, capsys):
         "Exception Details:\t(BackendAddressNotInVirtualNetwork) outside",
         "\tCode: BackendAddressNotInVirtualNetwork", "\tMessage: outside",
         "\tTarget: loadBalancers/l"]
+
+
+# --------------------------------------------------------------------------
+# Against sluiced
+# --------------------------------------------------------------------------
+
+def lb_params(n, lb=None, vnet=None):
+    """KEY=VALUE parameters giving deployment n its own names and addresses (names are
+    unique per type across resource groups)."""
+    return [f"lbName={lb or f'lb{n}'}", f"vnetName={vnet or f'vn{n}'}",
+            f"vnetPrefix=10.{n}.0.0/16", f"frontendIp=198.51.100.{n}",
+            f'backendIps=["10.{n}.1.4", "10.{n}.1.5"]']
+
+
+def group_cmd(verb, rg, *args):
+    return ["deployment", "group", verb, "-g", rg, *args]
+
+
+def deploy(verb, rg, n, *extra, lb=None, vnet=None):
+    """sluicectl deployment group VERB of lb-basic with deployment n's parameters."""
+    return group_cmd(verb, rg, "-f", TEMPLATE, "-p", f"@{PARAMS}", *lb_params(n, lb, vnet),
+                     *extra)
+
+
+def net_id(rg, *segs):
+    return h.arm(rg, *segs)
+
+
+def ids(items):
+    return sorted(x["id"].lower() for x in items)
+
+
+def test_create_show_list_delete(cli):
+    rg = "rgDep"
+    r = cli.ok(*deploy("create", rg, 21))
+    ((name, group_, state_, ts, mode),) = h.table_rows(r.stdout)
+    assert (name, group_, state_, mode) == ("lb-basic", rg, "Succeeded", "Incremental")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", ts), ts
+    rec = cli.json(*group_cmd("show", rg, "-n", "lb-basic"))
+    assert rec["name"] == "lb-basic" and rec["properties"]["provisioningState"] == "Succeeded"
+    assert rec["properties"]["outputs"]["frontend"]["value"] == "198.51.100.21:80"
+    assert ids(rec["properties"]["outputResources"]) == sorted(
+        x.lower() for x in (net_id(rg, "loadBalancers", "lb21"),
+                            net_id(rg, "virtualNetworks", "vn21")))
+    lb = cli.json("lb", "show", "-g", rg, "-n", "lb21")
+    p = lb["properties"]
+    assert p["frontendIPConfigurations"][0]["properties"]["privateIPAddress"] == "198.51.100.21"
+    assert [a["properties"]["ipAddress"] for a in
+            p["backendAddressPools"][0]["properties"]["loadBalancerBackendAddresses"]] == [
+        "10.21.1.4", "10.21.1.5"]
+    assert p["probes"][0]["properties"]["port"] == 80
+
+    cli.ok(*deploy("create", rg, 21, "-n", "again"))
+    rows = h.table_rows(cli.ok(*group_cmd("list", rg)).stdout)
+    assert [(x[0], x[1], x[2], x[4]) for x in rows] == [
+        ("lb-basic", rg, "Succeeded", "Incremental"), ("again", rg, "Succeeded", "Incremental")]
+    assert sorted(x["name"] for x in cli.json(*group_cmd("list", rg))["value"]) == [
+        "again", "lb-basic"]
+    assert [row[0] for row in h.tsv_rows(cli.ok(*group_cmd("list", rg, "-o", "tsv")).stdout)] \
+        == ["lb-basic", "again"]
+
+    r = cli.ok(*group_cmd("delete", rg, "-n", "lb-basic"))
+    assert r.stdout == ""
+    cli.fail(*group_cmd("show", rg, "-n", "lb-basic"), code="DeploymentNotFound")
+    assert [x["name"] for x in cli.json(*group_cmd("list", rg))["value"]] == ["again"]
+    cli.ok("lb", "show", "-g", rg, "-n", "lb21")  # the record goes, the resources stay
+    cli.ok(*group_cmd("delete", rg, "-n", "lb-basic"))  # absent: nothing to do
+
+
+def test_parameters_forms_reach_sluiced(cli, tmp_path):
+    """A bare parameters file, inline JSON, KEY=VALUE typed by the template (an int
+    stays a number), and a later value winning over an earlier one."""
+    rg = "rgParams"
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps({"frontendIp": {"value": "198.51.100.99"},
+                                "lbName": {"value": "lb22"}, "vnetName": {"value": "vn22"},
+                                "vnetPrefix": {"value": "10.22.0.0/16"}}))
+    inline = json.dumps({"backendIps": {"value": ["10.22.1.7"]}})
+    cli.ok(*group_cmd("create", rg, "-n", "forms", "-f", TEMPLATE, "-p", f"@{bare}",
+                      "-p", inline, "port=8080", "probePath=/healthz",
+                      "-p", "frontendIp=198.51.100.22"))
+    p = cli.json("lb", "show", "-g", rg, "-n", "lb22")["properties"]
+    assert p["frontendIPConfigurations"][0]["properties"]["privateIPAddress"] == "198.51.100.22"
+    assert [a["properties"]["ipAddress"] for a in
+            p["backendAddressPools"][0]["properties"]["loadBalancerBackendAddresses"]] == [
+        "10.22.1.7"]
+    assert p["probes"][0]["properties"]["port"] == 8080
+    assert p["probes"][0]["properties"]["requestPath"] == "/healthz"
+    assert p["loadBalancingRules"][0]["properties"]["frontendPort"] == 8080
+    rec = cli.json(*group_cmd("show", rg, "-n", "forms"))
+    assert rec["properties"]["parameters"]["port"]["value"] == 8080
+    assert rec["properties"]["outputs"]["frontend"]["value"] == "198.51.100.22:8080"
+
+
+def test_validate(cli):
+    rg = "rgValid"
+    before = h.commits(cli)
+    rows = h.table_rows(cli.ok(*deploy("validate", rg, 23)).stdout)
+    assert [r[0] for r in rows] == ["Succeeded"]
+    res = cli.json(*deploy("validate", rg, 23))["properties"]["validatedResources"]
+    assert ids(res) == sorted(x.lower() for x in (net_id(rg, "loadBalancers", "lb23"),
+                                                   net_id(rg, "virtualNetworks", "vn23")))
+    assert h.commits(cli) == before
+    cli.fail("lb", "show", "-g", rg, "-n", "lb23", code="ResourceNotFound")
+    assert cli.json(*group_cmd("list", rg))["value"] == []
+    r = cli.fail(*deploy("validate", rg, 23, "frontendIp=not-an-address"))
+    assert r.stderr.startswith("ERROR: (InvalidTemplateDeployment) "), r.stderr
+
+
+def summary(stdout):
+    return [ln for ln in stdout.splitlines() if ln.startswith("Resource changes: ")]
+
+
+def resource_lines(stdout):
+    return [ln for ln in stdout.splitlines() if re.match(r"  [-+~=*x!] Microsoft\.", ln)]
+
+
+def test_what_if_create_nochange_modify_ignore_delete(cli):
+    rg = "rgWhatIf"
+    lb, vnet = "Microsoft.Network/loadBalancers/lb24", "Microsoft.Network/virtualNetworks/vn24"
+    before = h.commits(cli)
+    out = cli.ok(*deploy("what-if", rg, 24)).stdout
+    assert out.startswith("Resource and property changes are indicated with this symbol:\n"
+                          "  + Create\n\nThe deployment will update the following scope:\n\n"
+                          f"Scope: /subscriptions/{h.SUB}/resourceGroups/{rg}\n"), out
+    assert resource_lines(out) == [f"  + {lb}", f"  + {vnet}"]
+    assert summary(out) == ["Resource changes: 2 to create."]
+    assert '      name: "lb24"' in out.splitlines() or any(
+        re.fullmatch(r'      name: +"lb24"', ln) for ln in out.splitlines()), out
+    # create --what-if: the same preview, nothing deployed
+    assert cli.ok(*deploy("create", rg, 24, "--what-if")).stdout == out
+    assert h.commits(cli) == before
+    assert cli.json(*group_cmd("list", rg))["value"] == []
+
+    cli.ok(*deploy("create", rg, 24))
+    out = cli.ok(*deploy("what-if", rg, 24)).stdout
+    assert resource_lines(out) == [f"  = {lb}", f"  = {vnet}"]
+    assert summary(out) == ["Resource changes: 2 no change."]
+
+    out = cli.ok(*deploy("what-if", rg, 24, "port=8080")).stdout
+    assert resource_lines(out) == [f"  ~ {lb}", f"  = {vnet}"]
+    assert summary(out) == ["Resource changes: 1 to modify, 1 no change."]
+    lines = out.splitlines()
+    assert any(re.fullmatch(r"\s+~ (properties\.)?port: +80 => 8080", ln) for ln in lines), out
+    assert any(re.fullmatch(r"\s+~ (properties\.)?frontendPort: +80 => 8080", ln)
+               for ln in lines), out
+
+    # another resource of the group: left alone (Incremental), deleted (Complete)
+    cli.ok("vnet", "create", "-g", rg, "-n", "vn24b", "--address-prefixes", "10.124.0.0/16")
+    other = "Microsoft.Network/virtualNetworks/vn24b"
+    out = cli.ok(*deploy("what-if", rg, 24)).stdout
+    assert resource_lines(out) == [f"  = {lb}", f"  = {vnet}", f"  * {other}"]
+    assert summary(out) == ["Resource changes: 2 no change, 1 to ignore."]
+    assert "  * Ignore" in out.splitlines()
+    out = cli.ok(*deploy("what-if", rg, 24, "--mode", "Complete", "port=81")).stdout
+    assert resource_lines(out) == [f"  - {other}", f"  ~ {lb}", f"  = {vnet}"]
+    assert summary(out) == ["Resource changes: 1 to delete, 1 to modify, 1 no change."]
+    assert out.splitlines()[:5] == [
+        "Resource and property changes are indicated with these symbols:",
+        "  - Delete", "  ~ Modify", "  = Nochange", ""], out
+    out = cli.ok(*deploy("what-if", rg, 24, "--mode", "Complete", "-x", "NoChange",
+                         "Modify")).stdout
+    assert resource_lines(out) == [f"  - {other}"]
+    out = cli.ok(*deploy("what-if", rg, 24, "--mode", "Complete", "-r",
+                         "ResourceIdOnly")).stdout
+    assert resource_lines(out) == [f"  - {other}", f"  = {lb}", f"  = {vnet}"]
+    assert "addressSpace" not in out  # ids only: no bodies
+    w = cli.json(*deploy("what-if", rg, 24, "--mode", "Complete"))
+    assert w["status"] == "Succeeded"
+    assert sorted((c["changeType"], c["resourceId"].lower()) for c in w["properties"]["changes"]) \
+        == sorted([("Delete", net_id(rg, "virtualNetworks", "vn24b").lower()),
+                   ("NoChange", net_id(rg, "loadBalancers", "lb24").lower()),
+                   ("NoChange", net_id(rg, "virtualNetworks", "vn24").lower())])
+    assert [r[0] for r in h.tsv_rows(cli.ok(*deploy("what-if", rg, 24, "-o", "tsv")).stdout)] \
+        == ["NoChange", "NoChange", "Ignore"]
+    cli.ok("vnet", "show", "-g", rg, "-n", "vn24b")  # what-if changed nothing
+
+
+def test_complete_mode_deletes_what_the_template_does_not_name(cli):
+    rg = "rgComplete"
+    cli.ok(*deploy("create", rg, 25))
+    cli.ok("vnet", "create", "-g", rg, "-n", "vn25b", "--address-prefixes", "10.125.0.0/16")
+    cli.ok(*deploy("create", rg, 25))  # Incremental: vn25b stays
+    cli.ok("vnet", "show", "-g", rg, "-n", "vn25b")
+    rows = h.table_rows(cli.ok(*deploy("create", rg, 25, "-n", "full", "--mode",
+                                       "complete")).stdout)
+    assert [(r[0], r[2], r[4]) for r in rows] == [("full", "Succeeded", "Complete")]
+    cli.fail("vnet", "show", "-g", rg, "-n", "vn25b", code="ResourceNotFound")
+    cli.ok("lb", "show", "-g", rg, "-n", "lb25")
+
+
+def test_invalid_template_shows_the_position(cli, tmp_path):
+    rg = "rgInvalid"
+    with open(TEMPLATE) as f:
+        tmpl = json.load(f)
+    tmpl["resources"][0]["name"] = "[concat(parameters('vnetName'), ]"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(tmpl, indent=2))
+    before = h.commits(cli)
+    r = cli.fail(*group_cmd("create", rg, "-f", str(bad), "-p", f"@{PARAMS}",
+                            *lb_params(26)), code="InvalidTemplate")
+    assert re.search(r"at position \d+ of '\[concat\(parameters\('vnetName'\), \]'",
+                     r.stderr), r.stderr
+    assert "JSON path: $.resources[0].name" in r.stderr.splitlines(), r.stderr
+    assert h.commits(cli) == before
+    rows = h.table_rows(cli.ok(*group_cmd("show", rg, "-n", "bad")).stdout)
+    assert [(x[0], x[2]) for x in rows] == [("bad", "Failed")]
+    rec = cli.json(*group_cmd("show", rg, "-n", "bad"))
+    assert rec["properties"]["error"]["code"] == "InvalidTemplate"
+    for verb in ("validate", "what-if"):
+        cli.fail(*group_cmd(verb, rg, "-f", str(bad), "-p", f"@{PARAMS}", *lb_params(26)),
+                 code="InvalidTemplate")
+    # not JSON at all: sluicectl says where, and sends nothing
+    bad.write_text('{\n  "resources": [\n    {"type": "x" "name": "y"}\n  ]\n}\n')
+    r = cli.fail(*group_cmd("create", rg, "-f", str(bad)))
+    assert h.error_lines(r.stderr) == [
+        f"ERROR: Failed to parse the template file '{bad}', please check whether it is a "
+        "valid JSON format: Expecting ',' delimiter: line 3 column 18 (char 36)."]
+    # a parameter the template does not declare
+    r = cli.fail(*deploy("create", rg, 26, "colour=blue"), status=2)
+    assert h.error_lines(r.stderr)[0].startswith(
+        "ERROR: unrecognized template parameter 'colour'. Allowed parameters: backendIps, ")
+
+
+def unsupported_template(tmp_path):
+    with open(TEMPLATE) as f:
+        tmpl = json.load(f)
+    tmpl["resources"] += [
+        {"type": "Microsoft.Storage/storageAccounts", "apiVersion": "2021-04-01",
+         "name": "store27", "kind": "StorageV2", "sku": {"name": "Standard_LRS"}},
+        {"type": "Microsoft.Compute/virtualMachines", "apiVersion": "2021-03-01",
+         "name": "vm27", "properties": {}}]
+    f = tmp_path / "mixed.json"
+    f.write_text(json.dumps(tmpl))
+    return str(f)
+
+
+def test_unsupported_types_refused_or_skipped(cli, tmp_path):
+    rg = "rgUnsupported"
+    mixed = unsupported_template(tmp_path)
+    args = ("-f", mixed, "-p", f"@{PARAMS}", *lb_params(27))
+    before = h.commits(cli)
+    r = cli.fail(*group_cmd("create", rg, *args), code="InvalidTemplateDeployment")
+    lines = h.error_lines(r.stderr)
+    details = [ln for ln in lines if ln.startswith("Exception Details:")]
+    assert len(details) == 2, r.stderr
+    assert any("Microsoft.Storage/storageAccounts" in ln for ln in details), r.stderr
+    assert any("Microsoft.Compute/virtualMachines" in ln for ln in details), r.stderr
+    assert "\tCode: UnsupportedResourceType" in lines
+    assert h.commits(cli) == before
+    cli.fail("lb", "show", "-g", rg, "-n", "lb27", code="ResourceNotFound")
+
+    out = cli.ok(*group_cmd("what-if", rg, *args, "--skip-unsupported")).stdout
+    assert sorted(resource_lines(out)) == sorted([
+        "  + Microsoft.Network/loadBalancers/lb27", "  + Microsoft.Network/virtualNetworks/vn27",
+        "  x Microsoft.Storage/storageAccounts/store27",
+        "  x Microsoft.Compute/virtualMachines/vm27"])
+    assert summary(out) == ["Resource changes: 2 to create, 2 unsupported."]
+    assert "Diagnostics (2):" in out.splitlines()
+
+    rec = cli.json(*group_cmd("create", rg, *args, "--skip-unsupported"))
+    assert rec["properties"]["provisioningState"] == "Succeeded"
+    assert sorted(s["id"].rsplit("/", 1)[1] for s in rec["properties"]["skippedResources"]) == [
+        "store27", "vm27"]
+    cli.ok("lb", "show", "-g", rg, "-n", "lb27")
+
+
+def run_on_a_terminal(cli, args, answer):
+    """sluicectl with a terminal (a pty) as its stdin, answering the question."""
+    master, slave = os.openpty()
+    try:
+        p = subprocess.Popen([h.PYTHON, h.SLUICECTL, "--socket", cli.daemon.socket] + args,
+                             stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env=cli.env())
+        os.close(slave)
+        slave = None
+        os.write(master, answer.encode())
+        out, err = p.communicate(timeout=60)
+    finally:
+        os.close(master)
+        if slave is not None:
+            os.close(slave)
+    return p.returncode, out, err
+
+
+def test_confirm_with_what_if_on_a_terminal(cli):
+    rg = "rgConfirm"
+    args = deploy("create", rg, 28, "-c")
+    rc, out, err = run_on_a_terminal(cli, args, "n\n")
+    assert (rc, err) == (0, ""), err
+    assert out.startswith("Resource and property changes are indicated with this symbol:")
+    assert out.rstrip().endswith("Are you sure you want to execute the deployment? (y/n):"), out
+    assert cli.json(*group_cmd("list", rg))["value"] == []
+    rc, out, err = run_on_a_terminal(cli, args, "maybe\ny\n")
+    assert (rc, err) == (0, ""), err
+    assert out.count("Are you sure you want to execute the deployment? (y/n): ") == 2, out
+    assert h.table_rows(out.split("(y/n): ")[-1])[0][:3] == ["lb-basic", rg, "Succeeded"]
+    cli.ok("lb", "show", "-g", rg, "-n", "lb28")
+    # no change: --proceed-if-no-change deploys without asking, even without a terminal
+    r = cli.ok(*args, "--proceed-if-no-change", "-o", "json")
+    assert "Resource changes: 2 no change." in r.stdout
+
+
+def test_usage_errors(cli):
+    r = cli.run("deployment", "group", "list")
+    assert r.returncode == 2 and "-g/--resource-group" in r.stderr
+    r = cli.run(*group_cmd("create", "rg", "-p", "x=1"))
+    assert r.returncode == 2 and "--template-file" in r.stderr
+    r = cli.run(*deploy("create", "rg", 29, "--mode", "Partial"))
+    assert r.returncode == 2 and "invalid choice: 'Partial'" in r.stderr
+    r = cli.run(*group_cmd("show", "rg", "-n", "a/b"))
+    assert r.returncode == 2
