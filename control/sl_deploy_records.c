@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,7 +223,8 @@ sl_deploy_record(const struct sl_deploy_request *rq, const struct sl_deploy_outc
 	cJSON_AddStringToObject(props, "provisioningState", o->error != NULL ? "Failed" : "Succeeded");
 	sl_iso_time(clk->start_realtime_s, text, sizeof(text));
 	cJSON_AddStringToObject(props, "timestamp", text);
-	snprintf(text, sizeof(text), "PT%.7fS", fmax(clk->end_us - clk->start_us, 0) / 1e6);
+	double us = clk->end_us > clk->start_us ? clk->end_us - clk->start_us : 0;
+	snprintf(text, sizeof(text), "PT%.7fS", us / 1e6);
 	cJSON_AddStringToObject(props, "duration", text);
 	sl_uuid(text, sizeof(text));
 	cJSON_AddStringToObject(props, "correlationId", text);

@@ -592,7 +592,7 @@ def test_request_errors(api):
     t = body(template([]))
     r = api.put(dep_path("errrg", "x"), t, api_version=None)
     assert r.status == 400 and r.error["code"] == "MissingApiVersionParameter", r
-    r = api.put(dep_path("errrg", "bad name!"), t)
+    r = api.put(dep_path("errrg", "bad%20name!"), t)
     assert r.status == 400 and r.error["code"] == "InvalidDeploymentName", r
     r = api.put(dep_path("errrg", "x" * 65), t)
     assert r.status == 400 and r.error["code"] == "InvalidDeploymentName", r
@@ -811,3 +811,61 @@ def test_exported_lb_template(api):
     fe = h.child(lb, "frontendIPConfigurations", "LoadBalancerFrontEnd")
     assert fe["properties"]["subnet"]["id"].lower() == res_id(
         "netrg", "virtualNetworks", "myVNET", "subnets", "Subnet-1").lower()
+
+
+# ---------------------------------------------------------------------------
+# Traffic
+# ---------------------------------------------------------------------------
+
+def test_deployed_pool_forwards(daemons):
+    """A pool deployed by a template (its addresses from a property copy loop)
+    forwards: sluiced on net_af_packet in a namespace of the test's own, SYNs to
+    the frontend come out DNATed to the deployed backends (as test_dataplane)."""
+    import test_dataplane as dp
+    ns_name = f"slapi-{os.getpid()}-dep"
+    with h.veth_netns(ns_name, dp.LB_IF, dp.PEER_IF, dp.SLUICE_MAC, dp.CLIENT_MAC) as ns:
+        d = daemons.start(profile=dp.profile(), netns=ns,
+                          env={"SLUICE_IFACE": dp.LB_IF, "SLUICE_MAC": dp.SLUICE_MAC,
+                               "SLUICE_IPV4": dp.SLUICE_IP})
+        rg = "trafficrg"
+        vid = f"[resourceId('{NET}/virtualNetworks', 'tr-vnet')]"
+        lbid = f"resourceId('{NET}/loadBalancers', 'tr-lb')"
+        backends = [dp.A[0], dp.B[0]]
+        t = template(
+            parameters={"backends": {"type": "array"}},
+            resources=[
+                simple_vnet("tr-vnet", "10.77.0.0/24"),
+                {"type": f"{NET}/loadBalancers", "apiVersion": "2020-05-01", "name": "tr-lb",
+                 "location": "eastus", "sku": {"name": "Standard"}, "dependsOn": [vid],
+                 "properties": {
+                     "frontendIPConfigurations": [{"name": "fe", "properties": {
+                         "privateIPAddress": dp.VIP,
+                         "subnet": {"id": f"[concat({vid[1:-1]}, '/subnets/default')]"}}}],
+                     "backendAddressPools": [{"name": "pool", "properties": {"copy": [{
+                         "name": "loadBalancerBackendAddresses",
+                         "count": "[length(parameters('backends'))]",
+                         "input": {
+                             "name": "[concat('b', copyIndex('loadBalancerBackendAddresses'))]",
+                             "properties": {
+                                 "ipAddress": "[parameters('backends')[copyIndex("
+                                              "'loadBalancerBackendAddresses')]]",
+                                 "virtualNetwork": {"id": vid}}}}]}}],
+                     "loadBalancingRules": [{"name": "http", "properties": {
+                         "frontendIPConfiguration": {
+                             "id": f"[concat({lbid}, '/frontendIPConfigurations/fe')]"},
+                         "backendAddressPool": {
+                             "id": f"[concat({lbid}, '/backendAddressPools/pool')]"},
+                         "protocol": "Tcp", "frontendPort": dp.PORT, "backendPort": dp.PORT,
+                         "enableFloatingIP": False}}]}}])
+        commits = d.api.commits()
+        r = deploy(d.api, rg, "traffic", t, {"backends": backends})
+        assert r.status == 201, r
+        assert d.api.commits() == commits + 1
+        out = dp.inject(ns, 41000)
+        assert len(out) == dp.N_FLOWS, f"{len(out)} of {dp.N_FLOWS} packets came out:\n{out}"
+        macs = dict([dp.A, dp.B])
+        for p in out:
+            assert p["dst"] in backends and p["dmac"] == macs[p["dst"]], p
+            assert (p["src"], p["dport"]) == (dp.CLIENT_IP, dp.PORT), p
+        packets = dp.backend_packets(d.api)
+        assert sum(packets.get(b, 0) for b in backends) >= dp.N_FLOWS, packets
