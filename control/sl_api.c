@@ -249,12 +249,19 @@ sl_commit_status(const struct sl_error *e)
 	return sl_controller_error_is_server(e) ? MHD_HTTP_INTERNAL_SERVER_ERROR : 400;
 }
 
-/* Each member address of a rendered pool gets a read-only "healthState": "Up" | "Down". */
+/*
+ * Each member address of a rendered pool of load balancer lb_name (in p's
+ * scope) gets a read-only "healthState": "Up" | "Down". The health hook
+ * knows load balancers by label (sl_config.h).
+ */
 static void
-sl_annotate_pool(struct sl_api *api, const char *lb, cJSON *pool)
+sl_annotate_pool(struct sl_api *api, const struct sl_res_path *p, const char *lb_name,
+		 cJSON *pool)
 {
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(pool, "name");
 	cJSON *props = cJSON_GetObjectItemCaseSensitive(pool, "properties");
+	const struct sl_lb *model_lb = sl_model_find_lb(api->ctl->model, p->sub, p->rg, lb_name);
+	const char *lb = model_lb != NULL ? model_lb->label : lb_name;
 	cJSON *a;
 
 	if (!cJSON_IsString(name))
@@ -288,7 +295,7 @@ sl_annotate_health(struct sl_api *api, const struct sl_res_path *p, cJSON *out)
 			cJSON *pool;
 			cJSON_ArrayForEach(pool, pools)
 				if (cJSON_IsString(n))
-					sl_annotate_pool(api, n->valuestring, pool);
+					sl_annotate_pool(api, p, n->valuestring, pool);
 		}
 		return;
 	}
@@ -298,11 +305,11 @@ sl_annotate_health(struct sl_api *api, const struct sl_res_path *p, cJSON *out)
 	} else if (p->child_name[0] == '\0') {
 		items = cJSON_GetObjectItem(out, "value");
 	} else {
-		sl_annotate_pool(api, p->name, out);
+		sl_annotate_pool(api, p, p->name, out);
 		return;
 	}
 	cJSON_ArrayForEach(it, items)
-		sl_annotate_pool(api, p->name, it);
+		sl_annotate_pool(api, p, p->name, it);
 }
 
 static enum MHD_Result
@@ -327,10 +334,13 @@ sl_put(struct sl_api *api, struct MHD_Connection *conn, const struct sl_res_path
 	int http = 400, rc;
 	struct sl_put_diff diff;
 
-	if (req->len == 0)
+	/* A child without a body (the seed's pool PUT sends none) has empty properties, as in ARM. */
+	if (req->len == 0 && p->child < 0)
 		return sl_refuse_msg(conn, req, 400, "InvalidRequestContent", "body",
 				     "The request body is empty: PUT takes the resource as JSON.");
-	body = sl_json_parse(req->body, req->len, "body", &e);
+	body = req->len == 0 ? cJSON_CreateObject() : sl_json_parse(req->body, req->len, "body", &e);
+	if (body == NULL && req->len == 0)
+		return sl_refuse_msg(conn, req, 500, "OutOfMemory", "", "Out of memory.");
 	if (body == NULL) {
 		snprintf(e.code, sizeof(e.code), "InvalidRequestContent");
 		return sl_refuse(conn, req, 400, &e, NULL);
