@@ -279,10 +279,22 @@ sl_deploy_put(struct sl_deploy_records *records, struct sl_controller *ctl,
 	sl_deploy_outcome_free(&o);
 }
 
+/* What-if's properties.whatIfSettings.resultFormat "ResourceIdOnly": changes without payloads. */
+static void
+sl_ids_only(cJSON *changes)
+{
+	static const char *const payload[] = {"before", "after", "delta"};
+	cJSON *c;
+
+	cJSON_ArrayForEach(c, changes)
+		for (size_t k = 0; k < sizeof(payload) / sizeof(*payload); k++)
+			cJSON_DeleteItemFromObjectCaseSensitive(c, payload[k]);
+}
+
 /* POST validate and whatIf: everything short of the commit; nothing is kept. */
 static void
 sl_deploy_dry_run(struct sl_controller *ctl, const struct sl_deploy_request *rq, bool what_if,
-		  struct sl_deploy_answer *a)
+		  bool ids_only, struct sl_deploy_answer *a)
 {
 	struct sl_deploy_clock clk = {sl_realtime_s(), sl_controller_now_us(), 0};
 	struct sl_deploy_outcome o;
@@ -300,7 +312,10 @@ sl_deploy_dry_run(struct sl_controller *ctl, const struct sl_deploy_request *rq,
 		sl_deploy_id(rq, id, sizeof(id));
 		cJSON_AddStringToObject(root, "status", "Succeeded");
 		cJSON *props = cJSON_AddObjectToObject(root, "properties");
-		cJSON_AddItemToObject(props, "changes", sl_deploy_whatif(ctl->doc, rq, &o));
+		cJSON *changes = sl_deploy_whatif(ctl->doc, rq, &o);
+		if (ids_only)
+			sl_ids_only(changes);
+		cJSON_AddItemToObject(props, "changes", changes);
 		sl_answer_json(a, 200, root);
 	} else {
 		clk.end_us = sl_controller_now_us();
@@ -350,6 +365,15 @@ sl_deploy_delete(struct sl_deploy_records *records, const struct sl_deploy_path 
 	sl_answer_json(a, rc == 0 ? 204 : 200, NULL);
 }
 
+static bool
+sl_ids_only_asked(const cJSON *root)
+{
+	const char *f = sl_json_member_string(
+		sl_json_member(sl_json_member(root, "properties"), "whatIfSettings"), "resultFormat");
+
+	return f != NULL && strcasecmp(f, "ResourceIdOnly") == 0;
+}
+
 /* PUT, validate and whatIf: parse the body, then deploy or try. */
 static void
 sl_deploy_change(struct sl_deploy_records *records, struct sl_controller *ctl,
@@ -375,7 +399,8 @@ sl_deploy_change(struct sl_deploy_records *records, struct sl_controller *ctl,
 		if (p->action[0] == '\0')
 			sl_deploy_put(records, ctl, &rq, start_us, a);
 		else
-			sl_deploy_dry_run(ctl, &rq, strcmp(p->action, "whatIf") == 0, a);
+			sl_deploy_dry_run(ctl, &rq, strcmp(p->action, "whatIf") == 0,
+					  sl_ids_only_asked(root), a);
 	}
 	cJSON_Delete(root);
 }
