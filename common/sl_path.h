@@ -17,6 +17,8 @@
 
 #define SL_PATH_MAX_SEGMENTS 32
 #define SL_RES_NAME_MAX 81 /* a resource name: Azure's 80 characters and the NUL */
+/* A subscription id or resource group name (Azure: up to 90 characters) and the NUL. */
+#define SL_RES_SCOPE_MAX 96
 
 struct sl_segs {
 	const char *s[SL_PATH_MAX_SEGMENTS];
@@ -66,6 +68,27 @@ sl_path_seg_copy(const struct sl_segs *g, unsigned int i, char *dst, size_t size
 	memcpy(dst, g->s[i], g->len[i]);
 	dst[g->len[i]] = '\0';
 	return 0;
+}
+
+/*
+ * The scope of a split ARM id that begins "/subscriptions/{sub}/resourceGroups/{rg}":
+ * 1 with sub and rg (SL_RES_SCOPE_MAX bytes each) filled; 0, both "", when the
+ * id does not begin so (a bare name, a relative id) or a segment is too long.
+ */
+static inline int
+sl_path_scope(const struct sl_segs *g, char *sub, char *rg)
+{
+	sub[0] = '\0';
+	rg[0] = '\0';
+	if (g->n < 4 || !sl_path_seg_is(g, 0, "subscriptions") ||
+	    !sl_path_seg_is(g, 2, "resourceGroups") ||
+	    sl_path_seg_copy(g, 1, sub, SL_RES_SCOPE_MAX) != 0 ||
+	    sl_path_seg_copy(g, 3, rg, SL_RES_SCOPE_MAX) != 0) {
+		sub[0] = '\0';
+		rg[0] = '\0';
+		return 0;
+	}
+	return 1;
 }
 
 #endif /* SL_PATH_H */

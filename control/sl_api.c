@@ -26,6 +26,7 @@
 
 #include "sl_api.h"
 #include "sl_audit.h"
+#include "sl_deploy_api.h"
 #include "sl_json.h"
 #include "sl_log.h"
 #include "sl_resource.h"
@@ -36,6 +37,7 @@ struct sl_api {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct sl_controller *ctl;
 	struct sl_api_hooks hooks;
+	struct sl_deploy_records *deploys; /* made on first use, or by sl_api_restore_deployments() */
 };
 
 /* One request's upload, accumulated across handler calls, and its outcome. */
@@ -244,21 +246,22 @@ sl_check_api_version(struct MHD_Connection *conn, struct sl_error *e)
 static unsigned int
 sl_commit_status(const struct sl_error *e)
 {
-	static const char *const server_side[] = {"StateWriteFailed", "OutOfMemory",
-						  "SnapshotBuildFailed"};
-
-	for (size_t i = 0; i < sizeof(server_side) / sizeof(server_side[0]); i++)
-		if (strcmp(e->code, server_side[i]) == 0)
-			return MHD_HTTP_INTERNAL_SERVER_ERROR;
-	return 400;
+	return sl_controller_error_is_server(e) ? MHD_HTTP_INTERNAL_SERVER_ERROR : 400;
 }
 
-/* Each member address of a rendered pool gets a read-only "healthState": "Up" | "Down". */
+/*
+ * Each member address of a rendered pool of load balancer lb_name (in p's
+ * scope) gets a read-only "healthState": "Up" | "Down". The health hook
+ * knows load balancers by label (sl_config.h).
+ */
 static void
-sl_annotate_pool(struct sl_api *api, const char *lb, cJSON *pool)
+sl_annotate_pool(struct sl_api *api, const struct sl_res_path *p, const char *lb_name,
+		 cJSON *pool)
 {
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(pool, "name");
 	cJSON *props = cJSON_GetObjectItemCaseSensitive(pool, "properties");
+	const struct sl_lb *model_lb = sl_model_find_lb(api->ctl->model, p->sub, p->rg, lb_name);
+	const char *lb = model_lb != NULL ? model_lb->label : lb_name;
 	cJSON *a;
 
 	if (!cJSON_IsString(name))
@@ -292,7 +295,7 @@ sl_annotate_health(struct sl_api *api, const struct sl_res_path *p, cJSON *out)
 			cJSON *pool;
 			cJSON_ArrayForEach(pool, pools)
 				if (cJSON_IsString(n))
-					sl_annotate_pool(api, n->valuestring, pool);
+					sl_annotate_pool(api, p, n->valuestring, pool);
 		}
 		return;
 	}
@@ -302,11 +305,11 @@ sl_annotate_health(struct sl_api *api, const struct sl_res_path *p, cJSON *out)
 	} else if (p->child_name[0] == '\0') {
 		items = cJSON_GetObjectItem(out, "value");
 	} else {
-		sl_annotate_pool(api, p->name, out);
+		sl_annotate_pool(api, p, p->name, out);
 		return;
 	}
 	cJSON_ArrayForEach(it, items)
-		sl_annotate_pool(api, p->name, it);
+		sl_annotate_pool(api, p, p->name, it);
 }
 
 static enum MHD_Result
@@ -331,10 +334,13 @@ sl_put(struct sl_api *api, struct MHD_Connection *conn, const struct sl_res_path
 	int http = 400, rc;
 	struct sl_put_diff diff;
 
-	if (req->len == 0)
+	/* A child without a body (the seed's pool PUT sends none) has empty properties, as in ARM. */
+	if (req->len == 0 && p->child < 0)
 		return sl_refuse_msg(conn, req, 400, "InvalidRequestContent", "body",
 				     "The request body is empty: PUT takes the resource as JSON.");
-	body = sl_json_parse(req->body, req->len, "body", &e);
+	body = req->len == 0 ? cJSON_CreateObject() : sl_json_parse(req->body, req->len, "body", &e);
+	if (body == NULL && req->len == 0)
+		return sl_refuse_msg(conn, req, 500, "OutOfMemory", "", "Out of memory.");
 	if (body == NULL) {
 		snprintf(e.code, sizeof(e.code), "InvalidRequestContent");
 		return sl_refuse(conn, req, 400, &e, NULL);
@@ -543,6 +549,48 @@ sl_sluice_endpoint(struct sl_api *api, struct MHD_Connection *conn, const char *
 		       "/sluice/metrics, /sluice/probes and /sluice/neighbours are served.");
 }
 
+static int
+sl_deploys_ready(struct sl_api *api)
+{
+	if (api->deploys == NULL) {
+		api->deploys = sl_deploy_records_create(api->ctl->state_dir);
+		if (api->deploys != NULL)
+			sl_deploy_records_restore(api->deploys);
+	}
+	return api->deploys != NULL ? 0 : -ENOMEM;
+}
+
+void
+sl_api_restore_deployments(struct sl_api *api)
+{
+	sl_deploys_ready(api);
+}
+
+/* .../providers/Microsoft.Resources/deployments...: sl_deploy_api.c answers. */
+static enum MHD_Result
+sl_deployments(struct sl_api *api, struct MHD_Connection *conn, const char *url,
+	       const char *method, struct sl_request *req)
+{
+	struct sl_deploy_answer a;
+
+	if (sl_deploys_ready(api) != 0)
+		return sl_refuse_msg(conn, req, 500, "OutOfMemory", url, "Out of memory.");
+	sl_deploy_api_handle(api->deploys, api->ctl, url, method, req->body, req->len,
+			     req->start_us, &a);
+	if (a.status >= 400) {
+		req->status = a.status;
+		snprintf(req->code, sizeof(req->code), "%s", a.code);
+		snprintf(req->message, sizeof(req->message), "%s", a.message);
+	} else if (a.committed) {
+		sl_result_published(api, req, a.result);
+	} else {
+		sl_result(req, "%s", a.result);
+	}
+	if (a.body == NULL)
+		return sl_send(conn, a.status, NULL);
+	return sl_send_json(conn, a.status, a.body);
+}
+
 /* GET and HEAD change nothing; every other method asks for a change (or is refused). */
 static bool
 sl_is_change(const char *method)
@@ -586,6 +634,11 @@ sl_dispatch(struct sl_api *api, struct MHD_Connection *conn, const char *url, co
 	}
 	if (strncmp(url, "/sluice/", 8) == 0)
 		return sl_sluice_endpoint(api, conn, url, method, req);
+	if (sl_deploy_api_path(url)) {
+		if (sl_check_api_version(conn, &e) != 0)
+			return sl_refuse(conn, req, 400, &e, NULL);
+		return sl_deployments(api, conn, url, method, req);
+	}
 	int rc = sl_res_path_parse(url, &p, &e);
 	if (rc != 0)
 		return sl_refuse(conn, req, rc == -ENAMETOOLONG ? 400 : MHD_HTTP_NOT_FOUND, &e, NULL);
@@ -846,6 +899,7 @@ sl_api_stop(struct sl_api *api)
 	if (api == NULL)
 		return;
 	MHD_stop_daemon(api->mhd);
+	sl_deploy_records_free(api->deploys);
 	close(api->listen_fd);
 	unlink(api->path);
 	free(api);

@@ -10,11 +10,19 @@
  * port's static neighbours or gateway; a prefix without a next hop is marked
  * invalid, and the packet path drops and counts what would use it.
  *
+ * Names in the snapshot (shown in counters, Prometheus labels and
+ * telemetry) use the labels of load balancers and NICs (sl_config.h): their
+ * names, qualified with the resource group only while another resource of
+ * the same type and name exists in another scope.
+ *
  * Counter ids come from registries keyed by lower-cased "<lb>/<rule>" and
  * "<lb>/<pool>/<address>" (Azure names are case-insensitive), so a resource
- * keeps its counters across reloads. A member of a NIC-based pool is named
- * "<nic>/<ipconfig>" in the model, so its key is "<lb>/<pool>/<nic>/<ipconfig>";
- * IP-based address names hold no '/', so the two kinds never share a key.
+ * keeps its counters across reloads. <lb> there is the load balancer's
+ * identity (sl_scope_key(): "@<sub>/<rg>/<name>" when it has an id), not its
+ * label, so a label that changes keeps the counters. A member of a NIC-based
+ * pool is "<nic>/<ipconfig>" with the NIC's identity, so its key is
+ * "<lb>/<pool>/<nic>/<ipconfig>"; IP-based address names hold no '/', so the
+ * two kinds never share a key.
  *
  * Inbound NAT rules follow the load balancer's pools and rules: each gets a
  * pool of its own named "<lb>/<natRule>" holding its one backend (the NIC
@@ -44,7 +52,8 @@
  * protocol suffix.
  */
 #define SL_COMPILE_NAT_PREFIX "nat:"
-#define SL_COMPILE_KEY_MAX (2 * SL_RES_NAME_MAX + SL_ADDR_NAME_MAX + 16)
+#define SL_COMPILE_ID_MAX (SL_LABEL_MAX + 2) /* sl_scope_key(): "@" and a NUL past a label */
+#define SL_COMPILE_KEY_MAX (2 * SL_COMPILE_ID_MAX + 2 * SL_RES_NAME_MAX + 16)
 /* An inbound NAT rule's pool has at most one member: the smallest table does. */
 #define SL_COMPILE_NAT_TABLE_SIZE SL_CONFIG_MAGLEV_MIN_SIZE
 
@@ -64,6 +73,20 @@ sl_counter_key(char *key, const char *prefix, const char *a, const char *b, cons
 	}
 }
 
+/* The key part of pool member a: its name, or "<nic identity>/<ipconfig>" for a NIC member. */
+static void
+sl_member_key(const struct sl_model *m, const struct sl_address *a, char *buf, size_t len)
+{
+	char nic[SL_COMPILE_ID_MAX];
+
+	if (!a->from_nic || a->nic < 0) {
+		snprintf(buf, len, "%s", a->name);
+		return;
+	}
+	sl_scope_key(&m->nics[a->nic].scope, m->nics[a->nic].name, nic, sizeof(nic));
+	snprintf(buf, len, "%s/%s", nic, m->nics[a->nic].ipconfigs[a->ipconfig].name);
+}
+
 /* "a/b" or "a/b/c" into a snapshot name: cut at SL_NAME_MAX, for display only. */
 static void
 sl_display_name(char *dst, const char *a, const char *b, const char *c)
@@ -77,20 +100,21 @@ sl_display_name(char *dst, const char *a, const char *b, const char *c)
 	(void)n;
 }
 
+/* The counter id of key in reg; errors name the resource by name, its snapshot name. */
 static int
-sl_compile_counter(struct sl_id_registry *reg, const char *key, uint32_t limit, uint32_t *id,
-		   struct sl_error *err)
+sl_compile_counter(struct sl_id_registry *reg, const char *key, const char *name, uint32_t limit,
+		   uint32_t *id, struct sl_error *err)
 {
 	int64_t v = sl_id_registry_get(reg, key);
 
 	if (v == -ENOMEM) {
-		sl_error_set(err, "OutOfMemory", key, "", "Out of memory while compiling.");
+		sl_error_set(err, "OutOfMemory", name, "", "Out of memory while compiling.");
 		return -ENOMEM;
 	}
 	if (v < 0 || v >= limit) {
-		sl_error_set(err, "CounterIdsExhausted", key, "",
+		sl_error_set(err, "CounterIdsExhausted", name, "",
 			     "No counter id left for '%s': ids are never reused, and %u have been handed out; restart sluice to start afresh.",
-			     key, limit);
+			     name, limit);
 		return -ENOSPC;
 	}
 	*id = (uint32_t)v;
@@ -476,19 +500,23 @@ sl_compile_nat_rule(const struct sl_nat_ctx *x, const struct sl_lb *lb,
 	const struct sl_frontend *fe = &lb->frontends[nr->frontend];
 	struct sl_snapshot *s = x->s;
 	struct sl_pool *sp = &s->pools[pool];
-	char key[SL_COMPILE_KEY_MAX];
+	char key[SL_COMPILE_KEY_MAX], lb_id[SL_COMPILE_ID_MAX];
 	uint32_t first = *b, n = 0, i, port;
 	int rc;
 
-	sl_display_name(sp->name, lb->name, nr->name, NULL);
+	sl_scope_key(&lb->scope, lb->name, lb_id, sizeof(lb_id));
+	sl_display_name(sp->name, lb->label, nr->name, NULL);
 	if (nr->nic >= 0 && nr->ipconfig >= 0) {
 		const struct sl_nic *nic = &x->m->nics[nr->nic];
 		const struct sl_nic_ipconfig *ic = &nic->ipconfigs[nr->ipconfig];
 		const struct sl_vnet *v = &x->m->vnets[ic->vnet];
 		struct sl_backend *be = &s->backends[*b];
-		char addr_name[SL_ADDR_NAME_MAX];
+		char addr_name[SL_ADDR_LABEL_MAX], addr_key[SL_COMPILE_ID_MAX + SL_RES_NAME_MAX];
 
-		snprintf(addr_name, sizeof(addr_name), "%s/%s", nic->name, ic->name);
+		snprintf(addr_name, sizeof(addr_name), "%s/%s", nic->label, ic->name);
+		sl_scope_key(&nic->scope, nic->name, addr_key, SL_COMPILE_ID_MAX);
+		snprintf(addr_key + strlen(addr_key), sizeof(addr_key) - strlen(addr_key), "/%s",
+			 ic->name);
 		be->addr = ic->addr;
 		be->weight = 1;
 		be->family = ic->family;
@@ -498,9 +526,9 @@ sl_compile_nat_rule(const struct sl_nat_ctx *x, const struct sl_lb *lb,
 		be->drain_ms = 0;
 		be->pool = pool;
 		be->egress_port = sl_egress_port(x->ports, x->n_ports, &be->addr);
-		sl_display_name(be->name, lb->name, nr->name, addr_name);
-		sl_counter_key(key, SL_COMPILE_NAT_PREFIX, lb->name, nr->name, addr_name);
-		rc = sl_compile_counter(x->backend_ids, key, SL_MAX_BACKEND_COUNTERS,
+		sl_display_name(be->name, lb->label, nr->name, addr_name);
+		sl_counter_key(key, SL_COMPILE_NAT_PREFIX, lb_id, nr->name, addr_key);
+		rc = sl_compile_counter(x->backend_ids, key, be->name, SL_MAX_BACKEND_COUNTERS,
 					&be->counter_id, x->err);
 		if (rc < 0)
 			return rc;
@@ -540,10 +568,10 @@ sl_compile_nat_rule(const struct sl_nat_ctx *x, const struct sl_lb *lb,
 		sr->inbound_nat = 1;
 		sr->frontend_index = (uint16_t)(x->fe_base + (uint32_t)nr->frontend);
 		sr->tcp_idle_ms = (uint32_t)nr->idle_timeout_min * 60000u;
-		sl_display_name(sr->name, lb->name, nr->name, suffix);
-		sl_counter_key(key, SL_COMPILE_NAT_PREFIX, lb->name, nr->name, key_suffix);
-		rc = sl_compile_counter(x->rule_ids, key, SL_MAX_RULE_COUNTERS, &sr->counter_id,
-					x->err);
+		sl_display_name(sr->name, lb->label, nr->name, suffix);
+		sl_counter_key(key, SL_COMPILE_NAT_PREFIX, lb_id, nr->name, key_suffix);
+		rc = sl_compile_counter(x->rule_ids, key, sr->name, SL_MAX_RULE_COUNTERS,
+					&sr->counter_id, x->err);
 		if (rc < 0)
 			return rc;
 		s->rule_by_id[sr->counter_id] = *r;
@@ -580,7 +608,7 @@ sl_compile_frontends(struct sl_snapshot *s, const struct sl_model *m, struct sl_
 			struct sl_frontend_info *fe = &s->frontends[k];
 			fe->addr = lb->frontends[fi].addr;
 			fe->family = lb->frontends[fi].family;
-			sl_display_name(fe->name, lb->name, lb->frontends[fi].name, NULL);
+			sl_display_name(fe->name, lb->label, lb->frontends[fi].name, NULL);
 		}
 	}
 	return 0;
@@ -675,17 +703,24 @@ sl_compile_cached(const struct sl_model *m, const struct sl_port_info *ports, ui
 
 	for (li = 0; li < m->n_lbs; li++) {
 		const struct sl_lb *lb = &m->lbs[li];
+		char lb_id[SL_COMPILE_ID_MAX];
 
+		sl_scope_key(&lb->scope, lb->name, lb_id, sizeof(lb_id));
 		for (pi = 0; pi < lb->n_pools; pi++) {
 			const struct sl_pool_cfg *pc = &lb->pools[pi];
 			struct sl_pool *sp = &s->pools[pool_base + pi];
 			uint32_t first = b;
 
-			sl_display_name(sp->name, lb->name, pc->name, NULL);
+			sl_display_name(sp->name, lb->label, pc->name, NULL);
 			for (ai = 0; ai < pc->n_addresses; ai++, b++) {
 				const struct sl_address *a = &pc->addresses[ai];
 				const struct sl_vnet *v = &m->vnets[a->vnet];
 				struct sl_backend *be = &s->backends[b];
+				char label[SL_ADDR_LABEL_MAX];
+				char member[SL_COMPILE_ID_MAX + SL_RES_NAME_MAX];
+
+				sl_address_label(m, a, label, sizeof(label));
+				sl_member_key(m, a, member, sizeof(member));
 
 				be->addr = a->addr;
 				be->weight = a->weight;
@@ -695,14 +730,15 @@ sl_compile_cached(const struct sl_model *m, const struct sl_port_info *ports, ui
 				be->usable = a->admin_state == SL_ADMIN_UP ||
 					     (a->admin_state == SL_ADMIN_NONE &&
 					      !(health != NULL &&
-						health->down(health->ctx, lb->name, pc->name, a->name)));
+						health->down(health->ctx, lb->label, pc->name, label)));
 				be->drain_ms = pc->drain_period_s * 1000u;
 				be->pool = pool_base + pi;
 				be->egress_port = sl_egress_port(ports, n_ports, &be->addr);
-				sl_display_name(be->name, lb->name, pc->name, a->name);
-				sl_counter_key(key, "", lb->name, pc->name, a->name);
-				rc = sl_compile_counter(backend_ids, key, SL_MAX_BACKEND_COUNTERS,
-							&be->counter_id, err);
+				sl_display_name(be->name, lb->label, pc->name, label);
+				sl_counter_key(key, "", lb_id, pc->name, member);
+				rc = sl_compile_counter(backend_ids, key, be->name,
+							SL_MAX_BACKEND_COUNTERS, &be->counter_id,
+							err);
 				if (rc < 0)
 					goto fail;
 				s->backend_by_id[be->counter_id] = b;
@@ -739,10 +775,10 @@ sl_compile_cached(const struct sl_model *m, const struct sl_port_info *ports, ui
 			sr->tcp_reset = rule->enable_tcp_reset;
 			sr->frontend_index = (uint16_t)(nat.fe_base + (uint32_t)rule->frontend);
 			sr->tcp_idle_ms = (uint32_t)rule->idle_timeout_min * 60000u;
-			sl_display_name(sr->name, lb->name, rule->name, NULL);
-			sl_counter_key(key, "", lb->name, rule->name, NULL);
-			rc = sl_compile_counter(rule_ids, key, SL_MAX_RULE_COUNTERS, &sr->counter_id,
-						err);
+			sl_display_name(sr->name, lb->label, rule->name, NULL);
+			sl_counter_key(key, "", lb_id, rule->name, NULL);
+			rc = sl_compile_counter(rule_ids, key, sr->name, SL_MAX_RULE_COUNTERS,
+						&sr->counter_id, err);
 			if (rc < 0)
 				goto fail;
 			s->rule_by_id[sr->counter_id] = r_out;

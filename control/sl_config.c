@@ -53,6 +53,12 @@ _Static_assert(offsetof(struct sl_probe_cfg, name) == 0, "name first");
 _Static_assert(offsetof(struct sl_nat_rule_cfg, name) == 0, "name first");
 _Static_assert(offsetof(struct sl_nic, name) == 0, "name first");
 _Static_assert(offsetof(struct sl_nic_ipconfig, name) == 0, "name first");
+/* Top-level resources begin as struct sl_top_head; load balancers and NICs add their label. */
+_Static_assert(offsetof(struct sl_vnet, scope) == offsetof(struct sl_top_head, scope), "scope");
+_Static_assert(offsetof(struct sl_lb, scope) == offsetof(struct sl_top_head, scope), "scope");
+_Static_assert(offsetof(struct sl_nic, scope) == offsetof(struct sl_top_head, scope), "scope");
+_Static_assert(offsetof(struct sl_lb, label) == sizeof(struct sl_top_head), "label");
+_Static_assert(offsetof(struct sl_nic, label) == sizeof(struct sl_top_head), "label");
 
 static bool
 sl_is_alnum(char c)
@@ -174,8 +180,11 @@ sl_ref_split(const char *id, const char *parent_type, const char *type, struct s
 
 	r->parent[0] = '\0';
 	r->name[0] = '\0';
+	r->scope.sub[0] = '\0';
+	r->scope.rg[0] = '\0';
 	if (sl_path_split(id, &g, SL_PATH_MAX_SEGMENTS) != 0)
 		return -EINVAL;
+	(void)sl_path_scope(&g, r->scope.sub, r->scope.rg);
 	n = g.n;
 	if (n == 0)
 		return -EINVAL;
@@ -191,6 +200,234 @@ sl_ref_split(const char *id, const char *parent_type, const char *type, struct s
 			return -EINVAL;
 	}
 	return sl_path_seg_copy(&g, k + 1, r->name, sizeof(r->name));
+}
+
+void
+sl_id_scope(const char *id, struct sl_scope *s)
+{
+	struct sl_segs g;
+
+	s->sub[0] = '\0';
+	s->rg[0] = '\0';
+	if (id != NULL && sl_path_split(id, &g, SL_PATH_MAX_SEGMENTS) == 0)
+		(void)sl_path_scope(&g, s->sub, s->rg);
+}
+
+bool
+sl_scope_match(const struct sl_scope *a, const struct sl_scope *b)
+{
+	if (a->sub[0] == '\0' || b->sub[0] == '\0')
+		return true;
+	return strcasecmp(a->sub, b->sub) == 0 && strcasecmp(a->rg, b->rg) == 0;
+}
+
+static const struct sl_top_head *
+sl_top_at(const void *base, size_t stride, uint32_t i)
+{
+	return (const struct sl_top_head *)((const char *)base + (size_t)i * stride);
+}
+
+int
+sl_find_top(const void *base, size_t stride, uint32_t n, const char *name,
+	    const struct sl_scope *want)
+{
+	int found = SL_TOP_NONE;
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct sl_top_head *h = sl_top_at(base, stride, i);
+
+		if (strcasecmp(h->name, name) != 0 || !sl_scope_match(&h->scope, want))
+			continue;
+		if (found >= 0)
+			return SL_TOP_AMBIGUOUS;
+		found = (int)i;
+	}
+	return found;
+}
+
+/* " in resource group 'G' of subscription 'S'", or "" for no scope. */
+static const char *
+sl_scope_text(const struct sl_scope *s, char *buf, size_t len)
+{
+	if (s->sub[0] == '\0')
+		return "";
+	snprintf(buf, len, " in resource group '%s' of subscription '%s'", s->rg, s->sub);
+	return buf;
+}
+
+int
+sl_ref_error(const struct sl_where *w, const char *idpath, const char *id, const char *what,
+	     const struct sl_ref *ref, int rc)
+{
+	char where[2 * SL_RES_SCOPE_MAX + 64];
+	const char *name = ref->parent[0] != '\0' ? ref->parent : ref->name;
+
+	if (rc == SL_TOP_AMBIGUOUS)
+		return sl_error_set(w->err, "AmbiguousResourceReference", w->target, idpath,
+				    "'%s' names no subscription and resource group, and more than one %s is named '%s'; use its full id (/subscriptions/{sub}/resourceGroups/{rg}/providers/...).",
+				    id, what, name);
+	return sl_error_set(w->err, "InvalidResourceReference", w->target, idpath,
+			    "%s '%s'%s is not defined.", what, name,
+			    sl_scope_text(&ref->scope, where, sizeof(where)));
+}
+
+/* What sl_check_top() sorts: indexes into an array of top-level resources. */
+struct sl_top_order {
+	const void *base;
+	size_t stride;
+};
+
+/* Top-level resources by name (case-insensitively), then by document order. */
+static int
+sl_cmp_top(const void *pa, const void *pb, void *arg)
+{
+	const struct sl_top_order *o = arg;
+	uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+	int c = strcasecmp(sl_top_at(o->base, o->stride, a)->name,
+			   sl_top_at(o->base, o->stride, b)->name);
+
+	if (c != 0)
+		return c;
+	return a < b ? -1 : a > b;
+}
+
+/* Labels of a run idx[0..n) of resources of one name (struct sl_nic). */
+static void
+sl_label_run(void *base, size_t stride, const uint32_t *idx, uint32_t n)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < n; i++) {
+		const struct sl_top_head *h = sl_top_at(base, stride, idx[i]);
+		char *label = (char *)h + sizeof(*h);
+		bool same_rg = false;
+
+		for (j = 0; j < n; j++)
+			same_rg |= j != i &&
+				   strcasecmp(sl_top_at(base, stride, idx[j])->scope.rg, h->scope.rg) == 0;
+		if (n == 1)
+			snprintf(label, SL_LABEL_MAX, "%s", h->name);
+		else if (!same_rg)
+			snprintf(label, SL_LABEL_MAX, "%s:%s", h->scope.rg, h->name);
+		else
+			snprintf(label, SL_LABEL_MAX, "%s:%s:%s", h->scope.sub, h->scope.rg, h->name);
+	}
+}
+
+/* In a run idx[0..n) of one name: the latest in document order that is an earlier one again. */
+static int64_t
+sl_run_dup(const void *base, size_t stride, const uint32_t *idx, uint32_t n, uint32_t *first)
+{
+	int64_t best = -1;
+	uint32_t i, j;
+
+	for (j = 1; j < n; j++) {
+		const struct sl_top_head *b = sl_top_at(base, stride, idx[j]);
+
+		for (i = 0; i < j; i++) {
+			if (!sl_scope_match(&sl_top_at(base, stride, idx[i])->scope, &b->scope))
+				continue;
+			if (best < 0 || idx[j] < best) {
+				best = idx[j];
+				*first = idx[i];
+			}
+			break;
+		}
+	}
+	return best;
+}
+
+static int
+sl_dup_error(struct sl_error *e, const void *base, size_t stride, uint32_t dup, uint32_t first,
+	     const char *coll, const char *path)
+{
+	const struct sl_top_head *a = sl_top_at(base, stride, first), *b = sl_top_at(base, stride, dup);
+	char el[SL_JSON_PATH_MAX], p[SL_JSON_PATH_MAX], target[SL_JSON_TARGET_MAX];
+	char where[2 * SL_RES_SCOPE_MAX + 64];
+
+	sl_json_path_index(el, path, dup);
+	sl_json_path_key(p, el, "name");
+	sl_json_target_join(target, NULL, coll, b->name);
+	if (a->scope.sub[0] != '\0' && b->scope.sub[0] != '\0')
+		return sl_error_set(e, "DuplicateResourceName", target, p,
+				    "Two %s are named '%s'%s; names are unique (case-insensitively) within a resource group.",
+				    coll, b->name, sl_scope_text(&b->scope, where, sizeof(where)));
+	return sl_error_set(e, "DuplicateResourceName", target, p,
+			    "Two %s are named '%s' and one of them has no id: a resource without an id belongs to every resource group, so no other of its type may have its name.",
+			    coll, b->name);
+}
+
+int
+sl_check_top(struct sl_error *e, void *base, size_t stride, uint32_t n, const char *coll,
+	     const char *path, bool labels)
+{
+	struct sl_top_order o = {base, stride};
+	uint32_t *idx, i, run, first = 0;
+	int64_t best = -1, d;
+
+	if (n == 0)
+		return 0;
+	idx = malloc(n * sizeof(*idx));
+	if (idx == NULL)
+		return sl_json_nomem(e, coll, path);
+	for (i = 0; i < n; i++)
+		idx[i] = i;
+	qsort_r(idx, n, sizeof(*idx), sl_cmp_top, &o);
+	for (run = 0, i = 1; i <= n; i++) {
+		uint32_t f = 0;
+
+		if (i < n && strcasecmp(sl_top_at(base, stride, idx[i])->name,
+					sl_top_at(base, stride, idx[run])->name) == 0)
+			continue;
+		d = sl_run_dup(base, stride, idx + run, i - run, &f);
+		if (d >= 0 && (best < 0 || d < best)) {
+			best = d;
+			first = f;
+		}
+		if (labels)
+			sl_label_run(base, stride, idx + run, i - run);
+		run = i;
+	}
+	free(idx);
+	if (best >= 0)
+		return sl_dup_error(e, base, stride, (uint32_t)best, first, coll, path);
+	return 0;
+}
+
+const struct sl_lb *
+sl_model_find_lb(const struct sl_model *m, const char *sub, const char *rg, const char *name)
+{
+	struct sl_scope s;
+	int i;
+
+	if (m == NULL || strlen(sub) >= sizeof(s.sub) || strlen(rg) >= sizeof(s.rg))
+		return NULL;
+	snprintf(s.sub, sizeof(s.sub), "%s", sub);
+	snprintf(s.rg, sizeof(s.rg), "%s", rg);
+	i = sl_find_top(m->lbs, sizeof(*m->lbs), m->n_lbs, name, &s);
+	return i >= 0 ? &m->lbs[i] : NULL;
+}
+
+void
+sl_address_label(const struct sl_model *m, const struct sl_address *a, char *buf, size_t len)
+{
+	if (a->from_nic && a->nic >= 0 && (uint32_t)a->nic < m->n_nics) {
+		const struct sl_nic *nic = &m->nics[a->nic];
+
+		snprintf(buf, len, "%s/%s", nic->label, nic->ipconfigs[a->ipconfig].name);
+		return;
+	}
+	snprintf(buf, len, "%s", a->name);
+}
+
+void
+sl_scope_key(const struct sl_scope *s, const char *name, char *buf, size_t len)
+{
+	if (s->sub[0] == '\0')
+		snprintf(buf, len, "%s", name);
+	else
+		snprintf(buf, len, "@%s/%s/%s", s->sub, s->rg, name);
 }
 
 /* The "id" of the reference object w.key; idpath receives its JSON path. */
@@ -225,10 +462,9 @@ sl_resolve_vnet(const struct sl_where *w, const char *key, bool required,
 	if (sl_ref_split(id, NULL, "virtualNetworks", &ref) < 0)
 		return sl_error_set(w->err, "InvalidResourceReference", w->target, idpath,
 				    "'%s' is not a virtual network id (.../virtualNetworks/{name}).", id);
-	v = sl_find_name(m->vnets, sizeof(*m->vnets), m->n_vnets, ref.name);
+	v = sl_find_top(m->vnets, sizeof(*m->vnets), m->n_vnets, ref.name, &ref.scope);
 	if (v < 0)
-		return sl_error_set(w->err, "InvalidResourceReference", w->target, idpath,
-				    "Virtual network '%s' is not defined.", ref.name);
+		return sl_ref_error(w, idpath, id, "virtual network", &ref, v);
 	*vnet = v;
 	return 1;
 }
@@ -249,10 +485,9 @@ sl_resolve_subnet(const struct sl_where *w, const char *key, bool required,
 		return sl_error_set(w->err, "InvalidResourceReference", w->target, idpath,
 				    "'%s' is not a subnet id (.../virtualNetworks/{vnet}/subnets/{subnet}).",
 				    id);
-	vi = sl_find_name(m->vnets, sizeof(*m->vnets), m->n_vnets, ref.parent);
+	vi = sl_find_top(m->vnets, sizeof(*m->vnets), m->n_vnets, ref.parent, &ref.scope);
 	if (vi < 0)
-		return sl_error_set(w->err, "InvalidResourceReference", w->target, idpath,
-				    "Virtual network '%s' is not defined.", ref.parent);
+		return sl_ref_error(w, idpath, id, "virtual network", &ref, vi);
 	v = &m->vnets[vi];
 	si = sl_find_name(v->subnets, sizeof(*v->subnets), v->n_subnets, ref.name);
 	if (si < 0)
@@ -281,10 +516,11 @@ sl_resolve_lb_child(const struct sl_where *w, const char *key, bool required,
 		return sl_error_set(w->err, "InvalidResourceReference", w->target, idpath,
 				    "'%s' is not a %s id (.../loadBalancers/{lb}/%s/{name}).", id, type,
 				    type);
-	if (ref.parent[0] != '\0' && strcasecmp(ref.parent, lb->name) != 0)
+	if ((ref.parent[0] != '\0' && strcasecmp(ref.parent, lb->name) != 0) ||
+	    !sl_scope_match(&ref.scope, &lb->scope))
 		return sl_error_set(w->err, "InvalidResourceReference", w->target, idpath,
-				    "'%s' belongs to load balancer '%s'; only %s of '%s' can be used here.",
-				    id, ref.parent, type, lb->name);
+				    "'%s' belongs to another load balancer than '%s'; only its own %s can be used here.",
+				    id, lb->name, type);
 	i = sl_find_name(base, stride, n, ref.name);
 	if (i < 0)
 		return sl_error_set(w->err, "InvalidResourceReference", w->target, idpath,
@@ -311,6 +547,7 @@ sl_res_open(struct sl_res *r, struct sl_error *e, const cJSON *node, const char 
 	sl_json_target_join(r->target, parent_target, coll, NULL);
 	r->self = (struct sl_where){e, r->target, path, NULL, NULL};
 	r->props = r->self;
+	memset(&r->scope, 0, sizeof(r->scope));
 	rc = sl_json_check_object(e, node, path, r->target);
 	if (rc < 0)
 		return rc;
@@ -331,6 +568,7 @@ sl_res_open(struct sl_res *r, struct sl_error *e, const cJSON *node, const char 
 	rc = sl_where_string(&r->self, "id", false, &id);
 	if (rc < 0)
 		return rc;
+	sl_id_scope(rc > 0 ? id : NULL, &r->scope);
 	if (rc > 0 && (sl_ref_split(id, parent_type, coll, &ref) < 0 ||
 		       strcasecmp(ref.name, name) != 0 ||
 		       (ref.parent[0] != '\0' && parent_name != NULL &&
@@ -447,15 +685,22 @@ sl_parse_root(struct sl_error *e, struct sl_model *m, const cJSON *root, const c
 	rc = sl_where_array(&w, "virtualNetworks", false, &vnets, vpath);
 	if (rc < 0)
 		return rc;
-	rc = sl_json_parse_list(e, vnets, vpath, NULL, "virtualNetworks", sizeof(*m->vnets),
+	rc = sl_json_parse_list(e, vnets, vpath, "virtualNetworks", NULL, sizeof(*m->vnets),
 				(void **)&m->vnets, &m->n_vnets, sl_parse_vnet, &list);
+	if (rc < 0)
+		return rc;
+	rc = sl_check_top(e, m->vnets, sizeof(*m->vnets), m->n_vnets, "virtualNetworks", vpath,
+			  false);
 	if (rc < 0)
 		return rc;
 	rc = sl_where_array(&w, "loadBalancers", false, &lbs, lpath);
 	if (rc < 0)
 		return rc;
-	rc = sl_json_parse_list(e, lbs, lpath, NULL, "loadBalancers", sizeof(*m->lbs),
+	rc = sl_json_parse_list(e, lbs, lpath, "loadBalancers", NULL, sizeof(*m->lbs),
 				(void **)&m->lbs, &m->n_lbs, sl_parse_lb, &list);
+	if (rc < 0)
+		return rc;
+	rc = sl_check_top(e, m->lbs, sizeof(*m->lbs), m->n_lbs, "loadBalancers", lpath, true);
 	if (rc < 0)
 		return rc;
 	rc = sl_where_array(&w, "networkInterfaces", false, &nics, npath);

@@ -23,12 +23,19 @@
  *             "loadBalancerInboundNatRules"? } } ] } } ]
  *   }
  *
- * References ({"id": "..."}) are resolved by resource type and name,
- * case-insensitively, as Azure names are. The model is plain C, DPDK-free.
+ * A top-level resource is identified by its scope (the subscription and
+ * resource group of its "id") and its name: the same name in two resource
+ * groups makes two resources. One without an "id" belongs to every scope,
+ * so no other resource of its type may share its name. References
+ * ({"id": "..."}) are resolved by resource type, scope (when the id has one)
+ * and name, all case-insensitively, as Azure compares them; a reference
+ * without a scope that names two resources is refused as ambiguous. The
+ * model is plain C, DPDK-free.
  */
 #ifndef SL_CONFIG_H
 #define SL_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,6 +50,10 @@
 #include "sl_types.h"
 
 #define SL_ADDR_NAME_MAX (2 * SL_RES_NAME_MAX) /* "<nic>/<ipconfig>" and the NUL */
+/* A label: "<name>", "<resourceGroup>:<name>" or "<subscription>:<resourceGroup>:<name>". */
+#define SL_LABEL_MAX (2 * SL_RES_SCOPE_MAX + SL_RES_NAME_MAX)
+/* A label of a pool member: "<address>" or "<nic label>/<ipconfig>". */
+#define SL_ADDR_LABEL_MAX (SL_LABEL_MAX + SL_RES_NAME_MAX)
 
 /*
  * Limits. Where Azure has one (Standard SKU) it is Azure's; the others are
@@ -61,6 +72,15 @@
 #define SL_CONFIG_MAGLEV_MAX_SIZE 16777213u /* largest prime below 2^24 */
 #define SL_PROBE_PATH_MAX 256
 
+/*
+ * The scope of a top-level resource: the subscription and resource group of
+ * its "id", both "" when it has none (it then belongs to every scope).
+ */
+struct sl_scope {
+	char sub[SL_RES_SCOPE_MAX];
+	char rg[SL_RES_SCOPE_MAX];
+};
+
 struct sl_subnet {
 	char name[SL_RES_NAME_MAX];
 	struct sl_prefix prefix; /* lies inside one of the vnet's prefixes */
@@ -68,6 +88,7 @@ struct sl_subnet {
 
 struct sl_vnet {
 	char name[SL_RES_NAME_MAX];
+	struct sl_scope scope;
 	struct sl_prefix *prefixes;
 	uint32_t n_prefixes;
 	struct sl_subnet *subnets;
@@ -196,8 +217,18 @@ struct sl_nic_ipconfig {
 	uint32_t n_nat_rules;
 };
 
+/*
+ * The label of a load balancer or network interface names it in what
+ * sluice reports (counter and probe names, Prometheus labels, health): its
+ * name, unless another resource of its type has the same name in another
+ * scope; then "<resourceGroup>:<name>", or
+ * "<subscription>:<resourceGroup>:<name>" when the resource groups are
+ * named alike too.
+ */
 struct sl_nic {
 	char name[SL_RES_NAME_MAX];
+	struct sl_scope scope;
+	char label[SL_LABEL_MAX];
 	uint8_t has_mac;
 	struct sl_mac mac; /* properties.macAddress when has_mac */
 	struct sl_nic_ipconfig *ipconfigs;
@@ -206,6 +237,8 @@ struct sl_nic {
 
 struct sl_lb {
 	char name[SL_RES_NAME_MAX];
+	struct sl_scope scope;
+	char label[SL_LABEL_MAX]; /* see struct sl_nic */
 	int standard_sku;
 	int vnet; /* the vnet of the frontends' subnets, -1 when no frontend names one */
 	struct sl_frontend *frontends;
@@ -260,6 +293,31 @@ struct sl_model *sl_config_parse(const char *text, size_t len, const char *file_
 struct sl_model *sl_config_load(const char *path, struct sl_error *err);
 
 void sl_model_free(struct sl_model *m);
+
+/* The scope an id begins with ("" and "" when none; id may be NULL). */
+void sl_id_scope(const char *id, struct sl_scope *s);
+
+/* Can a and b be the same scope? Yes when equal (case-insensitively) or when either is "". */
+bool sl_scope_match(const struct sl_scope *a, const struct sl_scope *b);
+
+/*
+ * The load balancer of the model named name in scope (sub, rg), as a REST
+ * path names it (a load balancer without an id is in every scope); NULL
+ * when there is none.
+ */
+const struct sl_lb *sl_model_find_lb(const struct sl_model *m, const char *sub, const char *rg,
+				     const char *name);
+
+/* The label of pool member a (sl_address.name, or "<nic label>/<ipconfig>" for a NIC member). */
+void sl_address_label(const struct sl_model *m, const struct sl_address *a, char *buf,
+		      size_t len);
+
+/*
+ * The identity key of a top-level resource, for keys that must not change
+ * when labels do: its name, or "@<subscription>/<resourceGroup>/<name>"
+ * when it has a scope (names never begin with '@' nor hold '/').
+ */
+void sl_scope_key(const struct sl_scope *s, const char *name, char *buf, size_t len);
 
 /* True when addr lies in one of the vnet's address prefixes. */
 int sl_vnet_contains(const struct sl_vnet *v, const struct sl_ip_addr *addr);

@@ -179,6 +179,33 @@ struct sl_pool_ctx {
 	const char *target; /* "loadBalancers/<lb>/backendAddressPools/<pool>" */
 };
 
+/*
+ * An address's virtualNetwork (required): the one its "id" names, or, as
+ * ARM templates exported from Azure write it ({"location": ...} without an
+ * id), the virtual network of the load balancer's frontends.
+ */
+static int
+sl_address_vnet(const struct sl_lb_ctx *c, const struct sl_res *r, struct sl_address *a)
+{
+	char vpath[SL_JSON_PATH_MAX], p[SL_JSON_PATH_MAX];
+	struct sl_where vn;
+	int rc;
+
+	rc = sl_where_object(&r->props, "virtualNetwork", true, &vn, vpath);
+	if (rc < 0)
+		return rc;
+	if (sl_where_member(&vn, "id") != NULL)
+		return sl_resolve_vnet(&r->props, "virtualNetwork", true, c->m, &a->vnet);
+	if (c->lb->vnet >= 0) {
+		a->vnet = c->lb->vnet;
+		return 0;
+	}
+	sl_json_path_key(p, vpath, "id");
+	return sl_error_set(c->err, "BackendAddressVirtualNetworkNotDetermined", r->target, p,
+			    "Address '%s' gives no virtualNetwork.id, and no frontend of load balancer '%s' names a subnet, so its virtual network cannot be told; give virtualNetwork.id.",
+			    a->name, c->lb->name);
+}
+
 static int
 sl_parse_address(void *ctx, void *item, uint32_t i, const cJSON *node, const char *path)
 {
@@ -201,7 +228,7 @@ sl_parse_address(void *ctx, void *item, uint32_t i, const cJSON *node, const cha
 	rc = sl_cfg_ip(&r.props, "ipAddress", true, &a->addr, &a->family);
 	if (rc < 0)
 		return rc;
-	rc = sl_resolve_vnet(&r.props, "virtualNetwork", true, c->m, &a->vnet);
+	rc = sl_address_vnet(c, &r, a);
 	if (rc < 0)
 		return rc;
 	a->weight = 1;
@@ -712,6 +739,7 @@ sl_parse_lb(void *ctx, void *item, uint32_t li, const cJSON *node, const char *p
 	rc = sl_res_open(&r, e, node, path, NULL, NULL, NULL, "loadBalancers", lb->name);
 	if (rc < 0)
 		return rc;
+	lb->scope = r.scope;
 	c.err = e;
 	c.m = m;
 	c.lb = lb;

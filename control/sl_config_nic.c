@@ -105,10 +105,9 @@ sl_resolve_nic_ref(const struct sl_where *w, const struct sl_model *m, const cha
 		return sl_error_set(w->err, "InvalidResourceReference", w->target, idpath,
 				    "'%s' is not a %s id (.../loadBalancers/{lb}/%s/{name}).", id, what,
 				    type);
-	li = sl_find_name(m->lbs, sizeof(*m->lbs), m->n_lbs, ref.parent);
+	li = sl_find_top(m->lbs, sizeof(*m->lbs), m->n_lbs, ref.parent, &ref.scope);
 	if (li < 0)
-		return sl_error_set(w->err, "InvalidResourceReference", w->target, idpath,
-				    "Load balancer '%s' is not defined.", ref.parent);
+		return sl_ref_error(w, idpath, id, "load balancer", &ref, li);
 	lb = &m->lbs[li];
 	if (nat)
 		i = sl_find_name(lb->nat_rules, sizeof(*lb->nat_rules), lb->n_nat_rules, ref.name);
@@ -414,6 +413,7 @@ sl_parse_nic(void *ctx, void *item, uint32_t ni, const cJSON *node, const char *
 	rc = sl_res_open(&r, n->err, node, path, NULL, NULL, NULL, "networkInterfaces", nic->name);
 	if (rc < 0)
 		return rc;
+	nic->scope = r.scope;
 	rc = sl_where_string(&r.props, "macAddress", false, &s);
 	if (rc < 0)
 		return rc;
@@ -686,8 +686,11 @@ sl_parse_nics(struct sl_error *e, struct sl_model *m, const cJSON *nics, const c
 			n.lb_members[li] += m->lbs[li].pools[pi].n_addresses;
 	}
 
-	rc = sl_json_parse_list(e, nics, npath, NULL, "networkInterfaces", sizeof(*m->nics),
+	rc = sl_json_parse_list(e, nics, npath, "networkInterfaces", NULL, sizeof(*m->nics),
 				(void **)&m->nics, &m->n_nics, sl_parse_nic, &n);
+	if (rc < 0)
+		goto out;
+	rc = sl_check_top(e, m->nics, sizeof(*m->nics), m->n_nics, "networkInterfaces", npath, true);
 	if (rc < 0)
 		goto out;
 	rc = sl_check_nic_addresses(&n, npath, &keys, &n_keys);

@@ -33,18 +33,39 @@
 #define SL_CFG_DEFAULT_NUMBER_OF_PROBES 2
 #define SL_CFG_DEFAULT_PROBE_THRESHOLD 1
 
-/* A resource being read: its object, its properties, its target. */
+/* A resource being read: its object, its properties, its target, its id's scope. */
 struct sl_res {
 	char target[SL_JSON_TARGET_MAX];
 	char props_path[SL_JSON_PATH_MAX];
 	struct sl_where self;
 	struct sl_where props;
+	struct sl_scope scope; /* "" and "" when it has no id or its id no scope */
 };
 
-/* A reference id split into its last "<type>/<name>" and the parent's name. */
+/*
+ * A reference id split into its last "<type>/<name>", the parent's name and
+ * the scope it begins with ("/subscriptions/{sub}/resourceGroups/{rg}").
+ */
 struct sl_ref {
 	char parent[SL_RES_NAME_MAX]; /* "" when the id names no parent */
 	char name[SL_RES_NAME_MAX];
+	struct sl_scope scope; /* "" and "" when the id has none: it names any scope */
+};
+
+/*
+ * How every top-level resource (struct sl_vnet, sl_lb, sl_nic) begins;
+ * sl_config.c asserts it. Load balancers and network interfaces have their
+ * label next.
+ */
+struct sl_top_head {
+	char name[SL_RES_NAME_MAX];
+	struct sl_scope scope;
+};
+
+/* Which top-level resource of base[0..n) a reference resolves to. */
+enum {
+	SL_TOP_NONE = -1,      /* none has the name in the scope */
+	SL_TOP_AMBIGUOUS = -2, /* a reference without scope: several have the name */
 };
 
 /* A list of the document being read into the model (the sl_json_parse_list() context). */
@@ -87,6 +108,32 @@ int64_t sl_first_dup_address(const struct sl_address *addrs, uint32_t n);
  * case-insensitively); see sl_config.c. Returns 0 or -EINVAL.
  */
 int sl_ref_split(const char *id, const char *parent_type, const char *type, struct sl_ref *r);
+
+/*
+ * The index of the top-level resource of base[0..n) (stride bytes apart,
+ * each beginning as struct sl_top_head) named name in scope want (all
+ * case-insensitively); want "" matches any scope. SL_TOP_NONE, or
+ * SL_TOP_AMBIGUOUS when want is "" and several have the name.
+ */
+int sl_find_top(const void *base, size_t stride, uint32_t n, const char *name,
+		const struct sl_scope *want);
+
+/*
+ * After a top-level collection coll (array path path) is read: no two of
+ * its resources may be one (the same name in scopes that match:
+ * DuplicateResourceName), and when labels is true each gets its label
+ * (struct sl_nic) right after its scope.
+ */
+int sl_check_top(struct sl_error *e, void *base, size_t stride, uint32_t n, const char *coll,
+		 const char *path, bool labels);
+
+/*
+ * InvalidResourceReference for a reference (id at idpath, of w) to a
+ * `what` ("Virtual network", "Load balancer") named name, which resolved to
+ * rc (SL_TOP_NONE or SL_TOP_AMBIGUOUS), ref its split id.
+ */
+int sl_ref_error(const struct sl_where *w, const char *idpath, const char *id, const char *what,
+		 const struct sl_ref *ref, int rc);
 
 /* sl_where_ip() that also refuses addresses that serve nothing (sl_ip_unusable()). */
 int sl_cfg_ip(const struct sl_where *w, const char *key, bool required, struct sl_ip_addr *a,

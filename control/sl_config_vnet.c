@@ -147,6 +147,7 @@ sl_parse_vnet(void *ctx, void *item, uint32_t i, const cJSON *node, const char *
 	rc = sl_res_open(&r, e, node, path, NULL, NULL, NULL, "virtualNetworks", v->name);
 	if (rc < 0)
 		return rc;
+	v->scope = r.scope;
 	c.err = e;
 	c.v = v;
 	c.target = r.target;

@@ -104,6 +104,32 @@ sl_collect_used(const cJSON *root, struct sl_ip_set *used, uint64_t *n_ipc)
 	return 0;
 }
 
+/*
+ * The virtual network of the document that ref's parent names: by name and,
+ * when the id has one, scope (as validation resolves it); NULL when none
+ * or, for an id without scope, several do.
+ */
+static const cJSON *
+sl_vnet_of(const cJSON *root, const struct sl_ref *ref)
+{
+	const cJSON *v, *found = NULL;
+	struct sl_scope s;
+
+	cJSON_ArrayForEach(v, sl_json_member_array(root, "virtualNetworks")) {
+		const char *name = sl_json_member_string(v, "name");
+
+		if (name == NULL || strcasecmp(name, ref->parent) != 0)
+			continue;
+		sl_id_scope(sl_json_member_string(v, "id"), &s);
+		if (!sl_scope_match(&s, &ref->scope))
+			continue;
+		if (found != NULL)
+			return NULL;
+		found = v;
+	}
+	return found;
+}
+
 /* The prefix of the subnet that id names in the document; false when it does not resolve. */
 static bool
 sl_subnet_prefix_of(const cJSON *root, const char *id, struct sl_prefix *p, struct sl_ref *ref)
@@ -113,19 +139,13 @@ sl_subnet_prefix_of(const cJSON *root, const char *id, struct sl_prefix *p, stru
 	if (id == NULL || sl_ref_split(id, "virtualNetworks", "subnets", ref) < 0 ||
 	    ref->parent[0] == '\0')
 		return false;
-	cJSON_ArrayForEach(v, sl_json_member_array(root, "virtualNetworks")) {
-		const char *name = sl_json_member_string(v, "name");
+	v = sl_vnet_of(root, ref);
+	cJSON_ArrayForEach(sn, sl_json_member_array(sl_json_member(v, "properties"), "subnets")) {
+		const char *sname = sl_json_member_string(sn, "name");
+		const char *text = sl_json_member_string(sl_json_member(sn, "properties"), "addressPrefix");
 
-		if (name == NULL || strcasecmp(name, ref->parent) != 0)
-			continue;
-		cJSON_ArrayForEach(sn, sl_json_member_array(sl_json_member(v, "properties"), "subnets")) {
-			const char *sname = sl_json_member_string(sn, "name");
-			const char *text = sl_json_member_string(sl_json_member(sn, "properties"), "addressPrefix");
-
-			if (sname != NULL && strcasecmp(sname, ref->name) == 0)
-				return text != NULL && sl_prefix_parse(text, p) == 0;
-		}
-		return false;
+		if (sname != NULL && strcasecmp(sname, ref->name) == 0)
+			return text != NULL && sl_prefix_parse(text, p) == 0;
 	}
 	return false;
 }

@@ -960,12 +960,13 @@ sl_prober_set_time_scale(struct sl_prober *p, double scale)
 
 /* --- sync ------------------------------------------------------------------ */
 
+/* A target: member a (labelled addr) of pool of load balancer lb (its label), probed by pr. */
 static struct sl_probe_target *
-sl_target_new(const struct sl_lb *lb, const struct sl_probe_cfg *pr, const struct sl_pool_cfg *pool,
-	      const struct sl_address *a)
+sl_target_new(const char *lb, const struct sl_probe_cfg *pr, const struct sl_pool_cfg *pool,
+	      const char *addr, const struct sl_address *a)
 {
-	size_t l_lb = strlen(lb->name) + 1, l_pr = strlen(pr->name) + 1;
-	size_t l_pool = strlen(pool->name) + 1, l_addr = strlen(a->name) + 1;
+	size_t l_lb = strlen(lb) + 1, l_pr = strlen(pr->name) + 1;
+	size_t l_pool = strlen(pool->name) + 1, l_addr = strlen(addr) + 1;
 	size_t l_path = strnlen(pr->request_path, sizeof(pr->request_path) - 1) + 1;
 	size_t l_hkey = l_lb + l_pool + l_addr, i;
 	struct sl_probe_target *t = calloc(1, sizeof(*t));
@@ -980,7 +981,7 @@ sl_target_new(const struct sl_lb *lb, const struct sl_probe_cfg *pr, const struc
 		return NULL;
 	}
 	t->names = s;
-	memcpy(s, lb->name, l_lb);
+	memcpy(s, lb, l_lb);
 	t->lb = s;
 	s += l_lb;
 	memcpy(s, pr->name, l_pr);
@@ -989,14 +990,14 @@ sl_target_new(const struct sl_lb *lb, const struct sl_probe_cfg *pr, const struc
 	memcpy(s, pool->name, l_pool);
 	t->pool = s;
 	s += l_pool;
-	memcpy(s, a->name, l_addr);
+	memcpy(s, addr, l_addr);
 	t->addr = s;
 	s += l_addr;
 	memcpy(s, pr->request_path, l_path - 1);
 	s[l_path - 1] = '\0';
 	t->path = s;
 	s += l_path;
-	snprintf(s, l_hkey, "%s/%s/%s", lb->name, pool->name, a->name);
+	snprintf(s, l_hkey, "%s/%s/%s", lb, pool->name, addr);
 	for (i = 0; s[i] != '\0'; i++) {
 		if (s[i] >= 'A' && s[i] <= 'Z')
 			s[i] = (char)(s[i] - 'A' + 'a');
@@ -1143,7 +1144,10 @@ sl_prober_sync(struct sl_prober *p, const struct sl_model *m)
 				if (!used[(size_t)pi * lb->n_pools + qi])
 					continue;
 				for (ai = 0; ai < pool->n_addresses; ai++) {
-					nt[k] = sl_target_new(lb, &lb->probes[pi], pool,
+					char addr[SL_ADDR_LABEL_MAX];
+
+					sl_address_label(m, &pool->addresses[ai], addr, sizeof(addr));
+					nt[k] = sl_target_new(lb->label, &lb->probes[pi], pool, addr,
 							      &pool->addresses[ai]);
 					if (nt[k] == NULL) {
 						free(used);
@@ -1306,7 +1310,7 @@ sl_prober_run(struct sl_prober *p, double now)
 enum sl_health
 sl_prober_health(const struct sl_prober *p, const char *lb, const char *pool, const char *address)
 {
-	char key[3 * SL_ADDR_NAME_MAX + 4];
+	char key[SL_LABEL_MAX + SL_RES_NAME_MAX + SL_ADDR_LABEL_MAX + 4];
 	uint64_t h;
 	uint32_t j;
 	size_t i;

@@ -92,7 +92,9 @@ void sl_prober_free(struct sl_prober *p);
  * Reconcile the targets with a validated model (only read; the prober keeps
  * no pointer into it). A target persists, with its health, counters and any
  * probe in flight, when the new model has a target with the same load
- * balancer, probe, pool and address names (case-insensitive), the same IP
+ * balancer label, probe, pool and address label (sl_config.h: names,
+ * qualified while another load balancer or NIC shares the name in another
+ * scope; case-insensitive), the same IP
  * address and the same probe settings (protocol, port, interval,
  * numberOfProbes, probeThreshold, requestPath); every other old target is
  * dropped (its socket closed) and every other new target starts UP with no
@@ -136,9 +138,10 @@ enum sl_health {
 
 /*
  * The health of a backend address for new flows: DOWN when any probe target
- * of (lb, pool, address) is DOWN, else UP (also when none is probed). The
- * names are the model's (sl_compile's backend key "<lb>/<pool>/<address>"),
- * matched case-insensitively. A hash lookup: cheap enough per backend per
+ * of (lb, pool, address) is DOWN, else UP (also when none is probed). lb
+ * is the load balancer's label and address the member's
+ * (sl_address_label()), as sl_compile's backend names
+ * "<lb>/<pool>/<address>" have them; matched case-insensitively. A hash lookup: cheap enough per backend per
  * compilation.
  */
 enum sl_health sl_prober_health(const struct sl_prober *p, const char *lb, const char *pool,

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sl_config.h"
 #include "sl_dynamic_ip.h"
 #include "sl_hash.h"
 #include "sl_resource.h"
@@ -197,30 +198,64 @@ sl_find(const cJSON *a, const char *name)
 	return -1;
 }
 
-/* The "{sub}" and "{rg}" of a stored top-level id; 0 when it has them. */
-static int
-sl_id_scope(const cJSON *res, char *sub, char *rg)
+/* The scope of a stored top-level resource: its id's ("" and "" without one). */
+static void
+sl_res_scope(const cJSON *res, struct sl_scope *s)
 {
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(res, "id");
-	struct sl_segs g;
 
-	if (!cJSON_IsString(id) || sl_path_split(id->valuestring, &g, SL_URL_MAX_SEGMENTS) != 0 ||
-	    g.n < 4 || !sl_path_seg_is(&g, 0, "subscriptions") ||
-	    !sl_path_seg_is(&g, 2, "resourceGroups") || sl_path_seg_copy(&g, 1, sub, SL_RES_SCOPE_MAX) != 0 ||
-	    sl_path_seg_copy(&g, 3, rg, SL_RES_SCOPE_MAX) != 0)
-		return -1;
-	return 0;
+	sl_id_scope(cJSON_IsString(id) ? id->valuestring : NULL, s);
+}
+
+/* The scope a path names. */
+static void
+sl_path_scope_of(const struct sl_res_path *p, struct sl_scope *s)
+{
+	snprintf(s->sub, sizeof(s->sub), "%s", p->sub);
+	snprintf(s->rg, sizeof(s->rg), "%s", p->rg);
 }
 
 /* A stored resource without an id (from a configuration file) is in every scope. */
 static bool
 sl_in_scope(const cJSON *res, const struct sl_res_path *p)
 {
-	char sub[SL_RES_SCOPE_MAX], rg[SL_RES_SCOPE_MAX];
+	struct sl_scope a, b;
 
-	if (sl_id_scope(res, sub, rg) != 0)
-		return true;
-	return strcasecmp(sub, p->sub) == 0 && strcasecmp(rg, p->rg) == 0;
+	sl_res_scope(res, &a);
+	sl_path_scope_of(p, &b);
+	return sl_scope_match(&a, &b);
+}
+
+/*
+ * Index of the top-level resource of array a named name (case-insensitive)
+ * in scope want (any scope matches one without an id), or -1.
+ */
+static int
+sl_find_scoped(const cJSON *a, const char *name, const struct sl_scope *want)
+{
+	struct sl_scope s;
+	int i = 0;
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, a) {
+		if (strcasecmp(sl_name_of(it), name) == 0) {
+			sl_res_scope(it, &s);
+			if (sl_scope_match(&s, want))
+				return i;
+		}
+		i++;
+	}
+	return -1;
+}
+
+/* Index of the top-level resource p names in array a, or -1. */
+static int
+sl_find_top(const cJSON *a, const struct sl_res_path *p)
+{
+	struct sl_scope want;
+
+	sl_path_scope_of(p, &want);
+	return sl_find_scoped(a, p->name, &want);
 }
 
 static cJSON *
@@ -233,10 +268,9 @@ static cJSON *
 sl_top(const cJSON *doc, const struct sl_res_path *p)
 {
 	cJSON *a = sl_collection(doc, p->type);
-	int i = sl_find(a, p->name);
-	cJSON *res = i < 0 ? NULL : cJSON_GetArrayItem(a, i);
+	int i = sl_find_top(a, p);
 
-	return res != NULL && sl_in_scope(res, p) ? res : NULL;
+	return i < 0 ? NULL : cJSON_GetArrayItem(a, i);
 }
 
 static cJSON *
@@ -299,19 +333,42 @@ sl_top_id_of(const cJSON *res, const struct sl_res_path *scope, enum sl_res_type
 }
 
 /*
+ * Does reference ref name child `name` of collection `coll` of load
+ * balancer lb (stored; in scope lb_scope)? As validation resolves it: by
+ * names, and by scope when the reference has one.
+ */
+static bool
+sl_ref_names(const cJSON *ref, const cJSON *lb, const struct sl_scope *lb_scope,
+	     const char *coll, const char *name)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(ref, "id");
+	char l[SL_RES_NAME_MAX], c[SL_RES_NAME_MAX];
+	struct sl_scope s;
+
+	sl_ref_name(ref, "loadBalancers", l);
+	sl_ref_name(ref, coll, c);
+	if (strcasecmp(l, sl_name_of(lb)) != 0 || strcasecmp(c, name) != 0)
+		return false;
+	sl_id_scope(cJSON_IsString(id) ? id->valuestring : NULL, &s);
+	return sl_scope_match(&s, lb_scope);
+}
+
+/*
  * References to the NIC ipConfigurations whose list `key`
  * (loadBalancerBackendAddressPools, loadBalancerInboundNatRules) names child
- * `name` of collection `coll` of load balancer `lb`.
+ * `name` of collection `coll` of load balancer lb (stored) in p's scope.
  */
 static cJSON *
 sl_backend_ipconfigs(const cJSON *doc, const struct sl_res_path *scope, const char *key,
-		     const char *coll, const char *lb, const char *name)
+		     const char *coll, const cJSON *lb, const char *name)
 {
 	cJSON *out = cJSON_CreateArray();
+	struct sl_scope lb_scope;
 	const cJSON *nic;
 
 	if (out == NULL)
 		return NULL;
+	sl_res_scope(lb, &lb_scope);
 	cJSON_ArrayForEach(nic, sl_collection(doc, SL_RES_NIC)) {
 		const cJSON *ipc;
 		char nic_id[SL_ID_MAX];
@@ -320,10 +377,7 @@ sl_backend_ipconfigs(const cJSON *doc, const struct sl_res_path *scope, const ch
 		cJSON_ArrayForEach(ipc, sl_children(nic, SL_RES_NIC, 0)) {
 			const cJSON *props = cJSON_GetObjectItemCaseSensitive(ipc, "properties");
 			sl_for_each_ref(ref, cJSON_GetObjectItem(props, key)) {
-				char l[SL_RES_NAME_MAX], pl[SL_RES_NAME_MAX];
-				sl_ref_name(ref, "loadBalancers", l);
-				sl_ref_name(ref, coll, pl);
-				if (strcasecmp(l, lb) == 0 && strcasecmp(pl, name) == 0) {
+				if (sl_ref_names(ref, lb, &lb_scope, coll, name)) {
 					char id[SL_ID_MAX + 128];
 					snprintf(id, sizeof(id), "%s/ipConfigurations/%s", nic_id,
 						 sl_name_of(ipc));
@@ -336,9 +390,9 @@ sl_backend_ipconfigs(const cJSON *doc, const struct sl_res_path *scope, const ch
 	return out;
 }
 
-/* NIC ipConfigurations that list pool `pool` of load balancer `lb`. */
+/* NIC ipConfigurations that list pool `pool` of load balancer lb (stored). */
 static cJSON *
-sl_pool_backend_ipconfigs(const cJSON *doc, const struct sl_res_path *scope, const char *lb,
+sl_pool_backend_ipconfigs(const cJSON *doc, const struct sl_res_path *scope, const cJSON *lb,
 			  const char *pool)
 {
 	return sl_backend_ipconfigs(doc, scope, "loadBalancerBackendAddressPools",
@@ -423,11 +477,10 @@ sl_render_child(const cJSON *doc, const struct sl_res_path *scope, const cJSON *
 		return NULL;
 	}
 	if (scope->type == SL_RES_LB && strcmp(coll, "backendAddressPools") == 0) {
-		const char *lb = sl_name_of(top);
 		cJSON *rules = cJSON_CreateArray();
 		const cJSON *r;
 		sl_set(props, "backendIPConfigurations",
-		       sl_pool_backend_ipconfigs(doc, scope, lb, sl_name_of(child)));
+		       sl_pool_backend_ipconfigs(doc, scope, top, sl_name_of(child)));
 		cJSON_ArrayForEach(r, sl_children(top, SL_RES_LB, 2)) {
 			const cJSON *rp = cJSON_GetObjectItemCaseSensitive(r, "properties");
 			char pool[SL_RES_NAME_MAX];
@@ -444,8 +497,7 @@ sl_render_child(const cJSON *doc, const struct sl_res_path *scope, const cJSON *
 	}
 	if (scope->type == SL_RES_LB && strcmp(coll, "inboundNatRules") == 0) {
 		cJSON *ipcs = sl_backend_ipconfigs(doc, scope, "loadBalancerInboundNatRules",
-						   "inboundNatRules", sl_name_of(top),
-						   sl_name_of(child));
+						   "inboundNatRules", top, sl_name_of(child));
 		if (cJSON_GetArraySize(ipcs) > 0)
 			sl_set(props, "backendIPConfiguration",
 			       cJSON_DetachItemFromArray(ipcs, 0));
@@ -633,7 +685,7 @@ sl_same_refs(const cJSON *a, const cJSON *b)
  * the backendIPConfigurations a GET showed, but not different ones.
  */
 static int
-sl_check_pool_membership(const cJSON *doc, const struct sl_res_path *scope, const char *lb,
+sl_check_pool_membership(const cJSON *doc, const struct sl_res_path *scope, const cJSON *lb,
 			 const cJSON *pool, const char *id, int *http, struct sl_error *err)
 {
 	const cJSON *props = cJSON_GetObjectItem(pool, "properties");
@@ -657,26 +709,22 @@ sl_check_pool_membership(const cJSON *doc, const struct sl_res_path *scope, cons
 	return -EPERM;
 }
 
+/*
+ * A top-level resource is its scope and name: the same name in another
+ * resource group is another resource. One without an id (from a
+ * configuration file) is in every scope, so a PUT in any scope replaces it.
+ */
 static int
 sl_put_top(cJSON *doc, const struct sl_res_path *p, const cJSON *body, bool *created, int *http,
 	   struct sl_error *err)
 {
 	char id[SL_ID_MAX];
 	cJSON *coll = sl_collection(doc, p->type);
-	int i = sl_find(coll, p->name);
+	int i = sl_find_top(coll, p);
 	cJSON *old = i >= 0 ? cJSON_GetArrayItem(coll, i) : NULL;
 	cJSON *res;
 
 	sl_res_id(p, id, sizeof(id));
-	if (old != NULL && !sl_in_scope(old, p)) {
-		const cJSON *oid = cJSON_GetObjectItemCaseSensitive(old, "id");
-		*http = 409;
-		sl_error_set(err, "ResourceNameInUseInAnotherScope", id, "",
-			     "A resource named '%s' already exists as '%s'; names are unique per "
-			     "type in a sluice instance.", p->name,
-			     cJSON_IsString(oid) ? oid->valuestring : "?");
-		return -EEXIST;
-	}
 	res = cJSON_CreateObject();
 	if (res == NULL)
 		return -ENOMEM;
@@ -704,7 +752,7 @@ sl_put_top(cJSON *doc, const struct sl_res_path *p, const cJSON *body, bool *cre
 				continue;
 			cJSON_ArrayForEach(ch, arr) {
 				if (p->type == SL_RES_LB && strcmp(cn, "backendAddressPools") == 0) {
-					int rc = sl_check_pool_membership(doc, p, p->name, ch, id,
+					int rc = sl_check_pool_membership(doc, p, res, ch, id,
 									  http, err);
 					if (rc != 0) {
 						cJSON_Delete(res);
@@ -768,7 +816,7 @@ sl_put_child(cJSON *doc, const struct sl_res_path *p, const cJSON *body, bool *c
 	cJSON_AddItemToObject(child, "properties",
 			      bprops ? cJSON_Duplicate(bprops, 1) : cJSON_CreateObject());
 	if (p->type == SL_RES_LB && strcmp(coll_name, "backendAddressPools") == 0) {
-		int rc = sl_check_pool_membership(doc, p, p->name, child, id, http, err);
+		int rc = sl_check_pool_membership(doc, p, top, child, id, http, err);
 		if (rc != 0) {
 			cJSON_Delete(child);
 			return rc;
@@ -851,7 +899,7 @@ sl_doc_delete(cJSON *doc, const struct sl_res_path *p, bool *existed, int *http,
 		return 0;
 	if (p->child < 0) {
 		cJSON *coll = sl_collection(doc, p->type);
-		cJSON_DeleteItemFromArray(coll, sl_find(coll, p->name));
+		cJSON_DeleteItemFromArray(coll, sl_find_top(coll, p));
 		*existed = true;
 		return 0;
 	}
@@ -862,6 +910,37 @@ sl_doc_delete(cJSON *doc, const struct sl_res_path *p, bool *existed, int *http,
 		*existed = true;
 	}
 	return 0;
+}
+
+/*
+ * The resource of dst (type t) that the file's resource res replaces: the
+ * one of its name in its scope (any scope when res has no id); -1 for none.
+ * A resource without an id whose name several resources of dst have (in
+ * different resource groups) is refused: -EINVAL with *err.
+ */
+static int
+sl_merge_target(const cJSON *dst, const cJSON *res, enum sl_res_type t, struct sl_error *err)
+{
+	struct sl_scope want;
+	const cJSON *it;
+	int i, n = 0;
+
+	sl_res_scope(res, &want);
+	i = sl_find_scoped(dst, sl_name_of(res), &want);
+	if (i < 0 || want.sub[0] != '\0')
+		return i;
+	cJSON_ArrayForEach(it, dst)
+		n += strcasecmp(sl_name_of(it), sl_name_of(res)) == 0;
+	if (n < 2)
+		return i;
+	char target[SL_RES_NAME_MAX + 32];
+
+	snprintf(target, sizeof(target), "%s/%s", sl_types[t].coll, sl_name_of(res));
+	sl_error_set(err, "DuplicateResourceName", target, "",
+		     "The file's %s '%s' has no id, so it belongs to every resource group, but %d "
+		     "resources of that name are configured in different resource groups; give it "
+		     "the id of the one it replaces.", sl_types[t].coll, sl_name_of(res), n);
+	return -EINVAL;
 }
 
 int
@@ -888,8 +967,12 @@ sl_doc_merge(cJSON *doc, const cJSON *file_doc, struct sl_error *err)
 		if (dst == NULL)
 			return -ENOMEM;
 		cJSON_ArrayForEach(res, src) {
-			cJSON *copy = cJSON_Duplicate(res, 1);
-			int i = sl_find(dst, sl_name_of(res));
+			int i = sl_merge_target(dst, res, (enum sl_res_type)t, err);
+			cJSON *copy;
+
+			if (i == -EINVAL)
+				return -EINVAL;
+			copy = cJSON_Duplicate(res, 1);
 			if (copy == NULL)
 				return -ENOMEM;
 			if (t == SL_RES_NIC && i >= 0)

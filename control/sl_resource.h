@@ -23,9 +23,6 @@
 #include "sl_error.h"
 #include "sl_path.h"
 
-/* A subscription id or resource group name (Azure: up to 90 characters) and the NUL. */
-#define SL_RES_SCOPE_MAX 96
-
 /* The kinds of top-level resources and their collections in the document. */
 enum sl_res_type {
 	SL_RES_VNET = 0, /* virtualNetworks */

@@ -106,6 +106,7 @@ tm_model(const char *lb_name, const struct sl_probe_cfg *probes, uint32_t n_prob
 	assert_non_null(m->lbs);
 	lb = &m->lbs[0];
 	snprintf(lb->name, sizeof(lb->name), "%s", lb_name);
+	snprintf(lb->label, sizeof(lb->label), "%s", lb_name); /* alone: its label is its name */
 	lb->standard_sku = 1;
 	lb->vnet = -1;
 	lb->probes = calloc(n_probes + 1, sizeof(*lb->probes));

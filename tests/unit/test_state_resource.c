@@ -237,9 +237,14 @@ test_put_get_delete(void **state)
 	assert_true(created);
 	assert_int_equal(sl_doc_put(doc, &lb, lb_body, &created, &http, &err), 0);
 	assert_false(created);
-	/* the same name in another resource group is a conflict */
-	assert_int_equal(sl_doc_put(doc, &other_rg, lb_body, &created, &http, &err), -EEXIST);
-	assert_int_equal(http, 409);
+	/* the same name in another resource group is another resource */
+	assert_int_equal(sl_doc_put(doc, &other_rg, lb_body, &created, &http, &err), 0);
+	assert_true(created);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "loadBalancers")), 2);
+	assert_int_equal(sl_doc_delete(doc, &other_rg, &existed, &http, &err), 0);
+	assert_true(existed);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "loadBalancers")), 1);
+	assert_non_null(sl_doc_find(doc, &lb));
 
 	assert_int_equal(sl_doc_put(doc, &pool, body, &created, &http, &err), 0);
 	assert_true(created);
