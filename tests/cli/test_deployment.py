@@ -547,7 +547,7 @@ def test_what_if_create_nochange_modify_ignore_delete(cli):
     assert resource_lines(out) == [f"  = {lb}", f"  = {vnet}", f"  * {other}"]
     assert summary(out) == ["Resource changes: 2 no change, 1 to ignore."]
     assert "  * Ignore" in out.splitlines()
-    out = cli.ok(*deploy("what-if", rg, 24, "--mode", "Complete", "port=81")).stdout
+    out = cli.ok(*deploy("what-if", rg, 24, "port=81", "--mode", "Complete")).stdout
     assert resource_lines(out) == [f"  - {other}", f"  ~ {lb}", f"  = {vnet}"]
     assert summary(out) == ["Resource changes: 1 to delete, 1 to modify, 1 no change."]
     assert out.splitlines()[:5] == [
@@ -642,6 +642,7 @@ def test_unsupported_types_refused_or_skipped(cli, tmp_path):
     assert any("Microsoft.Storage/storageAccounts" in ln for ln in details), r.stderr
     assert any("Microsoft.Compute/virtualMachines" in ln for ln in details), r.stderr
     assert "\tCode: UnsupportedResourceType" in lines
+    assert "\tJSON path: $.resources[2]" in lines and "\tJSON path: $.resources[3]" in lines
     assert h.commits(cli) == before
     cli.fail("lb", "show", "-g", rg, "-n", "lb27", code="ResourceNotFound")
 
