@@ -26,6 +26,7 @@
 
 #include "sl_api.h"
 #include "sl_audit.h"
+#include "sl_deploy_api.h"
 #include "sl_json.h"
 #include "sl_log.h"
 #include "sl_resource.h"
@@ -36,6 +37,7 @@ struct sl_api {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct sl_controller *ctl;
 	struct sl_api_hooks hooks;
+	struct sl_deploy_records *deploys; /* made on first use, or by sl_api_restore_deployments() */
 };
 
 /* One request's upload, accumulated across handler calls, and its outcome. */
@@ -244,13 +246,7 @@ sl_check_api_version(struct MHD_Connection *conn, struct sl_error *e)
 static unsigned int
 sl_commit_status(const struct sl_error *e)
 {
-	static const char *const server_side[] = {"StateWriteFailed", "OutOfMemory",
-						  "SnapshotBuildFailed"};
-
-	for (size_t i = 0; i < sizeof(server_side) / sizeof(server_side[0]); i++)
-		if (strcmp(e->code, server_side[i]) == 0)
-			return MHD_HTTP_INTERNAL_SERVER_ERROR;
-	return 400;
+	return sl_controller_error_is_server(e) ? MHD_HTTP_INTERNAL_SERVER_ERROR : 400;
 }
 
 /*
@@ -553,6 +549,48 @@ sl_sluice_endpoint(struct sl_api *api, struct MHD_Connection *conn, const char *
 		       "/sluice/metrics, /sluice/probes and /sluice/neighbours are served.");
 }
 
+static int
+sl_deploys_ready(struct sl_api *api)
+{
+	if (api->deploys == NULL) {
+		api->deploys = sl_deploy_records_create(api->ctl->state_dir);
+		if (api->deploys != NULL)
+			sl_deploy_records_restore(api->deploys);
+	}
+	return api->deploys != NULL ? 0 : -ENOMEM;
+}
+
+void
+sl_api_restore_deployments(struct sl_api *api)
+{
+	sl_deploys_ready(api);
+}
+
+/* .../providers/Microsoft.Resources/deployments...: sl_deploy_api.c answers. */
+static enum MHD_Result
+sl_deployments(struct sl_api *api, struct MHD_Connection *conn, const char *url,
+	       const char *method, struct sl_request *req)
+{
+	struct sl_deploy_answer a;
+
+	if (sl_deploys_ready(api) != 0)
+		return sl_refuse_msg(conn, req, 500, "OutOfMemory", url, "Out of memory.");
+	sl_deploy_api_handle(api->deploys, api->ctl, url, method, req->body, req->len,
+			     req->start_us, &a);
+	if (a.status >= 400) {
+		req->status = a.status;
+		snprintf(req->code, sizeof(req->code), "%s", a.code);
+		snprintf(req->message, sizeof(req->message), "%s", a.message);
+	} else if (a.committed) {
+		sl_result_published(api, req, a.result);
+	} else {
+		sl_result(req, "%s", a.result);
+	}
+	if (a.body == NULL)
+		return sl_send(conn, a.status, NULL);
+	return sl_send_json(conn, a.status, a.body);
+}
+
 /* GET and HEAD change nothing; every other method asks for a change (or is refused). */
 static bool
 sl_is_change(const char *method)
@@ -596,6 +634,11 @@ sl_dispatch(struct sl_api *api, struct MHD_Connection *conn, const char *url, co
 	}
 	if (strncmp(url, "/sluice/", 8) == 0)
 		return sl_sluice_endpoint(api, conn, url, method, req);
+	if (sl_deploy_api_path(url)) {
+		if (sl_check_api_version(conn, &e) != 0)
+			return sl_refuse(conn, req, 400, &e, NULL);
+		return sl_deployments(api, conn, url, method, req);
+	}
 	int rc = sl_res_path_parse(url, &p, &e);
 	if (rc != 0)
 		return sl_refuse(conn, req, rc == -ENAMETOOLONG ? 400 : MHD_HTTP_NOT_FOUND, &e, NULL);
@@ -856,6 +899,7 @@ sl_api_stop(struct sl_api *api)
 	if (api == NULL)
 		return;
 	MHD_stop_daemon(api->mhd);
+	sl_deploy_records_free(api->deploys);
 	close(api->listen_fd);
 	unlink(api->path);
 	free(api);

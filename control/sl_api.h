@@ -14,6 +14,8 @@
  *   GET /sluice/probes   health probe targets with their last results
  *   GET /sluice/metrics  the counters as Prometheus text
  *   GET, PUT /sluice/service  the host's service state and announcements
+ * and ARM template deployments (.../providers/Microsoft.Resources/
+ * deployments/..., sl_deploy_api.h).
  * Every request other than GET and HEAD is logged as a configuration
  * change (sl_audit.h): the peer's uid and pid, method and path, result.
  */
@@ -67,6 +69,13 @@ struct sl_api_hooks {
  */
 struct sl_api *sl_api_start(const char *path, mode_t mode, struct sl_controller *ctl,
 			    const struct sl_api_hooks *hooks, struct sl_error *err);
+
+/*
+ * Restore the deployment records of the controller's state directory (call
+ * once the controller is initialised; a damaged file is logged and set
+ * aside). Without it they are read on the first deployments request.
+ */
+void sl_api_restore_deployments(struct sl_api *api);
 
 /* A descriptor that becomes readable when sl_api_run() has work. */
 int sl_api_fd(const struct sl_api *api);

@@ -36,6 +36,12 @@
 #define SL_ARM_NAME_MAX 256 /* a full resource name ("lb/pool") and the NUL */
 #define SL_ARM_ID_MAX 768   /* a full resource id and the NUL */
 
+#define SL_ARM_COPY_MAX 800         /* ARM's largest copy count */
+#define SL_ARM_RESOURCES_MAX 4096   /* resource instances per template, conditions false included */
+#define SL_ARM_EDGES_MAX (1u << 22) /* dependencies between them */
+#define SL_ARM_NEST_MAX 8           /* levels of nested "resources" */
+#define SL_ARM_TEMPLATE_DEPTH_MAX 128 /* nesting of the template's and the parameters' JSON */
+
 /* What the template's scope functions see. */
 struct sl_arm_scope {
 	const char *subscription;   /* subscription().subscriptionId */

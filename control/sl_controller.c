@@ -28,6 +28,18 @@ sl_controller_now_us(void)
 	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
+bool
+sl_controller_error_is_server(const struct sl_error *e)
+{
+	static const char *const server_side[] = {"StateWriteFailed", "OutOfMemory",
+						  "SnapshotBuildFailed"};
+
+	for (size_t i = 0; i < sizeof(server_side) / sizeof(server_side[0]); i++)
+		if (strcmp(e->code, server_side[i]) == 0)
+			return true;
+	return false;
+}
+
 cJSON *
 sl_controller_begin(const struct sl_controller *c)
 {

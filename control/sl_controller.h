@@ -24,6 +24,7 @@
 #ifndef SL_CONTROLLER_H
 #define SL_CONTROLLER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
@@ -98,6 +99,12 @@ int sl_controller_commit(struct sl_controller *c, cJSON *doc, double request_sta
  * document changed: backend health). Returns 0 or a negative errno with *err.
  */
 int sl_controller_republish(struct sl_controller *c, struct sl_error *err);
+
+/*
+ * True when a refused commit's error is the server's fault (the state could
+ * not be written, memory, the snapshot build) rather than the request's.
+ */
+bool sl_controller_error_is_server(const struct sl_error *e);
 
 /* Monotonic microseconds, the clock of sl_controller_commit()'s request_start_us. */
 double sl_controller_now_us(void);

@@ -1088,6 +1088,8 @@ main(int argc, char **argv)
 	if (sl_controller_init(&d.ctl, d.opt.state_dir, d.opt.config_file, &ops, &err) != 0)
 		rte_exit(EXIT_FAILURE, "configuration refused: %s\n",
 			 sl_error_format(&err, line, sizeof(line)));
+	if (d.api != NULL)
+		sl_api_restore_deployments(d.api);
 
 	for (unsigned int w = 0; w < d.n_workers; w++)
 		d.workers[w].mp = mp;

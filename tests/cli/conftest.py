@@ -52,6 +52,18 @@ def arm(rg, *segments, sub=SUB):
         "".join("/" + s for s in segments)
 
 
+def load_sluicectl(name="sluicectl_under_test"):
+    """control/sluicectl as a module (main() does not run), for tests of its functions
+    that need no sluiced."""
+    import importlib.machinery
+    import importlib.util
+    loader = importlib.machinery.SourceFileLoader(name, SLUICECTL)
+    spec = importlib.util.spec_from_loader(name, loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
 def keep_tmp():
     return bool(os.environ.get("SLUICE_KEEP_TMP"))
 

@@ -11,8 +11,6 @@ packets to port 81, which no rule takes (dropped, no_frontend). So two thirds
 of what arrives is forwarded by "web", a third dropped, rule "idle" (port
 8080) sees nothing, and every forwarded packet is 46 bytes of IP (368 bits).
 """
-import importlib.machinery
-import importlib.util
 import json
 import os
 import re
@@ -33,14 +31,6 @@ from scapy.all import IP, TCP, Ether, Raw, wrpcap
 FRONTEND = "10.9.0.1"
 WEB_FLOWS, STRAY = 100, 50
 BITS_PER_PACKET = 8 * (20 + 20 + 6)  # IPv4 + TCP headers and sltrace's 6-byte payload
-
-
-def load_sluicectl():
-    loader = importlib.machinery.SourceFileLoader("sluicectl_top", h.SLUICECTL)
-    spec = importlib.util.spec_from_loader("sluicectl_top", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
 
 
 def config(probe_port):
@@ -311,7 +301,7 @@ def sample(k, frontends=True):
 
 
 def test_frame_with_and_without_frontends():
-    top = load_sluicectl()
+    top = h.load_sluicectl("sluicectl_top")
     r = top.top_rates(sample(1), sample(3))
     assert r["intervalSeconds"] == 2.0
     fe = {f["name"]: f for f in r["frontends"]}["lb/fe6"]
@@ -333,7 +323,7 @@ def test_frame_with_and_without_frontends():
 
 
 def test_frame_fits_the_screen():
-    top = load_sluicectl()
+    top = h.load_sluicectl("sluicectl_top")
     r = top.top_rates(sample(1), sample(2))
     full = top.top_frame(r)
     for height in (24, 40):

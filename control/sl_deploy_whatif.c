@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sl_deploy_whatif.c: what a deployment would change (POST .../whatIf), in
+ * ARM's what-if shape: one change per resource, its rendered GET before
+ * and after, and for a Modify the property-level delta. Read-only members
+ * (etag, provisioningState, resourceGuid) are left out of the comparison.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sl_deploy.h"
+#include "sl_json.h"
+#include "sl_path.h"
+
+#define SL_DELTA_PATH_MAX 512
+
+static const char *const sl_read_only[] = {"etag", "provisioningState", "resourceGuid"};
+
+/* Remove the read-only members of v, at any depth. */
+static void
+sl_strip_read_only(cJSON *v)
+{
+	cJSON *it;
+
+	if (cJSON_IsObject(v))
+		for (size_t k = 0; k < sizeof(sl_read_only) / sizeof(*sl_read_only); k++)
+			cJSON_DeleteItemFromObjectCaseSensitive(v, sl_read_only[k]);
+	cJSON_ArrayForEach(it, v)
+		if (cJSON_IsObject(it) || cJSON_IsArray(it))
+			sl_strip_read_only(it);
+}
+
+/* A copy of a rendered resource without its read-only members. */
+static cJSON *
+sl_comparable(const cJSON *v)
+{
+	cJSON *c = cJSON_Duplicate(v, 1);
+
+	sl_strip_read_only(c);
+	return c;
+}
+
+static cJSON *
+sl_prop_change(const char *path, const char *kind, const cJSON *before, const cJSON *after)
+{
+	cJSON *d = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(d, "path", path);
+	cJSON_AddStringToObject(d, "propertyChangeType", kind);
+	if (before != NULL)
+		cJSON_AddItemToObject(d, "before", cJSON_Duplicate(before, 1));
+	if (after != NULL)
+		cJSON_AddItemToObject(d, "after", cJSON_Duplicate(after, 1));
+	return d;
+}
+
+static void sl_delta(cJSON *out, const char *path, const cJSON *b, const cJSON *a);
+
+static void
+sl_join(char *buf, const char *parent, const char *key)
+{
+	snprintf(buf, SL_DELTA_PATH_MAX, "%s%s%s", parent, parent[0] ? "." : "", key);
+}
+
+static void
+sl_delta_object(cJSON *out, const char *path, const cJSON *b, const cJSON *a)
+{
+	char sub[SL_DELTA_PATH_MAX];
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, b) {
+		const cJSON *other = cJSON_GetObjectItem(a, it->string);
+		sl_join(sub, path, it->string);
+		if (other == NULL)
+			cJSON_AddItemToArray(out, sl_prop_change(sub, "Delete", it, NULL));
+		else
+			sl_delta(out, sub, it, other);
+	}
+	cJSON_ArrayForEach(it, a)
+		if (cJSON_GetObjectItem(b, it->string) == NULL) {
+			sl_join(sub, path, it->string);
+			cJSON_AddItemToArray(out, sl_prop_change(sub, "Create", NULL, it));
+		}
+}
+
+/* An array that differs: "Array" with one child per element changed, by index. */
+static void
+sl_delta_array(cJSON *out, const char *path, const cJSON *b, const cJSON *a)
+{
+	cJSON *d = sl_prop_change(path, "Array", NULL, NULL);
+	cJSON *children = cJSON_AddArrayToObject(d, "children");
+	int nb = cJSON_GetArraySize(b), na = cJSON_GetArraySize(a);
+	char idx[24];
+
+	for (int i = 0; i < (nb > na ? nb : na); i++) {
+		const cJSON *x = cJSON_GetArrayItem(b, i), *y = cJSON_GetArrayItem(a, i);
+		snprintf(idx, sizeof(idx), "%d", i);
+		if (y == NULL) {
+			cJSON_AddItemToArray(children, sl_prop_change(idx, "Delete", x, NULL));
+		} else if (x == NULL) {
+			cJSON_AddItemToArray(children, sl_prop_change(idx, "Create", NULL, y));
+		} else if (!cJSON_Compare(x, y, 1)) {
+			cJSON *m = sl_prop_change(idx, "Modify", x, y);
+			if (cJSON_IsObject(x) && cJSON_IsObject(y)) {
+				cJSON *nested = cJSON_AddArrayToObject(m, "children");
+				sl_delta_object(nested, "", x, y);
+			}
+			cJSON_AddItemToArray(children, m);
+		}
+	}
+	cJSON_AddItemToArray(out, d);
+}
+
+static void
+sl_delta(cJSON *out, const char *path, const cJSON *b, const cJSON *a)
+{
+	if (cJSON_Compare(b, a, 1))
+		return;
+	if (cJSON_IsObject(b) && cJSON_IsObject(a))
+		sl_delta_object(out, path, b, a);
+	else if (cJSON_IsArray(b) && cJSON_IsArray(a))
+		sl_delta_array(out, path, b, a);
+	else
+		cJSON_AddItemToArray(out, sl_prop_change(path, "Modify", b, a));
+}
+
+static cJSON *
+sl_change(const char *id, const char *type, cJSON *before, cJSON *after)
+{
+	cJSON *c = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(c, "resourceId", id);
+	cJSON_AddStringToObject(c, "changeType", type);
+	cJSON_AddItemToObject(c, "before", before != NULL ? before : cJSON_CreateNull());
+	cJSON_AddItemToObject(c, "after", after != NULL ? after : cJSON_CreateNull());
+	cJSON_AddArrayToObject(c, "delta");
+	return c;
+}
+
+static cJSON *
+sl_render_id(const cJSON *doc, const char *id)
+{
+	struct sl_res_path p;
+	struct sl_error e;
+
+	if (sl_res_path_parse(id, &p, &e) != 0)
+		return NULL;
+	return sl_doc_render(doc, &p, &e);
+}
+
+/* A resource the template names: Create, Modify (with its delta) or NoChange. */
+static cJSON *
+sl_named_change(const cJSON *committed, const cJSON *after_doc, const char *id)
+{
+	cJSON *before = sl_render_id(committed, id);
+	cJSON *after = sl_render_id(after_doc, id);
+
+	if (before == NULL)
+		return sl_change(id, "Create", NULL, after);
+	cJSON *b = sl_comparable(before), *a = sl_comparable(after);
+	cJSON *delta = cJSON_CreateArray();
+	/* the top level's id, name and type are the resource's, not a change */
+	static const char *const same[] = {"id", "name", "type"};
+	for (size_t k = 0; k < sizeof(same) / sizeof(*same); k++) {
+		cJSON_DeleteItemFromObjectCaseSensitive(b, same[k]);
+		cJSON_DeleteItemFromObjectCaseSensitive(a, same[k]);
+	}
+	sl_delta(delta, "", b, a);
+	cJSON_Delete(b);
+	cJSON_Delete(a);
+	cJSON *c = sl_change(id, cJSON_GetArraySize(delta) > 0 ? "Modify" : "NoChange", before, after);
+	cJSON_ReplaceItemInObjectCaseSensitive(c, "delta", delta);
+	return c;
+}
+
+/* Has changes an entry of this id already (a resource named twice)? */
+static bool
+sl_listed(const cJSON *changes, const char *id)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, changes) {
+		const char *rid = sl_json_member_string(it, "resourceId");
+		if (rid != NULL && strcasecmp(rid, id) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Is top-level resource id named by the template itself or by one of its children? */
+static bool
+sl_touched(const struct sl_deploy_outcome *o, const char *id)
+{
+	const cJSON *it;
+	size_t n = strlen(id);
+
+	cJSON_ArrayForEach(it, o->resources) {
+		const char *rid = sl_json_member_string(it, "id");
+		if (rid != NULL && strncasecmp(rid, id, n) == 0 && (rid[n] == '\0' || rid[n] == '/'))
+			return true;
+	}
+	return false;
+}
+
+/* The resource group's top-level resources the deployment leaves alone: Ignore. */
+static void
+sl_ignored(cJSON *changes, const cJSON *committed, const struct sl_deploy_request *rq,
+	   const struct sl_deploy_outcome *o)
+{
+	for (int t = 0; t < SL_RES_TYPE_MAX; t++) {
+		const cJSON *res;
+		cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(committed,
+									 sl_res_collection(t))) {
+			const char *id = sl_json_member_string(res, "id");
+			struct sl_res_path p;
+			struct sl_error e;
+			if (id == NULL || sl_res_path_parse(id, &p, &e) != 0 ||
+			    strcasecmp(p.sub, rq->sub) != 0 || strcasecmp(p.rg, rq->rg) != 0 ||
+			    sl_touched(o, id) || sl_listed(changes, id))
+				continue;
+			cJSON *now = sl_doc_render(committed, &p, &e);
+			cJSON_AddItemToArray(changes, sl_change(id, "Ignore", now,
+								 cJSON_Duplicate(now, 1)));
+		}
+	}
+}
+
+cJSON *
+sl_deploy_whatif(const cJSON *committed, const struct sl_deploy_request *rq,
+		 const struct sl_deploy_outcome *o)
+{
+	cJSON *changes = cJSON_CreateArray();
+	const cJSON *it;
+
+	if (changes == NULL)
+		return NULL;
+	cJSON_ArrayForEach(it, o->deleted) {
+		const char *id = sl_json_member_string(it, "id");
+		cJSON_AddItemToArray(changes,
+				     sl_change(id, "Delete", sl_render_id(committed, id), NULL));
+	}
+	cJSON_ArrayForEach(it, o->resources) {
+		const char *id = sl_json_member_string(it, "id");
+		if (!sl_listed(changes, id))
+			cJSON_AddItemToArray(changes, sl_named_change(committed, o->doc, id));
+	}
+	cJSON_ArrayForEach(it, o->skipped) {
+		cJSON *c = sl_change(sl_json_member_string(it, "id"), "Unsupported", NULL, NULL);
+		char why[SL_ARM_TYPE_MAX + 64];
+		snprintf(why, sizeof(why), "sluice does not model resources of type '%s'.",
+			 sl_json_member_string(it, "resourceType"));
+		cJSON_AddStringToObject(c, "unsupportedReason", why);
+		cJSON_AddItemToArray(changes, c);
+	}
+	/* (in Complete mode, what is left alone is a parent of a named child) */
+	sl_ignored(changes, committed, rq, o);
+	return changes;
+}
