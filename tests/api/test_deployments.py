@@ -551,8 +551,8 @@ def test_unsupported_types_refused_or_skipped(api):
     assert [o["id"] for o in p["outputResources"]] == [res_id(rg, "networkInterfaces", "vm-nic")]
     assert api.commits() == commits + 1
     nic = api.get(res_id(rg, "networkInterfaces", "vm-nic")).json
-    assert nic["properties"]["ipConfigurations"][0]["properties"]["privateIPAddress"] == \
-        "10.71.0.5"
+    ipc = {k.lower(): v for k, v in nic["properties"]["ipConfigurations"][0]["properties"].items()}
+    assert ipc["privateipaddress"] == "10.71.0.5"  # the template spells it privateIpAddress
     assert "value" not in p["parameters"]["adminPassword"]
     assert "Secret-Pa55-vm" not in r.text
     # what-if lists the skipped ones as Unsupported
