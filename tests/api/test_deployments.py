@@ -633,7 +633,7 @@ def test_request_errors(api):
 # Records
 # ---------------------------------------------------------------------------
 
-def test_records_get_list_delete(api):
+def test_records_get_list_delete(d, api):
     rg = "recrg"
     for i, name in enumerate(["one", "Two", "three"]):
         t = template([simple_vnet(f"rec-vnet{i}", f"10.73.{i}.0/24")])
@@ -654,6 +654,11 @@ def test_records_get_list_delete(api):
     assert api.commits() == commits
     assert api.get(res_id(rg, "virtualNetworks", "rec-vnet2")).status == 200  # resources stay
     assert [x["name"] for x in api.get(dep_path(rg)).json["value"]] == ["ONE", "Two"]
+    # each change is audited: who, what, the result
+    log = d.wait_log("deployments/three: deployment record three deleted")
+    assert re.search(r"sluice\.audit: uid \d+ pid \d+ \(python3\): PUT /subscriptions/subid/"
+                     r"resourcegroups/recrg/providers/Microsoft\.Resources/deployments/Two: "
+                     r"generation \d+ published; deployment Two \(Incremental\): 1 resources", log), log
 
 
 def test_secure_parameters_never_answered(d, api):
