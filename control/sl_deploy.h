@@ -18,8 +18,8 @@
  *                              document refuses, or a validation failure of
  *                              the resulting document (details: the error,
  *                              its target the template resource's id and its
- *                              jsonPath in the template), 400 (409 for a
- *                              name conflict)
+ *                              jsonPath in the template), 400 (409 where
+ *                              sl_doc_put() answers 409)
  *   DeploymentFailed           the commit itself failed (StateWriteFailed...),
  *                              the cause in details, 500
  * Control thread only.

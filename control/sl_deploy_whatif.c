@@ -253,7 +253,7 @@ sl_deploy_whatif(const cJSON *committed, const struct sl_deploy_request *rq,
 		cJSON_AddStringToObject(c, "unsupportedReason", why);
 		cJSON_AddItemToArray(changes, c);
 	}
-	/* (in Complete mode, what is left alone is a parent of a named child) */
+	/* (in Complete mode every such resource is a Delete above: none is left) */
 	sl_ignored(changes, committed, rq, o);
 	return changes;
 }

@@ -153,10 +153,9 @@ def stack_template():
                  "addresses": {"type": "int", "value": "[parameters('addressCount')]"}})
 
 
-def simple_lb(name, vnet, subnet_prefix, fe_ip, addresses, rg_vnet=None):
+def simple_lb(name, vnet, fe_ip, addresses):
     """An LB whose pool's addresses are {name: ip} in vnet (of this deployment's group)."""
-    vid = (f"[resourceId('{NET}/virtualNetworks', '{vnet}')]" if rg_vnet is None else
-           f"[resourceId('{rg_vnet}', '{NET}/virtualNetworks', '{vnet}')]")
+    vid = f"[resourceId('{NET}/virtualNetworks', '{vnet}')]"
     return {"type": f"{NET}/loadBalancers", "apiVersion": "2020-05-01", "name": name,
             "location": "eastus", "sku": {"name": "Standard"},
             "properties": {
@@ -321,6 +320,26 @@ def test_parent_child_names_and_nested_children(api):
     assert h.names(lb["properties"]["inboundNatRules"]) == ["ssh"]
 
 
+def test_same_template_in_two_groups(api):
+    """The same names in two resource groups are two resources; Complete mode in one
+    group leaves the other's alone."""
+    t = template([simple_vnet("twin-vnet", "10.79.0.0/24"),
+                  dict(simple_lb("twin-lb", "twin-vnet", "[parameters('fe')]",
+                                 {"a": "10.79.0.21"}),
+                       dependsOn=[name_expr_id("twin-vnet")])],
+                 parameters={"fe": {"type": "string"}})
+    for rg, fe in (("twin1", "10.79.0.10"), ("twin2", "10.79.0.11")):  # frontends differ
+        r = deploy(api, rg, "twin", t, {"fe": fe})
+        assert r.status == 201, r
+    for rg in ("twin1", "twin2"):
+        assert api.get(res_id(rg, "loadBalancers", "twin-lb")).status == 200
+    r = deploy(api, "twin1", "twin", template([simple_vnet("twin-vnet", "10.79.0.0/24")]),
+               mode="Complete")
+    assert r.status == 200, r
+    assert api.get(res_id("twin1", "loadBalancers", "twin-lb")).status == 404
+    assert api.get(res_id("twin2", "loadBalancers", "twin-lb")).status == 200
+
+
 # ---------------------------------------------------------------------------
 # Complete mode and what-if
 # ---------------------------------------------------------------------------
@@ -328,9 +347,9 @@ def test_parent_child_names_and_nested_children(api):
 def test_incremental_then_complete(api):
     rg = "cmprg"
     vnet = simple_vnet("cmp-vnet", "10.64.0.0/16")
-    lb1 = simple_lb("cmp-lb1", "cmp-vnet", None, "10.64.0.10", {"a": "10.64.0.21"})
-    lb2 = simple_lb("cmp-lb2", "cmp-vnet", None, "10.64.0.11", {"b": "10.64.0.22"})
-    lb3 = simple_lb("cmp-lb3", "cmp-vnet", None, "10.64.0.12", {"c": "10.64.0.23"})
+    lb1 = simple_lb("cmp-lb1", "cmp-vnet", "10.64.0.10", {"a": "10.64.0.21"})
+    lb2 = simple_lb("cmp-lb2", "cmp-vnet", "10.64.0.11", {"b": "10.64.0.22"})
+    lb3 = simple_lb("cmp-lb3", "cmp-vnet", "10.64.0.12", {"c": "10.64.0.23"})
     for lb in (lb1, lb2, lb3):
         lb["dependsOn"] = [f"[resourceId('{NET}/virtualNetworks', 'cmp-vnet')]"]
     r = deploy(api, rg, "first", template([vnet, lb1, lb2, lb3]))
@@ -375,7 +394,7 @@ def test_incremental_then_complete(api):
 def test_what_if_create_modify_nochange_ignore(api):
     rg = "wirg"
     vnet = simple_vnet("wi-vnet", "10.66.0.0/16")
-    lb = simple_lb("wi-lb", "wi-vnet", None, "10.66.0.10", {"a": "10.66.0.21", "b": "10.66.0.22"})
+    lb = simple_lb("wi-lb", "wi-vnet", "10.66.0.10", {"a": "10.66.0.21", "b": "10.66.0.22"})
     assert deploy(api, rg, "base", template([vnet, lb])).status == 201
     api.ok("PUT", res_id(rg, "virtualNetworks", "wi-alone"),
            h.vnet_body(["10.67.0.0/24"], {"default": "10.67.0.0/24"}), status=201)
@@ -438,7 +457,7 @@ def test_validate_stores_nothing(api):
     assert api.get(dep_path(rg, "v1")).status == 404
     assert api.get(res_id(rg, "virtualNetworks", "val-vnet")).status == 404
     # a template that would be refused is refused by validate as by PUT
-    bad = template([simple_lb("val-lb", "val-nothere", None, "10.68.0.10", {})])
+    bad = template([simple_lb("val-lb", "val-nothere", "10.68.0.10", {})])
     r = deploy(api, rg, "v2", bad, action="validate")
     assert r.status == 400 and r.error["code"] == "InvalidTemplateDeployment", r
     r = deploy(api, rg, "v2", bad, action="whatIf")
@@ -471,7 +490,7 @@ def test_bad_expression_is_invalid_template(api):
 def test_validation_failure_changes_nothing(api):
     rg = "failrg"
     vnet = simple_vnet("fail-vnet", "10.70.0.0/16")
-    lb = simple_lb("fail-lb", "fail-vnet", None, "10.70.0.10", {"a": "10.70.0.21"})
+    lb = simple_lb("fail-lb", "fail-vnet", "10.70.0.10", {"a": "10.70.0.21"})
     assert deploy(api, rg, "ok", template([vnet, lb])).status == 201
     before = {k: api.get(res_id(rg, *k)).json for k in
               [("virtualNetworks", "fail-vnet"), ("loadBalancers", "fail-lb")]}
@@ -483,7 +502,7 @@ def test_validation_failure_changes_nothing(api):
     vnet2 = simple_vnet("fail-vnet", "10.70.0.0/16")
     vnet2["properties"]["subnets"].append({"name": "more",
                                            "properties": {"addressPrefix": "10.70.9.0/24"}})
-    lb2 = simple_lb("fail-lb", "fail-vnet", None, "10.70.0.10",
+    lb2 = simple_lb("fail-lb", "fail-vnet", "10.70.0.10",
                     {"a": "10.70.0.21", "b": "10.70.0.22"})
     lb2["properties"]["loadBalancingRules"] = [{"name": "r", "properties": {
         "frontendIPConfiguration": {"id": res_id(rg, "loadBalancers", "fail-lb",
@@ -551,8 +570,8 @@ def test_unsupported_types_refused_or_skipped(api):
     assert [o["id"] for o in p["outputResources"]] == [res_id(rg, "networkInterfaces", "vm-nic")]
     assert api.commits() == commits + 1
     nic = api.get(res_id(rg, "networkInterfaces", "vm-nic")).json
-    assert nic["properties"]["ipConfigurations"][0]["properties"]["privateIPAddress"] == \
-        "10.71.0.5"
+    ipc = {k.lower(): v for k, v in nic["properties"]["ipConfigurations"][0]["properties"].items()}
+    assert ipc["privateipaddress"] == "10.71.0.5"  # the template spells it privateIpAddress
     assert "value" not in p["parameters"]["adminPassword"]
     assert "Secret-Pa55-vm" not in r.text
     # what-if lists the skipped ones as Unsupported
@@ -614,7 +633,7 @@ def test_request_errors(api):
 # Records
 # ---------------------------------------------------------------------------
 
-def test_records_get_list_delete(api):
+def test_records_get_list_delete(d, api):
     rg = "recrg"
     for i, name in enumerate(["one", "Two", "three"]):
         t = template([simple_vnet(f"rec-vnet{i}", f"10.73.{i}.0/24")])
@@ -635,6 +654,11 @@ def test_records_get_list_delete(api):
     assert api.commits() == commits
     assert api.get(res_id(rg, "virtualNetworks", "rec-vnet2")).status == 200  # resources stay
     assert [x["name"] for x in api.get(dep_path(rg)).json["value"]] == ["ONE", "Two"]
+    # each change is audited: who, what, the result
+    log = d.wait_log("deployments/three: deployment record three deleted")
+    assert re.search(r"sluice\.audit: uid \d+ pid \d+ \(python3\): PUT /subscriptions/subid/"
+                     r"resourcegroups/recrg/providers/Microsoft\.Resources/deployments/Two: "
+                     r"generation \d+ published; deployment Two \(Incremental\): 1 resources", log), log
 
 
 def test_secure_parameters_never_answered(d, api):
@@ -675,7 +699,7 @@ def test_concurrent_deployments_are_serialised(api):
     vnet = simple_vnet("conc-vnet", "10.75.0.0/16")
     sets = {f"c{i}": {f"a{i}x{j}": f"10.75.{i}.{10 + j}" for j in range(i + 2)}
             for i in range(6)}
-    templates = {n: template([vnet, dict(simple_lb("conc-lb", "conc-vnet", None, "10.75.0.5",
+    templates = {n: template([vnet, dict(simple_lb("conc-lb", "conc-vnet", "10.75.0.5",
                                                    addrs),
                                          dependsOn=[name_expr_id("conc-vnet")])])
                  for n, addrs in sets.items()}

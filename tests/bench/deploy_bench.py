@@ -1,15 +1,15 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: BSD-3-Clause
-"""deploy_bench.py: how long an ARM template deployment of a 1,000-address
-pool takes, from the PUT to the workers using it, beside a plain pool PUT of
-the same addresses.
+"""deploy_bench.py: how long an ARM template deployment of 1,000 backend
+addresses takes, from the PUT to the workers using it, beside a plain PUT of
+the same load balancer.
 
 sluiced runs on a net_null port (vdevs, no NIC) with a state directory.
-A template whose load balancer's pool is filled by a property copy loop
-(--addresses entries, the addresses computed by expressions) is deployed
---runs times, alternating between two address sets so that every run
-changes the pool; then the pool itself is PUT with the same two sets as
-many times. For each: the PUT's round trip (the answer comes after
+A template whose load balancer's two pools are filled by property copy
+loops (--addresses entries in all, ARM caps one loop at 800; the addresses
+computed by expressions) is deployed --runs times, alternating between two
+address sets so that every run changes the pools; then the load balancer
+itself is PUT with the same two sets as many times. For each: the PUT's round trip (the answer comes after
 publication, whose grace period means every worker uses the new snapshot,
 and after the state file is written) and request to publication
 (lastCommitMicroseconds.requestToPublish of GET /sluice/status: body parse,
@@ -40,11 +40,30 @@ DEPLOY = (f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Resourc
 API = "?api-version=2020-05-01"
 
 
-def template():
-    """vnet + LB with a frontend and a pool of parameters('count') addresses; the
-    addresses start at parameters('first') (10.x.y.z by div and mod)."""
+POOLS = 2  # ARM caps a copy loop at 800: 1,000 addresses are two pools' loops
+
+
+def template(pools=POOLS):
+    """vnet + LB with a frontend and `pools` pools of parameters('count') / pools
+    addresses each, from property copy loops; address i (from parameters('first'))
+    is 10.x.y.z by div and mod."""
     vnet_id = "[resourceId('Microsoft.Network/virtualNetworks', 'bench-vnet')]"
-    i = "add(parameters('first'), copyIndex('loadBalancerBackendAddresses'))"
+    lb_id = "resourceId('Microsoft.Network/loadBalancers', 'bench-lb')"
+
+    def pool(k):
+        per = f"div(parameters('count'), {pools})"
+        i = (f"add(parameters('first'), add(mul({k}, {per}), "
+             "copyIndex('loadBalancerBackendAddresses')))")
+        return {"name": f"pool{k}", "properties": {"copy": [{
+            "name": "loadBalancerBackendAddresses", "count": f"[{per}]",
+            "input": {
+                "name": f"[concat('a', string({i}))]",
+                "properties": {
+                    "ipAddress": f"[concat('10.', string(add(1, div({i}, 62500))), '.', "
+                                 f"string(mod(div({i}, 250), 250)), '.', "
+                                 f"string(add(1, mod({i}, 250))))]",
+                    "virtualNetwork": {"id": vnet_id}}}}]}}
+
     return {
         "$schema": "https://schema.management.azure.com/schemas/2019-04-01/"
                    "deploymentTemplate.json#",
@@ -63,33 +82,38 @@ def template():
                  "frontendIPConfigurations": [{"name": "fe", "properties": {
                      "privateIPAddress": "10.0.0.10",
                      "subnet": {"id": f"[concat({vnet_id[1:-1]}, '/subnets/fe')]"}}}],
-                 "backendAddressPools": [{"name": "pool", "properties": {"copy": [{
-                     "name": "loadBalancerBackendAddresses",
-                     "count": "[parameters('count')]",
-                     "input": {
-                         "name": f"[concat('a', {i})]",
-                         "properties": {
-                             "ipAddress": f"[concat('10.', string(add(1, div({i}, 62500))), "
-                                          f"'.', string(mod(div({i}, 250), 250)), '.', "
-                                          f"string(add(1, mod({i}, 250))))]",
-                             "virtualNetwork": {"id": vnet_id}}}}]}}],
-                 "loadBalancingRules": [{"name": "web", "properties": {
-                     "frontendIPConfiguration": {"id": "[concat(resourceId("
-                         "'Microsoft.Network/loadBalancers', 'bench-lb'), "
-                         "'/frontendIPConfigurations/fe')]"},
-                     "backendAddressPool": {"id": "[concat(resourceId("
-                         "'Microsoft.Network/loadBalancers', 'bench-lb'), "
-                         "'/backendAddressPools/pool')]"},
-                     "protocol": "Tcp", "frontendPort": 80, "backendPort": 80}}]}}]}
+                 "backendAddressPools": [pool(k) for k in range(pools)],
+                 "loadBalancingRules": [{"name": f"web{k}", "properties": {
+                     "frontendIPConfiguration": {
+                         "id": f"[concat({lb_id}, '/frontendIPConfigurations/fe')]"},
+                     "backendAddressPool": {
+                         "id": f"[concat({lb_id}, '/backendAddressPools/pool{k}')]"},
+                     "protocol": "Tcp", "frontendPort": 80 + k, "backendPort": 80}}
+                     for k in range(pools)]}}]}
 
 
-def addresses(n, first):
-    """What the template's copy loop computes, for the plain pool PUT."""
+def lb_body(n, first, pools=POOLS):
+    """The load balancer the template makes, for the plain PUT."""
     vnet = f"{NET}/virtualNetworks/bench-vnet"
-    return {"properties": {"loadBalancerBackendAddresses": [
-        {"name": f"a{i}", "properties": {
+    lb = f"{NET}/loadBalancers/bench-lb"
+    per = n // pools
+
+    def address(i):
+        return {"name": f"a{i}", "properties": {
             "ipAddress": f"10.{1 + i // 62500}.{(i // 250) % 250}.{i % 250 + 1}",
-            "virtualNetwork": {"id": vnet}}} for i in range(first, first + n)]}}
+            "virtualNetwork": {"id": vnet}}}
+
+    return {"location": "eastus", "sku": {"name": "Standard"}, "properties": {
+        "frontendIPConfigurations": [{"name": "fe", "properties": {
+            "privateIPAddress": "10.0.0.10", "subnet": {"id": vnet + "/subnets/fe"}}}],
+        "backendAddressPools": [{"name": f"pool{k}", "properties": {
+            "loadBalancerBackendAddresses": [
+                address(first + k * per + j) for j in range(per)]}} for k in range(pools)],
+        "loadBalancingRules": [{"name": f"web{k}", "properties": {
+            "frontendIPConfiguration": {"id": lb + "/frontendIPConfigurations/fe"},
+            "backendAddressPool": {"id": lb + f"/backendAddressPools/pool{k}"},
+            "protocol": "Tcp", "frontendPort": 80 + k, "backendPort": 80}}
+            for k in range(pools)]}}
 
 
 def timed(sock, method, path, body):
@@ -122,7 +146,7 @@ def main(argv=None):
             os.path.join(work, "state")])
     log = open(os.path.join(work, "sluiced.log"), "w")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    rows = {"deployment PUT": [], "pool PUT": []}
+    rows = {"deployment PUT": [], "LB PUT": []}
     try:
         deadline = time.time() + 30
         while not os.path.exists(sock):
@@ -137,14 +161,15 @@ def main(argv=None):
             r = timed(sock, "PUT", DEPLOY + API, body)
             if i > 0:
                 rows["deployment PUT"].append(r)
-        pool = f"{NET}/loadBalancers/bench-lb/backendAddressPools/pool{API}"
+        lb = f"{NET}/loadBalancers/bench-lb{API}"
         for i in range(a.runs):
-            rows["pool PUT"].append(timed(sock, "PUT", pool, addresses(a.addresses, i % 2)))
+            rows["LB PUT"].append(timed(sock, "PUT", lb, lb_body(a.addresses, (i + 1) % 2)))
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(30)
         log.close()
-    print(f"{a.addresses}-address pool, {a.runs} runs each, median microseconds")
+    print(f"{a.addresses} backend addresses ({POOLS} pools), {a.runs} runs each, "
+          "median microseconds")
     print(f"{'':<18}{'round trip':>12}{'request to publication':>26}")
     for name, v in rows.items():
         print(f"{name:<18}{statistics.median(x[0] for x in v):>12.0f}"

@@ -1,0 +1,450 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_deploy.c: template deployments without sluiced (sl_deploy,
+ * sl_deploy_records, sl_deploy_whatif, sl_deploy_api): one commit and one
+ * publication per deployment, unsupported types listed or skipped, a
+ * validation error pointed at the template, Complete mode's deletions,
+ * what-if deltas, the records (replace, order, the 800 limit, the file, a
+ * damaged file set aside) and the API's paths and refusals.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "sl_deploy.h"
+#include "sl_deploy_api.h"
+#include "sl_deploy_records.h"
+
+#define NET "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network"
+#define DEP "/subscriptions/s/resourcegroups/rg/providers/Microsoft.Resources/deployments"
+
+static int published;
+
+static void *
+fake_prepare(void *ctx, const struct sl_model *m, struct sl_error *err)
+{
+	(void)ctx;
+	(void)m;
+	(void)err;
+	return &published;
+}
+
+static void
+fake_publish(void *ctx, void *prepared)
+{
+	(void)ctx;
+	(void)prepared;
+	published++;
+}
+
+static void
+controller(struct sl_controller *c, const char *state_dir)
+{
+	const struct sl_apply_ops ops = {fake_prepare, fake_publish, NULL};
+	struct sl_error e;
+
+	published = 0;
+	assert_int_equal(sl_controller_init(c, state_dir, NULL, &ops, &e), 0);
+}
+
+static cJSON *
+json(const char *text)
+{
+	cJSON *v = cJSON_Parse(text);
+
+	assert_non_null(v);
+	return v;
+}
+
+/* A vnet, and an LB whose pool has `count` addresses from a property copy loop. */
+static const char *const STACK =
+	"{\"parameters\": {\"count\": {\"type\": \"int\", \"defaultValue\": 3}},"
+	" \"resources\": ["
+	"  {\"type\": \"Microsoft.Network/virtualNetworks\", \"name\": \"v\", \"location\": \"eastus\","
+	"   \"properties\": {\"addressSpace\": {\"addressPrefixes\": [\"10.5.0.0/16\"]},"
+	"     \"subnets\": [{\"name\": \"s\", \"properties\": {\"addressPrefix\": \"10.5.0.0/24\"}}]}},"
+	"  {\"type\": \"Microsoft.Network/loadBalancers\", \"name\": \"lb\", \"location\": \"eastus\", \"sku\": {\"name\": \"Standard\"},"
+	"   \"dependsOn\": [\"[resourceId('Microsoft.Network/virtualNetworks', 'v')]\"],"
+	"   \"properties\": {\"frontendIPConfigurations\": [{\"name\": \"fe\", \"properties\": {"
+	"      \"privateIPAddress\": \"10.5.0.10\", \"subnet\": {\"id\": \"" NET "/virtualNetworks/v/subnets/s\"}}}],"
+	"     \"backendAddressPools\": [{\"name\": \"p\", \"properties\": {\"copy\": [{"
+	"       \"name\": \"loadBalancerBackendAddresses\", \"count\": \"[parameters('count')]\","
+	"       \"input\": {\"name\": \"[concat('a', copyIndex('loadBalancerBackendAddresses'))]\","
+	"         \"properties\": {\"ipAddress\": \"[concat('10.5.0.', add(20, copyIndex('loadBalancerBackendAddresses')))]\","
+	"           \"virtualNetwork\": {\"id\": \"" NET "/virtualNetworks/v\"}}}}]}}]},"
+	"   \"resources\": [{\"type\": \"probes\", \"name\": \"hp\", \"properties\": {\"protocol\": \"Tcp\", \"port\": 80}}]}]}";
+
+static struct sl_deploy_request
+request(const cJSON *tmpl, const cJSON *params, enum sl_deploy_mode mode)
+{
+	struct sl_deploy_request rq = {"s", "rg", "d", mode, tmpl, params, false};
+	return rq;
+}
+
+static void
+test_names_and_modes(void **state)
+{
+	enum sl_deploy_mode m;
+
+	(void)state;
+	assert_int_equal(sl_deploy_mode_parse("complete", &m), 0);
+	assert_int_equal(m, SL_DEPLOY_COMPLETE);
+	assert_int_equal(sl_deploy_mode_parse("Incremental", &m), 0);
+	assert_int_equal(m, SL_DEPLOY_INCREMENTAL);
+	assert_int_equal(sl_deploy_mode_parse("Sometimes", &m), -EINVAL);
+	assert_true(sl_deploy_name_valid("web-1_(x).y"));
+	assert_false(sl_deploy_name_valid(""));
+	assert_false(sl_deploy_name_valid("a b"));
+	assert_false(sl_deploy_name_valid("a/b"));
+	char long_name[70];
+	memset(long_name, 'a', 65);
+	long_name[65] = '\0';
+	assert_false(sl_deploy_name_valid(long_name));
+	long_name[64] = '\0';
+	assert_true(sl_deploy_name_valid(long_name));
+}
+
+static void
+test_one_commit_one_publication(void **state)
+{
+	struct sl_controller c;
+	struct sl_deploy_outcome o;
+	cJSON *tmpl = json(STACK);
+	struct sl_deploy_request rq = request(tmpl, NULL, SL_DEPLOY_INCREMENTAL);
+
+	(void)state;
+	controller(&c, NULL);
+	uint64_t commits = c.commits;
+	int before = published;
+	if (sl_deploy_prepare(c.doc, &rq, &o) != 0)
+		fail_msg("%s", cJSON_PrintUnformatted(o.error));
+	assert_int_equal(cJSON_GetArraySize(o.resources), 3); /* vnet, lb, lb/hp */
+	if (sl_deploy_commit(&c, &rq, &o, 0) != 0)
+		fail_msg("%s", cJSON_PrintUnformatted(o.error));
+	assert_int_equal(c.commits, commits + 1);
+	assert_int_equal(published, before + 1);
+	const cJSON *lb = cJSON_GetArrayItem(cJSON_GetObjectItem(c.doc, "loadBalancers"), 0);
+	const cJSON *pool = cJSON_GetArrayItem(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(lb, "properties"), "backendAddressPools"), 0);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(
+				 cJSON_GetObjectItem(pool, "properties"), "loadBalancerBackendAddresses")),
+			 3);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(
+				 cJSON_GetObjectItem(lb, "properties"), "probes")), 1);
+	/* the record */
+	struct sl_deploy_clock clk = {1700000000.5, 0, 1234.5};
+	cJSON *rec = sl_deploy_record(&rq, &o, &clk);
+	const cJSON *p = cJSON_GetObjectItem(rec, "properties");
+	assert_string_equal(cJSON_GetObjectItem(p, "provisioningState")->valuestring, "Succeeded");
+	assert_string_equal(cJSON_GetObjectItem(p, "timestamp")->valuestring,
+			    "2023-11-14T22:13:20.5000000Z");
+	assert_string_equal(cJSON_GetObjectItem(p, "duration")->valuestring, "PT0.0012345S");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(p, "outputResources")), 3);
+	const cJSON *dep = cJSON_GetArrayItem(cJSON_GetObjectItem(p, "dependencies"), 0);
+	assert_string_equal(cJSON_GetObjectItem(dep, "resourceName")->valuestring, "lb");
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(dep, "dependsOn"), 0),
+						"id")->valuestring, NET "/virtualNetworks/v");
+	cJSON_Delete(rec);
+	sl_deploy_outcome_free(&o);
+	cJSON_Delete(tmpl);
+	sl_controller_fini(&c);
+}
+
+static void
+test_unsupported_refused_or_skipped(void **state)
+{
+	cJSON *tmpl = json("{\"resources\": ["
+			   " {\"type\": \"Microsoft.Compute/virtualMachines\", \"name\": \"vm\"},"
+			   " {\"type\": \"Microsoft.Network/virtualNetworks\", \"name\": \"v\", \"properties\": {"
+			   "   \"addressSpace\": {\"addressPrefixes\": [\"10.6.0.0/16\"]}}},"
+			   " {\"type\": \"Microsoft.Network/networkSecurityGroups\", \"name\": \"nsg\"}]}");
+	struct sl_deploy_request rq = request(tmpl, NULL, SL_DEPLOY_INCREMENTAL);
+	struct sl_deploy_outcome o;
+	cJSON *doc = sl_doc_new();
+
+	(void)state;
+	assert_int_equal(sl_deploy_prepare(doc, &rq, &o), -EINVAL);
+	assert_int_equal(o.status, 400);
+	assert_string_equal(cJSON_GetObjectItem(o.error, "code")->valuestring,
+			    "InvalidTemplateDeployment");
+	const cJSON *details = cJSON_GetObjectItem(o.error, "details");
+	assert_int_equal(cJSON_GetArraySize(details), 2);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(details, 0), "target")->valuestring,
+			    "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm");
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(details, 1), "resourceType")->valuestring,
+			    "Microsoft.Network/networkSecurityGroups");
+	sl_deploy_outcome_free(&o);
+
+	rq.skip_unsupported = true;
+	assert_int_equal(sl_deploy_prepare(doc, &rq, &o), 0);
+	assert_int_equal(cJSON_GetArraySize(o.skipped), 2);
+	assert_int_equal(cJSON_GetArraySize(o.resources), 1);
+	sl_deploy_outcome_free(&o);
+	cJSON_Delete(doc);
+	cJSON_Delete(tmpl);
+}
+
+static void
+test_validation_error_points_at_the_template(void **state)
+{
+	struct sl_controller c;
+	struct sl_deploy_outcome o;
+	cJSON *tmpl = json(STACK);
+	cJSON *hp = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(
+						  cJSON_GetObjectItem(tmpl, "resources"), 1), "resources"), 0);
+	struct sl_deploy_request rq = request(tmpl, NULL, SL_DEPLOY_INCREMENTAL);
+
+	(void)state;
+	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(hp, "properties"), "port",
+				  cJSON_CreateNumber(99999));
+	controller(&c, NULL);
+	cJSON *committed = cJSON_Duplicate(c.doc, 1);
+	uint64_t commits = c.commits;
+	assert_int_equal(sl_deploy_prepare(c.doc, &rq, &o), 0);
+	assert_int_equal(sl_deploy_validate(&rq, &o), -EINVAL);
+	const cJSON *d = cJSON_GetArrayItem(cJSON_GetObjectItem(o.error, "details"), 0);
+	assert_string_equal(cJSON_GetObjectItem(d, "code")->valuestring, "PropertyValueOutOfRange");
+	assert_string_equal(cJSON_GetObjectItem(d, "target")->valuestring,
+			    NET "/loadBalancers/lb/probes/hp");
+	assert_string_equal(cJSON_GetObjectItem(d, "jsonPath")->valuestring,
+			    "$.resources[1].resources[0].properties.port");
+	sl_deploy_outcome_free(&o);
+	/* the commit refuses the same way and changes nothing */
+	assert_int_equal(sl_deploy_prepare(c.doc, &rq, &o), 0);
+	assert_int_not_equal(sl_deploy_commit(&c, &rq, &o, 0), 0);
+	assert_int_equal(o.status, 400);
+	assert_true(cJSON_Compare(c.doc, committed, 1));
+	assert_int_equal(c.commits, commits);
+	sl_deploy_outcome_free(&o);
+	cJSON_Delete(committed);
+	cJSON_Delete(tmpl);
+	sl_controller_fini(&c);
+}
+
+static void
+test_complete_mode_deletes_the_rest(void **state)
+{
+	struct sl_controller c;
+	struct sl_deploy_outcome o;
+	cJSON *tmpl = json(STACK);
+	struct sl_deploy_request rq = request(tmpl, NULL, SL_DEPLOY_INCREMENTAL);
+
+	(void)state;
+	controller(&c, NULL);
+	assert_int_equal(sl_deploy_prepare(c.doc, &rq, &o), 0);
+	/* a vnet of the group, one of another group */
+	cJSON *vnets = cJSON_GetObjectItem(o.doc, "virtualNetworks");
+	cJSON_AddItemToArray(vnets, json("{\"name\": \"gone\", \"id\": \"" NET "/virtualNetworks/gone\","
+					 " \"properties\": {\"addressSpace\": {\"addressPrefixes\": [\"10.7.0.0/16\"]}}}"));
+	cJSON_AddItemToArray(vnets, json("{\"name\": \"kept\", \"id\": \"/subscriptions/s/resourceGroups/other/providers/Microsoft.Network/virtualNetworks/kept\","
+					 " \"properties\": {\"addressSpace\": {\"addressPrefixes\": [\"10.8.0.0/16\"]}}}"));
+	assert_int_equal(sl_deploy_commit(&c, &rq, &o, 0), 0);
+	sl_deploy_outcome_free(&o);
+	cJSON_Delete(tmpl);
+
+	/* Complete, naming only the LB's probe: the LB stays (a parent), the vnet... is
+	 * still needed by the LB, so it is the group's other vnet that goes */
+	tmpl = json("{\"resources\": [{\"type\": \"Microsoft.Network/loadBalancers/probes\","
+		    " \"name\": \"lb/hp\", \"properties\": {\"protocol\": \"Tcp\", \"port\": 81}},"
+		    " {\"type\": \"Microsoft.Network/virtualNetworks\", \"name\": \"v\", \"location\": \"eastus\","
+		    "   \"properties\": {\"addressSpace\": {\"addressPrefixes\": [\"10.5.0.0/16\"]},"
+		    "     \"subnets\": [{\"name\": \"s\", \"properties\": {\"addressPrefix\": \"10.5.0.0/24\"}}]}}]}");
+	rq = request(tmpl, NULL, SL_DEPLOY_COMPLETE);
+	assert_int_equal(sl_deploy_prepare(c.doc, &rq, &o), 0);
+	assert_int_equal(cJSON_GetArraySize(o.deleted), 1);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(o.deleted, 0), "id")->valuestring,
+			    NET "/virtualNetworks/gone");
+	cJSON *changes = sl_deploy_whatif(c.doc, &rq, &o);
+	const cJSON *first = cJSON_GetArrayItem(changes, 0);
+	assert_string_equal(cJSON_GetObjectItem(first, "changeType")->valuestring, "Delete");
+	const cJSON *probe = cJSON_GetArrayItem(changes, 1);
+	assert_string_equal(cJSON_GetObjectItem(probe, "changeType")->valuestring, "Modify");
+	const cJSON *delta = cJSON_GetArrayItem(cJSON_GetObjectItem(probe, "delta"), 0);
+	assert_string_equal(cJSON_GetObjectItem(delta, "path")->valuestring, "properties.port");
+	assert_string_equal(cJSON_GetObjectItem(delta, "propertyChangeType")->valuestring, "Modify");
+	assert_int_equal(cJSON_GetObjectItem(delta, "before")->valueint, 80);
+	assert_int_equal(cJSON_GetObjectItem(delta, "after")->valueint, 81);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(changes, 2), "changeType")->valuestring,
+			    "NoChange");
+	assert_int_equal(cJSON_GetArraySize(changes), 3); /* the other group's vnet: not listed */
+	cJSON_Delete(changes);
+	assert_int_equal(sl_deploy_commit(&c, &rq, &o, 0), 0);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(c.doc, "virtualNetworks")), 2);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(c.doc, "loadBalancers")), 1);
+	sl_deploy_outcome_free(&o);
+	cJSON_Delete(tmpl);
+	sl_controller_fini(&c);
+}
+
+static cJSON *
+record(const char *name)
+{
+	cJSON *r = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(r, "name", name);
+	cJSON_AddObjectToObject(r, "properties");
+	return r;
+}
+
+static char *
+tmpdir(void)
+{
+	char *d = strdup("/tmp/sl-test-deploy-XXXXXX");
+	assert_non_null(d);
+	assert_non_null(mkdtemp(d));
+	return d;
+}
+
+static void
+test_records(void **state)
+{
+	struct sl_deploy_records *r = sl_deploy_records_create(NULL);
+	struct sl_error e;
+	bool created;
+	char name[16];
+
+	(void)state;
+	assert_int_equal(sl_deploy_records_put(r, "s", "rg", record("a"), &created, &e), 0);
+	assert_true(created);
+	assert_int_equal(sl_deploy_records_put(r, "s", "rg", record("b"), &created, &e), 0);
+	assert_int_equal(sl_deploy_records_put(r, "s", "RG", record("A"), &created, &e), 0);
+	assert_false(created); /* names and groups case-insensitive */
+	cJSON *l = sl_deploy_records_list(r, "S", "rg");
+	const cJSON *v = cJSON_GetObjectItem(l, "value");
+	assert_int_equal(cJSON_GetArraySize(v), 2);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(v, 0), "name")->valuestring, "A");
+	cJSON_Delete(l);
+	assert_non_null(sl_deploy_records_get(r, "s", "rg", "B"));
+	assert_null(sl_deploy_records_get(r, "s", "other", "b"));
+	assert_int_equal(sl_deploy_records_delete(r, "s", "rg", "b", &e), 1);
+	assert_int_equal(sl_deploy_records_delete(r, "s", "rg", "b", &e), 0);
+	/* 800 a group: the oldest go */
+	for (int i = 0; i < SL_DEPLOY_RECORDS_PER_GROUP + 5; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		assert_int_equal(sl_deploy_records_put(r, "s", "big", record(name), &created, &e), 0);
+	}
+	l = sl_deploy_records_list(r, "s", "big");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(l, "value")), SL_DEPLOY_RECORDS_PER_GROUP);
+	cJSON_Delete(l);
+	assert_null(sl_deploy_records_get(r, "s", "big", "n4"));
+	assert_non_null(sl_deploy_records_get(r, "s", "big", "n5"));
+	assert_non_null(sl_deploy_records_get(r, "s", "rg", "a")); /* another group untouched */
+	sl_deploy_records_free(r);
+}
+
+static void
+test_records_file(void **state)
+{
+	char *dir = tmpdir(), path[512], aside[600], cmd[700];
+	struct sl_deploy_records *r = sl_deploy_records_create(dir);
+	struct sl_error e;
+	bool created;
+
+	(void)state;
+	assert_int_equal(sl_deploy_records_put(r, "s", "rg", record("old"), &created, &e), 0);
+	assert_int_equal(sl_deploy_records_put(r, "s", "rg", record("new"), &created, &e), 0);
+	sl_deploy_records_free(r);
+	r = sl_deploy_records_create(dir);
+	sl_deploy_records_restore(r);
+	cJSON *l = sl_deploy_records_list(r, "s", "rg");
+	const cJSON *v = cJSON_GetObjectItem(l, "value");
+	assert_int_equal(cJSON_GetArraySize(v), 2);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(v, 0), "name")->valuestring, "new");
+	cJSON_Delete(l);
+	/* a record put after a restore is the newest */
+	assert_int_equal(sl_deploy_records_put(r, "s", "rg", record("later"), &created, &e), 0);
+	l = sl_deploy_records_list(r, "s", "rg");
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(l, "value"), 0),
+						"name")->valuestring, "later");
+	cJSON_Delete(l);
+	sl_deploy_records_free(r);
+	/* damaged: set aside, no records */
+	snprintf(path, sizeof(path), "%s/%s", dir, SL_DEPLOY_RECORDS_FILE);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("{\"version\": 1, \"deployments\": [{\"subscr", f);
+	fclose(f);
+	r = sl_deploy_records_create(dir);
+	sl_deploy_records_restore(r);
+	l = sl_deploy_records_list(r, "s", "rg");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(l, "value")), 0);
+	cJSON_Delete(l);
+	snprintf(aside, sizeof(aside), "%s.damaged", path);
+	assert_int_equal(access(aside, F_OK), 0);
+	assert_int_not_equal(access(path, F_OK), 0);
+	sl_deploy_records_free(r);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	free(dir);
+}
+
+static void
+test_api_paths_and_refusals(void **state)
+{
+	struct sl_controller c;
+	struct sl_deploy_records *r = sl_deploy_records_create(NULL);
+	struct sl_deploy_answer a;
+	char body[4096];
+
+	(void)state;
+	assert_true(sl_deploy_api_path(DEP));
+	assert_true(sl_deploy_api_path("/SUBSCRIPTIONS/s/resourceGroups/rg/providers/microsoft.resources/Deployments/d/whatif"));
+	assert_false(sl_deploy_api_path("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/loadBalancers"));
+	assert_false(sl_deploy_api_path(DEP "/d/validate/more"));
+	controller(&c, NULL);
+	sl_deploy_api_handle(r, &c, DEP "/d", "GET", NULL, 0, 0, &a);
+	assert_int_equal(a.status, 404);
+	assert_string_equal(a.code, "DeploymentNotFound");
+	cJSON_Delete(a.body);
+	snprintf(body, sizeof(body), "{\"properties\": {\"mode\": \"Incremental\","
+		 " \"templateLink\": {\"uri\": \"x\"}}}");
+	sl_deploy_api_handle(r, &c, DEP "/d", "PUT", body, strlen(body), 0, &a);
+	assert_int_equal(a.status, 400);
+	assert_string_equal(a.code, "TemplateLinkNotSupported");
+	cJSON_Delete(a.body);
+	snprintf(body, sizeof(body), "{\"properties\": {\"mode\": \"Complete\", \"template\": %s}}", STACK);
+	sl_deploy_api_handle(r, &c, DEP "/d", "PUT", body, strlen(body), 0, &a);
+	assert_int_equal(a.status, 201);
+	assert_true(a.committed);
+	cJSON_Delete(a.body);
+	sl_deploy_api_handle(r, &c, DEP "/d", "PUT", body, strlen(body), 0, &a);
+	assert_int_equal(a.status, 200);
+	cJSON_Delete(a.body);
+	sl_deploy_api_handle(r, &c, DEP, "GET", NULL, 0, 0, &a);
+	assert_int_equal(a.status, 200);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(a.body, "value")), 1);
+	cJSON_Delete(a.body);
+	sl_deploy_api_handle(r, &c, DEP "/d", "DELETE", NULL, 0, 0, &a);
+	assert_int_equal(a.status, 200);
+	sl_deploy_api_handle(r, &c, DEP "/d", "DELETE", NULL, 0, 0, &a);
+	assert_int_equal(a.status, 204);
+	sl_deploy_api_handle(r, &c, DEP, "PUT", body, strlen(body), 0, &a);
+	assert_int_equal(a.status, 405);
+	cJSON_Delete(a.body);
+	sl_deploy_records_free(r);
+	sl_controller_fini(&c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names_and_modes),
+		cmocka_unit_test(test_one_commit_one_publication),
+		cmocka_unit_test(test_unsupported_refused_or_skipped),
+		cmocka_unit_test(test_validation_error_points_at_the_template),
+		cmocka_unit_test(test_complete_mode_deletes_the_rest),
+		cmocka_unit_test(test_records),
+		cmocka_unit_test(test_records_file),
+		cmocka_unit_test(test_api_paths_and_refusals),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
