@@ -363,12 +363,14 @@ static int
 sl_tx_param_fail(struct sl_tx *x, const struct sl_tx_param *p, const char *member,
 		 const char *fmt, ...)
 {
-	char path[SL_JSON_PATH_MAX], msg[sizeof(x->err->message)];
+	char decl[SL_JSON_PATH_MAX], path[SL_JSON_PATH_MAX], msg[sizeof(x->err->message)];
 	va_list ap;
 
-	sl_json_path_key(path, "$.parameters", p->name);
+	sl_json_path_key(decl, "$.parameters", p->name);
 	if (member != NULL)
-		sl_json_path_key(path, path, member);
+		sl_json_path_key(path, decl, member);
+	else
+		memcpy(path, decl, sizeof(path));
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
@@ -470,7 +472,7 @@ static int
 sl_tx_param_resolve(struct sl_tx *x, struct sl_tx_param *p, uint32_t depth)
 {
 	struct sl_arm_fault f = {.pos = 1};
-	char path[SL_JSON_PATH_MAX];
+	char decl[SL_JSON_PATH_MAX], path[SL_JSON_PATH_MAX];
 	const cJSON *dflt = sl_json_member(p->decl, "defaultValue");
 	struct sl_arm_ctx ctx;
 	cJSON *v;
@@ -483,8 +485,8 @@ sl_tx_param_resolve(struct sl_tx *x, struct sl_tx_param *p, uint32_t depth)
 		if (v == NULL)
 			return sl_tx_fault(x, &f, p->name, "$.parameters");
 	} else if (dflt != NULL) {
-		sl_json_path_key(path, "$.parameters", p->name);
-		sl_json_path_key(path, path, "defaultValue");
+		sl_json_path_key(decl, "$.parameters", p->name);
+		sl_json_path_key(path, decl, "defaultValue");
 		v = sl_tx_walk(x, &ctx, dflt, path, p->name, 0, &rc);
 		if (v == NULL)
 			return rc;
@@ -1143,14 +1145,14 @@ sl_tx_edge(struct sl_tx *x, struct sl_tx_inst *in, uint32_t dep)
 	uint32_t *grown, cap;
 
 	if (++x->n_edges > SL_ARM_EDGES_MAX)
-		return sl_tx_fail(x, in->r.name, in->r.path,
+		return sl_tx_fail(x, in->r.id, in->r.path,
 				  "The template's resources have more than %u dependencies.",
 				  SL_ARM_EDGES_MAX);
 	if (in->n_deps == in->cap_deps) {
 		cap = in->cap_deps == 0 ? 4 : in->cap_deps * 2;
 		grown = realloc(in->deps, cap * sizeof(*grown));
 		if (grown == NULL)
-			return sl_tx_nomem(x, in->r.name, in->r.path);
+			return sl_tx_nomem(x, in->r.id, in->r.path);
 		in->deps = grown;
 		in->cap_deps = cap;
 	}
@@ -1179,15 +1181,16 @@ static int
 sl_tx_resolve_depends(struct sl_tx *x, uint32_t i)
 {
 	struct sl_tx_inst *in = &x->inst[i];
-	char p[SL_JSON_PATH_MAX], target[SL_ARM_TYPE_MAX + SL_ARM_NAME_MAX + 1];
+	char dp[SL_JSON_PATH_MAX], p[SL_JSON_PATH_MAX];
+	char target[SL_ARM_TYPE_MAX + SL_ARM_NAME_MAX + 1];
 	const cJSON *d;
 	uint32_t j, k = 0, hits, self;
 	int rc;
 
 	snprintf(target, sizeof(target), "%s/%s", in->r.type, in->r.name);
+	sl_json_path_key(dp, in->r.path, "dependsOn");
 	cJSON_ArrayForEach(d, in->depends) {
-		sl_json_path_key(p, in->r.path, "dependsOn");
-		sl_json_path_index(p, p, k++);
+		sl_json_path_index(p, dp, k++);
 		for (j = 0, hits = 0, self = 0; j < x->n_inst; j++) {
 			if (!sl_tx_names(x, &x->inst[j], d->valuestring))
 				continue;
@@ -1349,7 +1352,7 @@ sl_tx_heap_pop(struct sl_tx_heap *h)
 static int
 sl_tx_cycle(struct sl_tx *x, const uint32_t *pending)
 {
-	char msg[400], *seen;
+	char msg[400], target[SL_ARM_TYPE_MAX + SL_ARM_NAME_MAX + 1], *seen;
 	size_t off = 0;
 	uint32_t v, k, start;
 
@@ -1375,7 +1378,8 @@ sl_tx_cycle(struct sl_tx *x, const uint32_t *pending)
 		v = x->inst[v].deps[k];
 	} while (v != start && off < sizeof(msg));
 	free(seen);
-	return sl_tx_fail(x, x->inst[start].r.name, x->inst[start].r.path,
+	snprintf(target, sizeof(target), "%s/%s", x->inst[start].r.type, x->inst[start].r.name);
+	return sl_tx_fail(x, target, x->inst[start].r.path,
 			  "Circular dependency detected on resources: %s.", msg);
 }
 
@@ -1463,7 +1467,7 @@ static int
 sl_tx_output(struct sl_tx *x, const cJSON *o, cJSON *outs)
 {
 	const cJSON *copy = sl_json_member(o, "copy");
-	char path[SL_JSON_PATH_MAX], p[SL_JSON_PATH_MAX];
+	char path[SL_JSON_PATH_MAX], p[SL_JSON_PATH_MAX], ip[SL_JSON_PATH_MAX];
 	struct sl_arm_fault f = {.pos = 1};
 	struct sl_arm_ctx ctx;
 	const char *type;
@@ -1492,11 +1496,11 @@ sl_tx_output(struct sl_tx *x, const cJSON *o, cJSON *outs)
 		v = rc < 0 ? NULL : sl_arm_new_container(&ctx, false, &f);
 		if (v == NULL)
 			return rc < 0 ? rc : sl_tx_fault(x, &f, o->string, p);
-		sl_json_path_key(p, p, "input");
+		sl_json_path_key(ip, p, "input");
 		for (i = 0; i < count; i++) {
 			ctx.n_loops = 0;
-			sl_tx_push_loop(x, &ctx, o->string, i, true, o->string, p);
-			entry = sl_tx_walk(x, &ctx, sl_json_member(copy, "input"), p, o->string, 0, &rc);
+			sl_tx_push_loop(x, &ctx, o->string, i, true, o->string, ip);
+			entry = sl_tx_walk(x, &ctx, sl_json_member(copy, "input"), ip, o->string, 0, &rc);
 			if (entry == NULL) {
 				cJSON_Delete(v);
 				return rc;
