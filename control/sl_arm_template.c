@@ -989,6 +989,24 @@ sl_tx_condition(struct sl_tx *x, struct sl_arm_ctx *ctx, const cJSON *decl, cons
 	return 0;
 }
 
+/* A member declared twice (case-insensitively) in obj: the template's error. */
+static int
+sl_tx_unique_members(struct sl_tx *x, const cJSON *obj, const char *path)
+{
+	char p[SL_JSON_PATH_MAX];
+	const cJSON *a, *b;
+
+	for (a = obj->child; a != NULL; a = a->next) {
+		for (b = obj->child; b != a; b = b->next) {
+			if (strcasecmp(a->string, b->string) != 0)
+				continue;
+			sl_json_path_key(p, path, a->string);
+			return sl_tx_fail(x, "", p, "The property '%.100s' is set twice.", a->string);
+		}
+	}
+	return 0;
+}
+
 /* One instance of declaration decl (in loop `loop` at index, or none), and its nested children. */
 static int
 sl_tx_instance(struct sl_tx *x, const cJSON *decl, const char *path,
@@ -1119,6 +1137,9 @@ sl_tx_resource_list(struct sl_tx *x, const cJSON *list, const char *path,
 		sl_json_path_index(p, path, i++);
 		if (!cJSON_IsObject(decl))
 			return sl_tx_fail(x, "", p, "A resource must be an object.");
+		rc = sl_tx_unique_members(x, decl, p);
+		if (rc < 0)
+			return rc;
 		copy = sl_json_member(decl, "copy");
 		if (copy == NULL) {
 			rc = sl_tx_instance(x, decl, p, parent, -1, 0);
