@@ -46,15 +46,39 @@ static const char sl_fuzz_vars[] = "{\"vs\": \"vv\", \"vo\": {\"Key\": 1}, \"lis
 
 static cJSON *params, *vars;
 
+/*
+ * The position in an InvalidTemplate message: "(at position N of '<text>"
+ * (the message may quote the input elsewhere, words and all; it may be cut
+ * short). 0 when there is none.
+ */
+static unsigned long
+sl_fuzz_position(const char *msg, const char *text)
+{
+	const char *at, *q;
+	unsigned long pos;
+	size_t n;
+	char *end;
+
+	for (at = strstr(msg, "(at position "); at != NULL; at = strstr(at + 1, "(at position ")) {
+		pos = strtoul(at + strlen("(at position "), &end, 10);
+		if (strncmp(end, " of '", 5) != 0)
+			continue;
+		q = end + 5;
+		n = strlen(q) < strlen(text) ? strlen(q) : strlen(text);
+		if (strncmp(q, text, n) == 0)
+			return pos;
+	}
+	return 0;
+}
+
 /* Evaluate text; check the result or the error. */
 static void
 sl_fuzz_eval(const char *text)
 {
 	struct sl_error err;
-	const char *at;
+	unsigned long pos;
 	cJSON *v;
 	char *out;
-	unsigned long pos;
 
 	memset(&err, 0, sizeof(err));
 	v = sl_arm_eval(text, params, vars, &sl_fuzz_scope, &err);
@@ -69,9 +93,7 @@ sl_fuzz_eval(const char *text)
 	SL_FUZZ_CHECK(err.code[0] != '\0');
 	if (strcmp(err.code, "InvalidTemplate") != 0)
 		return;
-	at = strstr(err.message, "(at position ");
-	SL_FUZZ_CHECK(at != NULL);
-	pos = strtoul(at + strlen("(at position "), NULL, 10);
+	pos = sl_fuzz_position(err.message, text);
 	SL_FUZZ_CHECK(pos >= 1 && pos <= strlen(text) + 1);
 }
 
