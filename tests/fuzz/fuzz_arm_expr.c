@@ -48,8 +48,9 @@ static cJSON *params, *vars;
 
 /*
  * The position in an InvalidTemplate message: "(at position N of '<text>"
- * (the message may quote the input elsewhere, words and all; it may be cut
- * short). 0 when there is none.
+ * (the message may quote the input elsewhere, words and all; it quotes at
+ * most 160 characters of the text, and may be cut short). 0 when there is
+ * none.
  */
 static unsigned long
 sl_fuzz_position(const char *msg, const char *text)
@@ -63,9 +64,10 @@ sl_fuzz_position(const char *msg, const char *text)
 		pos = strtoul(at + strlen("(at position "), &end, 10);
 		if (strncmp(end, " of '", 5) != 0)
 			continue;
-		q = end + 5;
-		n = strlen(q) < strlen(text) ? strlen(q) : strlen(text);
-		if (strncmp(q, text, n) == 0)
+		/* the quote is the text, or its first 160 characters, or cut by the message's end */
+		for (q = end + 5, n = 0; q[n] != '\0' && text[n] != '\0' && q[n] == text[n]; n++)
+			;
+		if (text[n] == '\0' || n >= 160 || q[n] == '\0')
 			return pos;
 	}
 	return 0;
