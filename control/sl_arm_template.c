@@ -255,6 +255,9 @@ sl_tx_walk_object(struct sl_tx *x, struct sl_arm_ctx *ctx, const cJSON *v, const
 	return 0;
 }
 
+static cJSON *sl_tx_walk_value(struct sl_tx *x, struct sl_arm_ctx *ctx, const cJSON *v,
+			       const char *path, const char *target, uint32_t depth, int *rc);
+
 /*
  * v with every string evaluated (an expression's value, "[[" unescaped) and
  * property copies unrolled; NULL with x->err filled and *rc set.
@@ -262,6 +265,22 @@ sl_tx_walk_object(struct sl_tx *x, struct sl_arm_ctx *ctx, const cJSON *v, const
 static cJSON *
 sl_tx_walk(struct sl_tx *x, struct sl_arm_ctx *ctx, const cJSON *v, const char *path,
 	   const char *target, uint32_t depth, int *rc)
+{
+	struct sl_arm_fault f = {.pos = 1};
+	cJSON *out;
+
+	if (sl_arm_frame_open(ctx, &f) < 0) {
+		*rc = sl_tx_fault(x, &f, target, path);
+		return NULL;
+	}
+	out = sl_tx_walk_value(x, ctx, v, path, target, depth, rc);
+	sl_arm_frame_close(ctx);
+	return out;
+}
+
+static cJSON *
+sl_tx_walk_value(struct sl_tx *x, struct sl_arm_ctx *ctx, const cJSON *v, const char *path,
+		 const char *target, uint32_t depth, int *rc)
 {
 	struct sl_arm_fault f = {.pos = 1};
 	char p[SL_JSON_PATH_MAX];

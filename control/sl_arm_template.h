@@ -67,8 +67,10 @@
  * +-2^53 (JSON numbers are doubles): a result beyond is refused.
  *
  * Limits (so no template can hurt sluiced): expressions of 24576
- * characters, calls and selections nested 64 deep, values 64 deep, strings
- * of 1 MiB, 2,000,000 values and 64 MiB of text created per expansion, copy
+ * characters, calls and selections nested 64 deep, values 64 deep, 512
+ * frames of recursion open at once (values, expressions and the variables
+ * they read, together), strings of 1 MiB, 2,000,000 values and 64 MiB of
+ * text created per expansion, copy
  * counts of 800, SL_ARM_RESOURCES_MAX resources, SL_ARM_NEST_MAX levels of
  * nested resources.
  */

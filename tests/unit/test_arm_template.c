@@ -715,6 +715,7 @@ test_limits(void **state)
 {
 	struct sl_arm_expansion x;
 	char *t, path[SL_JSON_PATH_MAX];
+	struct sl_error err;
 	size_t off, len;
 	int i;
 
@@ -768,6 +769,39 @@ test_limits(void **state)
 	snprintf(t + off, len - off, "`v70`: 1}, `resources`: []}");
 	expand_fails(t, NULL, "Parameters and variables refer to each other deeper than 64 levels",
 		     "$.variables.v63", "v63");
+	free(t);
+	/*
+	 * A stress of the limits found this: 70 variables, each
+	 * a value 60 levels deep holding an expression 58 calls deep that reads
+	 * the next, overflowed an 8 MiB stack (the depth limits multiplied).
+	 * The frames open at once are bounded in all.
+	 */
+	len = 70 * (60 * 7 + 58 * 8 + 64) + 256;
+	t = malloc(len);
+	assert_non_null(t);
+	off = (size_t)snprintf(t, len, "{`variables`: {");
+	for (i = 0; i < 70; i++) {
+		int k;
+		off += (size_t)snprintf(t + off, len - off, "`v%d`: ", i);
+		for (k = 0; k < 60; k++)
+			off += (size_t)snprintf(t + off, len - off, "{`a`: ");
+		off += (size_t)snprintf(t + off, len - off, "`[");
+		for (k = 0; k < 58; k++)
+			off += (size_t)snprintf(t + off, len - off, "concat(");
+		off += (size_t)snprintf(t + off, len - off, "string(variables('v%d'))", i + 1);
+		for (k = 0; k < 58; k++)
+			off += (size_t)snprintf(t + off, len - off, ")");
+		off += (size_t)snprintf(t + off, len - off, "]`");
+		for (k = 0; k < 60; k++)
+			off += (size_t)snprintf(t + off, len - off, "}");
+		off += (size_t)snprintf(t + off, len - off, ", ");
+	}
+	assert_true(off + 32 < len);
+	snprintf(t + off, len - off, "`v70`: 1}, `resources`: []}");
+	assert_int_equal(expand(t, NULL, &x, &err), -EINVAL);
+	assert_string_equal(err.code, "InvalidTemplate");
+	assert_non_null(strstr(err.message, "The template nests values, expressions and the variables they read deeper than 512 levels in all"));
+	assert_int_equal(strncmp(err.json_path, "$.variables.v", 13), 0);
 	free(t);
 	/* nested resources deeper than 8 levels */
 	len = 4096;
