@@ -500,7 +500,7 @@ sl_tx_param_resolve(struct sl_tx *x, struct sl_tx_param *p, uint32_t depth)
 	sl_tx_ctx(x, &ctx, depth);
 	ctx.no_variables = true;
 	if (p->given != NULL) {
-		v = sl_arm_dup(&ctx, sl_json_member(p->given, "value"), &f);
+		v = sl_arm_dup(&ctx, cJSON_GetObjectItem(p->given, "value"), &f); /* null too */
 		if (v == NULL)
 			return sl_tx_fault(x, &f, p->name, "$.parameters");
 	} else if (dflt != NULL) {

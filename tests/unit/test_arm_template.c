@@ -231,6 +231,9 @@ test_parameter_values(void **state)
 		     "given");
 	expand_fails(tmpl, "{`given`: `g`}", "must be given as {\"value\": ...}", "$.parameters.given",
 		     "given");
+	expand_fails(tmpl, "{`given`: {`value`: null}}",
+		     "expected a value of type 'String', got one of type 'Null'", "$.parameters.given",
+		     "given");
 	expand_fails(tmpl, "[]", "The parameter values must be an object", "$.parameters", "");
 	/* a default's expression error points into it */
 	expand_fails("{`parameters`: {`p`: {`type`: `int`, `defaultValue`: `[div(1, 0)]`}}, `resources`: []}",
