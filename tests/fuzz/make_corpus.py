@@ -249,6 +249,22 @@ def arm_expr_seeds():
             "outputs": {"c": {"type": "array", "copy": {"count": 2, "input": "[copyIndex()]"}}},
         },
     }
+    # reproducers of fixed bugs: a parameter given as null (read as absent, a
+    # NULL dereference); variables each a deep value holding a deep
+    # expression reading the next (the stack overflowed before the frames
+    # open at once were bounded in all)
+    templates["repro_null_parameter_value"] = {
+        "template": {"parameters": {"a": {"type": "string"}}, "resources": []},
+        "parameters": {"a": {"value": None}},
+    }
+    deep = {}
+    for i in range(70):
+        v = "[" + "concat(" * 58 + f"string(variables('v{i + 1}'))" + ")" * 58 + "]"
+        for _ in range(60):
+            v = {"a": v}
+        deep[f"v{i}"] = v
+    deep["v70"] = 1
+    templates["repro_stack_depth"] = {"variables": deep, "resources": []}
     seeds = {name: text.encode() for name, text in exprs.items()}
     seeds.update({name: json.dumps(t, separators=(",", ":")).encode() for name, t in templates.items()})
     return seeds
