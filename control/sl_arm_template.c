@@ -886,6 +886,23 @@ sl_tx_identify(struct sl_tx *x, struct sl_arm_resource *r, const char *target)
 	return 0;
 }
 
+/*
+ * A resource left out keeps an id for dependsOn to name it by: its id when
+ * its type and name make one (unchecked otherwise: nothing is deployed),
+ * else "type/name".
+ */
+static void
+sl_tx_skipped_id(struct sl_tx *x, struct sl_arm_resource *r, const char *target)
+{
+	const struct sl_arm_scope *s = sl_arm_scope_or_default(x->scope);
+	char *id;
+	int rc;
+
+	id = sl_arm_format_id(s->subscription, s->resource_group, r->type, r->name, &rc);
+	snprintf(r->id, sizeof(r->id), "%s", id != NULL && strlen(id) < sizeof(r->id) ? id : target);
+	free(id);
+}
+
 /* The resource's members but those the expansion consumes, evaluated; "name" its last segment. */
 static int
 sl_tx_body(struct sl_tx *x, struct sl_arm_ctx *ctx, const cJSON *decl, struct sl_arm_resource *r,
@@ -1076,8 +1093,8 @@ sl_tx_instance(struct sl_tx *x, const cJSON *decl, const char *path,
 		rc = sl_tx_depends(x, &ctx, decl, in, target);
 	if (rc < 0)
 		return rc;
-	if (in->skipped) /* kept for dependsOn to name it: an id of the same shape, unchecked */
-		snprintf(in->r.id, sizeof(in->r.id), "%s", target);
+	if (in->skipped)
+		sl_tx_skipped_id(x, &in->r, target);
 	me.type = in->r.type;
 	me.name = in->r.name;
 	me.loops = ctx.loops;
@@ -1211,7 +1228,7 @@ sl_tx_names(const struct sl_tx *x, const struct sl_tx_inst *j, const char *s)
 		return true;
 	if (strncasecmp(s, j->r.type, tl) == 0 && s[tl] == '/' && strcasecmp(s + tl + 1, j->r.name) == 0)
 		return true;
-	if (prov != NULL && !j->skipped && strcasecmp(s, prov + strlen("/providers/")) == 0)
+	if (prov != NULL && strcasecmp(s, prov + strlen("/providers/")) == 0)
 		return true;
 	return j->loop >= 0 && strcasecmp(s, x->loops[j->loop].name) == 0;
 }

@@ -585,7 +585,7 @@ test_condition(void **state)
 {
 	const char *tmpl =
 		"{`parameters`: {`on`: {`type`: `bool`, `defaultValue`: false}}, `resources`: ["
-		LB("`a`", ", `dependsOn`: [`off`, `evens`]") ","
+		LB("`a`", ", `dependsOn`: [`off`, `evens`, `[resourceId('Microsoft.Network/virtualNetworks/subnets', 'off', 's')]`]") ","
 		"{`condition`: `[parameters('on')]`, `type`: `Microsoft.Network/virtualNetworks`, `name`: `off`,"
 		" `properties`: {`x`: `[parameters('on')]`}, `resources`: [{`type`: `subnets`, `name`: `s`}]},"
 		"{`condition`: `[equals(mod(copyIndex(), 2), 0)]`, `type`: `Microsoft.Network/networkInterfaces`,"
