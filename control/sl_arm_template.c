@@ -930,9 +930,7 @@ sl_tx_body(struct sl_tx *x, struct sl_arm_ctx *ctx, const cJSON *decl, struct sl
 			;
 		if (consumed[k] != NULL)
 			continue;
-		sl_json_path_key(p, r->path, m->string);
-		if (cJSON_GetObjectItem(r->body, m->string) != NULL)
-			return sl_tx_fail(x, target, p, "The property '%.100s' is set twice.", m->string);
+		sl_json_path_key(p, r->path, m->string); /* members are unique: sl_tx_unique_members() */
 		v = sl_tx_walk(x, ctx, m, p, target, 1, &rc);
 		if (v == NULL)
 			return rc;
@@ -1547,7 +1545,8 @@ sl_tx_output(struct sl_tx *x, const cJSON *o, cJSON *outs)
 		return rc;
 	if (copy != NULL) {
 		sl_json_path_key(p, path, "copy");
-		if (!cJSON_IsObject(copy) || sl_json_member(copy, "input") == NULL)
+		if (!cJSON_IsObject(copy) || sl_json_member(copy, "count") == NULL ||
+		    sl_json_member(copy, "input") == NULL)
 			return sl_tx_fail(x, o->string, p, "An output's copy must be an object with a count and an input.");
 		rc = sl_tx_count(x, &ctx, copy, p, o->string, &count);
 		v = rc < 0 ? NULL : sl_arm_new_container(&ctx, false, &f);

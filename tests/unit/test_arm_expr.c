@@ -250,6 +250,8 @@ test_scope_functions(void **state)
 		 "expects its argument 2 to be of type 'String'; it is of type 'Integer'", 48},
 		{"[resourceId('Microsoft.Network/', 'a')]", "The resource type 'Microsoft.Network/' is not valid", 13},
 		{"[resourceGroup(1)]", "expects 0 arguments; it was given 1", 2},
+		{"[resourceId('Microsoft.Network/loadBalancers', '')]",
+		 "was given a resource name that is empty or holds a '/'", 2},
 		{"[resourceId('Microsoft.Network/loadBalancers')]", "expects at least 2 arguments; it was given 1", 2},
 	};
 
@@ -325,6 +327,8 @@ test_string_functions(void **state)
 		{"[lastIndexOf('abcdef', 'AB')]", "0"},
 		{"[indexOf('abcdef', 'z')]", "-1"},
 		{"[lastIndexOf('abc', 'abcd')]", "-1"},
+		{"[indexOf('abc', '')]", "0"},
+		{"[lastIndexOf('abc', '')]", "3"},
 		{"[startsWith('abcdef', 'AB')]", "true"},
 		{"[startsWith('abcdef', 'b')]", "false"},
 		{"[endsWith('abcdef', 'EF')]", "true"},
@@ -490,6 +494,10 @@ test_conversions_and_collections(void **state)
 		{"[int('42')]", "42"},
 		{"[int(' -7 ')]", "-7"},
 		{"[int(9)]", "9"},
+		{"[int(json('2.5'))]", "2"},
+		{"[int(json('3.5'))]", "4"},
+		{"[int(true())]", "1"},
+		{"[bool(false())]", "false"},
 		{"[bool('False')]", "false"},
 		{"[bool('TRUE')]", "true"},
 		{"[bool(1)]", "true"},
@@ -572,6 +580,8 @@ test_unsupported_and_loops(void **state)
 		{"[copyIndex('loop')]", "names the copy loop 'loop', which does not enclose it", 12},
 		{"[copyIndex(true())]", "expects its argument 1 to be of type 'Integer'", 12},
 		{"[copyIndex('a', 1, 2)]", "expects at most 2 arguments; it was given 3", 2},
+		{"[copyIndex(1, 'a')]", "expects its argument 1 to be of type 'String'", 12},
+		{"[bool(createArray())]", "expects its argument 1 to be of type 'String'", 7},
 	};
 
 	(void)state;

@@ -301,6 +301,15 @@ test_parameter_constraints(void **state)
 	expand_fails("{`parameters`: {`n`: {`type`: `int`, `defaultValue`: 1, `maxValue`: `5`}}, `resources`: []}",
 		     NULL, "The maxValue of the template parameter 'n' must be an integer",
 		     "$.parameters.n.maxValue", "n");
+	expand_fails("{`parameters`: {`n`: {`type`: `string`, `defaultValue`: `a`, `minValue`: 1}}, `resources`: []}",
+		     NULL, "The template parameter 'n' has a minValue but is not of type 'Int'",
+		     "$.parameters.n.minValue", "n");
+	expand_fails("{`parameters`: {`n`: {`type`: `int`, `defaultValue`: 1, `maxLength`: 1}}, `resources`: []}",
+		     NULL, "has a maxLength but is neither a string nor an array", "$.parameters.n.maxLength", "n");
+	expand_fails("{`parameters`: {`n`: 1}, `resources`: []}", NULL,
+		     "The template parameter 'n' must be an object with a type", "$.parameters.n", "n");
+	expand_fails("{`parameters`: [], `resources`: []}", NULL,
+		     "The template's parameters must be an object", "$.parameters", "");
 	expand_fails("{`parameters`: {`n`: {`type`: `int`, `defaultValue`: 1, `allowedValues`: 1}}, `resources`: []}",
 		     NULL, "must be an array", "$.parameters.n.allowedValues", "n");
 }
@@ -526,6 +535,12 @@ test_children(void **state)
 	expand_fails("{`resources`: [{`type`: `Microsoft.Network/virtualNetworks`, `name`: `v`,"
 		     " `resources`: [{`type`: `subnets`, `name`: `s`, `copy`: {`name`: `l`, `count`: 2}}]}]}",
 		     NULL, "A nested resource cannot have a copy loop", "$.resources[0].resources[0]", "");
+	expand_fails("{`resources`: [{`type`: `Microsoft.Network/loadBalancers/probes`, `name`: `lb/`}]}", NULL,
+		     "The resource name 'lb/' has an empty segment", "$.resources[0]",
+		     "Microsoft.Network/loadBalancers/probes/lb/");
+	expand_fails("{`resources`: [{`type`: `[concat('Microsoft.Network/', padLeft('', 200, 'x'))]`, `name`: `v`}]}", NULL,
+		     "The resource's type must be a string of at most 191 characters", "$.resources[0].type",
+		     "$.resources[0]");
 	expand_fails("{`resources`: [{`type`: `virtualNetworks`, `name`: `v`}]}", NULL,
 		     "The resource type 'virtualNetworks' is not valid", "$.resources[0]",
 		     "virtualNetworks/v");
@@ -642,6 +657,17 @@ test_outputs(void **state)
 		     "has no valid type", "$.outputs.o", "o");
 	expand_fails("{`resources`: [], `outputs`: {`o`: {`type`: `string`}}}", NULL,
 		     "The template output 'o' has no value", "$.outputs.o", "o");
+	expand_fails("{`resources`: [], `outputs`: {`o`: {`type`: `array`, `copy`: {`input`: 1}}}}", NULL,
+		     "An output's copy must be an object with a count and an input", "$.outputs.o.copy", "o");
+	expand_fails("{`resources`: [], `outputs`: {`o`: 1}}", NULL,
+		     "The template output 'o' must be an object with a type and a value", "$.outputs.o", "o");
+	expand_fails("{`resources`: [], `outputs`: []}", NULL, "The template's outputs must be an object",
+		     "$.outputs", "");
+	expand_ok("{`contentVersion`: `1.2.3.4`, `resources`: [], `outputs`: {`v`: {`type`: `string`,"
+		  " `value`: `[concat(deployment().name, ' ', deployment().properties.template.contentVersion)]`}}}",
+		  NULL, &x);
+	assert_json(x.outputs, "{`v`: {`type`: `String`, `value`: `dep1 1.2.3.4`}}");
+	sl_arm_expansion_free(&x);
 }
 
 /* ---------------------------------------------------------------- errors and limits */
