@@ -182,6 +182,25 @@ sl_arm_charge(struct sl_arm_ctx *ctx, uint64_t nodes, uint64_t bytes, struct sl_
 	return 0;
 }
 
+int
+sl_arm_frame_open(struct sl_arm_ctx *ctx, struct sl_arm_fault *f)
+{
+	if (ctx->budget->frames >= SL_ARM_STACK_MAX) {
+		sl_arm_fail(f, f->pos,
+			    "The template nests values, expressions and the variables they read deeper than %u levels in all",
+			    SL_ARM_STACK_MAX);
+		return -EINVAL;
+	}
+	ctx->budget->frames++;
+	return 0;
+}
+
+void
+sl_arm_frame_close(struct sl_arm_ctx *ctx)
+{
+	ctx->budget->frames--;
+}
+
 cJSON *
 sl_arm_new_string(struct sl_arm_ctx *ctx, const char *s, size_t len, struct sl_arm_fault *f)
 {
@@ -740,9 +759,8 @@ out:
 }
 
 static cJSON *
-sl_ax_eval(struct sl_arm_ctx *ctx, const struct sl_ax *n, struct sl_arm_fault *f)
+sl_ax_eval_node(struct sl_arm_ctx *ctx, const struct sl_ax *n, struct sl_arm_fault *f)
 {
-	f->pos = n->pos;
 	switch (n->kind) {
 	case SL_AX_STRING:
 		return sl_arm_new_string(ctx, n->text, strlen(n->text), f);
@@ -756,6 +774,19 @@ sl_ax_eval(struct sl_arm_ctx *ctx, const struct sl_ax *n, struct sl_arm_fault *f
 		break;
 	}
 	return sl_ax_call_eval(ctx, n, f);
+}
+
+static cJSON *
+sl_ax_eval(struct sl_arm_ctx *ctx, const struct sl_ax *n, struct sl_arm_fault *f)
+{
+	cJSON *v;
+
+	f->pos = n->pos;
+	if (sl_arm_frame_open(ctx, f) < 0)
+		return NULL;
+	v = sl_ax_eval_node(ctx, n, f);
+	sl_arm_frame_close(ctx);
+	return v;
 }
 
 /* ---------------------------------------------------------------- entry */

@@ -19,7 +19,8 @@
  * Limits, so that no template can exhaust sluiced: an expression of at most
  * SL_ARM_EXPR_MAX characters, calls and selections nested at most
  * SL_ARM_DEPTH_MAX deep, values and templates at most SL_ARM_JSON_DEPTH_MAX
- * deep, strings of at most SL_ARM_STRING_MAX bytes, and per expansion at
+ * deep, strings of at most SL_ARM_STRING_MAX bytes, at most
+ * SL_ARM_STACK_MAX frames of recursion open at once, and per expansion at
  * most SL_ARM_BUDGET_NODES values and SL_ARM_BUDGET_BYTES bytes of text
  * created in all.
  */
@@ -42,12 +43,19 @@
 #define SL_ARM_BUDGET_NODES 2000000u  /* values created per expansion */
 #define SL_ARM_BUDGET_BYTES (64u << 20) /* bytes of text created per expansion */
 #define SL_ARM_LOOPS_MAX 8            /* copy loops open at once */
+#define SL_ARM_STACK_MAX 512          /* walks and evaluations nested in all (see struct sl_arm_budget) */
 #define SL_ARM_INT_EXACT (INT64_C(1) << 53)
 
-/* What one expansion (or one sl_arm_eval) may still create. */
+/*
+ * What one expansion (or one sl_arm_eval) may still create, and how deep
+ * its recursion is: values walked, expressions evaluated and the variables
+ * and parameters they read nest into each other, so the three limits above
+ * would multiply; the frames open at once are bounded by SL_ARM_STACK_MAX.
+ */
 struct sl_arm_budget {
 	uint64_t nodes;
 	uint64_t bytes;
+	uint32_t frames; /* open now */
 };
 
 /* A copy loop being unrolled: copyIndex('name') reads it. */
@@ -126,6 +134,14 @@ bool sl_arm_equal(const cJSON *a, const cJSON *b);
 
 /* Nesting of v (a scalar is 1), counted no further than limit + 1. */
 uint32_t sl_arm_depth(const cJSON *v, uint32_t limit);
+
+/*
+ * Open one more frame of recursion (a value walked, an expression node
+ * evaluated): -EINVAL with f filled when SL_ARM_STACK_MAX are open; close
+ * it with sl_arm_frame_close() when it returns.
+ */
+int sl_arm_frame_open(struct sl_arm_ctx *ctx, struct sl_arm_fault *f);
+void sl_arm_frame_close(struct sl_arm_ctx *ctx);
 
 /* Count n values and bytes of text against the budget; -EINVAL with f filled when spent. */
 int sl_arm_charge(struct sl_arm_ctx *ctx, uint64_t nodes, uint64_t bytes, struct sl_arm_fault *f);

@@ -190,8 +190,13 @@ sl_fn_scalar_text(const cJSON *v, struct sl_sb *b)
 		sl_sb_str(b, v->valuestring);
 	else if (sl_arm_int_of(v, &i))
 		sl_sb_add(b, num, (size_t)snprintf(num, sizeof(num), "%" PRId64, i));
-	else if (cJSON_IsNumber(v))
-		sl_sb_add(b, num, (size_t)snprintf(num, sizeof(num), "%.17g", v->valuedouble));
+	else if (cJSON_IsNumber(v)) {
+		/* as cJSON prints a double: 15 digits when they read back, else 17 */
+		snprintf(num, sizeof(num), "%.15g", v->valuedouble);
+		if (strtod(num, NULL) != v->valuedouble)
+			snprintf(num, sizeof(num), "%.17g", v->valuedouble);
+		sl_sb_str(b, num);
+	}
 	else if (cJSON_IsBool(v))
 		sl_sb_str(b, cJSON_IsTrue(v) ? "True" : "False");
 	else
@@ -1000,7 +1005,7 @@ sl_fn_uri(struct sl_arm_call *c)
 static bool
 sl_fn_format_number(const cJSON *v, const char *spec, size_t slen, struct sl_sb *b)
 {
-	char kind = (char)toupper((unsigned char)spec[0]), num[400], digits[400];
+	char kind = (char)toupper((unsigned char)spec[0]), num[512], digits[128];
 	long prec = -1;
 	int64_t i;
 	bool is_int = sl_arm_int_of(v, &i);

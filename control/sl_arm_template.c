@@ -255,6 +255,9 @@ sl_tx_walk_object(struct sl_tx *x, struct sl_arm_ctx *ctx, const cJSON *v, const
 	return 0;
 }
 
+static cJSON *sl_tx_walk_value(struct sl_tx *x, struct sl_arm_ctx *ctx, const cJSON *v,
+			       const char *path, const char *target, uint32_t depth, int *rc);
+
 /*
  * v with every string evaluated (an expression's value, "[[" unescaped) and
  * property copies unrolled; NULL with x->err filled and *rc set.
@@ -262,6 +265,22 @@ sl_tx_walk_object(struct sl_tx *x, struct sl_arm_ctx *ctx, const cJSON *v, const
 static cJSON *
 sl_tx_walk(struct sl_tx *x, struct sl_arm_ctx *ctx, const cJSON *v, const char *path,
 	   const char *target, uint32_t depth, int *rc)
+{
+	struct sl_arm_fault f = {.pos = 1};
+	cJSON *out;
+
+	if (sl_arm_frame_open(ctx, &f) < 0) {
+		*rc = sl_tx_fault(x, &f, target, path);
+		return NULL;
+	}
+	out = sl_tx_walk_value(x, ctx, v, path, target, depth, rc);
+	sl_arm_frame_close(ctx);
+	return out;
+}
+
+static cJSON *
+sl_tx_walk_value(struct sl_tx *x, struct sl_arm_ctx *ctx, const cJSON *v, const char *path,
+		 const char *target, uint32_t depth, int *rc)
 {
 	struct sl_arm_fault f = {.pos = 1};
 	char p[SL_JSON_PATH_MAX];
@@ -363,12 +382,14 @@ static int
 sl_tx_param_fail(struct sl_tx *x, const struct sl_tx_param *p, const char *member,
 		 const char *fmt, ...)
 {
-	char path[SL_JSON_PATH_MAX], msg[sizeof(x->err->message)];
+	char decl[SL_JSON_PATH_MAX], path[SL_JSON_PATH_MAX], msg[sizeof(x->err->message)];
 	va_list ap;
 
-	sl_json_path_key(path, "$.parameters", p->name);
+	sl_json_path_key(decl, "$.parameters", p->name);
 	if (member != NULL)
-		sl_json_path_key(path, path, member);
+		sl_json_path_key(path, decl, member);
+	else
+		memcpy(path, decl, sizeof(path));
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
@@ -470,7 +491,7 @@ static int
 sl_tx_param_resolve(struct sl_tx *x, struct sl_tx_param *p, uint32_t depth)
 {
 	struct sl_arm_fault f = {.pos = 1};
-	char path[SL_JSON_PATH_MAX];
+	char decl[SL_JSON_PATH_MAX], path[SL_JSON_PATH_MAX];
 	const cJSON *dflt = sl_json_member(p->decl, "defaultValue");
 	struct sl_arm_ctx ctx;
 	cJSON *v;
@@ -479,12 +500,12 @@ sl_tx_param_resolve(struct sl_tx *x, struct sl_tx_param *p, uint32_t depth)
 	sl_tx_ctx(x, &ctx, depth);
 	ctx.no_variables = true;
 	if (p->given != NULL) {
-		v = sl_arm_dup(&ctx, sl_json_member(p->given, "value"), &f);
+		v = sl_arm_dup(&ctx, cJSON_GetObjectItem(p->given, "value"), &f); /* null too */
 		if (v == NULL)
 			return sl_tx_fault(x, &f, p->name, "$.parameters");
 	} else if (dflt != NULL) {
-		sl_json_path_key(path, "$.parameters", p->name);
-		sl_json_path_key(path, path, "defaultValue");
+		sl_json_path_key(decl, "$.parameters", p->name);
+		sl_json_path_key(path, decl, "defaultValue");
 		v = sl_tx_walk(x, &ctx, dflt, path, p->name, 0, &rc);
 		if (v == NULL)
 			return rc;
@@ -865,6 +886,23 @@ sl_tx_identify(struct sl_tx *x, struct sl_arm_resource *r, const char *target)
 	return 0;
 }
 
+/*
+ * A resource left out keeps an id for dependsOn to name it by: its id when
+ * its type and name make one (unchecked otherwise: nothing is deployed),
+ * else "type/name".
+ */
+static void
+sl_tx_skipped_id(struct sl_tx *x, struct sl_arm_resource *r, const char *target)
+{
+	const struct sl_arm_scope *s = sl_arm_scope_or_default(x->scope);
+	char *id;
+	int rc;
+
+	id = sl_arm_format_id(s->subscription, s->resource_group, r->type, r->name, &rc);
+	snprintf(r->id, sizeof(r->id), "%s", id != NULL && strlen(id) < sizeof(r->id) ? id : target);
+	free(id);
+}
+
 /* The resource's members but those the expansion consumes, evaluated; "name" its last segment. */
 static int
 sl_tx_body(struct sl_tx *x, struct sl_arm_ctx *ctx, const cJSON *decl, struct sl_arm_resource *r,
@@ -892,9 +930,7 @@ sl_tx_body(struct sl_tx *x, struct sl_arm_ctx *ctx, const cJSON *decl, struct sl
 			;
 		if (consumed[k] != NULL)
 			continue;
-		sl_json_path_key(p, r->path, m->string);
-		if (cJSON_GetObjectItem(r->body, m->string) != NULL)
-			return sl_tx_fail(x, target, p, "The property '%.100s' is set twice.", m->string);
+		sl_json_path_key(p, r->path, m->string); /* members are unique: sl_tx_unique_members() */
 		v = sl_tx_walk(x, ctx, m, p, target, 1, &rc);
 		if (v == NULL)
 			return rc;
@@ -987,6 +1023,24 @@ sl_tx_condition(struct sl_tx *x, struct sl_arm_ctx *ctx, const cJSON *decl, cons
 	return 0;
 }
 
+/* A member declared twice (case-insensitively) in obj: the template's error. */
+static int
+sl_tx_unique_members(struct sl_tx *x, const cJSON *obj, const char *path)
+{
+	char p[SL_JSON_PATH_MAX];
+	const cJSON *a, *b;
+
+	for (a = obj->child; a != NULL; a = a->next) {
+		for (b = obj->child; b != a; b = b->next) {
+			if (strcasecmp(a->string, b->string) != 0)
+				continue;
+			sl_json_path_key(p, path, a->string);
+			return sl_tx_fail(x, "", p, "The property '%.100s' is set twice.", a->string);
+		}
+	}
+	return 0;
+}
+
 /* One instance of declaration decl (in loop `loop` at index, or none), and its nested children. */
 static int
 sl_tx_instance(struct sl_tx *x, const cJSON *decl, const char *path,
@@ -1037,8 +1091,8 @@ sl_tx_instance(struct sl_tx *x, const cJSON *decl, const char *path,
 		rc = sl_tx_depends(x, &ctx, decl, in, target);
 	if (rc < 0)
 		return rc;
-	if (in->skipped) /* kept for dependsOn to name it: an id of the same shape, unchecked */
-		snprintf(in->r.id, sizeof(in->r.id), "%s", target);
+	if (in->skipped)
+		sl_tx_skipped_id(x, &in->r, target);
 	me.type = in->r.type;
 	me.name = in->r.name;
 	me.loops = ctx.loops;
@@ -1117,6 +1171,9 @@ sl_tx_resource_list(struct sl_tx *x, const cJSON *list, const char *path,
 		sl_json_path_index(p, path, i++);
 		if (!cJSON_IsObject(decl))
 			return sl_tx_fail(x, "", p, "A resource must be an object.");
+		rc = sl_tx_unique_members(x, decl, p);
+		if (rc < 0)
+			return rc;
 		copy = sl_json_member(decl, "copy");
 		if (copy == NULL) {
 			rc = sl_tx_instance(x, decl, p, parent, -1, 0);
@@ -1143,14 +1200,14 @@ sl_tx_edge(struct sl_tx *x, struct sl_tx_inst *in, uint32_t dep)
 	uint32_t *grown, cap;
 
 	if (++x->n_edges > SL_ARM_EDGES_MAX)
-		return sl_tx_fail(x, in->r.name, in->r.path,
+		return sl_tx_fail(x, in->r.id, in->r.path,
 				  "The template's resources have more than %u dependencies.",
 				  SL_ARM_EDGES_MAX);
 	if (in->n_deps == in->cap_deps) {
 		cap = in->cap_deps == 0 ? 4 : in->cap_deps * 2;
 		grown = realloc(in->deps, cap * sizeof(*grown));
 		if (grown == NULL)
-			return sl_tx_nomem(x, in->r.name, in->r.path);
+			return sl_tx_nomem(x, in->r.id, in->r.path);
 		in->deps = grown;
 		in->cap_deps = cap;
 	}
@@ -1169,7 +1226,7 @@ sl_tx_names(const struct sl_tx *x, const struct sl_tx_inst *j, const char *s)
 		return true;
 	if (strncasecmp(s, j->r.type, tl) == 0 && s[tl] == '/' && strcasecmp(s + tl + 1, j->r.name) == 0)
 		return true;
-	if (prov != NULL && !j->skipped && strcasecmp(s, prov + strlen("/providers/")) == 0)
+	if (prov != NULL && strcasecmp(s, prov + strlen("/providers/")) == 0)
 		return true;
 	return j->loop >= 0 && strcasecmp(s, x->loops[j->loop].name) == 0;
 }
@@ -1179,15 +1236,16 @@ static int
 sl_tx_resolve_depends(struct sl_tx *x, uint32_t i)
 {
 	struct sl_tx_inst *in = &x->inst[i];
-	char p[SL_JSON_PATH_MAX], target[SL_ARM_TYPE_MAX + SL_ARM_NAME_MAX + 1];
+	char dp[SL_JSON_PATH_MAX], p[SL_JSON_PATH_MAX];
+	char target[SL_ARM_TYPE_MAX + SL_ARM_NAME_MAX + 1];
 	const cJSON *d;
 	uint32_t j, k = 0, hits, self;
 	int rc;
 
 	snprintf(target, sizeof(target), "%s/%s", in->r.type, in->r.name);
+	sl_json_path_key(dp, in->r.path, "dependsOn");
 	cJSON_ArrayForEach(d, in->depends) {
-		sl_json_path_key(p, in->r.path, "dependsOn");
-		sl_json_path_index(p, p, k++);
+		sl_json_path_index(p, dp, k++);
 		for (j = 0, hits = 0, self = 0; j < x->n_inst; j++) {
 			if (!sl_tx_names(x, &x->inst[j], d->valuestring))
 				continue;
@@ -1349,7 +1407,7 @@ sl_tx_heap_pop(struct sl_tx_heap *h)
 static int
 sl_tx_cycle(struct sl_tx *x, const uint32_t *pending)
 {
-	char msg[400], *seen;
+	char msg[400], target[SL_ARM_TYPE_MAX + SL_ARM_NAME_MAX + 1], *seen;
 	size_t off = 0;
 	uint32_t v, k, start;
 
@@ -1375,7 +1433,8 @@ sl_tx_cycle(struct sl_tx *x, const uint32_t *pending)
 		v = x->inst[v].deps[k];
 	} while (v != start && off < sizeof(msg));
 	free(seen);
-	return sl_tx_fail(x, x->inst[start].r.name, x->inst[start].r.path,
+	snprintf(target, sizeof(target), "%s/%s", x->inst[start].r.type, x->inst[start].r.name);
+	return sl_tx_fail(x, target, x->inst[start].r.path,
 			  "Circular dependency detected on resources: %s.", msg);
 }
 
@@ -1463,7 +1522,7 @@ static int
 sl_tx_output(struct sl_tx *x, const cJSON *o, cJSON *outs)
 {
 	const cJSON *copy = sl_json_member(o, "copy");
-	char path[SL_JSON_PATH_MAX], p[SL_JSON_PATH_MAX];
+	char path[SL_JSON_PATH_MAX], p[SL_JSON_PATH_MAX], ip[SL_JSON_PATH_MAX];
 	struct sl_arm_fault f = {.pos = 1};
 	struct sl_arm_ctx ctx;
 	const char *type;
@@ -1486,17 +1545,18 @@ sl_tx_output(struct sl_tx *x, const cJSON *o, cJSON *outs)
 		return rc;
 	if (copy != NULL) {
 		sl_json_path_key(p, path, "copy");
-		if (!cJSON_IsObject(copy) || sl_json_member(copy, "input") == NULL)
+		if (!cJSON_IsObject(copy) || sl_json_member(copy, "count") == NULL ||
+		    sl_json_member(copy, "input") == NULL)
 			return sl_tx_fail(x, o->string, p, "An output's copy must be an object with a count and an input.");
 		rc = sl_tx_count(x, &ctx, copy, p, o->string, &count);
 		v = rc < 0 ? NULL : sl_arm_new_container(&ctx, false, &f);
 		if (v == NULL)
 			return rc < 0 ? rc : sl_tx_fault(x, &f, o->string, p);
-		sl_json_path_key(p, p, "input");
+		sl_json_path_key(ip, p, "input");
 		for (i = 0; i < count; i++) {
 			ctx.n_loops = 0;
-			sl_tx_push_loop(x, &ctx, o->string, i, true, o->string, p);
-			entry = sl_tx_walk(x, &ctx, sl_json_member(copy, "input"), p, o->string, 0, &rc);
+			sl_tx_push_loop(x, &ctx, o->string, i, true, o->string, ip);
+			entry = sl_tx_walk(x, &ctx, sl_json_member(copy, "input"), ip, o->string, 0, &rc);
 			if (entry == NULL) {
 				cJSON_Delete(v);
 				return rc;

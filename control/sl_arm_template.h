@@ -21,6 +21,58 @@
  * fault, json_path the member that holds it, target the resource or
  * parameter), or InvalidTemplate with the parameter named for a missing or
  * out-of-range parameter value.
+ *
+ * The expression language (sl_arm_expr.c, sl_arm_func.c). A string that
+ * starts with '[' and ends with ']' is an expression; "[[" starts a literal
+ * (the text less its first '['); any other string is itself. Inside: string
+ * literals in single quotes ('' is a quote), integers (64-bit, optionally
+ * negative), function calls (names case-insensitive), property selection
+ * `.name` and index selection `[expr]` on any value (object members by key,
+ * case-insensitively; array elements by integer), whitespace between any
+ * two tokens. true and false are the functions true() and false().
+ * Functions, with ARM's semantics and ARM's errors on a wrong number or type
+ * of arguments:
+ *   scope:       parameters, variables, resourceGroup (id, name, type,
+ *                location, tags, properties.provisioningState), subscription
+ *                (id, subscriptionId, tenantId, displayName), deployment
+ *                (name, properties.template.contentVersion), copyIndex([loop],
+ *                [offset])
+ *   ids:         resourceId([subscriptionId], [resourceGroupName], type,
+ *                names...), subscriptionResourceId([subscriptionId], type,
+ *                names...): one name per type segment after the namespace
+ *   hashes:      uniqueString (13 characters of base 32 from MurmurHash64A of
+ *                the arguments joined by '-': deterministic, but not
+ *                byte-identical to Azure's, whose algorithm is unpublished),
+ *                guid (a version 5 UUID of the arguments joined by '-')
+ *   strings:     concat (strings, integers, booleans; or arrays), format
+ *                (.NET composite: {0}, {0,align}, {0:D3}, N, F, X with a
+ *                precision; {{ and }}), toLower, toUpper, trim, substring,
+ *                indexOf, lastIndexOf, startsWith, endsWith (the last four
+ *                case-insensitive), replace, split (a delimiter or an array of
+ *                them), padLeft, base64, base64ToString, uri, string
+ *   logic:       if (lazy: only the branch chosen is evaluated), equals (deep,
+ *                case-sensitive), not, and, or (two or more), true, false,
+ *                null, coalesce
+ *   numbers:     add, sub, mul, div, mod (64-bit, overflow and division by
+ *                zero refused), less, lessOrEquals, greater, greaterOrEquals
+ *                (integers, or strings ordinally), min, max (integers or one
+ *                array of them), range (count <= 10000), int, bool
+ *   collections: length, empty, contains (substring, element, or object key
+ *                case-insensitively), first, last, take, skip (strings and
+ *                arrays), createArray, array, createObject, union (objects
+ *                merged shallowly, arrays without repeats), intersection, json
+ * reference(), references() and the list*() functions are refused: sluice's
+ * resources are its own documents, with no runtime state or keys to read.
+ * Strings are measured and indexed in bytes. Integers are exact within
+ * +-2^53 (JSON numbers are doubles): a result beyond is refused.
+ *
+ * Limits (so no template can hurt sluiced): expressions of 24576
+ * characters, calls and selections nested 64 deep, values 64 deep, 512
+ * frames of recursion open at once (values, expressions and the variables
+ * they read, together), strings of 1 MiB, 2,000,000 values and 64 MiB of
+ * text created per expansion, copy
+ * counts of 800, SL_ARM_RESOURCES_MAX resources, SL_ARM_NEST_MAX levels of
+ * nested resources.
  */
 #ifndef SL_ARM_TEMPLATE_H
 #define SL_ARM_TEMPLATE_H

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # fuzz.sh: build the libFuzzer targets of tests/fuzz (in build-fuzz, with
 # clang, ASan and UBSan) and run each for a while on a copy of its seed
-# corpus (tests/fuzz/corpus/TARGET; the checked-in seeds are never written).
+# corpus (tests/fuzz/corpus/TARGET; the checked-in seeds are never written),
+# with the dictionary tests/fuzz/TARGET.dict when there is one.
 # Exits non-zero when a target crashes or a sanitizer reports, and prints the
 # reproducer's path and the command that replays it.
 #
@@ -15,7 +16,7 @@ cd "$SL_ROOT"
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 BUILD=build-fuzz
-ALL_TARGETS=(fuzz_parse fuzz_l2proto)
+ALL_TARGETS=(fuzz_parse fuzz_l2proto fuzz_arm_expr)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${ALL_TARGETS[@]}")
 
@@ -39,8 +40,10 @@ for t in "${targets[@]}"; do
 	cp tests/fuzz/corpus/"$t"/* "$work/corpus/"
 	sl_log "$t: ${FUZZ_SECONDS}s on $(ls "$work/corpus" | wc -l) seeds (log: $work/log)"
 	rc=0
+	dict=()
+	[ ! -f "tests/fuzz/$t.dict" ] || dict=(-dict="tests/fuzz/$t.dict")
 	# shellcheck disable=SC2086 # FUZZ_ARGS is a list of flags
-	"$BUILD/tests/fuzz/$t" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
+	"$BUILD/tests/fuzz/$t" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "${dict[@]}" \
 		-artifact_prefix="$work/artifacts/" ${FUZZ_ARGS:-} "$work/corpus" >"$work/log" 2>&1 || rc=$?
 	final=$(grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE)' "$work/log" | tail -1 || true)
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log" | tail -1)

@@ -9,8 +9,8 @@
 # written, those that need no NIC), the Debian package and its service, the
 # unit and dataplane tiers again under
 # AddressSanitizer + UndefinedBehaviorSanitizer, a fuzz smoke of the packet
-# parsers (libFuzzer), and end to end (network namespaces, real kernel TCP
-# and UDP; needs root).
+# parsers and the ARM template language (libFuzzer), and end to end (network
+# namespaces, real kernel TCP and UDP; needs root).
 #
 #   scripts/test.sh            everything
 #   SL_SKIP_ASAN=1 scripts/test.sh    skip the sanitizer build and runs
@@ -80,8 +80,9 @@ if [ "${SL_SKIP_ASAN:-0}" != 1 ]; then
 	run_tier "unit (asan+ubsan)" meson test -C build-asan --suite unit --print-errorlogs
 	run_tier "dataplane (asan+ubsan)" env SLUICE_BUILD=build-asan "${PYTEST[@]}" tests/dataplane
 fi
-# The parsers under libFuzzer for a few seconds each, so the harnesses cannot
-# rot (longer runs: scripts/fuzz.sh with FUZZ_SECONDS).
+# The parsers and the ARM template language under libFuzzer for a few seconds
+# each (every target of scripts/fuzz.sh), so the harnesses cannot rot (longer
+# runs: scripts/fuzz.sh with FUZZ_SECONDS).
 [ "${SL_SKIP_FUZZ:-0}" = 1 ] || run_tier "fuzz smoke" env FUZZ_SECONDS=15 scripts/fuzz.sh
 if [ "${SL_SKIP_E2E:-0}" != 1 ]; then
 	if [ "$(id -u)" -eq 0 ]; then

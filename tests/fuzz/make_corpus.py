@@ -11,10 +11,16 @@ A few real frames per case, built with scapy:
                          offending packets for sl_icmp_error_build (after a
                          type/code byte and a room byte); a first byte of 10
                          to 19 has the harness set the checksums first
+  corpus/fuzz_arm_expr/  ARM template expressions (every family of functions,
+                         selections, escapes, loops) and tiny templates
+                         (parameters, variables, copy loops, children,
+                         dependsOn, conditions, outputs)
 
-The seeds are checked in; run this again (python3 tests/fuzz/make_corpus.py)
-only to change them. Reproducers of fixed bugs live beside them and are kept.
+The seeds are checked in; run this again (python3 tests/fuzz/make_corpus.py
+[TARGET...], every target without one) only to change them. Reproducers of
+fixed bugs live beside them and are kept.
 """
+import json
 import os
 import sys
 
@@ -139,6 +145,131 @@ def l2proto_seeds():
     return s
 
 
+def arm_expr_seeds():
+    exprs = {
+        "expr_concat": "[concat('a', parameters('a'), 1, true())]",
+        "expr_select": "[parameters('o').k[2].z]",
+        "expr_escape": "[[not an expression]",
+        "expr_quotes": "[ toUpper( 'it''s' ) ]",
+        "expr_format": "[format('{0:D3}-{1,5}-{2:N2}-{3:x}{{}}', 7, 'b', 1234567, 255)]",
+        "expr_resource_id": "[resourceId('s2', 'rg2', 'Microsoft.Network/virtualNetworks/subnets', 'v', 's')]",
+        "expr_subscription_id": "[subscriptionResourceId('Microsoft.Resources/resourceGroups', 'rg')]",
+        "expr_scope": "[concat(resourceGroup().id, subscription().tenantId, deployment().name)]",
+        "expr_hashes": "[concat(uniqueString(resourceGroup().id), guid('a', 'b'))]",
+        "expr_if": "[if(equals(parameters('n'), 3), createArray(1, 2), div(1, 0))]",
+        "expr_logic": "[and(not(false()), or(false(), true()), less(1, 2), greaterOrEquals('b', 'a'))]",
+        "expr_numbers": "[sub(mul(add(1, 2), 4), mod(div(-7, 2), 2))]",
+        "expr_collections": "[union(createObject('a', 1), intersection(createObject('a', 1, 'b', 2), createObject('b', 2)))]",
+        "expr_arrays": "[concat(take(range(1, 5), 2), skip(variables('list'), 1), split('a,b;c', createArray(',', ';')))]",
+        "expr_strings": "[replace(substring(padLeft(trim('  ab '), 6, '0'), 1, 4), '0', 'x')]",
+        "expr_search": "[createArray(indexOf('abc', 'B'), lastIndexOf('abcb', 'b'), startsWith('ab', 'A'), endsWith('ab', 'b'), contains('ab', 'b'))]",
+        "expr_convert": "[createArray(string(createObject('a', 1)), int('42'), bool('true'), json('{\"a\": [1, null]}').a)]",
+        "expr_ends": "[createArray(first('abc'), last(createArray(1, 2)), length(parameters('o')), empty(''), min(3, 1), max(createArray(4, 9)))]",
+        "expr_coalesce": "[coalesce(null(), parameters('s'), 'y')]",
+        "expr_base64": "[base64ToString(base64('one, two, three'))]",
+        "expr_uri": "[uri('http://contoso.org/a/b/', '../c?d=1')]",
+        "expr_copy_index": "[copyIndex('loop', 1)]",
+        "expr_reference": "[reference('lb').properties]",
+        "expr_unclosed": "[concat(parameters('a')]",
+        "bare_call": "toLower(variables('vs'))",
+    }
+    templates = {
+        "tmpl_parameters": {
+            "parameters": {
+                "name": {"type": "string", "defaultValue": "[concat('lb-', resourceGroup().location)]",
+                         "minLength": 2, "maxLength": 40},
+                "n": {"type": "int", "defaultValue": 2, "minValue": 0, "maxValue": 5},
+                "sku": {"type": "string", "allowedValues": ["Basic", "Standard"], "defaultValue": "Standard"},
+                "pw": {"type": "securestring", "defaultValue": "x"},
+                "o": {"type": "object", "defaultValue": {"k": [1]}},
+            },
+            "resources": [],
+            "outputs": {"o": {"type": "string", "value": "[parameters('name')]"},
+                        "s": {"type": "securestring", "value": "[parameters('pw')]"}},
+        },
+        "tmpl_values": {
+            "template": {"parameters": {"a": {"type": "string"}, "b": {"type": "array", "defaultValue": []}},
+                         "resources": []},
+            "parameters": {"a": {"value": "x"}, "b": {"value": [1, 2]}},
+        },
+        "tmpl_variables": {
+            "variables": {"a": "[concat(variables('b'), '-x')]", "b": "[toUpper('b')]",
+                          "copy": [{"name": "ports", "count": 3, "input": "[add(80, copyIndex('ports'))]"}]},
+            "resources": [],
+            "outputs": {"ports": {"type": "array", "value": "[variables('ports')]"}},
+        },
+        "tmpl_copy": {
+            "resources": [{
+                "type": "Microsoft.Network/networkInterfaces", "apiVersion": "2023-04-01",
+                "name": "[concat('nic', copyIndex(1))]",
+                "copy": {"name": "nics", "count": 3, "mode": "Serial", "batchSize": 2},
+                "properties": {"ipConfigurations": [{"name": "ip", "properties": {"privateIPAddress": "[concat('10.0.0.', copyIndex(4))]"}}]},
+            }],
+        },
+        "tmpl_property_copy": {
+            "resources": [{
+                "type": "Microsoft.Network/loadBalancers/backendAddressPools", "name": "lb/pool",
+                "properties": {"copy": [{"name": "loadBalancerBackendAddresses", "count": 2,
+                                         "input": {"name": "[concat('a', copyIndex('loadBalancerBackendAddresses'))]"}}]},
+            }],
+        },
+        "tmpl_children": {
+            "resources": [
+                {"type": "Microsoft.Network/loadBalancers/probes", "name": "lb/p2", "properties": {"port": 81}},
+                {"type": "Microsoft.Network/loadBalancers", "name": "lb", "location": "[resourceGroup().location]",
+                 "resources": [{"type": "probes", "name": "p1", "properties": {"port": 80}},
+                               {"type": "Microsoft.Network/loadBalancers/inboundNatRules", "name": "lb/nat"}]},
+            ],
+        },
+        "tmpl_depends_on": {
+            "resources": [
+                {"type": "Microsoft.Network/loadBalancers", "name": "lb",
+                 "dependsOn": ["[resourceId('Microsoft.Network/networkInterfaces', 'nic')]",
+                               "Microsoft.Network/virtualNetworks/vnet", "nics"]},
+                {"type": "Microsoft.Network/networkInterfaces", "name": "nic", "dependsOn": ["vnet"]},
+                {"type": "Microsoft.Network/networkInterfaces", "name": "[concat('n', copyIndex())]",
+                 "copy": {"name": "nics", "count": 2}},
+                {"type": "Microsoft.Network/virtualNetworks", "name": "vnet"},
+            ],
+        },
+        "tmpl_cycle": {
+            "resources": [
+                {"type": "Microsoft.Network/loadBalancers", "name": "a", "dependsOn": ["b"]},
+                {"type": "Microsoft.Network/loadBalancers", "name": "b", "dependsOn": ["a"]},
+            ],
+        },
+        "tmpl_condition": {
+            "parameters": {"on": {"type": "bool", "defaultValue": False}},
+            "resources": [
+                {"condition": "[parameters('on')]", "type": "Microsoft.Network/virtualNetworks", "name": "v",
+                 "resources": [{"type": "subnets", "name": "s"}]},
+                {"condition": "[equals(mod(copyIndex(), 2), 0)]", "type": "Microsoft.Network/networkInterfaces",
+                 "name": "[concat('n', copyIndex())]", "copy": {"name": "l", "count": 3}, "dependsOn": ["v"]},
+            ],
+            "outputs": {"c": {"type": "array", "copy": {"count": 2, "input": "[copyIndex()]"}}},
+        },
+    }
+    # reproducers of fixed bugs: a parameter given as null (read as absent, a
+    # NULL dereference); variables each a deep value holding a deep
+    # expression reading the next (the stack overflowed before the frames
+    # open at once were bounded in all)
+    templates["repro_null_parameter_value"] = {
+        "template": {"parameters": {"a": {"type": "string"}}, "resources": []},
+        "parameters": {"a": {"value": None}},
+    }
+    deep = {}
+    for i in range(70):
+        v = "[" + "concat(" * 58 + f"string(variables('v{i + 1}'))" + ")" * 58 + "]"
+        for _ in range(60):
+            v = {"a": v}
+        deep[f"v{i}"] = v
+    deep["v70"] = 1
+    templates["repro_stack_depth"] = {"variables": deep, "resources": []}
+    seeds = {name: text.encode() for name, text in exprs.items()}
+    seeds.update({name: json.dumps(t, separators=(",", ":")).encode() for name, t in templates.items()})
+    return seeds
+
+
 def write(target, seeds):
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)
@@ -149,7 +280,12 @@ def write(target, seeds):
 
 
 def main():
-    total = write("fuzz_parse", parse_seeds()) + write("fuzz_l2proto", l2proto_seeds())
+    makers = {"fuzz_parse": parse_seeds, "fuzz_l2proto": l2proto_seeds, "fuzz_arm_expr": arm_expr_seeds}
+    targets = sys.argv[1:] or list(makers)
+    unknown = [t for t in targets if t not in makers]
+    if unknown:
+        sys.exit(f"unknown targets: {' '.join(unknown)} (known: {' '.join(makers)})")
+    total = sum(write(t, makers[t]()) for t in targets)
     print(f"seeds written: {total} bytes", file=sys.stderr)
 
 
