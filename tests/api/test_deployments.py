@@ -535,13 +535,13 @@ def test_validation_failure_changes_nothing(api):
 def test_unsupported_types_refused_or_skipped(api):
     rg = "vmrg"
     api.ok("PUT", res_id(rg, "virtualNetworks", "vmVNET"),
-           h.vnet_body(["10.71.0.0/16"], {"Subnet-1": "10.71.0.0/24"}), status=201)
+           h.vnet_body(["10.71.0.0/16"], {"frontSubnet": "10.71.0.0/24"}), status=201)
     t = load_fixture("vm_with_nic.json")
-    params = {"storageAccountName": "sluicestore", "storageAccountDomain": "core.example",
-              "adminUsername": "admin", "adminPassword": "Secret-Pa55-vm",
-              "imagePublisher": "MicrosoftWindowsServer", "storageLocation": "eastus",
-              "location": "eastus", "vnetName": "vmVNET", "nicName": "vm-nic",
-              "privateIpAddress": "10.71.0.5"}
+    params = {"diagStorageName": "sluicestore", "diagStorageSuffix": "core.example",
+              "operatorName": "operator", "operatorSecret": "Secret-Pa55-vm",
+              "osPublisher": "Debian", "diagStorageLocation": "eastus",
+              "deployLocation": "eastus", "networkName": "vmVNET", "interfaceName": "vm-nic",
+              "staticAddress": "10.71.0.5"}
     commits, snap = api.commits(), api.snapshot()
     r = deploy(api, rg, "vm", t, params)
     assert r.status == 400, r
@@ -551,10 +551,10 @@ def test_unsupported_types_refused_or_skipped(api):
     assert got == sorted([
         (f"/subscriptions/{h.SUB}/resourceGroups/{rg}/providers/Microsoft.Storage/"
          "storageAccounts/sluicestore", "Microsoft.Storage/storageAccounts"),
-        (res_id(rg, "networkSecurityGroups", "networkSecurityGroup1"),
+        (res_id(rg, "networkSecurityGroups", "appSecurityGroup"),
          f"{NET}/networkSecurityGroups"),
         (f"/subscriptions/{h.SUB}/resourceGroups/{rg}/providers/Microsoft.Compute/"
-         "virtualMachines/myVM", "Microsoft.Compute/virtualMachines")]), e
+         "virtualMachines/appServer", "Microsoft.Compute/virtualMachines")]), e
     assert all(x["code"] == "UnsupportedResourceType" for x in e["details"])
     assert "skipUnsupportedResources" in e["message"]
     assert api.commits() == commits and api.snapshot() == snap
@@ -572,13 +572,13 @@ def test_unsupported_types_refused_or_skipped(api):
     nic = api.get(res_id(rg, "networkInterfaces", "vm-nic")).json
     ipc = {k.lower(): v for k, v in nic["properties"]["ipConfigurations"][0]["properties"].items()}
     assert ipc["privateipaddress"] == "10.71.0.5"  # the template spells it privateIpAddress
-    assert "value" not in p["parameters"]["adminPassword"]
+    assert "value" not in p["parameters"]["operatorSecret"]
     assert "Secret-Pa55-vm" not in r.text
     # what-if lists the skipped ones as Unsupported
     r = deploy(api, rg, "vm", t, params, action="whatIf", skipUnsupportedResources=True)
     kinds = {c["resourceId"].rsplit("/", 1)[1]: c["changeType"]
              for c in r.json["properties"]["changes"]}
-    assert kinds["myVM"] == kinds["sluicestore"] == kinds["networkSecurityGroup1"] == \
+    assert kinds["appServer"] == kinds["sluicestore"] == kinds["appSecurityGroup"] == \
         "Unsupported", kinds
     assert kinds["vm-nic"] == "NoChange", kinds
 
@@ -805,37 +805,39 @@ def test_records_limit_per_group(daemons):
 # ---------------------------------------------------------------------------
 
 def test_exported_lb_template(api):
-    """The seed's exported template: SecureString location parameters, addresses
-    whose virtualNetwork has only a location (placed in the frontend subnet's vnet),
-    a separate pool resource depending on the LB by resourceId, its frontend in a
-    virtual network of another resource group created first by REST."""
-    api.ok("PUT", res_id("netrg", "virtualNetworks", "myVNET"),
-           h.vnet_body(["10.0.0.0/16"], {"Subnet-1": "10.0.0.0/24"}), status=201)
+    """A template in the shape of an exported one: SecureString location
+    parameters, addresses whose virtualNetwork has only a location (placed in the
+    frontend subnet's vnet), a Dynamic frontend with its address given, empty
+    outboundRules and inboundNatPools, a separate pool resource depending on the
+    LB by resourceId, its frontend in a virtual network of another resource group
+    (and subscription) created first by REST, named by the parameter's default."""
+    vnet = ("/subscriptions/3c9a1f52-7e0d-4b8e-a6a1-0d5b2c7e9f14/resourceGroups/NetCore7/"
+            "providers/Microsoft.Network/virtualNetworks/coreVNET")
+    api.ok("PUT", vnet, h.vnet_body(["10.40.0.0/16"], {"frontSubnet": "10.40.1.0/24"}),
+           status=201)
     t = load_fixture("exported_lb.json")
-    params = {"loadBalancers_myLB_location": "eastus",
-              "loadBalancers_myLB_location_1": "eastus",
-              "backendAddressPools_myBackendPool_location": "eastus",
-              "backendAddressPools_myBackendPool_location_1": "eastus",
-              "virtualNetworks_myVNET_externalid": res_id("netrg", "virtualNetworks", "myVNET")}
+    params = {"loadBalancers_edgeLB_location": "westeurope",
+              "loadBalancers_edgeLB_location_1": "westeurope",
+              "backendAddressPools_appPool_location": "westeurope",
+              "backendAddressPools_appPool_location_1": "westeurope"}
     commits = api.commits()
     r = deploy(api, "lbrg", "exported", t, params)
     assert r.status == 201, r
     assert api.commits() == commits + 1
     p = r.json["properties"]
-    assert all("value" not in p["parameters"][k] for k in params if "location" in k), p
-    assert p["parameters"]["loadBalancers_myLB_name"]["value"] == "myLB"
+    assert all("value" not in p["parameters"][k] for k in params), p
+    assert p["parameters"]["loadBalancers_edgeLB_name"]["value"] == "edgeLB"
     deps = {x["resourceName"]: [y["id"] for y in x["dependsOn"]] for x in p["dependencies"]}
-    assert deps["myLB/myBackendPool"] == [res_id("lbrg", "loadBalancers", "myLB")]
-    pool = api.get(res_id("lbrg", "loadBalancers", "myLB", "backendAddressPools",
-                          "myBackendPool")).json
+    assert deps["edgeLB/appPool"] == [res_id("lbrg", "loadBalancers", "edgeLB")]
+    pool = api.get(res_id("lbrg", "loadBalancers", "edgeLB", "backendAddressPools",
+                          "appPool")).json
     addrs = pool["properties"]["loadBalancerBackendAddresses"]
     assert [(a["name"], a["properties"]["ipAddress"]) for a in addrs] == [
-        ("addr1", "10.0.0.4"), ("addr2", "10.0.0.5")]
-    lb = api.get(res_id("lbrg", "loadBalancers", "myLB")).json
-    fe = h.child(lb, "frontendIPConfigurations", "LoadBalancerFrontEnd")
-    assert fe["properties"]["subnet"]["id"].lower() == res_id(
-        "netrg", "virtualNetworks", "myVNET", "subnets", "Subnet-1").lower()
-
+        ("app-a", "10.40.1.21"), ("app-b", "10.40.1.22")]
+    lb = api.get(res_id("lbrg", "loadBalancers", "edgeLB")).json
+    fe = h.child(lb, "frontendIPConfigurations", "edgeFrontend")
+    assert fe["properties"]["subnet"]["id"].lower() == (vnet + "/subnets/frontSubnet").lower()
+    assert fe["properties"]["privateIPAddress"] == "10.40.1.10"
 
 # ---------------------------------------------------------------------------
 # Traffic
