@@ -104,11 +104,10 @@ cJSON *sl_deploy_whatif(const cJSON *committed, const struct sl_deploy_request *
 /*
  * The record's "dependencies": [{"id", "resourceType", "resourceName",
  * "dependsOn": [{"id", "resourceType", "resourceName"}]}] of the expanded
- * resources that declare a dependsOn (a new array; empty when the template
- * did not expand). sl_deploy_deps.c.
+ * resources whose dependsOn names a deployed resource (a new array; empty
+ * when the template did not expand). sl_deploy_deps.c.
  */
-cJSON *sl_deploy_dependencies(const struct sl_deploy_request *rq,
-			      const struct sl_deploy_outcome *o);
+cJSON *sl_deploy_dependencies(const struct sl_deploy_outcome *o);
 
 /* ARM's error body {"error": {...}} of a refusal (a new tree). */
 cJSON *sl_deploy_error_body(const struct sl_deploy_outcome *o);
