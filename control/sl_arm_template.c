@@ -413,17 +413,6 @@ sl_tx_shown(const struct sl_tx_param *p, const cJSON *v, char *buf, size_t len)
 	return buf;
 }
 
-static bool
-sl_tx_one_of(const cJSON *allowed, const cJSON *v)
-{
-	const cJSON *a;
-
-	cJSON_ArrayForEach(a, allowed)
-		if (sl_arm_equal(a, v))
-			return true;
-	return false;
-}
-
 /* allowedValues: the value (each element of an Array parameter's value) is one of them. */
 static int
 sl_tx_param_allowed(struct sl_tx *x, const struct sl_tx_param *p, const cJSON *v)
@@ -440,9 +429,9 @@ sl_tx_param_allowed(struct sl_tx *x, const struct sl_tx_param *p, const cJSON *v
 					p->name);
 	if (strcmp(p->type, "Array") == 0) {
 		cJSON_ArrayForEach(e, v)
-			ok = ok && sl_tx_one_of(allowed, e);
+			ok = ok && sl_arm_array_has(allowed, e);
 	} else {
-		ok = sl_tx_one_of(allowed, v);
+		ok = sl_arm_array_has(allowed, v);
 	}
 	if (ok)
 		return 0;

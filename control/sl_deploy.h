@@ -97,6 +97,13 @@ int sl_deploy_validate(const struct sl_deploy_request *rq, struct sl_deploy_outc
 int sl_deploy_commit(struct sl_controller *c, const struct sl_deploy_request *rq,
 		     struct sl_deploy_outcome *o, double request_start_us);
 
+/*
+ * Does a prepared outcome put top-level resource (t, name) of the request's
+ * resource group, or one of its children? (What Complete mode keeps and
+ * what-if does not call Ignore.)
+ */
+bool sl_deploy_names(const struct sl_deploy_outcome *o, enum sl_res_type t, const char *name);
+
 /* The what-if answer's "changes" of a prepared, validated outcome (a new array). */
 cJSON *sl_deploy_whatif(const cJSON *committed, const struct sl_deploy_request *rq,
 			const struct sl_deploy_outcome *o);
