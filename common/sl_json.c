@@ -275,6 +275,20 @@ sl_json_nomem(struct sl_error *err, const char *target, const char *path)
 	return -ENOMEM;
 }
 
+cJSON *
+sl_json_arm_error(const char *code, const char *message, const char *target,
+		  const char *json_path)
+{
+	cJSON *e = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(e, "code", code);
+	cJSON_AddStringToObject(e, "message", message);
+	cJSON_AddStringToObject(e, "target", target);
+	if (json_path != NULL && json_path[0] != '\0')
+		cJSON_AddStringToObject(e, "jsonPath", json_path);
+	return e;
+}
+
 const cJSON *
 sl_json_member(const cJSON *obj, const char *key)
 {

@@ -84,6 +84,13 @@ const char *sl_json_type_name(const cJSON *v);
 /* Fill *err with OutOfMemory (target, path); returns -ENOMEM. */
 int sl_json_nomem(struct sl_error *err, const char *target, const char *path);
 
+/*
+ * ARM's error object {"code", "message", "target"[, "jsonPath"]}, jsonPath
+ * left out when json_path is NULL or "" (a new object).
+ */
+cJSON *sl_json_arm_error(const char *code, const char *message, const char *target,
+			 const char *json_path);
+
 /* Member key of obj when obj is an object that holds it; NULL for absent, JSON null or no object. */
 const cJSON *sl_json_member(const cJSON *obj, const char *key);
 

@@ -102,23 +102,15 @@ static cJSON *
 sl_error_json(const struct sl_error *e, const struct sl_error *detail)
 {
 	cJSON *root = cJSON_CreateObject();
-	cJSON *o = cJSON_AddObjectToObject(root, "error");
+	cJSON *o = sl_json_arm_error(e->code, e->message, e->target, e->json_path);
 
 	if (o == NULL)
 		return root;
-	cJSON_AddStringToObject(o, "code", e->code);
-	cJSON_AddStringToObject(o, "message", e->message);
-	cJSON_AddStringToObject(o, "target", e->target);
-	if (e->json_path[0] != '\0')
-		cJSON_AddStringToObject(o, "jsonPath", e->json_path);
-	if (detail != NULL) {
-		cJSON *d = cJSON_AddArrayToObject(o, "details");
-		cJSON *one = cJSON_CreateObject();
-		cJSON_AddStringToObject(one, "code", detail->code);
-		cJSON_AddStringToObject(one, "message", detail->message);
-		cJSON_AddStringToObject(one, "target", detail->target);
-		cJSON_AddItemToArray(d, one);
-	}
+	cJSON_AddItemToObject(root, "error", o);
+	if (detail != NULL)
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "details"),
+				     sl_json_arm_error(detail->code, detail->message, detail->target,
+						       NULL));
 	return root;
 }
 

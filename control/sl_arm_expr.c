@@ -146,6 +146,17 @@ sl_arm_equal(const cJSON *a, const cJSON *b)
 	return x == NULL && y == NULL;
 }
 
+bool
+sl_arm_array_has(const cJSON *arr, const cJSON *v)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, arr)
+		if (sl_arm_equal(e, v))
+			return true;
+	return false;
+}
+
 uint32_t
 sl_arm_depth(const cJSON *v, uint32_t limit)
 {
@@ -225,38 +236,23 @@ sl_arm_new_string(struct sl_arm_ctx *ctx, const char *s, size_t len, struct sl_a
 cJSON *
 sl_arm_new_int(struct sl_arm_ctx *ctx, int64_t i, struct sl_arm_fault *f)
 {
-	cJSON *v;
-
 	if (i > SL_ARM_INT_EXACT || i < -SL_ARM_INT_EXACT)
 		return sl_arm_fail(f, f->pos,
 				   "The integer %" PRId64 " is beyond 2^53, the largest a JSON number holds exactly",
 				   i);
-	if (sl_arm_charge(ctx, 1, 0, f) < 0)
-		return NULL;
-	v = cJSON_CreateNumber((double)i);
-	return v != NULL ? v : sl_arm_nomem(f, f->pos);
+	return sl_arm_adopt(ctx, cJSON_CreateNumber((double)i), f);
 }
 
 cJSON *
 sl_arm_new_bool(struct sl_arm_ctx *ctx, bool b, struct sl_arm_fault *f)
 {
-	cJSON *v;
-
-	if (sl_arm_charge(ctx, 1, 0, f) < 0)
-		return NULL;
-	v = cJSON_CreateBool(b);
-	return v != NULL ? v : sl_arm_nomem(f, f->pos);
+	return sl_arm_adopt(ctx, cJSON_CreateBool(b), f);
 }
 
 cJSON *
 sl_arm_new_container(struct sl_arm_ctx *ctx, bool object, struct sl_arm_fault *f)
 {
-	cJSON *v;
-
-	if (sl_arm_charge(ctx, 1, 0, f) < 0)
-		return NULL;
-	v = object ? cJSON_CreateObject() : cJSON_CreateArray();
-	return v != NULL ? v : sl_arm_nomem(f, f->pos);
+	return sl_arm_adopt(ctx, object ? cJSON_CreateObject() : cJSON_CreateArray(), f);
 }
 
 /* Values and bytes of text in v, counting no further than the budget left. */

@@ -132,6 +132,9 @@ bool sl_arm_int_of(const cJSON *v, int64_t *out);
 /* ARM's equals(): deep, case-sensitive, integers by value. */
 bool sl_arm_equal(const cJSON *a, const cJSON *b);
 
+/* Whether an element of the array arr equals v (sl_arm_equal). */
+bool sl_arm_array_has(const cJSON *arr, const cJSON *v);
+
 /* Nesting of v (a scalar is 1), counted no further than limit + 1. */
 uint32_t sl_arm_depth(const cJSON *v, uint32_t limit);
 

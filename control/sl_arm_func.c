@@ -1543,17 +1543,6 @@ sl_fn_same_kind(struct sl_arm_call *c)
 	return true;
 }
 
-static bool
-sl_fn_array_has(const cJSON *arr, const cJSON *v)
-{
-	const cJSON *e;
-
-	cJSON_ArrayForEach(e, arr)
-		if (sl_arm_equal(e, v))
-			return true;
-	return false;
-}
-
 /* union(): objects merged (a later key replaces an earlier), arrays joined without repeats. */
 static cJSON *
 sl_fn_union(struct sl_arm_call *c)
@@ -1572,7 +1561,7 @@ sl_fn_union(struct sl_arm_call *c)
 				cJSON_ReplaceItemViaPointer(out, had, e);
 			else if (cJSON_IsObject(out))
 				cJSON_AddItemToObject(out, e->string, e);
-			else if (sl_fn_array_has(out, e))
+			else if (sl_arm_array_has(out, e))
 				cJSON_Delete(e);
 			else
 				cJSON_AddItemToArray(out, e);
@@ -1594,10 +1583,10 @@ sl_fn_intersection(struct sl_arm_call *c)
 		return NULL;
 	out = sl_arm_new_container(c->ctx, obj, c->f);
 	while (out != NULL && (e = cJSON_DetachItemViaPointer(c->v[0], c->v[0]->child)) != NULL) {
-		keep = obj ? cJSON_GetObjectItem(out, e->string) == NULL : !sl_fn_array_has(out, e);
+		keep = obj ? cJSON_GetObjectItem(out, e->string) == NULL : !sl_arm_array_has(out, e);
 		for (i = 1; keep && i < c->n; i++) {
 			o = obj ? cJSON_GetObjectItem(c->v[i], e->string) : NULL;
-			keep = obj ? o != NULL && sl_arm_equal(o, e) : sl_fn_array_has(c->v[i], e);
+			keep = obj ? o != NULL && sl_arm_equal(o, e) : sl_arm_array_has(c->v[i], e);
 		}
 		if (!keep)
 			cJSON_Delete(e);
@@ -1617,7 +1606,7 @@ sl_fn_contains(struct sl_arm_call *c)
 	bool has;
 
 	if (cJSON_IsArray(where))
-		return sl_arm_new_bool(c->ctx, sl_fn_array_has(where, what), c->f);
+		return sl_arm_new_bool(c->ctx, sl_arm_array_has(where, what), c->f);
 	if (!cJSON_IsObject(where) && !cJSON_IsString(where))
 		return sl_fn_type_error(c, 0, "Array', 'Object' or 'String");
 	if (!sl_fn_scalar_text(what, &b)) {

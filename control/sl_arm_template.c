@@ -4,8 +4,8 @@
  * parameters checked against their declarations, variables evaluated
  * lazily (a cycle refused), resources unrolled (copy loops, conditions,
  * nested children lifted out with their full types and names), their
- * dependsOn resolved and put in a stable topological order, and the
- * outputs evaluated. Expressions are sl_arm_expr.c's.
+ * dependsOn resolved (and kept, for the deployment's record) and put in a
+ * stable topological order, and the outputs evaluated. Expressions are sl_arm_expr.c's.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -52,8 +52,9 @@ struct sl_tx_inst {
 	bool skipped;
 	int32_t loop;         /* index into the loops, -1 */
 	cJSON *depends;       /* dependsOn, evaluated: strings */
-	uint32_t *deps;       /* instances it waits for */
+	uint32_t *deps;       /* instances it waits for: its dependsOn's first, then the implicit */
 	uint32_t n_deps, cap_deps;
+	uint32_t n_explicit;  /* deps[0..n_explicit) come from its dependsOn */
 };
 
 /* What a nested child inherits: its parent's type, name, loops and fate. */
@@ -412,17 +413,6 @@ sl_tx_shown(const struct sl_tx_param *p, const cJSON *v, char *buf, size_t len)
 	return buf;
 }
 
-static bool
-sl_tx_one_of(const cJSON *allowed, const cJSON *v)
-{
-	const cJSON *a;
-
-	cJSON_ArrayForEach(a, allowed)
-		if (sl_arm_equal(a, v))
-			return true;
-	return false;
-}
-
 /* allowedValues: the value (each element of an Array parameter's value) is one of them. */
 static int
 sl_tx_param_allowed(struct sl_tx *x, const struct sl_tx_param *p, const cJSON *v)
@@ -439,9 +429,9 @@ sl_tx_param_allowed(struct sl_tx *x, const struct sl_tx_param *p, const cJSON *v
 					p->name);
 	if (strcmp(p->type, "Array") == 0) {
 		cJSON_ArrayForEach(e, v)
-			ok = ok && sl_tx_one_of(allowed, e);
+			ok = ok && sl_arm_array_has(allowed, e);
 	} else {
-		ok = sl_tx_one_of(allowed, v);
+		ok = sl_arm_array_has(allowed, v);
 	}
 	if (ok)
 		return 0;
@@ -1267,6 +1257,7 @@ sl_tx_resolve_depends(struct sl_tx *x, uint32_t i)
 			return sl_tx_fail(x, target, p, "Circular dependency detected on resource: '%.200s' depends on itself.",
 					  target);
 	}
+	in->n_explicit = in->n_deps;
 	return 0;
 }
 
@@ -1438,21 +1429,58 @@ sl_tx_cycle(struct sl_tx *x, const uint32_t *pending)
 			  "Circular dependency detected on resources: %s.", msg);
 }
 
+/*
+ * Each deployed resource's explicit dependencies as indexes into
+ * out->resources (pos: an instance's index there), each once.
+ */
+static int
+sl_tx_depends_on(struct sl_tx *x, struct sl_arm_expansion *out, const uint32_t *pos)
+{
+	struct sl_arm_resource *r;
+	struct sl_tx_inst *in;
+	uint32_t *seen, i, k, d;
+
+	seen = calloc(out->n_resources + 1, sizeof(*seen));
+	if (seen == NULL)
+		return sl_tx_nomem(x, "", "$.resources");
+	for (i = 0; i < x->n_inst; i++) {
+		in = &x->inst[i];
+		if (in->skipped || in->n_explicit == 0)
+			continue;
+		r = &out->resources[pos[i]];
+		r->depends_on = malloc(in->n_explicit * sizeof(*r->depends_on));
+		if (r->depends_on == NULL) {
+			free(seen);
+			return sl_tx_nomem(x, r->id, r->path);
+		}
+		for (k = 0; k < in->n_explicit; k++) {
+			d = pos[in->deps[k]];
+			if (seen[d] == i + 1)
+				continue;
+			seen[d] = i + 1;
+			r->depends_on[r->n_depends_on++] = d;
+		}
+	}
+	free(seen);
+	return 0;
+}
+
 /* The deployed instances in dependency order, into out->resources. */
 static int
 sl_tx_order(struct sl_tx *x, struct sl_arm_expansion *out)
 {
-	uint32_t *pending, *start, *users, i, k, v, n = 0, done = 0;
+	uint32_t *pending, *start, *users, *pos, i, k, v, n = 0, done = 0;
 	struct sl_tx_heap heap;
 	int rc = 0;
 
+	pos = calloc(x->n_inst + 1, sizeof(*pos));
 	pending = calloc(x->n_inst + 1, sizeof(*pending));
 	start = calloc(x->n_inst + 2, sizeof(*start));
 	users = calloc(x->n_edges + 1, sizeof(*users));
 	heap.a = calloc(x->n_inst + 1, sizeof(*heap.a));
 	heap.n = 0;
 	out->resources = calloc(x->n_inst + 1, sizeof(*out->resources));
-	if (pending == NULL || start == NULL || users == NULL || heap.a == NULL ||
+	if (pos == NULL || pending == NULL || start == NULL || users == NULL || heap.a == NULL ||
 	    out->resources == NULL) {
 		rc = sl_tx_nomem(x, "", "$.resources");
 		goto out;
@@ -1473,6 +1501,7 @@ sl_tx_order(struct sl_tx *x, struct sl_arm_expansion *out)
 	}
 	while (heap.n > 0) {
 		v = sl_tx_heap_pop(&heap);
+		pos[v] = done;
 		out->resources[done++] = x->inst[v].r;
 		x->inst[v].r.body = NULL; /* now the expansion's */
 		for (k = start[v]; k < start[v + 1]; k++)
@@ -1480,9 +1509,9 @@ sl_tx_order(struct sl_tx *x, struct sl_arm_expansion *out)
 				sl_tx_heap_push(&heap, users[k]);
 	}
 	out->n_resources = done;
-	if (done < n)
-		rc = sl_tx_cycle(x, pending);
+	rc = done < n ? sl_tx_cycle(x, pending) : sl_tx_depends_on(x, out, pos);
 out:
+	free(pos);
 	free(pending);
 	free(start);
 	free(users);
@@ -1664,8 +1693,10 @@ sl_arm_expansion_free(struct sl_arm_expansion *out)
 
 	if (out == NULL)
 		return;
-	for (i = 0; i < out->n_resources; i++)
+	for (i = 0; i < out->n_resources; i++) {
 		cJSON_Delete(out->resources[i].body);
+		free(out->resources[i].depends_on);
+	}
 	free(out->resources);
 	cJSON_Delete(out->outputs);
 	cJSON_Delete(out->parameters);

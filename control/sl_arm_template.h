@@ -9,7 +9,8 @@
  * unrolled (resource-level and property-level), nested child resources
  * lifted out with their full names ("lb/pool"), resources whose "condition"
  * is false left out, and the rest put in an order that honours dependsOn
- * (a cycle is refused). Outputs are evaluated after the resources.
+ * (a cycle is refused), each keeping what its dependsOn resolved to.
+ * Outputs are evaluated after the resources.
  *
  * Nothing here knows what a resource type means: the deployment engine
  * (sl_deploy.h) maps the expanded resources onto the desired-state document.
@@ -117,6 +118,19 @@ struct sl_arm_resource {
 	 */
 	cJSON *body;
 	char api_version[32];       /* "apiVersion" as written, "" when absent */
+	/*
+	 * What its "dependsOn" names, resolved: indexes into the expansion's
+	 * resources (each before this one), in the order of the dependsOn
+	 * entries, an entry naming a copy loop (or matching several
+	 * instances) giving every instance in declaration order; each
+	 * resource once. Only the explicit dependsOn: the implicit waits (a
+	 * child for its parent, a serial copy batch for the one before) order
+	 * the resources but are not listed. An entry naming a resource left
+	 * out by its condition is dropped. NULL and 0 when none; owned by the
+	 * expansion.
+	 */
+	size_t *depends_on;
+	size_t n_depends_on;
 };
 
 struct sl_arm_expansion {

@@ -62,19 +62,6 @@ sl_deploy_id(const struct sl_deploy_request *rq, char *buf, size_t len)
 /* ------------------------------------------------------------------------ */
 /* Errors */
 
-static cJSON *
-sl_detail(const char *code, const char *message, const char *target, const char *json_path)
-{
-	cJSON *d = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(d, "code", code);
-	cJSON_AddStringToObject(d, "message", message);
-	cJSON_AddStringToObject(d, "target", target);
-	if (json_path != NULL && json_path[0] != '\0')
-		cJSON_AddStringToObject(d, "jsonPath", json_path);
-	return d;
-}
-
 /* Refuse with status and {code, message, target[, jsonPath], details: []}; returns -EINVAL. */
 static int
 sl_refuse(struct sl_deploy_outcome *o, unsigned int status, const char *code, const char *target,
@@ -82,7 +69,7 @@ sl_refuse(struct sl_deploy_outcome *o, unsigned int status, const char *code, co
 {
 	cJSON_Delete(o->error);
 	o->status = status;
-	o->error = sl_detail(code, message, target, json_path);
+	o->error = sl_json_arm_error(code, message, target, json_path);
 	cJSON_AddArrayToObject(o->error, "details");
 	return -EINVAL;
 }
@@ -104,7 +91,7 @@ sl_refuse_invalid(struct sl_deploy_outcome *o, const struct sl_deploy_request *r
 	snprintf(msg, sizeof(msg), "The template deployment '%s' is not valid: %s: %s",
 		 rq->name, e->target, e->message);
 	sl_refuse(o, status, "InvalidTemplateDeployment", id, NULL, msg);
-	sl_add_detail(o, sl_detail(e->code, e->message, e->target, e->json_path));
+	sl_add_detail(o, sl_json_arm_error(e->code, e->message, e->target, e->json_path));
 	return -EINVAL;
 }
 
@@ -166,7 +153,7 @@ sl_check_types(const struct sl_deploy_request *rq, struct sl_deploy_outcome *o)
 		snprintf(msg, sizeof(msg), "The resource type '%s' is not modelled by sluice "
 			 "(it models Microsoft.Network virtualNetworks, networkInterfaces and "
 			 "loadBalancers with their child resources).", r->type);
-		cJSON *d = sl_detail("UnsupportedResourceType", msg, r->id, r->path);
+		cJSON *d = sl_json_arm_error("UnsupportedResourceType", msg, r->id, r->path);
 		cJSON_AddStringToObject(d, "resourceType", r->type);
 		cJSON_AddItemToArray(details, d);
 		cJSON *s = cJSON_CreateObject();
@@ -250,9 +237,8 @@ sl_entry_path(const cJSON *entry, struct sl_res_path *p)
 	return id != NULL ? sl_res_path_parse(id, p, &e) : -EINVAL;
 }
 
-/* Does the template name top-level resource (t, name) or one of its children? */
-static bool
-sl_named(const struct sl_deploy_outcome *o, enum sl_res_type t, const char *name)
+bool
+sl_deploy_names(const struct sl_deploy_outcome *o, enum sl_res_type t, const char *name)
 {
 	const cJSON *it;
 
@@ -262,21 +248,6 @@ sl_named(const struct sl_deploy_outcome *o, enum sl_res_type t, const char *name
 			return true;
 	}
 	return false;
-}
-
-/* The top-level resource's (sub, rg), from its stored id; -1 when it has none. */
-static int
-sl_stored_scope(const cJSON *res, char *sub, char *rg)
-{
-	const char *id = sl_json_member_string(res, "id");
-	struct sl_segs g;
-
-	if (id == NULL || sl_path_split(id, &g, SL_PATH_MAX_SEGMENTS) != 0 || g.n < 4 ||
-	    !sl_path_seg_is(&g, 0, "subscriptions") || !sl_path_seg_is(&g, 2, "resourceGroups") ||
-	    sl_path_seg_copy(&g, 1, sub, SL_RES_SCOPE_MAX) != 0 ||
-	    sl_path_seg_copy(&g, 3, rg, SL_RES_SCOPE_MAX) != 0)
-		return -1;
-	return 0;
 }
 
 /*
@@ -294,11 +265,11 @@ sl_complete_deletes(cJSON *doc, const struct sl_deploy_request *rq, struct sl_de
 
 		while (res != NULL) {
 			cJSON *next = res->next;
-			char sub[SL_RES_SCOPE_MAX], rg[SL_RES_SCOPE_MAX];
 			const char *name = sl_json_member_string(res, "name");
-			if (name != NULL && sl_stored_scope(res, sub, rg) == 0 &&
-			    strcasecmp(sub, rq->sub) == 0 && strcasecmp(rg, rq->rg) == 0 &&
-			    !sl_named(o, (enum sl_res_type)t, name)) {
+			struct sl_scope s;
+			sl_id_scope(sl_json_member_string(res, "id"), &s);
+			if (name != NULL && s.sub[0] != '\0' && strcasecmp(s.sub, rq->sub) == 0 &&
+			    strcasecmp(s.rg, rq->rg) == 0 && !sl_deploy_names(o, (enum sl_res_type)t, name)) {
 				cJSON *d = cJSON_CreateObject();
 				char type[SL_ARM_TYPE_MAX];
 				snprintf(type, sizeof(type), "Microsoft.Network/%s",
@@ -535,7 +506,7 @@ sl_deploy_commit(struct sl_controller *c, const struct sl_deploy_request *rq,
 	snprintf(msg, sizeof(msg), "The deployment '%s' failed and changed nothing: %s: %s",
 		 rq->name, e.code, e.message);
 	sl_refuse(o, 500, "DeploymentFailed", id, NULL, msg);
-	sl_add_detail(o, sl_detail(e.code, e.message, e.target, e.json_path));
+	sl_add_detail(o, sl_json_arm_error(e.code, e.message, e.target, e.json_path));
 	return rc;
 }
 

@@ -97,6 +97,13 @@ int sl_deploy_validate(const struct sl_deploy_request *rq, struct sl_deploy_outc
 int sl_deploy_commit(struct sl_controller *c, const struct sl_deploy_request *rq,
 		     struct sl_deploy_outcome *o, double request_start_us);
 
+/*
+ * Does a prepared outcome put top-level resource (t, name) of the request's
+ * resource group, or one of its children? (What Complete mode keeps and
+ * what-if does not call Ignore.)
+ */
+bool sl_deploy_names(const struct sl_deploy_outcome *o, enum sl_res_type t, const char *name);
+
 /* The what-if answer's "changes" of a prepared, validated outcome (a new array). */
 cJSON *sl_deploy_whatif(const cJSON *committed, const struct sl_deploy_request *rq,
 			const struct sl_deploy_outcome *o);
@@ -104,11 +111,10 @@ cJSON *sl_deploy_whatif(const cJSON *committed, const struct sl_deploy_request *
 /*
  * The record's "dependencies": [{"id", "resourceType", "resourceName",
  * "dependsOn": [{"id", "resourceType", "resourceName"}]}] of the expanded
- * resources that declare a dependsOn (a new array; empty when the template
- * did not expand). sl_deploy_deps.c.
+ * resources whose dependsOn names a deployed resource (a new array; empty
+ * when the template did not expand). sl_deploy_deps.c.
  */
-cJSON *sl_deploy_dependencies(const struct sl_deploy_request *rq,
-			      const struct sl_deploy_outcome *o);
+cJSON *sl_deploy_dependencies(const struct sl_deploy_outcome *o);
 
 /* ARM's error body {"error": {...}} of a refusal (a new tree). */
 cJSON *sl_deploy_error_body(const struct sl_deploy_outcome *o);

@@ -61,18 +61,14 @@ static void
 sl_answer_error(struct sl_deploy_answer *a, unsigned int status, const char *code,
 		const char *target, const char *json_path, const char *fmt, ...)
 {
-	cJSON *root = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(root, "error");
+	cJSON *root = cJSON_CreateObject();
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(a->message, sizeof(a->message), fmt, ap);
 	va_end(ap);
 	snprintf(a->code, sizeof(a->code), "%s", code);
-	cJSON_AddStringToObject(e, "code", code);
-	cJSON_AddStringToObject(e, "message", a->message);
-	cJSON_AddStringToObject(e, "target", target);
-	if (json_path != NULL)
-		cJSON_AddStringToObject(e, "jsonPath", json_path);
+	cJSON_AddItemToObject(root, "error", sl_json_arm_error(code, a->message, target, json_path));
 	sl_answer_json(a, status, root);
 }
 

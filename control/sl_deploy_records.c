@@ -233,7 +233,7 @@ sl_deploy_record(const struct sl_deploy_request *rq, const struct sl_deploy_outc
 				      ? cJSON_Duplicate(o->x.outputs, 1) : cJSON_CreateObject());
 	cJSON_AddItemToObject(props, "outputResources",
 			      o->error == NULL ? sl_record_output_resources(o) : cJSON_CreateArray());
-	cJSON_AddItemToObject(props, "dependencies", sl_deploy_dependencies(rq, o));
+	cJSON_AddItemToObject(props, "dependencies", sl_deploy_dependencies(o));
 	cJSON_AddItemToObject(props, "providers", sl_record_providers(o));
 	if (cJSON_GetArraySize(o->skipped) > 0)
 		cJSON_AddItemToObject(props, "skippedResources", cJSON_Duplicate(o->skipped, 1));

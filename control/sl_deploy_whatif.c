@@ -188,21 +188,6 @@ sl_listed(const cJSON *changes, const char *id)
 	return false;
 }
 
-/* Is top-level resource id named by the template itself or by one of its children? */
-static bool
-sl_touched(const struct sl_deploy_outcome *o, const char *id)
-{
-	const cJSON *it;
-	size_t n = strlen(id);
-
-	cJSON_ArrayForEach(it, o->resources) {
-		const char *rid = sl_json_member_string(it, "id");
-		if (rid != NULL && strncasecmp(rid, id, n) == 0 && (rid[n] == '\0' || rid[n] == '/'))
-			return true;
-	}
-	return false;
-}
-
 /* The resource group's top-level resources the deployment leaves alone: Ignore. */
 static void
 sl_ignored(cJSON *changes, const cJSON *committed, const struct sl_deploy_request *rq,
@@ -217,7 +202,7 @@ sl_ignored(cJSON *changes, const cJSON *committed, const struct sl_deploy_reques
 			struct sl_error e;
 			if (id == NULL || sl_res_path_parse(id, &p, &e) != 0 ||
 			    strcasecmp(p.sub, rq->sub) != 0 || strcasecmp(p.rg, rq->rg) != 0 ||
-			    sl_touched(o, id) || sl_listed(changes, id))
+			    sl_deploy_names(o, p.type, p.name) || sl_listed(changes, id))
 				continue;
 			cJSON *now = sl_doc_render(committed, &p, &e);
 			cJSON_AddItemToArray(changes, sl_change(id, "Ignore", now,

@@ -417,10 +417,6 @@ def deploy(verb, rg, n, *extra, lb=None, vnet=None):
                      *extra)
 
 
-def net_id(rg, *segs):
-    return h.arm(rg, *segs)
-
-
 def ids(items):
     return sorted(x["id"].lower() for x in items)
 
@@ -435,8 +431,8 @@ def test_create_show_list_delete(cli):
     assert rec["name"] == "lb-basic" and rec["properties"]["provisioningState"] == "Succeeded"
     assert rec["properties"]["outputs"]["frontend"]["value"] == "198.51.100.21:80"
     assert ids(rec["properties"]["outputResources"]) == sorted(
-        x.lower() for x in (net_id(rg, "loadBalancers", "lb21"),
-                            net_id(rg, "virtualNetworks", "vn21")))
+        x.lower() for x in (h.arm(rg, "loadBalancers", "lb21"),
+                            h.arm(rg, "virtualNetworks", "vn21")))
     lb = cli.json("lb", "show", "-g", rg, "-n", "lb21")
     p = lb["properties"]
     assert p["frontendIPConfigurations"][0]["properties"]["privateIPAddress"] == "198.51.100.21"
@@ -493,8 +489,8 @@ def test_validate(cli):
     rows = h.table_rows(cli.ok(*deploy("validate", rg, 23)).stdout)
     assert [r[0] for r in rows] == ["Succeeded"]
     res = cli.json(*deploy("validate", rg, 23))["properties"]["validatedResources"]
-    assert ids(res) == sorted(x.lower() for x in (net_id(rg, "loadBalancers", "lb23"),
-                                                   net_id(rg, "virtualNetworks", "vn23")))
+    assert ids(res) == sorted(x.lower() for x in (h.arm(rg, "loadBalancers", "lb23"),
+                                                   h.arm(rg, "virtualNetworks", "vn23")))
     assert h.commits(cli) == before
     cli.fail("lb", "show", "-g", rg, "-n", "lb23", code="ResourceNotFound")
     assert cli.json(*group_cmd("list", rg))["value"] == []
@@ -563,9 +559,9 @@ def test_what_if_create_nochange_modify_ignore_delete(cli):
     w = cli.json(*deploy("what-if", rg, 24, "--mode", "Complete"))
     assert w["status"] == "Succeeded"
     assert sorted((c["changeType"], c["resourceId"].lower()) for c in w["properties"]["changes"]) \
-        == sorted([("Delete", net_id(rg, "virtualNetworks", "vn24b").lower()),
-                   ("NoChange", net_id(rg, "loadBalancers", "lb24").lower()),
-                   ("NoChange", net_id(rg, "virtualNetworks", "vn24").lower())])
+        == sorted([("Delete", h.arm(rg, "virtualNetworks", "vn24b").lower()),
+                   ("NoChange", h.arm(rg, "loadBalancers", "lb24").lower()),
+                   ("NoChange", h.arm(rg, "virtualNetworks", "vn24").lower())])
     assert [r[0] for r in h.tsv_rows(cli.ok(*deploy("what-if", rg, 24, "-o", "tsv")).stdout)] \
         == ["NoChange", "NoChange", "Ignore"]
     cli.ok("vnet", "show", "-g", rg, "-n", "vn24b")  # what-if changed nothing

@@ -100,7 +100,7 @@ sl_fuzz_eval(const char *text)
 }
 
 static void
-sl_fuzz_check_resource(const struct sl_arm_resource *r)
+sl_fuzz_check_resource(const struct sl_arm_resource *r, size_t i)
 {
 	const char *last = strrchr(r->name, '/');
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(r->body, "name");
@@ -112,6 +112,9 @@ sl_fuzz_check_resource(const struct sl_arm_resource *r)
 	SL_FUZZ_CHECK(cJSON_IsString(name));
 	SL_FUZZ_CHECK(strcmp(name->valuestring, last != NULL ? last + 1 : r->name) == 0);
 	SL_FUZZ_CHECK(r->copy_index >= -1 && r->copy_index < SL_ARM_COPY_MAX);
+	SL_FUZZ_CHECK((r->n_depends_on == 0) == (r->depends_on == NULL));
+	for (size_t k = 0; k < r->n_depends_on; k++)
+		SL_FUZZ_CHECK(r->depends_on[k] < i); /* dependencies first */
 }
 
 /* Expand the template (and its parameter values); check the expansion or the error. */
@@ -135,7 +138,7 @@ sl_fuzz_expand(const cJSON *tmpl, const cJSON *values)
 	SL_FUZZ_CHECK(x.n_resources <= SL_ARM_RESOURCES_MAX);
 	SL_FUZZ_CHECK(cJSON_IsObject(x.outputs) && cJSON_IsObject(x.parameters));
 	for (i = 0; i < x.n_resources; i++)
-		sl_fuzz_check_resource(&x.resources[i]);
+		sl_fuzz_check_resource(&x.resources[i], i);
 	sl_arm_expansion_free(&x);
 }
 

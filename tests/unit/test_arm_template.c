@@ -595,6 +595,73 @@ test_depends_on(void **state)
 		     "Microsoft.Network/loadBalancers/a");
 }
 
+/* The full names of what resource `name` depends on, resolved, joined by ' '. */
+static const char *
+deps(const struct sl_arm_expansion *x, const char *name)
+{
+	static char buf[4096];
+	size_t i, k, off = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < x->n_resources && strcmp(x->resources[i].name, name) != 0; i++)
+		;
+	assert_true(i < x->n_resources);
+	assert_true((x->resources[i].n_depends_on == 0) == (x->resources[i].depends_on == NULL));
+	for (k = 0; k < x->resources[i].n_depends_on && off < sizeof(buf); k++) {
+		size_t d = x->resources[i].depends_on[k];
+		assert_true(d < i); /* dependencies first */
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s", k > 0 ? " " : "",
+					x->resources[d].name);
+	}
+	return buf;
+}
+
+/*
+ * What each dependsOn resolved to is kept: copyIndex() per instance, a copy
+ * loop's name as every instance, each resource once, a resource left out
+ * dropped; a child's wait for its parent and a serial batch's are not listed.
+ */
+static void
+test_depends_on_resolved(void **state)
+{
+	const char *tmpl =
+		"{`resources`: ["
+		LB("`[concat('lb', copyIndex())]`", ", `copy`: {`name`: `lbs`, `count`: 3},"
+		   " `dependsOn`: [`[concat('n', copyIndex())]`]") ","
+		LB("`all`", ", `dependsOn`: [`nics`, `n1`, `[resourceId('Microsoft.Network/networkInterfaces', 'n1')]`,"
+		   " `off`, `lbs`]") ","
+		"{`type`: `Microsoft.Network/networkInterfaces`, `name`: `[concat('n', copyIndex())]`,"
+		" `copy`: {`name`: `nics`, `count`: 3, `mode`: `Serial`, `batchSize`: 1}},"
+		"{`condition`: false, `type`: `Microsoft.Network/virtualNetworks`, `name`: `off`},"
+		"{`type`: `Microsoft.Network/virtualNetworks`, `name`: `v`,"
+		" `resources`: [{`type`: `subnets`, `name`: `s`}, {`type`: `subnets`, `name`: `t`, `dependsOn`: [`v/s`]}]}]}";
+	struct sl_arm_expansion x;
+
+	(void)state;
+	expand_ok(tmpl, NULL, &x);
+	assert_string_equal(names(&x), "n0 lb0 n1 lb1 n2 lb2 all v v/s v/t");
+	assert_string_equal(deps(&x, "lb0"), "n0");
+	assert_string_equal(deps(&x, "lb1"), "n1");
+	assert_string_equal(deps(&x, "lb2"), "n2");
+	assert_string_equal(deps(&x, "all"), "n0 n1 n2 lb0 lb1 lb2");
+	assert_string_equal(deps(&x, "n1"), "");  /* its serial batch's wait */
+	assert_string_equal(deps(&x, "v/s"), ""); /* its parent's */
+	assert_string_equal(deps(&x, "v/t"), "v/s");
+	assert_null(x.resources[0].depends_on);
+	sl_arm_expansion_free(&x);
+	/* every instance waiting for the whole loop: each lists all of it */
+	expand_ok("{`resources`: [" LB("`[concat('a', copyIndex())]`", ", `copy`: {`name`: `as`, `count`: 800},"
+		  " `dependsOn`: [`bs`, `bs`]") ","
+		  "{`type`: `Microsoft.Network/networkInterfaces`, `name`: `[concat('b', copyIndex())]`,"
+		  " `copy`: {`name`: `bs`, `count`: 800}}]}",
+		  NULL, &x);
+	assert_int_equal(x.n_resources, 1600);
+	assert_int_equal(x.resources[1599].n_depends_on, 800);
+	assert_int_equal(x.resources[800].n_depends_on, 800);
+	assert_string_equal(x.resources[x.resources[1599].depends_on[799]].name, "b799");
+	sl_arm_expansion_free(&x);
+}
+
 static void
 test_condition(void **state)
 {
@@ -861,6 +928,7 @@ main(void)
 		cmocka_unit_test(test_property_copy),
 		cmocka_unit_test(test_children),
 		cmocka_unit_test(test_depends_on),
+		cmocka_unit_test(test_depends_on_resolved),
 		cmocka_unit_test(test_condition),
 		cmocka_unit_test(test_outputs),
 		cmocka_unit_test(test_where_errors_point),

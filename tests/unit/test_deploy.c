@@ -158,6 +158,62 @@ test_one_commit_one_publication(void **state)
 	sl_controller_fini(&c);
 }
 
+/* A record's dependencies as "name: dep dep; name: dep". */
+static const char *
+dependencies(const cJSON *rec)
+{
+	static char buf[1024];
+	const cJSON *d, *on;
+	size_t off = 0;
+
+	buf[0] = '\0';
+	cJSON_ArrayForEach(d, cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "properties"), "dependencies")) {
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s:", off > 0 ? "; " : "",
+					cJSON_GetObjectItem(d, "resourceName")->valuestring);
+		cJSON_ArrayForEach(on, cJSON_GetObjectItem(d, "dependsOn"))
+			off += (size_t)snprintf(buf + off, sizeof(buf) - off, " %s",
+						cJSON_GetObjectItem(on, "resourceName")->valuestring);
+		assert_true(off < sizeof(buf));
+	}
+	return buf;
+}
+
+/* The record lists what each dependsOn resolved to: copyIndex() per instance, a loop as each. */
+static void
+test_record_dependencies(void **state)
+{
+	cJSON *tmpl = json("{\"resources\": ["
+			   " {\"type\": \"Microsoft.Network/virtualNetworks\", \"name\": \"[concat('v', copyIndex())]\","
+			   "  \"copy\": {\"name\": \"vnets\", \"count\": 2}, \"properties\": {"
+			   "   \"addressSpace\": {\"addressPrefixes\": [\"[concat('10.', add(10, copyIndex()), '.0.0/16')]\"]}}},"
+			   " {\"type\": \"Microsoft.Network/virtualNetworks/subnets\", \"name\": \"[concat('v', copyIndex(), '/s')]\","
+			   "  \"copy\": {\"name\": \"subs\", \"count\": 2},"
+			   "  \"dependsOn\": [\"[resourceId('Microsoft.Network/virtualNetworks', concat('v', copyIndex()))]\"],"
+			   "  \"properties\": {\"addressPrefix\": \"[concat('10.', add(10, copyIndex()), '.0.0/24')]\"}},"
+			   " {\"type\": \"Microsoft.Network/virtualNetworks\", \"name\": \"last\", \"dependsOn\": [\"subs\", \"off\"],"
+			   "  \"properties\": {\"addressSpace\": {\"addressPrefixes\": [\"10.20.0.0/16\"]}}},"
+			   " {\"condition\": false, \"type\": \"Microsoft.Network/virtualNetworks\", \"name\": \"off\"}]}");
+	struct sl_deploy_request rq = request(tmpl, NULL, SL_DEPLOY_INCREMENTAL);
+	struct sl_deploy_clock clk = {1700000000, 0, 1};
+	struct sl_deploy_outcome o;
+	cJSON *doc = sl_doc_new();
+
+	(void)state;
+	if (sl_deploy_prepare(doc, &rq, &o) != 0)
+		fail_msg("%s", cJSON_PrintUnformatted(o.error));
+	cJSON *rec = sl_deploy_record(&rq, &o, &clk);
+	assert_string_equal(dependencies(rec), "v0/s: v0; v1/s: v1; last: v0/s v1/s");
+	const cJSON *on = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "properties"), "dependencies"), 2), "dependsOn"), 1);
+	assert_string_equal(cJSON_GetObjectItem(on, "id")->valuestring, NET "/virtualNetworks/v1/subnets/s");
+	assert_string_equal(cJSON_GetObjectItem(on, "resourceType")->valuestring,
+			    "Microsoft.Network/virtualNetworks/subnets");
+	cJSON_Delete(rec);
+	sl_deploy_outcome_free(&o);
+	cJSON_Delete(doc);
+	cJSON_Delete(tmpl);
+}
+
 static void
 test_unsupported_refused_or_skipped(void **state)
 {
@@ -439,6 +495,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names_and_modes),
 		cmocka_unit_test(test_one_commit_one_publication),
+		cmocka_unit_test(test_record_dependencies),
 		cmocka_unit_test(test_unsupported_refused_or_skipped),
 		cmocka_unit_test(test_validation_error_points_at_the_template),
 		cmocka_unit_test(test_complete_mode_deletes_the_rest),
