@@ -1700,6 +1700,7 @@ sl_arm_expansion_free(struct sl_arm_expansion *out)
 	free(out->resources);
 	cJSON_Delete(out->outputs);
 	cJSON_Delete(out->parameters);
+	cJSON_Delete(out->secure_values);
 	memset(out, 0, sizeof(*out));
 }
 

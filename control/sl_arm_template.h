@@ -140,6 +140,14 @@ struct sl_arm_expansion {
 	cJSON *outputs;
 	/* The effective parameters {"p": {"type": "String", "value": ...}}; secure ones have no "value". */
 	cJSON *parameters;
+	/*
+	 * The text a secure parameter's value holds, for the caller to redact
+	 * from whatever it answers, records or logs: an array of strings, the
+	 * SecureString values and every string (and number, as text) inside a
+	 * SecureObject value, non-empty ones only, longest first. Never NULL
+	 * after a successful expansion.
+	 */
+	cJSON *secure_values;
 };
 
 /*
