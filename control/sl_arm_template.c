@@ -7,6 +7,7 @@
  * dependsOn resolved (and kept, for the deployment's record) and put in a
  * stable topological order, and the outputs evaluated. Expressions are sl_arm_expr.c's.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -1205,60 +1206,194 @@ sl_tx_edge(struct sl_tx *x, struct sl_tx_inst *in, uint32_t dep)
 	return 0;
 }
 
-/* Whether dependsOn entry s names instance j: id, "type/name", provider-relative id, name or loop. */
-static bool
-sl_tx_names(const struct sl_tx *x, const struct sl_tx_inst *j, const char *s)
-{
-	size_t tl = strlen(j->r.type);
-	const char *prov = strstr(j->r.id, "/providers/");
+/*
+ * The names a dependsOn entry may use for an instance, indexed once per
+ * expansion: its full id, "type/name", the id after "/providers/", its
+ * bare name and its copy loop's name, each (lower-cased) a key listing the
+ * instances it names in declaration order. Resolving an entry is one
+ * lookup, so the cost is linear in entries plus the edges they resolve to.
+ */
+struct sl_tx_key {
+	char *key;            /* lower case */
+	uint32_t hash;
+	uint32_t *inst, n, cap;
+	struct sl_tx_key *next;
+};
 
-	if (strcasecmp(s, j->r.id) == 0 || strcasecmp(s, j->r.name) == 0)
-		return true;
-	if (strncasecmp(s, j->r.type, tl) == 0 && s[tl] == '/' && strcasecmp(s + tl + 1, j->r.name) == 0)
-		return true;
-	if (prov != NULL && strcasecmp(s, prov + strlen("/providers/")) == 0)
-		return true;
-	return j->loop >= 0 && strcasecmp(s, x->loops[j->loop].name) == 0;
+struct sl_tx_index {
+	struct sl_tx_key **buckets;
+	uint32_t n_buckets;   /* a power of two */
+};
+
+static uint32_t
+sl_tx_hash(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a of the lower-cased text */
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (uint8_t)tolower((unsigned char)*s)) * 16777619u;
+	return h;
 }
 
-/* The edges of instance i's dependsOn; a name matching nothing is an error. */
+static struct sl_tx_key *
+sl_tx_index_find(const struct sl_tx_index *ix, const char *s)
+{
+	uint32_t h = sl_tx_hash(s);
+	struct sl_tx_key *k;
+
+	for (k = ix->buckets[h & (ix->n_buckets - 1)]; k != NULL; k = k->next)
+		if (k->hash == h && strcasecmp(k->key, s) == 0)
+			return k;
+	return NULL;
+}
+
 static int
-sl_tx_resolve_depends(struct sl_tx *x, uint32_t i)
+sl_tx_index_add(struct sl_tx_index *ix, const char *s, uint32_t j)
+{
+	struct sl_tx_key *k = sl_tx_index_find(ix, s), **b;
+	uint32_t *grown, cap;
+	char *p;
+
+	if (k == NULL) {
+		k = calloc(1, sizeof(*k));
+		if (k == NULL || (k->key = strdup(s)) == NULL) {
+			free(k);
+			return -ENOMEM;
+		}
+		for (p = k->key; *p != '\0'; p++)
+			*p = (char)tolower((unsigned char)*p);
+		k->hash = sl_tx_hash(s);
+		b = &ix->buckets[k->hash & (ix->n_buckets - 1)];
+		k->next = *b;
+		*b = k;
+	}
+	if (k->n > 0 && k->inst[k->n - 1] == j)
+		return 0; /* one instance under one key once */
+	if (k->n == k->cap) {
+		cap = k->cap == 0 ? 2 : k->cap * 2;
+		grown = realloc(k->inst, cap * sizeof(*grown));
+		if (grown == NULL)
+			return -ENOMEM;
+		k->inst = grown;
+		k->cap = cap;
+	}
+	k->inst[k->n++] = j;
+	return 0;
+}
+
+static void
+sl_tx_index_free(struct sl_tx_index *ix)
+{
+	struct sl_tx_key *k, *next;
+	uint32_t b;
+
+	for (b = 0; ix->buckets != NULL && b < ix->n_buckets; b++)
+		for (k = ix->buckets[b]; k != NULL; k = next) {
+			next = k->next;
+			free(k->key);
+			free(k->inst);
+			free(k);
+		}
+	free(ix->buckets);
+	ix->buckets = NULL;
+}
+
+/* Instance j's keys: id, "type/name", provider-relative id, name, loop. */
+static int
+sl_tx_index_inst(struct sl_tx_index *ix, const struct sl_tx *x, uint32_t j)
+{
+	const struct sl_tx_inst *in = &x->inst[j];
+	char tn[SL_ARM_TYPE_MAX + SL_ARM_NAME_MAX + 1];
+	const char *prov = strstr(in->r.id, "/providers/");
+	int rc;
+
+	snprintf(tn, sizeof(tn), "%s/%s", in->r.type, in->r.name);
+	rc = sl_tx_index_add(ix, in->r.id, j);
+	if (rc == 0)
+		rc = sl_tx_index_add(ix, tn, j);
+	if (rc == 0 && prov != NULL)
+		rc = sl_tx_index_add(ix, prov + strlen("/providers/"), j);
+	if (rc == 0)
+		rc = sl_tx_index_add(ix, in->r.name, j);
+	if (rc == 0 && in->loop >= 0)
+		rc = sl_tx_index_add(ix, x->loops[in->loop].name, j);
+	return rc;
+}
+
+static int
+sl_tx_index_build(struct sl_tx *x, struct sl_tx_index *ix)
+{
+	uint32_t j;
+
+	for (ix->n_buckets = 64; ix->n_buckets < 8 * x->n_inst; ix->n_buckets *= 2)
+		;
+	ix->buckets = calloc(ix->n_buckets, sizeof(*ix->buckets));
+	if (ix->buckets == NULL)
+		return sl_tx_nomem(x, "", "$.resources");
+	for (j = 0; j < x->n_inst; j++)
+		if (sl_tx_index_inst(ix, x, j) < 0)
+			return sl_tx_nomem(x, "", "$.resources");
+	return 0;
+}
+
+/*
+ * The edges of instance i's dependsOn, each dependency once (mark[j] ==
+ * i + 1 once j is one); a name matching nothing is an error.
+ */
+static int
+sl_tx_resolve_depends(struct sl_tx *x, const struct sl_tx_index *ix, uint32_t i, uint32_t *mark)
 {
 	struct sl_tx_inst *in = &x->inst[i];
 	char dp[SL_JSON_PATH_MAX], p[SL_JSON_PATH_MAX];
 	char target[SL_ARM_TYPE_MAX + SL_ARM_NAME_MAX + 1];
+	const struct sl_tx_key *key;
 	const cJSON *d;
-	uint32_t j, k = 0, hits, self;
+	uint32_t j, h, k = 0;
 	int rc;
 
 	snprintf(target, sizeof(target), "%s/%s", in->r.type, in->r.name);
 	sl_json_path_key(dp, in->r.path, "dependsOn");
 	cJSON_ArrayForEach(d, in->depends) {
 		sl_json_path_index(p, dp, k++);
-		for (j = 0, hits = 0, self = 0; j < x->n_inst; j++) {
-			if (!sl_tx_names(x, &x->inst[j], d->valuestring))
+		key = sl_tx_index_find(ix, d->valuestring);
+		if (key == NULL)
+			return sl_tx_fail(x, target, p, "The resource '%.200s' is not defined in the template.",
+					  d->valuestring);
+		if (key->n == 1 && key->inst[0] == i)
+			return sl_tx_fail(x, target, p, "Circular dependency detected on resource: '%.200s' depends on itself.",
+					  target);
+		for (h = 0; h < key->n; h++) {
+			j = key->inst[h];
+			if (j == i || x->inst[j].skipped || mark[j] == i + 1)
 				continue;
-			hits++;
-			if (j == i) {
-				self++;
-				continue;
-			}
-			if (x->inst[j].skipped)
-				continue;
+			mark[j] = i + 1;
 			rc = sl_tx_edge(x, in, j);
 			if (rc < 0)
 				return rc;
 		}
-		if (hits == 0)
-			return sl_tx_fail(x, target, p, "The resource '%.200s' is not defined in the template.",
-					  d->valuestring);
-		if (hits == self)
-			return sl_tx_fail(x, target, p, "Circular dependency detected on resource: '%.200s' depends on itself.",
-					  target);
 	}
 	in->n_explicit = in->n_deps;
 	return 0;
+}
+
+/* Every deployed instance's dependsOn, through one index. */
+static int
+sl_tx_resolve_all_depends(struct sl_tx *x)
+{
+	struct sl_tx_index ix = {0};
+	uint32_t *mark, i;
+	int rc;
+
+	mark = calloc(x->n_inst + 1, sizeof(*mark));
+	if (mark == NULL)
+		return sl_tx_nomem(x, "", "$.resources");
+	rc = sl_tx_index_build(x, &ix);
+	for (i = 0; rc == 0 && i < x->n_inst; i++)
+		if (!x->inst[i].skipped)
+			rc = sl_tx_resolve_depends(x, &ix, i, mark);
+	sl_tx_index_free(&ix);
+	free(mark);
+	return rc;
 }
 
 static int
@@ -1308,31 +1443,48 @@ sl_tx_parent_edges(struct sl_tx *x, const char **ids, uint32_t n)
 	return 0;
 }
 
-/* In a serial copy loop, each batch waits for the one before. */
+/*
+ * In a serial copy loop, each batch waits for the one before. The deployed
+ * instances are grouped by loop first (by[start[l]..start[l + 1]), in
+ * declaration order), so the cost is the edges made, not instances squared.
+ */
 static int
 sl_tx_serial_edges(struct sl_tx *x)
 {
+	uint32_t *start, *by, i, k, l;
 	struct sl_tx_inst *in, *o;
 	int64_t batch;
-	uint32_t i, j;
-	int rc;
+	int rc = 0;
 
-	for (i = 0; i < x->n_inst; i++) {
+	start = calloc(x->n_loops + 2, sizeof(*start));
+	by = calloc(x->n_inst + 1, sizeof(*by));
+	if (start == NULL || by == NULL) {
+		rc = sl_tx_nomem(x, "", "$.resources");
+		goto out;
+	}
+	for (i = 0; i < x->n_inst; i++)
+		if (!x->inst[i].skipped && x->inst[i].loop >= 0)
+			start[x->inst[i].loop + 2]++;
+	for (l = 0; l < x->n_loops; l++)
+		start[l + 2] += start[l + 1];
+	for (i = 0; i < x->n_inst; i++)
+		if (!x->inst[i].skipped && x->inst[i].loop >= 0)
+			by[start[x->inst[i].loop + 1]++] = i;
+	for (i = 0; rc == 0 && i < x->n_inst; i++) {
 		in = &x->inst[i];
 		if (in->skipped || in->loop < 0 || x->loops[in->loop].batch == 0)
 			continue;
 		batch = x->loops[in->loop].batch;
-		for (j = 0; j < x->n_inst; j++) {
-			o = &x->inst[j];
-			if (o->skipped || o->loop != in->loop ||
-			    o->r.copy_index / batch + 1 != in->r.copy_index / batch)
-				continue;
-			rc = sl_tx_edge(x, in, j);
-			if (rc < 0)
-				return rc;
+		for (k = start[in->loop]; rc == 0 && k < start[in->loop + 1]; k++) {
+			o = &x->inst[by[k]];
+			if (o->r.copy_index / batch + 1 == in->r.copy_index / batch)
+				rc = sl_tx_edge(x, in, by[k]);
 		}
 	}
-	return 0;
+out:
+	free(start);
+	free(by);
+	return rc;
 }
 
 /* Two deployed instances with one id; ids sorted. */
@@ -1534,9 +1686,8 @@ sl_tx_dependencies(struct sl_tx *x, struct sl_arm_expansion *out)
 			ids[n++] = x->inst[i].r.id;
 	qsort(ids, n, sizeof(*ids), sl_tx_id_cmp);
 	rc = sl_tx_duplicates(x, ids, n);
-	for (i = 0; rc == 0 && i < x->n_inst; i++)
-		if (!x->inst[i].skipped)
-			rc = sl_tx_resolve_depends(x, i);
+	if (rc == 0)
+		rc = sl_tx_resolve_all_depends(x);
 	if (rc == 0)
 		rc = sl_tx_parent_edges(x, ids, n);
 	if (rc == 0)

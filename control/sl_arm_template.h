@@ -91,7 +91,12 @@
 
 #define SL_ARM_COPY_MAX 800         /* ARM's largest copy count */
 #define SL_ARM_RESOURCES_MAX 4096   /* resource instances per template, conditions false included */
-#define SL_ARM_EDGES_MAX (1u << 22) /* dependencies between them */
+/*
+ * Dependencies between them, each counted once: 800 instances each waiting
+ * for a loop of 800 (640,000) fit; the bound keeps the memory of one
+ * expansion and of its record in tens of MiB.
+ */
+#define SL_ARM_EDGES_MAX 1000000u
 #define SL_ARM_NEST_MAX 8           /* levels of nested "resources" */
 #define SL_ARM_TEMPLATE_DEPTH_MAX 128 /* nesting of the template's and the parameters' JSON */
 
