@@ -1815,6 +1815,211 @@ sl_tx_effective_parameters(struct sl_tx *x, struct sl_arm_expansion *out)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- secure values */
+
+/* The text of a secure value's strings and numbers, into list. */
+static int
+sl_tx_secure_collect(const cJSON *v, cJSON *list)
+{
+	char num[40];
+	const cJSON *c;
+	int64_t i;
+
+	if (cJSON_IsString(v) && v->valuestring[0] != '\0')
+		return cJSON_AddItemToArray(list, cJSON_CreateString(v->valuestring)) ? 0 : -ENOMEM;
+	if (cJSON_IsNumber(v)) {
+		if (sl_arm_int_of(v, &i))
+			snprintf(num, sizeof(num), "%" PRId64, i);
+		else
+			snprintf(num, sizeof(num), "%.17g", v->valuedouble);
+		return cJSON_AddItemToArray(list, cJSON_CreateString(num)) ? 0 : -ENOMEM;
+	}
+	cJSON_ArrayForEach(c, v)
+		if (sl_tx_secure_collect(c, list) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+/* Longest first; equal lengths by their bytes (so that repeats are neighbours). */
+static int
+sl_tx_longer(const void *a, const void *b)
+{
+	const char *sa = (*(cJSON *const *)a)->valuestring, *sb = (*(cJSON *const *)b)->valuestring;
+	size_t la = strlen(sa), lb = strlen(sb);
+
+	return la > lb ? -1 : la < lb ? 1 : strcmp(sa, sb);
+}
+
+/* The secure parameters' text, longest first, each once; NULL when out of memory. */
+static cJSON *
+sl_tx_secure_values(const struct sl_tx *x)
+{
+	cJSON *list = cJSON_CreateArray(), **items, *c;
+	size_t n, i, kept = 0;
+	uint32_t k;
+
+	for (k = 0; list != NULL && k < x->n_params; k++)
+		/* a value of the wrong type stopped the expansion with an error that does not show it */
+		if (x->params[k].secure && x->params[k].value != NULL &&
+		    sl_tx_type_ok(x->params[k].type, x->params[k].value) &&
+		    sl_tx_secure_collect(x->params[k].value, list) < 0) {
+			cJSON_Delete(list);
+			return NULL;
+		}
+	n = list != NULL ? (size_t)cJSON_GetArraySize(list) : 0;
+	if (n < 2)
+		return list;
+	items = calloc(n, sizeof(*items));
+	if (items == NULL) {
+		cJSON_Delete(list);
+		return NULL;
+	}
+	for (i = 0, c = list->child; c != NULL; c = c->next)
+		items[i++] = c;
+	qsort(items, n, sizeof(*items), sl_tx_longer);
+	for (i = 0; i < n; i++) { /* relink in order, repeats deleted */
+		items[i]->next = items[i]->prev = NULL;
+		if (kept > 0 && strcmp(items[kept - 1]->valuestring, items[i]->valuestring) == 0)
+			cJSON_Delete(items[i]);
+		else
+			items[kept++] = items[i];
+	}
+	list->child = items[0];
+	for (i = 0; i < kept; i++) {
+		items[i]->prev = i > 0 ? items[i - 1] : items[kept - 1];
+		items[i]->next = i + 1 < kept ? items[i + 1] : NULL;
+	}
+	free(items);
+	return list;
+}
+
+/* How many bytes of the secure value s match at t (len bytes left) to be redacted; 0: none. */
+static size_t
+sl_redact_match(const char *t, size_t len, const char *s)
+{
+	size_t n = 0;
+
+	while (n < len && s[n] != '\0' && t[n] == s[n])
+		n++;
+	return s[n] == '\0' || n >= SL_ARM_REDACT_PREFIX ? n : 0;
+}
+
+/*
+ * text (len bytes) with the secure values replaced, a new string; NULL
+ * when nothing matched or out of memory (*changed says which). One pass:
+ * at each byte the longest value matching there wins, and what was put in
+ * is never scanned again.
+ */
+static char *
+sl_redact_dup(const char *text, size_t len, const cJSON *secure, bool *changed)
+{
+	static const char mark[] = "[secure]";
+	bool first[256] = {false};
+	size_t i, m, best, off = 0, cap;
+	const cJSON *s;
+	char *out = NULL, *grown;
+
+	*changed = false;
+	cJSON_ArrayForEach(s, secure)
+		if (cJSON_IsString(s) && s->valuestring[0] != '\0')
+			first[(uint8_t)s->valuestring[0]] = true;
+	for (i = 0; i < len;) {
+		best = 0;
+		if (first[(uint8_t)text[i]])
+			cJSON_ArrayForEach(s, secure)
+				if (cJSON_IsString(s) && s->valuestring[0] != '\0' &&
+				    (m = sl_redact_match(text + i, len - i, s->valuestring)) > best)
+					best = m;
+		if (best == 0 && out == NULL) {
+			i++;
+			continue;
+		}
+		if (out == NULL) { /* the first match: copy what came before */
+			cap = len + sizeof(mark) + 64;
+			out = malloc(cap);
+			if (out == NULL)
+				return NULL;
+			memcpy(out, text, i);
+			off = i;
+		}
+		if (off + sizeof(mark) + 1 > cap) {
+			cap = cap * 2 + sizeof(mark);
+			grown = realloc(out, cap);
+			if (grown == NULL) {
+				free(out);
+				return NULL;
+			}
+			out = grown;
+		}
+		if (best > 0) {
+			memcpy(out + off, mark, sizeof(mark) - 1);
+			off += sizeof(mark) - 1;
+			i += best;
+			*changed = true;
+		} else {
+			out[off++] = text[i++];
+		}
+	}
+	if (out != NULL)
+		out[off] = '\0';
+	return out;
+}
+
+void
+sl_arm_redact(char *text, size_t size, const cJSON *secure_values)
+{
+	bool changed;
+	char *r;
+
+	if (text == NULL || size == 0 || cJSON_GetArraySize(secure_values) == 0)
+		return;
+	r = sl_redact_dup(text, strnlen(text, size - 1), secure_values, &changed);
+	if (r == NULL && changed)
+		snprintf(text, size, "[secure]"); /* out of memory: say nothing */
+	if (r != NULL)
+		snprintf(text, size, "%s", r);
+	free(r);
+}
+
+void
+sl_arm_redact_json(cJSON *v, const cJSON *secure_values)
+{
+	bool changed;
+	cJSON *c;
+	char *r;
+
+	if (v == NULL || cJSON_GetArraySize(secure_values) == 0)
+		return;
+	if (cJSON_IsString(v) && v->valuestring != NULL) {
+		r = sl_redact_dup(v->valuestring, strlen(v->valuestring), secure_values, &changed);
+		if (changed) {
+			free(v->valuestring);
+			v->valuestring = r != NULL ? r : strdup("[secure]");
+		}
+		return;
+	}
+	cJSON_ArrayForEach(c, v)
+		sl_arm_redact_json(c, secure_values);
+}
+
+/* The expander's own error, redacted before it is returned. */
+static void
+sl_tx_redact_error(const struct sl_tx *x)
+{
+	cJSON *secrets = sl_tx_secure_values(x);
+	char code[sizeof(x->err->code)];
+
+	if (secrets == NULL) { /* cannot tell: say nothing that could hold one */
+		snprintf(code, sizeof(code), "%s", x->err->code);
+		sl_error_set(x->err, code, "", "", "The template could not be expanded (its message could hold a secure value).");
+		return;
+	}
+	sl_arm_redact(x->err->message, sizeof(x->err->message), secrets);
+	sl_arm_redact(x->err->target, sizeof(x->err->target), secrets);
+	sl_arm_redact(x->err->json_path, sizeof(x->err->json_path), secrets);
+	cJSON_Delete(secrets);
+}
+
 /* ---------------------------------------------------------------- entry points */
 
 static void
@@ -1903,8 +2108,12 @@ sl_arm_expand(const cJSON *tmpl, const cJSON *parameters, const struct sl_arm_sc
 		rc = sl_tx_dependencies(&x, out);
 	if (rc == 0)
 		rc = sl_tx_outputs(&x, out);
+	if (rc == 0 && (out->secure_values = sl_tx_secure_values(&x)) == NULL)
+		rc = sl_tx_nomem(&x, "", "$.parameters");
 	if (rc == 0)
 		rc = sl_tx_effective_parameters(&x, out);
+	if (rc < 0)
+		sl_tx_redact_error(&x);
 	sl_tx_free(&x);
 	if (rc < 0)
 		sl_arm_expansion_free(out);

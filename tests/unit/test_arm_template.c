@@ -142,6 +142,55 @@ assert_no_secret(const struct sl_arm_expansion *x, const char *secret)
 
 #define LB(name, extra) "{`type`: `Microsoft.Network/loadBalancers`, `apiVersion`: `2023-04-01`, `name`: " name extra "}"
 
+/*
+ * The text of secure values, for callers to redact: SecureString values and
+ * every string and number inside a SecureObject, non-empty, longest first;
+ * the expander's own errors carry none of it.
+ */
+static void
+test_secure_values(void **state)
+{
+	const char *tmpl =
+		"{`parameters`: {`pw`: {`type`: `securestring`}, `so`: {`type`: `secureObject`},"
+		" `plain`: {`type`: `string`, `defaultValue`: `visible`}}, `resources`: []}";
+	const char *bad =
+		"{`parameters`: {`pw`: {`type`: `securestring`}}, `resources`: ["
+		LB("`a`", ", `dependsOn`: [`[parameters('pw')]`]") "]}";
+	char text[64], longer[] = "0123456789abcdefghijKLMN";
+	struct sl_arm_expansion x;
+	struct sl_error err;
+	cJSON *secrets, *v;
+
+	(void)state;
+	expand_ok(tmpl, "{`pw`: {`value`: `S3cr3tVal`}, `so`: {`value`: {`k`: `objSecret`,"
+		  " `n`: 12345, `l`: [`deep`, ``, {`x`: `S3cr3tVal`}], `b`: true}}}", &x);
+	assert_json(x.secure_values, "[`S3cr3tVal`, `objSecret`, `12345`, `deep`]");
+	sl_arm_expansion_free(&x);
+	expand_ok("{`resources`: []}", NULL, &x);
+	assert_json(x.secure_values, "[]");
+	sl_arm_expansion_free(&x);
+	/* an error quoting a secure value says [secure] instead */
+	assert_int_equal(expand(bad, "{`pw`: {`value`: `S3cr3tVal`}}", &x, &err), -EINVAL);
+	assert_null(strstr(err.message, "S3cr3tVal"));
+	assert_non_null(strstr(err.message, "The resource '[secure]' is not defined in the template."));
+	/* the redaction itself: whole values, and a long one's truncated start */
+	secrets = J("[`0123456789abcdefghijKLMN`, `S3cr3tVal`]");
+	snprintf(text, sizeof(text), "a S3cr3tVal b 'S3cr3tVal'");
+	sl_arm_redact(text, sizeof(text), secrets);
+	assert_string_equal(text, "a [secure] b '[secure]'");
+	snprintf(text, sizeof(text), "'%.20s' and S3cr3t", longer);
+	sl_arm_redact(text, sizeof(text), secrets);
+	assert_string_equal(text, "'[secure]' and S3cr3t");
+	snprintf(text, 12, "%s", "S3cr3tVal12345");
+	sl_arm_redact(text, 12, secrets);
+	assert_string_equal(text, "[secure]12");
+	v = J("{`S3cr3tVal`: [`x S3cr3tVal`, 1, {`k`: `S3cr3tVal`}], `n`: null}");
+	sl_arm_redact_json(v, secrets);
+	assert_json(v, "{`S3cr3tVal`: [`x [secure]`, 1, {`k`: `[secure]`}], `n`: null}");
+	cJSON_Delete(v);
+	cJSON_Delete(secrets);
+}
+
 /* ---------------------------------------------------------------- parameters */
 
 static const char typed[] =
@@ -984,6 +1033,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_secure_values),
 		cmocka_unit_test(test_parameter_types),
 		cmocka_unit_test(test_parameter_values),
 		cmocka_unit_test(test_parameter_constraints),
