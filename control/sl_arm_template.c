@@ -78,6 +78,7 @@ struct sl_tx {
 	uint32_t n_params;
 	struct sl_tx_var *vars;
 	uint32_t n_vars;
+	const char *var_dup; /* the variable named again but for case, NULL */
 	const char *chain[SL_ARM_DEPTH_MAX + 1]; /* names being resolved, for a cycle's message */
 	uint32_t n_chain;
 	struct sl_tx_loop *loops;
@@ -138,6 +139,137 @@ sl_tx_fault(struct sl_tx *x, const struct sl_arm_fault *f, const char *target, c
 }
 
 /* ---------------------------------------------------------------- values */
+
+/*
+ * A case-insensitive index of names, each key listing the indexes added
+ * under it in the order added: for dependsOn (sl_tx_index_build) and for
+ * names that must differ by more than case (sl_tx_dup_name).
+ */
+struct sl_tx_key {
+	char *key;            /* lower case */
+	uint32_t hash;
+	uint32_t *inst, n, cap;
+	struct sl_tx_key *next;
+};
+
+struct sl_tx_index {
+	struct sl_tx_key **buckets;
+	uint32_t n_buckets;   /* a power of two */
+};
+
+static uint32_t
+sl_tx_hash(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a of the lower-cased text */
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (uint8_t)tolower((unsigned char)*s)) * 16777619u;
+	return h;
+}
+
+static struct sl_tx_key *
+sl_tx_index_find(const struct sl_tx_index *ix, const char *s)
+{
+	uint32_t h = sl_tx_hash(s);
+	struct sl_tx_key *k;
+
+	for (k = ix->buckets[h & (ix->n_buckets - 1)]; k != NULL; k = k->next)
+		if (k->hash == h && strcasecmp(k->key, s) == 0)
+			return k;
+	return NULL;
+}
+
+static int
+sl_tx_index_add(struct sl_tx_index *ix, const char *s, uint32_t j)
+{
+	struct sl_tx_key *k = sl_tx_index_find(ix, s), **b;
+	uint32_t *grown, cap;
+	char *p;
+
+	if (k == NULL) {
+		k = calloc(1, sizeof(*k));
+		if (k == NULL || (k->key = strdup(s)) == NULL) {
+			free(k);
+			return -ENOMEM;
+		}
+		for (p = k->key; *p != '\0'; p++)
+			*p = (char)tolower((unsigned char)*p);
+		k->hash = sl_tx_hash(s);
+		b = &ix->buckets[k->hash & (ix->n_buckets - 1)];
+		k->next = *b;
+		*b = k;
+	}
+	if (k->n > 0 && k->inst[k->n - 1] == j)
+		return 0; /* one instance under one key once */
+	if (k->n == k->cap) {
+		cap = k->cap == 0 ? 2 : k->cap * 2;
+		grown = realloc(k->inst, cap * sizeof(*grown));
+		if (grown == NULL)
+			return -ENOMEM;
+		k->inst = grown;
+		k->cap = cap;
+	}
+	k->inst[k->n++] = j;
+	return 0;
+}
+
+static void
+sl_tx_index_free(struct sl_tx_index *ix)
+{
+	struct sl_tx_key *k, *next;
+	uint32_t b;
+
+	for (b = 0; ix->buckets != NULL && b < ix->n_buckets; b++)
+		for (k = ix->buckets[b]; k != NULL; k = next) {
+			next = k->next;
+			free(k->key);
+			free(k->inst);
+			free(k);
+		}
+	free(ix->buckets);
+	ix->buckets = NULL;
+}
+
+/* 1 when name is in ix already (but for case), 0 when added, -ENOMEM. */
+static int
+sl_tx_seen(struct sl_tx_index *ix, const char *name)
+{
+	if (sl_tx_index_find(ix, name) != NULL)
+		return 1;
+	return sl_tx_index_add(ix, name, 0);
+}
+
+/*
+ * The first member name of obj that repeats an earlier one's but for case
+ * (ARM's names are case-insensitive); with copies, the elements of a "copy"
+ * array are named by their "name" (variables). NULL when none, and when out
+ * of memory (*nomem).
+ */
+static const char *
+sl_tx_dup_name(const cJSON *obj, bool copies, bool *nomem)
+{
+	struct sl_tx_index ix = {.n_buckets = 64};
+	const char *dup = NULL, *name;
+	const cJSON *m, *el;
+	int rc = 0;
+
+	while (ix.n_buckets < 2 * (uint32_t)cJSON_GetArraySize(obj))
+		ix.n_buckets *= 2;
+	ix.buckets = calloc(ix.n_buckets, sizeof(*ix.buckets));
+	rc = ix.buckets == NULL ? -ENOMEM : 0;
+	for (m = obj != NULL ? obj->child : NULL; rc == 0 && m != NULL; m = m->next) {
+		if (!copies || strcasecmp(m->string, "copy") != 0 || !cJSON_IsArray(m)) {
+			rc = sl_tx_seen(&ix, dup = m->string);
+			continue;
+		}
+		for (el = m->child; rc == 0 && el != NULL; el = el->next)
+			if ((name = sl_json_member_string(el, "name")) != NULL)
+				rc = sl_tx_seen(&ix, dup = name);
+	}
+	sl_tx_index_free(&ix);
+	*nomem = rc < 0;
+	return rc == 1 ? dup : NULL;
+}
 
 static cJSON *sl_tx_walk(struct sl_tx *x, struct sl_arm_ctx *ctx, const cJSON *v,
 			 const char *path, const char *target, uint32_t depth, int *rc);
@@ -512,19 +644,86 @@ sl_tx_param_resolve(struct sl_tx *x, struct sl_tx_param *p, uint32_t depth)
 	return rc < 0 ? rc : sl_tx_param_range(x, p, v);
 }
 
+/* Given value g for parameter j (x->n_params: none such). */
+static int
+sl_tx_param_given(struct sl_tx *x, const cJSON *g, uint32_t j, const char *path)
+{
+	if (j == x->n_params)
+		return sl_tx_fail(x, g->string, path,
+				  "The template parameters '%.100s' in the parameters are not valid; they are not present in the original template and can therefore not be provided at deployment time.",
+				  g->string);
+	if (sl_json_member(g, "reference") != NULL)
+		return sl_tx_fail(x, g->string, path,
+				  "The value of the template parameter '%.100s' is a Key Vault reference, which sluice does not support: give the value itself.",
+				  g->string);
+	if (!cJSON_IsObject(g) || cJSON_GetObjectItem(g, "value") == NULL)
+		return sl_tx_fail(x, g->string, path,
+				  "The template parameter '%.100s' must be given as {\"value\": ...}.", g->string);
+	x->params[j].given = g;
+	return 0;
+}
+
+/* Each given value to its declaration (names case-insensitive, each once: checked). */
+static int
+sl_tx_params_given(struct sl_tx *x, const cJSON *given)
+{
+	struct sl_tx_index ix = {.n_buckets = 64};
+	char path[SL_JSON_PATH_MAX];
+	const struct sl_tx_key *k;
+	const cJSON *g;
+	uint32_t j;
+	int rc = 0;
+
+	while (ix.n_buckets < 2 * x->n_params)
+		ix.n_buckets *= 2;
+	ix.buckets = calloc(ix.n_buckets, sizeof(*ix.buckets));
+	for (j = 0; ix.buckets != NULL && rc == 0 && j < x->n_params; j++)
+		rc = sl_tx_index_add(&ix, x->params[j].name, j);
+	if (ix.buckets == NULL || rc < 0) {
+		sl_tx_index_free(&ix);
+		return sl_tx_nomem(x, "", "$.parameters");
+	}
+	cJSON_ArrayForEach(g, given) {
+		sl_json_path_key(path, "$.parameters", g->string);
+		k = sl_tx_index_find(&ix, g->string);
+		j = k != NULL ? k->inst[0] : x->n_params;
+		rc = sl_tx_param_given(x, g, j, path);
+		if (rc < 0)
+			break;
+	}
+	sl_tx_index_free(&ix);
+	return rc;
+}
+
 /* The declarations and the values given; each given value must be declared. */
 static int
 sl_tx_params_read(struct sl_tx *x, const cJSON *given)
 {
-	const cJSON *decls = sl_json_member(x->tmpl, "parameters"), *d, *g;
+	const cJSON *decls = sl_json_member(x->tmpl, "parameters"), *d;
 	char path[SL_JSON_PATH_MAX];
 	struct sl_tx_param *p;
-	uint32_t i = 0, j;
+	const char *dup;
+	uint32_t i = 0;
+	bool nomem;
 
 	if (decls != NULL && !cJSON_IsObject(decls))
 		return sl_tx_fail(x, "", "$.parameters", "The template's parameters must be an object.");
 	if (given != NULL && !cJSON_IsObject(given) && !cJSON_IsNull(given))
 		return sl_tx_fail(x, "", "$.parameters", "The parameter values must be an object of {\"value\": ...}.");
+	dup = sl_tx_dup_name(decls, false, &nomem);
+	if (dup == NULL && !nomem && cJSON_IsObject(given)) {
+		dup = sl_tx_dup_name(given, false, &nomem);
+		if (dup != NULL) {
+			sl_json_path_key(path, "$.parameters", dup);
+			return sl_tx_fail(x, dup, path, "The value of the template parameter '%.100s' is given twice (parameter names are case-insensitive).", dup);
+		}
+	}
+	if (nomem)
+		return sl_tx_nomem(x, "", "$.parameters");
+	if (dup != NULL) {
+		sl_json_path_key(path, "$.parameters", dup);
+		return sl_tx_fail(x, dup, path, "The template parameter '%.100s' is declared twice (parameter names are case-insensitive).", dup);
+	}
 	x->n_params = decls != NULL ? (uint32_t)cJSON_GetArraySize(decls) : 0;
 	x->params = calloc(x->n_params + 1, sizeof(*x->params));
 	if (x->params == NULL)
@@ -534,9 +733,6 @@ sl_tx_params_read(struct sl_tx *x, const cJSON *given)
 		p->name = d->string;
 		p->decl = d;
 		sl_json_path_key(path, "$.parameters", d->string);
-		for (j = 0; j + 1 < i; j++)
-			if (strcasecmp(x->params[j].name, p->name) == 0)
-				return sl_tx_fail(x, p->name, path, "The template parameter '%s' is declared twice.", p->name);
 		if (!cJSON_IsObject(d))
 			return sl_tx_fail(x, p->name, path, "The template parameter '%s' must be an object with a type.", p->name);
 		p->type = sl_tx_type(sl_json_member_string(d, "type"));
@@ -547,24 +743,7 @@ sl_tx_params_read(struct sl_tx *x, const cJSON *given)
 	}
 	if (!cJSON_IsObject(given))
 		return 0;
-	cJSON_ArrayForEach(g, given) {
-		sl_json_path_key(path, "$.parameters", g->string);
-		for (j = 0; j < x->n_params && strcasecmp(x->params[j].name, g->string) != 0; j++)
-			;
-		if (j == x->n_params)
-			return sl_tx_fail(x, g->string, path,
-					  "The template parameters '%.100s' in the parameters are not valid; they are not present in the original template and can therefore not be provided at deployment time.",
-					  g->string);
-		if (sl_json_member(g, "reference") != NULL)
-			return sl_tx_fail(x, g->string, path,
-					  "The value of the template parameter '%.100s' is a Key Vault reference, which sluice does not support: give the value itself.",
-					  g->string);
-		if (!cJSON_IsObject(g) || cJSON_GetObjectItem(g, "value") == NULL)
-			return sl_tx_fail(x, g->string, path,
-					  "The template parameter '%.100s' must be given as {\"value\": ...}.", g->string);
-		x->params[j].given = g;
-	}
-	return 0;
+	return sl_tx_params_given(x, given);
 }
 
 /* ---------------------------------------------------------------- variables */
@@ -573,11 +752,9 @@ static int
 sl_tx_var_add(struct sl_tx *x, const char *name, const cJSON *decl, bool copy, const char *path)
 {
 	struct sl_tx_var *v;
-	uint32_t j;
 
-	for (j = 0; j < x->n_vars; j++)
-		if (strcasecmp(x->vars[j].name, name) == 0)
-			return sl_tx_fail(x, name, path, "The template variable '%.100s' is declared twice.", name);
+	if (name == x->var_dup)
+		return sl_tx_fail(x, name, path, "The template variable '%.100s' is declared twice (variable names are case-insensitive).", name);
 	v = &x->vars[x->n_vars++];
 	v->name = name;
 	v->decl = decl;
@@ -593,10 +770,14 @@ sl_tx_vars_read(struct sl_tx *x)
 	char path[SL_JSON_PATH_MAX], ep[SL_JSON_PATH_MAX];
 	uint32_t n = 0, k;
 	const char *name;
+	bool nomem;
 	int rc;
 
 	if (vars != NULL && !cJSON_IsObject(vars))
 		return sl_tx_fail(x, "", "$.variables", "The template's variables must be an object.");
+	x->var_dup = sl_tx_dup_name(vars, true, &nomem); /* sl_tx_var_add() refuses it where it is */
+	if (nomem)
+		return sl_tx_nomem(x, "", "$.variables");
 	cJSON_ArrayForEach(m, vars)
 		n += strcasecmp(m->string, "copy") == 0 && cJSON_IsArray(m) ?
 			     (uint32_t)cJSON_GetArraySize(m) : 1;
@@ -1018,18 +1199,17 @@ sl_tx_condition(struct sl_tx *x, struct sl_arm_ctx *ctx, const cJSON *decl, cons
 static int
 sl_tx_unique_members(struct sl_tx *x, const cJSON *obj, const char *path)
 {
+	const char *dup = NULL;
 	char p[SL_JSON_PATH_MAX];
-	const cJSON *a, *b;
+	bool nomem;
 
-	for (a = obj->child; a != NULL; a = a->next) {
-		for (b = obj->child; b != a; b = b->next) {
-			if (strcasecmp(a->string, b->string) != 0)
-				continue;
-			sl_json_path_key(p, path, a->string);
-			return sl_tx_fail(x, "", p, "The property '%.100s' is set twice.", a->string);
-		}
-	}
-	return 0;
+	dup = sl_tx_dup_name(obj, false, &nomem);
+	if (nomem)
+		return sl_tx_nomem(x, "", path);
+	if (dup == NULL)
+		return 0;
+	sl_json_path_key(p, path, dup);
+	return sl_tx_fail(x, "", p, "The property '%.100s' is set twice.", dup);
 }
 
 /* One instance of declaration decl (in loop `loop` at index, or none), and its nested children. */
@@ -1204,98 +1384,6 @@ sl_tx_edge(struct sl_tx *x, struct sl_tx_inst *in, uint32_t dep)
 	}
 	in->deps[in->n_deps++] = dep;
 	return 0;
-}
-
-/*
- * The names a dependsOn entry may use for an instance, indexed once per
- * expansion: its full id, "type/name", the id after "/providers/", its
- * bare name and its copy loop's name, each (lower-cased) a key listing the
- * instances it names in declaration order. Resolving an entry is one
- * lookup, so the cost is linear in entries plus the edges they resolve to.
- */
-struct sl_tx_key {
-	char *key;            /* lower case */
-	uint32_t hash;
-	uint32_t *inst, n, cap;
-	struct sl_tx_key *next;
-};
-
-struct sl_tx_index {
-	struct sl_tx_key **buckets;
-	uint32_t n_buckets;   /* a power of two */
-};
-
-static uint32_t
-sl_tx_hash(const char *s)
-{
-	uint32_t h = 2166136261u; /* FNV-1a of the lower-cased text */
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (uint8_t)tolower((unsigned char)*s)) * 16777619u;
-	return h;
-}
-
-static struct sl_tx_key *
-sl_tx_index_find(const struct sl_tx_index *ix, const char *s)
-{
-	uint32_t h = sl_tx_hash(s);
-	struct sl_tx_key *k;
-
-	for (k = ix->buckets[h & (ix->n_buckets - 1)]; k != NULL; k = k->next)
-		if (k->hash == h && strcasecmp(k->key, s) == 0)
-			return k;
-	return NULL;
-}
-
-static int
-sl_tx_index_add(struct sl_tx_index *ix, const char *s, uint32_t j)
-{
-	struct sl_tx_key *k = sl_tx_index_find(ix, s), **b;
-	uint32_t *grown, cap;
-	char *p;
-
-	if (k == NULL) {
-		k = calloc(1, sizeof(*k));
-		if (k == NULL || (k->key = strdup(s)) == NULL) {
-			free(k);
-			return -ENOMEM;
-		}
-		for (p = k->key; *p != '\0'; p++)
-			*p = (char)tolower((unsigned char)*p);
-		k->hash = sl_tx_hash(s);
-		b = &ix->buckets[k->hash & (ix->n_buckets - 1)];
-		k->next = *b;
-		*b = k;
-	}
-	if (k->n > 0 && k->inst[k->n - 1] == j)
-		return 0; /* one instance under one key once */
-	if (k->n == k->cap) {
-		cap = k->cap == 0 ? 2 : k->cap * 2;
-		grown = realloc(k->inst, cap * sizeof(*grown));
-		if (grown == NULL)
-			return -ENOMEM;
-		k->inst = grown;
-		k->cap = cap;
-	}
-	k->inst[k->n++] = j;
-	return 0;
-}
-
-static void
-sl_tx_index_free(struct sl_tx_index *ix)
-{
-	struct sl_tx_key *k, *next;
-	uint32_t b;
-
-	for (b = 0; ix->buckets != NULL && b < ix->n_buckets; b++)
-		for (k = ix->buckets[b]; k != NULL; k = next) {
-			next = k->next;
-			free(k->key);
-			free(k->inst);
-			free(k);
-		}
-	free(ix->buckets);
-	ix->buckets = NULL;
 }
 
 /* Instance j's keys: id, "type/name", provider-relative id, name, loop. */
@@ -1777,8 +1865,19 @@ sl_tx_outputs(struct sl_tx *x, struct sl_arm_expansion *out)
 	const cJSON *outs = sl_json_member(x->tmpl, "outputs"), *o;
 	int rc;
 
+	char path[SL_JSON_PATH_MAX];
+	const char *dup;
+	bool nomem;
+
 	if (outs != NULL && !cJSON_IsObject(outs))
 		return sl_tx_fail(x, "", "$.outputs", "The template's outputs must be an object.");
+	dup = sl_tx_dup_name(outs, false, &nomem);
+	if (nomem)
+		return sl_tx_nomem(x, "", "$.outputs");
+	if (dup != NULL) {
+		sl_json_path_key(path, "$.outputs", dup);
+		return sl_tx_fail(x, dup, path, "The template output '%.100s' is declared twice (output names are case-insensitive).", dup);
+	}
 	out->outputs = cJSON_CreateObject();
 	if (out->outputs == NULL)
 		return sl_tx_nomem(x, "", "$.outputs");

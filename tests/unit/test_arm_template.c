@@ -191,6 +191,43 @@ test_secure_values(void **state)
 	cJSON_Delete(secrets);
 }
 
+/*
+ * ARM's names are case-insensitive: parameters, their given values,
+ * variables and outputs differing only by case are refused (a secure `pw`
+ * and a plain `PW` must not be confused); the effective parameters spell
+ * each type canonically whatever the template's spelling.
+ */
+static void
+test_names_case_insensitive(void **state)
+{
+	struct sl_arm_expansion x;
+
+	(void)state;
+	expand_fails("{`parameters`: {`pw`: {`type`: `securestring`}, `PW`: {`type`: `string`}}, `resources`: []}",
+		     "{`pw`: {`value`: `S3cr3tVal`}, `PW`: {`value`: `plain`}}",
+		     "The template parameter 'PW' is declared twice (parameter names are case-insensitive).",
+		     "$.parameters.PW", "PW");
+	expand_fails("{`parameters`: {`pw`: {`type`: `securestring`}}, `resources`: []}",
+		     "{`pw`: {`value`: `S3cr3tVal`}, `PW`: {`value`: `plain`}}",
+		     "The value of the template parameter 'PW' is given twice", "$.parameters.PW", "PW");
+	expand_fails("{`variables`: {`v`: 1, `V`: 2}, `resources`: []}", NULL,
+		     "The template variable 'V' is declared twice", "$.variables.V", "V");
+	expand_fails("{`resources`: [], `outputs`: {`o`: {`type`: `securestring`, `value`: `a`},"
+		     " `O`: {`type`: `string`, `value`: `b`}}}", NULL,
+		     "The template output 'O' is declared twice (output names are case-insensitive).",
+		     "$.outputs.O", "O");
+	expand_ok("{`parameters`: {`a`: {`type`: `STRING`}, `b`: {`type`: `secureSTRING`}, `c`: {`type`: `iNt`},"
+		  " `d`: {`type`: `BOOL`}, `e`: {`type`: `OBJECT`}, `f`: {`type`: `SECUREobject`},"
+		  " `g`: {`type`: `ARRAY`}}, `resources`: [], `outputs`: {`o`: {`type`: `INT`, `value`: 1}}}",
+		  "{`a`: {`value`: `x`}, `b`: {`value`: `y`}, `c`: {`value`: 1}, `d`: {`value`: true},"
+		  " `e`: {`value`: {}}, `f`: {`value`: {}}, `g`: {`value`: []}}", &x);
+	assert_json(x.parameters, "{`a`: {`type`: `String`, `value`: `x`}, `b`: {`type`: `SecureString`},"
+		    " `c`: {`type`: `Int`, `value`: 1}, `d`: {`type`: `Bool`, `value`: true},"
+		    " `e`: {`type`: `Object`, `value`: {}}, `f`: {`type`: `SecureObject`}, `g`: {`type`: `Array`, `value`: []}}");
+	assert_json(x.outputs, "{`o`: {`type`: `Int`, `value`: 1}}");
+	sl_arm_expansion_free(&x);
+}
+
 /* ---------------------------------------------------------------- parameters */
 
 static const char typed[] =
@@ -1034,6 +1071,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_secure_values),
+		cmocka_unit_test(test_names_case_insensitive),
 		cmocka_unit_test(test_parameter_types),
 		cmocka_unit_test(test_parameter_values),
 		cmocka_unit_test(test_parameter_constraints),
