@@ -1543,7 +1543,33 @@ sl_fn_same_kind(struct sl_arm_call *c)
 	return true;
 }
 
-/* union(): objects merged (a later key replaces an earlier), arrays joined without repeats. */
+/*
+ * Member e (detached) into object out as union() does: a nested object
+ * merges with an object of the same key, member by member, to any depth;
+ * anything else (an array too: nested arrays are not merged) replaces it.
+ */
+static void
+sl_fn_union_member(cJSON *out, cJSON *e)
+{
+	cJSON *had = cJSON_GetObjectItem(out, e->string), *m;
+
+	if (had == NULL) {
+		cJSON_AddItemToObject(out, e->string, e);
+		return;
+	}
+	if (!cJSON_IsObject(had) || !cJSON_IsObject(e)) {
+		cJSON_ReplaceItemViaPointer(out, had, e);
+		return;
+	}
+	while ((m = cJSON_DetachItemViaPointer(e, e->child)) != NULL)
+		sl_fn_union_member(had, m);
+	cJSON_Delete(e);
+}
+
+/*
+ * union(): objects merged (a later key replaces an earlier; nested objects
+ * merged deeply, as ARM does), arrays joined without repeats.
+ */
 static cJSON *
 sl_fn_union(struct sl_arm_call *c)
 {
@@ -1555,12 +1581,8 @@ sl_fn_union(struct sl_arm_call *c)
 	out = sl_arm_new_container(c->ctx, cJSON_IsObject(c->v[0]), c->f);
 	for (i = 0; out != NULL && i < c->n; i++) {
 		while ((e = cJSON_DetachItemViaPointer(c->v[i], c->v[i]->child)) != NULL) {
-			cJSON *had = cJSON_IsObject(out) ? cJSON_GetObjectItem(out, e->string) : NULL;
-
-			if (had != NULL)
-				cJSON_ReplaceItemViaPointer(out, had, e);
-			else if (cJSON_IsObject(out))
-				cJSON_AddItemToObject(out, e->string, e);
+			if (cJSON_IsObject(out))
+				sl_fn_union_member(out, e);
 			else if (sl_arm_array_has(out, e))
 				cJSON_Delete(e);
 			else

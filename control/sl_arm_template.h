@@ -61,7 +61,9 @@
  *   collections: length, empty, contains (substring, element, or object key
  *                case-insensitively), first, last, take, skip (strings and
  *                arrays), createArray, array, createObject, union (objects
- *                merged shallowly, arrays without repeats), intersection, json
+ *                merged deeply: nested objects member by member, anything
+ *                else, arrays too, replaced; arrays joined without
+ *                repeats), intersection, json
  * reference(), references() and the list*() functions are refused: sluice's
  * resources are its own documents, with no runtime state or keys to read.
  * Strings are measured and indexed in bytes. Integers are exact within

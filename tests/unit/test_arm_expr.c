@@ -516,6 +516,15 @@ test_conversions_and_collections(void **state)
 		 "{\"a\": 1, \"b\": 3, \"c\": 4}"},
 		{"[union(createArray(1, 2), createArray(2, 3), createArray(1, 4))]", "[1, 2, 3, 4]"},
 		{"[union(createArray(1, 1), createArray())]", "[1]"},
+		/* nested objects merge deeply; anything else, arrays too, replaces */
+		{"[union(json('{\"a\":1,\"b\":{\"c\":1}}'), json('{\"b\":{\"d\":2}}'))]",
+		 "{\"a\": 1, \"b\": {\"c\": 1, \"d\": 2}}"},
+		{"[union(json('{\"p\":{\"one\":\"a\",\"three\":\"c1\",\"n\":{\"x\":1}},\"arr\":[1,2]}'),"
+		 " json('{\"p\":{\"three\":\"c2\",\"n\":{\"y\":2}},\"arr\":[3]}'),"
+		 " json('{\"p\":{\"one\":[1]}}'))]",
+		 "{\"p\": {\"one\": [1], \"three\": \"c2\", \"n\": {\"x\": 1, \"y\": 2}}, \"arr\": [3]}"},
+		{"[union(json('{\"b\":{\"c\":1}}'), json('{\"b\":2}'), json('{\"b\":{\"d\":3}}'))]",
+		 "{\"b\": {\"d\": 3}}"},
 		{"[intersection(createObject('a', 1, 'b', 2), createObject('a', 1, 'b', 3))]",
 		 "{\"a\": 1}"},
 		{"[intersection(createArray(1, 2, 3), createArray(2, 3, 4), createArray(3, 2))]",
