@@ -212,6 +212,63 @@ sl_arm_frame_close(struct sl_arm_ctx *ctx)
 	ctx->budget->frames--;
 }
 
+/* ---------------------------------------------------------------- UTF-8 */
+
+bool
+sl_arm_utf8_valid(const char *s, size_t n)
+{
+	const uint8_t *p = (const uint8_t *)s, *end = p + n;
+	uint32_t cp, min;
+	size_t k, more;
+
+	while (p < end) {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if (*p >= 0xC2 && *p <= 0xDF)
+			more = 1, cp = *p & 0x1F, min = 0x80;
+		else if (*p >= 0xE0 && *p <= 0xEF)
+			more = 2, cp = *p & 0x0F, min = 0x800;
+		else if (*p >= 0xF0 && *p <= 0xF4)
+			more = 3, cp = *p & 0x07, min = 0x10000;
+		else
+			return false;
+		if ((size_t)(end - p) <= more)
+			return false;
+		for (k = 1; k <= more; k++) {
+			if ((p[k] & 0xC0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[k] & 0x3F);
+		}
+		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return false;
+		p += more + 1;
+	}
+	return true;
+}
+
+size_t
+sl_arm_utf8_count(const char *s, size_t n)
+{
+	size_t i, count = 0;
+
+	for (i = 0; i < n; i++)
+		count += ((uint8_t)s[i] & 0xC0) != 0x80;
+	return count;
+}
+
+size_t
+sl_arm_utf8_offset(const char *s, size_t n, size_t cp)
+{
+	size_t i = 0;
+
+	for (; cp > 0 && i < n; cp--)
+		for (i++; i < n && ((uint8_t)s[i] & 0xC0) == 0x80; i++)
+			;
+	return i;
+}
+
 cJSON *
 sl_arm_new_string(struct sl_arm_ctx *ctx, const char *s, size_t len, struct sl_arm_fault *f)
 {
@@ -221,6 +278,8 @@ sl_arm_new_string(struct sl_arm_ctx *ctx, const char *s, size_t len, struct sl_a
 	if (len > SL_ARM_STRING_MAX)
 		return sl_arm_fail(f, f->pos, "A string would be longer than sluice's limit of %u bytes",
 				   SL_ARM_STRING_MAX);
+	if (!sl_arm_utf8_valid(s, len)) /* no function may make one */
+		return sl_arm_fail(f, f->pos, "A string would not be valid UTF-8 text");
 	if (sl_arm_charge(ctx, 1, len, f) < 0)
 		return NULL;
 	copy = malloc(len + 1);

@@ -205,4 +205,16 @@ const struct sl_arm_func *sl_arm_func_find(const char *name);
 /* Why a function ARM has is not here (reference(), list*()...); NULL when ARM has none such. */
 const char *sl_arm_func_unsupported(const char *name);
 
+/*
+ * UTF-8. ARM counts a string's characters as .NET does, in UTF-16 code
+ * units; sluice counts code points, which is the same outside the astral
+ * planes (a character beyond U+FFFF is 2 for ARM, 1 here). Every string an
+ * expansion reads is checked valid first, so the counting needs no checks.
+ */
+bool sl_arm_utf8_valid(const char *s, size_t n);
+/* Code points in the n bytes at s. */
+size_t sl_arm_utf8_count(const char *s, size_t n);
+/* The byte offset of code point cp (n when the n bytes at s hold fewer). */
+size_t sl_arm_utf8_offset(const char *s, size_t n, size_t cp);
+
 #endif /* SL_ARM_EXPR_H */

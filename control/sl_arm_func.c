@@ -610,8 +610,13 @@ sl_fn_concat(struct sl_arm_call *c)
 	return sl_sb_done(c, &b);
 }
 
+/*
+ * toLower(), toUpper(): ASCII letters only (ARM maps every letter with the
+ * invariant culture; sluice leaves the others as they are, whatever the
+ * locale, so a UTF-8 sequence is never touched).
+ */
 static cJSON *
-sl_fn_case(struct sl_arm_call *c, int (*conv)(int))
+sl_fn_case(struct sl_arm_call *c, bool upper)
 {
 	const char *s;
 	cJSON *v;
@@ -621,20 +626,23 @@ sl_fn_case(struct sl_arm_call *c, int (*conv)(int))
 		return NULL;
 	v = sl_fn_take(c, 0);
 	for (p = v->valuestring; *p != '\0'; p++)
-		*p = (char)conv((unsigned char)*p);
+		if (upper && *p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+		else if (!upper && *p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
 	return v;
 }
 
 static cJSON *
 sl_fn_to_lower(struct sl_arm_call *c)
 {
-	return sl_fn_case(c, tolower);
+	return sl_fn_case(c, false);
 }
 
 static cJSON *
 sl_fn_to_upper(struct sl_arm_call *c)
 {
-	return sl_fn_case(c, toupper);
+	return sl_fn_case(c, true);
 }
 
 static cJSON *
@@ -675,9 +683,14 @@ sl_fn_index_of_any(struct sl_arm_call *c, bool last)
 {
 	const char *s, *find;
 
+	int64_t at;
+
 	if (!sl_fn_str(c, 0, &s) || !sl_fn_str(c, 1, &find))
 		return NULL;
-	return sl_arm_new_int(c->ctx, sl_fn_find(s, find, last), c->f);
+	at = sl_fn_find(s, find, last); /* bytes: in characters */
+	if (at > 0)
+		at = (int64_t)sl_arm_utf8_count(s, (size_t)at);
+	return sl_arm_new_int(c->ctx, at, c->f);
 }
 
 static cJSON *
@@ -795,11 +808,13 @@ static cJSON *
 sl_fn_substring(struct sl_arm_call *c)
 {
 	int64_t start, len, have;
+	size_t bytes, from;
 	const char *s;
 
 	if (!sl_fn_str(c, 0, &s) || !sl_fn_int(c, 1, &start))
 		return NULL;
-	have = (int64_t)strlen(s);
+	bytes = strlen(s);
+	have = (int64_t)sl_arm_utf8_count(s, bytes); /* characters */
 	len = have - start;
 	if (c->n > 2 && !sl_fn_int(c, 2, &len))
 		return NULL;
@@ -817,22 +832,26 @@ sl_fn_substring(struct sl_arm_call *c)
 				   "The index parameter: '%" PRId64 "', the length parameter: '%" PRId64
 				   "', the length of the string parameter: '%" PRId64 "'",
 				   start, c->n > 2 ? len : have - start, have);
-	return sl_arm_new_string(c->ctx, s + start, (size_t)len, c->f);
+	from = sl_arm_utf8_offset(s, bytes, (size_t)start);
+	return sl_arm_new_string(c->ctx, s + from,
+				 sl_arm_utf8_offset(s + from, bytes - from, (size_t)len), c->f);
 }
 
+/* padLeft(): to a total length in characters, with a padding of one character. */
 static cJSON *
 sl_fn_pad_left(struct sl_arm_call *c)
 {
 	const char *pad = " ";
-	struct sl_sb b = {0};
+	struct sl_sb b = {0}, out = {0};
+	size_t have, plen;
 	int64_t total;
-	size_t have;
 
 	if (!cJSON_IsString(c->v[0]) && !sl_arm_int_of(c->v[0], &total))
 		return sl_fn_type_error(c, 0, "String");
 	if (!sl_fn_int(c, 1, &total) || (c->n > 2 && !sl_fn_str(c, 2, &pad)))
 		return NULL;
-	if (strlen(pad) != 1)
+	plen = strlen(pad);
+	if (sl_arm_utf8_count(pad, plen) != 1)
 		return sl_arm_fail(c->f, c->arg_pos[2],
 				   "The template function 'padLeft' expects a padding of exactly one character");
 	if (total < 0 || total > SL_ARM_STRING_MAX)
@@ -840,15 +859,16 @@ sl_fn_pad_left(struct sl_arm_call *c)
 				   "The template function 'padLeft' expects a total length from 0 to %u",
 				   SL_ARM_STRING_MAX);
 	sl_fn_scalar_text(c->v[0], &b);
-	have = b.len;
-	if ((size_t)total > have && b.err == 0) {
-		sl_sb_char(&b, pad[0], (size_t)total - have);
-		if (b.err == 0) {
-			memmove(b.buf + (size_t)total - have, b.buf, have);
-			memset(b.buf, pad[0], (size_t)total - have);
-		}
-	}
-	return sl_sb_done(c, &b);
+	have = b.err == 0 ? sl_arm_utf8_count(b.buf, b.len) : 0;
+	out.err = b.err;
+	if (plen == 1 && (size_t)total > have)
+		sl_sb_char(&out, pad[0], (size_t)total - have);
+	for (; plen > 1 && (size_t)total > have && out.err == 0; have++)
+		sl_sb_add(&out, pad, plen);
+	if (b.len > 0)
+		sl_sb_add(&out, b.buf, b.len);
+	free(b.buf);
+	return sl_sb_done(c, &out);
 }
 
 static const char sl_b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -1648,8 +1668,8 @@ sl_fn_contains(struct sl_arm_call *c)
 static int64_t
 sl_fn_len(struct sl_arm_call *c, uint32_t i)
 {
-	if (cJSON_IsString(c->v[i]))
-		return (int64_t)strlen(c->v[i]->valuestring);
+	if (cJSON_IsString(c->v[i])) /* characters */
+		return (int64_t)sl_arm_utf8_count(c->v[i]->valuestring, strlen(c->v[i]->valuestring));
 	if (cJSON_IsArray(c->v[i]) || cJSON_IsObject(c->v[i]))
 		return cJSON_GetArraySize(c->v[i]);
 	sl_fn_type_error(c, i, "String', 'Array' or 'Object");
@@ -1690,9 +1710,13 @@ sl_fn_slice(struct sl_arm_call *c, bool take)
 	n = n < 0 ? 0 : n > len ? len : n;
 	from = take ? 0 : n;
 	to = take ? n : len;
-	if (cJSON_IsString(c->v[0]))
-		return sl_arm_new_string(c->ctx, c->v[0]->valuestring + from, (size_t)(to - from),
-					 c->f);
+	if (cJSON_IsString(c->v[0])) { /* characters from..to */
+		const char *str = c->v[0]->valuestring;
+		size_t bytes = strlen(str), b0 = sl_arm_utf8_offset(str, bytes, (size_t)from);
+
+		return sl_arm_new_string(c->ctx, str + b0,
+					 sl_arm_utf8_offset(str + b0, bytes - b0, (size_t)(to - from)), c->f);
+	}
 	out = sl_fn_take(c, 0);
 	for (i = len - 1; i >= 0; i--)
 		if (i < from || i >= to)
@@ -1720,10 +1744,16 @@ sl_fn_end(struct sl_arm_call *c, bool last)
 	size_t len;
 	int n;
 
-	if (cJSON_IsString(v)) {
-		len = strlen(v->valuestring);
-		return sl_arm_new_string(c->ctx, v->valuestring + (last && len > 0 ? len - 1 : 0),
-					 len > 0, c->f);
+	if (cJSON_IsString(v)) { /* the first or last character, its bytes */
+		const char *str = v->valuestring;
+		size_t at = 0;
+
+		len = strlen(str);
+		if (last && len > 0)
+			for (at = len - 1; at > 0 && ((uint8_t)str[at] & 0xC0) == 0x80; at--)
+				;
+		return sl_arm_new_string(c->ctx, str + at,
+					 last ? len - at : sl_arm_utf8_offset(str, len, 1), c->f);
 	}
 	if (!cJSON_IsArray(v))
 		return sl_fn_type_error(c, 0, "Array' or 'String");

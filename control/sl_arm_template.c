@@ -597,7 +597,7 @@ sl_tx_param_range(struct sl_tx *x, const struct sl_tx_param *p, const cJSON *v)
 			return sl_tx_param_fail(x, p, keys[k], "The template parameter '%s' has a %s but is neither a string nor an array.",
 						p->name, keys[k]);
 		if (k >= 2)
-			have = cJSON_IsString(v) ? (int64_t)strlen(v->valuestring) :
+			have = cJSON_IsString(v) ? (int64_t)sl_arm_utf8_count(v->valuestring, strlen(v->valuestring)) :
 						   cJSON_GetArraySize(v);
 		if (k % 2 == 0 ? have < bound : have > bound)
 			return sl_tx_param_fail(x, p, NULL,
@@ -2159,6 +2159,24 @@ sl_arm_expansion_free(struct sl_arm_expansion *out)
 	memset(out, 0, sizeof(*out));
 }
 
+/* The first value in v (a key or a string) that is not valid UTF-8, NULL when none. */
+static const cJSON *
+sl_tx_bad_utf8(const cJSON *v)
+{
+	const cJSON *c, *bad;
+
+	if (v == NULL)
+		return NULL;
+	if (v->string != NULL && !sl_arm_utf8_valid(v->string, strlen(v->string)))
+		return v;
+	if (cJSON_IsString(v) && !sl_arm_utf8_valid(v->valuestring, strlen(v->valuestring)))
+		return v;
+	cJSON_ArrayForEach(c, v)
+		if ((bad = sl_tx_bad_utf8(c)) != NULL)
+			return bad;
+	return NULL;
+}
+
 /* The template's shape before anything is evaluated. */
 static int
 sl_tx_check(struct sl_tx *x, const cJSON *parameters)
@@ -2172,6 +2190,10 @@ sl_tx_check(struct sl_tx *x, const cJSON *parameters)
 	     sl_arm_depth(parameters, SL_ARM_TEMPLATE_DEPTH_MAX) > SL_ARM_TEMPLATE_DEPTH_MAX))
 		return sl_tx_fail(x, "", "$", "The template or its parameters nest deeper than %u levels.",
 				  SL_ARM_TEMPLATE_DEPTH_MAX);
+	if (sl_tx_bad_utf8(x->tmpl) != NULL)
+		return sl_tx_fail(x, "", "$", "The template holds text that is not valid UTF-8.");
+	if (sl_tx_bad_utf8(parameters) != NULL)
+		return sl_tx_fail(x, "", "$.parameters", "The parameter values hold text that is not valid UTF-8.");
 	if (fns != NULL && cJSON_GetArraySize(fns) > 0)
 		return sl_tx_fail(x, "", "$.functions", "User-defined functions are not supported by sluice.");
 	if (!cJSON_IsArray(sl_json_member(x->tmpl, "resources")))
@@ -2258,6 +2280,10 @@ sl_arm_eval(const char *text, const cJSON *parameters, const cJSON *variables,
 
 	if (text == NULL) {
 		sl_error_set(ctx.err, "InvalidTemplate", "", "", "No expression.");
+		return NULL;
+	}
+	if (!sl_arm_utf8_valid(text, strlen(text))) {
+		sl_error_set(ctx.err, "InvalidTemplate", "", "", "The expression is not valid UTF-8 text.");
 		return NULL;
 	}
 	return sl_arm_expr_eval(&ctx, text, "", "", &rc);

@@ -66,7 +66,11 @@
  *                repeats), intersection, json
  * reference(), references() and the list*() functions are refused: sluice's
  * resources are its own documents, with no runtime state or keys to read.
- * Strings are measured and indexed in bytes. Integers are exact within
+ * Strings are UTF-8 (a template or parameter string that is not is refused)
+ * and measured and indexed in characters: code points, which is what ARM's
+ * UTF-16 code units count outside the astral planes (a character beyond
+ * U+FFFF is one here, two in Azure); toLower and toUpper map ASCII letters
+ * only; no function makes a string that is not valid UTF-8. Integers are exact within
  * +-2^53 (JSON numbers are doubles): a result beyond is refused.
  *
  * Limits (so no template can hurt sluiced): expressions of 24576

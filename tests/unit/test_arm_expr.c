@@ -399,6 +399,54 @@ test_string_functions(void **state)
 	check_errors(errors, N(errors));
 }
 
+/*
+ * Strings are UTF-8, counted and indexed in characters (code points: ARM's
+ * UTF-16 code units outside the astral planes); no function makes invalid
+ * UTF-8 and invalid input is refused.
+ */
+static void
+test_utf8(void **state)
+{
+	static const struct value_case cases[] = {
+		{"[length('h\xc3\xa9llo')]", "5"},
+		{"[length('\xf0\x9f\x98\x80')]", "1"}, /* one code point; two UTF-16 units in Azure */
+		{"[substring('\xc3\xa9', 0, 1)]", "\"\xc3\xa9\""},
+		{"[substring('a\xc3\xa9" "b', 1, 1)]", "\"\xc3\xa9\""},
+		{"[substring('a\xc3\xa9" "b', 1)]", "\"\xc3\xa9" "b\""},
+		{"[padLeft('\xc3\xa9', 3, '\xc3\xbc')]", "\"\xc3\xbc\xc3\xbc\xc3\xa9\""},
+		{"[padLeft('ab', 3, '0')]", "\"0ab\""},
+		{"[padLeft('\xc3\xa9\xc3\xa9', 2)]", "\"\xc3\xa9\xc3\xa9\""},
+		{"[take('\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e', 2)]", "\"\xe6\x97\xa5\xe6\x9c\xac\""},
+		{"[skip('\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e', 2)]", "\"\xe8\xaa\x9e\""},
+		{"[indexOf('a\xc3\xa9" "b', 'b')]", "2"},
+		{"[lastIndexOf('\xc3\xa9\xc3\xa9\xc3\xa9', '\xc3\xa9')]", "2"},
+		{"[lastIndexOf('\xc3\xa9', '')]", "1"},
+		{"[first('\xc3\xa9" "a')]", "\"\xc3\xa9\""},
+		{"[last('a\xc3\xa9')]", "\"\xc3\xa9\""},
+		{"[last('\xf0\x9f\x98\x80')]", "\"\xf0\x9f\x98\x80\""},
+		{"[toUpper('\xc3\xa9" "a')]", "\"\xc3\xa9" "A\""},
+		{"[toLower('\xc3\x89" "A')]", "\"\xc3\x89" "a\""},
+	};
+	struct sl_error err;
+	cJSON *v;
+
+	(void)state;
+	check_values(cases, N(cases));
+	/* a padding of one character of two bytes is one character; two characters are not */
+	assert_null(eval("[padLeft('a', 3, '\xc3\xa9\xc3\xa9')]", &err));
+	assert_non_null(strstr(err.message, "expects a padding of exactly one character"));
+	/* base64 of the lone byte 0xC3 */
+	assert_null(eval("[base64ToString('ww==')]", &err));
+	assert_non_null(strstr(err.message, "A string would not be valid UTF-8 text"));
+	assert_null(eval("[concat('\xc3')]", &err));
+	assert_string_equal(err.code, "InvalidTemplate");
+	assert_non_null(strstr(err.message, "not valid UTF-8"));
+	v = eval("[base64ToString('w6k=')]", &err);
+	assert_non_null(v);
+	assert_string_equal(v->valuestring, "\xc3\xa9");
+	cJSON_Delete(v);
+}
+
 static void
 test_logic_and_numbers(void **state)
 {
@@ -645,6 +693,7 @@ main(void)
 		cmocka_unit_test(test_scope_functions),
 		cmocka_unit_test(test_hashes),
 		cmocka_unit_test(test_string_functions),
+		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_logic_and_numbers),
 		cmocka_unit_test(test_conversions_and_collections),
 		cmocka_unit_test(test_unsupported_and_loops),

@@ -813,6 +813,32 @@ test_depends_on_scale(void **state)
 		     "/subscriptions/sub1/resourceGroups/rg1/providers/Microsoft.Network/networkInterfaces/c225");
 }
 
+/* Template and parameter strings must be UTF-8; lengths count characters. */
+static void
+test_utf8_input(void **state)
+{
+	const char *tmpl = "{`parameters`: {`p`: {`type`: `string`, `maxLength`: 2}}, `resources`: []}";
+	struct sl_arm_expansion x;
+	struct sl_error err;
+	cJSON *t, *p;
+
+	(void)state;
+	expand_ok(tmpl, "{`p`: {`value`: `\xc3\xa9\xc3\xa9`}}", &x);
+	sl_arm_expansion_free(&x);
+	expand_fails(tmpl, "{`p`: {`value`: `\xc3\xa9\xc3\xa9\xc3\xa9`}}", "its length is greater than the maxLength of 2",
+		     "$.parameters.p", "p");
+	expand_fails(tmpl, "{`p`: {`value`: `\xc3`}}", "The parameter values hold text that is not valid UTF-8.",
+		     "$.parameters", "");
+	t = J("{`resources`: [], `variables`: {}}");
+	cJSON_AddItemToObject(cJSON_GetObjectItem(t, "variables"), "v", cJSON_CreateString("a\xc3"));
+	p = NULL;
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(sl_arm_expand(t, p, &scope, &x, &err), -EINVAL);
+	assert_string_equal(err.code, "InvalidTemplate");
+	assert_non_null(strstr(err.message, "The template holds text that is not valid UTF-8."));
+	cJSON_Delete(t);
+}
+
 static void
 test_condition(void **state)
 {
@@ -1083,6 +1109,7 @@ main(void)
 		cmocka_unit_test(test_depends_on),
 		cmocka_unit_test(test_depends_on_resolved),
 		cmocka_unit_test(test_depends_on_scale),
+		cmocka_unit_test(test_utf8_input),
 		cmocka_unit_test(test_condition),
 		cmocka_unit_test(test_outputs),
 		cmocka_unit_test(test_where_errors_point),
