@@ -902,3 +902,29 @@ sl_arm_expr_eval(struct sl_arm_ctx *ctx, const char *text, const char *target,
 	*rc = f.rc != 0 ? f.rc : -EINVAL;
 	return NULL;
 }
+
+int
+sl_arm_expr_check(struct sl_arm_ctx *ctx, const char *text, const char *target,
+		  const char *json_path)
+{
+	struct sl_arm_fault f = {.pos = 1, .rc = -EINVAL};
+	size_t len = strlen(text);
+	struct sl_ax *root;
+
+	if (!sl_arm_is_expr(text))
+		return 0;
+	if (len > SL_ARM_EXPR_MAX) {
+		sl_arm_fail(&f, SL_ARM_EXPR_MAX + 1,
+			    "The expression is longer than ARM's limit of %u characters",
+			    SL_ARM_EXPR_MAX);
+	} else {
+		root = sl_ax_parse(text, len, &f);
+		if (root != NULL) {
+			sl_ax_free(root);
+			return 0;
+		}
+	}
+	if (!f.final)
+		sl_arm_fault_report(ctx, &f, text, target, json_path);
+	return f.rc != 0 ? f.rc : -EINVAL;
+}

@@ -115,6 +115,13 @@ struct sl_arm_ctx {
 cJSON *sl_arm_expr_eval(struct sl_arm_ctx *ctx, const char *text, const char *target,
 			const char *json_path, int *rc);
 
+/*
+ * Parse text's expression without evaluating it (nothing when text is none):
+ * 0, or -EINVAL (-ENOMEM) with ctx->err filled as sl_arm_expr_eval() does.
+ */
+int sl_arm_expr_check(struct sl_arm_ctx *ctx, const char *text, const char *target,
+		      const char *json_path);
+
 /* Whether text is an expression ("[...]", not "[[..."). */
 bool sl_arm_is_expr(const char *text);
 

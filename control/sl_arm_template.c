@@ -763,6 +763,38 @@ sl_tx_var_add(struct sl_tx *x, const char *name, const cJSON *decl, bool copy, c
 	return 0;
 }
 
+/*
+ * Every expression in a variable's declaration parses: ARM refuses a
+ * syntax error even where nothing is evaluated (the input of a copy of
+ * count 0). Parse only: nothing is evaluated here.
+ */
+static int
+sl_tx_var_syntax(struct sl_tx *x, const cJSON *v, const char *path, const char *target)
+{
+	char p[SL_JSON_PATH_MAX];
+	struct sl_arm_ctx ctx;
+	const cJSON *c;
+	uint32_t k = 0;
+	int rc;
+
+	if (cJSON_IsString(v)) {
+		if (!sl_arm_is_expr(v->valuestring))
+			return 0;
+		sl_tx_ctx(x, &ctx, 0);
+		return sl_arm_expr_check(&ctx, v->valuestring, target, path);
+	}
+	cJSON_ArrayForEach(c, v) {
+		if (cJSON_IsObject(v))
+			sl_json_path_key(p, path, c->string);
+		else
+			sl_json_path_index(p, path, k++);
+		rc = sl_tx_var_syntax(x, c, p, target);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 static int
 sl_tx_vars_read(struct sl_tx *x)
 {
@@ -788,6 +820,8 @@ sl_tx_vars_read(struct sl_tx *x)
 		sl_json_path_key(path, "$.variables", m->string);
 		if (strcasecmp(m->string, "copy") != 0 || !cJSON_IsArray(m)) {
 			rc = sl_tx_var_add(x, m->string, m, false, path);
+			if (rc == 0)
+				rc = sl_tx_var_syntax(x, m, path, m->string);
 			if (rc < 0)
 				return rc;
 			continue;
@@ -800,6 +834,8 @@ sl_tx_vars_read(struct sl_tx *x)
 			    sl_json_member(el, "input") == NULL)
 				return sl_tx_fail(x, "", ep, "A variable copy must be an object with a name, a count and an input.");
 			rc = sl_tx_var_add(x, name, el, true, ep);
+			if (rc == 0)
+				rc = sl_tx_var_syntax(x, el, ep, name);
 			if (rc < 0)
 				return rc;
 		}

@@ -448,6 +448,31 @@ test_variables(void **state)
 
 /* ---------------------------------------------------------------- copy loops */
 
+/*
+ * Every expression in the variables is parsed, evaluated or not: a
+ * variable copy (or a property copy) of count 0 evaluates nothing of its
+ * input, but a syntax error there is refused as ARM does. Parse only.
+ */
+static void
+test_variables_syntax(void **state)
+{
+	struct sl_arm_expansion x;
+
+	(void)state;
+	expand_fails("{`variables`: {`unused`: `[bad(]`}, `resources`: []}", NULL,
+		     "of '[bad(]'", "$.variables.unused", "unused");
+	expand_fails("{`variables`: {`copy`: [{`name`: `c`, `count`: 0, `input`: `[copyIndex('c'))]`}]}, `resources`: []}",
+		     NULL, "Expected the end of the expression", "$.variables.copy[0].input", "c");
+	expand_fails("{`variables`: {`o`: {`copy`: [{`name`: `p`, `count`: 0, `input`: {`a`: [`x`, `[concat('a',]`]}}]}},"
+		     " `resources`: []}", NULL,
+		     "of '[concat('a',]'", "$.variables.o.copy[0].input.a[1]", "o");
+	/* well formed but never evaluated: not evaluated now either; "[bad(" is text (no closing ']') */
+	expand_ok("{`variables`: {`copy`: [{`name`: `c`, `count`: 0, `input`: `[div(1, 0)]`}],"
+		  " `lit`: `[[not an expression`, `text`: `[bad(`}, `resources`: []}",
+		  NULL, &x);
+	sl_arm_expansion_free(&x);
+}
+
 static void
 test_resource_copy(void **state)
 {
@@ -1102,6 +1127,7 @@ main(void)
 		cmocka_unit_test(test_parameter_values),
 		cmocka_unit_test(test_parameter_constraints),
 		cmocka_unit_test(test_variables),
+		cmocka_unit_test(test_variables_syntax),
 		cmocka_unit_test(test_resource_copy),
 		cmocka_unit_test(test_serial_copy),
 		cmocka_unit_test(test_property_copy),
