@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl_arm_expr.h"
 #include "sl_arm_template.h"
 #include "sl_fuzz.h"
 
@@ -73,6 +74,20 @@ sl_fuzz_position(const char *msg, const char *text)
 	return 0;
 }
 
+/* Every string (and key) in v is valid UTF-8: no function may make one that is not. */
+static void
+sl_fuzz_check_utf8(const cJSON *v)
+{
+	const cJSON *c;
+
+	if (v->string != NULL)
+		SL_FUZZ_CHECK(sl_arm_utf8_valid(v->string, strlen(v->string)));
+	if (cJSON_IsString(v))
+		SL_FUZZ_CHECK(sl_arm_utf8_valid(v->valuestring, strlen(v->valuestring)));
+	cJSON_ArrayForEach(c, v)
+		sl_fuzz_check_utf8(c);
+}
+
 /* Evaluate text; check the result or the error. */
 static void
 sl_fuzz_eval(const char *text)
@@ -86,6 +101,7 @@ sl_fuzz_eval(const char *text)
 	v = sl_arm_eval(text, params, vars, &sl_fuzz_scope, &err);
 	if (v != NULL) {
 		SL_FUZZ_CHECK(err.code[0] == '\0');
+		sl_fuzz_check_utf8(v);
 		out = cJSON_PrintUnformatted(v);
 		SL_FUZZ_CHECK(out != NULL);
 		free(out);
@@ -95,6 +111,10 @@ sl_fuzz_eval(const char *text)
 	SL_FUZZ_CHECK(err.code[0] != '\0');
 	if (strcmp(err.code, "InvalidTemplate") != 0)
 		return;
+	if (!sl_arm_utf8_valid(text, strlen(text))) { /* refused whole, no position */
+		SL_FUZZ_CHECK(strstr(err.message, "not valid UTF-8") != NULL);
+		return;
+	}
 	pos = sl_fuzz_position(err.message, text);
 	SL_FUZZ_CHECK(pos >= 1 && pos <= strlen(text) + 1);
 }
@@ -137,8 +157,12 @@ sl_fuzz_expand(const cJSON *tmpl, const cJSON *values)
 	SL_FUZZ_CHECK(rc == 0);
 	SL_FUZZ_CHECK(x.n_resources <= SL_ARM_RESOURCES_MAX);
 	SL_FUZZ_CHECK(cJSON_IsObject(x.outputs) && cJSON_IsObject(x.parameters));
-	for (i = 0; i < x.n_resources; i++)
+	SL_FUZZ_CHECK(cJSON_IsArray(x.secure_values));
+	for (i = 0; i < x.n_resources; i++) {
 		sl_fuzz_check_resource(&x.resources[i], i);
+		sl_fuzz_check_utf8(x.resources[i].body);
+	}
+	sl_fuzz_check_utf8(x.outputs);
 	sl_arm_expansion_free(&x);
 }
 

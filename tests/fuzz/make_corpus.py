@@ -172,6 +172,9 @@ def arm_expr_seeds():
         "expr_reference": "[reference('lb').properties]",
         "expr_unclosed": "[concat(parameters('a')]",
         "bare_call": "toLower(variables('vs'))",
+        "expr_utf8": "[createArray(substring('h\u00e9llo', 1, 1), padLeft('\u00e9', 3, '\u00fc'), take('\u65e5\u672c\u8a9e', 2),"
+                     " last('a\U0001F600'), length('\u00e9'), indexOf('a\u00e9b', 'b'), toUpper('\u00e9a'))]",
+        "expr_union_deep": "[union(json('{\"a\":1,\"b\":{\"c\":1,\"l\":[1]}}'), json('{\"b\":{\"d\":2,\"l\":[2]}}'))]",
     }
     templates = {
         "tmpl_parameters": {
@@ -256,6 +259,23 @@ def arm_expr_seeds():
     templates["repro_null_parameter_value"] = {
         "template": {"parameters": {"a": {"type": "string"}}, "resources": []},
         "parameters": {"a": {"value": None}},
+    }
+    templates["tmpl_depends_index"] = {
+        "resources": [
+            {"type": "Microsoft.Network/networkInterfaces", "name": "[concat('a', copyIndex())]",
+             "copy": {"name": "as", "count": 3}},
+            {"type": "Microsoft.Network/loadBalancers", "name": "[concat('b', copyIndex())]",
+             "copy": {"name": "bs", "count": 2, "mode": "Serial", "batchSize": 1},
+             "dependsOn": ["as", "a0", "Microsoft.Network/networkInterfaces/a1",
+                           "[resourceId('Microsoft.Network/networkInterfaces', 'a2')]"]},
+        ],
+    }
+    templates["tmpl_secure"] = {
+        "template": {"parameters": {"pw": {"type": "securestring"}, "so": {"type": "secureObject"}},
+                     "variables": {"copy": [{"name": "none", "count": 0, "input": "[parameters('pw')]"}]},
+                     "resources": [{"type": "Microsoft.Network/loadBalancers", "name": "lb",
+                                    "dependsOn": ["[parameters('pw')]"]}]},
+        "parameters": {"pw": {"value": "S3cr3tVal"}, "so": {"value": {"k": "objSecret", "n": 12345}}},
     }
     deep = {}
     for i in range(70):
