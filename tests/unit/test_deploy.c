@@ -214,6 +214,47 @@ test_record_dependencies(void **state)
 	cJSON_Delete(tmpl);
 }
 
+/* 100 vnets each waiting for a loop of 50: 5,000 dependsOn entries, the record lists 4,096. */
+static void
+test_record_dependencies_bounded(void **state)
+{
+	cJSON *tmpl = json("{\"resources\": ["
+			   " {\"type\": \"Microsoft.Network/virtualNetworks\", \"name\": \"[concat('a', copyIndex())]\","
+			   "  \"copy\": {\"name\": \"as\", \"count\": 50}, \"properties\": {}},"
+			   " {\"type\": \"Microsoft.Network/virtualNetworks\", \"name\": \"[concat('b', copyIndex())]\","
+			   "  \"copy\": {\"name\": \"bs\", \"count\": 100}, \"dependsOn\": [\"as\"], \"properties\": {}}]}");
+	struct sl_deploy_request rq = request(tmpl, NULL, SL_DEPLOY_INCREMENTAL);
+	struct sl_deploy_clock clk = {1700000000, 0, 1};
+	struct sl_deploy_outcome o;
+	cJSON *doc = sl_doc_new();
+	const cJSON *d;
+	int entries = 0;
+
+	(void)state;
+	if (sl_deploy_prepare(doc, &rq, &o) != 0)
+		fail_msg("%s", cJSON_PrintUnformatted(o.error));
+	cJSON *rec = sl_deploy_record(&rq, &o, &clk);
+	const cJSON *props = cJSON_GetObjectItem(rec, "properties");
+	cJSON_ArrayForEach(d, cJSON_GetObjectItem(props, "dependencies"))
+		entries += cJSON_GetArraySize(cJSON_GetObjectItem(d, "dependsOn"));
+	assert_int_equal(entries, SL_DEPLOY_DEPENDENCIES_MAX);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(props, "dependenciesTruncated")));
+	cJSON_Delete(rec);
+	sl_deploy_outcome_free(&o);
+	/* under the bound: no marker */
+	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(tmpl, "resources"), 1),
+						      "copy"), "count", cJSON_CreateNumber(81));
+	assert_int_equal(sl_deploy_prepare(doc, &rq, &o), 0);
+	rec = sl_deploy_record(&rq, &o, &clk);
+	props = cJSON_GetObjectItem(rec, "properties");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(props, "dependencies")), 81);
+	assert_null(cJSON_GetObjectItem(props, "dependenciesTruncated"));
+	cJSON_Delete(rec);
+	sl_deploy_outcome_free(&o);
+	cJSON_Delete(doc);
+	cJSON_Delete(tmpl);
+}
+
 static void
 test_unsupported_refused_or_skipped(void **state)
 {
@@ -396,6 +437,62 @@ test_records(void **state)
 	sl_deploy_records_free(r);
 }
 
+/* Past 10,000 records or 50 MB of them in all, the oldest of any group go. */
+static void
+test_records_bounded_in_all(void **state)
+{
+	struct sl_deploy_records *r = sl_deploy_records_create(NULL);
+	struct sl_error e;
+	bool created;
+	char name[16], rg[16];
+
+	(void)state;
+	for (int i = 0; i < SL_DEPLOY_RECORDS_MAX + 5; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		snprintf(rg, sizeof(rg), "g%d", i / 700);
+		assert_int_equal(sl_deploy_records_put(r, "s", rg, record(name), &created, &e), 0);
+	}
+	int total = 0;
+	for (int g = 0; g <= SL_DEPLOY_RECORDS_MAX / 700; g++) {
+		snprintf(rg, sizeof(rg), "g%d", g);
+		cJSON *l = sl_deploy_records_list(r, "s", rg);
+		total += cJSON_GetArraySize(cJSON_GetObjectItem(l, "value"));
+		cJSON_Delete(l);
+	}
+	assert_int_equal(total, SL_DEPLOY_RECORDS_MAX);
+	assert_null(sl_deploy_records_get(r, "s", "g0", "n4"));
+	assert_non_null(sl_deploy_records_get(r, "s", "g0", "n5"));
+	sl_deploy_records_free(r);
+
+	/* bytes: records of 1 MiB each */
+	size_t big = 1u << 20;
+	char *filler = malloc(big + 1);
+	assert_non_null(filler);
+	memset(filler, 'x', big);
+	filler[big] = '\0';
+	r = sl_deploy_records_create(NULL);
+	int n = (int)(SL_DEPLOY_RECORDS_BYTES_MAX / big) + 3;
+	for (int i = 0; i < n; i++) {
+		cJSON *rec = record(name);
+		snprintf(name, sizeof(name), "b%d", i);
+		cJSON_ReplaceItemInObject(rec, "name", cJSON_CreateString(name));
+		cJSON_AddStringToObject(cJSON_GetObjectItem(rec, "properties"), "outputs", filler);
+		assert_int_equal(sl_deploy_records_put(r, "s", i % 2 ? "odd" : "even", rec, &created, &e), 0);
+	}
+	cJSON *l1 = sl_deploy_records_list(r, "s", "odd"), *l2 = sl_deploy_records_list(r, "s", "even");
+	int kept = cJSON_GetArraySize(cJSON_GetObjectItem(l1, "value")) +
+		   cJSON_GetArraySize(cJSON_GetObjectItem(l2, "value"));
+	cJSON_Delete(l1);
+	cJSON_Delete(l2);
+	assert_true((size_t)kept * big <= SL_DEPLOY_RECORDS_BYTES_MAX);
+	assert_true(kept >= n - 4);
+	assert_null(sl_deploy_records_get(r, "s", "even", "b0"));
+	snprintf(name, sizeof(name), "b%d", n - 1);
+	assert_non_null(sl_deploy_records_get(r, "s", (n - 1) % 2 ? "odd" : "even", name));
+	sl_deploy_records_free(r);
+	free(filler);
+}
+
 static void
 test_records_file(void **state)
 {
@@ -489,6 +586,47 @@ test_api_paths_and_refusals(void **state)
 	sl_controller_fini(&c);
 }
 
+/* Only a request that changes a record writes the records file. */
+static void
+test_records_file_written_on_change_only(void **state)
+{
+	char *dir = tmpdir(), path[512], cmd[700], body[4096];
+	struct sl_deploy_records *r = sl_deploy_records_create(dir);
+	struct sl_controller c;
+	struct sl_deploy_answer a;
+	static const char *const dry[][2] = {
+		{"GET", ""}, {"GET", "/d"}, {"POST", "/d/validate"}, {"POST", "/d/whatIf"},
+		{"DELETE", "/none"}, {"GET", "/none"},
+	};
+
+	(void)state;
+	controller(&c, NULL);
+	snprintf(path, sizeof(path), "%s/%s", dir, SL_DEPLOY_RECORDS_FILE);
+	snprintf(body, sizeof(body), "{\"properties\": {\"mode\": \"Incremental\", \"template\": %s}}", STACK);
+	sl_deploy_api_handle(r, &c, DEP "/d", "PUT", body, strlen(body), 0, &a);
+	assert_int_equal(a.status, 201);
+	cJSON_Delete(a.body);
+	assert_int_equal(access(path, F_OK), 0);
+	assert_int_equal(unlink(path), 0);
+	for (size_t i = 0; i < sizeof(dry) / sizeof(dry[0]); i++) {
+		char url[256];
+		snprintf(url, sizeof(url), DEP "%s", dry[i][1]);
+		sl_deploy_api_handle(r, &c, url, dry[i][0], body, strlen(body), 0, &a);
+		assert_true(a.status < 500);
+		cJSON_Delete(a.body);
+		if (access(path, F_OK) == 0)
+			fail_msg("%s %s wrote the records file", dry[i][0], url);
+	}
+	sl_deploy_api_handle(r, &c, DEP "/d", "DELETE", NULL, 0, 0, &a);
+	assert_int_equal(a.status, 200);
+	assert_int_equal(access(path, F_OK), 0);
+	sl_deploy_records_free(r);
+	sl_controller_fini(&c);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	free(dir);
+}
+
 int
 main(void)
 {
@@ -496,12 +634,15 @@ main(void)
 		cmocka_unit_test(test_names_and_modes),
 		cmocka_unit_test(test_one_commit_one_publication),
 		cmocka_unit_test(test_record_dependencies),
+		cmocka_unit_test(test_record_dependencies_bounded),
 		cmocka_unit_test(test_unsupported_refused_or_skipped),
 		cmocka_unit_test(test_validation_error_points_at_the_template),
 		cmocka_unit_test(test_complete_mode_deletes_the_rest),
 		cmocka_unit_test(test_records),
+		cmocka_unit_test(test_records_bounded_in_all),
 		cmocka_unit_test(test_records_file),
 		cmocka_unit_test(test_api_paths_and_refusals),
+		cmocka_unit_test(test_records_file_written_on_change_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
