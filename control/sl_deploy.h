@@ -18,7 +18,10 @@
  *                              document refuses, or a validation failure of
  *                              the resulting document (details: the error,
  *                              its target the template resource's id and its
- *                              jsonPath in the template), 400 (409 where
+ *                              jsonPath in the template when the faulty
+ *                              resource is that one, same resource group;
+ *                              else the faulty resource's own id and no
+ *                              jsonPath), 400 (409 where
  *                              sl_doc_put() answers 409)
  *   DeploymentFailed           the commit itself failed (StateWriteFailed...),
  *                              the cause in details, 500

@@ -326,6 +326,79 @@ test_validation_error_points_at_the_template(void **state)
 	sl_controller_fini(&c);
 }
 
+#define SCOPE(rg) "/subscriptions/s/resourceGroups/" rg "/providers/Microsoft.Network"
+
+/* Deploy tmpl_text to rg (Incremental) and commit it. */
+static void
+deploy_to(struct sl_controller *c, const char *rg, const char *tmpl_text)
+{
+	cJSON *tmpl = json(tmpl_text);
+	struct sl_deploy_request rq = request(tmpl, NULL, SL_DEPLOY_INCREMENTAL);
+	struct sl_deploy_outcome o;
+
+	rq.rg = rg;
+	if (sl_deploy_prepare(c->doc, &rq, &o) != 0 || sl_deploy_commit(c, &rq, &o, 0) != 0)
+		fail_msg("%s", cJSON_PrintUnformatted(o.error));
+	sl_deploy_outcome_free(&o);
+	cJSON_Delete(tmpl);
+}
+
+/* The one detail of a refused Complete deployment of tmpl_text to rg, validated and committed. */
+static void
+refused_detail(struct sl_controller *c, const char *rg, const char *tmpl_text,
+	       const char *target, const char *json_path)
+{
+	cJSON *tmpl = json(tmpl_text);
+	struct sl_deploy_request rq = request(tmpl, NULL, SL_DEPLOY_COMPLETE);
+	struct sl_deploy_outcome o;
+
+	rq.rg = rg;
+	for (int commit = 0; commit < 2; commit++) {
+		assert_int_equal(sl_deploy_prepare(c->doc, &rq, &o), 0);
+		if (commit)
+			assert_int_not_equal(sl_deploy_commit(c, &rq, &o, 0), 0);
+		else
+			assert_int_equal(sl_deploy_validate(&rq, &o), -EINVAL);
+		const cJSON *d = cJSON_GetArrayItem(cJSON_GetObjectItem(o.error, "details"), 0);
+		const cJSON *p = cJSON_GetObjectItem(d, "jsonPath");
+		if (strcmp(cJSON_GetObjectItem(d, "target")->valuestring, target) != 0 ||
+		    (json_path == NULL ? p != NULL : p == NULL || strcmp(p->valuestring, json_path) != 0))
+			fail_msg("%s", cJSON_PrintUnformatted(o.error));
+		sl_deploy_outcome_free(&o);
+	}
+	cJSON_Delete(tmpl);
+}
+
+/* An error is the template resource's only when the faulty resource is that one, group included. */
+static void
+test_validation_error_of_another_group(void **state)
+{
+	struct sl_controller c;
+
+	(void)state;
+	controller(&c, NULL);
+	deploy_to(&c, "rgB", "{\"resources\": [{\"type\": \"Microsoft.Network/virtualNetworks\", \"name\": \"v\","
+		  " \"properties\": {\"addressSpace\": {\"addressPrefixes\": [\"10.5.0.0/16\"]},"
+		  " \"subnets\": [{\"name\": \"s\", \"properties\": {\"addressPrefix\": \"10.5.0.0/24\"}}]}}]}");
+	deploy_to(&c, "rgA", "{\"resources\": [{\"type\": \"Microsoft.Network/loadBalancers\", \"name\": \"lb\","
+		  " \"properties\": {\"frontendIPConfigurations\": [{\"name\": \"fe\", \"properties\": {"
+		  " \"privateIPAddress\": \"10.5.0.10\", \"subnet\": {\"id\": \"" SCOPE("rgB") "/virtualNetworks/v/subnets/s\"}}}]}}]}");
+	/* Complete to rgB without v: rgA's lb loses its subnet; rgB's own lb is not at fault */
+	refused_detail(&c, "rgB", "{\"resources\": [{\"type\": \"Microsoft.Network/loadBalancers\", \"name\": \"lb\","
+		       " \"properties\": {\"frontendIPConfigurations\": [{\"name\": \"fe\", \"properties\": {}}]}}]}",
+		       SCOPE("rgA") "/loadBalancers/lb/frontendIPConfigurations/fe", NULL);
+	/* a NIC of group cy in vnet cx/cv, and an empty Complete template to cx */
+	deploy_to(&c, "cx", "{\"resources\": [{\"type\": \"Microsoft.Network/virtualNetworks\", \"name\": \"cv\","
+		  " \"properties\": {\"addressSpace\": {\"addressPrefixes\": [\"10.6.0.0/16\"]},"
+		  " \"subnets\": [{\"name\": \"s\", \"properties\": {\"addressPrefix\": \"10.6.0.0/24\"}}]}}]}");
+	deploy_to(&c, "cy", "{\"resources\": [{\"type\": \"Microsoft.Network/networkInterfaces\", \"name\": \"cn\","
+		  " \"properties\": {\"ipConfigurations\": [{\"name\": \"ic\", \"properties\": {"
+		  " \"privateIPAddress\": \"10.6.0.4\", \"subnet\": {\"id\": \"" SCOPE("cx") "/virtualNetworks/cv/subnets/s\"}}}]}}]}");
+	refused_detail(&c, "cx", "{\"resources\": []}",
+		       SCOPE("cy") "/networkInterfaces/cn/ipConfigurations/ic", NULL);
+	sl_controller_fini(&c);
+}
+
 static void
 test_complete_mode_deletes_the_rest(void **state)
 {
@@ -637,6 +710,7 @@ main(void)
 		cmocka_unit_test(test_record_dependencies_bounded),
 		cmocka_unit_test(test_unsupported_refused_or_skipped),
 		cmocka_unit_test(test_validation_error_points_at_the_template),
+		cmocka_unit_test(test_validation_error_of_another_group),
 		cmocka_unit_test(test_complete_mode_deletes_the_rest),
 		cmocka_unit_test(test_records),
 		cmocka_unit_test(test_records_bounded_in_all),
