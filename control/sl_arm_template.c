@@ -7,6 +7,7 @@
  * dependsOn resolved (and kept, for the deployment's record) and put in a
  * stable topological order, and the outputs evaluated. Expressions are sl_arm_expr.c's.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -77,6 +78,7 @@ struct sl_tx {
 	uint32_t n_params;
 	struct sl_tx_var *vars;
 	uint32_t n_vars;
+	const char *var_dup; /* the variable named again but for case, NULL */
 	const char *chain[SL_ARM_DEPTH_MAX + 1]; /* names being resolved, for a cycle's message */
 	uint32_t n_chain;
 	struct sl_tx_loop *loops;
@@ -137,6 +139,137 @@ sl_tx_fault(struct sl_tx *x, const struct sl_arm_fault *f, const char *target, c
 }
 
 /* ---------------------------------------------------------------- values */
+
+/*
+ * A case-insensitive index of names, each key listing the indexes added
+ * under it in the order added: for dependsOn (sl_tx_index_build) and for
+ * names that must differ by more than case (sl_tx_dup_name).
+ */
+struct sl_tx_key {
+	char *key;            /* lower case */
+	uint32_t hash;
+	uint32_t *inst, n, cap;
+	struct sl_tx_key *next;
+};
+
+struct sl_tx_index {
+	struct sl_tx_key **buckets;
+	uint32_t n_buckets;   /* a power of two */
+};
+
+static uint32_t
+sl_tx_hash(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a of the lower-cased text */
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (uint8_t)tolower((unsigned char)*s)) * 16777619u;
+	return h;
+}
+
+static struct sl_tx_key *
+sl_tx_index_find(const struct sl_tx_index *ix, const char *s)
+{
+	uint32_t h = sl_tx_hash(s);
+	struct sl_tx_key *k;
+
+	for (k = ix->buckets[h & (ix->n_buckets - 1)]; k != NULL; k = k->next)
+		if (k->hash == h && strcasecmp(k->key, s) == 0)
+			return k;
+	return NULL;
+}
+
+static int
+sl_tx_index_add(struct sl_tx_index *ix, const char *s, uint32_t j)
+{
+	struct sl_tx_key *k = sl_tx_index_find(ix, s), **b;
+	uint32_t *grown, cap;
+	char *p;
+
+	if (k == NULL) {
+		k = calloc(1, sizeof(*k));
+		if (k == NULL || (k->key = strdup(s)) == NULL) {
+			free(k);
+			return -ENOMEM;
+		}
+		for (p = k->key; *p != '\0'; p++)
+			*p = (char)tolower((unsigned char)*p);
+		k->hash = sl_tx_hash(s);
+		b = &ix->buckets[k->hash & (ix->n_buckets - 1)];
+		k->next = *b;
+		*b = k;
+	}
+	if (k->n > 0 && k->inst[k->n - 1] == j)
+		return 0; /* one instance under one key once */
+	if (k->n == k->cap) {
+		cap = k->cap == 0 ? 2 : k->cap * 2;
+		grown = realloc(k->inst, cap * sizeof(*grown));
+		if (grown == NULL)
+			return -ENOMEM;
+		k->inst = grown;
+		k->cap = cap;
+	}
+	k->inst[k->n++] = j;
+	return 0;
+}
+
+static void
+sl_tx_index_free(struct sl_tx_index *ix)
+{
+	struct sl_tx_key *k, *next;
+	uint32_t b;
+
+	for (b = 0; ix->buckets != NULL && b < ix->n_buckets; b++)
+		for (k = ix->buckets[b]; k != NULL; k = next) {
+			next = k->next;
+			free(k->key);
+			free(k->inst);
+			free(k);
+		}
+	free(ix->buckets);
+	ix->buckets = NULL;
+}
+
+/* 1 when name is in ix already (but for case), 0 when added, -ENOMEM. */
+static int
+sl_tx_seen(struct sl_tx_index *ix, const char *name)
+{
+	if (sl_tx_index_find(ix, name) != NULL)
+		return 1;
+	return sl_tx_index_add(ix, name, 0);
+}
+
+/*
+ * The first member name of obj that repeats an earlier one's but for case
+ * (ARM's names are case-insensitive); with copies, the elements of a "copy"
+ * array are named by their "name" (variables). NULL when none, and when out
+ * of memory (*nomem).
+ */
+static const char *
+sl_tx_dup_name(const cJSON *obj, bool copies, bool *nomem)
+{
+	struct sl_tx_index ix = {.n_buckets = 64};
+	const char *dup = NULL, *name;
+	const cJSON *m, *el;
+	int rc = 0;
+
+	while (ix.n_buckets < 2 * (uint32_t)cJSON_GetArraySize(obj))
+		ix.n_buckets *= 2;
+	ix.buckets = calloc(ix.n_buckets, sizeof(*ix.buckets));
+	rc = ix.buckets == NULL ? -ENOMEM : 0;
+	for (m = obj != NULL ? obj->child : NULL; rc == 0 && m != NULL; m = m->next) {
+		if (!copies || strcasecmp(m->string, "copy") != 0 || !cJSON_IsArray(m)) {
+			rc = sl_tx_seen(&ix, dup = m->string);
+			continue;
+		}
+		for (el = m->child; rc == 0 && el != NULL; el = el->next)
+			if ((name = sl_json_member_string(el, "name")) != NULL)
+				rc = sl_tx_seen(&ix, dup = name);
+	}
+	sl_tx_index_free(&ix);
+	*nomem = rc < 0;
+	return rc == 1 ? dup : NULL;
+}
 
 static cJSON *sl_tx_walk(struct sl_tx *x, struct sl_arm_ctx *ctx, const cJSON *v,
 			 const char *path, const char *target, uint32_t depth, int *rc);
@@ -511,19 +644,86 @@ sl_tx_param_resolve(struct sl_tx *x, struct sl_tx_param *p, uint32_t depth)
 	return rc < 0 ? rc : sl_tx_param_range(x, p, v);
 }
 
+/* Given value g for parameter j (x->n_params: none such). */
+static int
+sl_tx_param_given(struct sl_tx *x, const cJSON *g, uint32_t j, const char *path)
+{
+	if (j == x->n_params)
+		return sl_tx_fail(x, g->string, path,
+				  "The template parameters '%.100s' in the parameters are not valid; they are not present in the original template and can therefore not be provided at deployment time.",
+				  g->string);
+	if (sl_json_member(g, "reference") != NULL)
+		return sl_tx_fail(x, g->string, path,
+				  "The value of the template parameter '%.100s' is a Key Vault reference, which sluice does not support: give the value itself.",
+				  g->string);
+	if (!cJSON_IsObject(g) || cJSON_GetObjectItem(g, "value") == NULL)
+		return sl_tx_fail(x, g->string, path,
+				  "The template parameter '%.100s' must be given as {\"value\": ...}.", g->string);
+	x->params[j].given = g;
+	return 0;
+}
+
+/* Each given value to its declaration (names case-insensitive, each once: checked). */
+static int
+sl_tx_params_given(struct sl_tx *x, const cJSON *given)
+{
+	struct sl_tx_index ix = {.n_buckets = 64};
+	char path[SL_JSON_PATH_MAX];
+	const struct sl_tx_key *k;
+	const cJSON *g;
+	uint32_t j;
+	int rc = 0;
+
+	while (ix.n_buckets < 2 * x->n_params)
+		ix.n_buckets *= 2;
+	ix.buckets = calloc(ix.n_buckets, sizeof(*ix.buckets));
+	for (j = 0; ix.buckets != NULL && rc == 0 && j < x->n_params; j++)
+		rc = sl_tx_index_add(&ix, x->params[j].name, j);
+	if (ix.buckets == NULL || rc < 0) {
+		sl_tx_index_free(&ix);
+		return sl_tx_nomem(x, "", "$.parameters");
+	}
+	cJSON_ArrayForEach(g, given) {
+		sl_json_path_key(path, "$.parameters", g->string);
+		k = sl_tx_index_find(&ix, g->string);
+		j = k != NULL ? k->inst[0] : x->n_params;
+		rc = sl_tx_param_given(x, g, j, path);
+		if (rc < 0)
+			break;
+	}
+	sl_tx_index_free(&ix);
+	return rc;
+}
+
 /* The declarations and the values given; each given value must be declared. */
 static int
 sl_tx_params_read(struct sl_tx *x, const cJSON *given)
 {
-	const cJSON *decls = sl_json_member(x->tmpl, "parameters"), *d, *g;
+	const cJSON *decls = sl_json_member(x->tmpl, "parameters"), *d;
 	char path[SL_JSON_PATH_MAX];
 	struct sl_tx_param *p;
-	uint32_t i = 0, j;
+	const char *dup;
+	uint32_t i = 0;
+	bool nomem;
 
 	if (decls != NULL && !cJSON_IsObject(decls))
 		return sl_tx_fail(x, "", "$.parameters", "The template's parameters must be an object.");
 	if (given != NULL && !cJSON_IsObject(given) && !cJSON_IsNull(given))
 		return sl_tx_fail(x, "", "$.parameters", "The parameter values must be an object of {\"value\": ...}.");
+	dup = sl_tx_dup_name(decls, false, &nomem);
+	if (dup == NULL && !nomem && cJSON_IsObject(given)) {
+		dup = sl_tx_dup_name(given, false, &nomem);
+		if (dup != NULL) {
+			sl_json_path_key(path, "$.parameters", dup);
+			return sl_tx_fail(x, dup, path, "The value of the template parameter '%.100s' is given twice (parameter names are case-insensitive).", dup);
+		}
+	}
+	if (nomem)
+		return sl_tx_nomem(x, "", "$.parameters");
+	if (dup != NULL) {
+		sl_json_path_key(path, "$.parameters", dup);
+		return sl_tx_fail(x, dup, path, "The template parameter '%.100s' is declared twice (parameter names are case-insensitive).", dup);
+	}
 	x->n_params = decls != NULL ? (uint32_t)cJSON_GetArraySize(decls) : 0;
 	x->params = calloc(x->n_params + 1, sizeof(*x->params));
 	if (x->params == NULL)
@@ -533,9 +733,6 @@ sl_tx_params_read(struct sl_tx *x, const cJSON *given)
 		p->name = d->string;
 		p->decl = d;
 		sl_json_path_key(path, "$.parameters", d->string);
-		for (j = 0; j + 1 < i; j++)
-			if (strcasecmp(x->params[j].name, p->name) == 0)
-				return sl_tx_fail(x, p->name, path, "The template parameter '%s' is declared twice.", p->name);
 		if (!cJSON_IsObject(d))
 			return sl_tx_fail(x, p->name, path, "The template parameter '%s' must be an object with a type.", p->name);
 		p->type = sl_tx_type(sl_json_member_string(d, "type"));
@@ -546,24 +743,7 @@ sl_tx_params_read(struct sl_tx *x, const cJSON *given)
 	}
 	if (!cJSON_IsObject(given))
 		return 0;
-	cJSON_ArrayForEach(g, given) {
-		sl_json_path_key(path, "$.parameters", g->string);
-		for (j = 0; j < x->n_params && strcasecmp(x->params[j].name, g->string) != 0; j++)
-			;
-		if (j == x->n_params)
-			return sl_tx_fail(x, g->string, path,
-					  "The template parameters '%.100s' in the parameters are not valid; they are not present in the original template and can therefore not be provided at deployment time.",
-					  g->string);
-		if (sl_json_member(g, "reference") != NULL)
-			return sl_tx_fail(x, g->string, path,
-					  "The value of the template parameter '%.100s' is a Key Vault reference, which sluice does not support: give the value itself.",
-					  g->string);
-		if (!cJSON_IsObject(g) || cJSON_GetObjectItem(g, "value") == NULL)
-			return sl_tx_fail(x, g->string, path,
-					  "The template parameter '%.100s' must be given as {\"value\": ...}.", g->string);
-		x->params[j].given = g;
-	}
-	return 0;
+	return sl_tx_params_given(x, given);
 }
 
 /* ---------------------------------------------------------------- variables */
@@ -572,11 +752,9 @@ static int
 sl_tx_var_add(struct sl_tx *x, const char *name, const cJSON *decl, bool copy, const char *path)
 {
 	struct sl_tx_var *v;
-	uint32_t j;
 
-	for (j = 0; j < x->n_vars; j++)
-		if (strcasecmp(x->vars[j].name, name) == 0)
-			return sl_tx_fail(x, name, path, "The template variable '%.100s' is declared twice.", name);
+	if (name == x->var_dup)
+		return sl_tx_fail(x, name, path, "The template variable '%.100s' is declared twice (variable names are case-insensitive).", name);
 	v = &x->vars[x->n_vars++];
 	v->name = name;
 	v->decl = decl;
@@ -592,10 +770,14 @@ sl_tx_vars_read(struct sl_tx *x)
 	char path[SL_JSON_PATH_MAX], ep[SL_JSON_PATH_MAX];
 	uint32_t n = 0, k;
 	const char *name;
+	bool nomem;
 	int rc;
 
 	if (vars != NULL && !cJSON_IsObject(vars))
 		return sl_tx_fail(x, "", "$.variables", "The template's variables must be an object.");
+	x->var_dup = sl_tx_dup_name(vars, true, &nomem); /* sl_tx_var_add() refuses it where it is */
+	if (nomem)
+		return sl_tx_nomem(x, "", "$.variables");
 	cJSON_ArrayForEach(m, vars)
 		n += strcasecmp(m->string, "copy") == 0 && cJSON_IsArray(m) ?
 			     (uint32_t)cJSON_GetArraySize(m) : 1;
@@ -1017,18 +1199,17 @@ sl_tx_condition(struct sl_tx *x, struct sl_arm_ctx *ctx, const cJSON *decl, cons
 static int
 sl_tx_unique_members(struct sl_tx *x, const cJSON *obj, const char *path)
 {
+	const char *dup = NULL;
 	char p[SL_JSON_PATH_MAX];
-	const cJSON *a, *b;
+	bool nomem;
 
-	for (a = obj->child; a != NULL; a = a->next) {
-		for (b = obj->child; b != a; b = b->next) {
-			if (strcasecmp(a->string, b->string) != 0)
-				continue;
-			sl_json_path_key(p, path, a->string);
-			return sl_tx_fail(x, "", p, "The property '%.100s' is set twice.", a->string);
-		}
-	}
-	return 0;
+	dup = sl_tx_dup_name(obj, false, &nomem);
+	if (nomem)
+		return sl_tx_nomem(x, "", path);
+	if (dup == NULL)
+		return 0;
+	sl_json_path_key(p, path, dup);
+	return sl_tx_fail(x, "", p, "The property '%.100s' is set twice.", dup);
 }
 
 /* One instance of declaration decl (in loop `loop` at index, or none), and its nested children. */
@@ -1205,60 +1386,102 @@ sl_tx_edge(struct sl_tx *x, struct sl_tx_inst *in, uint32_t dep)
 	return 0;
 }
 
-/* Whether dependsOn entry s names instance j: id, "type/name", provider-relative id, name or loop. */
-static bool
-sl_tx_names(const struct sl_tx *x, const struct sl_tx_inst *j, const char *s)
+/* Instance j's keys: id, "type/name", provider-relative id, name, loop. */
+static int
+sl_tx_index_inst(struct sl_tx_index *ix, const struct sl_tx *x, uint32_t j)
 {
-	size_t tl = strlen(j->r.type);
-	const char *prov = strstr(j->r.id, "/providers/");
+	const struct sl_tx_inst *in = &x->inst[j];
+	char tn[SL_ARM_TYPE_MAX + SL_ARM_NAME_MAX + 1];
+	const char *prov = strstr(in->r.id, "/providers/");
+	int rc;
 
-	if (strcasecmp(s, j->r.id) == 0 || strcasecmp(s, j->r.name) == 0)
-		return true;
-	if (strncasecmp(s, j->r.type, tl) == 0 && s[tl] == '/' && strcasecmp(s + tl + 1, j->r.name) == 0)
-		return true;
-	if (prov != NULL && strcasecmp(s, prov + strlen("/providers/")) == 0)
-		return true;
-	return j->loop >= 0 && strcasecmp(s, x->loops[j->loop].name) == 0;
+	snprintf(tn, sizeof(tn), "%s/%s", in->r.type, in->r.name);
+	rc = sl_tx_index_add(ix, in->r.id, j);
+	if (rc == 0)
+		rc = sl_tx_index_add(ix, tn, j);
+	if (rc == 0 && prov != NULL)
+		rc = sl_tx_index_add(ix, prov + strlen("/providers/"), j);
+	if (rc == 0)
+		rc = sl_tx_index_add(ix, in->r.name, j);
+	if (rc == 0 && in->loop >= 0)
+		rc = sl_tx_index_add(ix, x->loops[in->loop].name, j);
+	return rc;
 }
 
-/* The edges of instance i's dependsOn; a name matching nothing is an error. */
 static int
-sl_tx_resolve_depends(struct sl_tx *x, uint32_t i)
+sl_tx_index_build(struct sl_tx *x, struct sl_tx_index *ix)
+{
+	uint32_t j;
+
+	for (ix->n_buckets = 64; ix->n_buckets < 8 * x->n_inst; ix->n_buckets *= 2)
+		;
+	ix->buckets = calloc(ix->n_buckets, sizeof(*ix->buckets));
+	if (ix->buckets == NULL)
+		return sl_tx_nomem(x, "", "$.resources");
+	for (j = 0; j < x->n_inst; j++)
+		if (sl_tx_index_inst(ix, x, j) < 0)
+			return sl_tx_nomem(x, "", "$.resources");
+	return 0;
+}
+
+/*
+ * The edges of instance i's dependsOn, each dependency once (mark[j] ==
+ * i + 1 once j is one); a name matching nothing is an error.
+ */
+static int
+sl_tx_resolve_depends(struct sl_tx *x, const struct sl_tx_index *ix, uint32_t i, uint32_t *mark)
 {
 	struct sl_tx_inst *in = &x->inst[i];
 	char dp[SL_JSON_PATH_MAX], p[SL_JSON_PATH_MAX];
 	char target[SL_ARM_TYPE_MAX + SL_ARM_NAME_MAX + 1];
+	const struct sl_tx_key *key;
 	const cJSON *d;
-	uint32_t j, k = 0, hits, self;
+	uint32_t j, h, k = 0;
 	int rc;
 
 	snprintf(target, sizeof(target), "%s/%s", in->r.type, in->r.name);
 	sl_json_path_key(dp, in->r.path, "dependsOn");
 	cJSON_ArrayForEach(d, in->depends) {
 		sl_json_path_index(p, dp, k++);
-		for (j = 0, hits = 0, self = 0; j < x->n_inst; j++) {
-			if (!sl_tx_names(x, &x->inst[j], d->valuestring))
+		key = sl_tx_index_find(ix, d->valuestring);
+		if (key == NULL)
+			return sl_tx_fail(x, target, p, "The resource '%.200s' is not defined in the template.",
+					  d->valuestring);
+		if (key->n == 1 && key->inst[0] == i)
+			return sl_tx_fail(x, target, p, "Circular dependency detected on resource: '%.200s' depends on itself.",
+					  target);
+		for (h = 0; h < key->n; h++) {
+			j = key->inst[h];
+			if (j == i || x->inst[j].skipped || mark[j] == i + 1)
 				continue;
-			hits++;
-			if (j == i) {
-				self++;
-				continue;
-			}
-			if (x->inst[j].skipped)
-				continue;
+			mark[j] = i + 1;
 			rc = sl_tx_edge(x, in, j);
 			if (rc < 0)
 				return rc;
 		}
-		if (hits == 0)
-			return sl_tx_fail(x, target, p, "The resource '%.200s' is not defined in the template.",
-					  d->valuestring);
-		if (hits == self)
-			return sl_tx_fail(x, target, p, "Circular dependency detected on resource: '%.200s' depends on itself.",
-					  target);
 	}
 	in->n_explicit = in->n_deps;
 	return 0;
+}
+
+/* Every deployed instance's dependsOn, through one index. */
+static int
+sl_tx_resolve_all_depends(struct sl_tx *x)
+{
+	struct sl_tx_index ix = {0};
+	uint32_t *mark, i;
+	int rc;
+
+	mark = calloc(x->n_inst + 1, sizeof(*mark));
+	if (mark == NULL)
+		return sl_tx_nomem(x, "", "$.resources");
+	rc = sl_tx_index_build(x, &ix);
+	for (i = 0; rc == 0 && i < x->n_inst; i++)
+		if (!x->inst[i].skipped)
+			rc = sl_tx_resolve_depends(x, &ix, i, mark);
+	sl_tx_index_free(&ix);
+	free(mark);
+	return rc;
 }
 
 static int
@@ -1308,31 +1531,48 @@ sl_tx_parent_edges(struct sl_tx *x, const char **ids, uint32_t n)
 	return 0;
 }
 
-/* In a serial copy loop, each batch waits for the one before. */
+/*
+ * In a serial copy loop, each batch waits for the one before. The deployed
+ * instances are grouped by loop first (by[start[l]..start[l + 1]), in
+ * declaration order), so the cost is the edges made, not instances squared.
+ */
 static int
 sl_tx_serial_edges(struct sl_tx *x)
 {
+	uint32_t *start, *by, i, k, l;
 	struct sl_tx_inst *in, *o;
 	int64_t batch;
-	uint32_t i, j;
-	int rc;
+	int rc = 0;
 
-	for (i = 0; i < x->n_inst; i++) {
+	start = calloc(x->n_loops + 2, sizeof(*start));
+	by = calloc(x->n_inst + 1, sizeof(*by));
+	if (start == NULL || by == NULL) {
+		rc = sl_tx_nomem(x, "", "$.resources");
+		goto out;
+	}
+	for (i = 0; i < x->n_inst; i++)
+		if (!x->inst[i].skipped && x->inst[i].loop >= 0)
+			start[x->inst[i].loop + 2]++;
+	for (l = 0; l < x->n_loops; l++)
+		start[l + 2] += start[l + 1];
+	for (i = 0; i < x->n_inst; i++)
+		if (!x->inst[i].skipped && x->inst[i].loop >= 0)
+			by[start[x->inst[i].loop + 1]++] = i;
+	for (i = 0; rc == 0 && i < x->n_inst; i++) {
 		in = &x->inst[i];
 		if (in->skipped || in->loop < 0 || x->loops[in->loop].batch == 0)
 			continue;
 		batch = x->loops[in->loop].batch;
-		for (j = 0; j < x->n_inst; j++) {
-			o = &x->inst[j];
-			if (o->skipped || o->loop != in->loop ||
-			    o->r.copy_index / batch + 1 != in->r.copy_index / batch)
-				continue;
-			rc = sl_tx_edge(x, in, j);
-			if (rc < 0)
-				return rc;
+		for (k = start[in->loop]; rc == 0 && k < start[in->loop + 1]; k++) {
+			o = &x->inst[by[k]];
+			if (o->r.copy_index / batch + 1 == in->r.copy_index / batch)
+				rc = sl_tx_edge(x, in, by[k]);
 		}
 	}
-	return 0;
+out:
+	free(start);
+	free(by);
+	return rc;
 }
 
 /* Two deployed instances with one id; ids sorted. */
@@ -1534,9 +1774,8 @@ sl_tx_dependencies(struct sl_tx *x, struct sl_arm_expansion *out)
 			ids[n++] = x->inst[i].r.id;
 	qsort(ids, n, sizeof(*ids), sl_tx_id_cmp);
 	rc = sl_tx_duplicates(x, ids, n);
-	for (i = 0; rc == 0 && i < x->n_inst; i++)
-		if (!x->inst[i].skipped)
-			rc = sl_tx_resolve_depends(x, i);
+	if (rc == 0)
+		rc = sl_tx_resolve_all_depends(x);
 	if (rc == 0)
 		rc = sl_tx_parent_edges(x, ids, n);
 	if (rc == 0)
@@ -1626,8 +1865,19 @@ sl_tx_outputs(struct sl_tx *x, struct sl_arm_expansion *out)
 	const cJSON *outs = sl_json_member(x->tmpl, "outputs"), *o;
 	int rc;
 
+	char path[SL_JSON_PATH_MAX];
+	const char *dup;
+	bool nomem;
+
 	if (outs != NULL && !cJSON_IsObject(outs))
 		return sl_tx_fail(x, "", "$.outputs", "The template's outputs must be an object.");
+	dup = sl_tx_dup_name(outs, false, &nomem);
+	if (nomem)
+		return sl_tx_nomem(x, "", "$.outputs");
+	if (dup != NULL) {
+		sl_json_path_key(path, "$.outputs", dup);
+		return sl_tx_fail(x, dup, path, "The template output '%.100s' is declared twice (output names are case-insensitive).", dup);
+	}
 	out->outputs = cJSON_CreateObject();
 	if (out->outputs == NULL)
 		return sl_tx_nomem(x, "", "$.outputs");
@@ -1662,6 +1912,211 @@ sl_tx_effective_parameters(struct sl_tx *x, struct sl_arm_expansion *out)
 		cJSON_AddItemToObject(entry, "value", v);
 	}
 	return 0;
+}
+
+/* ---------------------------------------------------------------- secure values */
+
+/* The text of a secure value's strings and numbers, into list. */
+static int
+sl_tx_secure_collect(const cJSON *v, cJSON *list)
+{
+	char num[40];
+	const cJSON *c;
+	int64_t i;
+
+	if (cJSON_IsString(v) && v->valuestring[0] != '\0')
+		return cJSON_AddItemToArray(list, cJSON_CreateString(v->valuestring)) ? 0 : -ENOMEM;
+	if (cJSON_IsNumber(v)) {
+		if (sl_arm_int_of(v, &i))
+			snprintf(num, sizeof(num), "%" PRId64, i);
+		else
+			snprintf(num, sizeof(num), "%.17g", v->valuedouble);
+		return cJSON_AddItemToArray(list, cJSON_CreateString(num)) ? 0 : -ENOMEM;
+	}
+	cJSON_ArrayForEach(c, v)
+		if (sl_tx_secure_collect(c, list) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+/* Longest first; equal lengths by their bytes (so that repeats are neighbours). */
+static int
+sl_tx_longer(const void *a, const void *b)
+{
+	const char *sa = (*(cJSON *const *)a)->valuestring, *sb = (*(cJSON *const *)b)->valuestring;
+	size_t la = strlen(sa), lb = strlen(sb);
+
+	return la > lb ? -1 : la < lb ? 1 : strcmp(sa, sb);
+}
+
+/* The secure parameters' text, longest first, each once; NULL when out of memory. */
+static cJSON *
+sl_tx_secure_values(const struct sl_tx *x)
+{
+	cJSON *list = cJSON_CreateArray(), **items, *c;
+	size_t n, i, kept = 0;
+	uint32_t k;
+
+	for (k = 0; list != NULL && k < x->n_params; k++)
+		/* a value of the wrong type stopped the expansion with an error that does not show it */
+		if (x->params[k].secure && x->params[k].value != NULL &&
+		    sl_tx_type_ok(x->params[k].type, x->params[k].value) &&
+		    sl_tx_secure_collect(x->params[k].value, list) < 0) {
+			cJSON_Delete(list);
+			return NULL;
+		}
+	n = list != NULL ? (size_t)cJSON_GetArraySize(list) : 0;
+	if (n < 2)
+		return list;
+	items = calloc(n, sizeof(*items));
+	if (items == NULL) {
+		cJSON_Delete(list);
+		return NULL;
+	}
+	for (i = 0, c = list->child; c != NULL; c = c->next)
+		items[i++] = c;
+	qsort(items, n, sizeof(*items), sl_tx_longer);
+	for (i = 0; i < n; i++) { /* relink in order, repeats deleted */
+		items[i]->next = items[i]->prev = NULL;
+		if (kept > 0 && strcmp(items[kept - 1]->valuestring, items[i]->valuestring) == 0)
+			cJSON_Delete(items[i]);
+		else
+			items[kept++] = items[i];
+	}
+	list->child = items[0];
+	for (i = 0; i < kept; i++) {
+		items[i]->prev = i > 0 ? items[i - 1] : items[kept - 1];
+		items[i]->next = i + 1 < kept ? items[i + 1] : NULL;
+	}
+	free(items);
+	return list;
+}
+
+/* How many bytes of the secure value s match at t (len bytes left) to be redacted; 0: none. */
+static size_t
+sl_redact_match(const char *t, size_t len, const char *s)
+{
+	size_t n = 0;
+
+	while (n < len && s[n] != '\0' && t[n] == s[n])
+		n++;
+	return s[n] == '\0' || n >= SL_ARM_REDACT_PREFIX ? n : 0;
+}
+
+/*
+ * text (len bytes) with the secure values replaced, a new string; NULL
+ * when nothing matched or out of memory (*changed says which). One pass:
+ * at each byte the longest value matching there wins, and what was put in
+ * is never scanned again.
+ */
+static char *
+sl_redact_dup(const char *text, size_t len, const cJSON *secure, bool *changed)
+{
+	static const char mark[] = "[secure]";
+	bool first[256] = {false};
+	size_t i, m, best, off = 0, cap;
+	const cJSON *s;
+	char *out = NULL, *grown;
+
+	*changed = false;
+	cJSON_ArrayForEach(s, secure)
+		if (cJSON_IsString(s) && s->valuestring[0] != '\0')
+			first[(uint8_t)s->valuestring[0]] = true;
+	for (i = 0; i < len;) {
+		best = 0;
+		if (first[(uint8_t)text[i]])
+			cJSON_ArrayForEach(s, secure)
+				if (cJSON_IsString(s) && s->valuestring[0] != '\0' &&
+				    (m = sl_redact_match(text + i, len - i, s->valuestring)) > best)
+					best = m;
+		if (best == 0 && out == NULL) {
+			i++;
+			continue;
+		}
+		if (out == NULL) { /* the first match: copy what came before */
+			cap = len + sizeof(mark) + 64;
+			out = malloc(cap);
+			if (out == NULL)
+				return NULL;
+			memcpy(out, text, i);
+			off = i;
+		}
+		if (off + sizeof(mark) + 1 > cap) {
+			cap = cap * 2 + sizeof(mark);
+			grown = realloc(out, cap);
+			if (grown == NULL) {
+				free(out);
+				return NULL;
+			}
+			out = grown;
+		}
+		if (best > 0) {
+			memcpy(out + off, mark, sizeof(mark) - 1);
+			off += sizeof(mark) - 1;
+			i += best;
+			*changed = true;
+		} else {
+			out[off++] = text[i++];
+		}
+	}
+	if (out != NULL)
+		out[off] = '\0';
+	return out;
+}
+
+void
+sl_arm_redact(char *text, size_t size, const cJSON *secure_values)
+{
+	bool changed;
+	char *r;
+
+	if (text == NULL || size == 0 || cJSON_GetArraySize(secure_values) == 0)
+		return;
+	r = sl_redact_dup(text, strnlen(text, size - 1), secure_values, &changed);
+	if (r == NULL && changed)
+		snprintf(text, size, "[secure]"); /* out of memory: say nothing */
+	if (r != NULL)
+		snprintf(text, size, "%s", r);
+	free(r);
+}
+
+void
+sl_arm_redact_json(cJSON *v, const cJSON *secure_values)
+{
+	bool changed;
+	cJSON *c;
+	char *r;
+
+	if (v == NULL || cJSON_GetArraySize(secure_values) == 0)
+		return;
+	if (cJSON_IsString(v) && v->valuestring != NULL) {
+		r = sl_redact_dup(v->valuestring, strlen(v->valuestring), secure_values, &changed);
+		if (changed) {
+			free(v->valuestring);
+			v->valuestring = r != NULL ? r : strdup("[secure]");
+		}
+		return;
+	}
+	cJSON_ArrayForEach(c, v)
+		sl_arm_redact_json(c, secure_values);
+}
+
+/* The expander's own error, redacted before it is returned. */
+static void
+sl_tx_redact_error(const struct sl_tx *x)
+{
+	cJSON *secrets = sl_tx_secure_values(x);
+	char code[sizeof(x->err->code)];
+
+	if (secrets == NULL) { /* cannot tell: say nothing that could hold one */
+		snprintf(code, sizeof(code), "%s", x->err->code);
+		sl_error_set(x->err, code, "", "", "The template could not be expanded (its message could hold a secure value).");
+		return;
+	}
+	sl_arm_redact(x->err->message, sizeof(x->err->message), secrets);
+	sl_arm_redact(x->err->target, sizeof(x->err->target), secrets);
+	sl_arm_redact(x->err->json_path, sizeof(x->err->json_path), secrets);
+	cJSON_Delete(secrets);
 }
 
 /* ---------------------------------------------------------------- entry points */
@@ -1752,8 +2207,12 @@ sl_arm_expand(const cJSON *tmpl, const cJSON *parameters, const struct sl_arm_sc
 		rc = sl_tx_dependencies(&x, out);
 	if (rc == 0)
 		rc = sl_tx_outputs(&x, out);
+	if (rc == 0 && (out->secure_values = sl_tx_secure_values(&x)) == NULL)
+		rc = sl_tx_nomem(&x, "", "$.parameters");
 	if (rc == 0)
 		rc = sl_tx_effective_parameters(&x, out);
+	if (rc < 0)
+		sl_tx_redact_error(&x);
 	sl_tx_free(&x);
 	if (rc < 0)
 		sl_arm_expansion_free(out);

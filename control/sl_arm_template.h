@@ -91,7 +91,12 @@
 
 #define SL_ARM_COPY_MAX 800         /* ARM's largest copy count */
 #define SL_ARM_RESOURCES_MAX 4096   /* resource instances per template, conditions false included */
-#define SL_ARM_EDGES_MAX (1u << 22) /* dependencies between them */
+/*
+ * Dependencies between them, each counted once: 800 instances each waiting
+ * for a loop of 800 (640,000) fit; the bound keeps the memory of one
+ * expansion and of its record in tens of MiB.
+ */
+#define SL_ARM_EDGES_MAX 1000000u
 #define SL_ARM_NEST_MAX 8           /* levels of nested "resources" */
 #define SL_ARM_TEMPLATE_DEPTH_MAX 128 /* nesting of the template's and the parameters' JSON */
 
@@ -171,5 +176,18 @@ void sl_arm_expansion_free(struct sl_arm_expansion *x);
  */
 cJSON *sl_arm_eval(const char *text, const cJSON *parameters, const cJSON *variables,
 		   const struct sl_arm_scope *scope, struct sl_error *err);
+
+/*
+ * Replace each occurrence of a secure value's text in the NUL-terminated
+ * text (of size bytes) with "[secure]", in place, truncating what no longer
+ * fits. A value of SL_ARM_REDACT_PREFIX characters or more is also redacted
+ * where a run of at least that many of its first characters appears (a
+ * message that cut it short). secure_values: an expansion's, NULL for none.
+ */
+#define SL_ARM_REDACT_PREFIX 16
+void sl_arm_redact(char *text, size_t size, const cJSON *secure_values);
+
+/* The same in every string value inside v (object keys are left as they are). */
+void sl_arm_redact_json(cJSON *v, const cJSON *secure_values);
 
 #endif /* SL_ARM_TEMPLATE_H */

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -140,6 +141,92 @@ assert_no_secret(const struct sl_arm_expansion *x, const char *secret)
 }
 
 #define LB(name, extra) "{`type`: `Microsoft.Network/loadBalancers`, `apiVersion`: `2023-04-01`, `name`: " name extra "}"
+
+/*
+ * The text of secure values, for callers to redact: SecureString values and
+ * every string and number inside a SecureObject, non-empty, longest first;
+ * the expander's own errors carry none of it.
+ */
+static void
+test_secure_values(void **state)
+{
+	const char *tmpl =
+		"{`parameters`: {`pw`: {`type`: `securestring`}, `so`: {`type`: `secureObject`},"
+		" `plain`: {`type`: `string`, `defaultValue`: `visible`}}, `resources`: []}";
+	const char *bad =
+		"{`parameters`: {`pw`: {`type`: `securestring`}}, `resources`: ["
+		LB("`a`", ", `dependsOn`: [`[parameters('pw')]`]") "]}";
+	char text[64], longer[] = "0123456789abcdefghijKLMN";
+	struct sl_arm_expansion x;
+	struct sl_error err;
+	cJSON *secrets, *v;
+
+	(void)state;
+	expand_ok(tmpl, "{`pw`: {`value`: `S3cr3tVal`}, `so`: {`value`: {`k`: `objSecret`,"
+		  " `n`: 12345, `l`: [`deep`, ``, {`x`: `S3cr3tVal`}], `b`: true}}}", &x);
+	assert_json(x.secure_values, "[`S3cr3tVal`, `objSecret`, `12345`, `deep`]");
+	sl_arm_expansion_free(&x);
+	expand_ok("{`resources`: []}", NULL, &x);
+	assert_json(x.secure_values, "[]");
+	sl_arm_expansion_free(&x);
+	/* an error quoting a secure value says [secure] instead */
+	assert_int_equal(expand(bad, "{`pw`: {`value`: `S3cr3tVal`}}", &x, &err), -EINVAL);
+	assert_null(strstr(err.message, "S3cr3tVal"));
+	assert_non_null(strstr(err.message, "The resource '[secure]' is not defined in the template."));
+	/* the redaction itself: whole values, and a long one's truncated start */
+	secrets = J("[`0123456789abcdefghijKLMN`, `S3cr3tVal`]");
+	snprintf(text, sizeof(text), "a S3cr3tVal b 'S3cr3tVal'");
+	sl_arm_redact(text, sizeof(text), secrets);
+	assert_string_equal(text, "a [secure] b '[secure]'");
+	snprintf(text, sizeof(text), "'%.20s' and S3cr3t", longer);
+	sl_arm_redact(text, sizeof(text), secrets);
+	assert_string_equal(text, "'[secure]' and S3cr3t");
+	snprintf(text, 12, "%s", "S3cr3tVal12345");
+	sl_arm_redact(text, 12, secrets);
+	assert_string_equal(text, "[secure]12");
+	v = J("{`S3cr3tVal`: [`x S3cr3tVal`, 1, {`k`: `S3cr3tVal`}], `n`: null}");
+	sl_arm_redact_json(v, secrets);
+	assert_json(v, "{`S3cr3tVal`: [`x [secure]`, 1, {`k`: `[secure]`}], `n`: null}");
+	cJSON_Delete(v);
+	cJSON_Delete(secrets);
+}
+
+/*
+ * ARM's names are case-insensitive: parameters, their given values,
+ * variables and outputs differing only by case are refused (a secure `pw`
+ * and a plain `PW` must not be confused); the effective parameters spell
+ * each type canonically whatever the template's spelling.
+ */
+static void
+test_names_case_insensitive(void **state)
+{
+	struct sl_arm_expansion x;
+
+	(void)state;
+	expand_fails("{`parameters`: {`pw`: {`type`: `securestring`}, `PW`: {`type`: `string`}}, `resources`: []}",
+		     "{`pw`: {`value`: `S3cr3tVal`}, `PW`: {`value`: `plain`}}",
+		     "The template parameter 'PW' is declared twice (parameter names are case-insensitive).",
+		     "$.parameters.PW", "PW");
+	expand_fails("{`parameters`: {`pw`: {`type`: `securestring`}}, `resources`: []}",
+		     "{`pw`: {`value`: `S3cr3tVal`}, `PW`: {`value`: `plain`}}",
+		     "The value of the template parameter 'PW' is given twice", "$.parameters.PW", "PW");
+	expand_fails("{`variables`: {`v`: 1, `V`: 2}, `resources`: []}", NULL,
+		     "The template variable 'V' is declared twice", "$.variables.V", "V");
+	expand_fails("{`resources`: [], `outputs`: {`o`: {`type`: `securestring`, `value`: `a`},"
+		     " `O`: {`type`: `string`, `value`: `b`}}}", NULL,
+		     "The template output 'O' is declared twice (output names are case-insensitive).",
+		     "$.outputs.O", "O");
+	expand_ok("{`parameters`: {`a`: {`type`: `STRING`}, `b`: {`type`: `secureSTRING`}, `c`: {`type`: `iNt`},"
+		  " `d`: {`type`: `BOOL`}, `e`: {`type`: `OBJECT`}, `f`: {`type`: `SECUREobject`},"
+		  " `g`: {`type`: `ARRAY`}}, `resources`: [], `outputs`: {`o`: {`type`: `INT`, `value`: 1}}}",
+		  "{`a`: {`value`: `x`}, `b`: {`value`: `y`}, `c`: {`value`: 1}, `d`: {`value`: true},"
+		  " `e`: {`value`: {}}, `f`: {`value`: {}}, `g`: {`value`: []}}", &x);
+	assert_json(x.parameters, "{`a`: {`type`: `String`, `value`: `x`}, `b`: {`type`: `SecureString`},"
+		    " `c`: {`type`: `Int`, `value`: 1}, `d`: {`type`: `Bool`, `value`: true},"
+		    " `e`: {`type`: `Object`, `value`: {}}, `f`: {`type`: `SecureObject`}, `g`: {`type`: `Array`, `value`: []}}");
+	assert_json(x.outputs, "{`o`: {`type`: `Int`, `value`: 1}}");
+	sl_arm_expansion_free(&x);
+}
 
 /* ---------------------------------------------------------------- parameters */
 
@@ -662,6 +749,70 @@ test_depends_on_resolved(void **state)
 	sl_arm_expansion_free(&x);
 }
 
+/* Seconds of CPU this process has used. */
+static double
+cpu_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A loop of n `a`s and a loop of n `b`s each listing every a by name, as JSON text. */
+static char *
+listing_template(int n)
+{
+	size_t len = (size_t)n * 12 + 1024, off;
+	char *t = malloc(len);
+	int i;
+
+	assert_non_null(t);
+	off = (size_t)snprintf(t, len, "{`resources`: ["
+			       "{`type`: `Microsoft.Network/networkInterfaces`, `name`: `[concat('a', copyIndex())]`,"
+			       " `copy`: {`name`: `as`, `count`: %d}},"
+			       "{`type`: `Microsoft.Network/loadBalancers`, `name`: `[concat('b', copyIndex())]`,"
+			       " `copy`: {`name`: `bs`, `count`: %d}, `dependsOn`: [", n, n);
+	for (i = 0; i < n; i++)
+		off += (size_t)snprintf(t + off, len - off, "%s`a%d`", i > 0 ? "," : "", i);
+	snprintf(t + off, len - off, "]}]}");
+	return t;
+}
+
+/*
+ * dependsOn is resolved through an index: 800 instances each listing 800
+ * names (640,000 edges, from a 7 KB template) take well under a second, not
+ * the minutes a comparison of every entry with every instance took; and the
+ * edges of one expansion are bounded.
+ */
+static void
+test_depends_on_scale(void **state)
+{
+	struct sl_arm_expansion x;
+	char *t = listing_template(800);
+	double t0 = cpu_seconds(), spent;
+
+	(void)state;
+	expand_ok(t, NULL, &x);
+	spent = cpu_seconds() - t0;
+	print_message("800 x 800 dependsOn names: %.3f s of CPU\n", spent);
+	assert_true(spent < 20.0);
+	assert_int_equal(x.n_resources, 1600);
+	assert_string_equal(x.resources[1599].name, "b799");
+	assert_int_equal(x.resources[1599].n_depends_on, 800);
+	assert_string_equal(x.resources[x.resources[1599].depends_on[0]].name, "a0");
+	assert_string_equal(x.resources[x.resources[1599].depends_on[799]].name, "a799");
+	sl_arm_expansion_free(&x);
+	free(t);
+	/* three loops of 800, the last waiting for both others: c225 makes the 1,000,001st edge */
+	expand_fails("{`resources`: ["
+		     "{`type`: `Microsoft.Network/networkInterfaces`, `name`: `[concat('a', copyIndex())]`, `copy`: {`name`: `as`, `count`: 800}},"
+		     "{`type`: `Microsoft.Network/networkInterfaces`, `name`: `[concat('b', copyIndex())]`, `copy`: {`name`: `bs`, `count`: 800}, `dependsOn`: [`as`]},"
+		     "{`type`: `Microsoft.Network/networkInterfaces`, `name`: `[concat('c', copyIndex())]`, `copy`: {`name`: `cs`, `count`: 800}, `dependsOn`: [`as`, `bs`]}]}",
+		     NULL, "The template's resources have more than 1000000 dependencies", "$.resources[2]",
+		     "/subscriptions/sub1/resourceGroups/rg1/providers/Microsoft.Network/networkInterfaces/c225");
+}
+
 static void
 test_condition(void **state)
 {
@@ -919,6 +1070,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_secure_values),
+		cmocka_unit_test(test_names_case_insensitive),
 		cmocka_unit_test(test_parameter_types),
 		cmocka_unit_test(test_parameter_values),
 		cmocka_unit_test(test_parameter_constraints),
@@ -929,6 +1082,7 @@ main(void)
 		cmocka_unit_test(test_children),
 		cmocka_unit_test(test_depends_on),
 		cmocka_unit_test(test_depends_on_resolved),
+		cmocka_unit_test(test_depends_on_scale),
 		cmocka_unit_test(test_condition),
 		cmocka_unit_test(test_outputs),
 		cmocka_unit_test(test_where_errors_point),
