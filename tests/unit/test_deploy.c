@@ -659,6 +659,92 @@ test_api_paths_and_refusals(void **state)
 	sl_controller_fini(&c);
 }
 
+/* Serve method on DEP/path with a deployment body of tmpl and {"pw": {"value": pw}}. */
+static void
+serve(struct sl_deploy_records *r, struct sl_controller *c, const char *method, const char *path,
+      const char *tmpl, const char *pw, struct sl_deploy_answer *a)
+{
+	char url[256], body[8192];
+
+	snprintf(url, sizeof(url), DEP "%s", path);
+	snprintf(body, sizeof(body), "{\"properties\": {\"mode\": \"Incremental\", \"template\": %s,"
+		 " \"parameters\": {\"pw\": {\"value\": \"%s\"}}}}", tmpl, pw);
+	sl_deploy_api_handle(r, c, url, method, body, strlen(body), 0, a);
+}
+
+static bool
+mentions(const cJSON *v, const char *text)
+{
+	char *s = cJSON_PrintUnformatted(v);
+	bool found = s != NULL && strstr(s, text) != NULL;
+
+	cJSON_free(s);
+	return found;
+}
+
+/* A secure value's text leaves in no answer, record or audit text: "[secure]" instead. */
+static void
+test_secure_values_redacted(void **state)
+{
+	struct sl_controller c;
+	struct sl_deploy_records *r = sl_deploy_records_create(NULL);
+	struct sl_deploy_answer a;
+	static const char *const bad =
+		"{\"parameters\": {\"pw\": {\"type\": \"securestring\"}}, \"resources\": ["
+		" {\"type\": \"Microsoft.Network/virtualNetworks\", \"name\": \"v\", \"properties\": {"
+		"   \"addressSpace\": {\"addressPrefixes\": [\"[parameters('pw')]\"]}}}]}";
+	/* the secure value as a location and as a pool address (which the audit text names) */
+	char good[2048];
+	snprintf(good, sizeof(good),
+		 "{\"parameters\": {\"pw\": {\"type\": \"securestring\"}}, \"resources\": ["
+		 " {\"type\": \"Microsoft.Network/virtualNetworks\", \"name\": \"v\", \"location\": \"[parameters('pw')]\","
+		 "  \"properties\": {\"addressSpace\": {\"addressPrefixes\": [\"10.5.0.0/16\"]},"
+		 "   \"subnets\": [{\"name\": \"s\", \"properties\": {\"addressPrefix\": \"10.5.0.0/24\"}}]}},"
+		 " {\"type\": \"Microsoft.Network/loadBalancers\", \"name\": \"lb\", \"sku\": {\"name\": \"Standard\"},"
+		 "  \"dependsOn\": [\"v\"], \"properties\": {\"frontendIPConfigurations\": [{\"name\": \"fe\", \"properties\": {"
+		 "   \"privateIPAddress\": \"10.5.0.10\", \"subnet\": {\"id\": \"" NET "/virtualNetworks/v/subnets/s\"}}}],"
+		 "  \"backendAddressPools\": [{\"name\": \"p\", \"properties\": {\"loadBalancerBackendAddresses\": ["
+		 "   {\"name\": \"a\", \"properties\": {\"ipAddress\": \"[parameters('pw')]\","
+		 "     \"virtualNetwork\": {\"id\": \"" NET "/virtualNetworks/v\"}}}]}}]}}]}");
+
+	(void)state;
+	controller(&c, NULL);
+	/* a validation error quoting it: PUT, validate, what-if, the Failed record */
+	static const char *const how[][2] = {{"PUT", "/d"}, {"POST", "/d/validate"}, {"POST", "/d/whatIf"}};
+	for (size_t i = 0; i < sizeof(how) / sizeof(how[0]); i++) {
+		serve(r, &c, how[i][0], how[i][1], bad, "S3cr3tVal", &a);
+		assert_int_equal(a.status, 400);
+		if (mentions(a.body, "S3cr3tVal") || strstr(a.message, "S3cr3tVal") != NULL ||
+		    !mentions(a.body, "[secure]"))
+			fail_msg("%s %s: %s", how[i][0], how[i][1], cJSON_PrintUnformatted(a.body));
+		cJSON_Delete(a.body);
+	}
+	assert_false(mentions(sl_deploy_records_get(r, "s", "rg", "d"), "S3cr3tVal"));
+	/* deployed: the answers and the record redact it, the resources keep it */
+	serve(r, &c, "POST", "/d/whatIf", good, "10.5.0.33", &a);
+	assert_int_equal(a.status, 200);
+	assert_false(mentions(a.body, "10.5.0.33"));
+	assert_true(mentions(a.body, "[secure]"));
+	cJSON_Delete(a.body);
+	serve(r, &c, "PUT", "/d", good, "10.5.0.33", &a);
+	assert_int_equal(a.status, 200);
+	if (mentions(a.body, "10.5.0.33") || strstr(a.result, "10.5.0.33") != NULL)
+		fail_msg("%s / %s", cJSON_PrintUnformatted(a.body), a.result);
+	assert_true(mentions(a.body, "\"locations\":[\"[secure]\"]"));
+	assert_non_null(strstr(a.result, "[secure]"));
+	cJSON_Delete(a.body);
+	assert_false(mentions(sl_deploy_records_get(r, "s", "rg", "d"), "10.5.0.33"));
+	const cJSON *v = cJSON_GetArrayItem(cJSON_GetObjectItem(c.doc, "virtualNetworks"), 0);
+	assert_string_equal(cJSON_GetObjectItem(v, "location")->valuestring, "10.5.0.33");
+	/* what-if of the same again: its before (stored) shows none either */
+	serve(r, &c, "POST", "/d/whatIf", good, "10.5.0.33", &a);
+	assert_int_equal(a.status, 200);
+	assert_false(mentions(a.body, "10.5.0.33"));
+	cJSON_Delete(a.body);
+	sl_deploy_records_free(r);
+	sl_controller_fini(&c);
+}
+
 /* Only a request that changes a record writes the records file. */
 static void
 test_records_file_written_on_change_only(void **state)
@@ -717,6 +803,7 @@ main(void)
 		cmocka_unit_test(test_records_file),
 		cmocka_unit_test(test_api_paths_and_refusals),
 		cmocka_unit_test(test_records_file_written_on_change_only),
+		cmocka_unit_test(test_secure_values_redacted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
