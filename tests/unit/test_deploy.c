@@ -3,9 +3,12 @@
  * test_deploy.c: template deployments without sluiced (sl_deploy,
  * sl_deploy_records, sl_deploy_whatif, sl_deploy_api): one commit and one
  * publication per deployment, unsupported types listed or skipped, a
- * validation error pointed at the template, Complete mode's deletions,
- * what-if deltas, the records (replace, order, the 800 limit, the file, a
- * damaged file set aside) and the API's paths and refusals.
+ * validation error pointed at the template (only when the template's
+ * resource, group included, is at fault), Complete mode's deletions,
+ * what-if deltas, the records (replace, order, the 800 limit, the bounds
+ * on dependencies and on all records, the file written only on a change, a
+ * damaged file set aside), secure values redacted, and the API's paths and
+ * refusals.
  */
 #include <errno.h>
 #include <setjmp.h>
