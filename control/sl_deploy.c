@@ -436,34 +436,159 @@ sl_path_below(const char *path, const struct sl_res_path *q, bool child)
 	return sl_skip_index(s + strlen(cc));
 }
 
-/* Point e (a validation error of the whole document) at the template resource it comes from. */
+/* Index N of a document path "$.<coll>[N]..." of q's collection; -1 when it is not one. */
+static long
+sl_path_element(const char *path, const struct sl_res_path *q)
+{
+	const char *coll = sl_res_collection(q->type);
+	size_t n = strlen(coll);
+	char *end;
+	long i;
+
+	if (path == NULL || strncmp(path, "$.", 2) != 0 || strncasecmp(path + 2, coll, n) != 0 ||
+	    path[2 + n] != '[' || sl_skip_index(path + 2 + n) == NULL)
+		return -1;
+	i = strtol(path + 3 + n, &end, 10);
+	return *end == ']' ? i : -1;
+}
+
+static const char *
+sl_name_of(const cJSON *el)
+{
+	const char *n = sl_json_member_string(el, "name");
+
+	return n != NULL ? n : "";
+}
+
+/* Take a label's scope off q->name ("rg:name", "sub:rg:name") into l; false when none. */
+static bool
+sl_label_scope(struct sl_res_path *q, struct sl_scope *l)
+{
+	char *first = strchr(q->name, ':'), *last = strrchr(q->name, ':');
+	char name[sizeof(q->name)];
+
+	memset(l, 0, sizeof(*l));
+	if (last == NULL)
+		return false;
+	if (first != last)
+		snprintf(l->sub, sizeof(l->sub), "%.*s", (int)(first - q->name), q->name);
+	snprintf(l->rg, sizeof(l->rg), "%.*s", (int)(last - first - (first != last)),
+		 first != last ? first + 1 : q->name);
+	snprintf(name, sizeof(name), "%s", last + 1);
+	snprintf(q->name, sizeof(q->name), "%s", name);
+	return true;
+}
+
+/*
+ * The scope of the document resource a validation error is about: the
+ * element its path names in doc (a document, or sl_doc_ids()'s skeleton of
+ * one), else the one resource of that name (and of the label's scope when
+ * the name is a label, "rg:name" or "sub:rg:name": sl_config.h). Returns
+ * true with *s filled (s->sub "" for a resource without an id), false when
+ * it cannot tell; q->name loses a label's scope.
+ */
+static bool
+sl_error_scope(const cJSON *doc, struct sl_res_path *q, const char *json_path,
+	       struct sl_scope *s)
+{
+	const cJSON *coll = sl_json_member(doc, sl_res_collection(q->type)), *it, *one = NULL;
+	long i = sl_path_element(json_path, q);
+	const cJSON *el = i >= 0 ? cJSON_GetArrayItem(coll, (int)i) : NULL;
+	struct sl_scope l;
+	bool labelled = sl_label_scope(q, &l);
+	int n = 0;
+
+	memset(s, 0, sizeof(*s));
+	if (el != NULL && strcasecmp(sl_name_of(el), q->name) == 0) {
+		sl_id_scope(sl_json_member_string(el, "id"), s);
+		return true;
+	}
+	cJSON_ArrayForEach(it, coll) {
+		struct sl_scope e;
+		if (strcasecmp(sl_name_of(it), q->name) != 0)
+			continue;
+		sl_id_scope(sl_json_member_string(it, "id"), &e);
+		if (labelled && (strcasecmp(e.rg, l.rg) != 0 ||
+				 (l.sub[0] != '\0' && strcasecmp(e.sub, l.sub) != 0)))
+			continue;
+		one = it;
+		n++;
+	}
+	if (n != 1)
+		return false;
+	sl_id_scope(sl_json_member_string(one, "id"), s);
+	return true;
+}
+
+/* Is the outcome entry's resource in scope s (s->sub "": a resource without an id, never)? */
+static bool
+sl_entry_in(const cJSON *entry, const struct sl_scope *s)
+{
+	struct sl_scope e;
+
+	sl_id_scope(sl_json_member_string(entry, "id"), &e);
+	return s->sub[0] != '\0' && strcasecmp(e.sub, s->sub) == 0 && strcasecmp(e.rg, s->rg) == 0;
+}
+
+/*
+ * Point e (a validation error of the whole document, doc the document or
+ * its skeleton) at the template resource it comes from when the faulty
+ * resource is that one; otherwise at the faulty resource's own id (its own
+ * resource group), with no template path.
+ */
 static void
-sl_map_error(const struct sl_deploy_request *rq, const struct sl_deploy_outcome *o,
-	     struct sl_error *e)
+sl_map_error(const struct sl_deploy_outcome *o, const cJSON *doc, struct sl_error *e)
 {
 	struct sl_res_path q;
-	bool child;
+	struct sl_scope s;
+	bool child, known;
 	char path[sizeof(e->json_path)];
 
 	if (sl_target_path(e->target, &q) != 0)
 		return;
+	known = sl_error_scope(doc, &q, e->json_path, &s);
 	const cJSON *entry = sl_template_entry(o, &q, &child);
-	if (entry == NULL) {
-		/* a resource the template does not name (one that referred to a deleted one) */
-		snprintf(q.sub, sizeof(q.sub), "%s", rq->sub);
-		snprintf(q.rg, sizeof(q.rg), "%s", rq->rg);
-		if (q.child >= 0 && q.child_name[0] == '\0')
-			q.child = -1;
-		char id[SL_DEPLOY_ID_MAX];
-		sl_res_id(&q, id, sizeof(id));
-		snprintf(e->target, sizeof(e->target), "%s", id);
+	if (entry != NULL && (!known || sl_entry_in(entry, &s))) {
+		const char *below = sl_path_below(e->json_path, &q, child);
+		snprintf(path, sizeof(path), "%s%s", sl_json_member_string(entry, "path"),
+			 below != NULL ? below : "");
+		snprintf(e->json_path, sizeof(e->json_path), "%s", path);
+		snprintf(e->target, sizeof(e->target), "%s", sl_json_member_string(entry, "id"));
 		return;
 	}
-	const char *below = sl_path_below(e->json_path, &q, child);
-	snprintf(path, sizeof(path), "%s%s", sl_json_member_string(entry, "path"),
-		 below != NULL ? below : "");
-	snprintf(e->json_path, sizeof(e->json_path), "%s", path);
-	snprintf(e->target, sizeof(e->target), "%s", sl_json_member_string(entry, "id"));
+	/* a resource the template does not name: its own id, or the document's name for it */
+	e->json_path[0] = '\0';
+	if (!known || s.sub[0] == '\0')
+		return;
+	snprintf(q.sub, sizeof(q.sub), "%s", s.sub);
+	snprintf(q.rg, sizeof(q.rg), "%s", s.rg);
+	if (q.child >= 0 && q.child_name[0] == '\0')
+		q.child = -1;
+	char id[SL_DEPLOY_ID_MAX];
+	sl_res_id(&q, id, sizeof(id));
+	snprintf(e->target, sizeof(e->target), "%s", id);
+}
+
+/* The document's resources reduced to their names and ids, in order: what sl_map_error() reads. */
+static cJSON *
+sl_doc_ids(const cJSON *doc)
+{
+	cJSON *out = cJSON_CreateObject();
+
+	for (int t = 0; out != NULL && t < SL_RES_TYPE_MAX; t++) {
+		cJSON *list = cJSON_AddArrayToObject(out, sl_res_collection(t));
+		const cJSON *it;
+		cJSON_ArrayForEach(it, sl_json_member(doc, sl_res_collection(t))) {
+			cJSON *r = cJSON_CreateObject();
+			const char *name = sl_json_member_string(it, "name");
+			const char *id = sl_json_member_string(it, "id");
+			cJSON_AddStringToObject(r, "name", name != NULL ? name : "");
+			if (id != NULL)
+				cJSON_AddStringToObject(r, "id", id);
+			cJSON_AddItemToArray(list, r);
+		}
+	}
+	return out;
 }
 
 int
@@ -477,7 +602,7 @@ sl_deploy_validate(const struct sl_deploy_request *rq, struct sl_deploy_outcome 
 	rc = sl_config_assign_dynamic_ips(o->doc, &e);
 	m = rc < 0 ? NULL : sl_config_from_json(o->doc, "configuration", &e);
 	if (m == NULL) {
-		sl_map_error(rq, o, &e);
+		sl_map_error(o, o->doc, &e);
 		return sl_refuse_invalid(o, rq, 400, &e);
 	}
 	sl_model_free(m);
@@ -493,15 +618,20 @@ sl_deploy_commit(struct sl_controller *c, const struct sl_deploy_request *rq,
 	int rc;
 
 	memset(&e, 0, sizeof(e));
+	cJSON *ids = sl_doc_ids(o->doc); /* the controller frees the document */
 	rc = sl_controller_commit(c, o->doc, request_start_us, &e);
 	o->doc = NULL;
-	if (rc == 0)
+	if (rc == 0) {
+		cJSON_Delete(ids);
 		return 0;
+	}
 	if (!sl_controller_error_is_server(&e)) {
-		sl_map_error(rq, o, &e);
+		sl_map_error(o, ids, &e);
+		cJSON_Delete(ids);
 		sl_refuse_invalid(o, rq, 400, &e);
 		return rc;
 	}
+	cJSON_Delete(ids);
 	sl_deploy_id(rq, id, sizeof(id));
 	snprintf(msg, sizeof(msg), "The deployment '%s' failed and changed nothing: %s: %s",
 		 rq->name, e.code, e.message);

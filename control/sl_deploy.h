@@ -18,7 +18,10 @@
  *                              document refuses, or a validation failure of
  *                              the resulting document (details: the error,
  *                              its target the template resource's id and its
- *                              jsonPath in the template), 400 (409 where
+ *                              jsonPath in the template when the faulty
+ *                              resource is that one, same resource group;
+ *                              else the faulty resource's own id and no
+ *                              jsonPath), 400 (409 where
  *                              sl_doc_put() answers 409)
  *   DeploymentFailed           the commit itself failed (StateWriteFailed...),
  *                              the cause in details, 500
@@ -37,6 +40,7 @@
 #include "sl_resource.h"
 
 #define SL_DEPLOY_NAME_MAX 65 /* ARM: 1 to 64 characters of letters, digits, -_.() */
+#define SL_DEPLOY_DEPENDENCIES_MAX 4096 /* dependsOn entries a record lists, in all */
 
 enum sl_deploy_mode {
 	SL_DEPLOY_INCREMENTAL = 0,
@@ -112,9 +116,11 @@ cJSON *sl_deploy_whatif(const cJSON *committed, const struct sl_deploy_request *
  * The record's "dependencies": [{"id", "resourceType", "resourceName",
  * "dependsOn": [{"id", "resourceType", "resourceName"}]}] of the expanded
  * resources whose dependsOn names a deployed resource (a new array; empty
- * when the template did not expand). sl_deploy_deps.c.
+ * when the template did not expand), at most SL_DEPLOY_DEPENDENCIES_MAX
+ * dependsOn entries in all: *truncated is true when some were left out.
+ * sl_deploy_deps.c.
  */
-cJSON *sl_deploy_dependencies(const struct sl_deploy_outcome *o);
+cJSON *sl_deploy_dependencies(const struct sl_deploy_outcome *o, bool *truncated);
 
 /* ARM's error body {"error": {...}} of a refusal (a new tree). */
 cJSON *sl_deploy_error_body(const struct sl_deploy_outcome *o);

@@ -2,7 +2,9 @@
 /*
  * sl_deploy_api.c: the deployments REST API (see sl_deploy_api.h): paths,
  * request bodies, the answers of PUT, GET, DELETE, validate and whatIf,
- * and the records a deployment leaves.
+ * and the records a deployment leaves. Every answer, record and audit text
+ * of a deployment has its secure values' text redacted ("[secure]") before
+ * it leaves here: the expansion's secure_values (sl_arm_template.h).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -230,6 +232,24 @@ sl_summary(struct sl_deploy_answer *a, const struct sl_deploy_request *rq,
 		 cJSON_GetArraySize(o->skipped), addresses[0] ? "; " : "", addresses);
 }
 
+/* The text of the deployment's secure parameter values (NULL when it did not expand). */
+static const cJSON *
+sl_secure(const struct sl_deploy_outcome *o)
+{
+	return o->expanded ? o->x.secure_values : NULL;
+}
+
+/* rq's record, its secure values redacted (a new tree). */
+static cJSON *
+sl_record_redacted(const struct sl_deploy_request *rq, const struct sl_deploy_outcome *o,
+		   const struct sl_deploy_clock *clk)
+{
+	cJSON *rec = sl_deploy_record(rq, o, clk);
+
+	sl_arm_redact_json(rec, sl_secure(o));
+	return rec;
+}
+
 /* Keep rq's record, Succeeded or Failed; *created: it is the first of that name. */
 static void
 sl_keep_record(struct sl_deploy_records *records, const struct sl_deploy_request *rq,
@@ -238,7 +258,7 @@ sl_keep_record(struct sl_deploy_records *records, const struct sl_deploy_request
 	struct sl_error e;
 
 	clk->end_us = sl_controller_now_us();
-	if (sl_deploy_records_put(records, rq->sub, rq->rg, sl_deploy_record(rq, o, clk), created,
+	if (sl_deploy_records_put(records, rq->sub, rq->rg, sl_record_redacted(rq, o, clk), created,
 				  &e) != 0)
 		sl_log(SL_LOG_WARNING, "api", "deployment %s: %s", rq->name, e.message);
 }
@@ -261,6 +281,7 @@ sl_deploy_put(struct sl_deploy_records *records, struct sl_controller *ctl,
 		ctl->on_commit = NULL;
 		ctl->on_commit_ctx = NULL;
 	}
+	sl_arm_redact_json(o.error, sl_secure(&o));
 	sl_keep_record(records, rq, &o, &clk, &created);
 	if (rc != 0) {
 		a->result[0] = '\0';
@@ -268,6 +289,7 @@ sl_deploy_put(struct sl_deploy_records *records, struct sl_controller *ctl,
 	} else {
 		a->committed = true;
 		sl_summary(a, rq, &o);
+		sl_arm_redact(a->result, sizeof(a->result), sl_secure(&o));
 		sl_answer_json(a, created ? 201 : 200,
 			       cJSON_Duplicate(sl_deploy_records_get(records, rq->sub, rq->rg,
 								     rq->name), 1));
@@ -297,6 +319,7 @@ sl_deploy_dry_run(struct sl_controller *ctl, const struct sl_deploy_request *rq,
 	char id[SL_ARM_ID_MAX + 128];
 
 	if (sl_deploy_prepare(ctl->doc, rq, &o) != 0 || sl_deploy_validate(rq, &o) != 0) {
+		sl_arm_redact_json(o.error, sl_secure(&o));
 		sl_answer_refusal(a, &o);
 		sl_deploy_outcome_free(&o);
 		return;
@@ -312,10 +335,11 @@ sl_deploy_dry_run(struct sl_controller *ctl, const struct sl_deploy_request *rq,
 		if (ids_only)
 			sl_ids_only(changes);
 		cJSON_AddItemToObject(props, "changes", changes);
+		sl_arm_redact_json(root, sl_secure(&o));
 		sl_answer_json(a, 200, root);
 	} else {
 		clk.end_us = sl_controller_now_us();
-		cJSON *rec = sl_deploy_record(rq, &o, &clk);
+		cJSON *rec = sl_record_redacted(rq, &o, &clk);
 		cJSON *props = cJSON_GetObjectItemCaseSensitive(rec, "properties");
 		/* a validation's answer: validatedResources, not outputs of a deployment */
 		cJSON *res = cJSON_DetachItemFromObjectCaseSensitive(props, "outputResources");

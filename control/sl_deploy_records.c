@@ -23,6 +23,7 @@ struct sl_deploy_rec {
 	char sub[SL_RES_SCOPE_MAX];
 	char rg[SL_RES_SCOPE_MAX];
 	uint64_t seq; /* larger: newer */
+	size_t bytes; /* the record's size in the file */
 	cJSON *record;
 };
 
@@ -31,6 +32,7 @@ struct sl_deploy_records {
 	size_t n;
 	size_t cap;
 	uint64_t seq;
+	size_t bytes; /* of every record, as the file holds them */
 	char *path; /* DIR/deployments.json, NULL: memory only */
 };
 
@@ -233,7 +235,10 @@ sl_deploy_record(const struct sl_deploy_request *rq, const struct sl_deploy_outc
 				      ? cJSON_Duplicate(o->x.outputs, 1) : cJSON_CreateObject());
 	cJSON_AddItemToObject(props, "outputResources",
 			      o->error == NULL ? sl_record_output_resources(o) : cJSON_CreateArray());
-	cJSON_AddItemToObject(props, "dependencies", sl_deploy_dependencies(o));
+	bool cut;
+	cJSON_AddItemToObject(props, "dependencies", sl_deploy_dependencies(o, &cut));
+	if (cut)
+		cJSON_AddTrueToObject(props, "dependenciesTruncated");
 	cJSON_AddItemToObject(props, "providers", sl_record_providers(o));
 	if (cJSON_GetArraySize(o->skipped) > 0)
 		cJSON_AddItemToObject(props, "skippedResources", cJSON_Duplicate(o->skipped, 1));
@@ -300,6 +305,7 @@ sl_find(const struct sl_deploy_records *r, const char *sub, const char *rg, cons
 static void
 sl_remove_at(struct sl_deploy_records *r, size_t i)
 {
+	r->bytes -= r->recs[i].bytes;
 	cJSON_Delete(r->recs[i].record);
 	memmove(&r->recs[i], &r->recs[i + 1], (r->n - i - 1) * sizeof(r->recs[0]));
 	r->n--;
@@ -324,6 +330,29 @@ sl_make_room(struct sl_deploy_records *r, const char *sub, const char *rg)
 	}
 }
 
+/*
+ * Past SL_DEPLOY_RECORDS_MAX records or SL_DEPLOY_RECORDS_BYTES_MAX bytes
+ * in all, delete the oldest of any group; the newest record always stays.
+ * The records are kept in order of sequence: the oldest is the first.
+ */
+static void
+sl_trim(struct sl_deploy_records *r)
+{
+	while (r->n > 1 && (r->n > SL_DEPLOY_RECORDS_MAX || r->bytes > SL_DEPLOY_RECORDS_BYTES_MAX))
+		sl_remove_at(r, 0);
+}
+
+/* A record's size in the file (its unformatted text); 0 when it cannot be printed. */
+static size_t
+sl_record_bytes(const cJSON *record)
+{
+	char *text = cJSON_PrintUnformatted(record);
+	size_t n = text != NULL ? strlen(text) : 0;
+
+	cJSON_free(text);
+	return n;
+}
+
 static int
 sl_append(struct sl_deploy_records *r, const char *sub, const char *rg, uint64_t seq,
 	  cJSON *record)
@@ -341,6 +370,8 @@ sl_append(struct sl_deploy_records *r, const char *sub, const char *rg, uint64_t
 	snprintf(e->rg, sizeof(e->rg), "%s", rg);
 	e->seq = seq;
 	e->record = record;
+	e->bytes = sl_record_bytes(record);
+	r->bytes += e->bytes;
 	if (seq > r->seq)
 		r->seq = seq;
 	return 0;
@@ -394,6 +425,7 @@ sl_deploy_records_put(struct sl_deploy_records *r, const char *sub, const char *
 		cJSON_Delete(record);
 		return sl_json_nomem(err, "deployments", "$");
 	}
+	sl_trim(r);
 	return sl_save(r, err);
 }
 
@@ -481,6 +513,7 @@ sl_deploy_records_restore(struct sl_deploy_records *r)
 		rc = sl_load(r, root);
 	cJSON_Delete(root);
 	if (rc == 0) {
+		sl_trim(r);
 		sl_log(SL_LOG_INFO, "api", "%zu deployment records restored from %s", r->n, r->path);
 		return;
 	}
@@ -488,6 +521,7 @@ sl_deploy_records_restore(struct sl_deploy_records *r)
 		cJSON_Delete(r->recs[i].record);
 	r->n = 0;
 	r->seq = 0;
+	r->bytes = 0;
 	snprintf(aside, sizeof(aside), "%s.damaged", r->path);
 	if (rename(r->path, aside) != 0)
 		snprintf(aside, sizeof(aside), "(not set aside: %s)", strerror(errno));

@@ -7,11 +7,16 @@
  * properties (templateHash, parameters without the values of secure ones,
  * mode, provisioningState, timestamp, duration, correlationId, outputs,
  * outputResources, dependencies, providers, skippedResources, error). The
- * template itself is not kept. At most SL_DEPLOY_RECORDS_PER_GROUP a
- * resource group: the oldest are deleted to make room, as ARM does. With a
- * state directory the records live in DIR/deployments.json too, written
- * atomically after each change; at start a damaged file is logged and set
- * aside (renamed to deployments.json.damaged) and never stops sluiced.
+ * template itself is not kept; the dependencies list at most
+ * SL_DEPLOY_DEPENDENCIES_MAX dependsOn entries (then "dependenciesTruncated":
+ * true). At most SL_DEPLOY_RECORDS_PER_GROUP a resource group: the oldest
+ * are deleted to make room, as ARM does; and at most SL_DEPLOY_RECORDS_MAX
+ * records and SL_DEPLOY_RECORDS_BYTES_MAX bytes of them in all: past either,
+ * the oldest of any group go (the newest always stays). With a state
+ * directory the records live in DIR/deployments.json too, written
+ * atomically after each change to a record (never by a GET, a validate or
+ * a what-if); at start a damaged file is logged and set aside (renamed to
+ * deployments.json.damaged) and never stops sluiced.
  */
 #ifndef SL_DEPLOY_RECORDS_H
 #define SL_DEPLOY_RECORDS_H
@@ -24,6 +29,8 @@
 #include "sl_error.h"
 
 #define SL_DEPLOY_RECORDS_PER_GROUP 800
+#define SL_DEPLOY_RECORDS_MAX 10000                 /* records of every group together */
+#define SL_DEPLOY_RECORDS_BYTES_MAX (50u << 20)     /* their text in the file, together */
 #define SL_DEPLOY_RECORDS_FILE "deployments.json"
 
 struct sl_deploy_records;

@@ -694,6 +694,81 @@ def test_secure_parameters_never_answered(d, api):
         assert secret not in f.read()
 
 
+def test_secure_values_redacted_everywhere(d, api):
+    """A secure value's text reads [secure] in every answer, record and audit line,
+    a validation error quoting it and what-if's payloads included; the resource
+    itself keeps what the template wrote."""
+    rg = "redactrg"
+    secret = "S3cr3tVal"
+    params = {"pw": secret}
+    pw = {"pw": {"type": "securestring"}}
+    bad = template([vnet_res("red-bad", "[parameters('pw')]", {})], parameters=pw)
+    mark = len(d.output())
+    for action in ("", "validate", "whatIf"):
+        r = deploy(api, rg, "red", bad, params, action=action)
+        assert r.status == 400, r
+        assert secret not in r.text and "[secure]" in r.text, r
+    rec = api.get(dep_path(rg, "red"))
+    assert rec.json["properties"]["provisioningState"] == "Failed", rec
+    assert secret not in rec.text, rec
+    # a location from it: the record's providers, what-if's after, the resource's GET
+    good = template([vnet_res("red-vnet", "10.79.0.0/24", {"default": "10.79.0.0/24"})],
+                    parameters=pw)
+    good["resources"][0]["location"] = "[parameters('pw')]"
+    w = deploy(api, rg, "red", good, params, action="whatIf")
+    assert w.status == 200 and secret not in w.text, w
+    after = w.json["properties"]["changes"][0]["after"]
+    assert after["location"] == "[secure]", after
+    r = deploy(api, rg, "red", good, params)
+    assert r.status == 200 and secret not in r.text, r
+    assert r.json["properties"]["providers"][0]["resourceTypes"][0]["locations"] == ["[secure]"]
+    assert api.get(res_id(rg, "virtualNetworks", "red-vnet")).json["location"] == secret
+    w = deploy(api, rg, "red", good, params, action="whatIf")  # its before: stored, redacted
+    assert w.status == 200 and secret not in w.text, w
+    for r in (api.get(dep_path(rg, "red")), api.get(dep_path(rg))):
+        assert secret not in r.text, r
+    d.wait_log("deployments/red: generation")
+    audit = [ln for ln in d.output()[mark:].splitlines() if " sluice.audit: " in ln]
+    assert any("[secure]" in ln for ln in audit), audit
+    assert not [ln for ln in audit if secret in ln], audit
+    with open(os.path.join(d.state_dir, "deployments.json")) as f:
+        assert secret not in f.read()
+
+
+def test_validation_error_of_another_group_is_not_the_templates(api):
+    """An error is pinned on a template resource only when that resource is at fault:
+    rgA's lb loses its subnet in rgB's vnet to a Complete deployment to rgB that names
+    an lb of its own; an empty Complete deployment to cx takes cy's NIC's subnet."""
+    a, b = "xgrpa", "xgrpb"
+    assert deploy(api, b, "v", template([simple_vnet("xg-v", "10.80.0.0/24")])).status == 201
+    lb = simple_lb("xg-lb", "xg-v", "10.80.0.10", {})
+    lb["properties"]["frontendIPConfigurations"][0]["properties"]["subnet"]["id"] = \
+        res_id(b, "virtualNetworks", "xg-v", "subnets", "default")
+    assert deploy(api, a, "lb", template([lb])).status == 201
+    own = simple_lb("xg-lb", "xg-w", "10.81.0.10", {})
+    r = deploy(api, b, "c", template([simple_vnet("xg-w", "10.81.0.0/24"), own]),
+               mode="Complete")
+    assert r.status == 400, r
+    det = r.error["details"][0]
+    assert det["target"].startswith(res_id(a, "loadBalancers", "xg-lb")), det
+    assert "jsonPath" not in det, det
+
+    x, y = "xgrpx", "xgrpy"
+    assert deploy(api, x, "v", template([simple_vnet("xg-cv", "10.82.0.0/24")])).status == 201
+    nic = {"type": f"{NET}/networkInterfaces", "apiVersion": "2020-05-01", "name": "xg-cn",
+           "properties": {"ipConfigurations": [{"name": "ic", "properties": {
+               "privateIPAllocationMethod": "Static", "privateIPAddress": "10.82.0.4",
+               "subnet": {"id": res_id(x, "virtualNetworks", "xg-cv", "subnets", "default")}}}]}}
+    assert deploy(api, y, "n", template([nic])).status == 201
+    for action in ("validate", ""):
+        r = deploy(api, x, "empty", template([]), mode="Complete", action=action)
+        assert r.status == 400, r
+        det = r.error["details"][0]
+        assert det["target"].startswith(res_id(y, "networkInterfaces", "xg-cn")), det
+        assert "jsonPath" not in det, det
+    assert api.get(res_id(x, "virtualNetworks", "xg-cv")).status == 200
+
+
 def test_concurrent_deployments_are_serialised(api):
     rg = "concrg"
     vnet = simple_vnet("conc-vnet", "10.75.0.0/16")

@@ -3,9 +3,12 @@
  * test_deploy.c: template deployments without sluiced (sl_deploy,
  * sl_deploy_records, sl_deploy_whatif, sl_deploy_api): one commit and one
  * publication per deployment, unsupported types listed or skipped, a
- * validation error pointed at the template, Complete mode's deletions,
- * what-if deltas, the records (replace, order, the 800 limit, the file, a
- * damaged file set aside) and the API's paths and refusals.
+ * validation error pointed at the template (only when the template's
+ * resource, group included, is at fault), Complete mode's deletions,
+ * what-if deltas, the records (replace, order, the 800 limit, the bounds
+ * on dependencies and on all records, the file written only on a change, a
+ * damaged file set aside), secure values redacted, and the API's paths and
+ * refusals.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -214,6 +217,47 @@ test_record_dependencies(void **state)
 	cJSON_Delete(tmpl);
 }
 
+/* 100 vnets each waiting for a loop of 50: 5,000 dependsOn entries, the record lists 4,096. */
+static void
+test_record_dependencies_bounded(void **state)
+{
+	cJSON *tmpl = json("{\"resources\": ["
+			   " {\"type\": \"Microsoft.Network/virtualNetworks\", \"name\": \"[concat('a', copyIndex())]\","
+			   "  \"copy\": {\"name\": \"as\", \"count\": 50}, \"properties\": {}},"
+			   " {\"type\": \"Microsoft.Network/virtualNetworks\", \"name\": \"[concat('b', copyIndex())]\","
+			   "  \"copy\": {\"name\": \"bs\", \"count\": 100}, \"dependsOn\": [\"as\"], \"properties\": {}}]}");
+	struct sl_deploy_request rq = request(tmpl, NULL, SL_DEPLOY_INCREMENTAL);
+	struct sl_deploy_clock clk = {1700000000, 0, 1};
+	struct sl_deploy_outcome o;
+	cJSON *doc = sl_doc_new();
+	const cJSON *d;
+	int entries = 0;
+
+	(void)state;
+	if (sl_deploy_prepare(doc, &rq, &o) != 0)
+		fail_msg("%s", cJSON_PrintUnformatted(o.error));
+	cJSON *rec = sl_deploy_record(&rq, &o, &clk);
+	const cJSON *props = cJSON_GetObjectItem(rec, "properties");
+	cJSON_ArrayForEach(d, cJSON_GetObjectItem(props, "dependencies"))
+		entries += cJSON_GetArraySize(cJSON_GetObjectItem(d, "dependsOn"));
+	assert_int_equal(entries, SL_DEPLOY_DEPENDENCIES_MAX);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(props, "dependenciesTruncated")));
+	cJSON_Delete(rec);
+	sl_deploy_outcome_free(&o);
+	/* under the bound: no marker */
+	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(tmpl, "resources"), 1),
+						      "copy"), "count", cJSON_CreateNumber(81));
+	assert_int_equal(sl_deploy_prepare(doc, &rq, &o), 0);
+	rec = sl_deploy_record(&rq, &o, &clk);
+	props = cJSON_GetObjectItem(rec, "properties");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(props, "dependencies")), 81);
+	assert_null(cJSON_GetObjectItem(props, "dependenciesTruncated"));
+	cJSON_Delete(rec);
+	sl_deploy_outcome_free(&o);
+	cJSON_Delete(doc);
+	cJSON_Delete(tmpl);
+}
+
 static void
 test_unsupported_refused_or_skipped(void **state)
 {
@@ -282,6 +326,79 @@ test_validation_error_points_at_the_template(void **state)
 	sl_deploy_outcome_free(&o);
 	cJSON_Delete(committed);
 	cJSON_Delete(tmpl);
+	sl_controller_fini(&c);
+}
+
+#define SCOPE(rg) "/subscriptions/s/resourceGroups/" rg "/providers/Microsoft.Network"
+
+/* Deploy tmpl_text to rg (Incremental) and commit it. */
+static void
+deploy_to(struct sl_controller *c, const char *rg, const char *tmpl_text)
+{
+	cJSON *tmpl = json(tmpl_text);
+	struct sl_deploy_request rq = request(tmpl, NULL, SL_DEPLOY_INCREMENTAL);
+	struct sl_deploy_outcome o;
+
+	rq.rg = rg;
+	if (sl_deploy_prepare(c->doc, &rq, &o) != 0 || sl_deploy_commit(c, &rq, &o, 0) != 0)
+		fail_msg("%s", cJSON_PrintUnformatted(o.error));
+	sl_deploy_outcome_free(&o);
+	cJSON_Delete(tmpl);
+}
+
+/* The one detail of a refused Complete deployment of tmpl_text to rg, validated and committed. */
+static void
+refused_detail(struct sl_controller *c, const char *rg, const char *tmpl_text,
+	       const char *target, const char *json_path)
+{
+	cJSON *tmpl = json(tmpl_text);
+	struct sl_deploy_request rq = request(tmpl, NULL, SL_DEPLOY_COMPLETE);
+	struct sl_deploy_outcome o;
+
+	rq.rg = rg;
+	for (int commit = 0; commit < 2; commit++) {
+		assert_int_equal(sl_deploy_prepare(c->doc, &rq, &o), 0);
+		if (commit)
+			assert_int_not_equal(sl_deploy_commit(c, &rq, &o, 0), 0);
+		else
+			assert_int_equal(sl_deploy_validate(&rq, &o), -EINVAL);
+		const cJSON *d = cJSON_GetArrayItem(cJSON_GetObjectItem(o.error, "details"), 0);
+		const cJSON *p = cJSON_GetObjectItem(d, "jsonPath");
+		if (strcmp(cJSON_GetObjectItem(d, "target")->valuestring, target) != 0 ||
+		    (json_path == NULL ? p != NULL : p == NULL || strcmp(p->valuestring, json_path) != 0))
+			fail_msg("%s", cJSON_PrintUnformatted(o.error));
+		sl_deploy_outcome_free(&o);
+	}
+	cJSON_Delete(tmpl);
+}
+
+/* An error is the template resource's only when the faulty resource is that one, group included. */
+static void
+test_validation_error_of_another_group(void **state)
+{
+	struct sl_controller c;
+
+	(void)state;
+	controller(&c, NULL);
+	deploy_to(&c, "rgB", "{\"resources\": [{\"type\": \"Microsoft.Network/virtualNetworks\", \"name\": \"v\","
+		  " \"properties\": {\"addressSpace\": {\"addressPrefixes\": [\"10.5.0.0/16\"]},"
+		  " \"subnets\": [{\"name\": \"s\", \"properties\": {\"addressPrefix\": \"10.5.0.0/24\"}}]}}]}");
+	deploy_to(&c, "rgA", "{\"resources\": [{\"type\": \"Microsoft.Network/loadBalancers\", \"name\": \"lb\","
+		  " \"properties\": {\"frontendIPConfigurations\": [{\"name\": \"fe\", \"properties\": {"
+		  " \"privateIPAddress\": \"10.5.0.10\", \"subnet\": {\"id\": \"" SCOPE("rgB") "/virtualNetworks/v/subnets/s\"}}}]}}]}");
+	/* Complete to rgB without v: rgA's lb loses its subnet; rgB's own lb is not at fault */
+	refused_detail(&c, "rgB", "{\"resources\": [{\"type\": \"Microsoft.Network/loadBalancers\", \"name\": \"lb\","
+		       " \"properties\": {\"frontendIPConfigurations\": [{\"name\": \"fe\", \"properties\": {}}]}}]}",
+		       SCOPE("rgA") "/loadBalancers/lb/frontendIPConfigurations/fe", NULL);
+	/* a NIC of group cy in vnet cx/cv, and an empty Complete template to cx */
+	deploy_to(&c, "cx", "{\"resources\": [{\"type\": \"Microsoft.Network/virtualNetworks\", \"name\": \"cv\","
+		  " \"properties\": {\"addressSpace\": {\"addressPrefixes\": [\"10.6.0.0/16\"]},"
+		  " \"subnets\": [{\"name\": \"s\", \"properties\": {\"addressPrefix\": \"10.6.0.0/24\"}}]}}]}");
+	deploy_to(&c, "cy", "{\"resources\": [{\"type\": \"Microsoft.Network/networkInterfaces\", \"name\": \"cn\","
+		  " \"properties\": {\"ipConfigurations\": [{\"name\": \"ic\", \"properties\": {"
+		  " \"privateIPAddress\": \"10.6.0.4\", \"subnet\": {\"id\": \"" SCOPE("cx") "/virtualNetworks/cv/subnets/s\"}}}]}}]}");
+	refused_detail(&c, "cx", "{\"resources\": []}",
+		       SCOPE("cy") "/networkInterfaces/cn/ipConfigurations/ic", NULL);
 	sl_controller_fini(&c);
 }
 
@@ -396,6 +513,62 @@ test_records(void **state)
 	sl_deploy_records_free(r);
 }
 
+/* Past 10,000 records or 50 MB of them in all, the oldest of any group go. */
+static void
+test_records_bounded_in_all(void **state)
+{
+	struct sl_deploy_records *r = sl_deploy_records_create(NULL);
+	struct sl_error e;
+	bool created;
+	char name[16], rg[16];
+
+	(void)state;
+	for (int i = 0; i < SL_DEPLOY_RECORDS_MAX + 5; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		snprintf(rg, sizeof(rg), "g%d", i / 700);
+		assert_int_equal(sl_deploy_records_put(r, "s", rg, record(name), &created, &e), 0);
+	}
+	int total = 0;
+	for (int g = 0; g <= SL_DEPLOY_RECORDS_MAX / 700; g++) {
+		snprintf(rg, sizeof(rg), "g%d", g);
+		cJSON *l = sl_deploy_records_list(r, "s", rg);
+		total += cJSON_GetArraySize(cJSON_GetObjectItem(l, "value"));
+		cJSON_Delete(l);
+	}
+	assert_int_equal(total, SL_DEPLOY_RECORDS_MAX);
+	assert_null(sl_deploy_records_get(r, "s", "g0", "n4"));
+	assert_non_null(sl_deploy_records_get(r, "s", "g0", "n5"));
+	sl_deploy_records_free(r);
+
+	/* bytes: records of 1 MiB each */
+	size_t big = 1u << 20;
+	char *filler = malloc(big + 1);
+	assert_non_null(filler);
+	memset(filler, 'x', big);
+	filler[big] = '\0';
+	r = sl_deploy_records_create(NULL);
+	int n = (int)(SL_DEPLOY_RECORDS_BYTES_MAX / big) + 3;
+	for (int i = 0; i < n; i++) {
+		cJSON *rec = record(name);
+		snprintf(name, sizeof(name), "b%d", i);
+		cJSON_ReplaceItemInObject(rec, "name", cJSON_CreateString(name));
+		cJSON_AddStringToObject(cJSON_GetObjectItem(rec, "properties"), "outputs", filler);
+		assert_int_equal(sl_deploy_records_put(r, "s", i % 2 ? "odd" : "even", rec, &created, &e), 0);
+	}
+	cJSON *l1 = sl_deploy_records_list(r, "s", "odd"), *l2 = sl_deploy_records_list(r, "s", "even");
+	int kept = cJSON_GetArraySize(cJSON_GetObjectItem(l1, "value")) +
+		   cJSON_GetArraySize(cJSON_GetObjectItem(l2, "value"));
+	cJSON_Delete(l1);
+	cJSON_Delete(l2);
+	assert_true((size_t)kept * big <= SL_DEPLOY_RECORDS_BYTES_MAX);
+	assert_true(kept >= n - 4);
+	assert_null(sl_deploy_records_get(r, "s", "even", "b0"));
+	snprintf(name, sizeof(name), "b%d", n - 1);
+	assert_non_null(sl_deploy_records_get(r, "s", (n - 1) % 2 ? "odd" : "even", name));
+	sl_deploy_records_free(r);
+	free(filler);
+}
+
 static void
 test_records_file(void **state)
 {
@@ -489,6 +662,133 @@ test_api_paths_and_refusals(void **state)
 	sl_controller_fini(&c);
 }
 
+/* Serve method on DEP/path with a deployment body of tmpl and {"pw": {"value": pw}}. */
+static void
+serve(struct sl_deploy_records *r, struct sl_controller *c, const char *method, const char *path,
+      const char *tmpl, const char *pw, struct sl_deploy_answer *a)
+{
+	char url[256], body[8192];
+
+	snprintf(url, sizeof(url), DEP "%s", path);
+	snprintf(body, sizeof(body), "{\"properties\": {\"mode\": \"Incremental\", \"template\": %s,"
+		 " \"parameters\": {\"pw\": {\"value\": \"%s\"}}}}", tmpl, pw);
+	sl_deploy_api_handle(r, c, url, method, body, strlen(body), 0, a);
+}
+
+static bool
+mentions(const cJSON *v, const char *text)
+{
+	char *s = cJSON_PrintUnformatted(v);
+	bool found = s != NULL && strstr(s, text) != NULL;
+
+	cJSON_free(s);
+	return found;
+}
+
+/* A secure value's text leaves in no answer, record or audit text: "[secure]" instead. */
+static void
+test_secure_values_redacted(void **state)
+{
+	struct sl_controller c;
+	struct sl_deploy_records *r = sl_deploy_records_create(NULL);
+	struct sl_deploy_answer a;
+	static const char *const bad =
+		"{\"parameters\": {\"pw\": {\"type\": \"securestring\"}}, \"resources\": ["
+		" {\"type\": \"Microsoft.Network/virtualNetworks\", \"name\": \"v\", \"properties\": {"
+		"   \"addressSpace\": {\"addressPrefixes\": [\"[parameters('pw')]\"]}}}]}";
+	/* the secure value as a location and as a pool address (which the audit text names) */
+	char good[2048];
+	snprintf(good, sizeof(good),
+		 "{\"parameters\": {\"pw\": {\"type\": \"securestring\"}}, \"resources\": ["
+		 " {\"type\": \"Microsoft.Network/virtualNetworks\", \"name\": \"v\", \"location\": \"[parameters('pw')]\","
+		 "  \"properties\": {\"addressSpace\": {\"addressPrefixes\": [\"10.5.0.0/16\"]},"
+		 "   \"subnets\": [{\"name\": \"s\", \"properties\": {\"addressPrefix\": \"10.5.0.0/24\"}}]}},"
+		 " {\"type\": \"Microsoft.Network/loadBalancers\", \"name\": \"lb\", \"sku\": {\"name\": \"Standard\"},"
+		 "  \"dependsOn\": [\"v\"], \"properties\": {\"frontendIPConfigurations\": [{\"name\": \"fe\", \"properties\": {"
+		 "   \"privateIPAddress\": \"10.5.0.10\", \"subnet\": {\"id\": \"" NET "/virtualNetworks/v/subnets/s\"}}}],"
+		 "  \"backendAddressPools\": [{\"name\": \"p\", \"properties\": {\"loadBalancerBackendAddresses\": ["
+		 "   {\"name\": \"a\", \"properties\": {\"ipAddress\": \"[parameters('pw')]\","
+		 "     \"virtualNetwork\": {\"id\": \"" NET "/virtualNetworks/v\"}}}]}}]}}]}");
+
+	(void)state;
+	controller(&c, NULL);
+	/* a validation error quoting it: PUT, validate, what-if, the Failed record */
+	static const char *const how[][2] = {{"PUT", "/d"}, {"POST", "/d/validate"}, {"POST", "/d/whatIf"}};
+	for (size_t i = 0; i < sizeof(how) / sizeof(how[0]); i++) {
+		serve(r, &c, how[i][0], how[i][1], bad, "S3cr3tVal", &a);
+		assert_int_equal(a.status, 400);
+		if (mentions(a.body, "S3cr3tVal") || strstr(a.message, "S3cr3tVal") != NULL ||
+		    !mentions(a.body, "[secure]"))
+			fail_msg("%s %s: %s", how[i][0], how[i][1], cJSON_PrintUnformatted(a.body));
+		cJSON_Delete(a.body);
+	}
+	assert_false(mentions(sl_deploy_records_get(r, "s", "rg", "d"), "S3cr3tVal"));
+	/* deployed: the answers and the record redact it, the resources keep it */
+	serve(r, &c, "POST", "/d/whatIf", good, "10.5.0.33", &a);
+	assert_int_equal(a.status, 200);
+	assert_false(mentions(a.body, "10.5.0.33"));
+	assert_true(mentions(a.body, "[secure]"));
+	cJSON_Delete(a.body);
+	serve(r, &c, "PUT", "/d", good, "10.5.0.33", &a);
+	assert_int_equal(a.status, 200);
+	if (mentions(a.body, "10.5.0.33") || strstr(a.result, "10.5.0.33") != NULL)
+		fail_msg("%s / %s", cJSON_PrintUnformatted(a.body), a.result);
+	assert_true(mentions(a.body, "\"locations\":[\"[secure]\"]"));
+	assert_non_null(strstr(a.result, "[secure]"));
+	cJSON_Delete(a.body);
+	assert_false(mentions(sl_deploy_records_get(r, "s", "rg", "d"), "10.5.0.33"));
+	const cJSON *v = cJSON_GetArrayItem(cJSON_GetObjectItem(c.doc, "virtualNetworks"), 0);
+	assert_string_equal(cJSON_GetObjectItem(v, "location")->valuestring, "10.5.0.33");
+	/* what-if of the same again: its before (stored) shows none either */
+	serve(r, &c, "POST", "/d/whatIf", good, "10.5.0.33", &a);
+	assert_int_equal(a.status, 200);
+	assert_false(mentions(a.body, "10.5.0.33"));
+	cJSON_Delete(a.body);
+	sl_deploy_records_free(r);
+	sl_controller_fini(&c);
+}
+
+/* Only a request that changes a record writes the records file. */
+static void
+test_records_file_written_on_change_only(void **state)
+{
+	char *dir = tmpdir(), path[512], cmd[700], body[4096];
+	struct sl_deploy_records *r = sl_deploy_records_create(dir);
+	struct sl_controller c;
+	struct sl_deploy_answer a;
+	static const char *const dry[][2] = {
+		{"GET", ""}, {"GET", "/d"}, {"POST", "/d/validate"}, {"POST", "/d/whatIf"},
+		{"DELETE", "/none"}, {"GET", "/none"},
+	};
+
+	(void)state;
+	controller(&c, NULL);
+	snprintf(path, sizeof(path), "%s/%s", dir, SL_DEPLOY_RECORDS_FILE);
+	snprintf(body, sizeof(body), "{\"properties\": {\"mode\": \"Incremental\", \"template\": %s}}", STACK);
+	sl_deploy_api_handle(r, &c, DEP "/d", "PUT", body, strlen(body), 0, &a);
+	assert_int_equal(a.status, 201);
+	cJSON_Delete(a.body);
+	assert_int_equal(access(path, F_OK), 0);
+	assert_int_equal(unlink(path), 0);
+	for (size_t i = 0; i < sizeof(dry) / sizeof(dry[0]); i++) {
+		char url[256];
+		snprintf(url, sizeof(url), DEP "%s", dry[i][1]);
+		sl_deploy_api_handle(r, &c, url, dry[i][0], body, strlen(body), 0, &a);
+		assert_true(a.status < 500);
+		cJSON_Delete(a.body);
+		if (access(path, F_OK) == 0)
+			fail_msg("%s %s wrote the records file", dry[i][0], url);
+	}
+	sl_deploy_api_handle(r, &c, DEP "/d", "DELETE", NULL, 0, 0, &a);
+	assert_int_equal(a.status, 200);
+	assert_int_equal(access(path, F_OK), 0);
+	sl_deploy_records_free(r);
+	sl_controller_fini(&c);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	free(dir);
+}
+
 int
 main(void)
 {
@@ -496,12 +796,17 @@ main(void)
 		cmocka_unit_test(test_names_and_modes),
 		cmocka_unit_test(test_one_commit_one_publication),
 		cmocka_unit_test(test_record_dependencies),
+		cmocka_unit_test(test_record_dependencies_bounded),
 		cmocka_unit_test(test_unsupported_refused_or_skipped),
 		cmocka_unit_test(test_validation_error_points_at_the_template),
+		cmocka_unit_test(test_validation_error_of_another_group),
 		cmocka_unit_test(test_complete_mode_deletes_the_rest),
 		cmocka_unit_test(test_records),
+		cmocka_unit_test(test_records_bounded_in_all),
 		cmocka_unit_test(test_records_file),
 		cmocka_unit_test(test_api_paths_and_refusals),
+		cmocka_unit_test(test_records_file_written_on_change_only),
+		cmocka_unit_test(test_secure_values_redacted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
