@@ -30,7 +30,7 @@
 
 #define SL_DEPLOY_RECORDS_PER_GROUP 800
 #define SL_DEPLOY_RECORDS_MAX 10000                 /* records of every group together */
-#define SL_DEPLOY_RECORDS_BYTES_MAX (50u << 20)     /* their text in the file, together */
+#define SL_DEPLOY_RECORDS_BYTES_MAX (16u << 20)     /* their text in the file, together */
 #define SL_DEPLOY_RECORDS_FILE "deployments.json"
 
 struct sl_deploy_records;
