@@ -163,35 +163,32 @@ sl_result(struct sl_request *req, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* What a resource's commit changed in the pools, for its audit line. */
+/* What a resource's change did to the pools, for its audit line. */
 struct sl_put_diff {
-	const struct sl_res_path *p;
 	char addresses[sizeof(((struct sl_request *)0)->result) - 64];
 };
 
 static void
-sl_diff_committed(void *ctx, const cJSON *before, const cJSON *after)
+sl_diff_changed(void *ctx, const cJSON *before, const cJSON *after)
 {
 	struct sl_put_diff *d = ctx;
 
-	sl_audit_addresses(sl_doc_find(before, d->p), sl_doc_find(after, d->p), d->addresses,
-			   sizeof(d->addresses));
+	sl_audit_addresses(before, after, d->addresses, sizeof(d->addresses));
 }
 
-/* sl_controller_commit() of doc for a change of p; what it changed in the pools lands in *d. */
+/* sl_controller_change() of p; what it changed in the pools lands in *d. */
 static int
-sl_commit_diff(struct sl_api *api, cJSON *doc, const struct sl_res_path *p, double start_us,
-	       struct sl_put_diff *d, struct sl_error *e)
+sl_change_diff(struct sl_api *api, const struct sl_res_path *p, const cJSON *body, double start_us,
+	       bool *done, int *http, struct sl_put_diff *d, struct sl_error *e)
 {
 	int rc;
 
-	d->p = p;
 	d->addresses[0] = '\0';
-	api->ctl->on_commit = sl_diff_committed;
-	api->ctl->on_commit_ctx = d;
-	rc = sl_controller_commit(api->ctl, doc, start_us, e);
-	api->ctl->on_commit = NULL;
-	api->ctl->on_commit_ctx = NULL;
+	api->ctl->on_change = sl_diff_changed;
+	api->ctl->on_change_ctx = d;
+	rc = sl_controller_change(api->ctl, p, body, start_us, done, http, e);
+	api->ctl->on_change = NULL;
+	api->ctl->on_change_ctx = NULL;
 	return rc;
 }
 
@@ -321,7 +318,7 @@ sl_put(struct sl_api *api, struct MHD_Connection *conn, const struct sl_res_path
        struct sl_request *req)
 {
 	struct sl_error e;
-	cJSON *body, *doc;
+	cJSON *body;
 	bool created;
 	int http = 400, rc;
 	struct sl_put_diff diff;
@@ -337,20 +334,11 @@ sl_put(struct sl_api *api, struct MHD_Connection *conn, const struct sl_res_path
 		snprintf(e.code, sizeof(e.code), "InvalidRequestContent");
 		return sl_refuse(conn, req, 400, &e, NULL);
 	}
-	doc = sl_controller_begin(api->ctl);
-	if (doc == NULL) {
-		cJSON_Delete(body);
-		return sl_refuse_msg(conn, req, 500, "OutOfMemory", "", "Out of memory.");
-	}
-	if (sl_doc_put(doc, p, body, &created, &http, &e) != 0) {
-		cJSON_Delete(body);
-		cJSON_Delete(doc);
-		return sl_refuse(conn, req, (unsigned int)http, &e, NULL);
-	}
+	rc = sl_change_diff(api, p, body, req->start_us, &created, &http, &diff, &e);
 	cJSON_Delete(body);
-	rc = sl_commit_diff(api, doc, p, req->start_us, &diff, &e);
 	if (rc != 0)
-		return sl_refuse(conn, req, sl_commit_status(&e), &e, NULL);
+		return sl_refuse(conn, req, http != 0 ? (unsigned int)http : sl_commit_status(&e), &e,
+				 NULL);
 	sl_result_published(api, req, diff.addresses);
 	cJSON *out = sl_doc_render(api->ctl->doc, p, &e);
 	if (out == NULL)
@@ -368,20 +356,15 @@ sl_delete(struct sl_api *api, struct MHD_Connection *conn, const struct sl_res_p
 	char id[1024];
 	bool existed;
 	int http = 400;
-	cJSON *doc = sl_controller_begin(api->ctl);
+	int rc = sl_change_diff(api, p, NULL, req->start_us, &existed, &http, &diff, &why);
 
-	if (doc == NULL)
-		return sl_refuse_msg(conn, req, 500, "OutOfMemory", "", "Out of memory.");
-	if (sl_doc_delete(doc, p, &existed, &http, &e) != 0) {
-		cJSON_Delete(doc);
-		return sl_refuse(conn, req, (unsigned int)http, &e, NULL);
-	}
-	if (!existed) {
-		cJSON_Delete(doc);
+	if (rc != 0 && http != 0)
+		return sl_refuse(conn, req, (unsigned int)http, &why, NULL);
+	if (rc == 0 && !existed) {
 		sl_result(req, "nothing to delete");
 		return sl_send(conn, MHD_HTTP_NO_CONTENT, NULL);
 	}
-	if (sl_commit_diff(api, doc, p, 0, &diff, &why) != 0) {
+	if (rc != 0) {
 		if (sl_commit_status(&why) != 400)
 			return sl_refuse(conn, req, sl_commit_status(&why), &why, NULL);
 		/* The rest of the configuration still needs it: say what does. */
@@ -519,6 +502,7 @@ sl_sluice_endpoint(struct sl_api *api, struct MHD_Connection *conn, const char *
 		cJSON *o = cJSON_CreateObject();
 		const struct sl_commit_timing *t = &api->ctl->last;
 		cJSON_AddNumberToObject(o, "commits", (double)api->ctl->commits);
+		cJSON_AddNumberToObject(o, "incrementalCommits", (double)api->ctl->fast_changes);
 		cJSON *lc = cJSON_AddObjectToObject(o, "lastCommitMicroseconds");
 		cJSON_AddNumberToObject(lc, "requestToPublish", t->request_to_publish_us);
 		cJSON_AddNumberToObject(lc, "validate", t->validate_us);

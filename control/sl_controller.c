@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sl_config_incr.h"
 #include "sl_controller.h"
 #include "sl_json.h"
 #include "sl_resource.h"
@@ -129,6 +130,140 @@ sl_controller_commit(struct sl_controller *c, cJSON *doc, double request_start_u
 	c->commits++;
 	c->last = t;
 	return 0;
+}
+
+/* The whole path: edit a copy of the document, commit it whole. */
+static int
+sl_change_whole(struct sl_controller *c, const struct sl_res_path *p, const cJSON *body,
+		double request_start_us, bool *done, int *http, struct sl_error *err)
+{
+	cJSON *doc = sl_controller_begin(c);
+	const cJSON *before;
+	int rc;
+
+	*http = 500;
+	if (doc == NULL) {
+		sl_error_set(err, "OutOfMemory", "configuration", "", "Out of memory.");
+		return -ENOMEM;
+	}
+	rc = body != NULL ? sl_doc_put(doc, p, body, done, http, err)
+			  : sl_doc_delete(doc, p, done, http, err);
+	if (rc != 0 || (body == NULL && !*done)) {
+		cJSON_Delete(doc);
+		return rc;
+	}
+	*http = 0;
+	before = sl_doc_find(c->doc, p);
+	/* the resource as it was outlives the commit that frees c->doc */
+	cJSON *was = before != NULL && c->on_change != NULL ? cJSON_Duplicate(before, 1) : NULL;
+	rc = sl_controller_commit(c, doc, request_start_us, err);
+	if (rc == 0 && c->on_change != NULL && !c->unchanged)
+		c->on_change(c->on_change_ctx, was, sl_doc_find(c->doc, p));
+	cJSON_Delete(was);
+	return rc;
+}
+
+/*
+ * The fast path's steps after the in-place edit u of the document: the
+ * model, the compilation from the published snapshot, publication,
+ * the journal record. Returns 0, 1 (not taken: everything as it was; take
+ * the whole path), or a negative errno with *err (everything as it was).
+ */
+static int
+sl_change_fast(struct sl_controller *c, const struct sl_res_path *p, struct sl_doc_undo *u,
+	       double request_start_us, struct sl_error *err)
+{
+	struct sl_commit_timing t = {0};
+	struct sl_model_undo *mu = NULL;
+	struct sl_error why;
+	const cJSON *after = sl_doc_undo_after(u);
+	double t0 = sl_controller_now_us(), t1;
+	char id[1024];
+	void *prepared;
+	int rc;
+
+	/* Nothing changed (a PUT of what is there): no new generation. */
+	if (u->old != NULL && after != NULL && cJSON_Compare(u->old, after, 1)) {
+		sl_doc_undo_done(u);
+		c->unchanged = 1;
+		return 0;
+	}
+	rc = sl_model_apply_change(c->model, c->doc, p, after == NULL, &mu, &why);
+	if (rc == -EAGAIN || rc == -EINVAL) {
+		/* not incremental, or refused: the whole validation decides and says why */
+		sl_doc_undo(u);
+		return 1;
+	}
+	if (rc < 0) {
+		sl_doc_undo(u);
+		sl_error_set(err, "OutOfMemory", "configuration", "", "Out of memory.");
+		return rc;
+	}
+	t1 = sl_controller_now_us();
+	t.validate_us = t1 - t0;
+	prepared = c->ops.prepare(c->ops.ctx, c->model, sl_model_undo_delta(mu), err);
+	if (prepared == NULL) {
+		sl_model_undo_restore(c->model, mu);
+		sl_doc_undo(u);
+		return -EINVAL;
+	}
+	t0 = sl_controller_now_us();
+	t.prepare_us = t0 - t1;
+	t.request_to_publish_us = request_start_us > 0 ? t0 - request_start_us : 0;
+	c->ops.publish(c->ops.ctx, prepared);
+	t1 = sl_controller_now_us();
+	t.publish_us = t1 - t0;
+	sl_res_id(p, id, sizeof(id));
+	rc = c->state_dir == NULL ? 0
+				  : sl_controller_persist_record(c, after != NULL ? "put" : "delete",
+								 id, after, err);
+	if (rc < 0) {
+		/* as sl_controller_commit(): the previous configuration goes back */
+		struct sl_error ignored;
+		sl_model_undo_restore(c->model, mu);
+		sl_doc_undo(u);
+		prepared = c->ops.prepare(c->ops.ctx, c->model, NULL, &ignored);
+		if (prepared != NULL)
+			c->ops.publish(c->ops.ctx, prepared);
+		return rc;
+	}
+	t.persist_us = sl_controller_now_us() - t1;
+	if (c->on_change != NULL)
+		c->on_change(c->on_change_ctx, u->old, after);
+	sl_model_undo_free(mu);
+	sl_doc_undo_done(u);
+	c->unchanged = 0;
+	c->commits++;
+	c->fast_changes++;
+	c->last = t;
+	return 0;
+}
+
+int
+sl_controller_change(struct sl_controller *c, const struct sl_res_path *p, const cJSON *body,
+		     double request_start_us, bool *done, int *http, struct sl_error *err)
+{
+	struct sl_doc_undo u;
+	int rc;
+
+	*done = false;
+	*http = 400;
+	rc = c->model == NULL ? -EAGAIN
+	     : body != NULL   ? sl_doc_put_undoable(c->doc, p, body, done, http, &u, err)
+			      : sl_doc_delete_undoable(c->doc, p, done, http, &u, err);
+	if (rc == -EAGAIN)
+		return sl_change_whole(c, p, body, request_start_us, done, http, err);
+	if (rc != 0)
+		return rc;
+	if (!u.active) { /* a DELETE of what is not there */
+		c->unchanged = 1;
+		return 0;
+	}
+	*http = 0;
+	rc = sl_change_fast(c, p, &u, request_start_us, err);
+	if (rc == 1)
+		return sl_change_whole(c, p, body, request_start_us, done, http, err);
+	return rc;
 }
 
 int

@@ -31,6 +31,7 @@
 
 #include "sl_config.h"
 #include "sl_error.h"
+#include "sl_resource.h"
 
 struct sl_apply_ops {
 	/* Compile m; return what publish takes, or NULL with *err filled. */
@@ -69,6 +70,14 @@ struct sl_controller {
 	 */
 	void (*on_commit)(void *ctx, const cJSON *before, const cJSON *after);
 	void *on_commit_ctx;
+	/*
+	 * Set by a caller around its own sl_controller_change(): called when
+	 * the change took effect, after publication and persistence, with the
+	 * resource it named as it was and as it is (NULL: absent).
+	 */
+	void (*on_change)(void *ctx, const cJSON *before, const cJSON *after);
+	void *on_change_ctx;
+	uint64_t fast_changes;     /* changes that took the fast path */
 };
 
 /*
@@ -93,6 +102,24 @@ cJSON *sl_controller_begin(const struct sl_controller *c);
  */
 int sl_controller_commit(struct sl_controller *c, cJSON *doc, double request_start_us,
 			 struct sl_error *err);
+
+/*
+ * One REST change: PUT (body) or DELETE (body NULL) of the resource p names.
+ * A change to a load balancer's pool or load-balancing rule takes the fast
+ * path: it is made in place on the committed document and model
+ * (sl_doc_put_undoable, sl_model_apply_change), compiled from the published
+ * snapshot with its delta, published, then made durable as one journal
+ * record; any failure takes every step back. Whatever the fast path does
+ * not take, and any change it refuses (so that the error is the
+ * whole-document validation's, the reference), goes through
+ * sl_controller_begin() + sl_doc_put()/sl_doc_delete() +
+ * sl_controller_commit(). Returns 0 with *done (PUT: created; DELETE:
+ * existed), or a negative errno with *err: *http is the edit's status when
+ * the request itself was refused (404, 405, 400...), 0 when the commit
+ * refused it (see sl_controller_error_is_server()).
+ */
+int sl_controller_change(struct sl_controller *c, const struct sl_res_path *p, const cJSON *body,
+			 double request_start_us, bool *done, int *http, struct sl_error *err);
 
 /*
  * Compile and publish the committed model again (its inputs outside the

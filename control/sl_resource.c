@@ -773,9 +773,10 @@ sl_put_top(cJSON *doc, const struct sl_res_path *p, const cJSON *body, bool *cre
 	return 0;
 }
 
+/* old_out: NULL frees the child replaced; else it is detached into *old_out (NULL: created). */
 static int
-sl_put_child(cJSON *doc, const struct sl_res_path *p, const cJSON *body, bool *created,
-	     int *http, struct sl_error *err)
+sl_put_child_x(cJSON *doc, const struct sl_res_path *p, const cJSON *body, bool *created,
+	       int *http, struct sl_error *err, cJSON **old_out)
 {
 	char id[SL_ID_MAX + 256];
 	cJSON *top = sl_top(doc, p);
@@ -843,12 +844,23 @@ sl_put_child(cJSON *doc, const struct sl_res_path *p, const cJSON *body, bool *c
 				cJSON_AddTrueToObject(only, "primary");
 		}
 	}
-	if (i >= 0)
+	if (i >= 0 && old_out != NULL) {
+		*old_out = cJSON_DetachItemFromArray(coll, i);
+		cJSON_InsertItemInArray(coll, i, child);
+	} else if (i >= 0) {
 		cJSON_ReplaceItemInArray(coll, i, child);
-	else
+	} else {
 		cJSON_AddItemToArray(coll, child);
+	}
 	*created = i < 0;
 	return 0;
+}
+
+static int
+sl_put_child(cJSON *doc, const struct sl_res_path *p, const cJSON *body, bool *created,
+	     int *http, struct sl_error *err)
+{
+	return sl_put_child_x(doc, p, body, created, http, err, NULL);
 }
 
 int
@@ -984,4 +996,115 @@ sl_doc_merge(cJSON *doc, const cJSON *file_doc, struct sl_error *err)
 		}
 	}
 	return 0;
+}
+
+/*
+ * In-place edits of a child, undoable. Only a child whose parent exists with
+ * an object "properties" qualifies (else -EAGAIN: edit a copy instead), so
+ * an undo has at most the child collection itself to remove.
+ */
+static int
+sl_undo_begin(cJSON *doc, const struct sl_res_path *p, struct sl_doc_undo *u)
+{
+	cJSON *top = p->child >= 0 && p->child_name[0] != '\0' ? sl_top(doc, p) : NULL;
+	cJSON *props = cJSON_GetObjectItemCaseSensitive(top, "properties");
+	const char *coll_name;
+	cJSON *coll;
+
+	memset(u, 0, sizeof(*u));
+	u->index = -1;
+	if (top == NULL || !cJSON_IsObject(props) || p->type == SL_RES_NIC)
+		return -EAGAIN;
+	coll_name = sl_types[p->type].children[p->child];
+	coll = cJSON_GetObjectItem(props, coll_name);
+	if (coll != NULL && !cJSON_IsArray(coll))
+		return -EAGAIN;
+	u->props = props;
+	u->coll_created = coll == NULL;
+	u->coll_name = coll_name;
+	return 0;
+}
+
+int
+sl_doc_put_undoable(cJSON *doc, const struct sl_res_path *p, const cJSON *body, bool *created,
+		    int *http, struct sl_doc_undo *u, struct sl_error *err)
+{
+	cJSON *old = NULL;
+	int rc = sl_undo_begin(doc, p, u);
+
+	if (rc != 0)
+		return rc;
+	*http = 400;
+	/* sl_doc_put()'s checks of the request, then the child's edit with its old node kept */
+	const cJSON *name = cJSON_IsObject(body) ? cJSON_GetObjectItem(body, "name") : NULL;
+	if (!cJSON_IsObject(body) ||
+	    (name != NULL && (!cJSON_IsString(name) ||
+			      strcasecmp(name->valuestring, p->child_name) != 0)))
+		return sl_doc_put(doc, p, body, created, http, err); /* its error, nothing changed */
+	rc = sl_put_child_x(doc, p, body, created, http, err, &old);
+	if (rc != 0) {
+		if (u->coll_created)
+			cJSON_DeleteItemFromObject(u->props, u->coll_name);
+		return rc;
+	}
+	u->coll = cJSON_GetObjectItem(u->props, u->coll_name);
+	u->index = *created ? cJSON_GetArraySize(u->coll) - 1 : sl_find(u->coll, p->child_name);
+	u->old = old;
+	u->active = true;
+	return 0;
+}
+
+int
+sl_doc_delete_undoable(cJSON *doc, const struct sl_res_path *p, bool *existed, int *http,
+		       struct sl_doc_undo *u, struct sl_error *err)
+{
+	int rc = sl_undo_begin(doc, p, u);
+
+	(void)http;
+	(void)err;
+	*existed = false;
+	if (rc != 0)
+		return rc;
+	u->coll_created = false;
+	u->coll = cJSON_GetObjectItem(u->props, u->coll_name);
+	u->index = u->coll != NULL ? sl_find(u->coll, p->child_name) : -1;
+	if (u->index < 0)
+		return 0;
+	u->old = cJSON_DetachItemFromArray(u->coll, u->index);
+	u->deleted = true;
+	u->active = true;
+	*existed = true;
+	return 0;
+}
+
+const cJSON *
+sl_doc_undo_after(const struct sl_doc_undo *u)
+{
+	return u->active && !u->deleted ? cJSON_GetArrayItem(u->coll, u->index) : NULL;
+}
+
+void
+sl_doc_undo(struct sl_doc_undo *u)
+{
+	if (!u->active)
+		return;
+	if (u->deleted) {
+		cJSON_InsertItemInArray(u->coll, u->index, u->old);
+	} else {
+		cJSON_DeleteItemFromArray(u->coll, u->index);
+		if (u->old != NULL)
+			cJSON_InsertItemInArray(u->coll, u->index, u->old);
+		else if (u->coll_created)
+			cJSON_DeleteItemFromObject(u->props, u->coll_name);
+	}
+	u->old = NULL;
+	u->active = false;
+}
+
+void
+sl_doc_undo_done(struct sl_doc_undo *u)
+{
+	cJSON_Delete(u->old);
+	u->old = NULL;
+	u->active = false;
 }

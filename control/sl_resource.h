@@ -109,4 +109,39 @@ int sl_doc_delete(cJSON *doc, const struct sl_res_path *p, bool *existed, int *h
  */
 int sl_doc_merge(cJSON *doc, const cJSON *file_doc, struct sl_error *err);
 
+/*
+ * An edit of one child resource made in place on a document (the
+ * controller's fast path, sl_controller.h), and how to take it back.
+ */
+struct sl_doc_undo {
+	bool active;         /* an edit was made and is neither undone nor done */
+	bool deleted;        /* the edit removed the child (else created or replaced it) */
+	bool coll_created;   /* the edit created the child collection */
+	cJSON *props;        /* the parent's properties */
+	const char *coll_name;
+	cJSON *coll;         /* the child collection */
+	int index;           /* the child's index in it */
+	cJSON *old;          /* the child as it was (detached); NULL when created */
+};
+
+/*
+ * sl_doc_put() / sl_doc_delete() of a child resource (a load balancer's or a
+ * virtual network's child), made in place with *u able to take it back.
+ * Same answers as those, and -EAGAIN (document untouched) for what is not
+ * edited in place: a top-level resource, a network interface's
+ * ipConfiguration, a parent whose properties are not an object.
+ * On success u->active tells whether anything changed (a DELETE of a
+ * child that is not there changes nothing).
+ */
+int sl_doc_put_undoable(cJSON *doc, const struct sl_res_path *p, const cJSON *body, bool *created,
+			int *http, struct sl_doc_undo *u, struct sl_error *err);
+int sl_doc_delete_undoable(cJSON *doc, const struct sl_res_path *p, bool *existed, int *http,
+			   struct sl_doc_undo *u, struct sl_error *err);
+/* The child as it is now (NULL when the edit deleted it). */
+const cJSON *sl_doc_undo_after(const struct sl_doc_undo *u);
+/* Take the edit back (the document is as before it). */
+void sl_doc_undo(struct sl_doc_undo *u);
+/* Keep the edit: free what it replaced. */
+void sl_doc_undo_done(struct sl_doc_undo *u);
+
 #endif /* SL_RESOURCE_H */

@@ -158,13 +158,14 @@ def run_one(addresses, lbs, changes):
     try:
         full_rss = rss_kib(proc.pid)
         conn = slharness.UnixHTTPConnection(sock, timeout=60)
-        _, pools = 0, shape(addresses)[2]
+        pools = shape(addresses)[2]
         size = min(PER_POOL, addresses)
-        rows = []
+        rows, last = [], {}
         for i in range(changes):
-            lb, p = i % lbs, (i * 7) % pools
-            body = json.dumps({"properties": {"loadBalancerBackendAddresses":
-                                              pool_addresses(lb, p, size, 1 + i % 2)}})
+            lb, p = i % lbs, (i // lbs) % pools
+            obj = {"properties": {"loadBalancerBackendAddresses": pool_addresses(lb, p, size, 1 + (i // (lbs * pools)) % 2)}}
+            last[(lb, p)] = (lb, p, obj)
+            body = json.dumps(obj)
             path = f"{ARM}/loadBalancers/lb{lb}/backendAddressPools/pool{p}{API}"
             t0 = time.perf_counter()
             conn.request("PUT", path, body=body, headers={"Content-Type": "application/json"})
@@ -178,6 +179,22 @@ def run_one(addresses, lbs, changes):
             lc = json.loads(r.read())["lastCommitMicroseconds"]
             rows.append((i, rtt, lc["requestToPublish"], lc["validate"], lc["compile"],
                          lc["persist"], lc["publish"]))
+        # What the changes left: the last PUT of each pool is what a GET gives, and
+        # every change took the incremental path (the benchmark is of that path).
+        for lb, p, body in last.values():
+            conn.request("GET", f"{ARM}/loadBalancers/lb{lb}/backendAddressPools/pool{p}{API}")
+            r = conn.getresponse()
+            got = json.loads(r.read())["properties"]["loadBalancerBackendAddresses"]
+            want = body["properties"]["loadBalancerBackendAddresses"]
+            if [(x["name"], x["properties"]["ipAddress"]) for x in got] != \
+                    [(x["name"], x["properties"]["ipAddress"]) for x in want]:
+                raise SystemExit(f"pool{p} of lb{lb} is not what its last PUT sent")
+        conn.request("GET", "/sluice/status")
+        r = conn.getresponse()
+        st = json.loads(r.read())
+        inc = st.get("incrementalCommits", 0)
+        if inc != changes:
+            raise SystemExit(f"{changes - inc} of {changes} changes did not take the incremental path")
         conn.close()
     finally:
         stop(proc, log)
