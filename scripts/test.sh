@@ -61,6 +61,7 @@ bench_smoke() {
 			--modes DNAT,IPinIP &&
 		SLUICE_BUILD=build "$SL_PY" tests/bench/update_latency.py --updates 10 --addresses 100 \
 			--flows 200 &&
+		SLUICE_BUILD=build "$SL_PY" tests/bench/ctl_scale.py --addresses 10,600 --changes 20 &&
 		SLUICE_BUILD=build "$SL_PY" tests/bench/instructions.py --seconds 8 --flows 1000 \
 			--modes DNAT --top 3 &&
 		bench_smoke_af_xdp

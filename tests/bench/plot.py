@@ -14,10 +14,13 @@ Plots whichever of these exist in CSV_DIR (others are skipped with a note):
                                                    labelled with the median ratio to testpmd 5tswap
   update-latency.csv     -> update-latency.png     histogram and CDF of request to first packet
                                                    and of the PUT round trip
+  ctl-scale.csv          -> ctl-scale.png          a one-pool PUT's round trip and request to
+                                                   publication (p50, p99) vs addresses configured
 
 The first four come from build/tests/bench/bench_control --csv DIR, the
 throughput ones from scripts/bench.sh --csv, update-latency.csv from
-tests/bench/update_latency.py --csv. Needs matplotlib (Debian:
+tests/bench/update_latency.py --csv, ctl-scale.csv from tests/bench/ctl_scale.py
+--csv. Needs matplotlib (Debian:
 python3-matplotlib); exits 2 without it, 1 when CSV_DIR holds none of them.
 """
 import csv
@@ -191,6 +194,26 @@ def plot_update_latency(rows, out_dir):
     save(fig, out_dir, "update-latency.png")
 
 
+def plot_ctl_scale(rows, out_dir):
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for figure, style in (("round trip", "-"), ("request to publication", "--")):
+        pts = sorted((int(r["addresses"]), float(r["p50"]), float(r["p99"]))
+                     for r in rows if r["figure"] == figure)
+        if not pts:
+            continue
+        x = [p[0] for p in pts]
+        ax.plot(x, [p[1] / 1000 for p in pts], style, marker="o", label=f"{figure} p50")
+        ax.plot(x, [p[2] / 1000 for p in pts], style, marker="^", label=f"{figure} p99")
+    ax.set_xscale("log")
+    ax.set_xlabel("backend addresses configured")
+    ax.set_ylabel("milliseconds")
+    ax.set_ylim(bottom=0)
+    ax.set_title("Replacing one 60-address pool through the REST API")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    save(fig, out_dir, "ctl-scale.png")
+
+
 def main():
     if len(sys.argv) != 3 or sys.argv[1] in ("-h", "--help"):
         print("usage: plot.py CSV_DIR OUT_DIR", file=sys.stderr)
@@ -200,7 +223,7 @@ def main():
     done = 0
     simple = [("maglev_build.csv", plot_build), ("maglev_balance.csv", plot_balance),
               ("maglev_disruption.csv", plot_disruption), ("flow_memory.csv", plot_flow_memory),
-              ("update-latency.csv", plot_update_latency)]
+              ("update-latency.csv", plot_update_latency), ("ctl-scale.csv", plot_ctl_scale)]
     for name, fn in simple:
         path = os.path.join(csv_dir, name)
         if not os.path.exists(path):
