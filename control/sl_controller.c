@@ -285,6 +285,7 @@ sl_controller_init(struct sl_controller *c, const char *state_dir, const char *c
 
 	memset(c, 0, sizeof(*c));
 	c->watch_fd = -1;
+	c->journal_cap = SL_JOURNAL_HARD_CAP;
 	c->ops = *ops;
 	if ((state_dir != NULL && (c->state_dir = strdup(state_dir)) == NULL) ||
 	    (config_file != NULL && (c->config_file = strdup(config_file)) == NULL))
@@ -341,7 +342,7 @@ sl_controller_persist_record(struct sl_controller *c, const char *op, const char
 		return 0;
 	c->last_change_us = sl_controller_now_us();
 	/* c->doc holds the change already: a generation of it holds the record too */
-	if (sl_store_journal_bytes(c->store) >= SL_JOURNAL_HARD_CAP ||
+	if (sl_store_journal_bytes(c->store) >= c->journal_cap ||
 	    sl_store_appends_refused(c->store))
 		return sl_store_checkpoint(c->store, c->doc, err);
 	return sl_store_append(c->store, op, id, value, err);

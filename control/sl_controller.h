@@ -65,6 +65,7 @@ struct sl_controller {
 	struct sl_store *store;    /* the state directory's generations and journal */
 	double last_change_us;     /* when a change was last persisted */
 	double checkpoint_retry_us; /* no idle checkpoint before (one failed) */
+	uint64_t journal_cap;      /* journal bytes that force a generation (init: 64 MiB) */
 	char *config_file;         /* NULL: none */
 	struct sl_apply_ops ops;
 	uint64_t commits;          /* successful commits so far */
@@ -98,7 +99,7 @@ void sl_controller_fini(struct sl_controller *c);
  * Make one change durable as a journal record: op "put" with value (the
  * resource as the committed document now stores it) or "delete" (value
  * NULL) of the resource id names. c->doc must already hold the change:
- * when the journal has reached its hard cap (64 MiB), or appends are
+ * when the journal has reached c->journal_cap (64 MiB), or appends are
  * refused after a write failure, c->doc is written as a new generation
  * instead, synchronously. No state directory: nothing to do. Returns 0 or
  * a negative errno with *err (StateWriteFailed: the caller takes the

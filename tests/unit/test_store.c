@@ -6,7 +6,9 @@
  * header; a journal torn, flipped mid-way, out of sequence, holding a
  * record that does not apply, with a bad header -- recovered from the
  * newest good generation, or refused when none is good; the format-1
- * state.json read as the oldest generation.
+ * state.json read as the oldest generation. And the controller's use of it:
+ * a generation per whole commit, records for changes made in place, the
+ * journal folded when idle, at its hard cap and at a clean stop.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -23,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "sl_controller.h"
 #include "sl_log.h"
 #include "sl_resource.h"
 #include "sl_store.h"
@@ -952,6 +955,124 @@ test_checkpoint_due(void **state)
 	scenario_free(&sc);
 }
 
+static void *
+fake_prepare(void *ctx, const struct sl_model *m, struct sl_error *err)
+{
+	(void)m;
+	(void)err;
+	return ctx;
+}
+
+static void
+fake_publish(void *ctx, void *prepared)
+{
+	(void)ctx;
+	(void)prepared;
+}
+
+/* A change made in place on the controller's document, then persisted as a record. */
+static void
+controller_change(struct sl_controller *c, const char *id, const char *body_text)
+{
+	struct sl_res_path p;
+	struct sl_error err;
+	cJSON *body = cJSON_Parse(body_text);
+	bool done;
+	int http;
+
+	assert_int_equal(sl_res_path_parse(id, &p, &err), 0);
+	assert_int_equal(sl_doc_put(c->doc, &p, body, &done, &http, &err), 0);
+	cJSON_Delete(body);
+	assert_int_equal(sl_controller_persist_record(c, "put", id, sl_doc_find(c->doc, &p), &err),
+			 0);
+}
+
+static double
+controller_num(struct sl_controller *c, const char *key)
+{
+	cJSON *st = sl_controller_state_status(c);
+	double v;
+
+	assert_non_null(st);
+	v = cJSON_GetNumberValue(cJSON_GetObjectItem(st, key));
+	cJSON_Delete(st);
+	return v;
+}
+
+static void
+test_controller(void **state)
+{
+	static int prepared;
+	const struct sl_apply_ops ops = {fake_prepare, fake_publish, &prepared};
+	struct sl_controller c;
+	struct sl_error err;
+	char *dir = tmpdir(), *big = big_pool(), id[256];
+	cJSON *doc, *want;
+	struct sl_store *s;
+
+	(void)state;
+	/* a new directory: generation 1 (empty) at open, 2 from the first commit */
+	assert_int_equal(sl_controller_init(&c, dir, NULL, &ops, &err), 0);
+	assert_int_equal(controller_num(&c, "generation"), 2);
+	/* a whole commit: a generation */
+	cJSON *copy = sl_controller_begin(&c);
+	cJSON *lb = cJSON_Parse("{\"properties\":{}}");
+	struct sl_res_path p;
+	bool done;
+	int http;
+	assert_int_equal(sl_res_path_parse(LB1, &p, &err), 0);
+	assert_int_equal(sl_doc_put(copy, &p, lb, &done, &http, &err), 0);
+	cJSON_Delete(lb);
+	assert_int_equal(sl_controller_commit(&c, copy, 0, &err), 0);
+	assert_int_equal(controller_num(&c, "generation"), 3);
+	/* changes in place: records */
+	for (int i = 0; i < 5; i++) {
+		snprintf(id, sizeof(id), LB1 "/backendAddressPools/big%d", i);
+		controller_change(&c, id, big);
+	}
+	assert_int_equal(controller_num(&c, "generation"), 3);
+	assert_int_equal(controller_num(&c, "journalRecords"), 5);
+	/* due, but changes came within the second: not yet */
+	assert_true(sl_store_checkpoint_due(c.store));
+	sl_controller_idle(&c);
+	assert_int_equal(controller_num(&c, "journalRecords"), 5);
+	c.last_change_us -= 2e6;
+	sl_controller_idle(&c);
+	assert_int_equal(controller_num(&c, "generation"), 4);
+	assert_int_equal(controller_num(&c, "journalRecords"), 0);
+	/* not due: idle writes nothing */
+	controller_change(&c, LB1 "/backendAddressPools/small", "{\"properties\":{}}");
+	c.last_change_us -= 2e6;
+	sl_controller_idle(&c);
+	assert_int_equal(controller_num(&c, "journalRecords"), 1);
+	/* the hard cap (64 MiB; 3 MiB here): a change past it writes a generation instead */
+	assert_int_equal(c.journal_cap, 64u << 20);
+	c.journal_cap = 3u << 20;
+	double gen = controller_num(&c, "generation");
+	int n = 0;
+	while (controller_num(&c, "generation") == gen) {
+		assert_true(n++ < 40);
+		controller_change(&c, LB1 "/backendAddressPools/big0", big);
+	}
+	assert_true(n * strlen(big) >= 3u << 20);
+	assert_int_equal(controller_num(&c, "journalRecords"), 0);
+	controller_change(&c, LB1 "/backendAddressPools/small", "{\"properties\":{}}");
+	assert_int_equal(controller_num(&c, "journalRecords"), 1);
+	/* a clean stop folds the journal */
+	gen = controller_num(&c, "generation");
+	want = cJSON_Duplicate(c.doc, 1);
+	sl_controller_fini(&c);
+	s = open_ok(dir, &doc);
+	assert_doc(doc, want);
+	assert_int_equal(status_num(s, "generation", NULL, NULL), gen + 1);
+	assert_int_equal(status_num(s, "recovery", "replayedRecords", NULL), 0);
+	sl_store_close(s);
+	cJSON_Delete(doc);
+	cJSON_Delete(want);
+	free(big);
+	rm_dir(dir);
+}
+
 int
 main(void)
 {
@@ -969,6 +1090,7 @@ main(void)
 		cmocka_unit_test(test_format1_upgrade),
 		cmocka_unit_test(test_pruning),
 		cmocka_unit_test(test_checkpoint_due),
+		cmocka_unit_test(test_controller),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
