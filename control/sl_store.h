@@ -9,7 +9,8 @@
  *                    "sluice-generation 2 <N> <seq> <length> <crc>\n"
  *                  then exactly <length> bytes of JSON; <crc> is the
  *                  CRC32-C of that JSON (8 hex digits), <seq> the sequence
- *                  number of the last change it holds. Written as
+ *                  number of the last journal record it holds (records
+ *                  are numbered on across generations). Written as
  *                  generation-N.tmp, fsync'd, renamed, DIR fsync'd.
  *   journal-N      the changes made since generation-N, append-only:
  *                    "sluice-journal 2 <N> <seq>\n"   (<seq>: generation-N's)
@@ -34,12 +35,11 @@
  * "journal-N.damaged-generation"), and the next older one tried; nothing
  * is ever deleted for being damaged. The journal's tail from the first
  * record that is torn, corrupt, out of sequence or does not apply is cut:
- * reported, saved as "journal-N.cut-<offset>" unless it is merely a torn
- * last record, and truncated away. A journal whose header is damaged (or
- * that cannot be read) is renamed "journal-N.damaged-<reason>" and none of
- * it applied. When files
- * exist and no generation loads, nothing is renamed and the start is
- * refused (StateFileCorrupt). With no format-2 generation (a new DIR, or
+ * reported, saved as "journal-N.cut-<offset>" and truncated away. A
+ * journal whose header is damaged (or that cannot be read) is renamed
+ * "journal-N.damaged-<reason>" and none of it applied. When files exist
+ * and no generation loads, nothing is renamed and the start is refused
+ * (StateFileCorrupt). With no format-2 generation (a new DIR, or
  * state.json alone), one is written at once.
  *
  * A checkpoint writes generation N+1 (then its empty journal); once three
@@ -108,7 +108,7 @@ bool sl_store_appends_refused(const struct sl_store *s);
 
 /*
  * A new JSON object: "formatVersion", "generation", "generationBytes",
- * "sequence" (the last durable change), "journalRecords", "journalBytes",
+ * "sequence" (the last journal record's), "journalRecords", "journalBytes",
  * "checkpointDue", "appendsRefused", "recovery" {"damaged", "loaded" (the
  * file started from, "" for none), "replayedRecords", "skipped" [{"file",
  * "reason", "renamedTo"}], "cut" (null, or {"file", "offset", "bytes",

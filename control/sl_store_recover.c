@@ -368,7 +368,6 @@ struct sl_replay {
 	uint64_t seq;     /* the last record applied */
 	uint64_t records; /* applied */
 	size_t end;       /* just after the last record applied */
-	bool torn;        /* stopped at a last record cut short, nothing worse */
 	char why[400];
 };
 
@@ -400,14 +399,13 @@ sl_record_header(const char *p, const char *nl, uint32_t *crc, uint64_t *seq, ui
 }
 
 static int
-sl_stop(struct sl_replay *r, bool torn, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+sl_stop(struct sl_replay *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int
-sl_stop(struct sl_replay *r, bool torn, const char *fmt, ...)
+sl_stop(struct sl_replay *r, const char *fmt, ...)
 {
 	va_list ap;
 
-	r->torn = torn;
 	va_start(ap, fmt);
 	vsnprintf(r->why, sizeof(r->why), fmt, ap);
 	va_end(ap);
@@ -424,14 +422,14 @@ sl_apply_payload(struct sl_replay *r, const char *json, size_t len)
 	int rc;
 
 	if (rec == NULL)
-		return sl_stop(r, false, "the record is not JSON");
+		return sl_stop(r, "the record is not JSON");
 	value = cJSON_GetObjectItemCaseSensitive(rec, "value");
 	rc = sl_store_apply(r->doc, sl_json_member_string(rec, "op"),
 			    sl_json_member_string(rec, "id"), cJSON_IsNull(value) ? NULL : value,
 			    &e);
 	cJSON_Delete(rec);
 	if (rc != 0)
-		return sl_stop(r, false, "the record does not apply (%s: %s)", e.code, e.message);
+		return sl_stop(r, "the record does not apply (%s: %s)", e.code, e.message);
 	return 0;
 }
 
@@ -446,21 +444,21 @@ sl_replay_one(const char *text, size_t len, struct sl_replay *r)
 
 	nl = memchr(p, '\n', avail < SL_RECORD_HEADER_MAX ? avail : SL_RECORD_HEADER_MAX);
 	if (nl == NULL)
-		return sl_stop(r, avail < SL_RECORD_HEADER_MAX, avail < SL_RECORD_HEADER_MAX
-			       ? "a record header cut short" : "no record header");
+		return sl_stop(r, avail < SL_RECORD_HEADER_MAX ? "a record header cut short"
+							       : "no record header");
 	body = sl_record_header(p, nl, &crc, &seq, &plen);
 	if (body == NULL)
-		return sl_stop(r, false, "a record header that does not parse");
+		return sl_stop(r, "a record header that does not parse");
 	if (plen > avail || (size_t)(body - p) + plen + 1 > avail)
-		return sl_stop(r, true, "a record cut short (%zu bytes of %" PRIu64 ")", avail,
+		return sl_stop(r, "a record cut short (%zu bytes of %" PRIu64 ")", avail,
 			       (uint64_t)(body - p) + plen + 1);
 	need = (size_t)(body - p) + plen + 1;
 	if (sl_store_crc(p + 8, need - 8) != crc)
-		return sl_stop(r, false, "checksum mismatch");
+		return sl_stop(r, "checksum mismatch");
 	if (p[need - 1] != '\n')
-		return sl_stop(r, false, "no newline after the record");
+		return sl_stop(r, "no newline after the record");
 	if (seq != r->seq + 1)
-		return sl_stop(r, false, "sequence number %" PRIu64 " where %" PRIu64
+		return sl_stop(r, "sequence number %" PRIu64 " where %" PRIu64
 			       " was expected", seq, r->seq + 1);
 	if (sl_apply_payload(r, body, plen) != 0)
 		return 1;
@@ -536,7 +534,7 @@ sl_note_cut(struct sl_store *s, const char *name, size_t off, size_t bytes, uint
 	       off, bytes, records, saved[0] ? "; the cut bytes are saved as " : "", saved);
 }
 
-/* Cut journal `path` at off (the tail saved aside unless merely torn), then append to it. */
+/* Cut journal `path` at r->end, the tail saved aside first. */
 static int
 sl_cut(struct sl_store *s, const char *path, const char *text, size_t len,
        const struct sl_replay *r, struct sl_error *err)
@@ -545,11 +543,9 @@ sl_cut(struct sl_store *s, const char *path, const char *text, size_t len,
 	const char *name = strrchr(path, '/') + 1;
 	int fd;
 
-	if (!r->torn) {
-		snprintf(aside, sizeof(aside), "%s.cut-%zu", path, r->end);
-		if (sl_file_write_atomic(aside, text + r->end, len - r->end, 0600, NULL) == 0)
-			snprintf(saved, sizeof(saved), "%s", strrchr(aside, '/') + 1);
-	}
+	snprintf(aside, sizeof(aside), "%s.cut-%zu", path, r->end);
+	if (sl_file_write_atomic(aside, text + r->end, len - r->end, 0600, NULL) == 0)
+		snprintf(saved, sizeof(saved), "%s", strrchr(aside, '/') + 1);
 	sl_note_cut(s, name, r->end, len - r->end, sl_count_tail(text, len, r->end), r->why,
 		    saved);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
