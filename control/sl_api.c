@@ -513,6 +513,9 @@ sl_sluice_endpoint(struct sl_api *api, struct MHD_Connection *conn, const char *
 					api->ctl->config_file ? api->ctl->config_file : "");
 		cJSON_AddStringToObject(o, "stateDirectory",
 					api->ctl->state_dir ? api->ctl->state_dir : "");
+		cJSON *st = sl_controller_state_status(api->ctl);
+		if (st != NULL)
+			cJSON_AddItemToObject(o, "state", st);
 		if (api->hooks.service != NULL) {
 			cJSON *sv = api->hooks.service(api->hooks.ctx);
 			if (sv != NULL)

@@ -17,9 +17,16 @@
 #include "sl_controller.h"
 #include "sl_json.h"
 #include "sl_resource.h"
-#include "sl_state.h"
+#include "sl_log.h"
+#include "sl_store.h"
 
 #define SL_RELOAD_SETTLE_S 0.1
+/* A due checkpoint waits for this long without changes... */
+#define SL_IDLE_CHECKPOINT_US 1e6
+/* ...and this long after one that failed. */
+#define SL_CHECKPOINT_RETRY_US 10e6
+/* A journal this large is folded into a generation at once, whatever the traffic. */
+#define SL_JOURNAL_HARD_CAP (64u << 20)
 
 double
 sl_controller_now_us(void)
@@ -100,8 +107,9 @@ sl_controller_commit(struct sl_controller *c, cJSON *doc, double request_start_u
 	c->ops.publish(c->ops.ctx, prepared);
 	t1 = sl_controller_now_us();
 	t.publish_us = t1 - t0;
-	if (c->state_dir != NULL) {
-		rc = sl_state_save(c->state_dir, doc, err);
+	if (c->store != NULL) {
+		c->last_change_us = t1;
+		rc = sl_store_checkpoint(c->store, doc, err);
 		if (rc < 0) {
 			struct sl_error ignored;
 			void *old = c->model != NULL ? c->ops.prepare(c->ops.ctx, c->model, &ignored)
@@ -412,6 +420,7 @@ sl_controller_init(struct sl_controller *c, const char *state_dir, const char *c
 
 	memset(c, 0, sizeof(*c));
 	c->watch_fd = -1;
+	c->journal_cap = SL_JOURNAL_HARD_CAP;
 	c->ops = *ops;
 	if ((state_dir != NULL && (c->state_dir = strdup(state_dir)) == NULL) ||
 	    (config_file != NULL && (c->config_file = strdup(config_file)) == NULL))
@@ -426,7 +435,8 @@ sl_controller_init(struct sl_controller *c, const char *state_dir, const char *c
 				     strerror(errno));
 			return -errno;
 		}
-		rc = sl_state_load(c->state_dir, &restored, err);
+		/* logs what recovery found, damage loudly */
+		rc = sl_store_open(c->state_dir, &c->store, &restored, err);
 		if (rc < 0)
 			return rc;
 	}
@@ -459,9 +469,59 @@ sl_controller_init(struct sl_controller *c, const char *state_dir, const char *c
 	return 0;
 }
 
+int
+sl_controller_persist_record(struct sl_controller *c, const char *op, const char *id,
+			     const cJSON *value, struct sl_error *err)
+{
+	if (c->store == NULL)
+		return 0;
+	c->last_change_us = sl_controller_now_us();
+	/* c->doc holds the change already: a generation of it holds the record too */
+	if (sl_store_journal_bytes(c->store) >= c->journal_cap ||
+	    sl_store_appends_refused(c->store))
+		return sl_store_checkpoint(c->store, c->doc, err);
+	return sl_store_append(c->store, op, id, value, err);
+}
+
+void
+sl_controller_idle(struct sl_controller *c)
+{
+	struct sl_error err;
+	char line[1400];
+	double now;
+
+	if (c->store == NULL || !sl_store_checkpoint_due(c->store))
+		return;
+	now = sl_controller_now_us();
+	if (now - c->last_change_us < SL_IDLE_CHECKPOINT_US || now < c->checkpoint_retry_us)
+		return;
+	if (sl_store_checkpoint(c->store, c->doc, &err) == 0)
+		return;
+	c->checkpoint_retry_us = now + SL_CHECKPOINT_RETRY_US;
+	sl_log(SL_LOG_WARNING, "state", "checkpoint failed, the journal goes on: %s",
+	       sl_error_format(&err, line, sizeof(line)));
+}
+
+cJSON *
+sl_controller_state_status(const struct sl_controller *c)
+{
+	return c->store != NULL ? sl_store_status(c->store) : NULL;
+}
+
 void
 sl_controller_fini(struct sl_controller *c)
 {
+	if (c->store != NULL) {
+		struct sl_error err;
+		char line[1400];
+		/* a clean stop starts the next time from one generation, nothing to replay */
+		if (c->doc != NULL && sl_store_journal_bytes(c->store) > 0 &&
+		    sl_store_checkpoint(c->store, c->doc, &err) != 0)
+			sl_log(SL_LOG_WARNING, "state", "checkpoint at stop failed (the journal "
+			       "will be replayed at the next start): %s",
+			       sl_error_format(&err, line, sizeof(line)));
+		sl_store_close(c->store);
+	}
 	if (c->watch_fd >= 0)
 		close(c->watch_fd);
 	cJSON_Delete(c->doc);

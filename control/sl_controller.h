@@ -10,7 +10,8 @@
  *   1. dynamic address assignment and whole-document validation,
  *   2. prepare: compile to a dataplane snapshot (the caller's hook),
  *   3. publish (the caller's hook; cannot fail),
- *   4. persist (atomic write to the state directory, when there is one),
+ *   4. persist (a new generation in the state directory, when there is
+ *      one: sl_store.h),
  *   5. swap the committed document and model.
  * A failure in 1-2 discards the copy: the model, the snapshot, the state
  * file and the traffic stay exactly as they were. Publishing before the
@@ -20,6 +21,12 @@
  * refused (the workers ran the new configuration for that long). A copy equal to the
  * committed document is accepted without a new generation. Control thread
  * only.
+ *
+ * A change made in place on the committed document (the fast path) is
+ * persisted as one journal record (sl_controller_persist_record); the
+ * journal is folded into a new generation when the control loop finds the
+ * controller idle (sl_controller_idle), at a clean stop
+ * (sl_controller_fini), and at once should it reach 64 MiB.
  */
 #ifndef SL_CONTROLLER_H
 #define SL_CONTROLLER_H
@@ -32,6 +39,8 @@
 #include "sl_config.h"
 #include "sl_error.h"
 #include "sl_resource.h"
+
+struct sl_store;
 
 struct sl_apply_ops {
 	/* Compile m; return what publish takes, or NULL with *err filled. */
@@ -54,6 +63,10 @@ struct sl_controller {
 	cJSON *doc;                /* committed document */
 	struct sl_model *model;    /* validated from doc */
 	char *state_dir;           /* NULL: no persistence */
+	struct sl_store *store;    /* the state directory's generations and journal */
+	double last_change_us;     /* when a change was last persisted */
+	double checkpoint_retry_us; /* no idle checkpoint before (one failed) */
+	uint64_t journal_cap;      /* journal bytes that force a generation (init: 64 MiB) */
 	char *config_file;         /* NULL: none */
 	struct sl_apply_ops ops;
 	uint64_t commits;          /* successful commits so far */
@@ -88,7 +101,32 @@ struct sl_controller {
 int sl_controller_init(struct sl_controller *c, const char *state_dir, const char *config_file,
 		       const struct sl_apply_ops *ops, struct sl_error *err);
 
+/* Fold the journal into a new generation (a clean stop), close the store, free everything. */
 void sl_controller_fini(struct sl_controller *c);
+
+/*
+ * Make one change durable as a journal record: op "put" with value (the
+ * resource as the committed document now stores it) or "delete" (value
+ * NULL) of the resource id names. c->doc must already hold the change:
+ * when the journal has reached c->journal_cap (64 MiB), or appends are
+ * refused after a write failure, c->doc is written as a new generation
+ * instead, synchronously. No state directory: nothing to do. Returns 0 or
+ * a negative errno with *err (StateWriteFailed: the caller takes the
+ * change back, as sl_controller_commit() does).
+ */
+int sl_controller_persist_record(struct sl_controller *c, const char *op, const char *id,
+				 const cJSON *value, struct sl_error *err);
+
+/*
+ * For the control loop, every second or so: when the journal is due to be
+ * folded (sl_store_checkpoint_due) and no change was persisted for a
+ * second, write c->doc as a new generation. A failure is logged and tried
+ * again 10 s later; the journal goes on meanwhile.
+ */
+void sl_controller_idle(struct sl_controller *c);
+
+/* The state directory's status (sl_store_status), NULL without one. */
+cJSON *sl_controller_state_status(const struct sl_controller *c);
 
 /* A deep copy of the committed document to edit; NULL on ENOMEM. */
 cJSON *sl_controller_begin(const struct sl_controller *c);

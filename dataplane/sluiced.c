@@ -1223,6 +1223,8 @@ main(int argc, char **argv)
 			last_host_check = t;
 			for (uint32_t p = 0; p < d.pmd.n_ports; p++)
 				sl_xdp_refresh_host(d.xdp[p]);
+			/* the journal folded into a generation once changes pause */
+			sl_controller_idle(&d.ctl);
 		}
 		if (d.api != NULL)
 			sl_api_run(d.api);

@@ -1,10 +1,19 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""--state-dir (docs/api.md): every committed configuration is in
-DIR/state.json, written before the API answers, restored at start; a torn or
-corrupt file stops sluiced (StateFileCorrupt); .tmp leftovers are not loaded."""
+"""--state-dir (docs/api.md, docs/operations.md): every committed configuration
+is durable in DIR before the API answers -- a generation (a whole document) or
+a journal record after one -- and restored at start. A damaged generation is
+renamed aside and the previous one started from, said in the log and in
+GET /sluice/status; sluiced refuses to start (StateFileCorrupt) only when no
+state file loads. A format-1 DIR/state.json (earlier versions) is read as the
+oldest generation. kill -9 at any moment of a stream of changes: after the
+restart the state is the last acknowledged change or the one in flight."""
 import json
 import os
+import random
+import re
 import signal
+import threading
+import time
 
 import pytest
 
@@ -13,6 +22,7 @@ from apihelpers import rid
 
 LB = rid("loadBalancers", "lb")
 POOL = rid("loadBalancers", "lb", "backendAddressPools", "pool")
+EMPTY = {"virtualNetworks": [], "networkInterfaces": [], "loadBalancers": []}
 
 
 def crc32c(data):
@@ -24,20 +34,54 @@ def crc32c(data):
     return crc ^ 0xFFFFFFFF
 
 
-def state_file(d):
-    return os.path.join(d.state_dir, "state.json")
+def generations(state_dir):
+    """The numbers of DIR's generation files, oldest first."""
+    return sorted(int(m.group(1)) for m in
+                  (re.fullmatch(r"generation-(\d+)", n) for n in os.listdir(state_dir)) if m)
 
 
-def read_state(path):
+def gen_name(n):
+    return "generation-%010d" % n
+
+
+def newest(d):
+    return os.path.join(d.state_dir, gen_name(generations(d.state_dir)[-1]))
+
+
+def read_generation(path):
+    """(header fields, JSON bytes) of a generation file."""
     with open(path, "rb") as f:
         raw = f.read()
     header, _, body = raw.partition(b"\n")
-    return header.decode(), body
+    return header.decode().split(), body
+
+
+def generation_text(n, seq, doc):
+    body = json.dumps(doc, separators=(",", ":")).encode()
+    return b"sluice-generation 2 %d %d %d %08x\n" % (n, seq, len(body), crc32c(body)) + body
+
+
+def record_text(seq, change):
+    """One journal record: "<crc> <seq> <length>\n<JSON>\n", the CRC over what follows it."""
+    payload = json.dumps(change, separators=(",", ":")).encode()
+    rest = b" %d %d\n" % (seq, len(payload)) + payload + b"\n"
+    return b"%08x" % crc32c(rest) + rest
 
 
 def state_text(doc):
+    """A format-1 state.json, as earlier versions wrote it."""
     body = json.dumps(doc, separators=(",", ":")).encode()
     return b"sluice-state 1 %d %08x\n" % (len(body), crc32c(body)) + body
+
+
+def dir_contents(state_dir):
+    """{name: (bytes, mtime)} of the state directory."""
+    out = {}
+    for n in sorted(os.listdir(state_dir)):
+        p = os.path.join(state_dir, n)
+        with open(p, "rb") as f:
+            out[n] = (f.read(), os.stat(p).st_mtime_ns)
+    return out
 
 
 def populate(api):
@@ -64,11 +108,18 @@ def test_restart_restores_everything(daemons):
     snap = d.api.snapshot()
     nic = d.api.get(rid("networkInterfaces", "nic")).json
     dyn = nic["properties"]["ipConfigurations"][0]["properties"]["privateIPAddress"]
-    header, body = read_state(state_file(d))
-    magic, version, length, crc = header.split()
-    assert (magic, version) == ("sluice-state", "1")
+    fields, body = read_generation(newest(d))
+    magic, version, n, seq, length, crc = fields
+    assert (magic, version) == ("sluice-generation", "2")
+    assert os.path.basename(newest(d)) == gen_name(int(n))
     assert int(length) == len(body)
     assert int(crc, 16) == crc32c(body)
+    assert h.names(json.loads(body)["loadBalancers"]) == ["lb"]
+    st = d.api.status()["state"]
+    assert st["generation"] == int(n) and st["sequence"] == int(seq)
+    assert st["formatVersion"] == 2
+    assert st["recovery"] == {"damaged": False, "loaded": "", "replayedRecords": 0,
+                              "skipped": [], "cut": None}
     assert d.stop() == 0
 
     d2 = daemons.start(workdir=d.workdir)
@@ -82,27 +133,29 @@ def test_restart_restores_everything(daemons):
     st = d2.api.status()
     assert st["stateDirectory"] == d2.state_dir
     assert st["configFile"] == ""
+    assert st["state"]["recovery"]["loaded"] == gen_name(int(n))
+    assert st["state"]["recovery"]["damaged"] is False
     # and the restored configuration goes on: a change and a deletion
     d2.api.ok("DELETE", rid("loadBalancers", "lb", "probes", "hp"), status=200)
     snap2 = d2.api.snapshot()
     assert d2.stop() == 0
     d3 = daemons.start(workdir=d.workdir)
     assert d3.api.snapshot() == snap2
+    # three generations are kept once known good (those older than the one loaded
+    # stay until three newer ones are written)
+    d3.api.ok("PUT", POOL, {"properties": {"loadBalancerBackendAddresses": []}})
+    assert len(generations(d3.state_dir)) == 3
 
 
-def test_refused_change_leaves_the_state_file(daemons):
+def test_refused_change_leaves_the_state_directory(daemons):
     d = daemons.start()
     populate(d.api)
-    with open(state_file(d), "rb") as f:
-        before = f.read()
-    mtime = os.stat(state_file(d)).st_mtime_ns
+    before = dir_contents(d.state_dir)
     d.api.refused("PUT", POOL, {"properties": {"loadBalancerBackendAddresses": [
         h.address("a1", "10.0.0.11", "vnet"), h.address("a2", "10.0.0.11", "vnet")]}}, 400,
         "DuplicateIPAddressInBackendAddressPool")
     d.api.refused("DELETE", POOL, None, 400, "InUseResourceCannotBeDeleted")
-    with open(state_file(d), "rb") as f:
-        assert f.read() == before
-    assert os.stat(state_file(d)).st_mtime_ns == mtime
+    assert dir_contents(d.state_dir) == before
 
 
 @pytest.mark.parametrize("what", ["put", "delete"])
@@ -143,13 +196,89 @@ def test_kill_9_after_a_burst(daemons):
         "10.0.1.20"
 
 
-def _corrupt(path, how):
+EXTRA = rid("loadBalancers", "lb", "backendAddressPools", "extra")
+NIC = rid("networkInterfaces", "nic")
+
+
+def _stream_state(api):
+    """What the change stream below changes: the pool's addresses, whether the
+    extra pool exists, the NIC's tag."""
+    pool = api.get(POOL).json
+    nic = api.get(NIC).json
+    return (tuple(a["properties"]["ipAddress"]
+                  for a in pool["properties"]["loadBalancerBackendAddresses"]),
+            api.get(EXTRA).status == 200, (nic.get("tags") or {}).get("k"))
+
+
+def _stream_change(k, state, nic_body):
+    """Change k of the stream (a pool replaced, a pool created or deleted, a
+    top-level NIC replaced): (method, path, body, the state after it)."""
+    addrs, extra, tag = state
+    if k % 3 == 0:
+        ips = tuple(f"10.0.{2 + (k >> 8) % 200}.{k % 256}" for _ in range(1))
+        return ("PUT", POOL, {"properties": {"loadBalancerBackendAddresses": [
+            h.address("s", ips[0], "vnet")]}}, (ips, extra, tag))
+    if k % 3 == 1:
+        if extra:
+            return ("DELETE", EXTRA, None, (addrs, False, tag))
+        return ("PUT", EXTRA, {"properties": {}}, (addrs, True, tag))
+    body = dict(nic_body, tags={"k": str(k)})
+    return ("PUT", NIC, body, (addrs, extra, str(k)))
+
+
+def test_kill_9_at_random_moments(daemons):
+    """kill -9 at a random moment of a stream of changes, again and again: after each
+    restart the state is the last acknowledged change or the one in flight, and no
+    generation was damaged (a torn journal record may be cut). SLUICE_KILL_TRIALS
+    sets the trials (20), SLUICE_KILL_SEED the random seed."""
+    trials = int(os.environ.get("SLUICE_KILL_TRIALS", "20"))
+    seed = int(os.environ.get("SLUICE_KILL_SEED", str(int(time.time()))))
+    rng = random.Random(seed)
+    print(f"SLUICE_KILL_SEED={seed}")
+    d = daemons.start()
+    populate(d.api)
+    nic_body = d.api.get(NIC).json
+    nic_body = {"location": nic_body.get("location"), "properties": nic_body["properties"]}
+    candidates = [_stream_state(d.api)]
+    k = 0
+    for trial in range(trials):
+        if trial > 0:
+            d = daemons.start(workdir=d.workdir)
+        got = _stream_state(d.api)
+        assert got in candidates, f"trial {trial} (seed {seed}): {got} not in {candidates}"
+        rec = d.api.status()["state"]["recovery"]
+        assert rec["skipped"] == [], rec
+        assert rec["cut"] is None or "cut short" in rec["cut"]["reason"], rec
+        state, inflight = got, None
+        killer = threading.Timer(rng.uniform(0.0, 0.4), os.kill, (d.proc.pid, signal.SIGKILL))
+        killer.start()
+        while True:
+            k += 1
+            method, path, body, after = _stream_change(k, state, nic_body)
+            inflight = after
+            try:
+                r = d.api.request(method, path, body, timeout=10)
+            except Exception:  # the connection died with sluiced
+                break
+            if r.status not in (200, 201):
+                assert d.proc.poll() is not None, r
+                break
+            state = after
+        killer.join()
+        d.kill()
+        print(f"trial {trial}: killed at change {k}, acknowledged {state}")
+        candidates = [state, inflight]
+    d = daemons.start(workdir=d.workdir)
+    assert _stream_state(d.api) in candidates
+
+
+def _corrupt(path, how, magic=b"sluice-state 1"):
     with open(path, "rb") as f:
         raw = f.read()
     nl = raw.index(b"\n")
     if how == "flip-json":
         # a digit of an address inside the JSON: still JSON, the CRC disagrees
-        i = raw.index(b"10.0.0.11", nl) + 8
+        i = raw.index(b"10.0.0.1", nl) + 8
         raw = raw[:i] + (b"2" if raw[i:i + 1] != b"2" else b"3") + raw[i + 1:]
     elif how == "flip-bit":
         i = nl + 1 + (len(raw) - nl) // 2
@@ -163,27 +292,34 @@ def _corrupt(path, how):
     elif how == "extra":
         raw = raw + b"\n"
     elif how == "header":
-        raw = b"sluice-state 9" + raw[len(b"sluice-state 1"):]
+        # a newer format version
+        raw = magic[:-1] + b"9" + raw[len(magic):]
     elif how == "not-json":
         body = b"{not json"
-        raw = b"sluice-state 1 %d %08x\n" % (len(body), crc32c(body)) + body
+        raw = raw[:raw.rindex(b" ", 0, nl)].replace(raw.split()[-2], b"%d" % len(body)) + \
+            b" %08x\n" % crc32c(body) + body
     with open(path, "wb") as f:
         f.write(raw)
 
 
 @pytest.fixture(scope="module")
 def good_state(module_daemons):
-    """The state.json of a populated sluiced (bytes), for the corruption cases."""
+    """A format-1 state.json (bytes) of a populated sluiced's configuration, for the
+    upgrade and the corruption cases."""
     d = module_daemons.start()
     populate(d.api)
+    _fields, body = read_generation(newest(d))
     assert d.stop() == 0
-    with open(state_file(d), "rb") as f:
-        return f.read()
+    return state_text(json.loads(body))
 
 
-@pytest.mark.parametrize("how", ["flip-json", "flip-bit", "truncate", "truncate-header", "empty",
-                                 "extra", "header", "not-json"])
-def test_corrupt_state_file_stops_sluiced(daemons, good_state, tmp_path, how):
+HOWS = ["flip-json", "flip-bit", "truncate", "truncate-header", "empty", "extra", "header",
+        "not-json"]
+
+
+@pytest.mark.parametrize("how", HOWS)
+def test_corrupt_state_file_alone_stops_sluiced(daemons, good_state, tmp_path, how):
+    """state.json the only state file, damaged: nothing loads, sluiced refuses."""
     workdir = str(tmp_path)
     os.makedirs(os.path.join(workdir, "state"))
     path = os.path.join(workdir, "state", "state.json")
@@ -197,21 +333,95 @@ def test_corrupt_state_file_stops_sluiced(daemons, good_state, tmp_path, how):
     assert "StateFileCorrupt" in out, out
     assert path in out, out
     assert not os.path.exists(d.sock)
+    assert os.listdir(os.path.join(workdir, "state")) == ["state.json"]  # nothing moved
     # moved away, sluiced starts (empty)
     os.rename(path, path + ".bad")
     d2 = daemons.start(workdir=workdir)
-    assert d2.api.snapshot() == {"virtualNetworks": [], "networkInterfaces": [],
-                                 "loadBalancers": []}
+    assert d2.api.snapshot() == EMPTY
 
 
 def test_good_state_file_as_written_loads(daemons, good_state, tmp_path):
-    """The same bytes, uncorrupted, load (so the refusals above are the corruption's)."""
+    """The same bytes, uncorrupted, load (so the refusals above are the corruption's):
+    a host upgraded in place starts from its state.json, the oldest generation."""
     workdir = str(tmp_path)
     os.makedirs(os.path.join(workdir, "state"))
     with open(os.path.join(workdir, "state", "state.json"), "wb") as f:
         f.write(good_state)
     d = daemons.start(workdir=workdir)
     assert h.names(d.api.snapshot()["loadBalancers"]) == ["lb"]
+    st = d.api.status()["state"]
+    assert st["recovery"]["loaded"] == "state.json"
+    assert st["recovery"]["damaged"] is False
+    assert os.path.exists(os.path.join(d.state_dir, "state.json"))
+    # once three newer generations are written, state.json goes with the older ones
+    for i in range(3):
+        d.api.ok("PUT", POOL, {"properties": {"loadBalancerBackendAddresses": [
+            h.address("a", f"10.0.0.{20 + i}", "vnet")]}})
+    assert not os.path.exists(os.path.join(d.state_dir, "state.json"))
+    assert len(generations(d.state_dir)) == 3
+
+
+def _two_generations(daemons):
+    """A populated sluiced stopped after one more change; the snapshots before and
+    after that change (the newest two generations)."""
+    d = daemons.start()
+    populate(d.api)
+    before = d.api.snapshot()
+    d.api.ok("PUT", POOL, {"properties": {"loadBalancerBackendAddresses": [
+        h.address("a3", "10.0.0.13", "vnet")]}})
+    after = d.api.snapshot()
+    assert d.stop() == 0
+    return d, before, after
+
+
+@pytest.mark.parametrize("how", ["flip-json", "flip-bit", "truncate", "empty", "header"])
+def test_damaged_newest_generation_starts_from_the_previous(daemons, how):
+    d, before, after = _two_generations(daemons)
+    gens = generations(d.state_dir)
+    path = newest(d)
+    _corrupt(path, how, magic=b"sluice-generation 2")
+    d2 = daemons.start(workdir=d.workdir)
+    assert d2.api.snapshot() == before
+    out = d2.output()
+    assert re.search(r"ERR sluice\.state: .*%s does not load \(" % gen_name(gens[-1]), out), out
+    assert "DAMAGE FOUND" in out, out
+    rec = d2.api.status()["state"]["recovery"]
+    assert rec["damaged"] is True
+    assert rec["loaded"] == gen_name(gens[-2])
+    [sk] = rec["skipped"]
+    assert sk["file"] == gen_name(gens[-1])
+    assert sk["renamedTo"].startswith(gen_name(gens[-1]) + ".damaged-")
+    # set aside, never deleted; the next generation numbered past it
+    assert os.path.exists(os.path.join(d.state_dir, sk["renamedTo"]))
+    assert d2.api.status()["state"]["generation"] > gens[-1]
+    # the lost change made again, and a clean restart says nothing of damage
+    d2.api.ok("PUT", POOL, {"properties": {"loadBalancerBackendAddresses": [
+        h.address("a3", "10.0.0.13", "vnet")]}})
+    assert d2.api.snapshot() == after
+    assert d2.stop() == 0
+    d3 = daemons.start(workdir=d.workdir)
+    assert d3.api.snapshot() == after
+    assert d3.api.status()["state"]["recovery"]["damaged"] is False
+
+
+def test_every_generation_damaged_stops_sluiced(daemons):
+    d, _before, _after = _two_generations(daemons)
+    names = sorted(os.listdir(d.state_dir))
+    for i, n in enumerate(generations(d.state_dir)):
+        _corrupt(os.path.join(d.state_dir, gen_name(n)), HOWS[i % len(HOWS)],
+                 magic=b"sluice-generation 2")
+    d2 = daemons.spawn(workdir=d.workdir)
+    assert d2.wait_exit(20) != 0
+    out = d2.output()
+    assert "StateFileCorrupt" in out, out
+    for n in generations(d.state_dir):
+        assert gen_name(n) + ": " in out, out
+    assert sorted(os.listdir(d.state_dir)) == names  # nothing renamed
+    # moved away, sluiced starts (empty)
+    for n in names:
+        os.rename(os.path.join(d.state_dir, n), os.path.join(d.workdir, n))
+    d3 = daemons.start(workdir=d.workdir)
+    assert d3.api.snapshot() == EMPTY
 
 
 def test_tmp_leftovers_are_not_loaded(daemons):
@@ -219,42 +429,76 @@ def test_tmp_leftovers_are_not_loaded(daemons):
     populate(d.api)
     snap = d.api.snapshot()
     assert d.stop() == 0
-    path = state_file(d)
+    top = generations(d.state_dir)[-1]
     other = {"virtualNetworks": [{"name": "tmpvnet", "properties": {
         "addressSpace": {"addressPrefixes": ["10.7.0.0/16"]}}}],
         "networkInterfaces": [], "loadBalancers": []}
-    # a valid-looking but never renamed state.json.tmp, and a torn one
-    with open(path + ".tmp", "wb") as f:
-        f.write(state_text(other))
+    # a valid-looking but never renamed next generation, and a torn one
+    tmp = os.path.join(d.state_dir, gen_name(top + 1) + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(generation_text(top + 1, 0, other))
     d2 = daemons.start(workdir=d.workdir)
     assert d2.api.snapshot() == snap
     assert d2.api.get(rid("virtualNetworks", "tmpvnet")).status == 404
     assert d2.stop() == 0
-    with open(path + ".tmp", "wb") as f:
-        f.write(state_text(other)[:30])
+    with open(tmp, "wb") as f:
+        f.write(generation_text(top + 1, 0, other)[:30])
     d3 = daemons.start(workdir=d.workdir)
     assert d3.api.snapshot() == snap
-    # a .tmp alone (the first commit was torn before its rename): an empty start
+    assert d3.api.status()["state"]["recovery"]["damaged"] is False
+    # a .tmp alone (the first generation was torn before its rename): an empty start
     d3.stop()
-    os.unlink(path)
-    with open(path + ".tmp", "wb") as f:
+    for n in os.listdir(d.state_dir):
+        os.unlink(os.path.join(d.state_dir, n))
+    with open(os.path.join(d.state_dir, gen_name(1) + ".tmp"), "wb") as f:
+        f.write(generation_text(1, 0, other))
+    with open(os.path.join(d.state_dir, "state.json.tmp"), "wb") as f:
         f.write(state_text(other))
     d4 = daemons.start(workdir=d.workdir)
-    assert d4.api.snapshot() == {"virtualNetworks": [], "networkInterfaces": [],
-                                 "loadBalancers": []}
+    assert d4.api.snapshot() == EMPTY
 
 
-def test_crafted_state_file_is_loaded(daemons):
-    """The format is what docs/api.md says: a header line with the length and the
-    CRC32-C of the JSON that follows (checked by writing one by hand)."""
-    first = daemons.start()
-    first.stop()
+def test_crafted_generation_and_journal_are_loaded(daemons, tmp_path):
+    """The format is what docs/operations.md says: a generation file with a header
+    line (number, sequence, length, CRC32-C of the JSON), and its journal of
+    checksummed records replayed in order (checked by writing them by hand)."""
+    state = tmp_path / "state"
+    state.mkdir()
     doc = {"virtualNetworks": [{"name": "handmade", "properties": {
         "addressSpace": {"addressPrefixes": ["10.6.0.0/16"]}}}],
         "networkInterfaces": [], "loadBalancers": []}
-    with open(state_file(first), "wb") as f:
-        f.write(state_text(doc))
-    d2 = daemons.start(workdir=first.workdir)
+    (state / gen_name(41)).write_bytes(generation_text(41, 100, doc))
+    vnet2 = rid("virtualNetworks", "second")
+    (state / "journal-0000000041").write_bytes(
+        b"sluice-journal 2 41 100\n" +
+        record_text(101, {"op": "put", "id": vnet2, "value": {"name": "second", "properties": {
+            "addressSpace": {"addressPrefixes": ["10.8.0.0/16"]}}}}) +
+        record_text(102, {"op": "delete", "id": rid("virtualNetworks", "handmade")}) +
+        record_text(103, {"op": "put", "id": rid("virtualNetworks", "third"),
+                          "value": {"properties": {}}})[:-5])  # torn
+    d = daemons.start(workdir=str(tmp_path))
+    assert d.api.get(rid("virtualNetworks", "handmade")).status == 404
+    assert d.api.get(rid("virtualNetworks", "third")).status == 404
+    v = d.api.get(vnet2)
+    assert v.status == 200, v
+    assert v.json["properties"]["addressSpace"]["addressPrefixes"] == ["10.8.0.0/16"]
+    st = d.api.status()["state"]
+    assert st["recovery"]["loaded"] == gen_name(41)
+    assert st["recovery"]["replayedRecords"] == 2
+    assert st["recovery"]["cut"]["file"] == "journal-0000000041"
+    assert "cut short" in st["recovery"]["cut"]["reason"]
+    assert st["generation"] > 41 and st["sequence"] == 102
+
+
+def test_crafted_state_file_is_loaded(daemons, tmp_path):
+    """A format-1 state.json, written by hand, alone in the directory."""
+    state = tmp_path / "state"
+    state.mkdir()
+    doc = {"virtualNetworks": [{"name": "handmade", "properties": {
+        "addressSpace": {"addressPrefixes": ["10.6.0.0/16"]}}}],
+        "networkInterfaces": [], "loadBalancers": []}
+    (state / "state.json").write_bytes(state_text(doc))
+    d2 = daemons.start(workdir=str(tmp_path))
     v = d2.api.get(rid("virtualNetworks", "handmade"))
     assert v.status == 200, v
     assert v.json["properties"]["addressSpace"]["addressPrefixes"] == ["10.6.0.0/16"]

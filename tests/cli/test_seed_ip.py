@@ -83,9 +83,12 @@ def test_seed_backend_pool_by_ip_address(cli, tmp_path):
     assert addresses(pool) == [("address1", "10.0.0.4", VNET_ID), ("address2", "10.0.0.5", VNET_ID)]
     assert pool["properties"]["backendIPConfigurations"] == []
 
-    # What sluiced persisted holds what the CLI created.
-    with open(os.path.join(cli.daemon.state_dir, "state.json")) as f:
-        text = f.read()
+    # What sluiced persisted (its generations and journals) holds what the CLI created.
+    text = ""
+    for name in os.listdir(cli.daemon.state_dir):
+        if name.startswith(("generation-", "journal-")) and "." not in name:
+            with open(os.path.join(cli.daemon.state_dir, name)) as f:
+                text += f.read()
     assert "address1" in text and "myNic" in text
     st = cli.json("status")
     assert st["stateDirectory"] == cli.daemon.state_dir

@@ -248,7 +248,7 @@ def test_ready_once_ports_up_and_configuration_published(service):
     assert "configuration generation 1 published" in log, log
     with open(f"/proc/{service.proc.pid}/comm") as f:
         assert f.read().strip() == "sluiced"  # the pid systemd would watch is sluiced's
-    assert os.path.isfile(os.path.join(service.state, "state.json"))
+    assert glob.glob(os.path.join(service.state, "generation-*"))
     ctl = subprocess.run([service.map("/usr/bin/sluicectl"), "--socket",
                           os.path.join(service.runtime, "sluiced.sock"), "status", "-o", "json"],
                          capture_output=True, text=True, timeout=30)

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * test_state_resource.c: the desired-state document on disk (sl_state) and
- * its resource paths (sl_resource): atomic save, restore, corruption
- * detected whole; path parsing, PUT/GET/DELETE on a document, read-only
- * fields, NIC-based pool membership, one name in two resource groups.
+ * test_state_resource.c: the desired-state document's resource paths
+ * (sl_resource; the document on disk is test_store.c's): path parsing,
+ * PUT/GET/DELETE on a document, read-only fields, NIC-based pool
+ * membership, one name in two resource groups.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -12,152 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "sl_resource.h"
-#include "sl_state.h"
 
 #define ARM "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.Network"
-
-static char *
-tmpdir(void)
-{
-	char *d = strdup("/tmp/sl-test-state-XXXXXX");
-	assert_non_null(d);
-	assert_non_null(mkdtemp(d));
-	return d;
-}
-
-static void
-rm_dir(const char *d)
-{
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
-	assert_int_equal(system(cmd), 0);
-}
-
-static char *
-read_all(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	buf[n] = '\0';
-	*len = (size_t)n;
-	return buf;
-}
-
-static void
-write_all(const char *path, const char *buf, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(buf, 1, len, f), len);
-	fclose(f);
-}
-
-static cJSON *
-sample_doc(void)
-{
-	cJSON *d = cJSON_Parse("{\"virtualNetworks\":[{\"name\":\"v\",\"properties\":{\"addressSpace\":"
-			       "{\"addressPrefixes\":[\"10.0.0.0/16\"]}}}],\"networkInterfaces\":[],"
-			       "\"loadBalancers\":[]}");
-	assert_non_null(d);
-	return d;
-}
-
-static void
-test_state_round_trip(void **state)
-{
-	struct sl_error err;
-	char *dir = tmpdir();
-	cJSON *doc = sample_doc(), *back = NULL;
-	char path[512];
-	struct stat st;
-
-	(void)state;
-	/* No state file yet: nothing restored, no error. */
-	assert_int_equal(sl_state_load(dir, &back, &err), 0);
-	assert_null(back);
-	assert_int_equal(sl_state_save(dir, doc, &err), 0);
-	snprintf(path, sizeof(path), "%s/state.json", dir);
-	assert_int_equal(stat(path, &st), 0);
-	assert_int_equal(st.st_mode & 0777, 0600);
-	snprintf(path, sizeof(path), "%s/state.json.tmp", dir);
-	assert_int_not_equal(stat(path, &st), 0);
-	assert_int_equal(sl_state_load(dir, &back, &err), 0);
-	assert_non_null(back);
-	assert_true(cJSON_Compare(doc, back, 1));
-	cJSON_Delete(back);
-	cJSON_Delete(doc);
-	rm_dir(dir);
-	free(dir);
-}
-
-/* Every damaged form of a good file is refused whole with StateFileCorrupt. */
-static void
-test_state_corruption(void **state)
-{
-	struct sl_error err;
-	char *dir = tmpdir();
-	cJSON *doc = sample_doc(), *back;
-	char path[512];
-	size_t len;
-	char *good;
-
-	(void)state;
-	assert_int_equal(sl_state_save(dir, doc, &err), 0);
-	snprintf(path, sizeof(path), "%s/state.json", dir);
-	good = read_all(path, &len);
-
-	/* a flipped byte in the JSON */
-	char *bad = malloc(len);
-	memcpy(bad, good, len);
-	bad[len - 5] ^= 0x01;
-	write_all(path, bad, len);
-	back = (cJSON *)1;
-	assert_int_equal(sl_state_load(dir, &back, &err), -EBADMSG);
-	assert_null(back);
-	assert_string_equal(err.code, "StateFileCorrupt");
-	assert_non_null(strstr(err.message, "checksum"));
-
-	/* every truncation */
-	for (size_t cut = 0; cut < len; cut += (cut < 40 ? 1 : 7)) {
-		write_all(path, good, cut);
-		assert_int_equal(sl_state_load(dir, &back, &err), -EBADMSG);
-		assert_string_equal(err.code, "StateFileCorrupt");
-	}
-	/* trailing garbage */
-	memcpy(bad, good, len);
-	write_all(path, good, len);
-	FILE *f = fopen(path, "ab");
-	fputs("xx", f);
-	fclose(f);
-	assert_int_equal(sl_state_load(dir, &back, &err), -EBADMSG);
-	/* a header that is not ours */
-	write_all(path, "{\"virtualNetworks\":[]}", 22);
-	assert_int_equal(sl_state_load(dir, &back, &err), -EBADMSG);
-	/* the good file again loads */
-	write_all(path, good, len);
-	assert_int_equal(sl_state_load(dir, &back, &err), 0);
-	cJSON_Delete(back);
-	free(bad);
-	free(good);
-	cJSON_Delete(doc);
-	rm_dir(dir);
-	free(dir);
-}
 
 static void
 test_path_parse(void **state)
@@ -534,8 +394,6 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_state_round_trip),
-		cmocka_unit_test(test_state_corruption),
 		cmocka_unit_test(test_path_parse),
 		cmocka_unit_test(test_put_get_delete),
 		cmocka_unit_test(test_dynamic_ip_kept),
