@@ -15,7 +15,7 @@
  *                 network, inside its prefixes, weight, adminState), no name
  *                 or IP twice, Standard SKU for addresses, the per-pool and
  *                 Maglev limits; a child needs a frontend; a new pool's name
- *                 unique in the load balancer; the load balancer's address
+ *                 is one the model has no pool of; the load balancer's address
  *                 limit (its pools summed); every rule on the pool reaching
  *                 every address (checked once per frontend family and
  *                 Floating IP among those rules); a pool that NIC
@@ -30,7 +30,7 @@
  *                 ports, idle timeout, load distribution, every address of
  *                 its pool reachable (IP-based and NIC members alike); a
  *                 child needs a frontend; at most SL_CONFIG_MAX_RULES_PER_LB
- *                 rules; a new rule's name unique; against every other rule
+ *                 rules; a new rule's name is new too; against every other rule
  *                 of the load balancer (frontend, protocol and port; backend
  *                 port, protocol and pool unless both use Floating IP) and
  *                 every inbound NAT rule (frontend, protocol and port).

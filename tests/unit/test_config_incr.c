@@ -592,7 +592,6 @@ test_rule_limit(void **state)
 		snprintf(name, sizeof(name), "x%u", i);
 		cJSON_ReplaceItemInObject(r, "name", cJSON_CreateString(name));
 		cJSON_ReplaceItemInObject(p, "frontendPort", cJSON_CreateNumber(1000 + i));
-		cJSON_ReplaceItemInObject(p, "backendPort", cJSON_CreateNumber(1000 + i));
 		cJSON_AddItemToArray(rules, r);
 	}
 	fx_init(&f, doc);
