@@ -821,5 +821,8 @@ sl_model_free(struct sl_model *m)
 		free(lb->nat_rules);
 	}
 	free(m->lbs);
+	if (m->index != NULL)
+		free(m->index->ipc);
+	free(m->index);
 	free(m);
 }

@@ -253,6 +253,9 @@ struct sl_lb {
 	uint32_t n_nat_rules;
 };
 
+/* What validation keeps beside a model to change it in place (sl_config_parse.h). */
+struct sl_model_index;
+
 struct sl_model {
 	uint32_t maglev_size; /* prime; default SL_MAGLEV_DEFAULT_SIZE */
 	uint32_t hash_seed;
@@ -264,6 +267,12 @@ struct sl_model {
 	uint32_t n_lbs;
 	struct sl_nic *nics;
 	uint32_t n_nics;
+	/*
+	 * Private to validation: the NIC ipConfigurations by (vnet, address),
+	 * kept for changes made in place (sl_config_incr.h); NULL until built.
+	 * Not part of what the model says (sl_model_equal() ignores it).
+	 */
+	struct sl_model_index *index;
 };
 
 /*

@@ -4,7 +4,9 @@
  * configurations, probes, backend pools and their addresses, load-balancing
  * rules and inbound NAT rules, and the checks between the rules of one load
  * balancer. NIC-based pool members are added later (sl_config_nic.c). See
- * sl_config.c for the rules every resource follows.
+ * sl_config.c for the rules every resource follows. The per-pool and
+ * per-rule parsers and checks are shared with the changes made in place
+ * (sl_config_incr.c).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -17,15 +19,6 @@
 #include <cjson/cJSON.h>
 
 #include "sl_config_parse.h"
-
-/* A load balancer being read. */
-struct sl_lb_ctx {
-	struct sl_error *err;
-	struct sl_model *m;
-	struct sl_lb *lb;
-	uint32_t lb_index;
-	const char *target; /* "loadBalancers/<name>" */
-};
 
 static int
 sl_parse_frontend(void *ctx, void *item, uint32_t fi, const cJSON *node, const char *path)
@@ -322,7 +315,7 @@ sl_check_dup_ips(const struct sl_lb_ctx *c, const struct sl_pool_cfg *pool,
 			    pool->addresses[first].name);
 }
 
-static int
+int
 sl_parse_pool(void *ctx, void *item, uint32_t i, const cJSON *node, const char *path)
 {
 	const struct sl_lb_ctx *c = ctx;
@@ -377,20 +370,28 @@ sl_proto_name(uint8_t proto)
 	return proto == SL_PROTO_TCP ? "Tcp" : proto == SL_PROTO_UDP ? "Udp" : "All";
 }
 
+bool
+sl_rule_reaches(const struct sl_model *m, uint8_t floating_ip, uint8_t fe_family, uint8_t family,
+		int vnet)
+{
+	enum sl_delivery d = m->vnets[vnet].delivery;
+
+	return family == fe_family || (floating_ip && d != SL_DELIVERY_L2 && d != SL_DELIVERY_IPIP);
+}
+
 /* Backend addresses a rule can deliver to: DNAT and L2/IPinIP keep the frontend's family. */
-static int
+int
 sl_check_rule_families(const struct sl_lb_ctx *c, const struct sl_rule_cfg *rule,
-		       const char *target, const char *path)
+		       const struct sl_pool_cfg *pool, const char *target, const char *path)
 {
 	const struct sl_frontend *fe = &c->lb->frontends[rule->frontend];
-	const struct sl_pool_cfg *pool = &c->lb->pools[rule->pool];
 	uint32_t i;
 
 	for (i = 0; i < pool->n_addresses; i++) {
 		const struct sl_address *a = &pool->addresses[i];
 		enum sl_delivery d = c->m->vnets[a->vnet].delivery;
 
-		if (a->family == fe->family)
+		if (sl_rule_reaches(c->m, rule->floating_ip, fe->family, a->family, a->vnet))
 			continue;
 		if (!rule->floating_ip)
 			return sl_error_set(c->err, "BackendAddressIPVersionMismatch", target, path,
@@ -398,13 +399,12 @@ sl_check_rule_families(const struct sl_lb_ctx *c, const struct sl_rule_cfg *rule
 					    rule->name, sl_family_name(fe->family), fe->name,
 					    sl_family_name(fe->family), a->name, pool->name,
 					    sl_family_name(a->family));
-		if (d == SL_DELIVERY_L2 || d == SL_DELIVERY_IPIP)
-			return sl_error_set(c->err, "BackendAddressIPVersionMismatch", target, path,
-					    "Rule '%s' delivers %s frontend '%s' by %s (the delivery of virtual network '%s'), which needs %s backends, but address '%s' of pool '%s' is %s; use GUE or VXLAN to cross families.",
-					    rule->name, sl_family_name(fe->family), fe->name,
-					    sl_delivery_name(d), c->m->vnets[a->vnet].name,
-					    sl_family_name(fe->family), a->name, pool->name,
-					    sl_family_name(a->family));
+		return sl_error_set(c->err, "BackendAddressIPVersionMismatch", target, path,
+				    "Rule '%s' delivers %s frontend '%s' by %s (the delivery of virtual network '%s'), which needs %s backends, but address '%s' of pool '%s' is %s; use GUE or VXLAN to cross families.",
+				    rule->name, sl_family_name(fe->family), fe->name,
+				    sl_delivery_name(d), c->m->vnets[a->vnet].name,
+				    sl_family_name(fe->family), a->name, pool->name,
+				    sl_family_name(a->family));
 	}
 	return 0;
 }
@@ -478,7 +478,7 @@ sl_check_floating_ports(const struct sl_lb_ctx *c, const struct sl_res *r, uint8
 			    backend_port, frontend_port);
 }
 
-static int
+int
 sl_parse_rule(void *ctx, void *item, uint32_t i, const cJSON *node, const char *path)
 {
 	const struct sl_lb_ctx *c = ctx;
@@ -544,7 +544,7 @@ sl_parse_rule(void *ctx, void *item, uint32_t i, const cJSON *node, const char *
 				     rule->backend_port);
 	if (rc < 0)
 		return rc;
-	return sl_check_rule_families(c, rule, r.target, path);
+	return sl_check_rule_families(c, rule, &lb->pools[rule->pool], r.target, path);
 }
 
 static bool
@@ -553,53 +553,59 @@ sl_protos_overlap(uint8_t a, uint8_t b)
 	return a == SL_PROTO_ALL || b == SL_PROTO_ALL || a == b;
 }
 
+int
+sl_check_rule_pair(const struct sl_lb_ctx *c, const struct sl_rule_cfg *a,
+		   const struct sl_rule_cfg *b, const char *target, const char *props_path)
+{
+	const struct sl_lb *lb = c->lb;
+	char p[SL_JSON_PATH_MAX];
+
+	if (a->frontend == b->frontend &&
+	    (a->proto == SL_PROTO_ALL || b->proto == SL_PROTO_ALL ||
+	     (a->proto == b->proto && a->frontend_port == b->frontend_port))) {
+		sl_json_path_key(p, props_path, "frontendPort");
+		if (a->proto == SL_PROTO_ALL || b->proto == SL_PROTO_ALL)
+			return sl_error_set(c->err,
+					    "RulesUseSameFrontendIPConfigurationProtocolAndPort",
+					    target, p,
+					    "Rules '%s' and '%s' share frontend '%s', but an HA ports rule (protocol All) takes every port of its frontend.",
+					    a->name, b->name, lb->frontends[b->frontend].name);
+		return sl_error_set(c->err, "RulesUseSameFrontendIPConfigurationProtocolAndPort",
+				    target, p,
+				    "Rules '%s' and '%s' both take %s port %u on frontend '%s'.",
+				    a->name, b->name, sl_proto_name(b->proto), b->frontend_port,
+				    lb->frontends[b->frontend].name);
+	}
+	if (a->pool == b->pool && a->backend_port == b->backend_port &&
+	    sl_protos_overlap(a->proto, b->proto) && !(a->floating_ip && b->floating_ip)) {
+		sl_json_path_key(p, props_path, "backendPort");
+		return sl_error_set(c->err,
+				    "RulesOfSameLoadBalancerTypeUseSameBackendPortProtocolAndIPConfig",
+				    target, p,
+				    "Rules '%s' and '%s' both send %s to backend port %u of pool '%s'; rules that share a backend port and protocol on a pool must both enable Floating IP.",
+				    a->name, b->name, sl_proto_name(b->proto), b->backend_port,
+				    lb->pools[b->pool].name);
+	}
+	return 0;
+}
+
 /* The checks between rules of one load balancer; rpath is the rules array. */
 static int
 sl_check_rule_pairs(const struct sl_lb_ctx *c, const char *rpath)
 {
 	const struct sl_lb *lb = c->lb;
-	char item[SL_JSON_PATH_MAX], pp[SL_JSON_PATH_MAX], p[SL_JSON_PATH_MAX];
-	char target[SL_JSON_TARGET_MAX];
+	char item[SL_JSON_PATH_MAX], pp[SL_JSON_PATH_MAX], target[SL_JSON_TARGET_MAX];
 	uint32_t i, j;
+	int rc;
 
 	for (j = 1; j < lb->n_rules; j++) {
-		const struct sl_rule_cfg *b = &lb->rules[j];
-
 		sl_json_path_index(item, rpath, j);
 		sl_json_path_key(pp, item, "properties");
-		sl_json_target_join(target, c->target, "loadBalancingRules", b->name);
+		sl_json_target_join(target, c->target, "loadBalancingRules", lb->rules[j].name);
 		for (i = 0; i < j; i++) {
-			const struct sl_rule_cfg *a = &lb->rules[i];
-
-			if (a->frontend == b->frontend &&
-			    (a->proto == SL_PROTO_ALL || b->proto == SL_PROTO_ALL ||
-			     (a->proto == b->proto && a->frontend_port == b->frontend_port))) {
-				sl_json_path_key(p, pp, "frontendPort");
-				if (a->proto == SL_PROTO_ALL || b->proto == SL_PROTO_ALL)
-					return sl_error_set(c->err,
-							    "RulesUseSameFrontendIPConfigurationProtocolAndPort",
-							    target, p,
-							    "Rules '%s' and '%s' share frontend '%s', but an HA ports rule (protocol All) takes every port of its frontend.",
-							    a->name, b->name,
-							    lb->frontends[b->frontend].name);
-				return sl_error_set(c->err,
-						    "RulesUseSameFrontendIPConfigurationProtocolAndPort",
-						    target, p,
-						    "Rules '%s' and '%s' both take %s port %u on frontend '%s'.",
-						    a->name, b->name, sl_proto_name(b->proto),
-						    b->frontend_port, lb->frontends[b->frontend].name);
-			}
-			if (a->pool == b->pool && a->backend_port == b->backend_port &&
-			    sl_protos_overlap(a->proto, b->proto) &&
-			    !(a->floating_ip && b->floating_ip)) {
-				sl_json_path_key(p, pp, "backendPort");
-				return sl_error_set(c->err,
-						    "RulesOfSameLoadBalancerTypeUseSameBackendPortProtocolAndIPConfig",
-						    target, p,
-						    "Rules '%s' and '%s' both send %s to backend port %u of pool '%s'; rules that share a backend port and protocol on a pool must both enable Floating IP.",
-						    a->name, b->name, sl_proto_name(b->proto),
-						    b->backend_port, lb->pools[b->pool].name);
-			}
+			rc = sl_check_rule_pair(c, &lb->rules[i], &lb->rules[j], target, pp);
+			if (rc < 0)
+				return rc;
 		}
 	}
 	return 0;
@@ -637,6 +643,27 @@ sl_parse_nat_rule(void *ctx, void *item, uint32_t i, const cJSON *node, const ch
 	return 0;
 }
 
+int
+sl_check_nat_pair(const struct sl_lb_ctx *c, const struct sl_rule_cfg *a,
+		  const struct sl_nat_rule_cfg *b, const char *target, const char *path)
+{
+	const char *fe = c->lb->frontends[b->frontend].name;
+
+	if (a->frontend != b->frontend)
+		return 0;
+	if (a->proto == SL_PROTO_ALL)
+		return sl_error_set(c->err, "RulesUseSameFrontendIPConfigurationProtocolAndPort",
+				    target, path,
+				    "Inbound NAT rule '%s' uses frontend '%s', but load-balancing rule '%s' is an HA ports rule (protocol All), which takes every port of its frontend.",
+				    b->name, fe, a->name);
+	if (sl_protos_overlap(a->proto, b->proto) && a->frontend_port == b->frontend_port)
+		return sl_error_set(c->err, "RulesUseSameFrontendIPConfigurationProtocolAndPort",
+				    target, path,
+				    "Inbound NAT rule '%s' and load-balancing rule '%s' both take %s port %u on frontend '%s'.",
+				    b->name, a->name, sl_proto_name(a->proto), b->frontend_port, fe);
+	return 0;
+}
+
 /*
  * A NAT rule's frontend port against the load-balancing rules and the
  * earlier NAT rules of its load balancer; npath is the NAT rules array.
@@ -648,6 +675,7 @@ sl_check_nat_pairs(const struct sl_lb_ctx *c, const char *npath)
 	char item[SL_JSON_PATH_MAX], pp[SL_JSON_PATH_MAX], p[SL_JSON_PATH_MAX];
 	char target[SL_JSON_TARGET_MAX];
 	uint32_t i, j;
+	int rc;
 
 	for (j = 0; j < lb->n_nat_rules; j++) {
 		const struct sl_nat_rule_cfg *b = &lb->nat_rules[j];
@@ -658,24 +686,9 @@ sl_check_nat_pairs(const struct sl_lb_ctx *c, const char *npath)
 		sl_json_path_key(p, pp, "frontendPort");
 		sl_json_target_join(target, c->target, "inboundNatRules", b->name);
 		for (i = 0; i < lb->n_rules; i++) {
-			const struct sl_rule_cfg *a = &lb->rules[i];
-
-			if (a->frontend != b->frontend)
-				continue;
-			if (a->proto == SL_PROTO_ALL)
-				return sl_error_set(c->err,
-						    "RulesUseSameFrontendIPConfigurationProtocolAndPort",
-						    target, p,
-						    "Inbound NAT rule '%s' uses frontend '%s', but load-balancing rule '%s' is an HA ports rule (protocol All), which takes every port of its frontend.",
-						    b->name, fe, a->name);
-			if (sl_protos_overlap(a->proto, b->proto) &&
-			    a->frontend_port == b->frontend_port)
-				return sl_error_set(c->err,
-						    "RulesUseSameFrontendIPConfigurationProtocolAndPort",
-						    target, p,
-						    "Inbound NAT rule '%s' and load-balancing rule '%s' both take %s port %u on frontend '%s'.",
-						    b->name, a->name, sl_proto_name(a->proto),
-						    b->frontend_port, fe);
+			rc = sl_check_nat_pair(c, &lb->rules[i], b, target, p);
+			if (rc < 0)
+				return rc;
 		}
 		for (i = 0; i < j; i++) {
 			const struct sl_nat_rule_cfg *a = &lb->nat_rules[i];
@@ -692,6 +705,50 @@ sl_check_nat_pairs(const struct sl_lb_ctx *c, const char *npath)
 		}
 	}
 	return 0;
+}
+
+int
+sl_check_lb_children(const struct sl_lb_ctx *c, const char *props_path, uint32_t n_frontends,
+		     uint32_t n_children)
+{
+	if (n_frontends > 0 || n_children == 0)
+		return 0;
+	return sl_error_set(c->err, "LoadBalancerWithoutFrontendIPCantHaveChildResources", c->target,
+			    props_path,
+			    "Load balancer '%s' has no frontendIPConfigurations, so it cannot have backend pools, rules, inbound NAT rules or probes.",
+			    c->lb->name);
+}
+
+int
+sl_check_rule_count(const struct sl_lb_ctx *c, uint32_t n_rules, const char *rpath)
+{
+	if (n_rules <= SL_CONFIG_MAX_RULES_PER_LB)
+		return 0;
+	return sl_error_set(c->err, "LoadBalancingRuleLimitExceeded", c->target, rpath,
+			    "Load balancer '%s' has %u rules; the limit is %u.", c->lb->name, n_rules,
+			    SL_CONFIG_MAX_RULES_PER_LB);
+}
+
+/*
+ * The addresses of all the load balancer's pools as the model holds them:
+ * IP-based ones while the document is read (the NICs' pass counts NIC
+ * members against the same limit as they join), all of them for a change
+ * made in place.
+ */
+int
+sl_check_lb_addresses(const struct sl_lb_ctx *c, const char *ppath)
+{
+	const struct sl_lb *lb = c->lb;
+	uint64_t total = 0;
+	uint32_t i;
+
+	for (i = 0; i < lb->n_pools; i++)
+		total += lb->pools[i].n_addresses;
+	if (total <= c->m->max_addresses_per_lb)
+		return 0;
+	return sl_error_set(c->err, "LoadBalancerBackendAddressLimitExceeded", c->target, ppath,
+			    "Load balancer '%s' has %llu backend addresses across its pools; the limit is %u (settings.maxAddressesPerLoadBalancer).",
+			    lb->name, (unsigned long long)total, c->m->max_addresses_per_lb);
 }
 
 /* The unsupported child collections: accepted only empty. */
@@ -730,9 +787,7 @@ sl_parse_lb(void *ctx, void *item, uint32_t li, const cJSON *node, const char *p
 	struct sl_lb_ctx c;
 	struct sl_where sku;
 	struct sl_res r;
-	uint64_t total = 0;
 	const char *s;
-	uint32_t i;
 	int rc;
 
 	lb->vnet = -1;
@@ -771,17 +826,14 @@ sl_parse_lb(void *ctx, void *item, uint32_t li, const cJSON *node, const char *p
 	rc = sl_check_unsupported(&r.props);
 	if (rc < 0)
 		return rc;
-	if (sl_array_size(fes) == 0 &&
-	    sl_array_size(probes) + sl_array_size(pools) + sl_array_size(rules) +
-			    sl_array_size(nats) > 0)
-		return sl_error_set(e, "LoadBalancerWithoutFrontendIPCantHaveChildResources",
-				    r.target, r.props.path,
-				    "Load balancer '%s' has no frontendIPConfigurations, so it cannot have backend pools, rules, inbound NAT rules or probes.",
-				    lb->name);
-	if (sl_array_size(rules) > SL_CONFIG_MAX_RULES_PER_LB)
-		return sl_error_set(e, "LoadBalancingRuleLimitExceeded", r.target, rpath,
-				    "Load balancer '%s' has %u rules; the limit is %u.", lb->name,
-				    sl_array_size(rules), SL_CONFIG_MAX_RULES_PER_LB);
+	rc = sl_check_lb_children(&c, r.props.path, sl_array_size(fes),
+				  sl_array_size(probes) + sl_array_size(pools) +
+					  sl_array_size(rules) + sl_array_size(nats));
+	if (rc < 0)
+		return rc;
+	rc = sl_check_rule_count(&c, sl_array_size(rules), rpath);
+	if (rc < 0)
+		return rc;
 
 	rc = sl_json_parse_list(e, fes, fpath, r.target, "frontendIPConfigurations",
 				sizeof(*lb->frontends), (void **)&lb->frontends, &lb->n_frontends,
@@ -797,12 +849,9 @@ sl_parse_lb(void *ctx, void *item, uint32_t li, const cJSON *node, const char *p
 				sl_parse_pool, &c);
 	if (rc < 0)
 		return rc;
-	for (i = 0; i < lb->n_pools; i++)
-		total += lb->pools[i].n_addresses;
-	if (total > m->max_addresses_per_lb)
-		return sl_error_set(e, "LoadBalancerBackendAddressLimitExceeded", r.target, ppath,
-				    "Load balancer '%s' has %llu backend addresses across its pools; the limit is %u (settings.maxAddressesPerLoadBalancer).",
-				    lb->name, (unsigned long long)total, m->max_addresses_per_lb);
+	rc = sl_check_lb_addresses(&c, ppath);
+	if (rc < 0)
+		return rc;
 	rc = sl_json_parse_list(e, rules, rpath, r.target, "loadBalancingRules",
 				sizeof(*lb->rules), (void **)&lb->rules, &lb->n_rules,
 				sl_parse_rule, &c);

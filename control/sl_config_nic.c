@@ -121,15 +121,6 @@ sl_resolve_nic_ref(const struct sl_where *w, const struct sl_model *m, const cha
 	return 0;
 }
 
-/* Floating IP by GUE or VXLAN reaches a backend of the other family; DNAT, L2 and IPinIP do not. */
-static bool
-sl_delivery_crosses_families(const struct sl_model *m, uint8_t floating_ip, int vnet)
-{
-	enum sl_delivery d = m->vnets[vnet].delivery;
-
-	return floating_ip && d != SL_DELIVERY_L2 && d != SL_DELIVERY_IPIP;
-}
-
 /* A backend of load balancer lb must be in its vnet, when it has one. */
 static int
 sl_ipc_check_lb_vnet(const struct sl_ipc_ctx *x, const struct sl_lb *lb, const char *idpath)
@@ -142,6 +133,17 @@ sl_ipc_check_lb_vnet(const struct sl_ipc_ctx *x, const struct sl_lb *lb, const c
 			    "ipConfiguration '%s/%s' is in virtual network '%s' but load balancer '%s' is in '%s'; its backends must be in the load balancer's virtual network.",
 			    x->nic->name, x->ic->name, m->vnets[x->ic->vnet].name, lb->name,
 			    m->vnets[lb->vnet].name);
+}
+
+int
+sl_pool_mix_error(struct sl_error *e, const char *target, const char *path,
+		  const struct sl_lb *lb, const struct sl_pool_cfg *pool)
+{
+	return sl_error_set(e,
+			    "CannotMixIPBasedAddressesAndIPConfigurationsOnLoadBalancerBackendAddressPool",
+			    target, path,
+			    "Pool '%s' of load balancer '%s' lists loadBalancerBackendAddresses (IP-based), so NIC ipConfigurations cannot join it; a pool is filled by one or the other.",
+			    pool->name, lb->name);
 }
 
 /* The ipConfiguration joins NIC-based pool ref; idpath is the reference's id. */
@@ -160,11 +162,7 @@ sl_ipc_join_pool(const struct sl_ipc_ctx *x, const struct sl_lb_child_ref *ref,
 
 	/* NIC members are added after the last NIC: addresses here are IP-based ones. */
 	if (pool->n_addresses > 0)
-		return sl_error_set(n->err,
-				    "CannotMixIPBasedAddressesAndIPConfigurationsOnLoadBalancerBackendAddressPool",
-				    x->target, idpath,
-				    "Pool '%s' of load balancer '%s' lists loadBalancerBackendAddresses (IP-based), so NIC ipConfigurations cannot join it; a pool is filled by one or the other.",
-				    pool->name, lb->name);
+		return sl_pool_mix_error(n->err, x->target, idpath, lb, pool);
 	rc = sl_ipc_check_lb_vnet(x, lb, idpath);
 	if (rc < 0)
 		return rc;
@@ -186,8 +184,8 @@ sl_ipc_join_pool(const struct sl_ipc_ctx *x, const struct sl_lb_child_ref *ref,
 		const struct sl_rule_cfg *rule = &lb->rules[i];
 		const struct sl_frontend *fe = &lb->frontends[rule->frontend];
 
-		if (rule->pool != ref->idx || fe->family == ic->family ||
-		    sl_delivery_crosses_families(m, rule->floating_ip, ic->vnet))
+		if (rule->pool != ref->idx ||
+		    sl_rule_reaches(m, rule->floating_ip, fe->family, ic->family, ic->vnet))
 			continue;
 		return sl_error_set(n->err, "BackendAddressIPVersionMismatch", x->target, idpath,
 				    "Rule '%s' of load balancer '%s' sends %s frontend '%s' to pool '%s' by %s, which needs %s backends, but this ipConfiguration is %s.",
@@ -222,8 +220,7 @@ sl_ipc_take_nat_rule(const struct sl_ipc_ctx *x, const struct sl_lb_child_ref *r
 	rc = sl_ipc_check_lb_vnet(x, lb, idpath);
 	if (rc < 0)
 		return rc;
-	if (fe->family != x->ic->family &&
-	    !sl_delivery_crosses_families(m, nr->floating_ip, x->ic->vnet))
+	if (!sl_rule_reaches(m, nr->floating_ip, fe->family, x->ic->family, x->ic->vnet))
 		return sl_error_set(x->n->err, "BackendAddressIPVersionMismatch", x->target, idpath,
 				    "Inbound NAT rule '%s' of load balancer '%s' sends %s frontend '%s' by %s, which needs an %s backend, but this ipConfiguration is %s.",
 				    nr->name, lb->name, sl_family_name(fe->family), fe->name,
@@ -454,14 +451,6 @@ sl_parse_nic(void *ctx, void *item, uint32_t ni, const cJSON *node, const char *
 	return 0;
 }
 
-/* An ipConfiguration by (vnet, address), for the checks after the last NIC. */
-struct sl_ipc_key {
-	struct sl_ip_addr addr;
-	int vnet;
-	uint32_t nic, ic;
-	uint32_t order; /* document order */
-};
-
 static int
 sl_cmp_ipc_key_addr(const void *pa, const void *pb)
 {
@@ -500,26 +489,24 @@ sl_ipc_target(char *buf, const struct sl_model *m, uint32_t ni, uint32_t ci)
 	sl_json_target_join(buf, nt, "ipConfigurations", m->nics[ni].ipconfigs[ci].name);
 }
 
-/*
- * No two ipConfigurations share an address in one vnet. *keys receives all
- * of them sorted by (vnet, address), for sl_link_ip_addresses().
- */
-static int
-sl_check_nic_addresses(const struct sl_nic_ctx *n, const char *npath, struct sl_ipc_key **keys,
-		       uint32_t *n_keys)
+int
+sl_model_index_build(struct sl_model *m)
 {
-	const struct sl_model *m = n->m;
-	char p[SL_JSON_PATH_MAX], target[SL_JSON_TARGET_MAX], ip[64];
-	const struct sl_ipc_key *best = NULL, *first = NULL;
+	struct sl_model_index *x = m->index;
 	struct sl_ipc_key *v;
-	uint32_t ni, ci, i, cnt = 0, run = 0;
+	uint32_t ni, ci, cnt = 0;
 
 	for (ni = 0; ni < m->n_nics; ni++)
 		cnt += m->nics[ni].n_ipconfigs;
-	*keys = v = sl_cfg_calloc(cnt, sizeof(*v));
-	*n_keys = cnt;
-	if (v == NULL)
-		return sl_json_nomem(n->err, "networkInterfaces", npath);
+	v = sl_cfg_calloc(cnt, sizeof(*v));
+	if (x == NULL)
+		x = calloc(1, sizeof(*x));
+	if (v == NULL || x == NULL) {
+		free(v);
+		if (x != m->index)
+			free(x);
+		return -ENOMEM;
+	}
 	cnt = 0;
 	for (ni = 0; ni < m->n_nics; ni++) {
 		for (ci = 0; ci < m->nics[ni].n_ipconfigs; ci++, cnt++) {
@@ -531,6 +518,23 @@ sl_check_nic_addresses(const struct sl_nic_ctx *n, const char *npath, struct sl_
 		}
 	}
 	qsort(v, cnt, sizeof(*v), sl_cmp_ipc_key);
+	free(x->ipc);
+	x->ipc = v;
+	x->n_ipc = cnt;
+	m->index = x;
+	return 0;
+}
+
+/* No two ipConfigurations share an address in one vnet (m->index holds them all). */
+static int
+sl_check_nic_addresses(const struct sl_nic_ctx *n, const char *npath)
+{
+	const struct sl_model *m = n->m;
+	char p[SL_JSON_PATH_MAX], target[SL_JSON_TARGET_MAX], ip[64];
+	const struct sl_ipc_key *best = NULL, *first = NULL;
+	const struct sl_ipc_key *v = m->index->ipc;
+	uint32_t i, cnt = m->index->n_ipc, run = 0;
+
 	for (i = 1; i < cnt; i++) {
 		if (sl_cmp_ipc_key_addr(&v[run], &v[i]) != 0) {
 			run = i;
@@ -629,9 +633,32 @@ sl_fill_nic_pools(const struct sl_nic_ctx *n, const char *npath)
 	return 0;
 }
 
+void
+sl_link_address(const struct sl_model *m, struct sl_address *a)
+{
+	const struct sl_model_index *x = m->index;
+	const struct sl_ipc_key *hit;
+	struct sl_ipc_key key;
+
+	if (a->from_nic)
+		return;
+	a->nic = -1;
+	a->ipconfig = -1;
+	if (x == NULL || x->n_ipc == 0)
+		return;
+	memset(&key, 0, sizeof(key));
+	key.addr = a->addr;
+	key.vnet = a->vnet;
+	hit = bsearch(&key, x->ipc, x->n_ipc, sizeof(*x->ipc), sl_cmp_ipc_key_addr);
+	if (hit != NULL) {
+		a->nic = (int)hit->nic;
+		a->ipconfig = (int)hit->ic;
+	}
+}
+
 /* IP-based addresses learn the NIC ipConfiguration that has their address in their vnet. */
 static void
-sl_link_ip_addresses(struct sl_model *m, const struct sl_ipc_key *keys, uint32_t n_keys)
+sl_link_ip_addresses(struct sl_model *m)
 {
 	uint32_t li, pi, ai;
 
@@ -640,22 +667,8 @@ sl_link_ip_addresses(struct sl_model *m, const struct sl_ipc_key *keys, uint32_t
 			struct sl_pool_cfg *pool = &m->lbs[li].pools[pi];
 
 			for (ai = 0; ai < pool->n_addresses; ai++) {
-				struct sl_address *a = &pool->addresses[ai];
-				struct sl_ipc_key key;
-				const struct sl_ipc_key *hit;
-
-				if (a->from_nic)
-					continue;
-				memset(&key, 0, sizeof(key));
-				key.addr = a->addr;
-				key.vnet = a->vnet;
-				hit = n_keys == 0 ? NULL :
-						    bsearch(&key, keys, n_keys, sizeof(*keys),
-							    sl_cmp_ipc_key_addr);
-				if (hit != NULL) {
-					a->nic = (int)hit->nic;
-					a->ipconfig = (int)hit->ic;
-				}
+				if (!pool->addresses[ai].from_nic)
+					sl_link_address(m, &pool->addresses[ai]);
 			}
 		}
 	}
@@ -665,8 +678,7 @@ int
 sl_parse_nics(struct sl_error *e, struct sl_model *m, const cJSON *nics, const char *npath)
 {
 	struct sl_nic_ctx n = {e, m, NULL, NULL, NULL};
-	struct sl_ipc_key *keys = NULL;
-	uint32_t li, pi, n_pools = 0, n_keys = 0;
+	uint32_t li, pi, n_pools = 0;
 	int rc;
 
 	for (li = 0; li < m->n_lbs; li++)
@@ -693,15 +705,19 @@ sl_parse_nics(struct sl_error *e, struct sl_model *m, const cJSON *nics, const c
 	rc = sl_check_top(e, m->nics, sizeof(*m->nics), m->n_nics, "networkInterfaces", npath, true);
 	if (rc < 0)
 		goto out;
-	rc = sl_check_nic_addresses(&n, npath, &keys, &n_keys);
+	rc = sl_model_index_build(m);
+	if (rc < 0) {
+		rc = sl_json_nomem(e, "networkInterfaces", npath);
+		goto out;
+	}
+	rc = sl_check_nic_addresses(&n, npath);
 	if (rc < 0)
 		goto out;
 	rc = sl_fill_nic_pools(&n, npath);
 	if (rc < 0)
 		goto out;
-	sl_link_ip_addresses(m, keys, n_keys);
+	sl_link_ip_addresses(m);
 out:
-	free(keys);
 	free(n.pool_base);
 	free(n.lb_members);
 	free(n.members);

@@ -10,6 +10,10 @@
  * against the model built so far: sl_parse_vnet() for every virtual network,
  * sl_parse_lb() for every load balancer, then sl_parse_nics() once for all
  * network interfaces.
+ *
+ * A change to one pool or rule of a load balancer is validated in place
+ * (sl_config_incr.c) by the same per-pool and per-rule parsers and checks,
+ * run against the committed model instead of the model being built.
  */
 #ifndef SL_CONFIG_PARSE_H
 #define SL_CONFIG_PARSE_H
@@ -72,6 +76,29 @@ enum {
 struct sl_cfg_list {
 	struct sl_error *err;
 	struct sl_model *m;
+};
+
+/* A load balancer being read (sl_config_lb.c) or changed in place (sl_config_incr.c). */
+struct sl_lb_ctx {
+	struct sl_error *err;
+	struct sl_model *m;
+	struct sl_lb *lb;
+	uint32_t lb_index;
+	const char *target; /* "loadBalancers/<name>" */
+};
+
+/* A NIC ipConfiguration by (vnet, address). */
+struct sl_ipc_key {
+	struct sl_ip_addr addr;
+	int vnet;
+	uint32_t nic, ic;
+	uint32_t order; /* document order */
+};
+
+/* struct sl_model's index (sl_config.h). */
+struct sl_model_index {
+	struct sl_ipc_key *ipc; /* every NIC ipConfiguration, by (vnet, address, order) */
+	uint32_t n_ipc;
 };
 
 /* Allocate n zeroed elements for an array member (a real allocation for 0 too). */
@@ -174,6 +201,70 @@ int sl_res_open(struct sl_res *r, struct sl_error *e, const cJSON *node, const c
 /* Per-element parsers for sl_json_parse_list(); ctx is a struct sl_cfg_list. */
 int sl_parse_vnet(void *ctx, void *vnet, uint32_t i, const cJSON *node, const char *path);
 int sl_parse_lb(void *ctx, void *lb, uint32_t i, const cJSON *node, const char *path);
+
+/*
+ * One backend pool and one load-balancing rule of c->lb (sl_json_parse_list()
+ * parsers; ctx is a struct sl_lb_ctx): the element's own checks, against
+ * the load balancer's frontends, probes and pools as c->lb has them. A
+ * rule's backends are checked against the pool's addresses as they stand
+ * (sl_check_rule_families()).
+ */
+int sl_parse_pool(void *ctx, void *pool, uint32_t i, const cJSON *node, const char *path);
+int sl_parse_rule(void *ctx, void *rule, uint32_t i, const cJSON *node, const char *path);
+
+/*
+ * Can a rule (Floating IP or not) on a frontend of family fe_family deliver
+ * to a backend of family family in virtual network vnet? The same family
+ * always; the other only by Floating IP over GUE or VXLAN.
+ */
+bool sl_rule_reaches(const struct sl_model *m, uint8_t floating_ip, uint8_t fe_family,
+		     uint8_t family, int vnet);
+
+/* Every address of pool reachable by rule (BackendAddressIPVersionMismatch); path is the rule's. */
+int sl_check_rule_families(const struct sl_lb_ctx *c, const struct sl_rule_cfg *rule,
+			   const struct sl_pool_cfg *pool, const char *target, const char *path);
+
+/*
+ * Two load-balancing rules of c->lb, a before b in the document: frontend,
+ * protocol and port, and backend port, protocol and pool
+ * (RulesUseSameFrontendIPConfigurationProtocolAndPort,
+ * RulesOfSameLoadBalancerTypeUseSameBackendPortProtocolAndIPConfig).
+ * target and props_path are b's.
+ */
+int sl_check_rule_pair(const struct sl_lb_ctx *c, const struct sl_rule_cfg *a,
+		       const struct sl_rule_cfg *b, const char *target, const char *props_path);
+
+/* A load-balancing rule a against inbound NAT rule b (target and path: b's frontendPort). */
+int sl_check_nat_pair(const struct sl_lb_ctx *c, const struct sl_rule_cfg *a,
+		      const struct sl_nat_rule_cfg *b, const char *target, const char *path);
+
+/*
+ * The limits a load balancer's child collections obey: children only with
+ * a frontend (n_frontends, n_children), at most SL_CONFIG_MAX_RULES_PER_LB
+ * rules (n_rules; rpath the rules array), and all its pools' addresses
+ * within settings.maxAddressesPerLoadBalancer (ppath the pools array).
+ */
+int sl_check_lb_children(const struct sl_lb_ctx *c, const char *props_path,
+			 uint32_t n_frontends, uint32_t n_children);
+int sl_check_rule_count(const struct sl_lb_ctx *c, uint32_t n_rules, const char *rpath);
+int sl_check_lb_addresses(const struct sl_lb_ctx *c, const char *ppath);
+
+/*
+ * A pool that lists addresses cannot take NIC ipConfigurations: the error
+ * (CannotMixIPBasedAddressesAndIPConfigurationsOnLoadBalancerBackendAddressPool)
+ * for pool of lb, blaming target at path.
+ */
+int sl_pool_mix_error(struct sl_error *e, const char *target, const char *path,
+		      const struct sl_lb *lb, const struct sl_pool_cfg *pool);
+
+/*
+ * m->index from m's network interfaces (replacing any): 0 or -ENOMEM. The
+ * keys are not checked for repeats (validation does that).
+ */
+int sl_model_index_build(struct sl_model *m);
+
+/* An IP-based pool address learns the NIC ipConfiguration with its address in its vnet (m->index). */
+void sl_link_address(const struct sl_model *m, struct sl_address *a);
 
 /* All network interfaces (nics: the array, NULL for none; npath its path), after the load balancers. */
 int sl_parse_nics(struct sl_error *e, struct sl_model *m, const cJSON *nics, const char *npath);
