@@ -43,6 +43,7 @@
 #include <string.h>
 
 #include "sl_compile.h"
+#include "sl_compile_int.h"
 #include "sl_maglev.h"
 #include "sl_prefix.h"
 
@@ -52,7 +53,6 @@
  * protocol suffix.
  */
 #define SL_COMPILE_NAT_PREFIX "nat:"
-#define SL_COMPILE_ID_MAX (SL_LABEL_MAX + 2) /* sl_scope_key(): "@" and a NUL past a label */
 #define SL_COMPILE_KEY_MAX (2 * SL_COMPILE_ID_MAX + 2 * SL_RES_NAME_MAX + 16)
 /* An inbound NAT rule's pool has at most one member: the smallest table does. */
 #define SL_COMPILE_NAT_TABLE_SIZE SL_CONFIG_MAGLEV_MIN_SIZE
@@ -376,6 +376,18 @@ sl_table_cache_sweep(struct sl_table_cache *c)
 	c->n = k;
 }
 
+void
+sl_table_cache_forget(struct sl_table_cache *c, const struct sl_maglev_table *t)
+{
+	for (uint32_t i = 0; c != NULL && t != NULL && i < c->n; i++) {
+		if (c->e[i].table == t) {
+			sl_table_entry_drop(&c->e[i]);
+			c->e[i] = c->e[--c->n];
+			return;
+		}
+	}
+}
+
 /*
  * The Maglev table of members mm: the cache's when it has one built from
  * the same members, weights, size and seed, else a new one (remembered).
@@ -451,7 +463,7 @@ sl_compile_pool(struct sl_pool *sp, struct sl_snapshot *s, uint32_t first, uint3
 	return rc;
 }
 
-static int
+int
 sl_compile_fail(struct sl_error *err, int rc, const char *target, const char *what)
 {
 	if (rc == -ENOMEM)
@@ -462,39 +474,20 @@ sl_compile_fail(struct sl_error *err, int rc, const char *target, const char *wh
 	return rc;
 }
 
-/* Snapshot rules an inbound NAT rule takes: protocol All is a Tcp and a Udp entry. */
-static uint32_t
-sl_nat_rule_entries(const struct sl_nat_rule_cfg *nr)
-{
-	return nr->proto == SL_PROTO_ALL ? 2 : 1;
-}
-
-/* What sl_compile_nat_rule() needs besides the rule. */
-struct sl_nat_ctx {
-	struct sl_snapshot *s;
-	const struct sl_model *m;
-	const struct sl_port_info *ports;
-	uint32_t n_ports;
-	struct sl_id_registry *rule_ids;
-	struct sl_id_registry *backend_ids;
-	struct sl_table_cache *tables;
-	uint64_t seed;
-	uint32_t fe_base; /* the load balancer's first frontend in s->frontends */
-	struct sl_error *err;
-};
-
 /*
  * Inbound NAT rule nr of load balancer lb into pool s->pools[pool]: its one
  * backend at s->backends[*b] when an ipConfiguration lists the rule (none
  * otherwise: the pool is empty and its packets are dropped as no_backend),
- * then its rule entries from s->rules[*r]. Advances *b and *r. The backend
+ * then its rule entries from s->rules[*r] (fe_base: lb's first frontend in
+ * s->frontends). Advances *b and *r. The backend
  * is the ipConfiguration's private address, delivered by its vnet's Floating
  * IP delivery when the rule uses Floating IP; NAT rules have no probe and
  * ipConfigurations no admin state, so it always takes new flows.
  */
 static int
-sl_compile_nat_rule(const struct sl_nat_ctx *x, const struct sl_lb *lb,
-		    const struct sl_nat_rule_cfg *nr, uint32_t pool, uint32_t *b, uint32_t *r)
+sl_compile_nat_rule(const struct sl_compile_ctx *x, const struct sl_lb *lb,
+		    const struct sl_nat_rule_cfg *nr, uint32_t pool, uint32_t fe_base, uint32_t *b,
+		    uint32_t *r)
 {
 	static const uint8_t both[2] = {SL_PROTO_TCP, SL_PROTO_UDP};
 	const struct sl_frontend *fe = &lb->frontends[nr->frontend];
@@ -566,7 +559,7 @@ sl_compile_nat_rule(const struct sl_nat_ctx *x, const struct sl_lb *lb,
 		sr->family = fe->family;
 		sr->tcp_reset = nr->enable_tcp_reset;
 		sr->inbound_nat = 1;
-		sr->frontend_index = (uint16_t)(x->fe_base + (uint32_t)nr->frontend);
+		sr->frontend_index = (uint16_t)(fe_base + (uint32_t)nr->frontend);
 		sr->tcp_idle_ms = (uint32_t)nr->idle_timeout_min * 60000u;
 		sl_display_name(sr->name, lb->label, nr->name, suffix);
 		sl_counter_key(key, SL_COMPILE_NAT_PREFIX, lb_id, nr->name, key_suffix);
@@ -614,6 +607,258 @@ sl_compile_frontends(struct sl_snapshot *s, const struct sl_model *m, struct sl_
 	return 0;
 }
 
+void
+sl_compile_lb_id(const struct sl_lb *lb, char *lb_id)
+{
+	sl_scope_key(&lb->scope, lb->name, lb_id, SL_COMPILE_ID_MAX);
+}
+
+/* Member a of pool pc into backend b of pool `pool`: fields, counter id, header prefixes. */
+static int
+sl_compile_backend(const struct sl_compile_ctx *x, const struct sl_lb *lb, const char *lb_id,
+		   const struct sl_pool_cfg *pc, const struct sl_address *a, uint32_t pool,
+		   uint32_t b)
+{
+	const struct sl_vnet *v = &x->m->vnets[a->vnet];
+	const struct sl_health_hook *health = x->health;
+	struct sl_backend *be = &x->s->backends[b];
+	char label[SL_ADDR_LABEL_MAX], member[SL_COMPILE_ID_MAX + SL_RES_NAME_MAX];
+	char key[SL_COMPILE_KEY_MAX];
+	int rc;
+
+	sl_address_label(x->m, a, label, sizeof(label));
+	sl_member_key(x->m, a, member, sizeof(member));
+	be->addr = a->addr;
+	be->weight = a->weight;
+	be->family = a->family;
+	be->delivery = (uint8_t)v->delivery;
+	be->admin_down = a->admin_state == SL_ADMIN_DOWN;
+	be->usable = a->admin_state == SL_ADMIN_UP ||
+		     (a->admin_state == SL_ADMIN_NONE &&
+		      !(health != NULL && health->down(health->ctx, lb->label, pc->name, label)));
+	be->drain_ms = pc->drain_period_s * 1000u;
+	be->pool = pool;
+	be->egress_port = sl_egress_port(x->ports, x->n_ports, &be->addr);
+	sl_display_name(be->name, lb->label, pc->name, label);
+	sl_counter_key(key, "", lb_id, pc->name, member);
+	rc = sl_compile_counter(x->backend_ids, key, be->name, SL_MAX_BACKEND_COUNTERS,
+				&be->counter_id, x->err);
+	if (rc < 0)
+		return rc;
+	x->s->backend_by_id[be->counter_id] = b;
+	for (uint32_t port = 0; port < x->n_ports; port++) {
+		rc = sl_compile_hdrs(&x->s->hdrs[((size_t)b * x->n_ports + port) * 2], be, v,
+				     &x->ports[port]);
+		if (rc < 0)
+			return sl_compile_fail(x->err, rc, be->name, "a backend's header prefix");
+	}
+	return 0;
+}
+
+int
+sl_compile_lb_pool(const struct sl_compile_ctx *x, const struct sl_lb *lb, const char *lb_id,
+		   const struct sl_pool_cfg *pc, uint32_t pool, uint32_t first)
+{
+	struct sl_pool *sp = &x->s->pools[pool];
+	int rc;
+
+	sl_display_name(sp->name, lb->label, pc->name, NULL);
+	for (uint32_t ai = 0; ai < pc->n_addresses; ai++) {
+		rc = sl_compile_backend(x, lb, lb_id, pc, &pc->addresses[ai], pool, first + ai);
+		if (rc < 0)
+			return rc;
+	}
+	rc = sl_compile_pool(sp, x->s, first, pc->n_addresses, x->m->maglev_size, x->seed,
+			     x->tables);
+	if (rc < 0)
+		return sl_compile_fail(x->err, rc, sp->name, "a pool's Maglev table");
+	return 0;
+}
+
+int
+sl_compile_lb_rule(const struct sl_compile_ctx *x, const struct sl_lb *lb, const char *lb_id,
+		   const struct sl_rule_cfg *rule, uint32_t r, uint32_t pool_base, uint32_t fe_base)
+{
+	const struct sl_frontend *fe = &lb->frontends[rule->frontend];
+	struct sl_rule *sr = &x->s->rules[r];
+	char key[SL_COMPILE_KEY_MAX];
+	int rc;
+
+	sr->frontend = fe->addr;
+	sr->pool = pool_base + (uint32_t)rule->pool;
+	sr->frontend_port_be = htons(rule->frontend_port);
+	sr->backend_port_be = htons(rule->backend_port);
+	sr->proto = rule->proto;
+	sr->dist = (uint8_t)rule->dist;
+	sr->floating_ip = rule->floating_ip;
+	sr->family = fe->family;
+	sr->tcp_reset = rule->enable_tcp_reset;
+	sr->inbound_nat = 0;
+	sr->frontend_index = (uint16_t)(fe_base + (uint32_t)rule->frontend);
+	sr->tcp_idle_ms = (uint32_t)rule->idle_timeout_min * 60000u;
+	sl_display_name(sr->name, lb->label, rule->name, NULL);
+	sl_counter_key(key, "", lb_id, rule->name, NULL);
+	rc = sl_compile_counter(x->rule_ids, key, sr->name, SL_MAX_RULE_COUNTERS, &sr->counter_id,
+				x->err);
+	if (rc < 0)
+		return rc;
+	x->s->rule_by_id[sr->counter_id] = r;
+	return 0;
+}
+
+void
+sl_model_count(const struct sl_model *m, struct sl_model_counts *c)
+{
+	memset(c, 0, sizeof(*c));
+	for (uint32_t li = 0; li < m->n_lbs; li++) {
+		const struct sl_lb *lb = &m->lbs[li];
+
+		c->rules += lb->n_rules;
+		c->pools += lb->n_pools;
+		c->frontends += lb->n_frontends;
+		for (uint32_t pi = 0; pi < lb->n_pools; pi++)
+			c->backends += lb->pools[pi].n_addresses;
+		/* an inbound NAT rule: its own pool of at most one backend */
+		c->pools += lb->n_nat_rules;
+		for (uint32_t ri = 0; ri < lb->n_nat_rules; ri++) {
+			c->rules += sl_nat_rule_entries(&lb->nat_rules[ri]);
+			if (lb->nat_rules[ri].nic >= 0 && lb->nat_rules[ri].ipconfig >= 0)
+				c->backends++;
+		}
+	}
+}
+
+int
+sl_model_counts_check(const struct sl_model_counts *c, struct sl_error *err)
+{
+	if (c->rules > SL_MAX_RULE_COUNTERS || c->backends > SL_MAX_BACKEND_COUNTERS ||
+	    c->pools > UINT32_MAX) {
+		sl_error_set(err, "CounterIdsExhausted", "", "",
+			     "%llu rules and %llu backends in all; sluice counts at most %u and %u.",
+			     (unsigned long long)c->rules, (unsigned long long)c->backends,
+			     SL_MAX_RULE_COUNTERS, SL_MAX_BACKEND_COUNTERS);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+/* One field of the inputs' fingerprint. */
+static uint64_t
+sl_key_mix(uint64_t h, const void *data, size_t len)
+{
+	return sl_hash64(data, len, h);
+}
+
+/* A port's description for the fingerprint: every field compile reads, by value. */
+static uint64_t
+sl_key_port(uint64_t h, const struct sl_port_info *p)
+{
+	const void *resolve = (const void *)(uintptr_t)p->resolve;
+	const uint8_t flags[6] = {p->has_ipv4, p->has_ipv6, p->has_gateway_v4, p->has_gateway_v6,
+				  p->ipv4_prefix, p->ipv6_prefix};
+
+	h = sl_key_mix(h, &p->mac, sizeof(p->mac));
+	h = sl_key_mix(h, &p->ipv4, sizeof(p->ipv4));
+	h = sl_key_mix(h, &p->ipv6, sizeof(p->ipv6));
+	h = sl_key_mix(h, &p->gateway_v4, sizeof(p->gateway_v4));
+	h = sl_key_mix(h, &p->gateway_v6, sizeof(p->gateway_v6));
+	h = sl_key_mix(h, flags, sizeof(flags));
+	h = sl_key_mix(h, &p->vlan_tci, sizeof(p->vlan_tci));
+	h = sl_key_mix(h, &p->index, sizeof(p->index));
+	h = sl_key_mix(h, &p->n_neighbours, sizeof(p->n_neighbours));
+	for (uint32_t i = 0; p->neighbours != NULL && i < p->n_neighbours; i++) {
+		h = sl_key_mix(h, &p->neighbours[i].addr, sizeof(p->neighbours[i].addr));
+		h = sl_key_mix(h, &p->neighbours[i].mac, sizeof(p->neighbours[i].mac));
+	}
+	h = sl_key_mix(h, &resolve, sizeof(resolve));
+	h = sl_key_mix(h, &p->resolve_ctx, sizeof(p->resolve_ctx));
+	return sl_key_mix(h, &p->resolve_epoch, sizeof(p->resolve_epoch));
+}
+
+uint64_t
+sl_compile_inputs_key(const struct sl_model *m, const struct sl_port_info *ports,
+		      uint32_t n_ports, const struct sl_health_hook *health)
+{
+	const uint32_t settings[3] = {m->maglev_size, m->hash_seed, n_ports};
+	uint64_t h = sl_key_mix(0x736c6b6579ull, settings, sizeof(settings));
+
+	for (uint32_t p = 0; p < n_ports; p++)
+		h = sl_key_port(h, &ports[p]);
+	if (health != NULL) {
+		const void *down = (const void *)(uintptr_t)health->down;
+
+		h = sl_key_mix(h, &down, sizeof(down));
+		h = sl_key_mix(h, &health->ctx, sizeof(health->ctx));
+		h = sl_key_mix(h, &health->epoch, sizeof(health->epoch));
+	}
+	return h | 1; /* never 0: a snapshot no compilation made has 0 */
+}
+
+/* Each port's on-link prefixes and the headers toward its gateways. */
+static int
+sl_compile_ports(struct sl_snapshot *s, const struct sl_port_info *ports, uint32_t n_ports,
+		 struct sl_error *err)
+{
+	for (uint32_t port = 0; port < n_ports; port++) {
+		const struct sl_port_info *pi = &ports[port];
+
+		if (pi->has_ipv4 && pi->ipv4_prefix)
+			sl_prefix_from(&s->on_link[port * 2], &pi->ipv4, pi->ipv4_prefix);
+		if (pi->has_ipv6 && pi->ipv6_prefix)
+			sl_prefix_from(&s->on_link[port * 2 + 1], &pi->ipv6, pi->ipv6_prefix);
+		for (int v6 = 0; v6 < 2; v6++) {
+			struct sl_encap_params ep;
+			struct sl_encap *h = &s->gw_hdrs[port * 2 + (uint32_t)v6];
+			const struct sl_ip_addr *gw = v6 ? &pi->gateway_v6 : &pi->gateway_v4;
+			int has = v6 ? pi->has_gateway_v6 : pi->has_gateway_v4;
+			int rc;
+
+			memset(&ep, 0, sizeof(ep));
+			ep.delivery = SL_DELIVERY_DNAT;
+			ep.src_mac = pi->mac;
+			ep.vlan_tci = pi->vlan_tci;
+			if (!has || !sl_neighbour_find(pi, gw, pi->vlan_tci, &ep.dst_mac))
+				continue;
+			rc = sl_encap_build(h, &ep);
+			if (rc < 0)
+				return sl_compile_fail(err, rc, "ports", "a gateway header");
+		}
+	}
+	return 0;
+}
+
+/* Load balancer lb's pools, rules and inbound NAT rules from the given bases on; advances them. */
+static int
+sl_compile_lb(const struct sl_compile_ctx *x, const struct sl_lb *lb, uint32_t *pool_base,
+	      uint32_t *b, uint32_t *r, uint32_t *fe_base)
+{
+	char lb_id[SL_COMPILE_ID_MAX];
+	uint32_t i;
+	int rc;
+
+	sl_compile_lb_id(lb, lb_id);
+	for (i = 0; i < lb->n_pools; i++) {
+		rc = sl_compile_lb_pool(x, lb, lb_id, &lb->pools[i], *pool_base + i, *b);
+		if (rc < 0)
+			return rc;
+		*b += lb->pools[i].n_addresses;
+	}
+	for (i = 0; i < lb->n_rules; i++, (*r)++) {
+		rc = sl_compile_lb_rule(x, lb, lb_id, &lb->rules[i], *r, *pool_base, *fe_base);
+		if (rc < 0)
+			return rc;
+	}
+	for (i = 0; i < lb->n_nat_rules; i++) {
+		rc = sl_compile_nat_rule(x, lb, &lb->nat_rules[i], *pool_base + lb->n_pools + i,
+					 *fe_base, b, r);
+		if (rc < 0)
+			return rc;
+	}
+	*pool_base += lb->n_pools + lb->n_nat_rules;
+	*fe_base += lb->n_frontends;
+	return 0;
+}
+
 struct sl_snapshot *
 sl_compile(const struct sl_model *m, const struct sl_port_info *ports, uint32_t n_ports,
 	   struct sl_id_registry *rule_ids, struct sl_id_registry *backend_ids, uint64_t generation,
@@ -623,57 +868,71 @@ sl_compile(const struct sl_model *m, const struct sl_port_info *ports, uint32_t 
 				 err);
 }
 
+/* The arguments every compilation checks; 0 or -EINVAL with *err. */
+static int
+sl_compile_args(const struct sl_model *m, const struct sl_port_info *ports, uint32_t n_ports,
+		const struct sl_id_registry *rule_ids, const struct sl_id_registry *backend_ids,
+		struct sl_error *err)
+{
+	if (m == NULL || rule_ids == NULL || backend_ids == NULL) {
+		sl_error_set(err, "InvalidArgument", "", "", "sl_compile needs a model and two registries.");
+		return -EINVAL;
+	}
+	if (n_ports > SL_MAX_PORTS || (n_ports > 0 && ports == NULL)) {
+		sl_error_set(err, "InvalidPortList", "ports", "",
+			     "%u ports given; sluice drives 0 to %u and needs their descriptions.",
+			     n_ports, SL_MAX_PORTS);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Everything after the snapshot's allocation; 0 or a negative errno with *err. */
+static int
+sl_compile_into(const struct sl_compile_ctx *x)
+{
+	const struct sl_model *m = x->m;
+	uint32_t pool_base = 0, b = 0, r = 0, fe_base = 0;
+	int rc = sl_compile_frontends(x->s, m, x->err);
+
+	for (uint32_t li = 0; rc == 0 && li < m->n_lbs; li++)
+		rc = sl_compile_lb(x, &m->lbs[li], &pool_base, &b, &r, &fe_base);
+	if (rc == 0)
+		rc = sl_compile_ports(x->s, x->ports, x->n_ports, x->err);
+	if (rc < 0)
+		return rc;
+	rc = sl_snapshot_index_frontends(x->s);
+	if (rc == -EEXIST)
+		sl_error_set(x->err, "RulesUseSameFrontendIPConfigurationProtocolAndPort", "", "",
+			     "Two rules share a frontend address, protocol and port.");
+	else if (rc < 0)
+		sl_compile_fail(x->err, rc, "", "the frontend table");
+	return rc;
+}
+
 struct sl_snapshot *
 sl_compile_cached(const struct sl_model *m, const struct sl_port_info *ports, uint32_t n_ports,
 		  struct sl_id_registry *rule_ids, struct sl_id_registry *backend_ids,
 		  struct sl_table_cache *tables, const struct sl_health_hook *health,
 		  uint64_t generation, struct sl_error *err)
 {
-	uint64_t n_rules = 0, n_pools = 0, n_backends = 0;
-	uint64_t seed;
-	uint32_t li, pi, ai, ri, port, b = 0, pool_base = 0, r_out = 0;
-	char key[SL_COMPILE_KEY_MAX];
-	struct sl_nat_ctx nat;
+	struct sl_model_counts n;
+	struct sl_compile_ctx x;
 	struct sl_snapshot *s;
 	int rc;
 
-	if (m == NULL || rule_ids == NULL || backend_ids == NULL) {
-		sl_error_set(err, "InvalidArgument", "", "", "sl_compile needs a model and two registries.");
-		errno = EINVAL;
+	rc = sl_compile_args(m, ports, n_ports, rule_ids, backend_ids, err);
+	if (rc < 0) {
+		errno = -rc;
 		return NULL;
 	}
-	if (n_ports > SL_MAX_PORTS || (n_ports > 0 && ports == NULL)) {
-		sl_error_set(err, "InvalidPortList", "ports", "",
-			     "%u ports given; sluice drives 0 to %u and needs their descriptions.",
-			     n_ports, SL_MAX_PORTS);
-		errno = EINVAL;
+	sl_model_count(m, &n);
+	rc = sl_model_counts_check(&n, err);
+	if (rc < 0) {
+		errno = -rc;
 		return NULL;
 	}
-	for (li = 0; li < m->n_lbs; li++) {
-		const struct sl_lb *lb = &m->lbs[li];
-
-		n_rules += lb->n_rules;
-		n_pools += lb->n_pools;
-		for (pi = 0; pi < lb->n_pools; pi++)
-			n_backends += lb->pools[pi].n_addresses;
-		/* an inbound NAT rule: its own pool of at most one backend */
-		n_pools += lb->n_nat_rules;
-		for (ri = 0; ri < lb->n_nat_rules; ri++) {
-			n_rules += sl_nat_rule_entries(&lb->nat_rules[ri]);
-			if (lb->nat_rules[ri].nic >= 0 && lb->nat_rules[ri].ipconfig >= 0)
-				n_backends++;
-		}
-	}
-	if (n_rules > SL_MAX_RULE_COUNTERS || n_backends > SL_MAX_BACKEND_COUNTERS ||
-	    n_pools > UINT32_MAX) {
-		sl_error_set(err, "CounterIdsExhausted", "", "",
-			     "%llu rules and %llu backends in all; sluice counts at most %u and %u.",
-			     (unsigned long long)n_rules, (unsigned long long)n_backends,
-			     SL_MAX_RULE_COUNTERS, SL_MAX_BACKEND_COUNTERS);
-		errno = ENOSPC;
-		return NULL;
-	}
-	s = sl_snapshot_alloc(n_ports, (uint32_t)n_rules, (uint32_t)n_pools, (uint32_t)n_backends);
+	s = sl_snapshot_alloc(n_ports, (uint32_t)n.rules, (uint32_t)n.pools, (uint32_t)n.backends);
 	if (s == NULL) {
 		sl_compile_fail(err, -ENOMEM, "", "the snapshot");
 		errno = ENOMEM;
@@ -681,160 +940,19 @@ sl_compile_cached(const struct sl_model *m, const struct sl_port_info *ports, ui
 	}
 	s->generation = generation;
 	s->hash_seed = m->hash_seed;
-	rc = sl_compile_frontends(s, m, err);
+	s->inputs_key = sl_compile_inputs_key(m, ports, n_ports, health);
+	x = (struct sl_compile_ctx){.s = s, .m = m, .ports = ports, .n_ports = n_ports,
+				    .rule_ids = rule_ids, .backend_ids = backend_ids,
+				    .tables = tables, .health = health,
+				    .seed = SL_MAGLEV_DEFAULT_SEED ^ m->hash_seed, .err = err};
+	if (tables != NULL)
+		tables->round++;
+	rc = sl_compile_into(&x);
+	sl_table_cache_sweep(tables);
 	if (rc < 0) {
 		sl_snapshot_free(s);
 		errno = -rc;
 		return NULL;
 	}
-	seed = SL_MAGLEV_DEFAULT_SEED ^ m->hash_seed;
-	nat.s = s;
-	nat.m = m;
-	nat.ports = ports;
-	nat.n_ports = n_ports;
-	nat.rule_ids = rule_ids;
-	nat.backend_ids = backend_ids;
-	nat.tables = tables;
-	nat.seed = seed;
-	nat.err = err;
-	nat.fe_base = 0;
-	if (tables != NULL)
-		tables->round++;
-
-	for (li = 0; li < m->n_lbs; li++) {
-		const struct sl_lb *lb = &m->lbs[li];
-		char lb_id[SL_COMPILE_ID_MAX];
-
-		sl_scope_key(&lb->scope, lb->name, lb_id, sizeof(lb_id));
-		for (pi = 0; pi < lb->n_pools; pi++) {
-			const struct sl_pool_cfg *pc = &lb->pools[pi];
-			struct sl_pool *sp = &s->pools[pool_base + pi];
-			uint32_t first = b;
-
-			sl_display_name(sp->name, lb->label, pc->name, NULL);
-			for (ai = 0; ai < pc->n_addresses; ai++, b++) {
-				const struct sl_address *a = &pc->addresses[ai];
-				const struct sl_vnet *v = &m->vnets[a->vnet];
-				struct sl_backend *be = &s->backends[b];
-				char label[SL_ADDR_LABEL_MAX];
-				char member[SL_COMPILE_ID_MAX + SL_RES_NAME_MAX];
-
-				sl_address_label(m, a, label, sizeof(label));
-				sl_member_key(m, a, member, sizeof(member));
-
-				be->addr = a->addr;
-				be->weight = a->weight;
-				be->family = a->family;
-				be->delivery = (uint8_t)v->delivery;
-				be->admin_down = a->admin_state == SL_ADMIN_DOWN;
-				be->usable = a->admin_state == SL_ADMIN_UP ||
-					     (a->admin_state == SL_ADMIN_NONE &&
-					      !(health != NULL &&
-						health->down(health->ctx, lb->label, pc->name, label)));
-				be->drain_ms = pc->drain_period_s * 1000u;
-				be->pool = pool_base + pi;
-				be->egress_port = sl_egress_port(ports, n_ports, &be->addr);
-				sl_display_name(be->name, lb->label, pc->name, label);
-				sl_counter_key(key, "", lb_id, pc->name, member);
-				rc = sl_compile_counter(backend_ids, key, be->name,
-							SL_MAX_BACKEND_COUNTERS, &be->counter_id,
-							err);
-				if (rc < 0)
-					goto fail;
-				s->backend_by_id[be->counter_id] = b;
-				for (port = 0; port < n_ports; port++) {
-					rc = sl_compile_hdrs(&s->hdrs[((size_t)b * n_ports + port) * 2],
-							     be, v, &ports[port]);
-					if (rc < 0) {
-						sl_compile_fail(err, rc, be->name,
-								"a backend's header prefix");
-						goto fail;
-					}
-				}
-			}
-			rc = sl_compile_pool(sp, s, first, pc->n_addresses, m->maglev_size, seed,
-					     tables);
-			if (rc < 0) {
-				sl_compile_fail(err, rc, sp->name, "a pool's Maglev table");
-				goto fail;
-			}
-		}
-		for (ri = 0; ri < lb->n_rules; ri++, r_out++) {
-			const struct sl_rule_cfg *rule = &lb->rules[ri];
-			const struct sl_frontend *fe = &lb->frontends[rule->frontend];
-			struct sl_rule *sr = &s->rules[r_out];
-
-			sr->frontend = fe->addr;
-			sr->pool = pool_base + (uint32_t)rule->pool;
-			sr->frontend_port_be = htons(rule->frontend_port);
-			sr->backend_port_be = htons(rule->backend_port);
-			sr->proto = rule->proto;
-			sr->dist = (uint8_t)rule->dist;
-			sr->floating_ip = rule->floating_ip;
-			sr->family = fe->family;
-			sr->tcp_reset = rule->enable_tcp_reset;
-			sr->frontend_index = (uint16_t)(nat.fe_base + (uint32_t)rule->frontend);
-			sr->tcp_idle_ms = (uint32_t)rule->idle_timeout_min * 60000u;
-			sl_display_name(sr->name, lb->label, rule->name, NULL);
-			sl_counter_key(key, "", lb_id, rule->name, NULL);
-			rc = sl_compile_counter(rule_ids, key, sr->name, SL_MAX_RULE_COUNTERS,
-						&sr->counter_id, err);
-			if (rc < 0)
-				goto fail;
-			s->rule_by_id[sr->counter_id] = r_out;
-		}
-		for (ri = 0; ri < lb->n_nat_rules; ri++) {
-			rc = sl_compile_nat_rule(&nat, lb, &lb->nat_rules[ri],
-						 pool_base + lb->n_pools + ri, &b, &r_out);
-			if (rc < 0)
-				goto fail;
-		}
-		pool_base += lb->n_pools + lb->n_nat_rules;
-		nat.fe_base += lb->n_frontends;
-	}
-
-	for (port = 0; port < n_ports; port++) {
-		if (ports[port].has_ipv4 && ports[port].ipv4_prefix)
-			sl_prefix_from(&s->on_link[port * 2], &ports[port].ipv4, ports[port].ipv4_prefix);
-		if (ports[port].has_ipv6 && ports[port].ipv6_prefix)
-			sl_prefix_from(&s->on_link[port * 2 + 1], &ports[port].ipv6,
-				       ports[port].ipv6_prefix);
-		for (int v6 = 0; v6 < 2; v6++) {
-			struct sl_encap_params ep;
-			struct sl_encap *h = &s->gw_hdrs[port * 2 + (uint32_t)v6];
-			const struct sl_ip_addr *gw = v6 ? &ports[port].gateway_v6 : &ports[port].gateway_v4;
-			int has = v6 ? ports[port].has_gateway_v6 : ports[port].has_gateway_v4;
-
-			memset(&ep, 0, sizeof(ep));
-			ep.delivery = SL_DELIVERY_DNAT;
-			ep.src_mac = ports[port].mac;
-			ep.vlan_tci = ports[port].vlan_tci;
-			if (!has || !sl_neighbour_find(&ports[port], gw, ports[port].vlan_tci,
-							  &ep.dst_mac))
-				continue;
-			rc = sl_encap_build(h, &ep);
-			if (rc < 0) {
-				sl_compile_fail(err, rc, "ports", "a gateway header");
-				goto fail;
-			}
-		}
-	}
-
-	rc = sl_snapshot_index_frontends(s);
-	if (rc == -EEXIST) {
-		sl_error_set(err, "RulesUseSameFrontendIPConfigurationProtocolAndPort", "", "",
-			     "Two rules share a frontend address, protocol and port.");
-		goto fail;
-	}
-	if (rc < 0) {
-		sl_compile_fail(err, rc, "", "the frontend table");
-		goto fail;
-	}
-	sl_table_cache_sweep(tables);
 	return s;
-fail:
-	sl_table_cache_sweep(tables);
-	sl_snapshot_free(s);
-	errno = -rc;
-	return NULL;
 }

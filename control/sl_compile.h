@@ -16,6 +16,7 @@
 #include "sl_config.h"
 #include "sl_error.h"
 #include "sl_id_registry.h"
+#include "sl_model_delta.h"
 #include "sl_port_info.h"
 #include "sl_snapshot.h"
 
@@ -56,6 +57,12 @@ struct sl_health_hook {
 	/* 1 when the backend (load balancer label, pool name, address label) is probed down. */
 	int (*down)(void *ctx, const char *lb, const char *pool, const char *address);
 	void *ctx;
+	/*
+	 * Advances whenever down() may answer differently for a backend it
+	 * answered before (sl_prober_health_epoch()); sl_compile_delta()
+	 * reuses a predecessor's health only while it is unchanged.
+	 */
+	uint64_t epoch;
 };
 
 /*
@@ -71,5 +78,50 @@ struct sl_snapshot *sl_compile_cached(const struct sl_model *m, const struct sl_
 				      struct sl_table_cache *tables,
 				      const struct sl_health_hook *health, uint64_t generation,
 				      struct sl_error *err);
+
+/*
+ * sl_compile_cached() of m, where m differs from the model that prev (the
+ * snapshot currently published) was compiled from only by delta
+ * (sl_model_delta.h). Reuses prev's work for everything the delta did not
+ * touch; the result equals what sl_compile_cached(m, ...) gives, field by
+ * field (the frontend table, address index and reply index hold the same
+ * entries, possibly in other slots). delta NULL or prev NULL, or anything
+ * that makes reuse unsafe: compile whole.
+ *
+ * Cost: the changed pool's members (labels, counter keys, health, header
+ * prefixes, its Maglev table) or the changed rule, plus copies of prev's
+ * flat arrays (rules, backends, header prefixes, the id maps, the three
+ * indexes) with index fix-ups where a pool or rule was added or removed
+ * before the end; every other pool keeps its Maglev table by reference.
+ * The frontend table is edited (the changed rule's key out and in); the
+ * address and reply indexes are copied, or rebuilt whole when the change
+ * touches a DNAT rule or the pool of one (their entries depend on every
+ * rule that shares a backend), or when an index's size changes.
+ *
+ * Reuse is unsafe, and the compilation whole, when:
+ *  - prev was not made by sl_compile_cached()/sl_compile_delta()
+ *    (its inputs_key is 0);
+ *  - what else the compilation reads differs from prev's: the ports (every
+ *    field, the static neighbours, the resolve hook and its resolve_epoch:
+ *    a learned, changed or lost dynamic neighbour), the health hook and its
+ *    epoch, the model's Maglev table size and hash seed (inputs_key);
+ *  - prev's shape does not fit the delta: its pool, rule, backend or
+ *    frontend counts are not m's undone by the delta, delta->lb or idx is
+ *    out of range, a rule of prev uses the pool the delta deletes, or a
+ *    pool of prev has no shared (reference-counted) table.
+ * Counter ids are the registries' as a whole compilation gives them: only
+ * the changed pool's members or the changed rule are looked up (the rest
+ * keep prev's, which the same registries gave). The table cache keeps the
+ * tables the new snapshot uses: a replaced or deleted pool's table is
+ * dropped from it unless another pool shares it.
+ */
+struct sl_snapshot *sl_compile_delta(const struct sl_model *m, const struct sl_snapshot *prev,
+				     const struct sl_model_delta *delta,
+				     const struct sl_port_info *ports, uint32_t n_ports,
+				     struct sl_id_registry *rule_ids,
+				     struct sl_id_registry *backend_ids,
+				     struct sl_table_cache *tables,
+				     const struct sl_health_hook *health, uint64_t generation,
+				     struct sl_error *err);
 
 #endif /* SL_COMPILE_H */

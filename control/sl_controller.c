@@ -88,7 +88,7 @@ sl_controller_commit(struct sl_controller *c, cJSON *doc, double request_start_u
 	}
 	t1 = sl_controller_now_us();
 	t.validate_us = t1 - t0;
-	prepared = c->ops.prepare(c->ops.ctx, m, err);
+	prepared = c->ops.prepare(c->ops.ctx, m, NULL, err);
 	if (prepared == NULL) {
 		sl_model_free(m);
 		cJSON_Delete(doc);
@@ -112,7 +112,7 @@ sl_controller_commit(struct sl_controller *c, cJSON *doc, double request_start_u
 		rc = sl_store_checkpoint(c->store, doc, err);
 		if (rc < 0) {
 			struct sl_error ignored;
-			void *old = c->model != NULL ? c->ops.prepare(c->ops.ctx, c->model, &ignored)
+			void *old = c->model != NULL ? c->ops.prepare(c->ops.ctx, c->model, NULL, &ignored)
 						     : NULL;
 			if (old != NULL) {
 				c->ops.publish(c->ops.ctx, old);
@@ -281,7 +281,7 @@ sl_controller_republish(struct sl_controller *c, struct sl_error *err)
 
 	if (c->model == NULL)
 		return 0;
-	prepared = c->ops.prepare(c->ops.ctx, c->model, err);
+	prepared = c->ops.prepare(c->ops.ctx, c->model, NULL, err);
 	if (prepared == NULL)
 		return -EINVAL;
 	c->ops.publish(c->ops.ctx, prepared);

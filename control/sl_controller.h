@@ -38,13 +38,21 @@
 
 #include "sl_config.h"
 #include "sl_error.h"
+#include "sl_model_delta.h"
 #include "sl_resource.h"
 
 struct sl_store;
 
 struct sl_apply_ops {
-	/* Compile m; return what publish takes, or NULL with *err filled. */
-	void *(*prepare)(void *ctx, const struct sl_model *m, struct sl_error *err);
+	/*
+	 * Compile m; return what publish takes, or NULL with *err filled.
+	 * delta, when not NULL, says that m differs from the model of the
+	 * configuration now published only by that change (sl_model_delta.h),
+	 * so the hook may rebuild only what it touched (sl_compile_delta());
+	 * NULL: anything may have changed.
+	 */
+	void *(*prepare)(void *ctx, const struct sl_model *m, const struct sl_model_delta *delta,
+			 struct sl_error *err);
 	/* Make the prepared configuration the running one (every prepared one is published). */
 	void (*publish)(void *ctx, void *prepared);
 	void *ctx;

@@ -123,6 +123,7 @@ struct sl_prober {
 	struct sl_heap idle, busy;
 	uint32_t n_inflight;
 	int changed;
+	uint64_t epoch; /* health changes ever, see sl_prober_health_epoch() */
 };
 
 /* --- small helpers --------------------------------------------------------- */
@@ -392,6 +393,7 @@ sl_probe_finish(struct sl_prober *p, struct sl_probe_target *t, double now, int 
 		if (t->health == SL_HEALTH_DOWN && t->successes >= t->probe_threshold) {
 			t->health = SL_HEALTH_UP;
 			p->changed++;
+			p->epoch++;
 		}
 	} else if (kind == 0) {
 		t->last_result = 0;
@@ -402,6 +404,7 @@ sl_probe_finish(struct sl_prober *p, struct sl_probe_target *t, double now, int 
 		if (t->health == SL_HEALTH_UP && t->failures >= t->number_of_probes) {
 			t->health = SL_HEALTH_DOWN;
 			p->changed++;
+			p->epoch++;
 		}
 	}
 	sl_heap_push(&p->idle, t);
@@ -1206,8 +1209,12 @@ sl_prober_sync(struct sl_prober *p, const struct sl_model *m)
 			t->next_due = now + spread * (double)(t->ihash >> 11) * 0x1.0p-53;
 		}
 	}
-	for (i = 0; i < p->n_targets; i++)
+	for (i = 0; i < p->n_targets; i++) {
+		/* a dropped target that was down may leave its backend up */
+		if (!p->targets[i]->taken && p->targets[i]->health == SL_HEALTH_DOWN)
+			p->epoch++;
 		sl_target_free(p, p->targets[i]); /* closes the sockets of dropped targets */
+	}
 	free(p->targets);
 	free(p->hidx);
 	free(p->idle.v);
@@ -1306,6 +1313,12 @@ sl_prober_run(struct sl_prober *p, double now)
 }
 
 /* --- queries --------------------------------------------------------------- */
+
+uint64_t
+sl_prober_health_epoch(const struct sl_prober *p)
+{
+	return p != NULL ? p->epoch : 0;
+}
 
 enum sl_health
 sl_prober_health(const struct sl_prober *p, const char *lb, const char *pool, const char *address)

@@ -131,6 +131,16 @@ double sl_prober_next_due(const struct sl_prober *p);
  */
 int sl_prober_run(struct sl_prober *p, double now);
 
+/*
+ * A counter that advances whenever sl_prober_health() may answer
+ * differently for a (load balancer, pool, address) it answered before: a
+ * target's health changed (sl_prober_run()), or sl_prober_sync() dropped a
+ * target that was down (new targets start up, kept ones keep their health,
+ * so nothing else changes an answer). The compiler's health epoch
+ * (sl_health_hook in sl_compile.h). 0 for NULL.
+ */
+uint64_t sl_prober_health_epoch(const struct sl_prober *p);
+
 enum sl_health {
 	SL_HEALTH_UP = 0,
 	SL_HEALTH_DOWN = 1,

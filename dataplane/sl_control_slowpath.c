@@ -501,6 +501,19 @@ sl_control_slowpath_compile_published(struct sl_control_slowpath *sp)
 		sl_neigh_end(sp->neigh);
 }
 
+uint64_t
+sl_control_slowpath_neigh_epoch(const struct sl_control_slowpath *sp)
+{
+	return sp != NULL ? sl_neigh_epoch(sp->neigh) : 0;
+}
+
+bool
+sl_control_slowpath_sweep_due(const struct sl_control_slowpath *sp)
+{
+	return sp != NULL &&
+	       (uint64_t)sl_neigh_count(sp->neigh) * 4 > (uint64_t)sl_neigh_capacity(sp->neigh) * 3;
+}
+
 const struct sl_control_slowpath_stats *
 sl_control_slowpath_stats(const struct sl_control_slowpath *sp)
 {

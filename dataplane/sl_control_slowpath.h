@@ -98,6 +98,21 @@ bool sl_control_slowpath_resolve(void *ctx, uint32_t port, const struct sl_ip_ad
 void sl_control_slowpath_compile_begin(struct sl_control_slowpath *sp);
 void sl_control_slowpath_compile_published(struct sl_control_slowpath *sp);
 
+/*
+ * Advances whenever sl_control_slowpath_resolve() may answer differently
+ * (sl_neigh_epoch()): the ports' resolve_epoch (sl_port_info.h). 0 for NULL.
+ */
+uint64_t sl_control_slowpath_neigh_epoch(const struct sl_control_slowpath *sp);
+
+/*
+ * An incremental compilation (sl_compile_delta()) asks only for the
+ * neighbours of what it changed and is published without
+ * sl_control_slowpath_compile_published(), so the neighbours of what it
+ * removed stay until the next whole compilation sweeps them. True when the
+ * neighbour table is more than three quarters full: compile whole now.
+ */
+bool sl_control_slowpath_sweep_due(const struct sl_control_slowpath *sp);
+
 const struct sl_control_slowpath_stats *
 sl_control_slowpath_stats(const struct sl_control_slowpath *sp);
 

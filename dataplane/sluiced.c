@@ -415,12 +415,34 @@ backend_down(void *ctx, const char *lb, const char *pool, const char *address)
 
 static void announce_update(struct sl_daemon *d, const struct sl_model *m);
 
-/* Controller hooks: compile a validated model for the ports, and publish it. */
+/* The ports as compilation sees them: their profiles, and the neighbour table when they resolve. */
+static void
+fill_port_info(struct sl_daemon *d)
+{
+	uint64_t epoch = sl_control_slowpath_neigh_epoch(d->slow);
+
+	for (uint32_t i = 0; i < d->pmd.n_ports; i++) {
+		d->port_info[i] = d->pmd.ports[i].info;
+		d->port_info[i].index = i;
+		if (d->slow != NULL && d->pmd.ports[i].neighbour_discovery) {
+			d->port_info[i].resolve = sl_control_slowpath_resolve;
+			d->port_info[i].resolve_ctx = d->slow;
+			d->port_info[i].resolve_epoch = epoch;
+		}
+	}
+}
+
+/*
+ * Controller hooks: compile a validated model for the ports, and publish it.
+ * With a delta, only what it changed is compiled again, from the published
+ * snapshot (sl_compile_delta() compiles whole when that is not safe).
+ */
 static void *
-prepare_snapshot(void *ctx, const struct sl_model *m, struct sl_error *err)
+prepare_snapshot(void *ctx, const struct sl_model *m, const struct sl_model_delta *delta,
+		 struct sl_error *err)
 {
 	struct sl_daemon *d = ctx;
-	const struct sl_health_hook health = {.down = backend_down, .ctx = d};
+	struct sl_health_hook health = {.down = backend_down, .ctx = d};
 
 	/*
 	 * Probe what this model names before compiling it, so its health is
@@ -431,17 +453,17 @@ prepare_snapshot(void *ctx, const struct sl_model *m, struct sl_error *err)
 	if (d->prober != NULL && sl_prober_sync(d->prober, m) < 0)
 		MAIN_LOG(ERR, "health probes: cannot follow the new configuration: %s\n",
 			 strerror(errno));
-
-	for (uint32_t i = 0; i < d->pmd.n_ports; i++) {
-		d->port_info[i] = d->pmd.ports[i].info;
-		d->port_info[i].index = i;
-		if (d->slow != NULL && d->pmd.ports[i].neighbour_discovery) {
-			d->port_info[i].resolve = sl_control_slowpath_resolve;
-			d->port_info[i].resolve_ctx = d->slow;
-		}
-	}
+	health.epoch = sl_prober_health_epoch(d->prober);
+	fill_port_info(d);
+	/* what incremental compilations leave in the neighbour table is swept by a whole one */
+	if (sl_control_slowpath_sweep_due(d->slow))
+		delta = NULL;
 	sl_control_slowpath_compile_begin(d->slow);
 	d->prepared = m;
+	if (delta != NULL)
+		return sl_compile_delta(m, sl_publisher_current(&d->pub), delta, d->port_info,
+					d->pmd.n_ports, d->rule_ids, d->backend_ids, d->tables,
+					&health, d->generation + 1, err);
 	return sl_compile_cached(m, d->port_info, d->pmd.n_ports, d->rule_ids, d->backend_ids,
 				 d->tables, &health, d->generation + 1, err);
 }
@@ -463,7 +485,13 @@ publish_snapshot(void *ctx, void *prepared)
 	if (sl_stats_frontends_carry(d->stats, d->n_workers, sl_publisher_current(&d->pub), s) < 0)
 		MAIN_LOG(ERR, "frontend counters: out of memory: some may start again from 0\n");
 	us = sl_publish(&d->pub, s);
-	sl_control_slowpath_compile_published(d->slow);
+	/*
+	 * Drop the neighbours this compilation did not ask for; an incremental
+	 * one asked only for those of what it changed, so it leaves them all
+	 * (the next whole compilation sweeps).
+	 */
+	if (!s->incremental)
+		sl_control_slowpath_compile_published(d->slow);
 	for (uint32_t p = 0; p < d->pmd.n_ports; p++)
 		if (d->xdp[p] != NULL)
 			sl_xdp_sync(d->xdp[p], s);

@@ -48,6 +48,7 @@ struct sl_neigh_table {
 	uint32_t bucket_mask;
 	uint32_t free_head;
 	uint32_t gen;           /* current generation of wants */
+	uint64_t epoch;         /* advances when a lookup may answer differently */
 	uint32_t *buckets;
 	struct sl_neigh_entry *entries;
 };
@@ -205,6 +206,7 @@ sl_neigh_add_static(struct sl_neigh_table *t, uint16_t port, const struct sl_ip_
 		return -ENOSPC;
 	e->state = SL_NEIGH_STATIC;
 	e->mac = *mac;
+	t->epoch++;
 	e->probes = 0;
 	e->due = 0;
 	e->since = 0; /* no clock here: sl_neigh_foreach() reports age 0 */
@@ -221,6 +223,8 @@ sl_neigh_del(struct sl_neigh_table *t, uint16_t port, const struct sl_ip_addr *a
 	i = sl_neigh_find(t, port, a);
 	if (i == SL_NEIGH_NIL)
 		return -ENOENT;
+	if (sl_neigh_has_mac(t->entries[i].state))
+		t->epoch++;
 	sl_neigh_remove(t, i);
 	return 0;
 }
@@ -306,6 +310,7 @@ sl_neigh_learn(struct sl_neigh_table *t, uint16_t port, const struct sl_ip_addr 
 	e->probes = 0;
 	e->since = now;
 	e->due = now + SL_NEIGH_REACHABLE_MS;
+	t->epoch += (uint64_t)changed;
 	return changed;
 }
 
@@ -386,6 +391,7 @@ sl_neigh_tick(struct sl_neigh_table *t, uint64_t now, sl_neigh_solicit_fn solici
 			if (e->probes >= SL_NEIGH_MAX_PROBES) {
 				sl_neigh_fail(e, now);
 				lost++;
+				t->epoch++;
 			} else {
 				sl_neigh_solicit(e, now, solicit, ctx, &e->mac);
 			}
@@ -414,6 +420,18 @@ sl_neigh_foreach(const struct sl_neigh_table *t, sl_neigh_foreach_fn fn, void *c
 		fn(ctx, e->port, &e->addr, sl_neigh_has_mac(e->state) ? &e->mac : NULL,
 		   (enum sl_neigh_state)e->state, age);
 	}
+}
+
+uint64_t
+sl_neigh_epoch(const struct sl_neigh_table *t)
+{
+	return t != NULL ? t->epoch : 0;
+}
+
+uint32_t
+sl_neigh_capacity(const struct sl_neigh_table *t)
+{
+	return t != NULL ? t->capacity : 0;
 }
 
 uint32_t

@@ -154,6 +154,18 @@ void sl_neigh_foreach(const struct sl_neigh_table *t, sl_neigh_foreach_fn fn, vo
 /* Entries in use. */
 uint32_t sl_neigh_count(const struct sl_neigh_table *t);
 
+/* Entries it can hold (0 for NULL). */
+uint32_t sl_neigh_capacity(const struct sl_neigh_table *t);
+
+/*
+ * A counter that advances whenever sl_neigh_lookup() may answer differently
+ * for an address some compilation wanted: a MAC learned, changed or lost
+ * (STALE -> FAILED), a static entry added, an entry with a MAC deleted by
+ * sl_neigh_del(). sl_neigh_end() does not advance it: what it deletes no
+ * compilation since the last sl_neigh_begin() wanted. 0 for NULL.
+ */
+uint64_t sl_neigh_epoch(const struct sl_neigh_table *t);
+
 /* "incomplete", "reachable", "stale", "failed", "static" ("unknown" otherwise). */
 const char *sl_neigh_state_name(enum sl_neigh_state st);
 

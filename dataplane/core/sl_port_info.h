@@ -50,6 +50,14 @@ struct sl_port_info {
 	bool (*resolve)(void *ctx, uint32_t port, const struct sl_ip_addr *a, uint16_t vlan_tci,
 			struct sl_mac *mac);
 	void *resolve_ctx;
+	/*
+	 * Advances whenever an answer of resolve may have changed (a MAC
+	 * learned, changed or lost). An incremental compilation
+	 * (sl_compile_delta()) reuses its predecessor's header prefixes only
+	 * while every port's description, this included, is what it was;
+	 * leave it 0 when resolve is NULL.
+	 */
+	uint64_t resolve_epoch;
 	uint32_t index;           /* this port's index (for resolve) */
 };
 

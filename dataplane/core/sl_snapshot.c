@@ -7,11 +7,14 @@
  * table, the address index and the reply index are open-addressed with
  * linear probing, each a power of two of at least twice its key count (at
  * least 16 slots), so a probe sequence always ends at an unused slot and
- * stays short.
+ * stays short. Entries are deleted by moving the rest of their run back
+ * (no tombstones), so a table edited by an incremental compilation
+ * (sl_slots_add/remove) answers exactly as one indexed from scratch.
  */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "sl_snapshot.h"
 
@@ -262,70 +265,194 @@ sl_reply_index_build(const struct sl_snapshot *s, uint32_t *mask_out)
 	return slots;
 }
 
-int
-sl_snapshot_index_frontends(struct sl_snapshot *s)
+/* The frontend table of s's rules; NULL with *rc -EEXIST (a key twice) or -ENOMEM. */
+static struct sl_frontend_slot *
+sl_frontend_table_build(const struct sl_snapshot *s, uint32_t *mask_out, int *rc)
 {
-	struct sl_frontend_slot *slots, *aslots, *rslots;
-	uint32_t size, asize, mask, rmask = 0, r;
+	uint32_t size = sl_index_size(s->n_rules), mask, r;
+	struct sl_frontend_slot *slots;
 
-	if (s == NULL || (s->n_rules > 0 && s->rules == NULL))
-		return -EINVAL;
-	size = sl_index_size(s->n_rules);
-	if (size == 0)
-		return -ENOMEM;
+	*rc = -ENOMEM;
+	if (size == 0 || (slots = calloc(size, sizeof(*slots))) == NULL)
+		return NULL;
 	mask = size - 1;
-
-	slots = calloc(size, sizeof(*slots));
-	if (slots == NULL)
-		return -ENOMEM;
-
 	for (r = 0; r < s->n_rules; r++) {
 		const struct sl_rule *rule = &s->rules[r];
 		struct sl_frontend_slot *slot = sl_slot_claim(slots, mask, &rule->frontend,
 							      rule->proto, rule->frontend_port_be);
 		if (slot->used) {
 			free(slots);
-			return -EEXIST;
+			*rc = -EEXIST;
+			return NULL;
 		}
 		sl_slot_fill(slot, &rule->frontend, rule->proto, rule->frontend_port_be, r);
 	}
+	*mask_out = mask;
+	return slots;
+}
 
-	/*
-	 * The address index: every frontend address, and every address of a
-	 * pool some DNAT rule uses (what a reply comes from). At most one slot
-	 * per rule plus one per backend.
-	 */
-	asize = sl_index_size((uint64_t)s->n_rules + s->n_backends);
-	aslots = asize != 0 ? calloc(asize, sizeof(*aslots)) : NULL;
-	rslots = sl_reply_index_build(s, &rmask);
-	if (aslots == NULL || rslots == NULL) {
-		free(slots);
-		free(aslots);
-		free(rslots);
-		return -ENOMEM;
-	}
-	s->has_dnat = 0;
+/*
+ * The address index: every frontend address, and every address of a pool
+ * some DNAT rule uses (what a reply comes from). At most one slot per rule
+ * plus one per backend. *has_dnat: some rule is a DNAT rule.
+ */
+static struct sl_frontend_slot *
+sl_addr_index_build(const struct sl_snapshot *s, uint32_t *mask_out, uint8_t *has_dnat)
+{
+	uint32_t asize = sl_index_size((uint64_t)s->n_rules + s->n_backends), r;
+	struct sl_frontend_slot *aslots;
+
+	if (asize == 0 || (aslots = calloc(asize, sizeof(*aslots))) == NULL)
+		return NULL;
+	*has_dnat = 0;
 	for (r = 0; r < s->n_rules; r++) {
 		const struct sl_rule *rule = &s->rules[r];
 		sl_addr_index_add(aslots, asize - 1, &rule->frontend, SL_ADDR_FRONTEND);
 		if (!sl_rule_dnat(s, rule))
 			continue;
-		s->has_dnat = 1;
+		*has_dnat = 1;
 		const struct sl_pool *pool = &s->pools[rule->pool];
 		for (uint32_t m = 0; m < pool->n_members; m++)
 			sl_addr_index_add(aslots, asize - 1, &s->backends[pool->members[m]].addr,
 					  SL_ADDR_DNAT_BACKEND);
 	}
+	*mask_out = asize - 1;
+	return aslots;
+}
 
-	/* Replace only on success: on error the snapshot keeps its old index. */
-	free(s->frontend_slots);
-	s->frontend_slots = slots;
-	s->frontend_mask = mask;
+int
+sl_snapshot_index_addresses(struct sl_snapshot *s)
+{
+	struct sl_frontend_slot *aslots, *rslots;
+	uint32_t amask = 0, rmask = 0;
+	uint8_t has_dnat = 0;
+
+	if (s == NULL || (s->n_rules > 0 && s->rules == NULL))
+		return -EINVAL;
+	aslots = sl_addr_index_build(s, &amask, &has_dnat);
+	rslots = sl_reply_index_build(s, &rmask);
+	if (aslots == NULL || rslots == NULL) {
+		free(aslots);
+		free(rslots);
+		return -ENOMEM;
+	}
 	free(s->addr_slots);
 	s->addr_slots = aslots;
-	s->addr_mask = asize - 1;
+	s->addr_mask = amask;
 	free(s->reply_slots);
 	s->reply_slots = rslots;
 	s->reply_mask = rmask;
+	s->has_dnat = has_dnat;
 	return 0;
+}
+
+int
+sl_snapshot_index_frontends(struct sl_snapshot *s)
+{
+	struct sl_frontend_slot *slots;
+	uint32_t mask = 0;
+	int rc;
+
+	if (s == NULL || (s->n_rules > 0 && s->rules == NULL))
+		return -EINVAL;
+	slots = sl_frontend_table_build(s, &mask, &rc);
+	if (slots == NULL)
+		return rc;
+	/* Replace only on success: on error the snapshot keeps its old index. */
+	rc = sl_snapshot_index_addresses(s);
+	if (rc < 0) {
+		free(slots);
+		return rc;
+	}
+	free(s->frontend_slots);
+	s->frontend_slots = slots;
+	s->frontend_mask = mask;
+	return 0;
+}
+
+uint32_t
+sl_snapshot_index_size(uint64_t n)
+{
+	return sl_index_size(n);
+}
+
+int
+sl_slots_add(struct sl_frontend_slot *slots, uint32_t mask, const struct sl_ip_addr *a,
+	     uint8_t proto, uint16_t port_be, uint32_t rule)
+{
+	struct sl_frontend_slot *slot = sl_slot_claim(slots, mask, a, proto, port_be);
+
+	if (slot->used)
+		return -EEXIST;
+	sl_slot_fill(slot, a, proto, port_be, rule);
+	return 0;
+}
+
+/* Is h cyclically in (i, j]? */
+static bool
+sl_slot_between(uint32_t i, uint32_t h, uint32_t j)
+{
+	return i <= j ? (i < h && h <= j) : (i < h || h <= j);
+}
+
+/*
+ * Empty slot i, then move back each later entry of the run whose home slot
+ * is not between i and itself, so every key stays reachable from its home
+ * slot without crossing a free one (Knuth's deletion for linear probing).
+ */
+static void
+sl_slot_vacate(struct sl_frontend_slot *slots, uint32_t mask, uint32_t i)
+{
+	uint32_t j = i, h;
+
+	for (;;) {
+		memset(&slots[i], 0, sizeof(slots[i]));
+		for (;;) {
+			j = (j + 1) & mask;
+			if (!slots[j].used)
+				return;
+			h = sl_frontend_hash(&slots[j].addr, slots[j].proto, slots[j].port_be) & mask;
+			if (!sl_slot_between(i, h, j))
+				break;
+		}
+		slots[i] = slots[j];
+		i = j;
+	}
+}
+
+int
+sl_slots_remove(struct sl_frontend_slot *slots, uint32_t mask, const struct sl_ip_addr *a,
+		uint8_t proto, uint16_t port_be)
+{
+	struct sl_frontend_slot *slot = sl_slot_claim(slots, mask, a, proto, port_be);
+
+	if (!slot->used)
+		return -ENOENT;
+	sl_slot_vacate(slots, mask, (uint32_t)(slot - slots));
+	return 0;
+}
+
+void
+sl_slots_shift_rules(struct sl_frontend_slot *slots, uint32_t mask, uint32_t from, int32_t by)
+{
+	for (uint32_t i = 0; i <= mask; i++)
+		if (slots[i].used && slots[i].rule >= from)
+			slots[i].rule = (uint32_t)((int64_t)slots[i].rule + by);
+}
+
+void
+sl_snapshot_addr_mark(struct sl_snapshot *s, const struct sl_ip_addr *a, uint32_t kind, bool set)
+{
+	struct sl_frontend_slot *slot =
+		sl_slot_claim(s->addr_slots, s->addr_mask, a, SL_ADDR_INDEX_PROTO, 0);
+
+	if (set) {
+		sl_addr_index_add(s->addr_slots, s->addr_mask, a, kind);
+		return;
+	}
+	if (!slot->used)
+		return;
+	slot->rule &= ~kind;
+	if (slot->rule == 0)
+		sl_slot_vacate(s->addr_slots, s->addr_mask, (uint32_t)(slot - s->addr_slots));
 }

@@ -16,6 +16,7 @@
 #ifndef SL_SNAPSHOT_H
 #define SL_SNAPSHOT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "sl_hash.h"
@@ -201,6 +202,15 @@ struct sl_snapshot {
 	uint8_t has_dnat;         /* some rule uses DNAT (Floating IP off): replies come back */
 	uint32_t n_frontends;
 	struct sl_frontend_info *frontends; /* see sl_snapshot_alloc_frontends() */
+	/*
+	 * The compiler's notes (workers never read them): a fingerprint of
+	 * what besides the model the snapshot was compiled from (ports,
+	 * neighbour and health epochs, settings; see sl_compile_delta()), and
+	 * 1 when sl_compile_delta() built it from its predecessor rather than
+	 * from the whole model.
+	 */
+	uint64_t inputs_key;
+	uint8_t incremental;
 };
 
 /* Allocate an empty snapshot with room for the given counts; NULL + errno. */
@@ -223,6 +233,35 @@ void sl_snapshot_free(struct sl_snapshot *s);
  * error the snapshot keeps its previous (at first empty) tables.
  */
 int sl_snapshot_index_frontends(struct sl_snapshot *s);
+
+/*
+ * The address index and the reply index (and has_dnat) alone, from s->rules,
+ * pools and backends: what sl_snapshot_index_frontends() builds besides the
+ * frontend table. 0 or -ENOMEM (the old indexes are then kept).
+ */
+int sl_snapshot_index_addresses(struct sl_snapshot *s);
+
+/*
+ * Edits of the open-addressed tables of a snapshot being built (before its
+ * publication), for a compilation that changes a few rules of its
+ * predecessor's copy instead of indexing every rule again. The result holds
+ * the same entries as indexing from scratch would; only their slots may
+ * differ. slots and mask are one of the snapshot's three tables.
+ */
+/* Add key -> rule; -EEXIST (nothing changed) when the key is there. The table must have a free slot to spare. */
+int sl_slots_add(struct sl_frontend_slot *slots, uint32_t mask, const struct sl_ip_addr *a,
+		 uint8_t proto, uint16_t port_be, uint32_t rule);
+/* Remove key (backward-shift deletion, so lookups stay exact); 0, or -ENOENT. */
+int sl_slots_remove(struct sl_frontend_slot *slots, uint32_t mask, const struct sl_ip_addr *a,
+		    uint8_t proto, uint16_t port_be);
+/* Every used slot whose rule is >= from: rule += by (rules moved in s->rules). */
+void sl_slots_shift_rules(struct sl_frontend_slot *slots, uint32_t mask, uint32_t from,
+			  int32_t by);
+/* Set (set true) or clear kind (SL_ADDR_*) of address a in the address index; a slot left with no kind goes. */
+void sl_snapshot_addr_mark(struct sl_snapshot *s, const struct sl_ip_addr *a, uint32_t kind,
+			   bool set);
+/* The size of the frontend table (n keys) or the address index (n at most) as indexing sizes it; 0: too many. */
+uint32_t sl_snapshot_index_size(uint64_t n);
 
 static inline const struct sl_encap *
 sl_snapshot_hdr(const struct sl_snapshot *s, uint32_t backend, uint32_t port, int floating)

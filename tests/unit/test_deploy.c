@@ -32,10 +32,12 @@
 static int published;
 
 static void *
-fake_prepare(void *ctx, const struct sl_model *m, struct sl_error *err)
+fake_prepare(void *ctx, const struct sl_model *m, const struct sl_model_delta *delta,
+	     struct sl_error *err)
 {
 	(void)ctx;
 	(void)m;
+	(void)delta;
 	(void)err;
 	return &published;
 }
