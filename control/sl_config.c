@@ -16,7 +16,9 @@
  * the partial model survives. The format itself is docs/configuration.md.
  *
  * This file holds the entry points, the document's root and settings, and
- * what every resource family uses: names, ids and references.
+ * what every resource family uses: names, ids and references. A change to
+ * one pool or rule is validated in place by the same parsers and checks
+ * (sl_config_incr.c).
  *
  * Property names are matched case-insensitively (cJSON_GetObjectItem), as
  * ARM does, so an object that holds one name twice in any spelling is

@@ -2,7 +2,7 @@
 /*
  * sl_config_parse.h: what the parts of configuration validation share
  * (private to sl_config.c, sl_config_vnet.c, sl_config_lb.c,
- * sl_config_nic.c and sl_dynamic_ip.c).
+ * sl_config_nic.c, sl_config_incr.c and sl_dynamic_ip.c).
  *
  * Each resource is read through the sl_json.h reader kit; errors follow
  * sl_config.c's rules (a code, the resource as target, the JSON path of the
