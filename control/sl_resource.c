@@ -773,6 +773,29 @@ sl_put_top(cJSON *doc, const struct sl_res_path *p, const cJSON *body, bool *cre
 	return 0;
 }
 
+/*
+ * Insert item into arr before index `at` (appended when at is past the end).
+ * Not cJSON_InsertItemInArray(): Debian 12's cJSON (1.7.15+deb12u4) inserts
+ * nothing there and returns false.
+ */
+static void
+sl_array_insert(cJSON *arr, int at, cJSON *item)
+{
+	cJSON *next = cJSON_GetArrayItem(arr, at);
+
+	if (next == NULL) {
+		cJSON_AddItemToArray(arr, item);
+		return;
+	}
+	item->next = next;
+	item->prev = next->prev; /* the head's prev is the last item */
+	if (next == arr->child)
+		arr->child = item;
+	else
+		item->prev->next = item;
+	next->prev = item;
+}
+
 /* old_out: NULL frees the child replaced; else it is detached into *old_out (NULL: created). */
 static int
 sl_put_child_x(cJSON *doc, const struct sl_res_path *p, const cJSON *body, bool *created,
@@ -846,7 +869,7 @@ sl_put_child_x(cJSON *doc, const struct sl_res_path *p, const cJSON *body, bool 
 	}
 	if (i >= 0 && old_out != NULL) {
 		*old_out = cJSON_DetachItemFromArray(coll, i);
-		cJSON_InsertItemInArray(coll, i, child);
+		sl_array_insert(coll, i, child);
 	} else if (i >= 0) {
 		cJSON_ReplaceItemInArray(coll, i, child);
 	} else {
@@ -1089,11 +1112,11 @@ sl_doc_undo(struct sl_doc_undo *u)
 	if (!u->active)
 		return;
 	if (u->deleted) {
-		cJSON_InsertItemInArray(u->coll, u->index, u->old);
+		sl_array_insert(u->coll, u->index, u->old);
 	} else {
 		cJSON_DeleteItemFromArray(u->coll, u->index);
 		if (u->old != NULL)
-			cJSON_InsertItemInArray(u->coll, u->index, u->old);
+			sl_array_insert(u->coll, u->index, u->old);
 		else if (u->coll_created)
 			cJSON_DeleteItemFromObject(u->props, u->coll_name);
 	}
