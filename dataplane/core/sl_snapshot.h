@@ -28,8 +28,8 @@
 
 #define SL_MAX_PORTS 8
 #define SL_NAME_MAX 96
-#define SL_MAX_RULE_COUNTERS 4096      /* rules across all load balancers */
-#define SL_MAX_BACKEND_COUNTERS 65536  /* backend entries across all pools */
+#define SL_MAX_RULE_COUNTERS 16384     /* rules across all load balancers */
+#define SL_MAX_BACKEND_COUNTERS 262144 /* backend entries across all pools */
 #define SL_RULE_NONE UINT32_MAX
 #define SL_BACKEND_NONE UINT32_MAX
 #define SL_PORT_INGRESS UINT16_MAX

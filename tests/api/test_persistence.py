@@ -143,7 +143,15 @@ def test_restart_restores_everything(daemons):
     assert d3.api.snapshot() == snap2
     # three generations are kept once known good (those older than the one loaded
     # stay until three newer ones are written)
+    # stay until three newer ones are written); a pool change is one journal record,
+    # a change of another kind (a probe) a whole generation
+    before = d3.api.get("/sluice/status").json["state"]
     d3.api.ok("PUT", POOL, {"properties": {"loadBalancerBackendAddresses": []}})
+    after = d3.api.get("/sluice/status").json["state"]
+    assert after["generation"] == before["generation"]
+    assert after["journalRecords"] == before["journalRecords"] + 1
+    d3.api.ok("PUT", rid("loadBalancers", "lb", "probes", "hp2"),
+              {"properties": {"protocol": "Tcp", "port": 80}})
     assert len(generations(d3.state_dir)) == 3
 
 
@@ -354,11 +362,18 @@ def test_good_state_file_as_written_loads(daemons, good_state, tmp_path):
     assert st["recovery"]["damaged"] is False
     assert os.path.exists(os.path.join(d.state_dir, "state.json"))
     # once three newer generations are written, state.json goes with the older ones
+    # (a probe change takes the whole path: a generation each)
     for i in range(3):
-        d.api.ok("PUT", POOL, {"properties": {"loadBalancerBackendAddresses": [
-            h.address("a", f"10.0.0.{20 + i}", "vnet")]}})
+        whole_change(d.api, i)
     assert not os.path.exists(os.path.join(d.state_dir, "state.json"))
     assert len(generations(d.state_dir)) == 3
+
+
+def whole_change(api, i):
+    """A change that takes the whole path (a probe: not a pool or rule), so it is
+    persisted as a new generation, not as a journal record."""
+    api.ok("PUT", rid("loadBalancers", "lb", "probes", f"extra{i}"),
+           {"properties": {"protocol": "Tcp", "port": 8000 + i}})
 
 
 def _two_generations(daemons):
@@ -367,8 +382,7 @@ def _two_generations(daemons):
     d = daemons.start()
     populate(d.api)
     before = d.api.snapshot()
-    d.api.ok("PUT", POOL, {"properties": {"loadBalancerBackendAddresses": [
-        h.address("a3", "10.0.0.13", "vnet")]}})
+    whole_change(d.api, 0)
     after = d.api.snapshot()
     assert d.stop() == 0
     return d, before, after
@@ -395,13 +409,33 @@ def test_damaged_newest_generation_starts_from_the_previous(daemons, how):
     assert os.path.exists(os.path.join(d.state_dir, sk["renamedTo"]))
     assert d2.api.status()["state"]["generation"] > gens[-1]
     # the lost change made again, and a clean restart says nothing of damage
-    d2.api.ok("PUT", POOL, {"properties": {"loadBalancerBackendAddresses": [
-        h.address("a3", "10.0.0.13", "vnet")]}})
+    whole_change(d2.api, 0)
     assert d2.api.snapshot() == after
     assert d2.stop() == 0
     d3 = daemons.start(workdir=d.workdir)
     assert d3.api.snapshot() == after
     assert d3.api.status()["state"]["recovery"]["damaged"] is False
+
+
+def test_damaged_newest_generation_keeps_journalled_changes(daemons):
+    """A pool change is a journal record after the generation then newest; the
+    clean stop folds it into a new generation. With that one damaged, the start
+    replays the previous generation's journal: the change is not lost."""
+    d = daemons.start()
+    populate(d.api)
+    d.api.ok("PUT", POOL, {"properties": {"loadBalancerBackendAddresses": [
+        h.address("a3", "10.0.0.13", "vnet")]}})
+    st = d.api.status()
+    assert st["incrementalCommits"] >= 1 and st["state"]["journalRecords"] >= 1
+    after = d.api.snapshot()
+    assert d.stop() == 0
+    gens = generations(d.state_dir)
+    _corrupt(newest(d), "flip-json", magic=b"sluice-generation 2")
+    d2 = daemons.start(workdir=d.workdir)
+    assert d2.api.snapshot() == after
+    rec = d2.api.status()["state"]["recovery"]
+    assert rec["damaged"] is True and rec["loaded"] == gen_name(gens[-2])
+    assert rec["replayedRecords"] >= 1
 
 
 def test_every_generation_damaged_stops_sluiced(daemons):

@@ -360,8 +360,8 @@ def test_accepted_at_the_limits(api):
 
 
 def test_counter_ids_exhausted(daemons):
-    """4096 rules in all (SL_MAX_RULE_COUNTERS): three load balancers of 1500
-    rules, the third refused at compile time."""
+    """16384 rules in all (SL_MAX_RULE_COUNTERS): eleven load balancers of 1500
+    rules, the eleventh refused at compile time."""
     api = daemons.start().api
     api.ok("PUT", rid("virtualNetworks", "v"), h.vnet_body(["10.0.0.0/16"], {"s": "10.0.0.0/24"}),
            status=201)
@@ -371,9 +371,9 @@ def test_counter_ids_exhausted(daemons):
                          pools=[h.pool("p", [h.address("b", f"10.0.0.{100 + k}", "v")])],
                          rules=[h.rule(f"r{i}", f"lb{k}", "fe", "p", "Tcp", i, i)
                                 for i in range(1, 1501)])
-    api.ok("PUT", rid("loadBalancers", "lb0"), lb(0), status=201)
-    api.ok("PUT", rid("loadBalancers", "lb1"), lb(1), status=201)
-    r = api.refused("PUT", rid("loadBalancers", "lb2"), lb(2), 400, "CounterIdsExhausted")
+    for k in range(10):
+        api.ok("PUT", rid("loadBalancers", f"lb{k}"), lb(k), status=201)
+    r = api.refused("PUT", rid("loadBalancers", "lb10"), lb(10), 400, "CounterIdsExhausted")
     assert "jsonPath" not in r.error or r.error["jsonPath"] == ""
 
 
