@@ -218,6 +218,15 @@ struct sl_snapshot *sl_snapshot_alloc(uint32_t n_ports, uint32_t n_rules, uint32
 				      uint32_t n_backends);
 
 /*
+ * sl_snapshot_alloc() but for rules, backends, hdrs, backend_by_id and
+ * rule_by_id, which are left unwritten: the caller writes every element
+ * (an incremental compilation copies them from its predecessor, so
+ * zeroing them first would only double the cost).
+ */
+struct sl_snapshot *sl_snapshot_alloc_unfilled(uint32_t n_ports, uint32_t n_rules,
+					       uint32_t n_pools, uint32_t n_backends);
+
+/*
  * Room for n (at most SL_MAX_FRONTENDS) zeroed frontends in s (a snapshot
  * from sl_snapshot_alloc() starts with none). 0, -EINVAL or -ENOMEM.
  */
