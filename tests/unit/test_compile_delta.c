@@ -646,6 +646,34 @@ test_random_sequences(void **state)
 	}
 }
 
+/* Rules created and deleted until the frontend table and the address index change size. */
+static void
+test_index_sizes_change(void **state)
+{
+	struct rig r;
+	struct gen g;
+	struct sl_model_delta d;
+	uint32_t masks[2] = {0, 0};
+
+	(void)state;
+	rig_init(&r, &g, &shapes[0], 17);
+	masks[0] = r.prev->frontend_mask;
+	for (int i = 0; i < 12; i++) {
+		cJSON *doc = edited(&g, r.doc, SL_DELTA_RULE, SL_DELTA_CREATE, &d);
+		assert_non_null(doc);
+		check(&r, doc, &d, true);
+	}
+	masks[1] = r.prev->frontend_mask;
+	assert_true(masks[1] > masks[0]);
+	for (int i = 0; i < 12; i++) {
+		cJSON *doc = edited(&g, r.doc, SL_DELTA_RULE, SL_DELTA_DELETE, &d);
+		assert_non_null(doc);
+		check(&r, doc, &d, true);
+	}
+	assert_int_equal(r.prev->frontend_mask, masks[0]);
+	rig_fini(&r);
+}
+
 /* What reuse cannot be trusted with compiles whole, and still gives the same snapshot. */
 static void
 test_unsafe_compiles_whole(void **state)
@@ -827,6 +855,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_each_shape_and_op),
 		cmocka_unit_test(test_random_sequences),
+		cmocka_unit_test(test_index_sizes_change),
 		cmocka_unit_test(test_unsafe_compiles_whole),
 		cmocka_unit_test(test_asks_only_about_the_change),
 		cmocka_unit_test(test_tables_shared_and_dropped),
