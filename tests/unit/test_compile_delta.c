@@ -605,7 +605,7 @@ test_each_shape_and_op(void **state)
 	(void)state;
 	for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
 		for (size_t o = 0; o < sizeof(ops) / sizeof(ops[0]); o++) {
-			for (uint64_t seed = 1; seed <= 3; seed++) {
+			for (uint64_t seed = 1; seed <= 2; seed++) {
 				struct rig r;
 				struct gen g;
 				struct sl_model_delta d;
@@ -631,7 +631,7 @@ test_random_sequences(void **state)
 		uint32_t done = 0;
 
 		rig_init(&r, &g, &shapes[s], 1000 + s);
-		for (int step = 0; step < 60; step++) {
+		for (int step = 0; step < 40; step++) {
 			struct sl_model_delta d;
 			uint32_t o = rnd(&g, sizeof(ops) / sizeof(ops[0]));
 			cJSON *doc = edited(&g, r.doc, ops[o].kind, ops[o].op, &d);
@@ -641,7 +641,7 @@ test_random_sequences(void **state)
 			check(&r, doc, &d, true);
 			done++;
 		}
-		assert_true(done >= 30);
+		assert_true(done >= 20);
 		rig_fini(&r);
 	}
 }
