@@ -155,6 +155,7 @@ sl_copy_rules(struct sl_snapshot *s, const struct sl_snapshot *prev, const struc
 	uint32_t after = sp->rule + sp->rules_old, to = sp->rule + sp->rules_new;
 
 	memcpy(s->rules, prev->rules, sp->rule * sizeof(*s->rules));
+	memset(&s->rules[sp->rule], 0, sp->rules_new * sizeof(*s->rules));
 	memcpy(&s->rules[to], &prev->rules[after], (prev->n_rules - after) * sizeof(*s->rules));
 	memcpy(s->rule_by_id, prev->rule_by_id, SL_MAX_RULE_COUNTERS * sizeof(*s->rule_by_id));
 	if (sp->rules_old)
@@ -178,9 +179,11 @@ sl_copy_backends(struct sl_snapshot *s, const struct sl_snapshot *prev,
 	uint32_t b;
 
 	memcpy(s->backends, prev->backends, sp->backend * sizeof(*s->backends));
+	memset(&s->backends[sp->backend], 0, sp->backends_new * sizeof(*s->backends));
 	memcpy(&s->backends[to], &prev->backends[after],
 	       (prev->n_backends - after) * sizeof(*s->backends));
 	memcpy(s->hdrs, prev->hdrs, sp->backend * per * sizeof(*s->hdrs));
+	memset(&s->hdrs[sp->backend * per], 0, sp->backends_new * per * sizeof(*s->hdrs));
 	memcpy(&s->hdrs[to * per], &prev->hdrs[after * per],
 	       (prev->n_backends - after) * per * sizeof(*s->hdrs));
 	memcpy(s->backend_by_id, prev->backend_by_id,
@@ -459,8 +462,9 @@ sl_compile_delta(const struct sl_model *m, const struct sl_snapshot *prev,
 	    !sl_delta_plan(m, prev, delta, &sp) || sl_model_counts_check(&sp.n, NULL) < 0)
 		return sl_compile_cached(m, ports, n_ports, rule_ids, backend_ids, tables, health,
 					 generation, err);
-	s = sl_snapshot_alloc(n_ports, (uint32_t)sp.n.rules, (uint32_t)sp.n.pools,
-			      (uint32_t)sp.n.backends);
+	/* every element of the big arrays is copied or compiled: none zeroed first */
+	s = sl_snapshot_alloc_unfilled(n_ports, (uint32_t)sp.n.rules, (uint32_t)sp.n.pools,
+				       (uint32_t)sp.n.backends);
 	if (s == NULL) {
 		sl_compile_fail(err, -ENOMEM, "", "the snapshot");
 		errno = ENOMEM;

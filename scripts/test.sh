@@ -57,6 +57,7 @@ run_tier "package and service" env SLUICE_BUILD=build "${PYTEST[@]}" tests/packa
 # The benchmark suite in seconds, so it cannot rot (the full one: scripts/bench.sh).
 bench_smoke() {
 	build/tests/bench/bench_control --quick &&
+		bench_smoke_compile_delta &&
 		SLUICE_BUILD=build "$SL_PY" tests/bench/bench.py --runs 1 --seconds 2 --flows 1000 \
 			--modes DNAT,IPinIP &&
 		SLUICE_BUILD=build "$SL_PY" tests/bench/update_latency.py --updates 10 --addresses 100 \
@@ -65,6 +66,16 @@ bench_smoke() {
 		SLUICE_BUILD=build "$SL_PY" tests/bench/instructions.py --seconds 8 --flows 1000 \
 			--modes DNAT --top 3 &&
 		bench_smoke_af_xdp
+}
+# One pool change compiled whole and incrementally, the two compared (about 1 s).
+bench_smoke_compile_delta() {
+	local cfg rc
+	cfg=$(mktemp --suffix=.json)
+	"$SL_PY" tests/bench/ctl_scale.py --write-config "$cfg" --addresses 600 &&
+		build/tests/bench/compile_delta "$cfg" --changes 10
+	rc=$?
+	rm -f "$cfg"
+	return $rc
 }
 # AF_XDP ports (root: BPF and a network namespace): the XDP program's cost,
 # and net_af_packet beside net_af_xdp on a veth pair, about 16 s.

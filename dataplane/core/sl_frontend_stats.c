@@ -6,6 +6,7 @@
  * frontend brings its own past), the sum it is added to never is.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,9 +87,10 @@ find_prev(const struct sl_snapshot *prev, const struct sl_frontend_info **by, co
 	return -1;
 }
 
-int
-sl_frontend_counts_carry(const struct sl_snapshot *prev, struct sl_snapshot *next,
-			 sl_rule_counts_fn rule_counts, void *ctx)
+/* The bases by frontend name: what prev's frontend counts now, less next's rule sums. */
+static int
+carry_by_name(const struct sl_snapshot *prev, struct sl_snapshot *next,
+	      sl_rule_counts_fn rule_counts, void *ctx)
 {
 	uint32_t np = prev != NULL ? prev->n_frontends : 0;
 	struct sl_frontend_counts *now = calloc(np + 1, sizeof(*now));
@@ -120,4 +122,38 @@ out:
 	free(sums);
 	free(by);
 	return rc;
+}
+
+/*
+ * Do prev and next give every frontend (the same names, in the same order)
+ * the same rules (by counter id)? Then each frontend's sum is the same in
+ * both and its base stays: a change to pools alone costs a pass over the
+ * rules, not a read of every rule's counters on every lcore.
+ */
+static bool
+same_rule_sets(const struct sl_snapshot *prev, const struct sl_snapshot *next)
+{
+	if (prev == NULL || prev->n_rules != next->n_rules ||
+	    prev->n_frontends != next->n_frontends)
+		return false;
+	for (uint32_t i = 0; i < next->n_rules; i++)
+		if (prev->rules[i].counter_id != next->rules[i].counter_id ||
+		    prev->rules[i].frontend_index != next->rules[i].frontend_index)
+			return false;
+	for (uint32_t f = 0; f < next->n_frontends; f++)
+		if (strcmp(prev->frontends[f].name, next->frontends[f].name) != 0)
+			return false;
+	return true;
+}
+
+int
+sl_frontend_counts_carry(const struct sl_snapshot *prev, struct sl_snapshot *next,
+			 sl_rule_counts_fn rule_counts, void *ctx)
+{
+	if (same_rule_sets(prev, next)) {
+		for (uint32_t f = 0; f < next->n_frontends; f++)
+			next->frontends[f].base = prev->frontends[f].base;
+		return 0;
+	}
+	return carry_by_name(prev, next, rule_counts, ctx);
 }

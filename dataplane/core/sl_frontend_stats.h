@@ -31,8 +31,10 @@ void sl_frontend_counts_read(const struct sl_snapshot *snap, sl_rule_counts_fn r
  * Before next replaces prev (NULL: there is none) as the published
  * snapshot: set the base of each of next's frontends so that it counts on
  * from what prev's frontend of the same name counts now; a frontend prev
- * does not have starts at 0. 0, or -ENOMEM (the bases are then left as
- * they were).
+ * does not have starts at 0. When next gives every frontend the rules prev
+ * gives it (the same frontends in the same order, the same rule counter ids
+ * on each: a change to pools alone), the bases are prev's, without reading
+ * a counter. 0, or -ENOMEM (the bases are then left as they were).
  */
 int sl_frontend_counts_carry(const struct sl_snapshot *prev, struct sl_snapshot *next,
 			     sl_rule_counts_fn rule_counts, void *ctx);

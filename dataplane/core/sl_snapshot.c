@@ -27,8 +27,10 @@ sl_calloc_n(size_t n, size_t size)
 	return calloc(n == 0 ? 1 : n, size);
 }
 
-struct sl_snapshot *
-sl_snapshot_alloc(uint32_t n_ports, uint32_t n_rules, uint32_t n_pools, uint32_t n_backends)
+/* The snapshot's arrays; with `fill` zeroed (the id maps: none), else left for the caller. */
+static struct sl_snapshot *
+sl_snapshot_alloc_arrays(uint32_t n_ports, uint32_t n_rules, uint32_t n_pools,
+			 uint32_t n_backends, bool fill)
 {
 	struct sl_snapshot *s;
 	size_t n_hdrs;
@@ -48,10 +50,13 @@ sl_snapshot_alloc(uint32_t n_ports, uint32_t n_rules, uint32_t n_pools, uint32_t
 	s->n_backends = n_backends;
 
 	n_hdrs = (size_t)n_backends * n_ports * 2;
-	s->rules = sl_calloc_n(n_rules, sizeof(*s->rules));
+	s->rules = fill ? sl_calloc_n(n_rules, sizeof(*s->rules))
+			: malloc((n_rules ? n_rules : 1) * sizeof(*s->rules));
 	s->pools = sl_calloc_n(n_pools, sizeof(*s->pools));
-	s->backends = sl_calloc_n(n_backends, sizeof(*s->backends));
-	s->hdrs = sl_calloc_n(n_hdrs, sizeof(*s->hdrs));
+	s->backends = fill ? sl_calloc_n(n_backends, sizeof(*s->backends))
+			   : malloc((n_backends ? n_backends : 1) * sizeof(*s->backends));
+	s->hdrs = fill ? sl_calloc_n(n_hdrs, sizeof(*s->hdrs))
+		       : malloc((n_hdrs ? n_hdrs : 1) * sizeof(*s->hdrs));
 	/* An empty frontend table, so lookups miss until the rules are indexed. */
 	s->frontend_slots = calloc(SL_FRONTEND_MIN_SLOTS, sizeof(*s->frontend_slots));
 	s->frontend_mask = SL_FRONTEND_MIN_SLOTS - 1;
@@ -60,10 +65,10 @@ sl_snapshot_alloc(uint32_t n_ports, uint32_t n_rules, uint32_t n_pools, uint32_t
 	s->reply_slots = calloc(SL_FRONTEND_MIN_SLOTS, sizeof(*s->reply_slots));
 	s->reply_mask = SL_FRONTEND_MIN_SLOTS - 1;
 	s->backend_by_id = malloc(SL_MAX_BACKEND_COUNTERS * sizeof(*s->backend_by_id));
-	if (s->backend_by_id != NULL)
+	if (s->backend_by_id != NULL && fill)
 		memset(s->backend_by_id, 0xff, SL_MAX_BACKEND_COUNTERS * sizeof(*s->backend_by_id));
 	s->rule_by_id = malloc(SL_MAX_RULE_COUNTERS * sizeof(*s->rule_by_id));
-	if (s->rule_by_id != NULL)
+	if (s->rule_by_id != NULL && fill)
 		memset(s->rule_by_id, 0xff, SL_MAX_RULE_COUNTERS * sizeof(*s->rule_by_id));
 	s->gw_hdrs = sl_calloc_n((size_t)n_ports * 2, sizeof(*s->gw_hdrs));
 	if (s->rules == NULL || s->pools == NULL || s->backends == NULL || s->hdrs == NULL ||
@@ -74,6 +79,19 @@ sl_snapshot_alloc(uint32_t n_ports, uint32_t n_rules, uint32_t n_pools, uint32_t
 		return NULL;
 	}
 	return s;
+}
+
+struct sl_snapshot *
+sl_snapshot_alloc(uint32_t n_ports, uint32_t n_rules, uint32_t n_pools, uint32_t n_backends)
+{
+	return sl_snapshot_alloc_arrays(n_ports, n_rules, n_pools, n_backends, true);
+}
+
+struct sl_snapshot *
+sl_snapshot_alloc_unfilled(uint32_t n_ports, uint32_t n_rules, uint32_t n_pools,
+			   uint32_t n_backends)
+{
+	return sl_snapshot_alloc_arrays(n_ports, n_rules, n_pools, n_backends, false);
 }
 
 int

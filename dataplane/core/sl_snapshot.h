@@ -218,6 +218,15 @@ struct sl_snapshot *sl_snapshot_alloc(uint32_t n_ports, uint32_t n_rules, uint32
 				      uint32_t n_backends);
 
 /*
+ * sl_snapshot_alloc() but for rules, backends, hdrs, backend_by_id and
+ * rule_by_id, which are left unwritten: the caller writes every element
+ * (an incremental compilation copies them from its predecessor, so
+ * zeroing them first would only double the cost).
+ */
+struct sl_snapshot *sl_snapshot_alloc_unfilled(uint32_t n_ports, uint32_t n_rules,
+					       uint32_t n_pools, uint32_t n_backends);
+
+/*
  * Room for n (at most SL_MAX_FRONTENDS) zeroed frontends in s (a snapshot
  * from sl_snapshot_alloc() starts with none). 0, -EINVAL or -ENOMEM.
  */
@@ -248,7 +257,10 @@ int sl_snapshot_index_addresses(struct sl_snapshot *s);
  * the same entries as indexing from scratch would; only their slots may
  * differ. slots and mask are one of the snapshot's three tables.
  */
-/* Add key -> rule; -EEXIST (nothing changed) when the key is there. The table must have a free slot to spare. */
+/*
+ * Add key -> rule; -EEXIST (nothing changed) when the key is there. The
+ * table must stay at most half full (the size indexing gives its keys).
+ */
 int sl_slots_add(struct sl_frontend_slot *slots, uint32_t mask, const struct sl_ip_addr *a,
 		 uint8_t proto, uint16_t port_be, uint32_t rule);
 /* Remove key (backward-shift deletion, so lookups stay exact); 0, or -ENOENT. */
@@ -257,10 +269,16 @@ int sl_slots_remove(struct sl_frontend_slot *slots, uint32_t mask, const struct 
 /* Every used slot whose rule is >= from: rule += by (rules moved in s->rules). */
 void sl_slots_shift_rules(struct sl_frontend_slot *slots, uint32_t mask, uint32_t from,
 			  int32_t by);
-/* Set (set true) or clear kind (SL_ADDR_*) of address a in the address index; a slot left with no kind goes. */
+/*
+ * Set (set true) or clear kind (SL_ADDR_*) of address a in the address
+ * index; a slot left with no kind is removed.
+ */
 void sl_snapshot_addr_mark(struct sl_snapshot *s, const struct sl_ip_addr *a, uint32_t kind,
 			   bool set);
-/* The size of the frontend table (n keys) or the address index (n at most) as indexing sizes it; 0: too many. */
+/*
+ * The slots indexing gives a table of n keys (the frontend table) or of at
+ * most n (the address index); 0: too many.
+ */
 uint32_t sl_snapshot_index_size(uint64_t n);
 
 static inline const struct sl_encap *

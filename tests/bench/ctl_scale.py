@@ -19,6 +19,11 @@ Also: start-up to the API answering with the configuration published,
 resident memory before and after the configuration, per configured address.
 
   ctl_scale.py [--addresses 18000[,10,...]] [--lbs 1] [--changes 200] [--csv out.csv]
+  ctl_scale.py --write-config FILE [--addresses 18000] [--lbs 1]
+
+--write-config writes the configuration of the first --addresses to FILE
+and runs nothing (tests/bench/compile_delta times the compilation of its
+one-pool changes without sluiced).
 """
 import argparse
 import json
@@ -208,7 +213,12 @@ def main(argv=None):
     ap.add_argument("--lbs", type=int, default=1)
     ap.add_argument("--changes", type=int, default=200)
     ap.add_argument("--csv")
+    ap.add_argument("--write-config", metavar="FILE")
     a = ap.parse_args(argv)
+    if a.write_config:
+        with open(a.write_config, "w") as f:
+            json.dump(config(int(a.addresses.split(",")[0]), a.lbs), f)
+        return 0
     err = slharness.ensure_built()
     if err:
         raise SystemExit(err)

@@ -222,6 +222,49 @@ test_counts_carried_across_snapshots(void **state)
 	sl_snapshot_free(e);
 }
 
+static uint32_t reads;
+
+static void
+counting_counts_of(void *ctx, uint32_t rule_id, struct sl_frontend_counts *out)
+{
+	reads++;
+	counts_of(ctx, rule_id, out);
+}
+
+/*
+ * A change that leaves every frontend its rules (a pool's members) keeps
+ * the bases as they are, without reading the rules' counters; one that
+ * moves a rule reads them.
+ */
+static void
+test_unchanged_rules_keep_bases(void **state)
+{
+	struct sl_snapshot *a, *b, *c;
+	uint32_t reads_before;
+
+	(void)state;
+	a = compile(DOC(VNETS, LB1(FE1 "," FE6, R1 "," R2_ON("fe1", "pool1") "," R6)));
+	traffic(a, "lb1/r2", 5);
+	/* r2 leaves fe1: fe1's base holds its 5 packets */
+	b = compile(DOC(VNETS, LB1(FE1 "," FE6, R1 "," R6)));
+	assert_int_equal(sl_frontend_counts_carry(a, b, counting_counts_of, rule_count), 0);
+	assert_frontend(b, "lb1/fe1", 5, 1);
+	/* pool1 gets another member: the same rules, the same bases, no counter read */
+	c = compile(DOC(VNETS, LBX("Standard", FRONTENDS(FE1 "," FE6) ","
+				   POOLS(POOL("pool1", ADDR("a1", "10.0.0.4", "vnet1") ","
+						       ADDR("a3", "10.0.0.6", "vnet1")) ","
+					 POOL6) "," RULES(R1 "," R6))));
+	traffic(b, "lb1/r1", 4);
+	reads_before = reads;
+	assert_int_equal(sl_frontend_counts_carry(b, c, counting_counts_of, rule_count), 0);
+	assert_int_equal(reads, reads_before);
+	assert_frontend(c, "lb1/fe1", 9, 2);
+	assert_memory_equal(&c->frontends[0].base, &b->frontends[0].base, sizeof(b->frontends[0].base));
+	sl_snapshot_free(a);
+	sl_snapshot_free(b);
+	sl_snapshot_free(c);
+}
+
 /* Hand-built snapshots (no frontends, or a rule whose index is out of range) read as nothing. */
 static void
 test_rules_without_frontend(void **state)
@@ -256,6 +299,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_compiled_frontends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counts_carried_across_snapshots, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_unchanged_rules_keep_bases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rules_without_frontend, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
