@@ -243,6 +243,8 @@ sl_change_fast(struct sl_controller *c, const struct sl_res_path *p, struct sl_d
 	c->unchanged = 0;
 	c->commits++;
 	c->fast_changes++;
+	c->fast_since_whole++;
+	c->last_change_us = sl_controller_now_us();
 	c->last = t;
 	return 0;
 }
@@ -488,11 +490,21 @@ sl_controller_idle(struct sl_controller *c)
 {
 	struct sl_error err;
 	char line[1400];
-	double now;
+	double now = sl_controller_now_us();
 
+	/*
+	 * Once changes pause, fast-path compilations are followed by a whole
+	 * one: it sweeps what they leave behind (the neighbours only removed
+	 * backends needed, see sl_control_slowpath_sweep_due()).
+	 */
+	if (c->fast_since_whole > 0 && now - c->last_change_us >= SL_IDLE_CHECKPOINT_US) {
+		c->fast_since_whole = 0;
+		if (sl_controller_republish(c, &err) != 0)
+			sl_log(SL_LOG_WARNING, "state", "whole compilation after changes failed: %s",
+			       sl_error_format(&err, line, sizeof(line)));
+	}
 	if (c->store == NULL || !sl_store_checkpoint_due(c->store))
 		return;
-	now = sl_controller_now_us();
 	if (now - c->last_change_us < SL_IDLE_CHECKPOINT_US || now < c->checkpoint_retry_us)
 		return;
 	if (sl_store_checkpoint(c->store, c->doc, &err) == 0)

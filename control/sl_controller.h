@@ -99,6 +99,7 @@ struct sl_controller {
 	void (*on_change)(void *ctx, const cJSON *before, const cJSON *after);
 	void *on_change_ctx;
 	uint64_t fast_changes;     /* changes that took the fast path */
+	uint64_t fast_since_whole; /* of them, since the last whole compilation */
 };
 
 /*
@@ -126,10 +127,13 @@ int sl_controller_persist_record(struct sl_controller *c, const char *op, const 
 				 const cJSON *value, struct sl_error *err);
 
 /*
- * For the control loop, every second or so: when the journal is due to be
- * folded (sl_store_checkpoint_due) and no change was persisted for a
- * second, write c->doc as a new generation. A failure is logged and tried
- * again 10 s later; the journal goes on meanwhile.
+ * For the control loop, every second or so. When fast-path changes were
+ * made and none for a second, compile and publish the model whole once
+ * (sl_controller_republish): that sweeps what incremental compilations
+ * leave behind, such as the neighbours of removed backends. When the
+ * journal is due to be folded (sl_store_checkpoint_due) and no change was
+ * persisted for a second, write c->doc as a new generation. A failure is
+ * logged and tried again 10 s later; the journal goes on meanwhile.
  */
 void sl_controller_idle(struct sl_controller *c);
 
