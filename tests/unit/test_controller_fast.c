@@ -49,6 +49,7 @@
 #define NIC0 ARM "/networkInterfaces/nic0"
 #define LB1 ARM "/loadBalancers/lb1"
 #define LB2 ARM "/loadBalancers/lb2"
+#define LB3 ARM "/loadBalancers/lb3"
 #define POOLS LB1 "/backendAddressPools/"
 #define RULES LB1 "/loadBalancingRules/"
 
@@ -69,7 +70,8 @@
 /*
  * lb1: two IPv4 frontends, pool0 (two addresses) under rule r0, nicpool
  * (nic0's member) under rn, spare used by nothing; lb2 with its own pool and
- * rule. At most 4 addresses a pool, 12 a load balancer.
+ * rule; lb3 a frontend and no pool or rule list. At most 4 addresses a
+ * pool, 12 a load balancer.
  */
 static const char doc_base[] =
 	"{'settings':{'maxAddressesPerPool':4,'maxAddressesPerLoadBalancer':12},"
@@ -90,7 +92,9 @@ static const char doc_base[] =
 	"{'name':'lb2','id':'" LB2 "','sku':{'name':'Standard'},'properties':{"
 	"'frontendIPConfigurations':[" FE("fe0", "192.0.2.20") "],"
 	"'backendAddressPools':[" POOL("p0", A("a0", "10.0.2.4")) "],"
-	"'loadBalancingRules':[" RULE(LB2, "r0", "fe0", "p0", "80") "]}}]}";
+	"'loadBalancingRules':[" RULE(LB2, "r0", "fe0", "p0", "80") "]}},"
+	"{'name':'lb3','id':'" LB3 "','sku':{'name':'Standard'},'properties':{"
+	"'frontendIPConfigurations':[" FE("fe0", "192.0.2.30") "]}}]}";
 
 /* What the apply hooks were given. */
 struct fake {
@@ -502,9 +506,18 @@ fast_changes(bool with_dir)
 		 SL_DELTA_CREATE, 1, 1);
 	accepted(&x, LB2 "/loadBalancingRules/r0", NULL, true, FAST, SL_DELTA_RULE,
 		 SL_DELTA_DELETE, 1, 0);
+	/* into lists the load balancer does not have yet */
+	unchanged(&x, LB3 "/loadBalancingRules/r0", NULL, false);
+	accepted(&x, LB3 "/backendAddressPools/q0", ADDRS(A("q0", "10.0.6.1")), true, FAST,
+		 SL_DELTA_POOL, SL_DELTA_CREATE, 2, 0);
+	accepted(&x, LB3 "/loadBalancingRules/r0",
+		 "{'properties':{'frontendIPConfiguration':" REF(LB3, "frontendIPConfigurations", "fe0")
+		 ",'backendAddressPool':" REF(LB3, "backendAddressPools", "q0")
+		 ",'protocol':'Udp','frontendPort':53}}", true, FAST, SL_DELTA_RULE, SL_DELTA_CREATE,
+		 2, 0);
 	if (with_dir)
-		assert_true(state_num(&x, "journalRecords") == 10);
-	assert_int_equal(x.c.fast_changes, 10);
+		assert_true(state_num(&x, "journalRecords") == 12);
+	assert_int_equal(x.c.fast_changes, 12);
 	cf_fini(&x);
 }
 
@@ -570,6 +583,11 @@ refusals(bool with_dir)
 	/* 11 addresses in lb1 (NIC members count): two more are too many */
 	refused(&x, POOLS "big2", ADDRS(A("c0", "10.0.4.1") "," A("c1", "10.0.4.2")),
 		"LoadBalancerBackendAddressLimitExceeded");
+	/* into a list the load balancer does not have yet: the list is not left behind */
+	refused(&x, LB3 "/backendAddressPools/q0", ADDRS(A("q0", "192.168.0.1")),
+		"BackendAddressNotInVirtualNetwork");
+	refused(&x, LB3 "/loadBalancingRules/r0", RBODY("fe0", "pool0", "80"),
+		"InvalidResourceReference");
 	/* a pool still used: by a rule, by a NIC */
 	refused(&x, POOLS "pool0", NULL, "InvalidResourceReference");
 	refused(&x, POOLS "nicpool", NULL, "InvalidResourceReference");
@@ -664,7 +682,7 @@ whole_changes(bool with_dir)
 	accepted(&x, NIC0 "/ipConfigurations/ip2", "{'properties':{'privateIPAddress':'10.0.1.6',"
 						    "'subnet':{'id':'" S4 "'}}}",
 		 true, WHOLE, 0, 0, 0, 0);
-	accepted(&x, ARM "/loadBalancers/lb3", "{'sku':{'name':'Standard'},'properties':{}}", true,
+	accepted(&x, ARM "/loadBalancers/lb4", "{'sku':{'name':'Standard'},'properties':{}}", true,
 		 WHOLE, 0, 0, 0, 0);
 	accepted(&x, VNET1 "/subnets/s5", "{'properties':{'addressPrefix':'10.0.5.0/24'}}", true,
 		 WHOLE, 0, 0, 0, 0);
@@ -677,7 +695,7 @@ whole_changes(bool with_dir)
 	/* and a pool change after them is fast again */
 	accepted(&x, POOLS "spare", NULL, true, FAST, SL_DELTA_POOL, SL_DELTA_DELETE, 0, 2);
 	/* a refusal on the whole path: the same error, nothing changed */
-	refused(&x, ARM "/loadBalancers/lb3", "{'sku':{'name':'Standard'},'properties':{"
+	refused(&x, ARM "/loadBalancers/lb4", "{'sku':{'name':'Standard'},'properties':{"
 					      "'frontendIPConfigurations':[" FE("fe0", "192.0.2.10") "]}}",
 		"PrivateIPAddressInUse");
 	cf_fini(&x);
@@ -912,11 +930,12 @@ put_addr(char *out, size_t len, int k)
 		snprintf(out, len, A("x%d", "10.0.0.%d"), k, 10 + (int)rnd(12));
 }
 
-/* One random change of lb1's or lb2's pools or rules: url and body (NULL: DELETE). */
+/* One random change of a load balancer's pools or rules: url and body (NULL: DELETE). */
 static cJSON *
 random_change(char *url, size_t len)
 {
-	const char *lb = rnd(4) == 0 ? LB2 : LB1;
+	static const char *const lbs[] = {LB1, LB1, LB2, LB3};
+	const char *lb = lbs[rnd(4)];
 	char body[4096], a[256];
 	int k = (int)rnd(6);
 
@@ -983,7 +1002,6 @@ random_changes(bool with_dir, int n)
 	struct cf x;
 
 	cf_init(&x, with_dir);
-	/* start with pools p0..p2 and rules on them, in both load balancers */
 	for (int i = 0; i < n; i++) {
 		char url[512], buf[1024], why[256];
 		struct sl_error err, ref_err;
