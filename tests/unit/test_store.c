@@ -967,9 +967,11 @@ test_checkpoint_due(void **state)
 }
 
 static void *
-fake_prepare(void *ctx, const struct sl_model *m, struct sl_error *err)
+fake_prepare(void *ctx, const struct sl_model *m, const struct sl_model_delta *delta,
+	     struct sl_error *err)
 {
 	(void)m;
+	(void)delta;
 	(void)err;
 	return ctx;
 }
