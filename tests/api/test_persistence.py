@@ -11,7 +11,9 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
+import subprocess
 import threading
 import time
 
@@ -22,6 +24,7 @@ from apihelpers import rid
 
 LB = rid("loadBalancers", "lb")
 POOL = rid("loadBalancers", "lb", "backendAddressPools", "pool")
+PROBE = rid("loadBalancers", "lb", "probes", "hp")
 EMPTY = {"virtualNetworks": [], "networkInterfaces": [], "loadBalancers": []}
 
 
@@ -84,6 +87,12 @@ def dir_contents(state_dir):
     return out
 
 
+def probe_body(port):
+    """A change of the probe takes the whole path: a new generation each
+    (a pool's or a rule's is a journal record)."""
+    return {"properties": {"protocol": "Http", "port": port, "requestPath": "/health"}}
+
+
 def populate(api):
     api.ok("PUT", rid("virtualNetworks", "vnet"),
            h.vnet_body(["10.0.0.0/16"], {"sub": "10.0.0.0/24"}), status=201)
@@ -143,15 +152,7 @@ def test_restart_restores_everything(daemons):
     assert d3.api.snapshot() == snap2
     # three generations are kept once known good (those older than the one loaded
     # stay until three newer ones are written)
-    # stay until three newer ones are written); a pool change is one journal record,
-    # a change of another kind (a probe) a whole generation
-    before = d3.api.get("/sluice/status").json["state"]
-    d3.api.ok("PUT", POOL, {"properties": {"loadBalancerBackendAddresses": []}})
-    after = d3.api.get("/sluice/status").json["state"]
-    assert after["generation"] == before["generation"]
-    assert after["journalRecords"] == before["journalRecords"] + 1
-    d3.api.ok("PUT", rid("loadBalancers", "lb", "probes", "hp2"),
-              {"properties": {"protocol": "Tcp", "port": 80}})
+    d3.api.ok("PUT", PROBE, probe_body(8080))
     assert len(generations(d3.state_dir)) == 3
 
 
@@ -362,27 +363,19 @@ def test_good_state_file_as_written_loads(daemons, good_state, tmp_path):
     assert st["recovery"]["damaged"] is False
     assert os.path.exists(os.path.join(d.state_dir, "state.json"))
     # once three newer generations are written, state.json goes with the older ones
-    # (a probe change takes the whole path: a generation each)
     for i in range(3):
-        whole_change(d.api, i)
+        d.api.ok("PUT", PROBE, probe_body(8081 + i))
     assert not os.path.exists(os.path.join(d.state_dir, "state.json"))
     assert len(generations(d.state_dir)) == 3
 
 
-def whole_change(api, i):
-    """A change that takes the whole path (a probe: not a pool or rule), so it is
-    persisted as a new generation, not as a journal record."""
-    api.ok("PUT", rid("loadBalancers", "lb", "probes", f"extra{i}"),
-           {"properties": {"protocol": "Tcp", "port": 8000 + i}})
-
-
 def _two_generations(daemons):
-    """A populated sluiced stopped after one more change; the snapshots before and
-    after that change (the newest two generations)."""
+    """A populated sluiced stopped after one more change (of the whole path); the
+    snapshots before and after that change (the newest two generations)."""
     d = daemons.start()
     populate(d.api)
     before = d.api.snapshot()
-    whole_change(d.api, 0)
+    d.api.ok("PUT", PROBE, probe_body(8081))
     after = d.api.snapshot()
     assert d.stop() == 0
     return d, before, after
@@ -409,7 +402,7 @@ def test_damaged_newest_generation_starts_from_the_previous(daemons, how):
     assert os.path.exists(os.path.join(d.state_dir, sk["renamedTo"]))
     assert d2.api.status()["state"]["generation"] > gens[-1]
     # the lost change made again, and a clean restart says nothing of damage
-    whole_change(d2.api, 0)
+    d2.api.ok("PUT", PROBE, probe_body(8081))
     assert d2.api.snapshot() == after
     assert d2.stop() == 0
     d3 = daemons.start(workdir=d.workdir)
@@ -417,16 +410,16 @@ def test_damaged_newest_generation_starts_from_the_previous(daemons, how):
     assert d3.api.status()["state"]["recovery"]["damaged"] is False
 
 
-def test_damaged_newest_generation_keeps_journalled_changes(daemons):
-    """A pool change is a journal record after the generation then newest; the
-    clean stop folds it into a new generation. With that one damaged, the start
-    replays the previous generation's journal: the change is not lost."""
+def test_damaged_fold_is_replayed_from_the_journal(daemons):
+    """A pool change is a journal record after the newest generation; a clean
+    stop folds it into a generation of its own. Should that one be damaged, the
+    previous generation and its journal (kept with it) still hold the change."""
     d = daemons.start()
     populate(d.api)
-    d.api.ok("PUT", POOL, {"properties": {"loadBalancerBackendAddresses": [
+    r = d.api.put(POOL, {"properties": {"loadBalancerBackendAddresses": [
         h.address("a3", "10.0.0.13", "vnet")]}})
-    st = d.api.status()
-    assert st["incrementalCommits"] >= 1 and st["state"]["journalRecords"] >= 1
+    assert r.status == 200, r
+    assert d.api.status()["state"]["journalRecords"] == 1
     after = d.api.snapshot()
     assert d.stop() == 0
     gens = generations(d.state_dir)
@@ -434,8 +427,7 @@ def test_damaged_newest_generation_keeps_journalled_changes(daemons):
     d2 = daemons.start(workdir=d.workdir)
     assert d2.api.snapshot() == after
     rec = d2.api.status()["state"]["recovery"]
-    assert rec["damaged"] is True and rec["loaded"] == gen_name(gens[-2])
-    assert rec["replayedRecords"] >= 1
+    assert (rec["damaged"], rec["loaded"], rec["replayedRecords"]) == (True, gen_name(gens[-2]), 1)
 
 
 def test_every_generation_damaged_stops_sluiced(daemons):
@@ -561,35 +553,108 @@ def test_state_then_config_file(daemons, tmp_path):
     assert v["properties"]["addressSpace"]["addressPrefixes"] == ["10.0.0.0/16", "10.50.0.0/16"]
 
 
-def test_state_write_failure_refuses_the_change(daemons):
-    """When state.json cannot be written the change is refused (docs/api.md:
-    persisted before the answer): the previous configuration is published
-    again, so the dataplane runs what the API shows (a new generation with
-    the old backends), and the error is the server's (500)."""
-    import shutil
-    d = daemons.start()
-    populate(d.api)
-    snap, commits = d.api.snapshot(), d.api.commits()
-    before = d.api.request("GET", "/sluice/stats", api_version=None).json
-    gen = before["generation"]
-    saved = d.state_dir + ".saved"
-    shutil.move(d.state_dir, saved)
+def chattr_immutable(path, on):
+    subprocess.run(["chattr", "+i" if on else "-i", path], check=True, capture_output=True)
+
+
+def immutable_or_skip(workdir):
+    """Skip unless chattr +i works here and fails a write through a descriptor
+    opened before it (root with CAP_LINUX_IMMUTABLE, on ext4, XFS, Btrfs...)."""
+    if shutil.which("chattr") is None:
+        pytest.skip("chattr (e2fsprogs) is not installed")
+    probe = os.path.join(workdir, "immutable-probe")
+    with open(probe, "wb") as f:
+        f.write(b"x")
+    fd = os.open(probe, os.O_WRONLY | os.O_APPEND)
     try:
-        r = d.api.put(POOL, {"properties": {"loadBalancerBackendAddresses": [
-            h.address("a9", "10.0.0.19", "vnet")]}})
+        r = subprocess.run(["chattr", "+i", probe], capture_output=True, text=True)
+        if r.returncode != 0:
+            pytest.skip("chattr +i is refused here (it needs root and a file system with "
+                        f"the immutable flag): {r.stderr.strip()}")
+        try:
+            os.write(fd, b"y")
+            failed = False
+        except OSError:
+            failed = True
+        chattr_immutable(probe, False)
+        if not failed:
+            pytest.skip("a write to an immutable file through an open descriptor "
+                        "succeeds on this file system")
+    finally:
+        os.close(fd)
+        os.unlink(probe)
+
+
+def test_state_write_failure_refuses_the_change(daemons):
+    """When the state cannot be written the change is refused (docs/api.md:
+    persisted before the answer), on either path: a load balancer PUT (a new
+    generation) and a pool PUT (a journal record, appended to the journal
+    sluiced holds open). The previous configuration is published again, so
+    the dataplane runs what the API shows (a new generation with the old
+    backends), and the error is the server's (500). The writes fail for
+    real: the state directory and its journal made immutable (chattr +i),
+    which fails a write even through a descriptor already open."""
+    d = daemons.start()
+    immutable_or_skip(d.workdir)
+    populate(d.api)
+    journal = os.path.join(d.state_dir, "journal-%010d" % d.api.status()["state"]["generation"])
+    assert os.path.exists(journal)
+    pool_body = {"properties": {"loadBalancerBackendAddresses": [
+        h.address("a9", "10.0.0.19", "vnet")]}}
+    lb_body = d.api.get(LB).json
+    pools = lb_body["properties"]["backendAddressPools"]
+    h.child(lb_body, "backendAddressPools", "pool")["properties"][
+        "loadBalancerBackendAddresses"] = [h.address("a8", "10.0.0.18", "vnet")]
+    pools.append(h.pool("extra", [h.address("e1", "10.0.0.21", "vnet")]))
+
+    def refused(path, body):
+        snap, st = d.api.snapshot(), d.api.status()
+        files = {n: b for n, (b, _) in dir_contents(d.state_dir).items()}
+        before = d.api.request("GET", "/sluice/stats", api_version=None).json
+        r = d.api.put(path, body)
         assert r.status == 500, r
         assert r.error["code"] == "StateWriteFailed", r
         assert d.api.snapshot() == snap
-        assert d.api.commits() == commits
+        st2 = d.api.status()
+        assert (st2["commits"], st2["incrementalCommits"]) == (
+            st["commits"], st["incrementalCommits"])
         after = d.api.request("GET", "/sluice/stats", api_version=None).json
-        assert after["generation"] == gen + 2  # the change, then the previous one again
+        assert after["generation"] == before["generation"] + 2  # the change, then the previous
         assert [b["name"] for b in after["backends"]] == [b["name"] for b in before["backends"]]
+        assert {n: b for n, (b, _) in dir_contents(d.state_dir).items()} == files
+
+    chattr_immutable(journal, True)
+    try:
+        chattr_immutable(d.state_dir, True)
+        try:
+            refused(POOL, pool_body)  # the journal append fails (and cannot be cut back)
+            refused(LB, lb_body)      # the generation cannot be created
+            refused(POOL, pool_body)  # appends refused since: a generation instead, which fails
+            assert d.api.status()["state"]["appendsRefused"] is True
+        finally:
+            chattr_immutable(d.state_dir, False)
     finally:
-        shutil.move(saved, d.state_dir)
-    r = d.api.put(POOL, {"properties": {"loadBalancerBackendAddresses": [
-        h.address("a9", "10.0.0.19", "vnet")]}})
-    assert r.status == 200, r
+        chattr_immutable(journal, False)
+    st = d.api.status()
+    assert d.api.put(POOL, pool_body).status == 200  # a new generation: appends were refused
+    st2 = d.api.status()
+    assert st2["incrementalCommits"] == st["incrementalCommits"] + 1
+    assert st2["state"]["generation"] > st["state"]["generation"]
+    assert (st2["state"]["appendsRefused"], st2["state"]["journalRecords"]) == (False, 0)
+    lb_body["properties"]["backendAddressPools"] = [
+        p for p in lb_body["properties"]["backendAddressPools"] if p["name"] != "pool"]
+    lb_body["properties"]["backendAddressPools"].append(d.api.get(POOL).json)
+    assert d.api.put(LB, lb_body).status == 200
+    pool_body["properties"]["loadBalancerBackendAddresses"].append(
+        h.address("a10", "10.0.0.20", "vnet"))
+    assert d.api.put(POOL, pool_body).status == 200  # a journal record again
+    st3 = d.api.status()
+    assert st3["incrementalCommits"] == st["incrementalCommits"] + 2
+    assert st3["state"]["journalRecords"] == 1
+    snap = d.api.snapshot()
     d.kill()
     d2 = daemons.start(workdir=d.workdir)
+    assert d2.api.snapshot() == snap
     assert [a["name"] for a in d2.api.get(POOL).json["properties"][
-        "loadBalancerBackendAddresses"]] == ["a9"]
+        "loadBalancerBackendAddresses"]] == ["a9", "a10"]
+    assert d2.api.get(rid("loadBalancers", "lb", "backendAddressPools", "extra")).status == 200

@@ -54,18 +54,19 @@
 #define RULES LB1 "/loadBalancingRules/"
 
 #define FE(n, ip) "{'name':'" n "','properties':{'privateIPAddress':'" ip "'}}"
-#define A(n, ip) "{'name':'" n "','properties':{'ipAddress':'" ip "','virtualNetwork':{'id':'" VNET1 "'}}}"
+#define A(n, ip) \
+	"{'name':'" n "','properties':{'ipAddress':'" ip "','virtualNetwork':{'id':'" VNET1 "'}}}"
 #define POOL(n, addrs) "{'name':'" n "','properties':{'loadBalancerBackendAddresses':[" addrs "]}}"
 #define ADDRS(x) "{'properties':{'loadBalancerBackendAddresses':[" x "]}}"
 #define REF(lb, coll, n) "{'id':'" lb "/" coll "/" n "'}"
-#define RULE(lb, n, fe, pool, port)                                                               \
-	"{'name':'" n "','properties':{'frontendIPConfiguration':" REF(lb, "frontendIPConfigurations", fe) \
-	",'backendAddressPool':" REF(lb, "backendAddressPools", pool) ",'protocol':'Tcp','frontendPort':" \
-	port "}}"
-#define RBODY(fe, pool, port)                                                                     \
-	"{'properties':{'frontendIPConfiguration':" REF(LB1, "frontendIPConfigurations", fe)        \
-	",'backendAddressPool':" REF(LB1, "backendAddressPools", pool) ",'protocol':'Tcp','frontendPort':" \
-	port "}}"
+#define RULE(lb, n, fe, pool, port)                                                        \
+	"{'name':'" n "','properties':{'frontendIPConfiguration':"                           \
+	REF(lb, "frontendIPConfigurations", fe) ",'backendAddressPool':"                      \
+	REF(lb, "backendAddressPools", pool) ",'protocol':'Tcp','frontendPort':" port "}}"
+#define RBODY(fe, pool, port)                                                              \
+	"{'properties':{'frontendIPConfiguration':" REF(LB1, "frontendIPConfigurations", fe)  \
+	",'backendAddressPool':" REF(LB1, "backendAddressPools", pool)                         \
+	",'protocol':'Tcp','frontendPort':" port "}}"
 
 /*
  * lb1: two IPv4 frontends, pool0 (two addresses) under rule r0, nicpool

@@ -38,7 +38,8 @@
 #define RULES LB1 "/loadBalancingRules/"
 #define SUBNETS VNET1 "/subnets/"
 
-#define A(n, ip) "{'name':'" n "','properties':{'ipAddress':'" ip "','virtualNetwork':{'id':'" VNET1 "'}}}"
+#define A(n, ip) \
+	"{'name':'" n "','properties':{'ipAddress':'" ip "','virtualNetwork':{'id':'" VNET1 "'}}}"
 #define POOL(n, addrs) "{'name':'" n "','properties':{'loadBalancerBackendAddresses':[" addrs "]}}"
 #define ADDRS(x) "{'properties':{'loadBalancerBackendAddresses':[" x "]}}"
 #define REF(coll, n) "{'id':'" LB1 "/" coll "/" n "'}"
