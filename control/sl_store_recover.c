@@ -194,7 +194,8 @@ sl_scan(const char *dir, struct sl_scan *sc, struct sl_error *err)
 		sc->gens[sc->n_gens++] = (uint64_t)g;
 	}
 	closedir(d);
-	qsort(sc->gens, sc->n_gens, sizeof(sc->gens[0]), sl_cmp_desc);
+	if (sc->n_gens > 1) /* qsort() of NULL, even of 0 items, is undefined */
+		qsort(sc->gens, sc->n_gens, sizeof(sc->gens[0]), sl_cmp_desc);
 	return 0;
 }
 

@@ -15,7 +15,10 @@ change:
   round trip             the PUT's, on a kept-open connection
   request to publication GET /sluice/status lastCommitMicroseconds
   validate / compile / persist / publish
-Also: start-up to the API answering with the configuration published,
+A configuration file holds at most 16 MiB (four such load balancers): with
+more, the others are PUT one by one after the start, and the start-up time
+is that of the file's. Also: start-up to the API answering with the
+configuration published,
 resident memory before and after the configuration, per configured address.
 
   ctl_scale.py [--addresses 18000[,10,...]] [--lbs 1] [--changes 200] [--csv out.csv]
@@ -43,6 +46,7 @@ SUB, RG = "bench", "bench"
 ARM = f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Network"
 API = "?api-version=2020-05-01"
 PER_POOL = 60
+FILE_MAX = 16 << 20  # SL_CONFIG_MAX_FILE_SIZE
 
 
 def shape(addresses):
@@ -157,12 +161,25 @@ def run_one(addresses, lbs, changes):
     stop(proc, log)
     os.system(f"rm -rf {shlex.quote(os.path.join(work, 'state'))}")
     cfg = os.path.join(work, "config.json")
+    doc = config(addresses, lbs)
+    # A configuration file holds at most 16 MiB and a request body 4 MiB: the
+    # load balancers past what the file holds are PUT one by one after the start.
+    in_file, rest = doc["loadBalancers"], []
+    while len(json.dumps(dict(doc, loadBalancers=in_file))) > FILE_MAX and len(in_file) > 1:
+        in_file, rest = in_file[:-1], [in_file[-1]] + rest
     with open(cfg, "w") as f:
-        json.dump(config(addresses, lbs), f)
+        json.dump(dict(doc, loadBalancers=in_file), f)
     proc, sock, log, startup = start(work, cfg)
     try:
+        conn = slharness.UnixHTTPConnection(sock, timeout=120)
+        for res in rest:
+            conn.request("PUT", res["id"] + API, body=json.dumps(res),
+                         headers={"Content-Type": "application/json"})
+            r = conn.getresponse()
+            text = r.read()
+            if r.status not in (200, 201):
+                raise SystemExit(f"PUT {res['name']}: {r.status} {text[:300]}")
         full_rss = rss_kib(proc.pid)
-        conn = slharness.UnixHTTPConnection(sock, timeout=60)
         pools = shape(addresses)[2]
         size = min(PER_POOL, addresses)
         rows, last = [], {}
