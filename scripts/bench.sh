@@ -49,11 +49,11 @@ sl_log "throughput: 1M active flows"
 	--modes IPinIP,DNAT --no-flow-tracking-too --csv "$out/throughput-1m.csv"
 sl_log "REST update to dataplane latency"
 "$SL_PY" tests/bench/update_latency.py --updates 100 --addresses 1000 --csv "$out/update-latency.csv"
-sl_log "control plane: a one-pool change at 10 to 18,000 addresses, and on two load balancers"
+sl_log "control plane: a one-pool change at 10 to 18,000 addresses, and on four load balancers"
 "$SL_PY" tests/bench/ctl_scale.py --addresses 10,100,1000,6000,18000 --changes 200 \
 	--csv "$out/ctl-scale.csv"
-"$SL_PY" tests/bench/ctl_scale.py --addresses 18000 --lbs 2 --changes 200 \
-	--csv "$out/ctl-scale-2lb.csv"
+"$SL_PY" tests/bench/ctl_scale.py --addresses 18000 --lbs 4 --changes 200 \
+	--csv "$out/ctl-scale-4lb.csv"
 sl_log "AF_XDP ports: the XDP program's cost a packet"
 build/tests/bench/xdp_cost --csv "$out"
 sl_log "AF_XDP ports: net_af_packet beside net_af_xdp on a veth pair"

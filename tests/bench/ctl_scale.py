@@ -131,6 +131,9 @@ def start(work, cfg_path):
     deadline = time.time() + 120
     while True:
         if proc.poll() is not None or time.time() > deadline:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
             raise SystemExit("sluiced did not start; see " + log.name)
         if os.path.exists(sock):
             try:
