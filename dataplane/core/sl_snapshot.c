@@ -20,6 +20,59 @@
 
 #define SL_FRONTEND_MIN_SLOTS 16u
 
+/*
+ * Large arrays recycled. A snapshot's backends and header prefixes grow with
+ * the addresses configured; past glibc's largest mmap threshold (32 MiB)
+ * every allocation of them is freshly mapped memory, and faulting it in
+ * costs far more than the copy an incremental compilation makes into it.
+ * So the last freed array of each kind at least SL_RECYCLE_MIN bytes is
+ * kept (one spare a kind) for the next unfilled snapshot that fits in it.
+ * Control thread only, as the rest of this file.
+ */
+#define SL_RECYCLE_MIN ((size_t)8 << 20)
+
+struct sl_spare {
+	void *p;
+	size_t bytes;
+};
+
+static struct sl_spare sl_spare_backends, sl_spare_hdrs;
+
+/* `bytes` bytes (at least one), from the spare when it fits; *cap: what the block holds. */
+static void *
+sl_recycled_alloc(struct sl_spare *sp, size_t bytes, size_t *cap)
+{
+	void *p;
+
+	if (bytes == 0)
+		bytes = 1;
+	if (sp->p != NULL && sp->bytes >= bytes && sp->bytes <= 2 * bytes) {
+		p = sp->p;
+		*cap = sp->bytes;
+		sp->p = NULL;
+		sp->bytes = 0;
+		return p;
+	}
+	p = malloc(bytes);
+	*cap = p != NULL ? bytes : 0;
+	return p;
+}
+
+/* Free p (cap bytes), or keep it as the kind's spare. */
+static void
+sl_recycled_free(struct sl_spare *sp, void *p, size_t cap)
+{
+	if (p == NULL)
+		return;
+	if (cap < SL_RECYCLE_MIN) {
+		free(p);
+		return;
+	}
+	free(sp->p);
+	sp->p = p;
+	sp->bytes = cap;
+}
+
 /* calloc that returns a real allocation for a zero count too. */
 static void *
 sl_calloc_n(size_t n, size_t size)
@@ -54,9 +107,11 @@ sl_snapshot_alloc_arrays(uint32_t n_ports, uint32_t n_rules, uint32_t n_pools,
 			: malloc((n_rules ? n_rules : 1) * sizeof(*s->rules));
 	s->pools = sl_calloc_n(n_pools, sizeof(*s->pools));
 	s->backends = fill ? sl_calloc_n(n_backends, sizeof(*s->backends))
-			   : malloc((n_backends ? n_backends : 1) * sizeof(*s->backends));
+			   : sl_recycled_alloc(&sl_spare_backends,
+					       (size_t)n_backends * sizeof(*s->backends),
+					       &s->backends_cap);
 	s->hdrs = fill ? sl_calloc_n(n_hdrs, sizeof(*s->hdrs))
-		       : malloc((n_hdrs ? n_hdrs : 1) * sizeof(*s->hdrs));
+		       : sl_recycled_alloc(&sl_spare_hdrs, n_hdrs * sizeof(*s->hdrs), &s->hdrs_cap);
 	/* An empty frontend table, so lookups miss until the rules are indexed. */
 	s->frontend_slots = calloc(SL_FRONTEND_MIN_SLOTS, sizeof(*s->frontend_slots));
 	s->frontend_mask = SL_FRONTEND_MIN_SLOTS - 1;
@@ -149,8 +204,8 @@ sl_snapshot_free(struct sl_snapshot *s)
 	free(s->rules);
 	free(s->frontends);
 	free(s->pools);
-	free(s->backends);
-	free(s->hdrs);
+	sl_recycled_free(&sl_spare_backends, s->backends, s->backends_cap);
+	sl_recycled_free(&sl_spare_hdrs, s->hdrs, s->hdrs_cap);
 	free(s->frontend_slots);
 	free(s->addr_slots);
 	free(s->reply_slots);

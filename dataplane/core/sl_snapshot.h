@@ -211,6 +211,9 @@ struct sl_snapshot {
 	 */
 	uint64_t inputs_key;
 	uint8_t incremental;
+	/* bytes the backends and hdrs blocks hold when unfilled (recycled, sl_snapshot.c); else 0 */
+	size_t backends_cap;
+	size_t hdrs_cap;
 };
 
 /* Allocate an empty snapshot with room for the given counts; NULL + errno. */
