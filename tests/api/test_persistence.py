@@ -250,14 +250,18 @@ def test_kill_9_at_random_moments(daemons):
     nic_body = {"location": nic_body.get("location"), "properties": nic_body["properties"]}
     candidates = [_stream_state(d.api)]
     k = 0
+    tally = {"acknowledged": 0, "in flight": 0, "cut": 0}
     for trial in range(trials):
         if trial > 0:
             d = daemons.start(workdir=d.workdir)
         got = _stream_state(d.api)
         assert got in candidates, f"trial {trial} (seed {seed}): {got} not in {candidates}"
+        if trial > 0:
+            tally["acknowledged" if got == candidates[0] else "in flight"] += 1
         rec = d.api.status()["state"]["recovery"]
         assert rec["skipped"] == [], rec
         assert rec["cut"] is None or "cut short" in rec["cut"]["reason"], rec
+        tally["cut"] += rec["cut"] is not None
         state, inflight = got, None
         killer = threading.Timer(rng.uniform(0.0, 0.4), os.kill, (d.proc.pid, signal.SIGKILL))
         killer.start()
@@ -278,7 +282,13 @@ def test_kill_9_at_random_moments(daemons):
         print(f"trial {trial}: killed at change {k}, acknowledged {state}")
         candidates = [state, inflight]
     d = daemons.start(workdir=d.workdir)
-    assert _stream_state(d.api) in candidates
+    got = _stream_state(d.api)
+    assert got in candidates
+    tally["acknowledged" if got == candidates[0] else "in flight"] += 1
+    tally["cut"] += d.api.status()["state"]["recovery"]["cut"] is not None
+    print(f"{trials} trials, {k} changes (seed {seed}): restarted on the last acknowledged "
+          f"change {tally['acknowledged']} times, on the one in flight {tally['in flight']} "
+          f"times; a torn journal record was cut {tally['cut']} times; no generation damaged")
 
 
 def _corrupt(path, how, magic=b"sluice-state 1"):
