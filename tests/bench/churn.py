@@ -220,7 +220,7 @@ def next_change(model, rng, pools, xrules):
         m["weight"] = rng.choice([w for w in (1, 2, 5, 10, 50, 100) if w != m.get("weight", 1)])
     else:  # replace: anchors kept, every other member new (a q pool may become empty)
         keep = [m for m in members if m["anchor"]]
-        n = rng.randint(0 if pool[0] == "q" else 1, 12)
+        n = rng.randint(0 if pool[0] == "q" and extra else 1, 12)  # never a no-op
         model.pools[pool] = keep + model.fresh(pool, n, avoid=members)
     return kind, "PUT", f"{LB}/backendAddressPools/{pool}{API}", model.pool_body(pool)
 
@@ -417,7 +417,7 @@ def main(argv=None):
     ap.add_argument("--clients", type=int, default=1)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--settle", type=float, default=3.0)
-    ap.add_argument("--rss-bound", type=float, default=16.0, help="MiB")
+    ap.add_argument("--rss-bound", type=float, default=8.0, help="MiB")
     ap.add_argument("--heap-bound", type=float, default=1.0, help="MiB")
     ap.add_argument("--no-capture", action="store_true",
                     help="no FIFO: net_pcap drops what sluiced sends (no move check)")
@@ -474,7 +474,7 @@ def main(argv=None):
 
 def figures(a, rows, seconds, s0, live, final, status, moves, before, after, settled, tsec,
             trace_packets):
-    fe = {f["name"].split("/")[-1]: f for f in live.get("frontends", [])}
+    fe = {f["name"].split("/")[-1]: f for f in final.get("frontends", [])}
     lat = {}
     for col, k in (("roundTrip", 1), ("requestToPublish", 2), ("compile", 3), ("publish", 4),
                    ("persist", 5)):
