@@ -21,16 +21,15 @@ sys.path.insert(0, os.path.join(HERE, "..", "tools"))
 import slharness  # noqa: E402
 
 
-def sanitized():
-    """Whether SLUICE_BUILD was configured with -Db_sanitize."""
-    path = os.path.join(slharness.build_dir(), "meson-info", "intro-buildoptions.json")
-    with open(path) as f:
-        opts = {o["name"]: o["value"] for o in json.load(f)}
-    return opts.get("b_sanitize", "none") != "none"
+def load_churn():
+    spec = importlib.util.spec_from_file_location("sl_bench_churn", BENCH)
+    churn = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(churn)
+    return churn
 
 
 def test_churn_under_traffic_loses_nothing_and_moves_no_flow(tmp_path):
-    changes = 150 if sanitized() else 300
+    changes = 150 if load_churn().sanitized() else 300
     out = tmp_path / "churn.json"
     p = subprocess.run([sys.executable, BENCH, "--changes", str(changes), "--flows", "1000",
                         "--json", str(out)], capture_output=True, text=True, timeout=300)
@@ -47,9 +46,7 @@ def test_flow_moves_finds_a_flow_that_left_its_anchor(tmp_path):
     """The checker churn.py relies on can fail: a flow pinned to an anchor
     that later goes elsewhere is a move; leaving a non-anchor for an anchor,
     or another port's flow changing, is not."""
-    spec = importlib.util.spec_from_file_location("sl_bench_churn", BENCH)
-    churn = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(churn)
+    churn = load_churn()
     frame, pack = churn.bench_trace.frame, churn.bench_trace.struct.pack
     anchor, other = b"\x0a\x01\x00\x01", b"\x0a\x02\x00\x07"
     # (flow, destination port, backend): flow 0 leaves its anchor; flow 1
