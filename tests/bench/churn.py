@@ -54,7 +54,6 @@ import ipaddress
 import json
 import os
 import random
-import shlex
 import signal
 import subprocess
 import sys
