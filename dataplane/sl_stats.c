@@ -140,11 +140,21 @@ sl_rule_counts(void *ctx, uint32_t id, struct sl_frontend_counts *out)
 
 int
 sl_stats_frontends_carry(struct sl_lcore_stats *const *lc, unsigned int n,
-			 const struct sl_snapshot *prev, struct sl_snapshot *next)
+			 const struct sl_snapshot *prev, struct sl_snapshot *next,
+			 struct sl_frontend_deleted *deleted)
 {
 	struct sl_lcores l = {.lc = lc, .n = n};
 
-	return sl_frontend_counts_carry(prev, next, sl_rule_counts, &l);
+	return sl_frontend_counts_carry(prev, next, sl_rule_counts, &l, deleted);
+}
+
+void
+sl_stats_frontends_settle(struct sl_lcore_stats *const *lc, unsigned int n,
+			  struct sl_snapshot *next, struct sl_frontend_deleted *deleted)
+{
+	struct sl_lcores l = {.lc = lc, .n = n};
+
+	sl_frontend_counts_settle(next, deleted, sl_rule_counts, &l);
 }
 
 /* Each frontend of snap's counters (malloc'd, snap->n_frontends), or NULL. */

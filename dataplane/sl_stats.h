@@ -23,6 +23,8 @@
 #include "sl_snapshot.h"
 #include "sl_xdp_abi.h"
 
+struct sl_frontend_deleted; /* sl_frontend_stats.h */
+
 struct sl_obj_counter {
 	uint64_t packets;
 	uint64_t bytes;
@@ -176,10 +178,19 @@ void sl_stats_write_prometheus(FILE *f, struct sl_lcore_stats *const *lc, unsign
 
 /*
  * Before next replaces prev (NULL: none) as the published snapshot: carry
- * each frontend's counters over (sl_frontend_counts_carry()). 0 or -ENOMEM.
+ * each frontend's counters over (sl_frontend_counts_carry()), noting in
+ * deleted the rules next no longer has. 0 or -ENOMEM.
  */
 int sl_stats_frontends_carry(struct sl_lcore_stats *const *lc, unsigned int n,
-			     const struct sl_snapshot *prev, struct sl_snapshot *next);
+			     const struct sl_snapshot *prev, struct sl_snapshot *next,
+			     struct sl_frontend_deleted *deleted);
+
+/*
+ * Once next is published and its grace period over: what deleted's rules
+ * counted meanwhile goes to their frontends (sl_frontend_counts_settle()).
+ */
+void sl_stats_frontends_settle(struct sl_lcore_stats *const *lc, unsigned int n,
+			       struct sl_snapshot *next, struct sl_frontend_deleted *deleted);
 
 /* A rule's (backend 0) or backend's (1) packets and bytes by stable counter id, over n lcores. */
 struct sl_obj_counter sl_stats_obj_sum(struct sl_lcore_stats *const *lc, unsigned int n,

@@ -57,6 +57,7 @@
 #include "sl_config.h"
 #include "sl_control_slowpath.h"
 #include "sl_controller.h"
+#include "sl_frontend_stats.h"
 #include "sl_logging.h"
 #include "sl_metrics_http.h"
 #include "sl_pmd_config.h"
@@ -473,6 +474,7 @@ publish_snapshot(void *ctx, void *prepared)
 {
 	struct sl_daemon *d = ctx;
 	struct sl_snapshot *s = prepared;
+	struct sl_frontend_deleted deleted;
 	uint64_t us;
 
 	d->generation = s->generation;
@@ -482,9 +484,12 @@ publish_snapshot(void *ctx, void *prepared)
 		if (d->xdp[p] != NULL)
 			sl_xdp_sync_begin(d->xdp[p], s);
 	/* each frontend's counters count on from the current snapshot's */
-	if (sl_stats_frontends_carry(d->stats, d->n_workers, sl_publisher_current(&d->pub), s) < 0)
+	if (sl_stats_frontends_carry(d->stats, d->n_workers, sl_publisher_current(&d->pub), s,
+				     &deleted) < 0)
 		MAIN_LOG(ERR, "frontend counters: out of memory: some may start again from 0\n");
 	us = sl_publish(&d->pub, s);
+	/* what deleted rules counted until the workers left the old snapshot */
+	sl_stats_frontends_settle(d->stats, d->n_workers, s, &deleted);
 	/*
 	 * Drop the neighbours this compilation did not ask for; an incremental
 	 * one asked only for those of what it changed, so it leaves them all

@@ -25,6 +25,16 @@ soak_crash() {
 		tests/api/test_persistence.py -k kill_9_at_random_moments
 }
 
+soak_register churn "10,000 REST changes under full-rate traffic, then 1,000 under ASan (SOAK_CHURN_CHANGES, SOAK_CHURN_ASAN_CHANGES)"
+soak_churn() {
+	sl_build build-asan -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false &&
+		env SLUICE_BUILD=build "$SL_PY" tests/bench/churn.py \
+			--changes "${SOAK_CHURN_CHANGES:-10000}" &&
+		env SLUICE_BUILD=build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+			UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 "$SL_PY" tests/bench/churn.py \
+			--changes "${SOAK_CHURN_ASAN_CHANGES:-1000}"
+}
+
 if [ "${1:-}" = --list ]; then
 	for n in "${SOAK_ORDER[@]}"; do
 		printf '  %-10s %s\n' "$n" "${SOAK_DOC[$n]}"

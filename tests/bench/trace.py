@@ -37,20 +37,23 @@ def csum(data):
     return (~t) & 0xFFFF
 
 
-def frame(i, frame_len, proto, v6, n_frontends, dport=80):
-    """Frame i (flow i): frame_len bytes without FCS (at least the headers)."""
+def frame(i, frame_len, proto, v6, n_frontends, dport=80, flags=0x10, dst=None):
+    """Frame i (flow i): frame_len bytes without FCS (at least the headers).
+    flags: TCP's (0x10 ACK, 0x02 SYN); dst: the destination address (bytes),
+    else frontend i mod n_frontends."""
     if v6:
         src = bytes.fromhex("20010db8") + struct.pack("!IQ", i >> 16, 0x1000000 + (i & 0xFFFF))
     else:
         src = struct.pack("!I", 0xC6120000 + (i % 131072))
-    dst = frontend(i % n_frontends, v6)
+    if dst is None:
+        dst = frontend(i % n_frontends, v6)
     sport = 1024 + (i // 131072) * 7 + (i * 7919) % 60000
     l3_len = 40 if v6 else 20
     l4_len = 20 if proto == "tcp" else 8
     payload = max(0, frame_len - 14 - l3_len - l4_len)
     body = bytes(payload)
     if proto == "tcp":
-        l4 = bytearray(struct.pack("!HHIIBBHHH", sport & 0xFFFF, dport, 1000, 1, 0x50, 0x10, 65535, 0, 0)) + body
+        l4 = bytearray(struct.pack("!HHIIBBHHH", sport & 0xFFFF, dport, 1000, 1, 0x50, flags, 65535, 0, 0)) + body
     else:
         l4 = bytearray(struct.pack("!HHHH", sport & 0xFFFF, dport, 8 + payload, 0)) + body
     nh = 6 if proto == "tcp" else 17

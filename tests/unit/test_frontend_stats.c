@@ -168,7 +168,7 @@ test_counts_carried_across_snapshots(void **state)
 
 	(void)state;
 	a = compile(DOC(VNETS, LB1(FE1 "," FE6, R1 "," R2_ON("fe1", "pool1") "," R6)));
-	assert_int_equal(sl_frontend_counts_carry(NULL, a, counts_of, rule_count), 0);
+	assert_int_equal(sl_frontend_counts_carry(NULL, a, counts_of, rule_count, NULL), 0);
 	assert_frontend(a, "lb1/fe1", 0, 0);
 	traffic(a, "lb1/r1", 10);
 	traffic(a, "lb1/r2", 5);
@@ -178,7 +178,7 @@ test_counts_carried_across_snapshots(void **state)
 
 	/* r2 deleted: fe1 keeps its 5 packets */
 	b = compile(DOC(VNETS, LB1(FE1 "," FE6, R1 "," R6)));
-	assert_int_equal(sl_frontend_counts_carry(a, b, counts_of, rule_count), 0);
+	assert_int_equal(sl_frontend_counts_carry(a, b, counts_of, rule_count, NULL), 0);
 	assert_frontend(b, "lb1/fe1", 15, 2);
 	assert_frontend(b, "lb1/fe6", 3, 1);
 	traffic(b, "lb1/r1", 2);
@@ -187,7 +187,7 @@ test_counts_carried_across_snapshots(void **state)
 	/* r2 back, on fe6: its counter id (and past 5 packets) is r2's, fe6 gets none of them */
 	c = compile(DOC(VNETS, LB1(FE1 "," FE6, R1 "," R2_ON("fe6", "pool6") "," R6)));
 	assert_int_equal(sl_test_rule(c, "lb1/r2")->counter_id, sl_test_rule(a, "lb1/r2")->counter_id);
-	assert_int_equal(sl_frontend_counts_carry(b, c, counts_of, rule_count), 0);
+	assert_int_equal(sl_frontend_counts_carry(b, c, counts_of, rule_count, NULL), 0);
 	assert_frontend(c, "lb1/fe1", 17, 3);
 	assert_frontend(c, "lb1/fe6", 3, 1);
 	traffic(c, "lb1/r2", 4);
@@ -198,18 +198,18 @@ test_counts_carried_across_snapshots(void **state)
 	/* frontends are matched by name, not position: fe6 listed first now */
 	d = compile(DOC(VNETS, LB1(FE6 "," FE1, R1 "," R2_ON("fe6", "pool6") "," R6)));
 	assert_int_equal(frontend(d, "lb1/fe6"), 0);
-	assert_int_equal(sl_frontend_counts_carry(c, d, counts_of, rule_count), 0);
+	assert_int_equal(sl_frontend_counts_carry(c, d, counts_of, rule_count, NULL), 0);
 	assert_frontend(d, "lb1/fe6", 8, 3);
 	assert_frontend(d, "lb1/fe1", 17, 3);
 
 	/* fe6 and its rules gone, then back: it starts again from 0 */
 	e = compile(DOC(VNETS, LB1(FE1, R1)));
-	assert_int_equal(sl_frontend_counts_carry(d, e, counts_of, rule_count), 0);
+	assert_int_equal(sl_frontend_counts_carry(d, e, counts_of, rule_count, NULL), 0);
 	assert_int_equal(e->n_frontends, 1);
 	assert_frontend(e, "lb1/fe1", 17, 3);
 	sl_snapshot_free(a);
 	a = compile(DOC(VNETS, LB1(FE1 "," FE6, R1 "," R2_ON("fe6", "pool6") "," R6)));
-	assert_int_equal(sl_frontend_counts_carry(e, a, counts_of, rule_count), 0);
+	assert_int_equal(sl_frontend_counts_carry(e, a, counts_of, rule_count, NULL), 0);
 	assert_frontend(a, "lb1/fe6", 0, 0);
 	assert_frontend(a, "lb1/fe1", 17, 3);
 	traffic(a, "lb1/r6", 6);
@@ -247,7 +247,7 @@ test_unchanged_rules_keep_bases(void **state)
 	traffic(a, "lb1/r2", 5);
 	/* r2 leaves fe1: fe1's base holds its 5 packets */
 	b = compile(DOC(VNETS, LB1(FE1 "," FE6, R1 "," R6)));
-	assert_int_equal(sl_frontend_counts_carry(a, b, counting_counts_of, rule_count), 0);
+	assert_int_equal(sl_frontend_counts_carry(a, b, counting_counts_of, rule_count, NULL), 0);
 	assert_frontend(b, "lb1/fe1", 5, 1);
 	/* pool1 gets another member: the same rules, the same bases, no counter read */
 	c = compile(DOC(VNETS, LBX("Standard", FRONTENDS(FE1 "," FE6) ","
@@ -256,13 +256,96 @@ test_unchanged_rules_keep_bases(void **state)
 					 POOL6) "," RULES(R1 "," R6))));
 	traffic(b, "lb1/r1", 4);
 	reads_before = reads;
-	assert_int_equal(sl_frontend_counts_carry(b, c, counting_counts_of, rule_count), 0);
+	assert_int_equal(sl_frontend_counts_carry(b, c, counting_counts_of, rule_count, NULL), 0);
 	assert_int_equal(reads, reads_before);
 	assert_frontend(c, "lb1/fe1", 9, 2);
 	assert_memory_equal(&c->frontends[0].base, &b->frontends[0].base, sizeof(b->frontends[0].base));
 	sl_snapshot_free(a);
 	sl_snapshot_free(b);
 	sl_snapshot_free(c);
+}
+
+/*
+ * A rule deleted under traffic: the workers count on it until they leave
+ * the old snapshot (the publication's grace period), after the bases were
+ * set. Settling adds those counts to its frontend (without it fe1 would
+ * lose them: a churn of rules under full-rate traffic lost 108 no_backend
+ * drops of 4,002,540 from the frontends' counters).
+ */
+static void
+test_deleted_rule_counts_until_the_grace_period_ends(void **state)
+{
+	struct sl_snapshot *a, *b, *c;
+	struct sl_frontend_deleted del;
+
+	(void)state;
+	a = compile(DOC(VNETS, LB1(FE1 "," FE6, R1 "," R2_ON("fe1", "pool1") "," R6)));
+	assert_int_equal(sl_frontend_counts_carry(NULL, a, counts_of, rule_count, &del), 0);
+	assert_int_equal(del.n, 0);
+	traffic(a, "lb1/r1", 10);
+	traffic(a, "lb1/r2", 5);
+	b = compile(DOC(VNETS, LB1(FE1 "," FE6, R1 "," R6)));
+	assert_int_equal(sl_frontend_counts_carry(a, b, counts_of, rule_count, &del), 0);
+	assert_int_equal(del.n, 1);
+	assert_int_equal(del.v[0].counter_id, sl_test_rule(a, "lb1/r2")->counter_id);
+	assert_int_equal(del.v[0].frontend, frontend(b, "lb1/fe1"));
+	traffic(a, "lb1/r2", 4); /* a worker still on a */
+	assert_frontend(b, "lb1/fe1", 15, 2);
+	sl_frontend_counts_settle(b, &del, counts_of, rule_count);
+	assert_int_equal(del.n, 0);
+	assert_null(del.v);
+	assert_frontend(b, "lb1/fe1", 19, 3);
+	traffic(b, "lb1/r1", 1);
+	assert_frontend(b, "lb1/fe1", 20, 4);
+	/* fe1 itself deleted with its rule: nothing to settle into */
+	c = compile(DOC(VNETS, LBX("Standard", FRONTENDS(FE6) "," POOLS(POOL1 "," POOL6) ","
+				   RULES(R6))));
+	assert_int_equal(sl_frontend_counts_carry(b, c, counts_of, rule_count, &del), 0);
+	assert_int_equal(del.n, 0);
+	sl_frontend_counts_settle(c, &del, counts_of, rule_count);
+	sl_frontend_counts_settle(c, NULL, counts_of, rule_count);
+	assert_frontend(c, "lb1/fe6", 0, 0);
+	sl_snapshot_free(a);
+	sl_snapshot_free(b);
+	sl_snapshot_free(c);
+}
+
+/* Each read finds one more packet: the workers count while the bases are set. */
+static void
+growing_counts_of(void *ctx, uint32_t rule_id, struct sl_frontend_counts *out)
+{
+	rule_count[rule_id].packets++;
+	counts_of(ctx, rule_id, out);
+}
+
+/*
+ * Each rule's counters are read once per carry: a rule read twice (for its
+ * old frontend's total, then for its new frontend's sum) would lose what it
+ * counted between the two reads.
+ */
+static void
+test_carry_reads_each_rule_once(void **state)
+{
+	struct sl_snapshot *a, *b;
+	struct sl_frontend_counts *all;
+
+	(void)state;
+	a = compile(DOC(VNETS, LB1(FE1 "," FE6, R1 "," R2_ON("fe1", "pool1") "," R6)));
+	assert_int_equal(sl_frontend_counts_carry(NULL, a, counts_of, rule_count, NULL), 0);
+	traffic(a, "lb1/r1", 10);
+	traffic(a, "lb1/r2", 5);
+	/* r2 moves to fe6: fe1 keeps what r1 and r2 counted, to the packet */
+	b = compile(DOC(VNETS, LB1(FE1 "," FE6, R1 "," R2_ON("fe6", "pool6") "," R6)));
+	assert_int_equal(sl_frontend_counts_carry(a, b, growing_counts_of, rule_count, NULL), 0);
+	all = calloc(b->n_frontends, sizeof(*all));
+	assert_non_null(all);
+	sl_frontend_counts_read(b, counts_of, rule_count, all);
+	assert_int_equal(all[frontend(b, "lb1/fe1")].packets,
+			 rule_count[sl_test_rule(b, "lb1/r1")->counter_id].packets +
+				 rule_count[sl_test_rule(b, "lb1/r2")->counter_id].packets);
+	free(all);
+	sl_snapshot_free(a);
+	sl_snapshot_free(b);
 }
 
 /* Hand-built snapshots (no frontends, or a rule whose index is out of range) read as nothing. */
@@ -279,10 +362,10 @@ test_rules_without_frontend(void **state)
 	s->rules[1].frontend_index = 1; /* beyond n_frontends below */
 	rule_count[1].packets = 7;
 	rule_count[2].packets = 100;
-	assert_int_equal(sl_frontend_counts_carry(NULL, s, counts_of, rule_count), 0);
+	assert_int_equal(sl_frontend_counts_carry(NULL, s, counts_of, rule_count, NULL), 0);
 	assert_int_equal(sl_snapshot_alloc_frontends(s, 1), 0);
 	snprintf(s->frontends[0].name, sizeof(s->frontends[0].name), "x/fe");
-	assert_int_equal(sl_frontend_counts_carry(NULL, s, counts_of, rule_count), 0);
+	assert_int_equal(sl_frontend_counts_carry(NULL, s, counts_of, rule_count, NULL), 0);
 	sl_frontend_counts_read(s, counts_of, rule_count, out);
 	assert_int_equal(out[0].packets, 0);
 	rule_count[1].packets += 3;
@@ -300,6 +383,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_counts_carried_across_snapshots, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_unchanged_rules_keep_bases, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deleted_rule_counts_until_the_grace_period_ends,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_carry_reads_each_rule_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rules_without_frontend, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
