@@ -71,6 +71,7 @@ port_segments(const struct sl_port_cfg *cfg, const struct rte_eth_dev_info *info
 	uint32_t frame = sl_port_max_frame(cfg);
 	bool chains = cfg->scatter == SL_SCATTER_ON ||
 		      (cfg->scatter == SL_SCATTER_AUTO && frame > mbuf_size);
+	const char *cannot = NULL;
 	char d[320];
 
 	if (info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
@@ -80,20 +81,17 @@ port_segments(const struct sl_port_cfg *cfg, const struct rte_eth_dev_info *info
 	if (info->rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER)
 		conf->rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
 	else if (!port_chains_anyway(info))
-		snprintf(d, sizeof(d), "%s: MTU %u makes frames of up to %u bytes, one mbuf holds %u "
-			 "(mbufSize) and the device (%s) cannot scatter a frame over several: set "
-			 "mbufSize to at least %u", cfg->device, cfg->mtu ? cfg->mtu : 1500, frame, mbuf_size,
-			 info->driver_name, frame);
-	else
-		d[0] = '\0';
-	if (d[0] == '\0' && !(conf->txmode.offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) &&
+		cannot = "scatter a frame over several";
+	if (cannot == NULL && !(conf->txmode.offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) &&
 	    !port_chains_anyway(info))
-		snprintf(d, sizeof(d), "%s: MTU %u makes frames of up to %u bytes, one mbuf holds %u "
-			 "(mbufSize) and the device (%s) cannot send a frame of several: set "
-			 "mbufSize to at least %u", cfg->device, cfg->mtu ? cfg->mtu : 1500, frame, mbuf_size,
-			 info->driver_name, frame);
-	if (d[0] != '\0')
+		cannot = "send a frame of several";
+	if (cannot != NULL) {
+		snprintf(d, sizeof(d), "%s: MTU %u makes frames of up to %u bytes, one mbuf holds "
+			 "%u (mbufSize) and the device (%s) cannot %s: set mbufSize to at least %u",
+			 cfg->device, cfg->mtu ? cfg->mtu : 1500, frame, mbuf_size, info->driver_name,
+			 cannot, frame);
 		return port_fail(err, cfg, -EINVAL, "%s%.0s", d);
+	}
 	PORT_LOG(INFO, "%s: frames of up to %u bytes in mbufs of %u: RX scatter%s\n", cfg->name,
 		 frame, mbuf_size, port_chains_anyway(info) ? " (the PMD's own)" : "");
 	return 0;

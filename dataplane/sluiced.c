@@ -1056,9 +1056,8 @@ main(int argc, char **argv)
 			 "%s\n", n_mbufs, d.pmd.mbuf_size,
 			 (double)n_mbufs * (room + sizeof(struct rte_mbuf)) / (1 << 20),
 			 rte_strerror(rte_errno));
-	MAIN_LOG(INFO, "mbuf pool: %u mbufs of %u bytes (%.0f MiB)\n",
-	       n_mbufs, d.pmd.mbuf_size,
-	       (double)n_mbufs * (room + sizeof(struct rte_mbuf)) / (1 << 20));
+	MAIN_LOG(INFO, "mbuf pool: %u mbufs of %u bytes (%.0f MiB)\n", n_mbufs, d.pmd.mbuf_size,
+		 (double)n_mbufs * (room + sizeof(struct rte_mbuf)) / (1 << 20));
 	for (uint32_t p = 0; p < d.pmd.n_ports; p++) {
 		if (sl_port_start(d.port_ids[p], &d.pmd.ports[p], queues_per_port[p], tx_per_port[p],
 				  mp, &err) != 0)
