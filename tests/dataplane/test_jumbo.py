@@ -86,10 +86,24 @@ def split_ext():
 SPLIT = split_ext()
 
 
+def reply(fam):
+    """The DNAT backend's 9000-byte answer to the DNAT case of family fam."""
+    be, cl = h.be_addr(1, 1, 11, v6=fam == 6), h.client(10 + fam, v6=fam == 6)
+    l3 = IPv6(src=be, dst=cl) if fam == 6 else IP(src=be, dst=cl, flags="DF", id=9)
+    hdr = 60 if fam == 6 else 40
+    p = Ether(dst=h.SLUICE_MAC, src=h.mac_of(be)) / l3 / \
+        TCP(sport=8080, dport=40010 + fam, flags="A") / Raw(PAYLOAD[::-1][:SIZE - hdr])
+    return Ether(raw(p))
+
+
+REPLIES = [(fam, reply(fam)) for fam in (4, 6)]
+
+
 def run(mtu, mbuf_size=None, packets=None):
     kw = {"mbuf_size": mbuf_size} if mbuf_size else {}
-    return h.run(CONFIG, packets or [p for _, p in CASES] + [SPLIT], NEIGHBOURS, mtu=mtu,
-                 timeout=90, **kw)
+    if packets is None:
+        packets = [p for _, p in CASES] + [SPLIT] + [p for _, p in REPLIES]
+    return h.run(CONFIG, packets, NEIGHBOURS, mtu=mtu, timeout=90, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -174,14 +188,15 @@ def test_every_mode_forwards_jumbo(request, which):
     if which == "chained":
         # the split-header frame is dropped, every jumbo forwarded
         assert h.drops_nonzero(s) == {"segmented": 1}, h.drops_nonzero(s)
-        assert len(outs) == n
+        assert len(outs) == n + len(REPLIES)
     else:
         # one mbuf holds the whole frame: the headers are in it, it is forwarded
         assert h.drops_nonzero(s) == {}
-        assert len(outs) == n + 1
-    assert s["rx"] == n + 1
+        assert len(outs) == n + 1 + len(REPLIES)
+    assert s["rx"] == n + 1 + len(REPLIES)
     for (key, p_in), p_out in zip(CASES, outs):
         check_forwarded(key, p_in, p_out)
+    check_replies(r)
     rules = h.rule_counters(s)
     for (name, _, fam, _), _ in CASES:
         assert rules[f"{name}/tcp{fam}"]["bytes"] >= SIZE
@@ -200,8 +215,10 @@ def test_fits_or_too_big(too_big):
     fits = [(k, p) for k, p in CASES if k[3] == 0]
     assert h.drops_nonzero(s) == {"mtu_exceeded": len(tunnels), "segmented": 1}
     assert s["paths"]["icmp_sent"] == len(tunnels)
-    fwd = [p for p in too_big.out if ICMP not in p and ICMPv6PacketTooBig not in p]
+    fwd = [p for p in too_big.out if ICMP not in p and ICMPv6PacketTooBig not in p and
+           p[TCP].sport != 80]
     assert len(fwd) == len(fits)
+    check_replies(too_big)
     for (key, p_in), p_out in zip(fits, fwd):
         check_forwarded(key, p_in, p_out)
     icmps = [p for p in too_big.out if ICMP in p or ICMPv6PacketTooBig in p]
@@ -233,6 +250,30 @@ def test_fits_or_too_big(too_big):
         while total >> 16:
             total = (total & 0xFFFF) + (total >> 16)
         assert total == 0xFFFF
+
+
+def check_replies(r):
+    """The DNAT backend's 9000-byte answers leave from the frontend, whole."""
+    assert r.stats["paths"]["reply"] == len(REPLIES)
+    for fam, p_in in REPLIES:
+        L3 = IPv6 if fam == 6 else IP
+        got = [p for p in r.out if L3 in p and TCP in p and p[TCP].sport == 80 and
+               p[TCP].dport == 40010 + fam]
+        assert len(got) == 1, fam
+        p_out = got[0]
+        assert p_out[Ether].dst == h.CLIENT_MAC and p_out[Ether].src == h.SLUICE_MAC
+        assert len(raw(p_out)) == 14 + SIZE
+        exp = L3(ip_in(p_in))
+        exp.src = h.fe_addr(1, 10, v6=fam == 6)
+        exp[TCP].sport = 80
+        exp[TCP].chksum = None
+        if fam == 4:
+            exp.ttl -= 1
+            exp.chksum = None
+        else:
+            exp.hlim -= 1
+        assert h.ip_bytes(p_out) == raw(exp)
+        h.check_checksums(h.ip_bytes(p_out))
 
 
 def start_refused(profile):
