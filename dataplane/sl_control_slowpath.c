@@ -567,35 +567,11 @@ sl_control_slowpath_write_json(FILE *f, const struct sl_control_slowpath *sp, ui
 	fprintf(f, "]\n}\n");
 }
 
-/*
- * The TAP of a port whose MTU is not the device default carries it (the
- * kernel interface gets that MTU), and frames longer than one mbuf in
- * chains both ways (net_tap scatters into several mbufs when asked).
- */
+/* A TAP for port p: a kernel interface with the port's MAC. */
 static int
-sp_tap_mtu(uint16_t pid, const struct sl_port_cfg *pc, struct rte_mempool *mp,
-	   struct rte_eth_conf *conf)
-{
-	struct rte_eth_dev_info info;
-	uint32_t room = rte_pktmbuf_data_room_size(mp) - RTE_PKTMBUF_HEADROOM;
-	int rc = rte_eth_dev_info_get(pid, &info);
-
-	if (rc != 0 || pc->mtu == 0)
-		return rc;
-	conf->rxmode.mtu = pc->mtu;
-	if (sl_port_max_frame(pc) > room && (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER))
-		conf->rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
-	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
-		conf->txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-	return 0;
-}
-
-/* A TAP for port p: a kernel interface with the port's MAC (and MTU). */
-static int
-sp_tap_create(struct sl_control_slowpath *sp, uint16_t p, const struct sl_port_cfg *pc,
+sp_tap_create(struct sl_control_slowpath *sp, uint16_t p, const char *ifname,
 	      struct rte_mempool *mp, char *err, size_t err_len)
 {
-	const char *ifname = pc->tap_name;
 	char name[32], args[200], macs[24];
 	uint16_t pid;
 	struct rte_eth_conf conf;
@@ -615,9 +591,7 @@ sp_tap_create(struct sl_control_slowpath *sp, uint16_t p, const struct sl_port_c
 		return -1;
 	}
 	memset(&conf, 0, sizeof(conf));
-	if ((rc = sp_tap_mtu(pid, pc, mp, &conf)) != 0 ||
-	    (rc = rte_eth_dev_configure(pid, 1, 1, &conf)) != 0 ||
-	    (pc->mtu != 0 && (rc = rte_eth_dev_set_mtu(pid, pc->mtu)) != 0) ||
+	if ((rc = rte_eth_dev_configure(pid, 1, 1, &conf)) != 0 ||
 	    (rc = rte_eth_rx_queue_setup(pid, 0, 512, rte_eth_dev_socket_id(pid), NULL, mp)) != 0 ||
 	    (rc = rte_eth_tx_queue_setup(pid, 0, 512, rte_eth_dev_socket_id(pid), NULL)) != 0 ||
 	    (rc = rte_eth_dev_start(pid)) != 0) {
@@ -686,7 +660,7 @@ sl_control_slowpath_create(const struct sl_pmd_config *cfg, const uint16_t *port
 			if (workers[w].txq[p] != NULL)
 				sp->sp[p].inject_worker = (int16_t)w;
 		if (cfg->ports[p].tap_name[0] != '\0' &&
-		    sp_tap_create(sp, p, &cfg->ports[p], mp, err, err_len) != 0) {
+		    sp_tap_create(sp, p, cfg->ports[p].tap_name, mp, err, err_len) != 0) {
 			sl_control_slowpath_free(sp);
 			return NULL;
 		}
