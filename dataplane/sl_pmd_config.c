@@ -296,7 +296,7 @@ pc_known(const struct sl_where *w)
 		"name", "device", "devargs", "rxQueues", "rxDescriptors", "txDescriptors", "mtu",
 		"rss", "promiscuous", "macAddress", "ipv4Address", "ipv6Address", "gateway",
 		"neighbours", "extraMbufs", "description", "vlanId", "exceptionPath",
-		"neighbourDiscovery",
+		"neighbourDiscovery", "scatter",
 	};
 	const cJSON *it;
 
@@ -399,6 +399,44 @@ pc_af_xdp(const struct sl_where *w, struct sl_port_cfg *pc)
 	return 0;
 }
 
+/* "scatter": absent (SL_SCATTER_AUTO), true or false. */
+static int
+pc_scatter(const struct sl_where *w, struct sl_port_cfg *pc)
+{
+	uint8_t on = 0;
+	int rc = sl_where_bool(w, "scatter", &on);
+
+	if (rc <= 0)
+		return rc;
+	pc->scatter = on ? SL_SCATTER_ON : SL_SCATTER_OFF;
+	return 0;
+}
+
+/*
+ * A port with scatter false takes frames of its MTU in one mbuf: the
+ * profile's mbufSize must hold them.
+ */
+static int
+pc_check_mbuf_size(const struct sl_pmd_config *c, const char *ports_path, const char *file,
+		   struct sl_error *err)
+{
+	char path[SL_JSON_PATH_MAX], item[SL_JSON_PATH_MAX];
+
+	for (uint32_t i = 0; i < c->n_ports; i++) {
+		const struct sl_port_cfg *pc = &c->ports[i];
+		if (pc->scatter != SL_SCATTER_OFF || sl_port_max_frame(pc) <= c->mbuf_size)
+			continue;
+		sl_json_path_index(item, ports_path, i);
+		sl_json_path_key(path, item, "scatter");
+		return sl_error_set(err, "InvalidPortProfile", file, path,
+				    "port %s: mtu %u makes frames of up to %u bytes, more than one "
+				    "mbuf holds (mbufSize %u): raise mbufSize to at least %u, or let "
+				    "the port scatter", pc->name, pc->mtu, sl_port_max_frame(pc),
+				    c->mbuf_size, sl_port_max_frame(pc));
+	}
+	return 0;
+}
+
 /* One port (sl_json_parse_list() parser); ctx is the profile's where. */
 static int
 pc_port(void *ctx, void *item, uint32_t i, const cJSON *o, const char *path)
@@ -433,6 +471,8 @@ pc_port(void *ctx, void *item, uint32_t i, const cJSON *o, const char *path)
 	if (v != 0 && v < 576)
 		return pc_fail(&w, NULL, "InvalidPortProfile", "mtu must be at least 576", NULL);
 	pc->mtu = (uint16_t)v;
+	if ((rc = pc_scatter(&w, pc)) != 0)
+		return rc;
 	if ((rc = pc_uint(&w, "extraMbufs", 0, 16u << 20, 0, &v)) != 0)
 		return rc;
 	pc->extra_mbufs = v;
@@ -490,6 +530,9 @@ sl_pmd_config_load(const char *path, struct sl_pmd_config *out, struct sl_error 
 		goto out;
 	}
 	w.obj = root;
+	if ((rc = pc_uint(&w, "mbufSize", SL_MBUF_SIZE_DEFAULT, SL_MBUF_SIZE_MAX,
+			  SL_MBUF_SIZE_DEFAULT, &out->mbuf_size)) != 0)
+		goto out;
 	rc = sl_where_array(&w, "ports", false, &ports, ports_path);
 	if (rc >= 0 && cJSON_GetArraySize(ports) == 0)
 		rc = pc_fail(&w, "ports", "InvalidPortProfile", "expected a non-empty list of ports",
@@ -499,6 +542,8 @@ sl_pmd_config_load(const char *path, struct sl_pmd_config *out, struct sl_error 
 	else if (rc >= 0)
 		rc = sl_json_parse_list(err, ports, ports_path, path, NULL, sizeof(*out->ports),
 					(void **)&out->ports, &out->n_ports, pc_port, &w);
+	if (rc == 0)
+		rc = pc_check_mbuf_size(out, ports_path, path, err);
 out:
 	cJSON_Delete(root);
 	free(text);

@@ -25,6 +25,25 @@
 #define SL_MAX_NEIGHBOURS 1024
 #define SL_IFNAME_MAX 16 /* IFNAMSIZ */
 
+/*
+ * The mbuf data room (bytes a frame may have in one mbuf, the headroom
+ * apart): mbufSize of the profile, RTE_MBUF_DEFAULT_DATAROOM unless set.
+ */
+#define SL_MBUF_SIZE_DEFAULT 2048
+#define SL_MBUF_SIZE_MAX 16384
+/*
+ * A port's largest frame is its MTU (the largest IP packet) plus this:
+ * Ethernet 14, one 802.1Q tag 4, and the FCS 4 a device may leave on it.
+ */
+#define SL_FRAME_OVERHEAD 22
+
+/* How a port carries frames longer than one mbuf holds ("scatter" in a profile). */
+enum sl_scatter {
+	SL_SCATTER_AUTO = 0, /* absent: RX scatter when the MTU's frames need it */
+	SL_SCATTER_OFF,      /* false: never; the profile's mbufSize must hold a frame */
+	SL_SCATTER_ON,       /* true: RX scatter whatever the MTU */
+};
+
 struct sl_port_cfg {
 	char name[SL_PORT_NAME_MAX];      /* label used in logs and stats */
 	char device[SL_PORT_NAME_MAX];    /* "net_pcap0", "0000:3b:00.0", ... */
@@ -33,6 +52,7 @@ struct sl_port_cfg {
 	uint16_t rx_desc;
 	uint16_t tx_desc;
 	uint16_t mtu;                     /* 0 = leave the device default */
+	uint8_t scatter;                  /* enum sl_scatter */
 	uint32_t extra_mbufs;             /* mbufs the device holds beyond its rings
 					   * (net_pcap infinite_rx keeps the whole file) */
 	uint64_t rss_hf;                  /* RTE_ETH_RSS_* bits; 0 = no RSS */
@@ -54,7 +74,15 @@ struct sl_port_cfg {
 struct sl_pmd_config {
 	struct sl_port_cfg *ports;
 	uint32_t n_ports;
+	uint32_t mbuf_size; /* data room of each mbuf (mbufSize), headroom apart */
 };
+
+/* The largest frame port c receives: its MTU (1500 when the device's) and SL_FRAME_OVERHEAD. */
+static inline uint32_t
+sl_port_max_frame(const struct sl_port_cfg *c)
+{
+	return (uint32_t)(c->mtu ? c->mtu : 1500) + SL_FRAME_OVERHEAD;
+}
 
 /*
  * Read a profile. Returns 0, or -EINVAL/-ENOMEM/-ENOENT with *err filled

@@ -3,12 +3,14 @@
  * sl_port.c: port probing and set-up from a profile (see sl_port.h).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <rte_dev.h>
 #include <rte_ethdev.h>
 #include <rte_log.h>
+#include <rte_mbuf.h>
 
 #include "sl_logging.h"
 #include "sl_port.h"
@@ -42,6 +44,56 @@ sl_port_probe(const struct sl_port_cfg *cfg, uint16_t *port_id, struct sl_error 
 	rc = rte_eth_dev_get_port_by_name(cfg->device, port_id);
 	if (rc != 0)
 		return port_fail(err, cfg, -ENODEV, "device %s probed but no ethdev: %s", cfg->device);
+	return 0;
+}
+
+/*
+ * net_pcap chains a frame longer than one mbuf over several and sends
+ * chains (rte_pktmbuf_read), but offers neither offload by name.
+ */
+static bool
+port_chains_anyway(const struct rte_eth_dev_info *info)
+{
+	return info->driver_name != NULL && strcmp(info->driver_name, "net_pcap") == 0;
+}
+
+/*
+ * Frames longer than one mbuf (the port's MTU past the mbuf size, or
+ * scatter true): RX scatter and multi-segment TX, where the device offers
+ * them; a device that offers neither is refused, naming the mbuf size that
+ * would do. Multi-segment TX is asked for wherever offered: a chain that
+ * came in on one port may leave by another.
+ */
+static int
+port_segments(const struct sl_port_cfg *cfg, const struct rte_eth_dev_info *info,
+	      uint32_t mbuf_size, struct rte_eth_conf *conf, struct sl_error *err)
+{
+	uint32_t frame = sl_port_max_frame(cfg);
+	bool chains = cfg->scatter == SL_SCATTER_ON ||
+		      (cfg->scatter == SL_SCATTER_AUTO && frame > mbuf_size);
+	const char *cannot = NULL;
+	char d[320];
+
+	if (info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+		conf->txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	if (!chains)
+		return 0;
+	if (info->rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER)
+		conf->rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+	else if (!port_chains_anyway(info))
+		cannot = "scatter a frame over several";
+	if (cannot == NULL && !(conf->txmode.offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) &&
+	    !port_chains_anyway(info))
+		cannot = "send a frame of several";
+	if (cannot != NULL) {
+		snprintf(d, sizeof(d), "%s: MTU %u makes frames of up to %u bytes, one mbuf holds "
+			 "%u (mbufSize) and the device (%s) cannot %s: set mbufSize to at least %u",
+			 cfg->device, cfg->mtu ? cfg->mtu : 1500, frame, mbuf_size, info->driver_name,
+			 cannot, frame);
+		return port_fail(err, cfg, -EINVAL, "%s%.0s", d);
+	}
+	PORT_LOG(INFO, "%s: frames of up to %u bytes in mbufs of %u: RX scatter%s\n", cfg->name,
+		 frame, mbuf_size, port_chains_anyway(info) ? " (the PMD's own)" : "");
 	return 0;
 }
 
@@ -104,6 +156,10 @@ sl_port_start(uint16_t port_id, struct sl_port_cfg *cfg, uint16_t n_queues,
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
 	if (cfg->mtu != 0)
 		conf.rxmode.mtu = cfg->mtu;
+	rc = port_segments(cfg, &info, rte_pktmbuf_data_room_size(mp) - RTE_PKTMBUF_HEADROOM,
+			   &conf, err);
+	if (rc != 0)
+		return rc;
 
 	rc = rte_eth_dev_configure(port_id, n_queues, n_tx_queues, &conf);
 	if (rc != 0)

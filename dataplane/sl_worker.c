@@ -164,8 +164,16 @@ sl_stage_classify(struct sl_worker *w, const struct sl_snapshot *snap, struct rt
 
 		if (i + SL_PREFETCH_AHEAD < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + SL_PREFETCH_AHEAD], void *));
-		b->drop[i] = (uint8_t)sl_parse(rte_pktmbuf_mtod(m, const uint8_t *),
-					       rte_pktmbuf_data_len(m), &b->pkt[i]);
+		/*
+		 * The headers in the first segment, the lengths against the
+		 * whole chain. One segment is its own length: net_pcap's
+		 * infinite_rx replays a chain as its first segment with the
+		 * chain's pkt_len.
+		 */
+		uint32_t seg = rte_pktmbuf_data_len(m);
+		b->drop[i] = (uint8_t)sl_parse_seg(rte_pktmbuf_mtod(m, const uint8_t *), seg,
+						   m->nb_segs == 1 ? seg : rte_pktmbuf_pkt_len(m),
+						   &b->pkt[i]);
 		/*
 		 * The 5-tuple hash (the Default distribution, the common one)
 		 * before the rule is known, so the flow bucket's signatures

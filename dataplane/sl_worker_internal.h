@@ -14,6 +14,7 @@
 
 #include <rte_branch_prediction.h>
 #include <rte_ethdev.h>
+#include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_memcpy.h>
 
@@ -51,9 +52,60 @@ sl_out_check(const struct sl_worker_queue *tq, const struct rte_mbuf *m, uint16_
 }
 
 /*
+ * Cut m to its first len bytes (at most its pkt_len), a chain of segments
+ * too: the segments past len are freed. What follows the IP packet goes:
+ * the Ethernet padding of a short frame, trailing bytes a chain carries.
+ */
+static inline void
+sl_mbuf_cut(struct rte_mbuf *m, uint32_t len)
+{
+	struct rte_mbuf *s = m;
+	uint32_t left = len;
+	uint16_t n = 1;
+
+	while (s->data_len < left && s->next != NULL) {
+		left -= s->data_len;
+		s = s->next;
+		n++;
+	}
+	s->data_len = (uint16_t)left;
+	if (s->next != NULL) {
+		rte_pktmbuf_free(s->next);
+		s->next = NULL;
+	}
+	m->nb_segs = n;
+	m->pkt_len = len;
+}
+
+/*
+ * The UDP checksum over IPv6 of a GUE/VXLAN packet whose inner packet is a
+ * chain of segments (out: the prefix at the start of m's first segment):
+ * the pseudo-header's sum, and the UDP header and payload summed segment by
+ * segment (rte_raw_cksum_mbuf() carries an odd byte across a boundary).
+ * Out of line: only chained (jumbo) packets come here.
+ */
+static __rte_noinline void
+sl_out_udp6_csum_chain(struct rte_mbuf *m, uint8_t *out, const struct sl_encap *hdr)
+{
+	const struct rte_ipv6_hdr *ip6 = (const struct rte_ipv6_hdr *)(out + hdr->ip_off);
+	uint32_t udp_len = rte_be_to_cpu_16(ip6->payload_len);
+	uint16_t raw, csum;
+
+	if (rte_raw_cksum_mbuf(m, hdr->udp_off, udp_len, &raw) != 0)
+		return;
+	csum = sl_csum_fold((uint32_t)raw + rte_ipv6_phdr_cksum(ip6, 0));
+	if (csum == 0)
+		csum = 0xffff;
+	memcpy(out + hdr->udp_off + 6, &csum, 2);
+}
+
+/*
  * Keep only the IP packet (drops the L2 header, VLAN tag and Ethernet
  * padding), put hdr in front of it, finish it and queue it on tq (checked
- * by sl_out_check()).
+ * by sl_out_check()). A chain of segments (a jumbo frame in smaller mbufs)
+ * keeps its segments: hdr goes into the first one's headroom, only the
+ * headers are written, and the UDP checksum over IPv6 is summed across the
+ * segments.
  */
 static __rte_always_inline void
 sl_out(struct sl_worker *w, struct sl_worker_queue *tq, struct rte_mbuf *m, uint16_t l3_off,
@@ -73,13 +125,19 @@ sl_out(struct sl_worker *w, struct sl_worker_queue *tq, struct rte_mbuf *m, uint
 		m->pkt_len = m->data_len;
 		out = (uint8_t *)m->buf_addr + off;
 	} else {
+		/* the parser saw the headers in the first segment: l3_off is within it */
 		rte_pktmbuf_adj(m, l3_off);
-		if (rte_pktmbuf_data_len(m) > l3_len)
-			rte_pktmbuf_trim(m, rte_pktmbuf_data_len(m) - l3_len);
+		sl_mbuf_cut(m, l3_len);
 		out = (uint8_t *)rte_pktmbuf_prepend(m, hdr->len);
 	}
 	rte_memcpy(out, hdr->bytes, hdr->len);
-	sl_encap_finish(out, hdr, l3_len, family, entropy);
+	if (likely(m->nb_segs == 1)) {
+		sl_encap_finish(out, hdr, l3_len, family, entropy);
+	} else {
+		sl_encap_finish_headers(out, hdr, l3_len, family, entropy);
+		if (sl_encap_needs_udp6_csum(hdr))
+			sl_out_udp6_csum_chain(m, out, hdr);
+	}
 	m->ol_flags = 0;
 	w->stats->tx += rte_eth_tx_buffer(tq->port_id, tq->queue, tq->txb, m);
 }

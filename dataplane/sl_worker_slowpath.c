@@ -131,9 +131,12 @@ sl_icmp_back(struct sl_worker *w, uint16_t port, struct rte_mbuf *m, const struc
 		return reason;
 	uint32_t room = rte_pktmbuf_tailroom(e);
 	uint8_t *l3 = rte_pktmbuf_mtod(e, uint8_t *);
+	/* the quote from the first segment only (the headers are there; a jumbo's may not be all) */
+	uint32_t quotable = RTE_MIN((uint32_t)p->l3_len,
+				    (uint32_t)rte_pktmbuf_data_len(m) - p->l3_off);
 	uint32_t len = sl_icmp_error_build(l3, room, p->family, v4 ? &pt->ipv4 : &pt->ipv6,
 					   rte_pktmbuf_mtod_offset(m, const uint8_t *, p->l3_off),
-					   p->l3_len, type, code, rest_be);
+					   quotable, type, code, rest_be);
 	if (len == 0 || rte_pktmbuf_append(e, (uint16_t)len) == NULL) {
 		rte_pktmbuf_free(e);
 		return reason;
@@ -210,8 +213,7 @@ sl_reply_send(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port
 			frame[14] = (uint8_t)(vlan >> 8);
 			frame[15] = (uint8_t)vlan;
 		}
-		if (rte_pktmbuf_data_len(m) > p->l3_off + p->l3_len)
-			rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - p->l3_off - p->l3_len));
+		sl_mbuf_cut(m, (uint32_t)p->l3_off + p->l3_len);
 		m->ol_flags = 0;
 		w->stats->tx += rte_eth_tx_buffer(tq->port_id, tq->queue, tq->txb, m);
 		r = SL_DROP_NONE;
@@ -481,6 +483,9 @@ sl_icmp_error(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port
 	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
 	uint8_t *l3 = frame + p->l3_off;
 
+	/* the error is read and rewritten whole: it must be in one segment (it is, at 1280 bytes) */
+	if (unlikely((uint32_t)p->l3_off + p->l3_len > rte_pktmbuf_data_len(m)))
+		return SL_DROP_SEGMENTED;
 	if (sl_icmp_error_parse(l3, p->l3_len, p->family, &qt) != 0)
 		return SL_DROP_ICMP_NO_FLOW;
 	uint32_t ri = sl_rule_of(snap, &qt.src, qt.proto, qt.sport_be);

@@ -1052,12 +1052,17 @@ main(int argc, char **argv)
 		n_mbufs += queues_per_port[p] * (d.pmd.ports[p].rx_desc + SL_BURST * 2) +
 			   tx_per_port[p] * d.pmd.ports[p].tx_desc + d.pmd.ports[p].extra_mbufs;
 	n_mbufs = RTE_MAX(n_mbufs + d.n_workers * 512u, 8191u);
-	struct rte_mempool *mp = rte_pktmbuf_pool_create("sl_mbufs", n_mbufs, 256, 0,
-							 RTE_MBUF_DEFAULT_BUF_SIZE,
+	/* the profile's mbufSize: each mbuf costs it, the headroom and the mbuf header */
+	uint16_t room = (uint16_t)(d.pmd.mbuf_size + RTE_PKTMBUF_HEADROOM);
+	struct rte_mempool *mp = rte_pktmbuf_pool_create("sl_mbufs", n_mbufs, 256, 0, room,
 							 (int)rte_socket_id());
 	if (mp == NULL)
-		rte_exit(EXIT_FAILURE, "cannot create the mbuf pool (%u mbufs): %s\n", n_mbufs,
+		rte_exit(EXIT_FAILURE, "cannot create the mbuf pool (%u mbufs of %u bytes, %.0f MiB): "
+			 "%s\n", n_mbufs, d.pmd.mbuf_size,
+			 (double)n_mbufs * (room + sizeof(struct rte_mbuf)) / (1 << 20),
 			 rte_strerror(rte_errno));
+	MAIN_LOG(INFO, "mbuf pool: %u mbufs of %u bytes (%.0f MiB)\n", n_mbufs, d.pmd.mbuf_size,
+		 (double)n_mbufs * (room + sizeof(struct rte_mbuf)) / (1 << 20));
 	for (uint32_t p = 0; p < d.pmd.n_ports; p++) {
 		if (sl_port_start(d.port_ids[p], &d.pmd.ports[p], queues_per_port[p], tx_per_port[p],
 				  mp, &err) != 0)

@@ -42,6 +42,7 @@ static const char *const sl_drop_names[SL_DROP_MAX] = {
 	[SL_DROP_PUNT_FULL] = "punt_full",
 	[SL_DROP_NO_TX_QUEUE] = "no_tx_queue",
 	[SL_DROP_NOT_FOR_US] = "not_for_us",
+	[SL_DROP_SEGMENTED] = "segmented",
 };
 
 const char *

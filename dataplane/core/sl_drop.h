@@ -43,6 +43,8 @@ enum sl_drop_reason {
 	SL_DROP_PUNT_FULL,           /* the control thread's queue was full (ARP, exceptions) */
 	SL_DROP_NO_TX_QUEUE,         /* this lcore has no TX queue on the egress port */
 	SL_DROP_NOT_FOR_US,          /* not for a frontend nor an address of ours (no exception path) */
+	SL_DROP_SEGMENTED,           /* a chained mbuf whose first segment ends inside the headers
+				      * (or an ICMP error longer than the first segment) */
 	SL_DROP_MAX
 };
 

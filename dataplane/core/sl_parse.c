@@ -5,13 +5,9 @@
  */
 #include "sl_parse.h"
 
-/*
- * Walk IPv6 extension headers starting right after the fixed header.
- * *off (from the IPv6 header) and *nh are advanced past them; end is the
- * end of the payload (40 + payload length), itself within the frame.
- */
+/* See sl_parse.h. */
 enum sl_drop_reason
-sl_parse_ipv6_ext(const uint8_t *ip6, uint32_t end, uint32_t *off, uint8_t *nh)
+sl_parse_ipv6_ext(const uint8_t *ip6, uint32_t end, uint32_t avail, uint32_t *off, uint8_t *nh)
 {
 	uint32_t o = *off;
 	uint8_t n = *nh;
@@ -27,9 +23,13 @@ sl_parse_ipv6_ext(const uint8_t *ip6, uint32_t end, uint32_t *off, uint8_t *nh)
 			return SL_DROP_IPV6_BAD_EXT_HEADER;
 		if (SL_UNLIKELY(o + 8 > end))
 			return SL_DROP_IPV6_BAD_EXT_HEADER;
+		if (SL_UNLIKELY(o + 8 > avail))
+			return SL_DROP_SEGMENTED;
 		hlen = ((uint32_t)ip6[o + 1] + 1) * 8;
 		if (SL_UNLIKELY(o + hlen > end))
 			return SL_DROP_IPV6_BAD_EXT_HEADER;
+		if (SL_UNLIKELY(o + hlen > avail))
+			return SL_DROP_SEGMENTED;
 		n = ip6[o];
 		o += hlen;
 	}

@@ -97,17 +97,18 @@ struct sl_encap_params {
 int sl_encap_build(struct sl_encap *e, const struct sl_encap_params *p);
 
 /*
- * Finish a prefix copied to hdr (e->len bytes, immediately followed by the
- * inner IP packet of inner_len bytes, contiguous in memory): sets the
- * EtherType of a DNAT or L2 prefix (a tunnel's is the template's), the
- * VXLAN inner EtherType and the IP-in-IP outer protocol by inner_family,
- * outer lengths, the outer IPv4 header checksum, the UDP source port from
- * entropy (49152 + entropy % 16384), and the UDP checksum (0 over IPv4; full
- * over IPv6, as Linux requires by default).
+ * Finish the headers of a prefix copied to hdr (e->len bytes, followed by
+ * the inner IP packet of inner_len bytes): sets the EtherType of a DNAT or
+ * L2 prefix (a tunnel's is the template's), the VXLAN inner EtherType and
+ * the IP-in-IP outer protocol by inner_family, outer lengths, the outer
+ * IPv4 header checksum, the UDP source port from entropy (49152 + entropy %
+ * 16384), and a UDP checksum of 0. Reads nothing of the inner packet, so it
+ * may lie in other buffers (a chain of mbuf segments); over IPv6 the caller
+ * then sums it for the UDP checksum (sl_encap_needs_udp6_csum()).
  */
 static inline void
-sl_encap_finish(uint8_t *hdr, const struct sl_encap *e, uint16_t inner_len,
-		int inner_family, uint32_t entropy)
+sl_encap_finish_headers(uint8_t *hdr, const struct sl_encap *e, uint16_t inner_len,
+			int inner_family, uint32_t entropy)
 {
 	uint16_t inner_etype = sl_ethertype_of(inner_family);
 	uint32_t total = (uint32_t)e->len + inner_len;
@@ -157,10 +158,32 @@ sl_encap_finish(uint8_t *hdr, const struct sl_encap *e, uint16_t inner_len,
 		sl_store_be16(hdr + e->inner_eth_off + 12, inner_etype);
 	udp[6] = 0;
 	udp[7] = 0;
-	if (e->outer_family == SL_AF_IPV6) {
+}
+
+/* Does prefix e carry a UDP checksum over the whole packet (UDP over IPv6)? */
+static inline int
+sl_encap_needs_udp6_csum(const struct sl_encap *e)
+{
+	return e->outer_family == SL_AF_IPV6 && e->udp_off != 0;
+}
+
+/*
+ * Finish a prefix copied to hdr (e->len bytes, immediately followed by the
+ * inner IP packet of inner_len bytes, contiguous in memory): the headers as
+ * sl_encap_finish_headers() does, and the UDP checksum (0 over IPv4; full
+ * over IPv6, as Linux requires by default).
+ */
+static inline void
+sl_encap_finish(uint8_t *hdr, const struct sl_encap *e, uint16_t inner_len,
+		int inner_family, uint32_t entropy)
+{
+	sl_encap_finish_headers(hdr, e, inner_len, inner_family, entropy);
+	if (sl_encap_needs_udp6_csum(e)) {
 		/* The inner packet follows hdr contiguously (the contract). */
-		csum = sl_l4_csum(ip, SL_AF_IPV6, SL_PROTO_UDP, udp, total - e->udp_off);
-		memcpy(udp + 6, &csum, 2);
+		uint32_t total = (uint32_t)e->len + inner_len;
+		uint16_t csum = sl_l4_csum(hdr + e->ip_off, SL_AF_IPV6, SL_PROTO_UDP,
+					   hdr + e->udp_off, total - e->udp_off);
+		memcpy(hdr + e->udp_off + 6, &csum, 2);
 	}
 }
 

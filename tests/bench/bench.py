@@ -10,9 +10,14 @@ median of the per-second samples after the first second, then the median
 and spread over the rounds) and the ratio to testpmd 5tswap.
 
   bench.py [--modes DNAT,L2,IPinIP,GUE,VXLAN] [--runs 3] [--seconds 5]
-           [--flows 10000] [--size 64|imix] [--proto tcp|udp] [--family 4|6]
+           [--flows 10000] [--size 64|imix|9000] [--proto tcp|udp] [--family 4|6]
            [--frontends 1] [--workers 1] [--flow-table N] [--no-flow-tracking-too]
            [--csv out.csv]
+
+--size 9000 replays frames of 9000-byte IP packets, on ports of MTU 9100
+(every delivery header fits) with mbufs of 9216 bytes for both programs:
+net_pcap's infinite_rx replays only a frame's first mbuf, so the frames
+must not be chained.
 
 --workers N runs sluiced with N worker lcores (-l 0-N, N queue pairs, each
 replaying the trace) and testpmd with N forwarding cores: on a host with
@@ -86,13 +91,18 @@ def file_prefix(what):
     return f"--file-prefix=slbench{os.getpid()}{what}"
 
 
-def run_testpmd(pcap, fwd, seconds, n_packets, workers):
+JUMBO_MBUF = 9216  # --size 9000: the data room of an mbuf, headroom apart
+
+
+def run_testpmd(pcap, fwd, seconds, n_packets, workers, size="64"):
     vdev = "net_pcap0," + ",".join([f"rx_pcap={pcap}"] * workers) + ",infinite_rx=1"
+    jumbo = [f"--mbuf-size={JUMBO_MBUF + 128}"] if size == "9000" else []
     cmd = (["dpdk-testpmd", "-l", lcores(workers), "--no-pci", "--no-telemetry",
             "--log-level=lib.eal:error", file_prefix("t")] + eal_mem() +
            ["--vdev", vdev, "--", f"--forward-mode={fwd}", "--port-topology=loop", "--stats-period=1",
             "--rxd=2048", "--txd=2048", "--burst=32", f"--nb-cores={workers}", f"--rxq={workers}",
-            f"--txq={workers}", f"--total-num-mbufs={max(16384, workers * n_packets + 8192 * workers)}"])
+            f"--txq={workers}", f"--total-num-mbufs={max(16384, workers * n_packets + 8192 * workers)}"]
+           + jumbo)
     p = subprocess.run(["timeout", "-s", "INT", str(seconds + 2)] + cmd, capture_output=True, text=True)
     samples = [int(x) for x in re.findall(r"Rx-pps:\s+(\d+)", p.stdout)]
     if not samples:
@@ -107,8 +117,10 @@ def sluiced_cmd(pcap, mode, workdir, n_packets, flow_table, a, eal_memory):
     with open(cfg, "w") as f:
         json.dump(bench_config(mode, a.frontends, a.family, a.proto), f)
     devargs = ",".join([f"rx_pcap={pcap}"] * a.workers) + ",infinite_rx=1"
+    port = {"mtu": 9100} if a.size == "9000" else {}
     with open(prof, "w") as f:
-        json.dump({"ports": [{"name": "bench0", "device": "net_pcap0", "devargs": devargs,
+        json.dump({**({"mbufSize": JUMBO_MBUF} if a.size == "9000" else {}),
+                   "ports": [{**port, "name": "bench0", "device": "net_pcap0", "devargs": devargs,
                               "rxQueues": a.workers, "rxDescriptors": 2048, "txDescriptors": 2048,
                               "extraMbufs": a.workers * n_packets + 4096,
                               "neighbourDiscovery": False,
@@ -171,7 +183,7 @@ def main(argv=None):
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--flows", type=int, default=10000)
-    ap.add_argument("--size", choices=("64", "imix"), default="64")
+    ap.add_argument("--size", choices=("64", "imix", "9000"), default="64")
     ap.add_argument("--proto", choices=("tcp", "udp"), default="tcp")
     ap.add_argument("--family", type=int, choices=(4, 6), default=4)
     ap.add_argument("--frontends", type=int, default=1)
@@ -191,9 +203,9 @@ def main(argv=None):
     rows = []
     modes = [m.strip() for m in a.modes.split(",") if m.strip()]
     for run in range(a.runs):
-        ref = steady(retried(lambda: run_testpmd(pcap, "5tswap", a.seconds, n_packets, a.workers)))
+        ref = steady(retried(lambda: run_testpmd(pcap, "5tswap", a.seconds, n_packets, a.workers, a.size)))
         rows.append(("testpmd-5tswap", run, ref, 1.0, 0.0))
-        io = steady(retried(lambda: run_testpmd(pcap, "io", a.seconds, n_packets, a.workers)))
+        io = steady(retried(lambda: run_testpmd(pcap, "io", a.seconds, n_packets, a.workers, a.size)))
         rows.append(("testpmd-io", run, io, io / ref if ref else 0.0, 0.0))
         for m in modes:
             v, tpp = steady_sluiced(retried(lambda: run_sluiced(pcap, m, a.seconds, work, n_packets,

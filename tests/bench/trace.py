@@ -89,7 +89,8 @@ def write(path, flows, size="64", proto="tcp", family=4, frontends=1, packets_pe
         f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
         for i in range(flows):
             for p in range(packets_per_flow):
-                length = 60 if size == "64" else IMIX[(i * packets_per_flow + p) % len(IMIX)] - 4
+                length = {"64": 60, "9000": 9014}.get(size) or \
+                    IMIX[(i * packets_per_flow + p) % len(IMIX)] - 4
                 fr = frame(i, length, proto, v6, frontends)
                 f.write(struct.pack("<IIII", 0, 0, len(fr), len(fr)))
                 f.write(fr)
@@ -101,7 +102,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True)
     ap.add_argument("--flows", type=int, default=1000)
-    ap.add_argument("--size", choices=("64", "imix"), default="64")
+    ap.add_argument("--size", choices=("64", "imix", "9000"), default="64")
     ap.add_argument("--proto", choices=("tcp", "udp"), default="tcp")
     ap.add_argument("--family", type=int, choices=(4, 6), default=4)
     ap.add_argument("--frontends", type=int, default=1)

@@ -6,7 +6,9 @@
  * The input is one Ethernet frame, in a buffer of exactly its size (ASan
  * catches a read or write past it). When sl_parse() accepts the frame, or
  * hands it to the slow path (fragment, other L4 protocol), the fields the
- * worker relies on are checked against the bytes. Then, for accepted frames
+ * worker relies on are checked against the bytes, and the frame parsed again
+ * as a chain of segments must give the same verdict or SL_DROP_SEGMENTED
+ * (reading only its first segment). Then, for accepted frames
  * and fragments, the worker's rewrites run on a copy, each checked for:
  *  - touching only the bytes it may: the address, the IPv4 header checksum,
  *    and for TCP/UDP with an L4 header present the port and L4 checksum;
@@ -200,6 +202,31 @@ sl_fuzz_check_common(const uint8_t *f, size_t len, const struct sl_pkt *p)
 	}
 }
 
+/*
+ * The frame as a chain whose first segment holds only its first seg bytes
+ * (seg chosen by the last input byte): the parser reads no further (a
+ * buffer of exactly seg bytes), and its verdict is the whole frame's or
+ * SL_DROP_SEGMENTED; a frame accepted both ways is parsed alike.
+ */
+static void
+sl_fuzz_check_segmented(const uint8_t *data, size_t size, enum sl_drop_reason whole,
+			const struct sl_pkt *pw)
+{
+	size_t seg = size != 0 ? size * data[size - 1] / 255 : 0;
+	uint8_t *first = malloc(seg ? seg : 1);
+	struct sl_pkt p;
+	enum sl_drop_reason r;
+
+	SL_FUZZ_CHECK(first != NULL);
+	memcpy(first, data, seg);
+	memset(&p, 0xa5, sizeof(p));
+	r = sl_parse_seg(first, (uint32_t)seg, (uint32_t)size, &p);
+	SL_FUZZ_CHECK(r == whole || r == SL_DROP_SEGMENTED);
+	if (r == SL_DROP_NONE)
+		SL_FUZZ_CHECK(memcmp(&p, pw, sizeof(p)) == 0);
+	free(first);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
@@ -220,6 +247,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&p, 0xa5, sizeof(p));
 	r = sl_parse(frame, (uint32_t)size, &p);
 	SL_FUZZ_CHECK(r < SL_DROP_MAX);
+	sl_fuzz_check_segmented(data, size, r, &p);
 
 	switch (r) {
 	case SL_DROP_NONE:

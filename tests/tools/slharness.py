@@ -70,9 +70,10 @@ def eal_args(lcores="0,1"):
 
 
 def port_profile(rx, tx, neighbours, mac=SLUICE_MAC, ipv4=PORT_IPV4, ipv6=PORT_IPV6,
-                 gateway=None, mtu=0, discovery=False, vlan=0):
+                 gateway=None, mtu=0, discovery=False, vlan=0, mbuf_size=0):
     """A net_pcap port. Neighbour discovery is off by default: a replayed pcap
-    has nobody to answer, and the tests count every packet sluice sends."""
+    has nobody to answer, and the tests count every packet sluice sends.
+    mbuf_size sets the profile's mbufSize (0: the default)."""
     port = {
         "name": "wire0",
         "device": "net_pcap0",
@@ -92,6 +93,8 @@ def port_profile(rx, tx, neighbours, mac=SLUICE_MAC, ipv4=PORT_IPV4, ipv6=PORT_I
         port["mtu"] = mtu
     if vlan:
         port["vlanId"] = vlan
+    if mbuf_size:
+        return {"mbufSize": mbuf_size, "ports": [port]}
     return {"ports": [port]}
 
 

@@ -8,6 +8,9 @@
  * (every one must be refused, none may be read past: the frames live in
  * exactly sized heap buffers so ASan or valgrind catch an over-read), and
  * every drop reason the parser can return is produced by a malformed frame.
+ * Each good frame is also parsed as a chain of mbufs whose first segment
+ * ends at every byte (sl_parse_seg): refused as segmented until the headers
+ * are in it, parsed alike from then on.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -173,6 +176,35 @@ check_prefixes(const uint8_t *buf, const struct fexpect *x)
 	}
 }
 
+/*
+ * The frame as a chain whose first segment holds its first seg bytes, for
+ * every seg: accepted alike once the headers (up to hdr_end) are in the
+ * first segment, SL_DROP_SEGMENTED before; never read past seg.
+ */
+static void
+check_segments(const uint8_t *buf, const struct fexpect *x, size_t hdr_end,
+	       const struct sl_pkt *whole)
+{
+	for (size_t seg = 0; seg <= x->len; seg++) {
+		uint8_t *first = malloc(seg ? seg : 1);
+		struct sl_pkt p;
+		enum sl_drop_reason r;
+
+		assert_non_null(first);
+		memcpy(first, buf, seg);
+		memset(&p, 0xee, sizeof(p));
+		r = sl_parse_seg(first, (uint32_t)seg, (uint32_t)x->len, &p);
+		free(first);
+		if (seg < hdr_end && r != SL_DROP_SEGMENTED)
+			fail_msg("first segment of %zu bytes (headers end at %zu): %s", seg,
+				 hdr_end, sl_drop_reason_name(r));
+		if (seg >= hdr_end) {
+			assert_int_equal(r, SL_DROP_NONE);
+			assert_memory_equal(&p, whole, sizeof(p));
+		}
+	}
+}
+
 static void
 check_v4_addrs(const struct sl_pkt *p)
 {
@@ -222,6 +254,39 @@ good_frame(const struct fspec *s, struct sl_pkt *p, uint8_t *buf, struct fexpect
 	else
 		check_v6_addrs(p);
 	check_prefixes(buf, x);
+	check_segments(buf, x, (size_t)x->l4_off + (s->proto == SL_PROTO_TCP
+						     ? 20u + 4u * (uint32_t)s->tcp_opt_words : 8u), p);
+}
+
+/*
+ * A jumbo frame (a 9000-byte IPv4 packet) as the worker sees it in mbufs of
+ * 2048 bytes: the headers in the first segment, the lengths checked against
+ * the whole chain. Parsed as if the first segment were the whole frame, it
+ * would be refused as longer than the frame.
+ */
+static void
+test_jumbo_chain(void **state)
+{
+	struct fspec s = {.family = 4, .proto = SL_PROTO_TCP, .tcp_flags = SL_TCP_ACK,
+			  .payload = 9000 - 40};
+	uint8_t *buf = calloc(1, 9100);
+	struct fexpect x;
+	struct sl_pkt whole, p;
+
+	(void)state;
+	assert_non_null(buf);
+	build_frame(buf, &s, &x);
+	assert_int_equal(x.len, 9014);
+	memset(&whole, 0xee, sizeof(whole));
+	assert_int_equal(parse_exact(buf, x.len, &whole), SL_DROP_NONE);
+	assert_int_equal(whole.l3_len, 9000);
+	memset(&p, 0xee, sizeof(p));
+	assert_int_equal(sl_parse_seg(buf, 2048, (uint32_t)x.len, &p), SL_DROP_NONE);
+	assert_memory_equal(&p, &whole, sizeof(p));
+	assert_int_equal(parse_exact(buf, 2048, &p), SL_DROP_IPV4_BAD_LENGTH);
+	/* the same packet in a chain that is too short is still refused for its length */
+	assert_int_equal(sl_parse_seg(buf, 2048, 8000, &p), SL_DROP_IPV4_BAD_LENGTH);
+	free(buf);
 }
 
 /* ---- good frames ---- */
@@ -919,6 +984,7 @@ main(void)
 		cmocka_unit_test(test_ipv6_tcp),
 		cmocka_unit_test(test_ipv6_udp),
 		cmocka_unit_test(test_ipv6_ext_headers),
+		cmocka_unit_test(test_jumbo_chain),
 		cmocka_unit_test(test_drop_l2),
 		cmocka_unit_test(test_drop_ipv4),
 		cmocka_unit_test(test_drop_ipv6),
