@@ -406,8 +406,8 @@ def rate_run(tr, a, work):
         stats = json.load(f)
     problems = check_accounting(stats, tr)
     rx_rate, _ = bench.steady_sluiced(samples)
-    return rx_rate * 1e6 * tr.good_share(), [t for _, t in bench.after_startup(samples) if t > 0],
-            stats, problems
+    ticks = [t for _, t in bench.after_startup(samples) if t > 0]
+    return rx_rate * 1e6 * tr.good_share(), ticks, stats, problems
 
 
 def build_traces(a, work, tmpl):
