@@ -506,13 +506,13 @@ def tx_backends(path, limit):
 
 
 def api(sock, method, path, body=None):
-    st, out = slharness.api_request(sock, method, path, body)
-    return st, out
+    st, _, data = slharness.api_request(sock, method, path, body)
+    return st, (json.loads(data) if data else None)
 
 
 def backends_phase(a, tmpl):
     """The highest-share mix plus late flows, TX captured; a backend added once the
-    table is full. Returns [problem]."""
+    table is full. Returns ([problem], {moved, early, late_moved, late_seen, stats})."""
     s = max(a.shares)
     good = good_packets(a.good_flows, a.packets_per_flow)
     late = good_packets(a.late_flows, 10, net=19, label=LATE)
@@ -582,12 +582,13 @@ def backends_phase(a, tmpl):
             problems.append(f"{len(moved)} established flows changed backend")
         if any(not seen[key(c)] for c in early):
             problems.append("established flows missing from the capture")
-        return problems
+        return problems, {"moved": len(moved), "early": len(early), "late_moved": len(late_moved),
+                          "late_seen": len(late_seen), "stats": stats}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def main(argv=None):
+def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--shares", default="10,30,50", help="bad packets' shares of the mixes, percent")
     ap.add_argument("--runs", type=int, default=3)
@@ -609,6 +610,11 @@ def main(argv=None):
     a = ap.parse_args(argv)
     a.classes = [c.strip() for c in a.classes.split(",") if c.strip()]
     a.shares = [int(x) for x in a.shares.split(",") if x.strip()]
+    return a
+
+
+def main(argv=None):
+    a = parse_args(argv)
     a.work = tempfile.mkdtemp(prefix="sluice-hostile-")
     tmpl = templates()
     problems = []
@@ -625,7 +631,7 @@ def main(argv=None):
                 print(f"\ncounters of the last {'good' if s == 0 else f'mix {s} %'} run: "
                       + counts_summary(stats, traces[s]))
         if not a.no_backends_check:
-            problems += backends_phase(a, tmpl)
+            problems += backends_phase(a, tmpl)[0]
         if a.csv:
             with open(a.csv, "w") as f:
                 f.write("share,run,good_pps,tsc_per_pkt,rx,tx,dropped\n")
