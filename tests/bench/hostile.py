@@ -421,7 +421,8 @@ def build_traces(a, work, tmpl):
         print(f"mix {s} %: {len(good)} good and {n_bad} bad packets a pass "
               f"({ {k: v for k, v in sorted(collections.Counter(l for l, _ in bad).items())} }); "
               f"the flood's {n_flood} SYNs against a table of {ways} ways"
-              + ("" if n_flood > ways else "  ** NOT LARGER THAN THE TABLE **"), flush=True)
+              + ("" if n_flood > ways or "flood" not in a.classes else "  ** NOT LARGER THAN THE TABLE **"),
+              flush=True)
     return traces, ways
 
 
