@@ -93,6 +93,7 @@ struct sl_flow_stats {
 	uint64_t misses;
 	uint64_t inserts;
 	uint64_t full;     /* inserts refused: bucket full of live flows */
+	uint64_t displaced; /* SYN-only TCP entries given up for an established flow */
 	uint64_t expired;  /* entries reclaimed after their timeout */
 	uint64_t removed;
 };
@@ -228,6 +229,20 @@ sl_flow_time_passed(uint32_t now, uint32_t deadline)
 struct sl_flow_entry *sl_flow_insert(struct sl_flow_table *t, struct sl_flow_bucket *b,
 				     uint32_t hash, const struct sl_flow_key *k, uint32_t now,
 				     uint32_t expires_ms);
+
+/*
+ * For a flow that sl_flow_insert() found no room for and whose packet shows
+ * a completed handshake (TCP without SYN): take the way of the live TCP
+ * entry of bucket b seen only with SYN (state SL_FLOW_NEW, key protocol
+ * TCP, not draining) that expires first: a SYN flood's entries yield to
+ * established connections, and established entries are never touched.
+ * The old entry counts as removed and displaced, the new one as inserted.
+ * Returns the entry as sl_flow_insert() does, or NULL when the bucket holds
+ * no such entry.
+ */
+struct sl_flow_entry *sl_flow_displace_syn_only(struct sl_flow_table *t, struct sl_flow_bucket *b,
+						uint32_t hash, const struct sl_flow_key *k,
+						uint32_t expires_ms);
 
 /* Free the entry e (the way becomes free). */
 void sl_flow_remove(struct sl_flow_table *t, struct sl_flow_entry *e);

@@ -30,7 +30,9 @@ that start after the flood in each pass, with TX written to a pcap on
 /dev/shm; once the table is full (--fill-passes passes) a backend is added
 to the pool through the REST API, and --fill-passes passes later sluiced
 stops. Each flow's backend is its TX packets' destination address: every
-established flow must keep one backend.
+established flow must keep one backend, the late ones included (their
+SYNs find the table full; their first packet without SYN takes the way of
+a flood SYN's entry).
 
   hostile.py [--shares 10,30,50] [--runs 3] [--seconds 5] [--good-flows 200]
              [--packets-per-flow 250] [--flow-table 800] [--margin 0.05]
@@ -577,10 +579,13 @@ def backends_phase(a, tmpl):
         print(f"  established flows (SYN before the flood filled the table): "
               f"{len(moved)} of {len(early)} changed backend")
         print(f"  late flows (first packet after the flood): {len(late_moved)} of {len(late_seen)} "
-              f"changed backend (untracked: Maglev's choice, which the new backend changes)")
+              f"changed backend (their SYNs find no room; their first packet without SYN "
+              f"takes a flood SYN's way)")
         print("  " + counts_summary(stats, tr).replace("\n", "\n  "))
         if moved:
             problems.append(f"{len(moved)} established flows changed backend")
+        if late_moved:
+            problems.append(f"{len(late_moved)} flows that started during the flood changed backend")
         if any(not seen[key(c)] for c in early):
             problems.append("established flows missing from the capture")
         return problems, {"moved": len(moved), "early": len(early), "late_moved": len(late_moved),

@@ -13,8 +13,9 @@ errors quoting nothing or garbage:
   ICMP classes (the SYN flood's cost is measured by hostile.py: see
   docs/reliability.md);
 - the established flows keep their backend when a backend joins the pool
-  while the flood fills the table; flows that started after the flood (no
-  room: Maglev's stateless choice) may move, and some do.
+  while the flood fills the table, and so do flows that started after the
+  flood (their SYNs find no room; their first ACK takes the way of a flood
+  SYN's entry); without a flow table the same check sees flows move.
 """
 import os
 import shutil
@@ -79,6 +80,16 @@ def test_established_flows_keep_their_backends(tmpl, work):
     problems, facts = hostile.backends_phase(a, tmpl)
     assert not problems, "\n".join(problems)
     assert facts["moved"] == 0 and facts["early"] == 200
-    # the capture does see moves: untracked flows follow the new Maglev table
-    # (about 1 in 17 of them; none of 200 moving has a chance of 6e-6)
-    assert facts["late_seen"] == 200 and facts["late_moved"] > 0
+    # flows whose SYN found the table full: tracked from their first ACK on
+    assert facts["late_seen"] == 200 and facts["late_moved"] == 0
+    assert facts["stats"]["flows"]["tableFull"] > 0
+
+
+def test_backends_check_sees_moves(tmpl, work):
+    """Without a flow table every flow follows Maglev: the 17th backend takes
+    about 1 in 17 of them, and the check must say so (none of 400 moving
+    has a chance of 3e-11)."""
+    a = setup(work, "--flow-table", "0")
+    problems, facts = hostile.backends_phase(a, tmpl)
+    assert facts["moved"] > 0 and facts["late_moved"] > 0
+    assert any("established flows changed backend" in p for p in problems)
