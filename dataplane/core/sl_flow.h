@@ -18,8 +18,11 @@
  * memory throughput each on the development machine, 160 ns of latency;
  * see docs/benchmarks.md). An entry is placed only in its hash's bucket;
  * when all ways hold live flows the insert fails (the caller falls back to
- * the stateless Maglev choice and counts it): nothing live is ever
- * evicted, so a flood of new flows cannot push out established ones.
+ * the stateless Maglev choice and counts it): nothing live is evicted by
+ * an insert, so a flood of new flows cannot push out established ones. The
+ * one exception is the caller's choice: a connection past its handshake
+ * may take the way of a TCP entry seen only with SYN
+ * (sl_flow_displace_syn_only), so that a SYN flood's entries yield to it.
  *
  * Time is a 32-bit millisecond clock supplied by the caller (it wraps after
  * 49 days; comparisons are wrap-safe). Each entry holds its own expiry; the
