@@ -15,24 +15,26 @@ Traces (one pass, replayed by net_pcap with infinite_rx=1, 60-byte frames):
             counts), fragments whose other parts never come (first ones,
             middle and last ones), ICMP errors to the frontend quoting
             nothing, garbage, or a packet no frontend sent.
-Rate: sluiced (DNAT, one worker lcore, flow tracking with a small table) on
-the good trace alone and on each mix, alternating, --runs times: the good
-packets forwarded a second (the median of a run's per-second samples after
-the first, then the median over the runs). A mix passes when the good rate
-falls by no more than its bad share plus --margin.
+Rate: sluiced (--mode, DNAT by default; one worker lcore, flow tracking
+with a small table) on the good trace alone and on each mix, alternating,
+--runs times: the good packets forwarded a second (the median of a run's
+per-second samples after the first, then the median over the runs), and
+the worker's TSC ticks a packet. A mix passes when a loaded worker's good
+rate, by the ticks (rate_phase), falls by no more than its bad share plus
+--margin.
 Accounting: at the end of every run each reason's drop counter equals what
 the trace holds for that reason times the packets received (whole passes
 plus the prefix of the last), the forwarded bad packets (flood SYNs, first
 fragments, errors quoting a frontend's packet) are counted on their paths,
 and rx == tx + dropped.
-Backends (--backends-check): the highest-share mix plus --late-flows flows
-that start after the flood in each pass, with TX written to a pcap on
-/dev/shm; once the table is full (--fill-passes passes) a backend is added
-to the pool through the REST API, and --fill-passes passes later sluiced
-stops. Each flow's backend is its TX packets' destination address: every
-established flow must keep one backend, the late ones included (their
-SYNs find the table full; their first packet without SYN takes the way of
-a flood SYN's entry).
+Backends (DNAT, whatever --mode says; --no-backends-check leaves it out):
+the highest-share mix plus --late-flows flows that start after the flood in
+each pass, with TX written to a pcap on /dev/shm; once the table is full
+(--fill-passes passes) a backend is added to the pool through the REST API,
+and --fill-passes passes later sluiced stops. Each flow's backend is its TX
+packets' destination address: every established flow must keep one backend,
+the late ones included (their SYNs find the table full; their first packet
+without SYN takes the way of a flood SYN's entry).
 
   hostile.py [--shares 10,30,50] [--runs 3] [--seconds 5] [--good-flows 200]
              [--packets-per-flow 250] [--flow-table 800] [--margin 0.05]
@@ -336,7 +338,8 @@ def check_accounting(stats, tr):
                 problems.append(f"paths.{path}: counted {stats['paths'].get(path, 0)}, the trace holds {v}")
     lost = stats["rx"] - stats["tx"] - stats["dropped"]
     if lost != 0:
-        problems.append(f"rx {stats['rx']} != tx {stats['tx']} + dropped {stats['dropped']} ({lost} unaccounted)")
+        problems.append(f"rx {stats['rx']} != tx {stats['tx']} + dropped {stats['dropped']} "
+                        f"({lost} unaccounted)")
     return problems
 
 
@@ -525,7 +528,9 @@ def backends_phase(a, tmpl):
     try:
         tr = Trace(os.path.join(work, "mix.pcap"), interleave(good, bad) + late, n_flood)
         txp = os.path.join(work, "tx.pcap")
-        p, st, log, sock = sluiced_run(tr, a, work, f",tx_pcap={txp}", api=True)
+        # DNAT whatever --mode says: the backend is then the TX packets' destination address
+        dnat = argparse.Namespace(**dict(vars(a), mode="DNAT"))
+        p, st, log, sock = sluiced_run(tr, dnat, work, f",tx_pcap={txp}", api=True)
         try:
             deadline = time.time() + 30
             while not os.path.exists(sock):
