@@ -312,6 +312,13 @@ sl_stage_pick(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port
 					e = sl_flow_insert(&w->flows, b->bucket[i], b->hash[i],
 							   &b->key[i], now,
 							   sl_flow_provisional_expiry(now));
+					/* no room: a handshake's end may take a SYN-only way */
+					if (unlikely(e == NULL) &&
+					    b->pkt[i].l4_proto == SL_PROTO_TCP &&
+					    !(b->pkt[i].tcp_flags & SL_TCP_SYN))
+						e = sl_flow_displace_syn_only(
+							&w->flows, b->bucket[i], b->hash[i],
+							&b->key[i], sl_flow_provisional_expiry(now));
 					if (unlikely(e == NULL))
 						w->stats->flow_table_full++;
 				}

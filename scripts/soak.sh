@@ -35,6 +35,20 @@ soak_churn() {
 			--changes "${SOAK_CHURN_ASAN_CHANGES:-1000}"
 }
 
+soak_register hostile "good TCP flows at full rate beside 10, 30 and 50 % bad packets (a SYN flood past the flow table, malformed frames, orphan fragments, ICMP errors quoting nothing), DNAT then L2, 5 rounds of 20 s (SOAK_HOSTILE_RUNS, SOAK_HOSTILE_SECONDS)"
+soak_hostile() {
+	local rc=0 mode more
+	for mode in DNAT L2; do
+		more=()
+		# the backends check runs with DNAT whatever the mode: once is enough
+		[ "$mode" = DNAT ] || more=(--no-backends-check)
+		env SLUICE_BUILD=build "$SL_PY" tests/bench/hostile.py --mode "$mode" --shares 10,30,50 \
+			--runs "${SOAK_HOSTILE_RUNS:-5}" --seconds "${SOAK_HOSTILE_SECONDS:-20}" \
+			"${more[@]}" || rc=1
+	done
+	return $rc
+}
+
 if [ "${1:-}" = --list ]; then
 	for n in "${SOAK_ORDER[@]}"; do
 		printf '  %-10s %s\n' "$n" "${SOAK_DOC[$n]}"

@@ -81,6 +81,35 @@ sl_flow_insert(struct sl_flow_table *t, struct sl_flow_bucket *b, uint32_t hash,
 	return e;
 }
 
+struct sl_flow_entry *
+sl_flow_displace_syn_only(struct sl_flow_table *t, struct sl_flow_bucket *b, uint32_t hash,
+			  const struct sl_flow_key *k, uint32_t expires_ms)
+{
+	struct sl_flow_entry *victim = NULL;
+	int way = -1;
+
+	for (int w = 0; w < SL_FLOW_BUCKET_WAYS; w++) {
+		struct sl_flow_entry *e = sl_flow_entry_at(t, b, w);
+		if (b->sig[w] == 0 || e->state != SL_FLOW_NEW || e->key.proto != SL_PROTO_TCP ||
+		    (e->flags & SL_FLOW_F_DRAINING))
+			continue;
+		if (victim == NULL || (int32_t)(e->expires_ms - victim->expires_ms) < 0) {
+			victim = e;
+			way = w;
+		}
+	}
+	if (victim == NULL)
+		return NULL;
+	t->stats.removed++;
+	t->stats.displaced++;
+	memset(victim, 0, sizeof(*victim));
+	victim->key = *k;
+	victim->expires_ms = expires_ms;
+	b->sig[way] = sl_flow_sig(hash);
+	t->stats.inserts++;
+	return victim;
+}
+
 void
 sl_flow_remove(struct sl_flow_table *t, struct sl_flow_entry *e)
 {

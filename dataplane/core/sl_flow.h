@@ -18,8 +18,11 @@
  * memory throughput each on the development machine, 160 ns of latency;
  * see docs/benchmarks.md). An entry is placed only in its hash's bucket;
  * when all ways hold live flows the insert fails (the caller falls back to
- * the stateless Maglev choice and counts it): nothing live is ever
- * evicted, so a flood of new flows cannot push out established ones.
+ * the stateless Maglev choice and counts it): nothing live is evicted by
+ * an insert, so a flood of new flows cannot push out established ones. The
+ * one exception is the caller's choice: a connection past its handshake
+ * may take the way of a TCP entry seen only with SYN
+ * (sl_flow_displace_syn_only), so that a SYN flood's entries yield to it.
  *
  * Time is a 32-bit millisecond clock supplied by the caller (it wraps after
  * 49 days; comparisons are wrap-safe). Each entry holds its own expiry; the
@@ -93,6 +96,7 @@ struct sl_flow_stats {
 	uint64_t misses;
 	uint64_t inserts;
 	uint64_t full;     /* inserts refused: bucket full of live flows */
+	uint64_t displaced; /* SYN-only TCP entries given up for an established flow */
 	uint64_t expired;  /* entries reclaimed after their timeout */
 	uint64_t removed;
 };
@@ -228,6 +232,20 @@ sl_flow_time_passed(uint32_t now, uint32_t deadline)
 struct sl_flow_entry *sl_flow_insert(struct sl_flow_table *t, struct sl_flow_bucket *b,
 				     uint32_t hash, const struct sl_flow_key *k, uint32_t now,
 				     uint32_t expires_ms);
+
+/*
+ * For a flow that sl_flow_insert() found no room for and whose packet shows
+ * a completed handshake (TCP without SYN): take the way of the live TCP
+ * entry of bucket b seen only with SYN (state SL_FLOW_NEW, key protocol
+ * TCP, not draining) that expires first: a SYN flood's entries yield to
+ * established connections, and established entries are never touched.
+ * The old entry counts as removed and displaced, the new one as inserted.
+ * Returns the entry as sl_flow_insert() does, or NULL when the bucket holds
+ * no such entry.
+ */
+struct sl_flow_entry *sl_flow_displace_syn_only(struct sl_flow_table *t, struct sl_flow_bucket *b,
+						uint32_t hash, const struct sl_flow_key *k,
+						uint32_t expires_ms);
 
 /* Free the entry e (the way becomes free). */
 void sl_flow_remove(struct sl_flow_table *t, struct sl_flow_entry *e);

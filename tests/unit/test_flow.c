@@ -707,6 +707,79 @@ test_full_bucket_never_evicts(void **state)
 
 /* ---- remove ------------------------------------------------------------------ */
 
+/*
+ * A full bucket: a flow past its handshake takes the way of the TCP entry
+ * seen only with SYN that expires first; established, draining and UDP
+ * entries are never taken, and with none of those left nothing is.
+ */
+static void
+test_displace_syn_only(void **state)
+{
+	struct tbl x;
+	struct sl_flow_entry *e[WAYS], copy[WAYS];
+	uint32_t hs[WAYS];
+	uint64_t s = 11;
+	(void)state;
+
+	tbl_new(&x, 64);
+	struct sl_flow_table *t = &x.t;
+	struct sl_flow_bucket *b = &t->buckets[9];
+	/* ways 0-4 TCP SYN-only expiring at 5000 - 100 i, 5 established, 6 UDP, 7 draining SYN-only */
+	for (uint32_t i = 0; i < WAYS; i++) {
+		struct sl_flow_key k;
+
+		hs[i] = hash_in_bucket(t, 9, &s);
+		key_n(&k, i);
+		if (i == 6)
+			k.proto = SL_PROTO_UDP;
+		e[i] = insert(t, hs[i], &k, 0, 5000 - 100 * i);
+		assert_non_null(e[i]);
+		e[i]->backend_id = 700 + i;
+		e[i]->state = i == 5 ? SL_FLOW_ESTABLISHED : SL_FLOW_NEW;
+		e[i]->flags = i == 7 ? SL_FLOW_F_DRAINING : 0;
+		copy[i] = *e[i];
+	}
+	/* five flows find no room, then take ways 4, 3, 2, 1, 0: the first to expire first */
+	for (uint32_t j = 0; j < 5; j++) {
+		struct sl_flow_key k;
+		uint32_t h = hash_in_bucket(t, 9, &s);
+
+		key_n(&k, 100 + j);
+		assert_null(insert(t, h, &k, 10, 20000));
+		struct sl_flow_entry *n = sl_flow_displace_syn_only(t, b, h, &k, 20000);
+		assert_ptr_equal(n, e[4 - j]);
+		assert_memory_equal(&n->key, &k, sizeof(k));
+		assert_int_equal(n->state, SL_FLOW_NEW);
+		assert_int_equal(n->backend_id, 0);
+		assert_int_equal(n->expires_ms, 20000);
+		assert_ptr_equal(lookup(t, h, &k), n);
+		n->state = SL_FLOW_ESTABLISHED;
+		key_n(&k, 4 - j);
+		assert_null(lookup(t, hs[4 - j], &k));
+	}
+	/* left: established, UDP, draining, and the five just placed (established) */
+	{
+		struct sl_flow_key k;
+		uint32_t h = hash_in_bucket(t, 9, &s);
+
+		key_n(&k, 200);
+		assert_null(sl_flow_displace_syn_only(t, b, h, &k, 20000));
+	}
+	for (uint32_t i = 5; i < WAYS; i++) {
+		struct sl_flow_key k;
+
+		key_n(&k, i);
+		if (i == 6)
+			k.proto = SL_PROTO_UDP;
+		assert_ptr_equal(lookup(t, hs[i], &k), e[i]);
+		assert_memory_equal(e[i], &copy[i], sizeof(copy[i]));
+	}
+	assert_int_equal(t->stats.displaced, 5);
+	assert_int_equal(t->live, WAYS);
+	check_live(t);
+	tbl_free(&x);
+}
+
 static void
 test_remove(void **state)
 {
@@ -1421,6 +1494,7 @@ main(void)
 		cmocka_unit_test(test_expiry_reclaim),
 		cmocka_unit_test(test_time_wrap),
 		cmocka_unit_test(test_full_bucket_never_evicts),
+		cmocka_unit_test(test_displace_syn_only),
 		cmocka_unit_test(test_remove),
 		cmocka_unit_test(test_sweep),
 		cmocka_unit_test(test_live_counter),
