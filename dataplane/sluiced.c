@@ -1083,6 +1083,8 @@ main(int argc, char **argv)
 		dp->has_ipv6 = pi->has_ipv6;
 		dp->ipv4 = pi->ipv4;
 		dp->ipv6 = pi->ipv6;
+		dp->has_gateway[0] = pi->has_gateway_v4;
+		dp->has_gateway[1] = pi->has_gateway_v6;
 	}
 	for (unsigned int w = 0; w < d.n_workers; w++) {
 		d.workers[w].index = (uint16_t)w;
