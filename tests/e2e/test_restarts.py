@@ -12,7 +12,9 @@ signal counts as stalled.
 The outage of a restart is the time from the signal to the first packet the
 new process forwarded (its statistics, every 50 ms); the client's longest
 silence on any connection is printed beside it (TCP's retransmission
-back-off makes it longer than the outage).
+back-off makes it longer than the outage when a retransmission is lost).
+The new process drops nothing: packets that come before it knows a next
+hop's MAC are held until it does (paths.neighbour_held).
 
 Default run: RESTART_CONNS (20) connections per mode, every mode at once,
 one SIGTERM and one SIGKILL restart. scripts/soak.sh restart runs 200 per
@@ -153,9 +155,11 @@ def summary(sig, mode, rows):
 
 
 def new_drops(lb):
-    """The new process's drops, less what a promiscuous port sees of others' traffic."""
-    return {k: v for k, v in lb.stats().get("drops", {}).items()
-            if v and k not in netns.ALLOWED_DROPS}
+    """The new process's drops, less what a promiscuous port sees of others'
+    traffic; and the packets it held until a next hop's MAC was known."""
+    s = lb.stats()
+    return ({k: v for k, v in s.get("drops", {}).items() if v and k not in netns.ALLOWED_DROPS},
+            s["paths"].get("neighbour_held", 0))
 
 
 def stateless_at_least(lb, n, timeout=2.0):
@@ -191,17 +195,21 @@ def restarts(lb, client, sig, modes):
         assert times["rules"] == rules, times
         res = settle(client, t_signal)
         stateless = stateless_at_least(lb, held)
-        drops = new_drops(lb)
+        drops, neighbour_held = new_drops(lb)
         for mode in modes:
             r = res[mode]
             figure(sig, i, mode, r, times, (f"backend_first={held} reply_stateless={stateless} "
-                                            if mode == "DNAT" else "") + f"drops={drops} ")
+                                            if mode == "DNAT" else "")
+                   + f"neighbour_held={neighbour_held} drops={drops} ")
             rows[mode].append((r["survived"], r["opened"], times["first_ms"], r["max_gap_ms"],
                                drops))
             if r["survived"] != r["opened"]:
                 lost.append((i, mode, r))
         if stateless < held:
             lost.append((i, "DNAT", f"{held} answers held, {stateless} reply_stateless"))
+        # nothing dropped: what came before the next hops' MACs were known was held
+        if drops:
+            lost.append((i, "drops", drops))
     # every mode's rule forwarded in the last process
     by_rule = forwarded_by_rule(lb)
     for mode in modes:
