@@ -55,7 +55,7 @@
  * neighbour's unresolved queue; dropped as no_neighbour after SL_HOLD_MS or
  * when SL_HOLD_MAX are held.
  */
-#define SL_HOLD_MAX 256
+#define SL_HOLD_MAX 1024
 #define SL_HOLD_MS 1000
 #define SL_HOLD_NO_RULE UINT32_MAX
 

@@ -1046,7 +1046,8 @@ main(int argc, char **argv)
 	for (uint32_t p = 0; p < d.pmd.n_ports; p++)
 		n_mbufs += queues_per_port[p] * (d.pmd.ports[p].rx_desc + SL_BURST * 2) +
 			   tx_per_port[p] * d.pmd.ports[p].tx_desc + d.pmd.ports[p].extra_mbufs;
-	n_mbufs = RTE_MAX(n_mbufs + d.n_workers * 512u, 8191u);
+	/* each worker's slow path, and the packets it may hold (SL_HOLD_MAX) */
+	n_mbufs = RTE_MAX(n_mbufs + d.n_workers * (512u + SL_HOLD_MAX), 8191u);
 	struct rte_mempool *mp = rte_pktmbuf_pool_create("sl_mbufs", n_mbufs, 256, 0,
 							 RTE_MBUF_DEFAULT_BUF_SIZE,
 							 (int)rte_socket_id());
