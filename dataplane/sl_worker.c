@@ -499,6 +499,10 @@ sl_stage_rewrite(struct sl_worker *w, struct sl_worker_queue *q, const struct sl
 
 	struct sl_flow_entry *e = b->flow[i];
 	uint32_t expires_before = e != NULL ? e->expires_ms : 0;
+	/* a held packet started its flow entry when it was held: what a new
+	 * flow does (its reply entry, its sync record) is done now */
+	if (unlikely(w->releasing))
+		b->fresh[i] = 1;
 	if (e != NULL)
 		sl_flow_track(e, p, rule, rte_pktmbuf_mtod_offset(m, const uint8_t *, p->l4_off),
 			      now);
