@@ -38,7 +38,7 @@ import realnet
 import scalenet
 import slharness
 from netns import sh
-from scalenet import BACKENDS, FRONTENDS, HOSTS, IPIP_TUN, PORT, ROUTER_B, VNI
+from scalenet import BACKENDS, FRONTENDS, HOSTS, IPIP_TUN, PORT, ROUTER_B
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HOST = "lb1"
