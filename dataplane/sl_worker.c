@@ -501,6 +501,10 @@ sl_stage_rewrite(struct sl_worker *w, struct sl_worker_queue *q, const struct sl
 
 	enum sl_drop_reason r = sl_out_check(tq, m, p->l3_off, p->l3_len, hdr);
 	if (unlikely(r != SL_DROP_NONE)) {
+		/* the next hop's MAC is being resolved: held, unchanged, as it came */
+		if (r == SL_DROP_NO_NEIGHBOUR &&
+		    sl_worker_hold(w, snap, q->port_index, m, rule->counter_id, now))
+			return SL_DROP_NONE;
 		/* dropped, and counted for the rule too (too_big returns MTU_EXCEEDED) */
 		sl_stats_rule_dropped(st, rule->counter_id, r);
 		return r != SL_DROP_MTU_EXCEEDED ? r
@@ -510,6 +514,10 @@ sl_stage_rewrite(struct sl_worker *w, struct sl_worker_queue *q, const struct sl
 
 	struct sl_flow_entry *e = b->flow[i];
 	uint32_t expires_before = e != NULL ? e->expires_ms : 0;
+	/* a held packet started its flow entry when it was held: what a new
+	 * flow does (its reply entry, its sync record) is done now */
+	if (unlikely(w->releasing))
+		b->fresh[i] = 1;
 	if (e != NULL)
 		sl_flow_track(e, p, rule, rte_pktmbuf_mtod_offset(m, const uint8_t *, p->l4_off),
 			      now);
@@ -589,6 +597,51 @@ sl_worker_burst(struct sl_worker *w, struct sl_worker_queue *q, const struct sl_
 	}
 }
 
+/* The worker's RX queue on port index port (held packets are processed as if from it). */
+static struct sl_worker_queue *
+sl_worker_queue_of(struct sl_worker *w, uint16_t port)
+{
+	for (uint16_t qi = 0; qi < w->n_queues; qi++)
+		if (w->queues[qi].port_index == port)
+			return &w->queues[qi];
+	return NULL;
+}
+
+/*
+ * The held packets (sl_worker_hold): processed again once a newer snapshot
+ * than the one they found no MAC in is published (held again if it has no
+ * MAC for them either), dropped as no_neighbour once held SL_HOLD_MS.
+ */
+static void
+sl_worker_release_held(struct sl_worker *w, const struct sl_snapshot *snap, uint32_t now)
+{
+	struct sl_lcore_stats *st = w->stats;
+	struct sl_held out[SL_HOLD_MAX];
+	const bool newer = snap->generation != w->held_generation;
+	const uint16_t n = w->n_held;
+
+	if (!newer && (int32_t)(now - w->held[0].since_ms) < SL_HOLD_MS)
+		return;
+	memcpy(out, w->held, n * sizeof(out[0]));
+	w->n_held = 0;
+	for (uint16_t i = 0; i < n; i++) {
+		struct sl_worker_queue *q = sl_worker_queue_of(w, out[i].port);
+		if (q == NULL || (int32_t)(now - out[i].since_ms) >= SL_HOLD_MS) {
+			st->drops[SL_DROP_NO_NEIGHBOUR]++;
+			if (out[i].rule_id != SL_HOLD_NO_RULE)
+				sl_stats_rule_dropped(st, out[i].rule_id, SL_DROP_NO_NEIGHBOUR);
+			rte_pktmbuf_free(out[i].m);
+		} else if (!newer) {
+			w->held[w->n_held++] = out[i];
+		} else {
+			w->releasing = true;
+			w->releasing_since = out[i].since_ms;
+			sl_worker_burst(w, q, snap, &out[i].m, 1, now);
+			w->releasing = false;
+		}
+	}
+}
+
 int
 sl_worker_main(void *arg)
 {
@@ -631,6 +684,8 @@ sl_worker_main(void *arg)
 			}
 			sl_worker_burst(w, q, snap, pkts, n, now);
 		}
+		if (unlikely(w->n_held != 0) && snap != NULL)
+			sl_worker_release_held(w, snap, now);
 		if (w->inject != NULL && unlikely(!rte_ring_empty(w->inject))) {
 			uint16_t k = (uint16_t)rte_ring_sc_dequeue_burst(w->inject, (void **)pkts,
 									 SL_INJECT_BURST, NULL);
@@ -681,6 +736,14 @@ sl_worker_main(void *arg)
 		if (q != NULL)
 			st->tx += rte_eth_tx_buffer_flush(q->port_id, q->queue, q->txb);
 	}
+	/* what is still held at the end is dropped: no next hop's MAC came */
+	for (uint16_t i = 0; i < w->n_held; i++) {
+		st->drops[SL_DROP_NO_NEIGHBOUR]++;
+		if (w->held[i].rule_id != SL_HOLD_NO_RULE)
+			sl_stats_rule_dropped(st, w->held[i].rule_id, SL_DROP_NO_NEIGHBOUR);
+		rte_pktmbuf_free(w->held[i].m);
+	}
+	w->n_held = 0;
 	sl_publisher_reader_stop(w->pub, w->rcu_id);
 	return 0;
 }

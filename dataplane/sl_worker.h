@@ -22,6 +22,7 @@
 #define SL_WORKER_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <rte_common.h>
@@ -45,6 +46,25 @@
  */
 #define SL_FLOW_SWEEP_BUSY 1
 #define SL_FLOW_SWEEP_IDLE 64
+
+/*
+ * Packets whose next hop has no MAC yet (a backend, tunnel endpoint or, for
+ * a stateless DNAT reply, the gateway: the first packets after a start or a
+ * restart), held until a newer snapshot comes (the control thread publishes
+ * one when it learns a MAC) and processed again then, as the kernel keeps a
+ * neighbour's unresolved queue; dropped as no_neighbour after SL_HOLD_MS or
+ * when SL_HOLD_MAX are held.
+ */
+#define SL_HOLD_MAX 1024
+#define SL_HOLD_MS 1000
+#define SL_HOLD_NO_RULE UINT32_MAX
+
+struct sl_held {
+	struct rte_mbuf *m;
+	uint32_t since_ms;   /* when it was first held */
+	uint32_t rule_id;    /* the rule's counter id (its drop counted at expiry), or SL_HOLD_NO_RULE */
+	uint16_t port;       /* the port index it arrived on */
+};
 
 /* Fragments whose first fragment chose a rule, remembered for the later ones. */
 #define SL_FRAG_SLOTS 256
@@ -72,6 +92,7 @@ struct sl_dp_port {
 	uint8_t has_ipv4;
 	uint8_t has_ipv6;
 	uint8_t exception;        /* an exception path (TAP) takes what is not handled here */
+	uint8_t has_gateway[2];   /* a gateway of IPv4 [0], IPv6 [1] is configured (MAC known or not) */
 	struct sl_ip_addr ipv4;
 	struct sl_ip_addr ipv6;
 };
@@ -152,6 +173,12 @@ struct sl_worker {
 	void *reply_mem;
 	/* the slow path's fragment table, this lcore only */
 	struct sl_frag_slot frags[SL_FRAG_SLOTS];
+	/* packets waiting for a next hop's MAC (sl_worker_hold), oldest first */
+	struct sl_held held[SL_HOLD_MAX];
+	uint16_t n_held;
+	uint64_t held_generation;     /* the snapshot they found no MAC in */
+	uint32_t releasing_since;     /* while held packets are processed again: their since_ms */
+	bool releasing;
 } __rte_cache_aligned;
 
 /*

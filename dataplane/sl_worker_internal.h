@@ -168,6 +168,15 @@ enum sl_drop_reason sl_worker_ttl_exceeded(struct sl_worker *w, uint16_t port,
 enum sl_drop_reason sl_worker_too_big(struct sl_worker *w, uint16_t port, struct rte_mbuf *m,
 				      const struct sl_pkt *p, uint32_t fits);
 
+/*
+ * Hold m (arrived on port index port; rule_id: its rule's counter id, or
+ * SL_HOLD_NO_RULE), whose next hop has no MAC in snap, until a newer
+ * snapshot (see SL_HOLD_MAX). 1 when held (the mbuf is no longer the
+ * caller's), 0 when there is no room. The packet must be as it arrived.
+ */
+int sl_worker_hold(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port,
+		   struct rte_mbuf *m, uint32_t rule_id, uint32_t now);
+
 /* What the expiry sweep's callback needs: the worker and the snapshot it holds. */
 struct sl_worker_sweep_ctx {
 	struct sl_worker *w;

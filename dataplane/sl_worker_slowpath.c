@@ -79,6 +79,21 @@ sl_not_ours(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port,
 	return r;
 }
 
+int
+sl_worker_hold(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port,
+	       struct rte_mbuf *m, uint32_t rule_id, uint32_t now)
+{
+	if (w->n_held >= SL_HOLD_MAX)
+		return 0;
+	w->held[w->n_held++] = (struct sl_held){
+		.m = m, .since_ms = w->releasing ? w->releasing_since : now,
+		.rule_id = rule_id, .port = port};
+	w->held_generation = snap->generation;
+	if (!w->releasing)
+		w->stats->paths[SL_PATH_NEIGHBOUR_HELD]++;
+	return 1;
+}
+
 /*
  * Send the IP packet at mbuf offset l3_off (l3_len bytes) behind the prefix
  * hdr on port eport: the shared tail of the slow paths that forward.
@@ -248,6 +263,16 @@ sl_reply_find(struct sl_worker *w, const struct sl_pkt *p, uint32_t now, struct 
 	return part;
 }
 
+/* Does a port have a gateway of the family (v6: 0 IPv4, 1 IPv6), MAC known or not? */
+static int
+sl_gateway_configured(const struct sl_worker *w, uint32_t v6)
+{
+	for (uint16_t q = 0; q < w->n_ports; q++)
+		if (w->ports[q].has_gateway[v6])
+			return 1;
+	return 0;
+}
+
 /*
  * Stateless reverse DNAT, for a reply the reply table does not know (its
  * request went through another host, or came before a restart): the reply
@@ -259,10 +284,12 @@ sl_reply_find(struct sl_worker *w, const struct sl_pkt *p, uint32_t now, struct 
  * returns 1 when it can be translated. 0 when it cannot: no DNAT rule sends
  * to that backend and port; two frontends share it (counted
  * reply_ambiguous); the frame was not addressed to the port's MAC (a
- * promiscuous port sees the segment's traffic); the client is on a port's
- * own segment (a host of the segment, the kernel's own addresses: only the
- * kernel knows their MACs); or no gateway MAC is known. The caller then
- * treats it as a reply-table miss.
+ * promiscuous port sees the segment's traffic); or the client is on a
+ * port's own segment (a host of the segment, the kernel's own addresses:
+ * only the kernel knows their MACs). The caller then treats it as a
+ * reply-table miss, as when no port has a gateway of the client's family.
+ * -1 when one has, but its MAC is not known yet (the caller holds the
+ * reply: sl_worker_hold).
  */
 static int
 sl_reply_stateless(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port,
@@ -293,7 +320,7 @@ sl_reply_stateless(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t
 	uint32_t eport = port;
 	for (uint32_t q = 0; !snap->gw_hdrs[eport * 2 + v6].valid; q++) {
 		if (q >= snap->n_ports)
-			return 0;
+			return sl_gateway_configured(w, v6) ? -1 : 0;
 		eport = q;
 	}
 	memset(v, 0, sizeof(*v));
@@ -305,7 +332,8 @@ sl_reply_stateless(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t
 
 /*
  * Where a DNAT reply goes: the reply table's entry, else the reply index's
- * translation. SL_DROP_NONE with *v and *path set, or SL_DROP_REPLY_NO_FLOW.
+ * translation. SL_DROP_NONE with *v and *path set, SL_DROP_NO_NEIGHBOUR
+ * when the translation waits for the gateway's MAC, or SL_DROP_REPLY_NO_FLOW.
  */
 static enum sl_drop_reason
 sl_reply_resolve(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port,
@@ -316,7 +344,8 @@ sl_reply_resolve(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t p
 	if (sl_reply_find(w, p, now, v) >= 0)
 		return SL_DROP_NONE;
 	*path = SL_PATH_REPLY_STATELESS;
-	return sl_reply_stateless(w, snap, port, m, p, v) ? SL_DROP_NONE : SL_DROP_REPLY_NO_FLOW;
+	int ok = sl_reply_stateless(w, snap, port, m, p, v);
+	return ok > 0 ? SL_DROP_NONE : ok < 0 ? SL_DROP_NO_NEIGHBOUR : SL_DROP_REPLY_NO_FLOW;
 }
 
 static enum sl_drop_reason
@@ -325,8 +354,11 @@ sl_reply(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port, str
 {
 	struct sl_reply_val v;
 	enum sl_path_counter path;
+	enum sl_drop_reason r = sl_reply_resolve(w, snap, port, m, p, now, &v, &path);
 
-	if (sl_reply_resolve(w, snap, port, m, p, now, &v, &path) != SL_DROP_NONE)
+	if (r == SL_DROP_NO_NEIGHBOUR && sl_worker_hold(w, snap, port, m, SL_HOLD_NO_RULE, now))
+		return SL_DROP_NONE;
+	if (r != SL_DROP_NONE)
 		return SL_DROP_REPLY_NO_FLOW;
 	return sl_reply_send(w, snap, port, m, p, &v, path);
 }

@@ -1051,7 +1051,8 @@ main(int argc, char **argv)
 	for (uint32_t p = 0; p < d.pmd.n_ports; p++)
 		n_mbufs += queues_per_port[p] * (d.pmd.ports[p].rx_desc + SL_BURST * 2) +
 			   tx_per_port[p] * d.pmd.ports[p].tx_desc + d.pmd.ports[p].extra_mbufs;
-	n_mbufs = RTE_MAX(n_mbufs + d.n_workers * 512u, 8191u);
+	/* each worker's slow path, and the packets it may hold (SL_HOLD_MAX) */
+	n_mbufs = RTE_MAX(n_mbufs + d.n_workers * (512u + SL_HOLD_MAX), 8191u);
 	/* the profile's mbufSize: each mbuf costs it, the headroom and the mbuf header */
 	uint16_t room = (uint16_t)(d.pmd.mbuf_size + RTE_PKTMBUF_HEADROOM);
 	struct rte_mempool *mp = rte_pktmbuf_pool_create("sl_mbufs", n_mbufs, 256, 0, room,
@@ -1093,6 +1094,8 @@ main(int argc, char **argv)
 		dp->has_ipv6 = pi->has_ipv6;
 		dp->ipv4 = pi->ipv4;
 		dp->ipv6 = pi->ipv6;
+		dp->has_gateway[0] = pi->has_gateway_v4;
+		dp->has_gateway[1] = pi->has_gateway_v6;
 	}
 	for (unsigned int w = 0; w < d.n_workers; w++) {
 		d.workers[w].index = (uint16_t)w;

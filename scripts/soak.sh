@@ -49,6 +49,13 @@ soak_hostile() {
 	return $rc
 }
 
+soak_register restart "200 TCP connections per delivery mode across 20 SIGTERM and 20 SIGKILL restarts (SOAK_RESTARTS, SOAK_RESTART_CONNS)"
+soak_restart() {
+	env SLUICE_BUILD=build SLUICE_RESTART_CONNS="${SOAK_RESTART_CONNS:-200}" \
+		SLUICE_RESTARTS="${SOAK_RESTARTS:-20}" \
+		"$SL_PY" -m pytest -q -s -p no:cacheprovider tests/e2e/test_restarts.py
+}
+
 if [ "${1:-}" = --list ]; then
 	for n in "${SOAK_ORDER[@]}"; do
 		printf '  %-10s %s\n' "$n" "${SOAK_DOC[$n]}"

@@ -823,8 +823,37 @@ def disc():
 
 
 def test_unresolved_backend_drops(disc):
+    # held while the backend is asked for; nobody answers: dropped at the end
     assert drops(disc) == {"no_neighbour": 6}
+    assert paths(disc).get("neighbour_held") == 6
     assert not with_marker(disc.out, b"DISC")
+
+
+LEARNT_MAC = "02:b0:77:00:00:0b"
+
+
+@pytest.fixture(scope="module")
+def held():
+    """Packets for a backend whose MAC is not known yet, then its ARP reply."""
+    pkts = [frame(l3pkt(4, h.client(920), D_FE[4], "tcp", 48200 + i, 80, b"HELD%d" % i),
+                  cmac(920)) for i in range(3)]
+    pkts.append(Ether(src=LEARNT_MAC, dst=h.SLUICE_MAC) /
+                ARP(op=2, hwsrc=LEARNT_MAC, psrc=D_BE[4], hwdst=h.SLUICE_MAC, pdst=h.PORT_IPV4))
+    return h.run(D_CONFIG, pkts, D_NEIGHBOURS, discovery=True)
+
+
+def test_held_until_the_backend_is_learnt(held):
+    """The first packets to a backend whose MAC is being resolved (after a
+    start or a restart) are held, not dropped, and go out once its ARP reply
+    is learnt, in the order they came."""
+    assert drops(held) == {}
+    assert paths(held).get("neighbour_held") == 3
+    out = [one_with(held.out, b"HELD%d" % i) for i in range(3)]
+    for f in out:
+        assert f.dst == LEARNT_MAC and f.src == h.SLUICE_MAC
+        assert ip_of(f).dst == h.norm(D_BE[4])
+    sent = [f for f in held.out if TCP in f]
+    assert [bytes(f[TCP].payload) for f in sent] == [b"HELD0", b"HELD1", b"HELD2"]
 
 
 def test_gratuitous_arp_for_frontend(disc):

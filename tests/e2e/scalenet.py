@@ -319,6 +319,9 @@ async def serve(r, w):
             line = await r.readline()
             if not line:
                 break
+            words = line.split()
+            if len(words) > 1:  # "<seq> <seconds>": answered that much later
+                await asyncio.sleep(float(words[1]))
             w.write(name + b" " + line)
             await w.drain()
     except OSError:
@@ -337,8 +340,16 @@ asyncio.run(main())
 # Commands (JSON lines on stdin, one JSON answer each):
 #   {"cmd": "open", "mode": M, "vip": A, "port": P, "n": N}   N connections
 #   {"cmd": "mark"}     restart the outage measurement (max silence per connection)
+#                       and what counts as fresh; with "fresh_only": true, only the
+#                       latter
+#   {"cmd": "hold", "mode": M, "s": S, "every": K}: every K-th connection of mode
+#                       M asks for its next answer S seconds late (the backend
+#                       then speaks first after a restart); max_gap_ms leaves
+#                       them out until the next hold
 #   {"cmd": "report"}   per mode: opened, alive, broken (+ reasons), backends,
-#                       stalled (no answer for over 3 s), max_gap_ms since mark
+#                       stalled (no answer for over 3 s), max_gap_ms since mark,
+#                       fresh (answered since mark), moved (answered by two backends),
+#                       kept (not broken, answered since mark, by one backend only)
 #   {"cmd": "choices", "vip": A, "port": P, "sports": [...]}: one short
 #       connection from each source port (closed with RST); the backend names
 #   {"cmd": "close"}
@@ -347,12 +358,13 @@ import json, selectors, socket, struct, sys, threading, time
 sel = selectors.DefaultSelector()
 lock = threading.Lock()
 conns = []
-mark = [time.time()]
+mark = [time.time(), time.time()]   # since: silences measured, answers fresh
 
 class Conn:
     def __init__(self, mode, s):
         self.mode, self.s, self.buf, self.seq = mode, s, b"", 0
         self.waiting, self.broken, self.names = False, None, set()
+        self.hold, self.held = b"", False
         self.last = time.time(); self.gap = 0.0
 
 def fail(c, why):
@@ -375,8 +387,8 @@ def loop():
                     if c.broken is None and not c.waiting:
                         c.seq += 1
                         try:
-                            c.s.send(b"%d\n" % c.seq)
-                            c.waiting = True
+                            c.s.send(b"%d%s\n" % (c.seq, c.hold))
+                            c.waiting, c.hold = True, b""
                         except OSError as e:
                             fail(c, "send: " + str(e))
         for key, _ in sel.select(timeout=max(0.0, tick - time.time())):
@@ -392,6 +404,7 @@ def loop():
                 while b"\n" in c.buf:
                     line, c.buf = c.buf.split(b"\n", 1)
                     name, _, seq = line.decode().partition(" ")
+                    seq = seq.split(" ")[0]
                     c.names.add(name)
                     if seq == str(c.seq):
                         t = time.time()
@@ -424,8 +437,12 @@ def report():
     with lock:
         for c in conns:
             r = out.setdefault(c.mode, {"opened": 0, "alive": 0, "broken": 0, "reasons": [],
-                                        "backends": {}, "stalled": 0, "max_gap_ms": 0})
+                                        "backends": {}, "stalled": 0, "max_gap_ms": 0,
+                                        "fresh": 0, "moved": 0, "kept": 0})
             r["opened"] += 1
+            r["fresh"] += c.last > mark[1]
+            r["moved"] += len(c.names) > 1
+            r["kept"] += c.broken is None and c.last > mark[1] and len(c.names) == 1
             for n in c.names:
                 r["backends"][n] = r["backends"].get(n, 0) + 1
             if c.broken is not None:
@@ -437,7 +454,8 @@ def report():
             else:
                 r["alive"] += 1
             gap = max(c.gap, now - max(c.last, mark[0]) if c.waiting else 0)
-            r["max_gap_ms"] = max(r["max_gap_ms"], int(gap * 1000))
+            if not c.held:
+                r["max_gap_ms"] = max(r["max_gap_ms"], int(gap * 1000))
     return out
 
 threading.Thread(target=loop, daemon=True).start()
@@ -462,10 +480,20 @@ for line in sys.stdin:
             ans = {"errors": errors[:3], "failed": len(errors)}
         elif cmd["cmd"] == "mark":
             with lock:
-                mark[0] = time.time()
-                for c in conns:
-                    c.gap = 0.0
+                mark[1] = time.time()
+                if not cmd.get("fresh_only"):
+                    mark[0] = mark[1]
+                    for c in conns:
+                        c.gap = 0.0
             ans = {"ok": True}
+        elif cmd["cmd"] == "hold":
+            with lock:
+                for c in conns:
+                    c.held = False
+                mine = [c for c in conns if c.mode == cmd["mode"] and c.broken is None]
+                for c in mine[::cmd["every"]]:
+                    c.hold, c.held = b" %.3f" % cmd["s"], True
+            ans = {"held": len(mine[::cmd["every"]])}
         elif cmd["cmd"] == "report":
             ans = report()
         elif cmd["cmd"] == "choices":
