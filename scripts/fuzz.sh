@@ -16,7 +16,7 @@ cd "$SL_ROOT"
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 BUILD=build-fuzz
-ALL_TARGETS=(fuzz_parse fuzz_l2proto fuzz_arm_expr)
+ALL_TARGETS=(fuzz_parse fuzz_l2proto fuzz_arm_expr fuzz_config fuzz_profile)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${ALL_TARGETS[@]}")
 
@@ -64,7 +64,8 @@ for t in "${targets[@]}"; do
 	(cd "$work" && "$SL_ROOT/$BUILD/tests/fuzz/$t" -max_total_time="$FUZZ_SECONDS" \
 		-print_final_stats=1 "${dict[@]}" -artifact_prefix="$work/artifacts/" ${FUZZ_ARGS:-} \
 		"$work/corpus" >"$work/log" 2>&1) || rc=$?
-	figures="$(fuzz_figures "$work") corpus $(ls "$work/corpus" | wc -l) files $(du -sk "$work/corpus" | cut -f1) KiB, $((SECONDS - start)) s"
+	figures="$(fuzz_figures "$work") corpus $(ls "$work/corpus" | wc -l) files"
+	figures+=" $(cat "$work"/corpus/* | wc -c) bytes, $((SECONDS - start)) s"
 	repro=$(find "$work/artifacts" -type f | head -5)
 	if [ "$rc" -ne 0 ] || [ -n "$repro" ]; then
 		failed=1
