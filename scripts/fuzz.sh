@@ -10,13 +10,24 @@
 #   scripts/fuzz.sh                      every target, 60 s each
 #   FUZZ_SECONDS=600 scripts/fuzz.sh fuzz_parse
 #   FUZZ_ARGS="-jobs=4 -workers=4" scripts/fuzz.sh   extra libFuzzer flags
+#   FUZZ_RUNS=10000000 scripts/fuzz.sh   stop a target at that many executions
+#                                        (or at FUZZ_SECONDS, whichever is first)
 #   FUZZ_KEEP=1 scripts/fuzz.sh          keep the grown corpus of a clean run
+#   scripts/fuzz.sh --list               the targets, one a line
+#
+# The summary gives, per target: executions (summed over -jobs), their rate,
+# the coverage (cov: code edges; ft: libFuzzer's features), the corpus the
+# run ended with (files and bytes) and the time.
 source "$(dirname "$0")/common.sh"
 cd "$SL_ROOT"
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 BUILD=build-fuzz
 ALL_TARGETS=(fuzz_parse fuzz_l2proto fuzz_arm_expr fuzz_config fuzz_profile)
+if [ "${1:-}" = --list ]; then
+	printf '%s\n' "${ALL_TARGETS[@]}"
+	exit 0
+fi
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${ALL_TARGETS[@]}")
 
@@ -62,7 +73,8 @@ for t in "${targets[@]}"; do
 	# In $work: with -jobs=N, libFuzzer writes each job's output to fuzz-N.log there.
 	# shellcheck disable=SC2086 # FUZZ_ARGS is a list of flags
 	(cd "$work" && "$SL_ROOT/$BUILD/tests/fuzz/$t" -max_total_time="$FUZZ_SECONDS" \
-		-print_final_stats=1 "${dict[@]}" -artifact_prefix="$work/artifacts/" ${FUZZ_ARGS:-} \
+		-print_final_stats=1 -runs="${FUZZ_RUNS:--1}" "${dict[@]}" \
+		-artifact_prefix="$work/artifacts/" ${FUZZ_ARGS:-} \
 		"$work/corpus" >"$work/log" 2>&1) || rc=$?
 	figures="$(fuzz_figures "$work") corpus $(ls "$work/corpus" | wc -l) files"
 	figures+=" $(cat "$work"/corpus/* | wc -c) bytes, $((SECONDS - start)) s"

@@ -10,6 +10,9 @@
  * sl_config_from_json()). A refused document must fill the error (code
  * set) and errno (EINVAL or ENOMEM). A valid one is:
  *
+ *   committed as sluiced commits a file: merged into a new document
+ *   (sl_doc_merge()), which must validate to the same model;
+ *
  *   compiled (sl_compile(), one port with gateways, so every backend
  *   resolves; counter ids for SL_FUZZ_RULE_IDS rules and
  *   SL_FUZZ_BACKEND_IDS backends; Maglev tables of the smallest of a few
@@ -17,7 +20,7 @@
  *   its tables hold at most SL_FUZZ_TABLE_SLOTS slots in all: a snapshot,
  *   or the error filled;
  *
- *   changed once, as the REST API changes it: a PUT or DELETE of a pool
+ *   changed once, as the REST API changes the committed document: a PUT or DELETE of a pool
  *   or load-balancing rule of one of its load balancers, all chosen by a
  *   hash of the input (an existing child or a new name; a PUT body copied
  *   from a sibling, as it is or with one member less, or a port moved).
@@ -309,35 +312,70 @@ sl_fuzz_change(struct sl_model *m, const struct sl_model *before, cJSON *doc,
 	SL_FUZZ_CHECK(sl_model_equal(m, before, NULL, 0)); /* a refusal changes nothing */
 }
 
+/*
+ * The document sluiced commits from a valid file (sl_controller.c): the
+ * file merged into a new document (sl_doc_merge()), Dynamic addresses
+ * assigned; it must validate to the file's own model.
+ */
+static cJSON *
+sl_fuzz_committed(const cJSON *file_doc, const struct sl_model *alone)
+{
+	cJSON *doc = sl_doc_new();
+	struct sl_model *m;
+	struct sl_error err;
+	char why[256];
+
+	SL_FUZZ_CHECK(doc != NULL);
+	memset(&err, 0, sizeof(err));
+	if (sl_doc_merge(doc, file_doc, &err) < 0) {
+		fprintf(stderr, "merge: %s: %s\n", err.code, err.message);
+		SL_FUZZ_CHECK(!"a valid file merges into a new document");
+	}
+	SL_FUZZ_CHECK(sl_config_assign_dynamic_ips(doc, &err) >= 0);
+	m = sl_config_from_json(doc, NULL, &err);
+	if (m == NULL || !sl_model_equal(m, alone, why, sizeof(why))) {
+		fprintf(stderr, "merged: %s\n", m == NULL ? err.message : why);
+		SL_FUZZ_CHECK(!"the merged document validates to the file's model");
+	}
+	sl_model_free(m);
+	return doc;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sl_model *m, *before;
+	cJSON *file_doc, *doc;
 	struct sl_fuzz_pick k;
 	struct sl_error err;
-	cJSON *doc;
 	int rc;
 
 	if (size > SL_FUZZ_INPUT_MAX)
 		return 0;
 	memset(&err, 0, sizeof(err));
-	doc = sl_json_parse((const char *)data, size, "fuzz.json", &err);
-	if (doc == NULL) {
+	file_doc = sl_json_parse((const char *)data, size, "fuzz.json", &err);
+	if (file_doc == NULL) {
 		SL_FUZZ_CHECK(err.code[0] != '\0');
 		return 0;
 	}
+	/* as sl_config_parse() and sluiced take a file: addresses assigned on a copy */
+	doc = cJSON_Duplicate(file_doc, 1);
+	SL_FUZZ_CHECK(doc != NULL);
 	rc = sl_config_assign_dynamic_ips(doc, &err);
 	SL_FUZZ_CHECK(rc >= 0 || err.code[0] != '\0');
 	m = rc >= 0 ? sl_config_from_json(doc, NULL, &err) : NULL;
+	cJSON_Delete(doc);
 	if (m == NULL) {
 		SL_FUZZ_CHECK(err.code[0] != '\0');
 		SL_FUZZ_CHECK(rc < 0 || errno == EINVAL || errno == ENOMEM);
-		cJSON_Delete(doc);
+		cJSON_Delete(file_doc);
 		return 0;
 	}
 	sl_fuzz_compile(m);
+	doc = sl_fuzz_committed(file_doc, m);
+	cJSON_Delete(file_doc);
 	sl_fuzz_pick(data, size, &k);
 	if (m->n_lbs > 0) {
 		before = sl_config_from_json(doc, NULL, &err);
