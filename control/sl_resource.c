@@ -276,7 +276,7 @@ sl_top(const cJSON *doc, const struct sl_res_path *p)
 static cJSON *
 sl_children(const cJSON *top, enum sl_res_type t, int child)
 {
-	const cJSON *props = cJSON_GetObjectItemCaseSensitive(top, "properties");
+	const cJSON *props = cJSON_GetObjectItem(top, "properties");
 	return cJSON_GetObjectItem(props, sl_types[t].children[child]);
 }
 
@@ -375,7 +375,7 @@ sl_backend_ipconfigs(const cJSON *doc, const struct sl_res_path *scope, const ch
 
 		sl_top_id_of(nic, scope, SL_RES_NIC, nic_id, sizeof(nic_id));
 		cJSON_ArrayForEach(ipc, sl_children(nic, SL_RES_NIC, 0)) {
-			const cJSON *props = cJSON_GetObjectItemCaseSensitive(ipc, "properties");
+			const cJSON *props = cJSON_GetObjectItem(ipc, "properties");
 			sl_for_each_ref(ref, cJSON_GetObjectItem(props, key)) {
 				if (sl_ref_names(ref, lb, &lb_scope, coll, name)) {
 					char id[SL_ID_MAX + 128];
@@ -447,9 +447,9 @@ sl_reorder(cJSON *res)
 static cJSON *
 sl_props(cJSON *res)
 {
-	cJSON *props = cJSON_GetObjectItemCaseSensitive(res, "properties");
+	cJSON *props = cJSON_GetObjectItem(res, "properties");
 	if (!cJSON_IsObject(props)) {
-		cJSON_DeleteItemFromObjectCaseSensitive(res, "properties");
+		cJSON_DeleteItemFromObject(res, "properties");
 		props = cJSON_AddObjectToObject(res, "properties");
 	}
 	return props;
@@ -482,7 +482,7 @@ sl_render_child(const cJSON *doc, const struct sl_res_path *scope, const cJSON *
 		sl_set(props, "backendIPConfigurations",
 		       sl_pool_backend_ipconfigs(doc, scope, top, sl_name_of(child)));
 		cJSON_ArrayForEach(r, sl_children(top, SL_RES_LB, 2)) {
-			const cJSON *rp = cJSON_GetObjectItemCaseSensitive(r, "properties");
+			const cJSON *rp = cJSON_GetObjectItem(r, "properties");
 			char pool[SL_RES_NAME_MAX];
 			sl_ref_name(cJSON_GetObjectItem(rp, "backendAddressPool"), "backendAddressPools",
 				    pool);
@@ -1030,7 +1030,7 @@ static int
 sl_undo_begin(cJSON *doc, const struct sl_res_path *p, struct sl_doc_undo *u)
 {
 	cJSON *top = p->child >= 0 && p->child_name[0] != '\0' ? sl_top(doc, p) : NULL;
-	cJSON *props = cJSON_GetObjectItemCaseSensitive(top, "properties");
+	cJSON *props = cJSON_GetObjectItem(top, "properties");
 	const char *coll_name;
 	cJSON *coll;
 

@@ -287,6 +287,9 @@ sl_fuzz_change(struct sl_model *m, const struct sl_model *before, cJSON *doc,
 	memset(&err, 0, sizeof(err));
 	rc = sl_model_apply_change(m, doc, &p, k->is_delete, &u, &err);
 	if (rc == -EAGAIN) {
+		if (existed)
+			fprintf(stderr, "-EAGAIN for %s %s/%s/%s\n", k->is_delete ? "DELETE" : "PUT",
+				lb->name, coll, name);
 		SL_FUZZ_CHECK(!existed); /* a pool or rule that was there is changed in place */
 		sl_model_free(whole);
 		return;

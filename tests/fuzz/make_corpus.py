@@ -15,6 +15,14 @@ A few real frames per case, built with scapy:
                          selections, escapes, loops) and tiny templates
                          (parameters, variables, copy loops, children,
                          dependsOn, conditions, outputs)
+  corpus/fuzz_config/    configuration documents: examples/config.json,
+                         dist/config.json, the documents of the C unit tests
+                         (tests/unit/test_c*.c, through the preprocessor) and
+                         a few for NIC-based pools, inbound NAT, probes,
+                         scopes and delivery modes
+  corpus/fuzz_profile/   the port profiles of pmd-config/ and dist/
+  corpus/fuzz_template/  deployments: examples/templates (with parameters),
+                         tests/api/templates, fuzz_arm_expr's tiny templates
 
 The seeds are checked in; run this again (python3 tests/fuzz/make_corpus.py
 [TARGET...], every target without one) only to change them. Reproducers of
@@ -401,6 +409,35 @@ def config_seeds():
     return seeds
 
 
+def template_seeds():
+    """The templates of examples/templates (with their parameters files) and
+    tests/api/templates, alone and in Complete mode, and the tiny templates
+    of fuzz_arm_expr's seeds."""
+    seeds = {}
+    tdir = os.path.join(ROOT, "examples", "templates")
+    for path in sorted(glob.glob(os.path.join(tdir, "*.json"))):
+        if path.endswith(".parameters.json"):
+            continue
+        with open(path) as f:
+            tmpl = json.load(f)
+        name = os.path.basename(path)[:-len(".json")]
+        params = path[:-len(".json")] + ".parameters.json"
+        doc = {"template": tmpl}
+        if os.path.exists(params):
+            with open(params) as f:
+                doc["parameters"] = json.load(f)
+        seeds[f"examples_{name}"] = compact(doc)
+        seeds[f"examples_{name}_complete"] = compact(dict(doc, mode="Complete"))
+    for path in sorted(glob.glob(os.path.join(ROOT, "tests", "api", "templates", "*.json"))):
+        with open(path) as f:
+            tmpl = json.load(f)
+        seeds["api_" + os.path.basename(path)[:-len(".json")]] = compact({"template": tmpl, "skip": True})
+    for name, data in arm_expr_seeds().items():
+        if data.startswith(b"{") and b"resources" in data and len(data) < 4096:
+            seeds["arm_" + name] = data
+    return seeds
+
+
 def profile_seeds():
     """The port profiles of pmd-config/ and dist/ (fuzz_profile sets the
     variables they name)."""
@@ -423,7 +460,8 @@ def write(target, seeds):
 
 def main():
     makers = {"fuzz_parse": parse_seeds, "fuzz_l2proto": l2proto_seeds, "fuzz_arm_expr": arm_expr_seeds,
-              "fuzz_config": config_seeds, "fuzz_profile": profile_seeds}
+              "fuzz_config": config_seeds, "fuzz_profile": profile_seeds,
+              "fuzz_template": template_seeds}
     targets = sys.argv[1:] or list(makers)
     unknown = [t for t in targets if t not in makers]
     if unknown:
