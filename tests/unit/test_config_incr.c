@@ -663,7 +663,7 @@ test_properties_any_case(void **state)
 	fx_init(&f, doc);
 	rules = f.m->lbs[0].n_rules;
 	pools = f.m->lbs[0].n_pools;
-	o = expect(&f, RULES "rN", RBODY("fe2", "pool0", "Udp", "80", ""), "");
+	o = expect(&f, RULES "rFuzz", RBODY("fe2", "pool0", "Udp", "8081", ""), "");
 	assert_int_equal(o.rc, 0);
 	assert_int_equal(f.m->lbs[0].n_rules, rules + 1);
 	o = expect(&f, POOLS "poolN", ADDRS(A("a0", "10.0.0.6", "vnet1")), "");
