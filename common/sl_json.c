@@ -192,9 +192,40 @@ sl_file_write_atomic(const char *path, const char *data, size_t len, unsigned in
 	return rc;
 }
 
+/*
+ * The first flaw cJSON lets through in the strings of parsed text: a raw
+ * control character (JSON wants them escaped) or an escaped NUL (\u0000,
+ * which would end the C string there: "a\u0000b" would read as "a").
+ * NULL when none; *what says which.
+ */
+static const char *
+sl_json_string_flaw(const char *text, size_t len, const char **what)
+{
+	bool in_string = false;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		if (c == '"') {
+			in_string = !in_string;
+		} else if (in_string && c < 0x20) {
+			*what = "a control character in a string (escape it)";
+			return text + i;
+		} else if (in_string && c == '\\' && i + 1 < len) {
+			if (text[i + 1] == 'u' && i + 5 < len && memcmp(text + i + 2, "0000", 4) == 0) {
+				*what = "\\u0000 in a string";
+				return text + i;
+			}
+			i++;
+		}
+	}
+	return NULL;
+}
+
 cJSON *
 sl_json_parse(const char *text, size_t len, const char *target, struct sl_error *err)
 {
+	const char *flaw, *what;
 	const char *end = NULL;
 	cJSON *root;
 
@@ -219,6 +250,12 @@ sl_json_parse(const char *text, size_t len, const char *target, struct sl_error 
 					     "unexpected data after the JSON value");
 			return NULL;
 		}
+	}
+	flaw = sl_json_string_flaw(text, len, &what);
+	if (flaw != NULL) {
+		cJSON_Delete(root);
+		sl_json_syntax_error(err, text, len, flaw, target, what);
+		return NULL;
 	}
 	return root;
 }

@@ -51,7 +51,9 @@ int sl_file_write_atomic(const char *path, const char *data, size_t len, unsigne
 
 /*
  * Parse len bytes of JSON text (one value, whitespace after it allowed).
- * Returns the tree, or NULL with *err filled: code InvalidJson, target, and a
+ * Strings must escape control characters, as JSON says (cJSON alone takes
+ * them raw), and may not hold \u0000 (a C string would end there). Returns
+ * the tree, or NULL with *err filled: code InvalidJson, target, and a
  * message with line, column and byte offset.
  */
 cJSON *sl_json_parse(const char *text, size_t len, const char *target, struct sl_error *err);

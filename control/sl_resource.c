@@ -176,10 +176,15 @@ sl_doc_new(void)
 	return d;
 }
 
+/*
+ * A resource's name. Members ("name", "id", "properties") are found ignoring
+ * case, as validation finds them (sl_json_member()): a file may spell them
+ * so, and the editor must see what validation sees.
+ */
 static const char *
 sl_name_of(const cJSON *res)
 {
-	const cJSON *n = cJSON_GetObjectItemCaseSensitive(res, "name");
+	const cJSON *n = cJSON_GetObjectItem(res, "name");
 	return cJSON_IsString(n) ? n->valuestring : "";
 }
 
@@ -202,7 +207,7 @@ sl_find(const cJSON *a, const char *name)
 static void
 sl_res_scope(const cJSON *res, struct sl_scope *s)
 {
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(res, "id");
+	const cJSON *id = cJSON_GetObjectItem(res, "id");
 
 	sl_id_scope(cJSON_IsString(id) ? id->valuestring : NULL, s);
 }
@@ -276,7 +281,7 @@ sl_top(const cJSON *doc, const struct sl_res_path *p)
 static cJSON *
 sl_children(const cJSON *top, enum sl_res_type t, int child)
 {
-	const cJSON *props = cJSON_GetObjectItemCaseSensitive(top, "properties");
+	const cJSON *props = cJSON_GetObjectItem(top, "properties");
 	return cJSON_GetObjectItem(props, sl_types[t].children[child]);
 }
 
@@ -287,7 +292,7 @@ sl_children(const cJSON *top, enum sl_res_type t, int child)
 static void
 sl_ref_name(const cJSON *ref, const char *coll, char *out)
 {
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(ref, "id");
+	const cJSON *id = cJSON_GetObjectItem(ref, "id");
 	struct sl_segs g;
 
 	out[0] = '\0';
@@ -324,7 +329,7 @@ static void
 sl_top_id_of(const cJSON *res, const struct sl_res_path *scope, enum sl_res_type t, char *buf,
 	     size_t len)
 {
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(res, "id");
+	const cJSON *id = cJSON_GetObjectItem(res, "id");
 
 	if (cJSON_IsString(id) && id->valuestring[0] == '/')
 		snprintf(buf, len, "%s", id->valuestring);
@@ -341,7 +346,7 @@ static bool
 sl_ref_names(const cJSON *ref, const cJSON *lb, const struct sl_scope *lb_scope,
 	     const char *coll, const char *name)
 {
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(ref, "id");
+	const cJSON *id = cJSON_GetObjectItem(ref, "id");
 	char l[SL_RES_NAME_MAX], c[SL_RES_NAME_MAX];
 	struct sl_scope s;
 
@@ -375,7 +380,7 @@ sl_backend_ipconfigs(const cJSON *doc, const struct sl_res_path *scope, const ch
 
 		sl_top_id_of(nic, scope, SL_RES_NIC, nic_id, sizeof(nic_id));
 		cJSON_ArrayForEach(ipc, sl_children(nic, SL_RES_NIC, 0)) {
-			const cJSON *props = cJSON_GetObjectItemCaseSensitive(ipc, "properties");
+			const cJSON *props = cJSON_GetObjectItem(ipc, "properties");
 			sl_for_each_ref(ref, cJSON_GetObjectItem(props, key)) {
 				if (sl_ref_names(ref, lb, &lb_scope, coll, name)) {
 					char id[SL_ID_MAX + 128];
@@ -447,9 +452,9 @@ sl_reorder(cJSON *res)
 static cJSON *
 sl_props(cJSON *res)
 {
-	cJSON *props = cJSON_GetObjectItemCaseSensitive(res, "properties");
+	cJSON *props = cJSON_GetObjectItem(res, "properties");
 	if (!cJSON_IsObject(props)) {
-		cJSON_DeleteItemFromObjectCaseSensitive(res, "properties");
+		cJSON_DeleteItemFromObject(res, "properties");
 		props = cJSON_AddObjectToObject(res, "properties");
 	}
 	return props;
@@ -482,7 +487,7 @@ sl_render_child(const cJSON *doc, const struct sl_res_path *scope, const cJSON *
 		sl_set(props, "backendIPConfigurations",
 		       sl_pool_backend_ipconfigs(doc, scope, top, sl_name_of(child)));
 		cJSON_ArrayForEach(r, sl_children(top, SL_RES_LB, 2)) {
-			const cJSON *rp = cJSON_GetObjectItemCaseSensitive(r, "properties");
+			const cJSON *rp = cJSON_GetObjectItem(r, "properties");
 			char pool[SL_RES_NAME_MAX];
 			sl_ref_name(cJSON_GetObjectItem(rp, "backendAddressPool"), "backendAddressPools",
 				    pool);
@@ -666,10 +671,10 @@ sl_same_refs(const cJSON *a, const cJSON *b)
 	if (na != nb)
 		return false;
 	cJSON_ArrayForEach(x, a) {
-		const cJSON *xi = cJSON_GetObjectItemCaseSensitive(x, "id");
+		const cJSON *xi = cJSON_GetObjectItem(x, "id");
 		bool found = false;
 		cJSON_ArrayForEach(y, b) {
-			const cJSON *yi = cJSON_GetObjectItemCaseSensitive(y, "id");
+			const cJSON *yi = cJSON_GetObjectItem(y, "id");
 			if (cJSON_IsString(xi) && cJSON_IsString(yi) &&
 			    strcasecmp(xi->valuestring, yi->valuestring) == 0)
 				found = true;
@@ -1030,7 +1035,7 @@ static int
 sl_undo_begin(cJSON *doc, const struct sl_res_path *p, struct sl_doc_undo *u)
 {
 	cJSON *top = p->child >= 0 && p->child_name[0] != '\0' ? sl_top(doc, p) : NULL;
-	cJSON *props = cJSON_GetObjectItemCaseSensitive(top, "properties");
+	cJSON *props = cJSON_GetObjectItem(top, "properties");
 	const char *coll_name;
 	cJSON *coll;
 

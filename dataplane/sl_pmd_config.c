@@ -457,6 +457,9 @@ pc_port(void *ctx, void *item, uint32_t i, const cJSON *o, const char *path)
 	    (rc = pc_string(&w, "device", true, pc->device, sizeof(pc->device))) != 0 ||
 	    (rc = pc_string(&w, "devargs", false, pc->devargs, sizeof(pc->devargs))) != 0)
 		return rc;
+	if (pc->name[0] == '\0' || pc->device[0] == '\0')
+		return pc_fail(&w, pc->name[0] == '\0' ? "name" : "device", "InvalidPortProfile",
+			       "expected a non-empty string", NULL);
 	if ((rc = pc_uint(&w, "rxQueues", 0, 128, 0, &v)) != 0)
 		return rc;
 	pc->rx_queues = (uint16_t)v;
@@ -508,21 +511,17 @@ pc_port(void *ctx, void *item, uint32_t i, const cJSON *o, const char *path)
 }
 
 int
-sl_pmd_config_load(const char *path, struct sl_pmd_config *out, struct sl_error *err)
+sl_pmd_config_parse(const char *text, size_t size, const char *name, struct sl_pmd_config *out,
+		    struct sl_error *err)
 {
-	struct sl_where w = {err, path, "$", NULL, sl_pmd_value_code};
+	struct sl_where w = {err, name, "$", NULL, sl_pmd_value_code};
 	char ports_path[SL_JSON_PATH_MAX];
 	const cJSON *ports;
-	char *text = NULL;
-	cJSON *root = NULL;
-	int rc = 0;
-	size_t size;
+	cJSON *root;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
-	text = sl_file_read(path, SL_PMD_CONFIG_MAX_BYTES, &size, "PortProfileUnreadable", err);
-	if (text == NULL)
-		return -errno;
-	root = sl_json_parse(text, size, path, err);
+	root = sl_json_parse(text, size, name, err);
 	if (root == NULL) {
 		rc = -EINVAL;
 		if (err != NULL)
@@ -540,18 +539,33 @@ sl_pmd_config_load(const char *path, struct sl_pmd_config *out, struct sl_error 
 	else if (rc >= 0 && cJSON_GetArraySize(ports) > SL_MAX_PORTS)
 		rc = pc_fail(&w, "ports", "InvalidPortProfile", "too many ports (at most 8)", NULL);
 	else if (rc >= 0)
-		rc = sl_json_parse_list(err, ports, ports_path, path, NULL, sizeof(*out->ports),
+		rc = sl_json_parse_list(err, ports, ports_path, name, NULL, sizeof(*out->ports),
 					(void **)&out->ports, &out->n_ports, pc_port, &w);
 	if (rc == 0)
 		rc = pc_check_mbuf_size(out, ports_path, path, err);
 out:
 	cJSON_Delete(root);
-	free(text);
 	if (rc != 0) {
 		if (err != NULL)
-			snprintf(err->file, sizeof(err->file), "%s", path);
+			snprintf(err->file, sizeof(err->file), "%s", name);
 		sl_pmd_config_free(out);
 	}
+	return rc;
+}
+
+int
+sl_pmd_config_load(const char *path, struct sl_pmd_config *out, struct sl_error *err)
+{
+	size_t size;
+	char *text;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	text = sl_file_read(path, SL_PMD_CONFIG_MAX_BYTES, &size, "PortProfileUnreadable", err);
+	if (text == NULL)
+		return -errno;
+	rc = sl_pmd_config_parse(text, size, path, out, err);
+	free(text);
 	return rc;
 }
 

@@ -13,6 +13,7 @@
 #ifndef SL_PMD_CONFIG_H
 #define SL_PMD_CONFIG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sl_error.h"
@@ -89,6 +90,13 @@ sl_port_max_frame(const struct sl_port_cfg *c)
  * (file, JSON path, code, message).
  */
 int sl_pmd_config_load(const char *path, struct sl_pmd_config *out, struct sl_error *err);
+
+/*
+ * Parse a profile's text (size bytes; name stands for the file in errors):
+ * what sl_pmd_config_load() does once the file is read. Same returns.
+ */
+int sl_pmd_config_parse(const char *text, size_t size, const char *name, struct sl_pmd_config *out,
+			struct sl_error *err);
 
 void sl_pmd_config_free(struct sl_pmd_config *c);
 

@@ -56,6 +56,17 @@ soak_restart() {
 		"$SL_PY" -m pytest -q -s -p no:cacheprovider tests/e2e/test_restarts.py
 }
 
+soak_register fuzz "every libFuzzer target of scripts/fuzz.sh to its goal: 10^8 executions for the packet parsers, 10^7 for the others (FUZZ_SECONDS caps each, default 36000)"
+soak_fuzz() {
+	local packet=(fuzz_parse fuzz_l2proto) others=() t rc=0
+	for t in $(scripts/fuzz.sh --list); do
+		[[ " ${packet[*]} " == *" $t "* ]] || others+=("$t")
+	done
+	FUZZ_RUNS=100000000 FUZZ_SECONDS=${FUZZ_SECONDS:-36000} scripts/fuzz.sh "${packet[@]}" || rc=1
+	FUZZ_RUNS=10000000 FUZZ_SECONDS=${FUZZ_SECONDS:-36000} scripts/fuzz.sh "${others[@]}" || rc=1
+	return "$rc"
+}
+
 if [ "${1:-}" = --list ]; then
 	for n in "${SOAK_ORDER[@]}"; do
 		printf '  %-10s %s\n' "$n" "${SOAK_DOC[$n]}"

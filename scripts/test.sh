@@ -9,7 +9,8 @@
 # written, those that need no NIC), the Debian package and its service, the
 # unit and dataplane tiers again under
 # AddressSanitizer + UndefinedBehaviorSanitizer, a fuzz smoke of the packet
-# parsers and the ARM template language (libFuzzer), and end to end (network
+# parsers, the ARM template language, configuration documents and port
+# profiles (libFuzzer), and end to end (network
 # namespaces, real kernel TCP and UDP; needs root).
 #
 #   scripts/test.sh            everything
@@ -92,7 +93,8 @@ if [ "${SL_SKIP_ASAN:-0}" != 1 ]; then
 	run_tier "unit (asan+ubsan)" meson test -C build-asan --suite unit --print-errorlogs
 	run_tier "dataplane (asan+ubsan)" env SLUICE_BUILD=build-asan "${PYTEST[@]}" tests/dataplane
 fi
-# The parsers and the ARM template language under libFuzzer for a few seconds
+# The parsers, the ARM template language, configuration documents and port
+# profiles under libFuzzer for a few seconds
 # each (every target of scripts/fuzz.sh), so the harnesses cannot rot (longer
 # runs: scripts/fuzz.sh with FUZZ_SECONDS).
 [ "${SL_SKIP_FUZZ:-0}" = 1 ] || run_tier "fuzz smoke" env FUZZ_SECONDS=15 scripts/fuzz.sh

@@ -346,7 +346,7 @@ def check_accounting(stats, tr):
 def sluiced_run(tr, a, work, extra_devargs="", api=False):
     """Start sluiced on trace tr; returns (Popen, stats file, log file, api socket)."""
     class Opt:
-        frontends, family, proto, workers = 1, 4, "tcp", 1
+        frontends, family, proto, workers, size = 1, 4, "tcp", 1, "64"
     cmd = bench.sluiced_cmd(tr.path, a.mode, work, tr.n, a.flow_table, Opt, bench.eal_mem())
     if extra_devargs:
         prof = os.path.join(work, "ports.json")

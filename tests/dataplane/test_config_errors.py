@@ -135,7 +135,8 @@ def test_missing_config_file(tmp_path):
     assert "ConfigFileUnreadable" in out, out
 
 
-@pytest.mark.parametrize("case", ["bad_mac", "unknown_property", "bad_json", "bad_neighbour"])
+@pytest.mark.parametrize("case", ["bad_mac", "unknown_property", "bad_json", "bad_neighbour",
+                                  "empty_device", "nul_in_device"])
 def test_invalid_port_profile_refused(tmp_path, case):
     prof = pcap_profile(tmp_path)
     port = prof["ports"][0]
@@ -148,6 +149,12 @@ def test_invalid_port_profile_refused(tmp_path, case):
     elif case == "bad_neighbour":
         port["neighbours"] = [{"ipAddress": "10.1.1.11", "macAddress": "zz:00:00:00:00:01"}]
         path, code = "$.ports[0].neighbours[0].macAddress", "InvalidMacAddress"
+    elif case == "empty_device":  # found by fuzz_profile, as "device": "<NUL>null0"
+        port["device"] = ""
+        path, code = "$.ports[0].device", "InvalidPortProfile"
+    elif case == "nul_in_device":  # \u0000 would cut the name to ""
+        port["device"] = "\u0000" + port["device"]
+        path, code = "$", "InvalidJson"
     else:
         prof = json.dumps(prof)[:-3]
         path, code = "$", "InvalidJson"

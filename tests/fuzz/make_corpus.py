@@ -15,13 +15,24 @@ A few real frames per case, built with scapy:
                          selections, escapes, loops) and tiny templates
                          (parameters, variables, copy loops, children,
                          dependsOn, conditions, outputs)
+  corpus/fuzz_config/    configuration documents: examples/config.json,
+                         dist/config.json, the documents of the C unit tests
+                         (tests/unit/test_c*.c, through the preprocessor) and
+                         a few for NIC-based pools, inbound NAT, probes,
+                         scopes and delivery modes
+  corpus/fuzz_profile/   the port profiles of pmd-config/ and dist/
+  corpus/fuzz_template/  deployments: examples/templates (with parameters),
+                         tests/api/templates, fuzz_arm_expr's tiny templates
 
 The seeds are checked in; run this again (python3 tests/fuzz/make_corpus.py
 [TARGET...], every target without one) only to change them. Reproducers of
 fixed bugs live beside them and are kept.
 """
+import glob
 import json
 import os
+import re
+import subprocess
 import sys
 
 from scapy.all import (ARP, ICMP, IP, TCP, UDP, Dot1Q, Ether, ICMPv6DestUnreach,
@@ -290,6 +301,154 @@ def arm_expr_seeds():
     return seeds
 
 
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+CONFIG_KEYS = ("settings", "virtualNetworks", "loadBalancers", "networkInterfaces")
+
+
+def compact(obj):
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def unit_test_documents():
+    """The configuration documents the C unit tests write: each run of adjacent
+    string literals (after the preprocessor expands the tests' macros), with
+    ' for ", that parses as a JSON object with a top-level resource list."""
+    docs = {}
+    literal_run = re.compile(r'(?:"(?:[^"\\\n]|\\.)*"\s*)+')
+    for path in sorted(glob.glob(os.path.join(ROOT, "tests", "unit", "test_c*.c"))):
+        text = subprocess.run(["cpp", "-P", "-I" + os.path.join(ROOT, "control"),
+                               "-I" + os.path.join(ROOT, "common"),
+                               "-I" + os.path.join(ROOT, "dataplane", "core"), path],
+                              check=True, capture_output=True, text=True).stdout
+        for i, m in enumerate(literal_run.finditer(text)):
+            joined = "".join(re.findall(r'"((?:[^"\\\n]|\\.)*)"', m.group(0)))
+            try:
+                doc = json.loads(joined.replace("'", '"'))
+            except ValueError:
+                continue
+            if isinstance(doc, dict) and any(k in doc for k in CONFIG_KEYS):
+                name = os.path.basename(path)[len("test_"):-len(".c")]
+                docs[f"unit_{name}_{i}"] = compact(doc)
+    return docs
+
+
+def config_seeds():
+    """Example configurations, the unit tests' documents, and a few written here
+    for what those lack: NIC-based pools, inbound NAT rules, probes, scopes,
+    delivery modes and a Basic SKU."""
+    seeds = {}
+    for path in ["examples/config.json", "dist/config.json"]:
+        with open(os.path.join(ROOT, path)) as f:
+            seeds[path.replace("/", "_")] = compact(json.load(f))
+    seeds.update(unit_test_documents())
+    arm = "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.Network"
+    vnet = {"name": "vn", "id": f"{arm}/virtualNetworks/vn", "properties": {
+        "addressSpace": {"addressPrefixes": ["10.0.0.0/16", "fd00::/48"]},
+        "subnets": [{"name": "s4", "properties": {"addressPrefix": "10.0.1.0/24"}},
+                    {"name": "s6", "properties": {"addressPrefix": "fd00:0:0:1::/64"}}],
+        "floatingIpDelivery": {"mode": "VXLAN", "vni": 7, "udpPort": 4789}}}
+    lb_id = f"{arm}/loadBalancers/lb"
+    ref = lambda coll, n: {"id": f"{lb_id}/{coll}/{n}"}  # noqa: E731
+    lb = {"name": "lb", "id": lb_id, "sku": {"name": "Standard"}, "properties": {
+        "frontendIPConfigurations": [
+            {"name": "fe4", "properties": {"privateIPAddress": "10.0.1.100",
+                                           "subnet": {"id": f"{arm}/virtualNetworks/vn/subnets/s4"}}},
+            {"name": "fe6", "properties": {"privateIPAddressVersion": "IPv6",
+                                           "subnet": {"id": f"{arm}/virtualNetworks/vn/subnets/s6"}}}],
+        "backendAddressPools": [
+            {"name": "nics"},
+            {"name": "ips", "properties": {"drainPeriodInSeconds": 30, "loadBalancerBackendAddresses": [
+                {"name": "a", "properties": {"ipAddress": "10.0.2.4", "virtualNetwork": {"id": vnet["id"]},
+                                             "weight": 3, "adminState": "Up"}},
+                {"name": "b", "properties": {"ipAddress": "10.0.2.5", "virtualNetwork": {"id": vnet["id"]},
+                                             "adminState": "Down"}}]}}],
+        "probes": [{"name": "http", "properties": {"protocol": "Http", "port": 80, "requestPath": "/",
+                                                   "intervalInSeconds": 5, "numberOfProbes": 2,
+                                                   "probeThreshold": 1}},
+                   {"name": "tcp", "properties": {"protocol": "Tcp", "port": 22}}],
+        "loadBalancingRules": [
+            {"name": "web", "properties": {"frontendIPConfiguration": ref("frontendIPConfigurations", "fe4"),
+                                           "backendAddressPool": ref("backendAddressPools", "nics"),
+                                           "probe": ref("probes", "http"), "protocol": "Tcp",
+                                           "frontendPort": 80, "backendPort": 8080,
+                                           "loadDistribution": "SourceIPProtocol",
+                                           "idleTimeoutInMinutes": 10, "enableTcpReset": True}},
+            {"name": "ha", "properties": {"frontendIPConfiguration": ref("frontendIPConfigurations", "fe4"),
+                                          "backendAddressPool": ref("backendAddressPools", "ips"),
+                                          "protocol": "All", "frontendPort": 0, "backendPort": 0,
+                                          "enableFloatingIP": True}}],
+        "inboundNatRules": [
+            {"name": "ssh0", "properties": {"frontendIPConfiguration": ref("frontendIPConfigurations", "fe4"),
+                                            "protocol": "Tcp", "frontendPort": 50022, "backendPort": 22}},
+            {"name": "dns6", "properties": {"frontendIPConfiguration": ref("frontendIPConfigurations", "fe6"),
+                                            "protocol": "All", "frontendPort": 53}}]}}
+    nics = [{"name": f"nic{i}", "id": f"{arm}/networkInterfaces/nic{i}", "properties": {
+        "macAddress": f"02-00-00-00-00-0{i}",
+        "ipConfigurations": [{"name": "ipc", "properties": {
+            "privateIPAllocationMethod": "Dynamic" if i else "Static",
+            **({} if i else {"privateIPAddress": "10.0.1.10"}),
+            "primary": True, "subnet": {"id": f"{arm}/virtualNetworks/vn/subnets/s4"},
+            "loadBalancerBackendAddressPools": [ref("backendAddressPools", "nics")],
+            "loadBalancerInboundNatRules": [ref("inboundNatRules", "ssh0")] if i == 0 else []}}]}}
+        for i in range(2)]
+    seeds["nic_nat_probes"] = compact({"settings": {"maglevTableSize": 251, "hashSeed": 7},
+                                       "virtualNetworks": [vnet], "loadBalancers": [lb],
+                                       "networkInterfaces": nics})
+    basic = json.loads(json.dumps(lb))
+    basic["sku"] = {"name": "Basic"}
+    del basic["id"]
+    basic["properties"]["backendAddressPools"][1]["properties"].pop("loadBalancerBackendAddresses")
+    seeds["basic_no_id"] = compact({"virtualNetworks": [vnet], "loadBalancers": [basic]})
+    other = json.loads(json.dumps(lb).replace("/resourceGroups/rg1/", "/resourceGroups/rg2/"))
+    seeds["two_scopes"] = compact({"settings": {"maglevTableSize": 7}, "virtualNetworks": [vnet],
+                                   "loadBalancers": [lb, other], "networkInterfaces": nics})
+    for mode in ("L2", "IPinIP", "GUE"):
+        v = json.loads(json.dumps(vnet))
+        v["properties"]["floatingIpDelivery"] = {"mode": mode}
+        seeds[f"delivery_{mode}"] = compact({"virtualNetworks": [v], "loadBalancers": [lb]})
+    return seeds
+
+
+def template_seeds():
+    """The templates of examples/templates (with their parameters files) and
+    tests/api/templates, alone and in Complete mode, and the tiny templates
+    of fuzz_arm_expr's seeds."""
+    seeds = {}
+    tdir = os.path.join(ROOT, "examples", "templates")
+    for path in sorted(glob.glob(os.path.join(tdir, "*.json"))):
+        if path.endswith(".parameters.json"):
+            continue
+        with open(path) as f:
+            tmpl = json.load(f)
+        name = os.path.basename(path)[:-len(".json")]
+        params = path[:-len(".json")] + ".parameters.json"
+        doc = {"template": tmpl}
+        if os.path.exists(params):
+            with open(params) as f:
+                doc["parameters"] = json.load(f)
+        seeds[f"examples_{name}"] = compact(doc)
+        seeds[f"examples_{name}_complete"] = compact(dict(doc, mode="Complete"))
+    for path in sorted(glob.glob(os.path.join(ROOT, "tests", "api", "templates", "*.json"))):
+        with open(path) as f:
+            tmpl = json.load(f)
+        seeds["api_" + os.path.basename(path)[:-len(".json")]] = compact({"template": tmpl, "skip": True})
+    for name, data in arm_expr_seeds().items():
+        if data.startswith(b"{") and b"resources" in data and len(data) < 4096:
+            seeds["arm_" + name] = data
+    return seeds
+
+
+def profile_seeds():
+    """The port profiles of pmd-config/ and dist/ (fuzz_profile sets the
+    variables they name)."""
+    seeds = {}
+    for path in sorted(glob.glob(os.path.join(ROOT, "pmd-config", "*.json"))) + \
+            [os.path.join(ROOT, "dist", "ports.json")]:
+        with open(path) as f:
+            seeds[os.path.relpath(path, ROOT).replace("/", "_")] = compact(json.load(f))
+    return seeds
+
+
 def write(target, seeds):
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)
@@ -300,7 +459,9 @@ def write(target, seeds):
 
 
 def main():
-    makers = {"fuzz_parse": parse_seeds, "fuzz_l2proto": l2proto_seeds, "fuzz_arm_expr": arm_expr_seeds}
+    makers = {"fuzz_parse": parse_seeds, "fuzz_l2proto": l2proto_seeds, "fuzz_arm_expr": arm_expr_seeds,
+              "fuzz_config": config_seeds, "fuzz_profile": profile_seeds,
+              "fuzz_template": template_seeds}
     targets = sys.argv[1:] or list(makers)
     unknown = [t for t in targets if t not in makers]
     if unknown:

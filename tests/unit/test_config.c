@@ -1011,6 +1011,23 @@ test_bad_json_line_column(void **state)
 	assert_string_equal(err.code, "InvalidJson");
 	assert_non_null(strstr(err.message, "line 1, column 1"));
 
+	/*
+	 * Strings escape control characters and hold no \u0000 (cJSON takes
+	 * both; a NUL cut a string short: found by fuzz_profile).
+	 */
+	text = "{\"settings\": {\"a\tb\": 1}}";
+	assert_null(sl_config_parse(text, strlen(text), NULL, &err));
+	assert_string_equal(err.code, "InvalidJson");
+	assert_non_null(strstr(err.message, "a control character in a string (escape it) at line 1, "
+					    "column 17 (byte offset 16)"));
+	text = "{\"settings\": {\"a\\u0000b\": 1}}";
+	assert_null(sl_config_parse(text, strlen(text), NULL, &err));
+	assert_string_equal(err.code, "InvalidJson");
+	assert_non_null(strstr(err.message, "\\u0000 in a string at line 1, column 17"));
+	text = "{\"settings\": {\"a\\\\u0000b\\u0001\\t\": {}}}"; /* an escaped backslash, \u0001 */
+	assert_null(sl_config_parse(text, strlen(text), NULL, &err));
+	assert_string_equal(err.code, "UnknownProperty");
+
 	/* Only len bytes count, NUL-terminated or not. */
 	text = "{}garbage";
 	sl_model_free(sl_config_parse(text, 2, NULL, &err));

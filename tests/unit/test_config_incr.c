@@ -635,6 +635,47 @@ test_not_in_place(void **state)
 	}
 }
 
+/*
+ * A load balancer whose "Properties" a file spells otherwise (the
+ * validator reads members ignoring case): a pool or rule PUT lands in that
+ * object, not in a second "properties" that validation would not read,
+ * where the PUT was answered as created and changed nothing. Likewise a
+ * pool whose "Name" is spelled so is the one a PUT of its name replaces
+ * (a second pool of that name was added, and the PUT refused as a
+ * duplicate). Both found by fuzz_config.
+ */
+static void
+test_properties_any_case(void **state)
+{
+	cJSON *doc = sq_parse(doc_base), *lb1, *pool0;
+	struct outcome o;
+	struct fx f;
+	uint32_t rules, pools;
+
+	(void)state;
+	lb1 = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "loadBalancers"), 0);
+	assert_non_null(cJSON_GetObjectItem(lb1, "properties"));
+	strcpy(cJSON_GetObjectItem(lb1, "properties")->string, "Properties");
+	pool0 = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(lb1, "properties"),
+						       "backendAddressPools"), 0);
+	assert_string_equal(cJSON_GetObjectItem(pool0, "name")->valuestring, "pool0");
+	strcpy(cJSON_GetObjectItem(pool0, "name")->string, "Name");
+	fx_init(&f, doc);
+	rules = f.m->lbs[0].n_rules;
+	pools = f.m->lbs[0].n_pools;
+	o = expect(&f, RULES "rFuzz", RBODY("fe2", "pool0", "Udp", "8081", ""), "");
+	assert_int_equal(o.rc, 0);
+	assert_int_equal(f.m->lbs[0].n_rules, rules + 1);
+	o = expect(&f, POOLS "poolN", ADDRS(A("a0", "10.0.0.6", "vnet1")), "");
+	assert_int_equal(o.rc, 0);
+	assert_int_equal(f.m->lbs[0].n_pools, pools + 1);
+	assert_null(cJSON_GetObjectItemCaseSensitive(lb1, "properties"));
+	o = expect(&f, POOLS "pool0", ADDRS(A("a0", "10.0.0.7", "vnet1")), "");
+	assert_int_equal(o.rc, 0);
+	assert_int_equal(f.m->lbs[0].n_pools, pools + 1);
+	fx_fini(&f);
+}
+
 /* Every kind of change undone: the model is what it was. */
 static void
 test_undo(void **state)
@@ -1234,6 +1275,7 @@ main(void)
 		cmocka_unit_test(test_rule_limit),
 		cmocka_unit_test(test_not_in_place),
 		cmocka_unit_test(test_undo),
+		cmocka_unit_test(test_properties_any_case),
 		cmocka_unit_test(test_model_equal),
 		cmocka_unit_test(test_random_equivalence),
 	};
