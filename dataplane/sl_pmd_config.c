@@ -542,7 +542,7 @@ sl_pmd_config_parse(const char *text, size_t size, const char *name, struct sl_p
 		rc = sl_json_parse_list(err, ports, ports_path, name, NULL, sizeof(*out->ports),
 					(void **)&out->ports, &out->n_ports, pc_port, &w);
 	if (rc == 0)
-		rc = pc_check_mbuf_size(out, ports_path, path, err);
+		rc = pc_check_mbuf_size(out, ports_path, name, err);
 out:
 	cJSON_Delete(root);
 	if (rc != 0) {
