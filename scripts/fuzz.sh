@@ -16,7 +16,7 @@ cd "$SL_ROOT"
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 BUILD=build-fuzz
-ALL_TARGETS=(fuzz_parse fuzz_l2proto fuzz_arm_expr)
+ALL_TARGETS=(fuzz_parse fuzz_l2proto fuzz_arm_expr fuzz_rest)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${ALL_TARGETS[@]}")
 

@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * fuzz_rest.c: libFuzzer target for the REST API's request handler
+ * (sl_api_handler.h), driven without a socket, over a real controller.
+ *
+ * The input is a request written as HTTP without a version:
+ *   METHOD SP TARGET LF        (TARGET: the path, then '?' and the query)
+ *   NAME: VALUE LF ...         headers, up to an empty line
+ *   BODY                       everything after it
+ * A line may end in CR LF. An input without the first LF is all method.
+ *
+ * The controller is a real one (sl_controller.h, no state directory) over
+ * a small configuration (a virtual network, a network interface, a load
+ * balancer with a probe, pools and rules); its prepare hook compiles every
+ * model with sl_compile() for one port, so a change the API accepts goes
+ * all the way to a snapshot. After an input that changed the configuration
+ * the seed configuration is committed again, and each input gets a handler
+ * of its own (its deployment records start empty): inputs do not depend on
+ * each other. The limits are sluiced's defaults with the request rate off
+ * and the body limit 1 MiB (the body is never over 64 KiB here).
+ *
+ * Checked: every answer has a status from 200 to 599; an answer with a body
+ * has a content type and its length, and a JSON one parses; an error answer
+ * (400 and over) is an ARM error with a code and a message; 429 carries a
+ * Retry-After. A refused request leaves the configuration as it was. A
+ * broken invariant aborts (a libFuzzer crash); ASan and UBSan watch the rest.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "sl_api_handler.h"
+#include "sl_compile.h"
+#include "sl_controller.h"
+#include "sl_fuzz.h"
+#include "sl_id_registry.h"
+#include "sl_log.h"
+#include "sl_snapshot.h"
+
+#define SL_FUZZ_INPUT_MAX (64 * 1024)
+#define SL_FUZZ_HEADERS_MAX 64
+#define ARM "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network"
+
+static const char sl_fuzz_seed_config[] =
+	"{\"settings\":{\"maglevTableSize\":257,\"maxAddressesPerPool\":8},"
+	"\"virtualNetworks\":[{\"name\":\"vnet1\",\"id\":\"" ARM "/virtualNetworks/vnet1\","
+	"\"properties\":{\"addressSpace\":{\"addressPrefixes\":[\"10.0.0.0/16\",\"fd00::/48\"]},"
+	"\"subnets\":[{\"name\":\"s4\",\"properties\":{\"addressPrefix\":\"10.0.1.0/24\"}}]}}],"
+	"\"networkInterfaces\":[{\"name\":\"nic0\",\"id\":\"" ARM "/networkInterfaces/nic0\","
+	"\"properties\":{\"ipConfigurations\":[{\"name\":\"ip1\",\"properties\":{"
+	"\"privateIPAddress\":\"10.0.1.4\",\"subnet\":{\"id\":\"" ARM
+	"/virtualNetworks/vnet1/subnets/s4\"}}}]}}],"
+	"\"loadBalancers\":[{\"name\":\"lb1\",\"id\":\"" ARM "/loadBalancers/lb1\","
+	"\"sku\":{\"name\":\"Standard\"},\"properties\":{"
+	"\"frontendIPConfigurations\":[{\"name\":\"fe0\",\"properties\":"
+	"{\"privateIPAddress\":\"192.0.2.10\"}}],"
+	"\"probes\":[{\"name\":\"probe1\",\"properties\":{\"protocol\":\"Tcp\",\"port\":80}}],"
+	"\"backendAddressPools\":[{\"name\":\"pool0\",\"properties\":"
+	"{\"loadBalancerBackendAddresses\":[{\"name\":\"a0\",\"properties\":{\"ipAddress\":"
+	"\"10.0.0.4\",\"virtualNetwork\":{\"id\":\"" ARM "/virtualNetworks/vnet1\"}}}]}}],"
+	"\"loadBalancingRules\":[{\"name\":\"r0\",\"properties\":{\"frontendIPConfiguration\":"
+	"{\"id\":\"" ARM "/loadBalancers/lb1/frontendIPConfigurations/fe0\"},"
+	"\"backendAddressPool\":{\"id\":\"" ARM "/loadBalancers/lb1/backendAddressPools/pool0\"},"
+	"\"probe\":{\"id\":\"" ARM "/loadBalancers/lb1/probes/probe1\"},"
+	"\"protocol\":\"Tcp\",\"frontendPort\":80,\"backendPort\":8080}}]}}]}";
+
+struct sl_fuzz_world {
+	struct sl_controller ctl;
+	struct sl_port_info port;
+	struct sl_id_registry *rule_ids, *backend_ids;
+	struct sl_snapshot *published;
+	uint64_t generation;
+	uint64_t seed_commits; /* ctl.commits when the seed configuration was last committed */
+};
+
+static struct sl_fuzz_world *world;
+
+/* The audit lines of a million changes: formatted (sl_log runs), then dropped. */
+static void
+sl_fuzz_log_sink(int level, const char *module, const char *text, void *ctx)
+{
+	(void)level;
+	(void)module;
+	(void)text;
+	(void)ctx;
+}
+
+static void *
+sl_fuzz_prepare(void *ctx, const struct sl_model *m, const struct sl_model_delta *delta,
+		struct sl_error *err)
+{
+	struct sl_fuzz_world *w = ctx;
+
+	(void)delta;
+	return sl_compile(m, &w->port, 1, w->rule_ids, w->backend_ids, ++w->generation, err);
+}
+
+static void
+sl_fuzz_publish(void *ctx, void *prepared)
+{
+	struct sl_fuzz_world *w = ctx;
+
+	sl_snapshot_free(w->published);
+	w->published = prepared;
+}
+
+static void
+sl_fuzz_commit_seed(struct sl_fuzz_world *w)
+{
+	struct sl_error err;
+	char line[1400];
+	cJSON *doc = cJSON_Parse(sl_fuzz_seed_config);
+
+	if (doc == NULL || sl_controller_commit(&w->ctl, doc, 0, &err) != 0) {
+		fprintf(stderr, "fuzz_rest: the seed configuration: %s\n",
+			doc == NULL ? "not JSON" : sl_error_format(&err, line, sizeof(line)));
+		abort();
+	}
+	w->seed_commits = w->ctl.commits;
+}
+
+static struct sl_fuzz_world *
+sl_fuzz_world_make(void)
+{
+	struct sl_fuzz_world *w = calloc(1, sizeof(*w));
+	struct sl_apply_ops ops = {sl_fuzz_prepare, sl_fuzz_publish, NULL};
+	struct sl_error err;
+	enum sl_ip_family fam;
+
+	SL_FUZZ_CHECK(w != NULL);
+	sl_log_set_sink(sl_fuzz_log_sink, NULL);
+	SL_FUZZ_CHECK(sl_mac_parse("02:00:00:00:00:01", &w->port.mac) == 0);
+	SL_FUZZ_CHECK(sl_ip_addr_parse("10.0.0.2", &w->port.ipv4, &fam) == 0);
+	w->port.has_ipv4 = 1;
+	w->port.mtu = 1500;
+	w->rule_ids = sl_id_registry_create(SL_MAX_RULE_COUNTERS);
+	w->backend_ids = sl_id_registry_create(SL_MAX_BACKEND_COUNTERS);
+	SL_FUZZ_CHECK(w->rule_ids != NULL && w->backend_ids != NULL);
+	ops.ctx = w;
+	SL_FUZZ_CHECK(sl_controller_init(&w->ctl, NULL, NULL, &ops, &err) == 0);
+	sl_fuzz_commit_seed(w);
+	return w;
+}
+
+/* The next line of [*p, end) (without its LF, or CR LF); NULL past the end. */
+static char *
+sl_fuzz_line(char **p, char *end)
+{
+	char *s = *p, *lf;
+
+	if (s >= end)
+		return NULL;
+	lf = memchr(s, '\n', (size_t)(end - s));
+	if (lf == NULL) {
+		*p = end;
+		return s; /* the buffer is NUL-terminated at end */
+	}
+	*lf = '\0';
+	if (lf > s && lf[-1] == '\r')
+		lf[-1] = '\0';
+	*p = lf + 1;
+	return s;
+}
+
+static void
+sl_fuzz_check_answer(const struct sl_api_resp *r)
+{
+	SL_FUZZ_CHECK(r->status >= 200 && r->status <= 599);
+	SL_FUZZ_CHECK((r->body == NULL) == (r->content_type == NULL));
+	if (r->status == 429)
+		SL_FUZZ_CHECK(r->retry_after > 0);
+	if (r->body == NULL) {
+		SL_FUZZ_CHECK(r->status < 400);
+		return;
+	}
+	SL_FUZZ_CHECK(strlen(r->body) == r->len);
+	if (strncmp(r->content_type, "application/json", 16) != 0)
+		return;
+	cJSON *j = cJSON_Parse(r->body);
+	SL_FUZZ_CHECK(j != NULL);
+	if (r->status >= 400) {
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+		SL_FUZZ_CHECK(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "code")));
+		SL_FUZZ_CHECK(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "message")));
+	}
+	cJSON_Delete(j);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct sl_api_header headers[SL_FUZZ_HEADERS_MAX];
+	struct sl_api_limits limits;
+	struct sl_api_resp resp;
+	struct sl_api_req rq = {0};
+	struct sl_api_handler *h;
+	size_t n_headers = 0;
+	char *buf, *p, *end, *line, *target;
+
+	if (size > SL_FUZZ_INPUT_MAX)
+		return 0;
+	if (world == NULL)
+		world = sl_fuzz_world_make();
+	buf = malloc(size + 1);
+	SL_FUZZ_CHECK(buf != NULL);
+	memcpy(buf, data, size);
+	buf[size] = '\0';
+	p = buf;
+	end = buf + size;
+	line = sl_fuzz_line(&p, end);
+	rq.method = line != NULL ? line : "";
+	target = line != NULL ? strchr(line, ' ') : NULL;
+	if (target != NULL) {
+		*target++ = '\0';
+		char *q = strchr(target, '?');
+		if (q != NULL)
+			*q++ = '\0';
+		rq.path = target;
+		rq.query = q;
+	} else {
+		rq.path = "/";
+	}
+	while ((line = sl_fuzz_line(&p, end)) != NULL && line[0] != '\0') {
+		char *colon = strchr(line, ':');
+		if (n_headers == SL_FUZZ_HEADERS_MAX || colon == NULL)
+			continue;
+		*colon = '\0';
+		headers[n_headers++] = (struct sl_api_header){line, colon + 1 + (colon[1] == ' ')};
+	}
+	rq.headers = headers;
+	rq.n_headers = n_headers;
+	rq.body = p < end ? p : NULL;
+	rq.len = p < end ? (size_t)(end - p) : 0;
+	rq.body_seen = rq.len;
+	rq.uid = 0;
+	rq.who = "uid 0 pid 1 (fuzz_rest)";
+	rq.start_us = sl_controller_now_us();
+
+	sl_api_limits_default(&limits);
+	limits.rate = 0;
+	limits.max_body_bytes = 1u << 20;
+	h = sl_api_handler_create(&world->ctl, NULL, &limits);
+	SL_FUZZ_CHECK(h != NULL);
+	uint64_t commits = world->ctl.commits;
+	char *before = cJSON_PrintUnformatted(world->ctl.doc);
+	sl_api_handle(h, &rq, &resp);
+	sl_fuzz_check_answer(&resp);
+	if (resp.status >= 400 && world->ctl.commits == commits) {
+		char *after = cJSON_PrintUnformatted(world->ctl.doc);
+		SL_FUZZ_CHECK(before != NULL && after != NULL && strcmp(before, after) == 0);
+		free(after);
+	}
+	free(before);
+	sl_api_resp_free(&resp);
+	sl_api_handler_free(h);
+	if (world->ctl.commits != world->seed_commits)
+		sl_fuzz_commit_seed(world);
+	free(buf);
+	return 0;
+}
