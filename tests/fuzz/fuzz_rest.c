@@ -16,7 +16,8 @@
  * all the way to a snapshot. After an input that changed the configuration
  * the seed configuration is committed again, and each input gets a handler
  * of its own (its deployment records start empty): inputs do not depend on
- * each other. The limits are sluiced's defaults with the request rate off
+ * each other. sluiced's hooks (counters, probes, health, the service state)
+ * are fakes of fixed answers. The limits are sluiced's defaults with the request rate off
  * and the body limit 1 MiB (the body is never over 64 KiB here).
  *
  * Checked: every answer has a status from 200 to 599; an answer with a body
@@ -24,7 +25,9 @@
  * (400 and over) is an ARM error with a code and a message; 429 carries a
  * Retry-After. A refused request leaves the configuration as it was. A
  * broken invariant aborts (a libFuzzer crash); ASan and UBSan watch the rest.
+ * With SL_FUZZ_REST_SHOW set, each answer's status and start are printed.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -61,7 +64,8 @@ static const char sl_fuzz_seed_config[] =
 	"\"probes\":[{\"name\":\"probe1\",\"properties\":{\"protocol\":\"Tcp\",\"port\":80}}],"
 	"\"backendAddressPools\":[{\"name\":\"pool0\",\"properties\":"
 	"{\"loadBalancerBackendAddresses\":[{\"name\":\"a0\",\"properties\":{\"ipAddress\":"
-	"\"10.0.0.4\",\"virtualNetwork\":{\"id\":\"" ARM "/virtualNetworks/vnet1\"}}}]}}],"
+	"\"10.0.0.4\",\"virtualNetwork\":{\"id\":\"" ARM "/virtualNetworks/vnet1\"}}}]}},"
+	"{\"name\":\"nicpool\",\"properties\":{}}],"
 	"\"loadBalancingRules\":[{\"name\":\"r0\",\"properties\":{\"frontendIPConfiguration\":"
 	"{\"id\":\"" ARM "/loadBalancers/lb1/frontendIPConfigurations/fe0\"},"
 	"\"backendAddressPool\":{\"id\":\"" ARM "/loadBalancers/lb1/backendAddressPools/pool0\"},"
@@ -70,6 +74,7 @@ static const char sl_fuzz_seed_config[] =
 
 struct sl_fuzz_world {
 	struct sl_controller ctl;
+	bool in_service; /* the service hooks' state */
 	struct sl_port_info port;
 	struct sl_id_registry *rule_ids, *backend_ids;
 	struct sl_snapshot *published;
@@ -78,6 +83,76 @@ struct sl_fuzz_world {
 };
 
 static struct sl_fuzz_world *world;
+
+/* The hooks sluiced gives the API, faked: fixed texts, every member healthy, a service state. */
+static char *
+sl_fuzz_stats_json(void *ctx)
+{
+	(void)ctx;
+	return strdup("{\"rx\": 0, \"tx\": 0}\n");
+}
+
+static char *
+sl_fuzz_stats_prometheus(void *ctx)
+{
+	(void)ctx;
+	return strdup("# TYPE sluice_rx_packets_total counter\nsluice_rx_packets_total 0\n");
+}
+
+static cJSON *
+sl_fuzz_probe_status(void *ctx)
+{
+	(void)ctx;
+	return cJSON_CreateArray();
+}
+
+static char *
+sl_fuzz_neighbours_json(void *ctx)
+{
+	(void)ctx;
+	return strdup("{\"value\": []}\n");
+}
+
+static int
+sl_fuzz_healthy(void *ctx, const char *lb, const char *pool, const char *address)
+{
+	(void)ctx;
+	return lb[0] != '\0' && pool[0] != '\0' && address[0] != '\0';
+}
+
+static cJSON *
+sl_fuzz_service(void *ctx)
+{
+	const struct sl_fuzz_world *w = ctx;
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "state", w->in_service ? "InService" : "OutOfService");
+	return o;
+}
+
+static int
+sl_fuzz_set_service(void *ctx, const cJSON *body, struct sl_error *err)
+{
+	struct sl_fuzz_world *w = ctx;
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(body, "state");
+
+	if (cJSON_IsString(st) && strcmp(st->valuestring, "InService") == 0)
+		w->in_service = true;
+	else if (cJSON_IsString(st) && strcmp(st->valuestring, "OutOfService") == 0)
+		w->in_service = false;
+	else {
+		sl_error_set(err, "InvalidServiceState", "state", "",
+			     "Expected {\"state\": \"InService\"} or {\"state\": \"OutOfService\"}.");
+		return 400;
+	}
+	return 0;
+}
+
+static uint64_t
+sl_fuzz_generation(void *ctx)
+{
+	return ((const struct sl_fuzz_world *)ctx)->generation;
+}
 
 /* The audit lines of a million changes: formatted (sl_log runs), then dropped. */
 static void
@@ -243,12 +318,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sl_api_limits_default(&limits);
 	limits.rate = 0;
 	limits.max_body_bytes = 1u << 20;
-	h = sl_api_handler_create(&world->ctl, NULL, &limits);
+	const struct sl_api_hooks hooks = {
+		.stats_json = sl_fuzz_stats_json, .stats_prometheus = sl_fuzz_stats_prometheus,
+		.probe_status = sl_fuzz_probe_status, .neighbours_json = sl_fuzz_neighbours_json,
+		.healthy = sl_fuzz_healthy, .service = sl_fuzz_service,
+		.set_service = sl_fuzz_set_service, .generation = sl_fuzz_generation, .ctx = world,
+	};
+	world->in_service = true;
+	h = sl_api_handler_create(&world->ctl, &hooks, &limits);
 	SL_FUZZ_CHECK(h != NULL);
 	uint64_t commits = world->ctl.commits;
 	char *before = cJSON_PrintUnformatted(world->ctl.doc);
 	sl_api_handle(h, &rq, &resp);
 	sl_fuzz_check_answer(&resp);
+	if (getenv("SL_FUZZ_REST_SHOW") != NULL) /* to see what the seeds get answered */
+		fprintf(stderr, "fuzz_rest: %s %s: %u %.400s\n", rq.method, rq.path, resp.status,
+			resp.body != NULL ? resp.body : "");
 	if (resp.status >= 400 && world->ctl.commits == commits) {
 		char *after = cJSON_PrintUnformatted(world->ctl.doc);
 		SL_FUZZ_CHECK(before != NULL && after != NULL && strcmp(before, after) == 0);
