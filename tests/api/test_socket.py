@@ -386,3 +386,99 @@ def test_connection_limit_and_slowloris(daemons):
     c = status_api(d)["counters"]
     assert c["slowClientsClosed"] == n and c["connectionsRefused"] == 1, c
     assert c["connectionsOpen"] <= 1, c
+
+
+# --------------------------------------------------------------------------
+# The hammer (scripts/soak.sh api runs it for minutes)
+# --------------------------------------------------------------------------
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_hammer_with_slow_clients(daemons):
+    """SOAK_API_SECONDS (default 6) of 4 clients changing and reading the configuration
+    and 16 slow clients coming back as soon as they are closed, on 16 connections: every
+    normal request answered right (503 only with Retry-After, and answered on retry),
+    the slow ones closed and counted, and sluiced's memory level after the first quarter."""
+    seconds = float(os.environ.get("SOAK_API_SECONDS", "6"))
+    d = daemons.start(extra_args=["--api-max-connections", "16", "--api-request-timeout", "2",
+                                  "--api-rate-limit", "0"])
+    d.api.ok("PUT", h.rid("virtualNetworks", "vnet"),
+             h.vnet_body(["10.0.0.0/16"], {"default": "10.0.0.0/24"}), status=201)
+    stop = threading.Event()
+    waits, errors, counts = [], [], {"ok": 0, "retried": 0}
+    lock = threading.Lock()
+
+    def slow_loop():
+        while not stop.is_set():
+            try:
+                s = Slow(d.sock, every=0.3)
+                s.t.join()
+            except OSError:
+                time.sleep(0.1)
+
+    def client(i):
+        n = 0
+        while not stop.is_set():
+            n += 1
+            pool = h.rid("loadBalancers", f"lb{i}")
+            body = h.lb_body(frontends=[h.frontend("fe", f"10.0.0.{10 + 50 * i + n % 40}",
+                                                   "vnet", "default")],
+                             pools=[h.pool("p", [h.address("a", f"10.0.9.{n % 250 + 1}",
+                                                           "vnet")])])
+            for method, want in (("PUT", (200, 201)), ("GET", (200,))):
+                t0 = time.time()
+                while True:
+                    try:
+                        r = d.api.request(method, pool, body if method == "PUT" else None)
+                    except OSError as e:  # refused while the house was full
+                        r = None
+                        why = repr(e)
+                    if r is not None and r.status == 503:
+                        assert r.error["code"] == "TooManyConnections", r
+                        assert r.headers.get("Retry-After") == "1", r.headers
+                        why = "503"
+                    elif r is not None:
+                        break
+                    with lock:
+                        counts["retried"] += 1
+                    if time.time() - t0 > 10:
+                        with lock:
+                            errors.append(f"{method} not answered in 10 s: {why}")
+                        return
+                    time.sleep(0.2)
+                with lock:
+                    waits.append(time.time() - t0)
+                    if r.status in want:
+                        counts["ok"] += 1
+                    else:
+                        errors.append(f"{method} {pool}: {r}")
+
+    threads = ([threading.Thread(target=slow_loop, daemon=True) for _ in range(16)] +
+               [threading.Thread(target=client, args=(i,), daemon=True) for i in range(4)])
+    for t in threads:
+        t.start()
+    time.sleep(seconds / 4)
+    rss_early = rss_kib(d.proc.pid)
+    time.sleep(seconds * 3 / 4)
+    stop.set()
+    for t in threads:
+        t.join(30)
+    rss_late = rss_kib(d.proc.pid)
+    c = status_api(d)["counters"]
+    waits.sort()
+    p50 = waits[len(waits) // 2] if waits else None
+    print(f"\nhammer: {seconds:.0f} s, {counts['ok']} requests answered right, "
+          f"{counts['retried']} retries, wait p50 {p50:.3f} s max {waits[-1]:.3f} s; "
+          f"slow clients closed {c['slowClientsClosed']}, connections refused "
+          f"{c['connectionsRefused']}; RSS {rss_early} -> {rss_late} KiB")
+    assert not errors, errors[:5]
+    assert counts["ok"] > 0 and c["slowClientsClosed"] > 0, (counts, c)
+    assert waits[-1] < 10, waits[-1]
+    # memory: no growth beyond a few MiB once running (libmicrohttpd pools, cJSON)
+    assert rss_late - rss_early < 16 * 1024, (rss_early, rss_late)
