@@ -374,6 +374,8 @@ def test_connection_limit_and_slowloris(daemons):
     t0 = time.time()
     r = d.api.request("GET", "/sluice/status", api_version=None)
     waited = time.time() - t0
+    print(f"\nslowloris: {n} slow clients on {n} connections: a normal GET answered in "
+          f"{waited * 1000:.1f} ms")
     assert r.status == 200, r
     assert waited < 1.0, waited
     for s in slow:
@@ -384,6 +386,8 @@ def test_connection_limit_and_slowloris(daemons):
         assert s.got.startswith(b"HTTP/1.1 408"), s.got[:200]
         assert s.closed_after < 3 + 1.5, s.closed_after
     c = status_api(d)["counters"]
+    print(f"slowloris: slow clients closed after {min(s.closed_after for s in slow):.2f} to "
+          f"{max(s.closed_after for s in slow):.2f} s; counters {c}")
     assert c["slowClientsClosed"] == n and c["connectionsRefused"] == 1, c
     assert c["connectionsOpen"] <= 1, c
 
