@@ -46,7 +46,7 @@
 
 struct sl_api_limits {
 	unsigned int max_connections;   /* open at once; past it the newest is refused (503) */
-	unsigned int rate;              /* requests a second per peer uid, as many in a burst; 0: none */
+	unsigned int rate;              /* requests a second per peer uid but root's, as many in a burst; 0: none */
 	size_t max_header_bytes;        /* request line and headers (431) */
 	size_t max_body_bytes;          /* a request's body (413) */
 	unsigned int request_timeout_s; /* to send a whole request, or read a whole answer (408) */

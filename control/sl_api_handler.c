@@ -745,7 +745,8 @@ sl_check_limits(struct sl_api_handler *h, const struct sl_api_req *rq, struct sl
 	char msg[256];
 	unsigned int wait;
 
-	if (l->rate != 0 && (wait = sl_rate_take(h, rq->uid, rq->start_us)) != 0) {
+	/* root is not held back: its clients are the operator's own, and it could stop sluiced */
+	if (l->rate != 0 && rq->uid != 0 && (wait = sl_rate_take(h, rq->uid, rq->start_us)) != 0) {
 		h->counters.rate_limited++;
 		snprintf(msg, sizeof(msg), "More than %u requests a second from uid %ld "
 			 "(--api-rate-limit): retry after %u s.", l->rate, rq->uid, wait);
