@@ -433,11 +433,12 @@ def rss_kib(pid):
 
 def test_hammer_with_slow_clients(daemons):
     """SOAK_API_SECONDS (default 6) of 4 clients changing and reading the configuration
-    and 16 slow clients coming back as soon as they are closed, on 16 connections: every
+    and 16 slow clients coming back as soon as they are closed, on 16 connections
+    (--api-request-timeout 5): every
     normal request answered right (503 only with Retry-After, and answered on retry),
     the slow ones closed and counted, and sluiced's memory level after the first quarter."""
     seconds = float(os.environ.get("SOAK_API_SECONDS", "6"))
-    d = daemons.start(extra_args=["--api-max-connections", "16", "--api-request-timeout", "2",
+    d = daemons.start(extra_args=["--api-max-connections", "16", "--api-request-timeout", "5",
                                   "--api-rate-limit", "0"])
     d.api.ok("PUT", h.rid("virtualNetworks", "vnet"),
              h.vnet_body(["10.0.0.0/16"], {"default": "10.0.0.0/24"}), status=201)
@@ -478,9 +479,9 @@ def test_hammer_with_slow_clients(daemons):
                         break
                     with lock:
                         counts["retried"] += 1
-                    if time.time() - t0 > 10:
+                    if time.time() - t0 > 15:
                         with lock:
-                            errors.append(f"{method} not answered in 10 s: {why}")
+                            errors.append(f"{method} not answered in 15 s: {why}")
                         return
                     time.sleep(0.2)
                 with lock:
@@ -510,6 +511,6 @@ def test_hammer_with_slow_clients(daemons):
           f"{c['connectionsRefused']}; RSS {rss_early} -> {rss_late} KiB")
     assert not errors, errors[:5]
     assert counts["ok"] > 0 and c["slowClientsClosed"] > 0, (counts, c)
-    assert waits[-1] < 10, waits[-1]
+    assert waits[-1] < 15, waits[-1]
     # memory: no growth beyond a few MiB once running (libmicrohttpd pools, cJSON)
     assert rss_late - rss_early < 16 * 1024, (rss_early, rss_late)
