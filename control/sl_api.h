@@ -18,6 +18,8 @@
  * deployments/..., sl_deploy_api.h).
  * Every request other than GET and HEAD is logged as a configuration
  * change (sl_audit.h): the peer's uid and pid, method and path, result.
+ * The endpoints are served by sl_api_handler.h's transport-independent
+ * handler; sl_api.c is the socket and libmicrohttpd around it.
  */
 #ifndef SL_API_H
 #define SL_API_H
