@@ -1,22 +1,25 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * sl_api.c: the REST API on libmicrohttpd (see sl_api.h).
+ * sl_api.c: the REST API's Unix socket (see sl_api.h): how it is created
+ * (its final mode and group from the start), libmicrohttpd as a thin
+ * adapter to the transport-independent handler (sl_api_handler.h), and the
+ * limits only the socket can keep: connections at once, and a bounded time
+ * to send a request or read an answer (a slow client, slowloris, cannot
+ * hold a connection slot; when the slots are full, the client that has
+ * waited longest without completing a request makes room for a newcomer).
  *
  * libmicrohttpd runs with MHD_USE_EPOLL and no thread of its own: its epoll
  * descriptor is polled by the control thread, which calls MHD_run(), so the
- * handlers below run on the control thread like every other change. Every
- * request other than GET and HEAD gets an audit line (sl_audit.h): its
- * peer, method and path, and what came of it.
+ * handler runs on the control thread like every other change.
  */
-#include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
+#include <grp.h>
 #include <libgen.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -25,612 +28,327 @@
 #include <microhttpd.h>
 
 #include "sl_api.h"
+#include "sl_api_handler.h"
 #include "sl_audit.h"
-#include "sl_deploy_api.h"
-#include "sl_json.h"
 #include "sl_log.h"
-#include "sl_resource.h"
+
+/* A full house makes room only by closing a client that has waited this long on its request. */
+#define SL_API_EVICT_AFTER_US 1e6
+/* A connection told to go (answered and shut for writing) is cut off this long after. */
+#define SL_API_CLOSE_GRACE_US 1e6
+/* How often the connections are looked over for slow clients. */
+#define SL_API_SWEEP_US 50e3
+
+/* One connection on the socket, as the limits see it. */
+struct sl_api_conn {
+	struct sl_api_conn *prev, *next;
+	int fd;
+	long uid;
+	double since_us;   /* since when it has been sending a request, or reading an answer */
+	double closing_us; /* when it was told to go (0: not) */
+	bool answering;    /* an answer is queued: nothing else may be written */
+	bool cut;          /* shut down both ways: libmicrohttpd closes it */
+};
 
 struct sl_api {
 	struct MHD_Daemon *mhd;
 	int listen_fd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	struct sl_controller *ctl;
-	struct sl_api_hooks hooks;
-	struct sl_deploy_records *deploys; /* made on first use, or by sl_api_restore_deployments() */
+	struct sl_api_handler *h;
+	struct sl_api_limits limits;
+	struct sl_api_conn *conns;
+	double last_sweep_us;
 };
 
-/* One request's upload, accumulated across handler calls, and its outcome. */
-struct sl_request {
-	double start_us; /* when the whole request (headers and body) was in */
+/* One request on the socket, from its URI to its answer. */
+struct sl_mhd_req {
+	char *uri; /* as sent, with the query */
+	bool started;
 	char *body;
-	size_t len;
-	size_t cap;
-	int too_large;
-	/* for the audit line of a change (any method but GET and HEAD) */
-	char who[128];       /* the peer: "uid U pid P (COMM)" */
-	unsigned int status; /* of a refusal (0: not refused) */
-	char code[96];       /* the refusal's error code */
-	char message[512];   /* and its message */
-	char result[1536];   /* what an accepted change did: "generation 7 published; ..." */
+	size_t len, cap, seen;
+	char who[128]; /* the peer of a change, for its audit line */
+};
+
+static struct sl_api_conn *
+sl_conn_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+static const char *
+sl_reason(unsigned int status)
+{
+	switch (status) {
+	case 408:
+		return "Request Timeout";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Error";
+	}
+}
+
+/*
+ * Tell c to go: answer status with an ARM error (unless an answer of its
+ * own is under way) and shut the connection for writing, so the client
+ * reads the answer and an end; it is cut off for good after a grace.
+ */
+static void
+sl_conn_close(struct sl_api_conn *c, unsigned int status, const char *code, const char *msg)
+{
+	char *text = c->answering ? NULL : sl_api_error_text(code, "", msg);
+	char head[256];
+
+	if (text != NULL) {
+		int n = snprintf(head, sizeof(head),
+				 "HTTP/1.1 %u %s\r\nContent-Type: application/json; charset=utf-8\r\n"
+				 "Content-Length: %zu\r\nConnection: close\r\n%s\r\n", status,
+				 sl_reason(status), strlen(text),
+				 status == 503 ? "Retry-After: 1\r\n" : "");
+		/* a few hundred bytes into an empty socket buffer: not blocking, best effort */
+		if (send(c->fd, head, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) == n)
+			(void)send(c->fd, text, strlen(text), MSG_DONTWAIT | MSG_NOSIGNAL);
+		free(text);
+	}
+	shutdown(c->fd, SHUT_WR);
+	c->closing_us = sl_controller_now_us();
+}
+
+static unsigned int
+sl_conns_open(const struct sl_api *api, const struct sl_api_conn *except)
+{
+	unsigned int n = 0;
+
+	for (const struct sl_api_conn *c = api->conns; c != NULL; c = c->next)
+		n += c != except && c->closing_us == 0;
+	return n;
+}
+
+/* A new connection c: admitted; or, the house full, admitted in place of a slow one; or refused. */
+static void
+sl_conn_admit(struct sl_api *api, struct sl_api_conn *c)
+{
+	struct sl_api_counters *k = sl_api_handler_counters(api->h);
+	struct sl_api_conn *oldest = NULL;
+	double now = sl_controller_now_us();
+	char msg[256];
+
+	if (sl_conns_open(api, c) < api->limits.max_connections)
+		return;
+	for (struct sl_api_conn *o = api->conns; o != NULL; o = o->next)
+		if (o != c && o->closing_us == 0 && (oldest == NULL || o->since_us < oldest->since_us))
+			oldest = o;
+	if (oldest != NULL && now - oldest->since_us >= SL_API_EVICT_AFTER_US) {
+		k->slow_closed++;
+		snprintf(msg, sizeof(msg), "The request was not complete after %.1f s and all %u "
+			 "connections (--api-max-connections) were taken: closed to make room.",
+			 (now - oldest->since_us) / 1e6, api->limits.max_connections);
+		sl_conn_close(oldest, 408, "RequestTimeout", msg);
+		return;
+	}
+	k->connections_refused++;
+	snprintf(msg, sizeof(msg), "All %u connections (--api-max-connections) are busy: retry "
+		 "later.", api->limits.max_connections);
+	sl_conn_close(c, 503, "TooManyConnections", msg);
+}
+
+/* Close what has taken longer than the request timeout; cut off what was told to go. */
+static void
+sl_conns_sweep(struct sl_api *api)
+{
+	struct sl_api_counters *k = sl_api_handler_counters(api->h);
+	double now = sl_controller_now_us();
+	double limit = (double)api->limits.request_timeout_s * 1e6;
+	char msg[160];
+
+	if (now - api->last_sweep_us < SL_API_SWEEP_US)
+		return;
+	api->last_sweep_us = now;
+	for (struct sl_api_conn *c = api->conns; c != NULL; c = c->next) {
+		if (c->closing_us != 0) {
+			if (!c->cut && now - c->closing_us >= SL_API_CLOSE_GRACE_US) {
+				shutdown(c->fd, SHUT_RDWR);
+				c->cut = true;
+			}
+		} else if (now - c->since_us >= limit) {
+			k->slow_closed++;
+			snprintf(msg, sizeof(msg), "A request, or the reading of its answer, took "
+				 "more than %u s (--api-request-timeout).",
+				 api->limits.request_timeout_s);
+			sl_conn_close(c, 408, "RequestTimeout", msg);
+		}
+	}
+	k->connections_open = sl_conns_open(api, NULL);
+}
+
+static long
+sl_peer_uid(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+		return -1;
+	return (long)cred.uid;
+}
+
+static void
+sl_notify_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+		     enum MHD_ConnectionNotificationCode toe)
+{
+	struct sl_api *api = cls;
+	struct sl_api_conn *c = *socket_context;
+
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (c == NULL)
+			return;
+		if (c->prev != NULL)
+			c->prev->next = c->next;
+		else
+			api->conns = c->next;
+		if (c->next != NULL)
+			c->next->prev = c->prev;
+		free(c);
+		*socket_context = NULL;
+		sl_api_handler_counters(api->h)->connections_open = sl_conns_open(api, NULL);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return; /* not tracked: libmicrohttpd's own timeout still applies */
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	c->fd = ci != NULL ? ci->connect_fd : -1;
+	c->uid = sl_peer_uid(c->fd);
+	c->since_us = sl_controller_now_us();
+	c->next = api->conns;
+	if (api->conns != NULL)
+		api->conns->prev = c;
+	api->conns = c;
+	*socket_context = c;
+	if (c->fd >= 0)
+		sl_conn_admit(api, c);
+	sl_api_handler_counters(api->h)->connections_open = sl_conns_open(api, NULL);
+}
+
+/* Called once a request line is in: the request starts with its URI as sent. */
+static void *
+sl_uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct sl_mhd_req *r = calloc(1, sizeof(*r));
+
+	(void)cls;
+	(void)conn;
+	if (r != NULL && (r->uri = strdup(uri)) == NULL) {
+		free(r);
+		r = NULL;
+	}
+	return r;
+}
+
+/* Keep a body chunk, up to the body limit; what is past it is only counted. */
+static int
+sl_body_add(struct sl_mhd_req *r, const char *data, size_t n, size_t max)
+{
+	r->seen += n;
+	if (r->len + n > max)
+		return 0;
+	if (r->len + n + 1 > r->cap) {
+		size_t cap = (r->len + n + 1) * 2;
+		char *b = realloc(r->body, cap);
+		if (b == NULL)
+			return -1;
+		r->body = b;
+		r->cap = cap;
+	}
+	memcpy(r->body + r->len, data, n);
+	r->len += n;
+	r->body[r->len] = '\0';
+	return 0;
+}
+
+struct sl_header_list {
+	struct sl_api_header *v;
+	size_t n, cap;
 };
 
 static enum MHD_Result
-sl_send(struct MHD_Connection *conn, unsigned int status, char *text)
+sl_header_add(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct sl_header_list *l = cls;
+
+	(void)kind;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct sl_api_header *v = realloc(l->v, cap * sizeof(*v));
+		if (v == NULL)
+			return MHD_NO;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = (struct sl_api_header){key, value != NULL ? value : ""};
+	return MHD_YES;
+}
+
+/* The handler's answer as libmicrohttpd's response. */
+static enum MHD_Result
+sl_queue(struct MHD_Connection *conn, struct sl_api_resp *rsp)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
+	char ra[16];
 
-	if (text == NULL) {
+	if (rsp->body != NULL)
+		r = MHD_create_response_from_buffer(rsp->len, rsp->body, MHD_RESPMEM_MUST_FREE);
+	else
 		r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-	} else {
-		r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-	}
 	if (r == NULL) {
-		free(text);
+		sl_api_resp_free(rsp);
 		return MHD_NO;
 	}
-	if (text != NULL)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-					"application/json; charset=utf-8");
-	ret = MHD_queue_response(conn, status, r);
+	rsp->body = NULL; /* the response's now */
+	if (rsp->content_type != NULL)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rsp->content_type);
+	if (rsp->retry_after != 0) {
+		snprintf(ra, sizeof(ra), "%u", rsp->retry_after);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+	}
+	ret = MHD_queue_response(conn, rsp->status, r);
 	MHD_destroy_response(r);
 	return ret;
 }
 
-/* cJSON allocates with malloc unless hooks say otherwise: its text can go to MHD_RESPMEM_MUST_FREE. */
+/* The whole request is in: hand it to the handler as plain data, queue its answer. */
 static enum MHD_Result
-sl_send_json(struct MHD_Connection *conn, unsigned int status, cJSON *v)
+sl_answer(struct sl_api *api, struct MHD_Connection *conn, const char *method,
+	  struct sl_mhd_req *r, struct sl_api_conn *c)
 {
-	char *text = v != NULL ? cJSON_Print(v) : NULL;
-	size_t n;
+	struct sl_header_list hl = {0};
+	struct sl_api_resp rsp;
+	char *q = strchr(r->uri, '?');
+	enum MHD_Result ret;
 
-	cJSON_Delete(v);
-	if (text == NULL)
-		return sl_send(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL);
-	n = strlen(text);
-	char *with_nl = realloc(text, n + 2);
-	if (with_nl != NULL) {
-		with_nl[n] = '\n';
-		with_nl[n + 1] = '\0';
-		text = with_nl;
+	if (q != NULL)
+		*q++ = '\0';
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, sl_header_add, &hl);
+	const struct sl_api_req rq = {
+		.method = method, .path = r->uri, .query = q,
+		.headers = hl.v, .n_headers = hl.n,
+		.body = r->body, .len = r->len, .body_seen = r->seen,
+		.uid = c != NULL ? c->uid : -1, .who = r->who,
+		.start_us = sl_controller_now_us(),
+	};
+	sl_api_handle(api->h, &rq, &rsp);
+	free(hl.v);
+	ret = sl_queue(conn, &rsp);
+	if (c != NULL) {
+		c->answering = true;
+		c->since_us = sl_controller_now_us(); /* now the time to read the answer runs */
 	}
-	return sl_send(conn, status, text);
-}
-
-static cJSON *
-sl_error_json(const struct sl_error *e, const struct sl_error *detail)
-{
-	cJSON *root = cJSON_CreateObject();
-	cJSON *o = sl_json_arm_error(e->code, e->message, e->target, e->json_path);
-
-	if (o == NULL)
-		return root;
-	cJSON_AddItemToObject(root, "error", o);
-	if (detail != NULL)
-		cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "details"),
-				     sl_json_arm_error(detail->code, detail->message, detail->target,
-						       NULL));
-	return root;
-}
-
-static enum MHD_Result
-sl_send_error(struct MHD_Connection *conn, unsigned int status, const struct sl_error *e)
-{
-	return sl_send_json(conn, status, sl_error_json(e, NULL));
-}
-
-static enum MHD_Result
-sl_fail(struct MHD_Connection *conn, unsigned int status, const char *code, const char *target,
-	const char *msg)
-{
-	struct sl_error e;
-	sl_error_set(&e, code, target, "", "%s", msg);
-	return sl_send_error(conn, status, &e);
-}
-
-/* Refuse a change request: answer with e (and detail), and note it for the audit line. */
-static enum MHD_Result
-sl_refuse(struct MHD_Connection *conn, struct sl_request *req, unsigned int status,
-	  const struct sl_error *e, const struct sl_error *detail)
-{
-	req->status = status;
-	snprintf(req->code, sizeof(req->code), "%s", e->code);
-	snprintf(req->message, sizeof(req->message), "%s", e->message);
-	return sl_send_json(conn, status, sl_error_json(e, detail));
-}
-
-static enum MHD_Result
-sl_refuse_msg(struct MHD_Connection *conn, struct sl_request *req, unsigned int status,
-	      const char *code, const char *target, const char *msg)
-{
-	struct sl_error e;
-	sl_error_set(&e, code, target, "", "%s", msg);
-	return sl_refuse(conn, req, status, &e, NULL);
-}
-
-static void
-sl_result(struct sl_request *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* What an accepted change did, for its audit line. */
-static void
-sl_result(struct sl_request *req, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(req->result, sizeof(req->result), fmt, ap);
-	va_end(ap);
-}
-
-/* What a resource's change did to the pools, for its audit line. */
-struct sl_put_diff {
-	char addresses[sizeof(((struct sl_request *)0)->result) - 64];
-};
-
-static void
-sl_diff_changed(void *ctx, const cJSON *before, const cJSON *after)
-{
-	struct sl_put_diff *d = ctx;
-
-	sl_audit_addresses(before, after, d->addresses, sizeof(d->addresses));
-}
-
-/* sl_controller_change() of p; what it changed in the pools lands in *d. */
-static int
-sl_change_diff(struct sl_api *api, const struct sl_res_path *p, const cJSON *body, double start_us,
-	       bool *done, int *http, struct sl_put_diff *d, struct sl_error *e)
-{
-	int rc;
-
-	d->addresses[0] = '\0';
-	api->ctl->on_change = sl_diff_changed;
-	api->ctl->on_change_ctx = d;
-	rc = sl_controller_change(api->ctl, p, body, start_us, done, http, e);
-	api->ctl->on_change = NULL;
-	api->ctl->on_change_ctx = NULL;
-	return rc;
-}
-
-/* "generation N published", or "committed" when sluiced does not say which generation. */
-static void
-sl_result_published(struct sl_api *api, struct sl_request *req, const char *addresses)
-{
-	const char *sep = addresses[0] != '\0' ? "; " : "";
-
-	if (api->ctl->unchanged)
-		sl_result(req, "unchanged (no new generation)");
-	else if (api->hooks.generation != NULL)
-		sl_result(req, "generation %llu published%s%s",
-			  (unsigned long long)api->hooks.generation(api->hooks.ctx), sep, addresses);
-	else
-		sl_result(req, "committed%s%s", sep, addresses);
-}
-
-/* api-version: required, YYYY-MM-DD with an optional "-preview", as Azure's. */
-static int
-sl_check_api_version(struct MHD_Connection *conn, struct sl_error *e)
-{
-	const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "api-version");
-	unsigned int y, m, d;
-	int n = 0;
-
-	if (v == NULL || v[0] == '\0') {
-		sl_error_set(e, "MissingApiVersionParameter", "api-version", "",
-			     "The api-version query parameter (?api-version=) is required for all "
-			     "requests, e.g. ?api-version=2020-05-01.");
-		return -EINVAL;
-	}
-	if (sscanf(v, "%4u-%2u-%2u%n", &y, &m, &d, &n) != 3 || n != 10 || m < 1 || m > 12 ||
-	    d < 1 || d > 31 || (v[10] != '\0' && strcmp(v + 10, "-preview") != 0)) {
-		sl_error_set(e, "InvalidApiVersionParameter", "api-version", "",
-			     "The api-version '%s' is invalid: expected YYYY-MM-DD or "
-			     "YYYY-MM-DD-preview, e.g. 2020-05-01.", v);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* A refused commit is the request's fault (400) unless the server failed to store or build it. */
-static unsigned int
-sl_commit_status(const struct sl_error *e)
-{
-	return sl_controller_error_is_server(e) ? MHD_HTTP_INTERNAL_SERVER_ERROR : 400;
-}
-
-/*
- * Each member address of a rendered pool of load balancer lb_name (in p's
- * scope) gets a read-only "healthState": "Up" | "Down". The health hook
- * knows load balancers by label (sl_config.h).
- */
-static void
-sl_annotate_pool(struct sl_api *api, const struct sl_res_path *p, const char *lb_name,
-		 cJSON *pool)
-{
-	const cJSON *name = cJSON_GetObjectItemCaseSensitive(pool, "name");
-	cJSON *props = cJSON_GetObjectItemCaseSensitive(pool, "properties");
-	const struct sl_lb *model_lb = sl_model_find_lb(api->ctl->model, p->sub, p->rg, lb_name);
-	const char *lb = model_lb != NULL ? model_lb->label : lb_name;
-	cJSON *a;
-
-	if (!cJSON_IsString(name))
-		return;
-	cJSON_ArrayForEach(a, cJSON_GetObjectItem(props, "loadBalancerBackendAddresses")) {
-		const cJSON *an = cJSON_GetObjectItemCaseSensitive(a, "name");
-		cJSON *ap = cJSON_GetObjectItemCaseSensitive(a, "properties");
-		if (!cJSON_IsString(an) || !cJSON_IsObject(ap))
-			continue;
-		int up = api->hooks.healthy(api->hooks.ctx, lb, name->valuestring, an->valuestring);
-		cJSON_DeleteItemFromObjectCaseSensitive(ap, "healthState");
-		cJSON_AddStringToObject(ap, "healthState", up ? "Up" : "Down");
-	}
-}
-
-static void
-sl_annotate_health(struct sl_api *api, const struct sl_res_path *p, cJSON *out)
-{
-	const char *child = sl_res_child_collection(p->type, p->child);
-	cJSON *it, *items;
-
-	if (api->hooks.healthy == NULL || p->type != SL_RES_LB || out == NULL)
-		return;
-	if (p->child >= 0 && strcmp(child, "backendAddressPools") != 0)
-		return;
-	if (p->name[0] == '\0') { /* the list of load balancers */
-		cJSON_ArrayForEach(it, cJSON_GetObjectItem(out, "value")) {
-			const cJSON *n = cJSON_GetObjectItemCaseSensitive(it, "name");
-			cJSON *pools = cJSON_GetObjectItem(cJSON_GetObjectItem(it, "properties"),
-							   "backendAddressPools");
-			cJSON *pool;
-			cJSON_ArrayForEach(pool, pools)
-				if (cJSON_IsString(n))
-					sl_annotate_pool(api, p, n->valuestring, pool);
-		}
-		return;
-	}
-	if (p->child < 0) {
-		items = cJSON_GetObjectItem(cJSON_GetObjectItem(out, "properties"),
-					    "backendAddressPools");
-	} else if (p->child_name[0] == '\0') {
-		items = cJSON_GetObjectItem(out, "value");
-	} else {
-		sl_annotate_pool(api, p, p->name, out);
-		return;
-	}
-	cJSON_ArrayForEach(it, items)
-		sl_annotate_pool(api, p, p->name, it);
-}
-
-static enum MHD_Result
-sl_get(struct sl_api *api, struct MHD_Connection *conn, const struct sl_res_path *p)
-{
-	struct sl_error e;
-	cJSON *out = sl_doc_render(api->ctl->doc, p, &e);
-
-	if (out == NULL)
-		return sl_send_error(conn, MHD_HTTP_NOT_FOUND, &e);
-	sl_annotate_health(api, p, out);
-	return sl_send_json(conn, MHD_HTTP_OK, out);
-}
-
-static enum MHD_Result
-sl_put(struct sl_api *api, struct MHD_Connection *conn, const struct sl_res_path *p,
-       struct sl_request *req)
-{
-	struct sl_error e;
-	cJSON *body;
-	bool created;
-	int http = 400, rc;
-	struct sl_put_diff diff;
-
-	/* A child without a body (the seed's pool PUT sends none) has empty properties, as in ARM. */
-	if (req->len == 0 && p->child < 0)
-		return sl_refuse_msg(conn, req, 400, "InvalidRequestContent", "body",
-				     "The request body is empty: PUT takes the resource as JSON.");
-	body = req->len == 0 ? cJSON_CreateObject() : sl_json_parse(req->body, req->len, "body", &e);
-	if (body == NULL && req->len == 0)
-		return sl_refuse_msg(conn, req, 500, "OutOfMemory", "", "Out of memory.");
-	if (body == NULL) {
-		snprintf(e.code, sizeof(e.code), "InvalidRequestContent");
-		return sl_refuse(conn, req, 400, &e, NULL);
-	}
-	rc = sl_change_diff(api, p, body, req->start_us, &created, &http, &diff, &e);
-	cJSON_Delete(body);
-	if (rc != 0)
-		return sl_refuse(conn, req, http != 0 ? (unsigned int)http : sl_commit_status(&e), &e,
-				 NULL);
-	sl_result_published(api, req, diff.addresses);
-	cJSON *out = sl_doc_render(api->ctl->doc, p, &e);
-	if (out == NULL)
-		return sl_refuse(conn, req, 500, &e, NULL);
-	sl_annotate_health(api, p, out);
-	return sl_send_json(conn, created ? MHD_HTTP_CREATED : MHD_HTTP_OK, out);
-}
-
-static enum MHD_Result
-sl_delete(struct sl_api *api, struct MHD_Connection *conn, const struct sl_res_path *p,
-	  struct sl_request *req)
-{
-	struct sl_error e, why;
-	struct sl_put_diff diff;
-	char id[1024];
-	bool existed;
-	int http = 400;
-	int rc = sl_change_diff(api, p, NULL, req->start_us, &existed, &http, &diff, &why);
-
-	if (rc != 0 && http != 0)
-		return sl_refuse(conn, req, (unsigned int)http, &why, NULL);
-	if (rc == 0 && !existed) {
-		sl_result(req, "nothing to delete");
-		return sl_send(conn, MHD_HTTP_NO_CONTENT, NULL);
-	}
-	if (rc != 0) {
-		if (sl_commit_status(&why) != 400)
-			return sl_refuse(conn, req, sl_commit_status(&why), &why, NULL);
-		/* The rest of the configuration still needs it: say what does. */
-		sl_res_id(p, id, sizeof(id));
-		sl_error_set(&e, "InUseResourceCannotBeDeleted", id, "",
-			     "'%s' cannot be deleted: without it the configuration is invalid: %s",
-			     id, why.message);
-		return sl_refuse(conn, req, 400, &e, &why);
-	}
-	sl_result_published(api, req, diff.addresses);
-	return sl_send(conn, MHD_HTTP_OK, NULL);
-}
-
-/* The "state" of a service object (from the service hook); "" when it has none. */
-static void
-sl_service_state(struct sl_api *api, char *buf, size_t len)
-{
-	cJSON *o = api->hooks.service(api->hooks.ctx);
-	const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "state");
-
-	snprintf(buf, len, "%s", cJSON_IsString(st) ? st->valuestring : "");
-	cJSON_Delete(o);
-}
-
-/*
- * PUT /sluice/service with {"state": "InService" | "OutOfService"}: a
- * refusal is answered here (*refused); else the caller answers with the
- * service object.
- */
-static enum MHD_Result
-sl_service_put(struct sl_api *api, struct MHD_Connection *conn, struct sl_request *req,
-	       bool *refused)
-{
-	struct sl_error e;
-	char before[64], after[64];
-	cJSON *body;
-	int status;
-
-	*refused = true;
-	if (req->len == 0) {
-		sl_error_set(&e, "InvalidServiceState", "state", "",
-			     "The request body is empty: PUT takes {\"state\": \"InService\"} "
-			     "or {\"state\": \"OutOfService\"}.");
-		return sl_refuse(conn, req, 400, &e, NULL);
-	}
-	body = sl_json_parse(req->body, req->len, "state", &e);
-	if (body == NULL) {
-		snprintf(e.code, sizeof(e.code), "InvalidServiceState");
-		return sl_refuse(conn, req, 400, &e, NULL);
-	}
-	sl_service_state(api, before, sizeof(before));
-	status = api->hooks.set_service(api->hooks.ctx, body, &e);
-	cJSON_Delete(body);
-	if (status != 0)
-		return sl_refuse(conn, req, (unsigned int)status, &e, NULL);
-	sl_service_state(api, after, sizeof(after));
-	if (strcmp(before, after) == 0)
-		sl_result(req, "service state %s, unchanged", after);
-	else
-		sl_result(req, "service state %s (was %s)", after, before);
-	*refused = false;
-	return MHD_YES;
-}
-
-/* GET /sluice/service, and PUT with {"state": "InService" | "OutOfService"}. */
-static enum MHD_Result
-sl_service_endpoint(struct sl_api *api, struct MHD_Connection *conn, const char *url,
-		    const char *method, struct sl_request *req)
-{
-	if (api->hooks.service == NULL || api->hooks.set_service == NULL)
-		return sl_refuse_msg(conn, req, 503, "ServiceUnavailable", url,
-				     "No service state available.");
-	if (strcmp(method, "PUT") == 0) {
-		bool refused;
-		enum MHD_Result r = sl_service_put(api, conn, req, &refused);
-		if (refused)
-			return r;
-	} else if (strcmp(method, "GET") != 0) {
-		return sl_refuse_msg(conn, req, 405, "MethodNotAllowed", url,
-				     "/sluice/service takes GET and PUT.");
-	}
-	cJSON *o = api->hooks.service(api->hooks.ctx);
-	if (o == NULL)
-		return sl_fail(conn, 500, "OutOfMemory", url, "Out of memory.");
-	return sl_send_json(conn, MHD_HTTP_OK, o);
-}
-
-static enum MHD_Result
-sl_sluice_endpoint(struct sl_api *api, struct MHD_Connection *conn, const char *url,
-		   const char *method, struct sl_request *req)
-{
-	if (strcmp(url, "/sluice/service") == 0)
-		return sl_service_endpoint(api, conn, url, method, req);
-	if (strcmp(method, "GET") != 0)
-		return sl_refuse_msg(conn, req, 405, "MethodNotAllowed", url,
-				     "Only GET is served here (and PUT on /sluice/service).");
-	if (strcmp(url, "/sluice/stats") == 0) {
-		char *s = api->hooks.stats_json ? api->hooks.stats_json(api->hooks.ctx) : NULL;
-		if (s == NULL)
-			return sl_fail(conn, 503, "StatsUnavailable", url, "No counters available.");
-		return sl_send(conn, MHD_HTTP_OK, s);
-	}
-	if (strcmp(url, "/sluice/metrics") == 0) {
-		char *m = api->hooks.stats_prometheus ? api->hooks.stats_prometheus(api->hooks.ctx)
-						      : NULL;
-		if (m == NULL)
-			return sl_fail(conn, 503, "StatsUnavailable", url, "No counters available.");
-		struct MHD_Response *r = MHD_create_response_from_buffer(strlen(m), m,
-									 MHD_RESPMEM_MUST_FREE);
-		if (r == NULL) {
-			free(m);
-			return MHD_NO;
-		}
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-					"text/plain; version=0.0.4; charset=utf-8");
-		enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
-		MHD_destroy_response(r);
-		return ret;
-	}
-	if (strcmp(url, "/sluice/neighbours") == 0) {
-		char *s = api->hooks.neighbours_json ? api->hooks.neighbours_json(api->hooks.ctx)
-						     : NULL;
-		if (s == NULL)
-			return sl_fail(conn, 503, "NeighboursUnavailable", url,
-				       "No neighbour table available.");
-		return sl_send(conn, MHD_HTTP_OK, s);
-	}
-	if (strcmp(url, "/sluice/probes") == 0) {
-		cJSON *v = api->hooks.probe_status ? api->hooks.probe_status(api->hooks.ctx) : NULL;
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddItemToObject(o, "value", v != NULL ? v : cJSON_CreateArray());
-		return sl_send_json(conn, MHD_HTTP_OK, o);
-	}
-	if (strcmp(url, "/sluice/status") == 0) {
-		cJSON *o = cJSON_CreateObject();
-		const struct sl_commit_timing *t = &api->ctl->last;
-		cJSON_AddNumberToObject(o, "commits", (double)api->ctl->commits);
-		cJSON_AddNumberToObject(o, "incrementalCommits", (double)api->ctl->fast_changes);
-		cJSON *lc = cJSON_AddObjectToObject(o, "lastCommitMicroseconds");
-		cJSON_AddNumberToObject(lc, "requestToPublish", t->request_to_publish_us);
-		cJSON_AddNumberToObject(lc, "validate", t->validate_us);
-		cJSON_AddNumberToObject(lc, "compile", t->prepare_us);
-		cJSON_AddNumberToObject(lc, "persist", t->persist_us);
-		cJSON_AddNumberToObject(lc, "publish", t->publish_us);
-		cJSON_AddStringToObject(o, "configFile",
-					api->ctl->config_file ? api->ctl->config_file : "");
-		cJSON_AddStringToObject(o, "stateDirectory",
-					api->ctl->state_dir ? api->ctl->state_dir : "");
-		cJSON *st = sl_controller_state_status(api->ctl);
-		if (st != NULL)
-			cJSON_AddItemToObject(o, "state", st);
-		if (api->hooks.service != NULL) {
-			cJSON *sv = api->hooks.service(api->hooks.ctx);
-			if (sv != NULL)
-				cJSON_AddItemToObject(o, "service", sv);
-		}
-		return sl_send_json(conn, MHD_HTTP_OK, o);
-	}
-	return sl_fail(conn, 404, "InvalidRequestUri", url,
-		       "Unknown sluice endpoint: /sluice/status, /sluice/service, /sluice/stats, "
-		       "/sluice/metrics, /sluice/probes and /sluice/neighbours are served.");
-}
-
-static int
-sl_deploys_ready(struct sl_api *api)
-{
-	if (api->deploys == NULL) {
-		api->deploys = sl_deploy_records_create(api->ctl->state_dir);
-		if (api->deploys != NULL)
-			sl_deploy_records_restore(api->deploys);
-	}
-	return api->deploys != NULL ? 0 : -ENOMEM;
-}
-
-void
-sl_api_restore_deployments(struct sl_api *api)
-{
-	sl_deploys_ready(api);
-}
-
-/* .../providers/Microsoft.Resources/deployments...: sl_deploy_api.c answers. */
-static enum MHD_Result
-sl_deployments(struct sl_api *api, struct MHD_Connection *conn, const char *url,
-	       const char *method, struct sl_request *req)
-{
-	struct sl_deploy_answer a;
-
-	if (sl_deploys_ready(api) != 0)
-		return sl_refuse_msg(conn, req, 500, "OutOfMemory", url, "Out of memory.");
-	sl_deploy_api_handle(api->deploys, api->ctl, url, method, req->body, req->len,
-			     req->start_us, &a);
-	if (a.status >= 400) {
-		req->status = a.status;
-		snprintf(req->code, sizeof(req->code), "%s", a.code);
-		snprintf(req->message, sizeof(req->message), "%s", a.message);
-	} else if (a.committed) {
-		sl_result_published(api, req, a.result);
-	} else {
-		sl_result(req, "%s", a.result);
-	}
-	if (a.body == NULL)
-		return sl_send(conn, a.status, NULL);
-	return sl_send_json(conn, a.status, a.body);
-}
-
-/* GET and HEAD change nothing; every other method asks for a change (or is refused). */
-static bool
-sl_is_change(const char *method)
-{
-	return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
-}
-
-/* The audit line of a change request, once it is answered. */
-static void
-sl_audit_request(const char *url, const char *method, const struct sl_request *req)
-{
-	char what[1024], result[sizeof(req->result) + 768];
-
-	snprintf(what, sizeof(what), "%s %s", method, url);
-	if (req->status >= 400 && req->result[0] == '\0') {
-		snprintf(result, sizeof(result), "refused: %u %s: %s", req->status, req->code,
-			 req->message);
-		sl_audit_log(SL_LOG_WARNING, req->who, what, result);
-		return;
-	}
-	if (req->status >= 400)
-		snprintf(result, sizeof(result), "%s; answered %u %s", req->result, req->status,
-			 req->code);
-	else
-		snprintf(result, sizeof(result), "%s", req->result[0] ? req->result : "done");
-	sl_audit_log(SL_LOG_NOTICE, req->who, what, result);
-}
-
-static enum MHD_Result
-sl_dispatch(struct sl_api *api, struct MHD_Connection *conn, const char *url, const char *method,
-	    struct sl_request *req)
-{
-	struct sl_res_path p;
-	struct sl_error e;
-
-	if (req->too_large) {
-		char msg[128];
-		snprintf(msg, sizeof(msg), "The request body is larger than %u bytes.",
-			 SL_API_MAX_BODY);
-		return sl_refuse_msg(conn, req, 413, "RequestEntityTooLarge", url, msg);
-	}
-	if (strncmp(url, "/sluice/", 8) == 0)
-		return sl_sluice_endpoint(api, conn, url, method, req);
-	if (sl_deploy_api_path(url)) {
-		if (sl_check_api_version(conn, &e) != 0)
-			return sl_refuse(conn, req, 400, &e, NULL);
-		return sl_deployments(api, conn, url, method, req);
-	}
-	int rc = sl_res_path_parse(url, &p, &e);
-	if (rc != 0)
-		return sl_refuse(conn, req, rc == -ENAMETOOLONG ? 400 : MHD_HTTP_NOT_FOUND, &e, NULL);
-	if (sl_check_api_version(conn, &e) != 0)
-		return sl_refuse(conn, req, 400, &e, NULL);
-	if (strcmp(method, "GET") == 0)
-		return sl_get(api, conn, &p);
-	if (strcmp(method, "PUT") == 0)
-		return sl_put(api, conn, &p, req);
-	if (strcmp(method, "DELETE") == 0)
-		return sl_delete(api, conn, &p, req);
-	return sl_refuse_msg(conn, req, 405, "MethodNotAllowed", url,
-			     "Resources take GET, PUT and DELETE.");
+	return ret;
 }
 
 static enum MHD_Result
@@ -638,88 +356,48 @@ sl_handle(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 	  const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
 	struct sl_api *api = cls;
-	struct sl_request *req = *con_cls;
+	struct sl_mhd_req *r = *con_cls;
+	struct sl_api_conn *c = sl_conn_of(conn);
 
+	(void)url; /* decoded by libmicrohttpd; the handler decodes r->uri itself */
 	(void)version;
-	if (req == NULL) {
-		req = calloc(1, sizeof(*req));
-		if (req == NULL)
-			return MHD_NO;
-		*con_cls = req;
-		if (sl_is_change(method)) {
+	if (r == NULL || (c != NULL && c->closing_us != 0))
+		return MHD_NO;
+	if (!r->started) {
+		r->started = true;
+		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
 			const union MHD_ConnectionInfo *ci =
 				MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-			sl_audit_peer(ci != NULL ? ci->connect_fd : -1, req->who, sizeof(req->who));
+			sl_audit_peer(ci != NULL ? ci->connect_fd : -1, r->who, sizeof(r->who));
 		}
 		return MHD_YES;
 	}
 	if (*upload_data_size != 0) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
-		if (req->too_large || req->len + n > SL_API_MAX_BODY) {
-			req->too_large = 1;
-			return MHD_YES;
-		}
-		if (req->len + n + 1 > req->cap) {
-			size_t cap = (req->len + n + 1) * 2;
-			char *b = realloc(req->body, cap);
-			if (b == NULL)
-				return MHD_NO;
-			req->body = b;
-			req->cap = cap;
-		}
-		memcpy(req->body + req->len, upload_data, n);
-		req->len += n;
-		req->body[req->len] = '\0';
-		return MHD_YES;
+		return sl_body_add(r, upload_data, n, api->limits.max_body_bytes) == 0 ? MHD_YES
+											: MHD_NO;
 	}
-	req->start_us = sl_controller_now_us();
-	enum MHD_Result ret = sl_dispatch(api, conn, url, method, req);
-	if (sl_is_change(method))
-		sl_audit_request(url, method, req);
-	return ret;
-}
-
-/*
- * Percent-decoding of paths and query arguments, except "%2F": a slash
- * inside a resource name must not become a path separator (it stays
- * "%2F", which no valid name contains, so the request is refused as an
- * invalid name rather than addressing another resource).
- */
-static size_t
-sl_unescape(void *cls, struct MHD_Connection *conn, char *s)
-{
-	char *in = s, *out = s;
-
-	(void)cls;
-	(void)conn;
-	while (*in != '\0') {
-		unsigned int v;
-		if (in[0] == '%' && isxdigit((unsigned char)in[1]) &&
-		    isxdigit((unsigned char)in[2]) && sscanf(in + 1, "%2x", &v) == 1 &&
-		    v != '/' && v != 0) {
-			*out++ = (char)v;
-			in += 3;
-		} else {
-			*out++ = *in++;
-		}
-	}
-	*out = '\0';
-	return (size_t)(out - s);
+	return sl_answer(api, conn, method, r, c);
 }
 
 static void
 sl_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	     enum MHD_RequestTerminationCode toe)
 {
-	struct sl_request *req = *con_cls;
+	struct sl_mhd_req *r = *con_cls;
+	struct sl_api_conn *c = sl_conn_of(conn);
 
 	(void)cls;
-	(void)conn;
 	(void)toe;
-	if (req != NULL) {
-		free(req->body);
-		free(req);
+	if (c != NULL) {
+		c->answering = false;
+		c->since_us = sl_controller_now_us(); /* the next request's time runs from here */
+	}
+	if (r != NULL) {
+		free(r->uri);
+		free(r->body);
+		free(r);
 		*con_cls = NULL;
 	}
 }
@@ -769,9 +447,126 @@ sl_socket_in_use(const struct sockaddr_un *sa)
 	return used;
 }
 
+long
+sl_api_group_parse(const char *group, struct sl_error *err)
+{
+	struct group gr, *found = NULL;
+	char buf[16384], *end;
+	unsigned long v;
+
+	if (group == NULL || group[0] == '\0') {
+		sl_error_set(err, "UnknownApiGroup", "--api-group", "",
+			     "--api-group takes a group name or number.");
+		return -1;
+	}
+	errno = 0;
+	v = strtoul(group, &end, 10);
+	if (*end == '\0' && errno == 0 && group[0] >= '0' && group[0] <= '9') {
+		if (getgrgid_r((gid_t)v, &gr, buf, sizeof(buf), &found) == 0 && found != NULL)
+			return (long)v;
+	} else if (getgrnam_r(group, &gr, buf, sizeof(buf), &found) == 0 && found != NULL) {
+		return (long)found->gr_gid;
+	}
+	sl_error_set(err, "UnknownApiGroup", "--api-group", "",
+		     "No group '%s' on this system (getent group %s): the socket's group must "
+		     "exist before sluiced starts.", group, group);
+	return -1;
+}
+
+/*
+ * Bind fd at sa with the socket's final mode from the start: no moment in
+ * which the file is reachable more widely than it ends up.
+ *
+ * On Linux, bind() of an AF_UNIX socket creates the file with the mode of
+ * the socket's own inode less the umask (net/unix/af_unix.c: unix_bind_bsd()
+ * takes SOCK_INODE(sock)->i_mode & ~current_umask()), and fchmod() of the
+ * descriptor before bind() sets that inode's mode: so the file is born
+ * 0600. The umask is narrowed around bind() too, for kernels that would
+ * not take the descriptor's mode (it is process-wide, but this runs once,
+ * at start, before anything else here creates files). With a group, the
+ * file is born 0600 owned by sluiced's own group, then given the group,
+ * then made 0660: each step is as narrow as, or narrower than, the last
+ * one. A file found wider than 0600 after bind() refuses the start.
+ */
+static int
+sl_bind_private(int fd, const struct sockaddr_un *sa, long gid)
+{
+	struct stat st;
+	mode_t old;
+	int rc;
+
+	if (fchmod(fd, 0600) != 0)
+		return -errno;
+	old = umask(0177);
+	rc = bind(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	umask(old);
+	if (rc != 0)
+		return -errno;
+	if (lstat(sa->sun_path, &st) != 0)
+		return -errno;
+	if ((st.st_mode & 0177) != 0 || !S_ISSOCK(st.st_mode))
+		return -EPERM;
+	if (gid >= 0 && lchown(sa->sun_path, (uid_t)-1, (gid_t)gid) != 0)
+		return -errno;
+	return chmod(sa->sun_path, gid >= 0 ? 0660 : 0600) != 0 ? -errno : 0;
+}
+
+static int
+sl_listen_socket(struct sl_api *api, const struct sockaddr_un *sa, long gid)
+{
+	int rc;
+
+	api->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (api->listen_fd < 0)
+		return -errno;
+	rc = sl_bind_private(api->listen_fd, sa, gid);
+	if (rc == 0 && listen(api->listen_fd, (int)api->limits.max_connections) != 0)
+		rc = -errno;
+	if (rc != 0) {
+		close(api->listen_fd);
+		api->listen_fd = -1;
+		if (rc != -EADDRINUSE)
+			unlink(sa->sun_path);
+	}
+	return rc;
+}
+
+static int
+sl_mhd_start(struct sl_api *api)
+{
+	const struct sl_api_limits *l = &api->limits;
+	size_t memory = 2 * l->max_header_bytes + 64 * 1024;
+
+	if (memory < 256 * 1024)
+		memory = 256 * 1024;
+	api->mhd = MHD_start_daemon(
+		MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, sl_handle, api,
+		MHD_OPTION_EXTERNAL_LOGGER, sl_mhd_log, api, /* MHD wants it first */
+		MHD_OPTION_LISTEN_SOCKET, api->listen_fd,
+		MHD_OPTION_URI_LOG_CALLBACK, sl_uri_log, api,
+		MHD_OPTION_NOTIFY_COMPLETED, sl_completed, api,
+		MHD_OPTION_NOTIFY_CONNECTION, sl_notify_connection, api,
+		/* past this libmicrohttpd refuses silently: room for those told to go */
+		MHD_OPTION_CONNECTION_LIMIT, 2 * l->max_connections + 16,
+		/* idle connections: the sweep closes them first, with an answer */
+		MHD_OPTION_CONNECTION_TIMEOUT, l->request_timeout_s + 2,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory,
+		MHD_OPTION_END);
+	return api->mhd != NULL ? 0 : -EIO;
+}
+
+static void
+sl_api_free(struct sl_api *api)
+{
+	if (api->listen_fd >= 0)
+		close(api->listen_fd);
+	sl_api_handler_free(api->h);
+	free(api);
+}
+
 struct sl_api *
-sl_api_start(const char *path, mode_t mode, struct sl_controller *ctl,
-	     const struct sl_api_hooks *hooks, struct sl_error *err)
+sl_api_start(const char *path, long gid, const struct sl_api_limits *limits,
+	     struct sl_controller *ctl, const struct sl_api_hooks *hooks, struct sl_error *err)
 {
 	struct sockaddr_un sa;
 	struct sl_api *api;
@@ -802,42 +597,38 @@ sl_api_start(const char *path, mode_t mode, struct sl_controller *ctl,
 	}
 	unlink(path);
 	api = calloc(1, sizeof(*api));
-	if (api == NULL)
-		return NULL;
-	api->ctl = ctl;
-	if (hooks != NULL)
-		api->hooks = *hooks;
-	snprintf(api->path, sizeof(api->path), "%s", path);
-	api->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (api->listen_fd < 0 || bind(api->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    chmod(path, mode) != 0 || listen(api->listen_fd, 64) != 0) {
-		int errnum = errno;
-		sl_error_set(err, "ApiSocketFailed", path, "", "Cannot listen on %s: %s.", path,
-			     strerror(errnum));
-		if (api->listen_fd >= 0)
-			close(api->listen_fd);
+	if (api == NULL || (api->h = sl_api_handler_create(ctl, hooks, limits)) == NULL) {
 		free(api);
-		errno = errnum;
+		sl_error_set(err, "OutOfMemory", path, "", "Out of memory.");
+		errno = ENOMEM;
 		return NULL;
 	}
-	api->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, sl_handle, api,
-				    MHD_OPTION_EXTERNAL_LOGGER, sl_mhd_log, api, /* MHD wants it first */
-				    MHD_OPTION_LISTEN_SOCKET, api->listen_fd,
-				    MHD_OPTION_NOTIFY_COMPLETED, sl_completed, api,
-				    MHD_OPTION_UNESCAPE_CALLBACK, sl_unescape, api,
-				    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
-				    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-				    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
-				    MHD_OPTION_END);
-	if (api->mhd == NULL) {
+	api->listen_fd = -1;
+	api->limits = *sl_api_handler_limits(api->h);
+	snprintf(api->path, sizeof(api->path), "%s", path);
+	rc = sl_listen_socket(api, &sa, gid);
+	if (rc != 0) {
+		sl_error_set(err, "ApiSocketFailed", path, "", "Cannot listen on %s: %s.", path,
+			     rc == -EPERM ? "the socket file was created wider than 0600"
+					  : strerror(-rc));
+		sl_api_free(api);
+		errno = -rc;
+		return NULL;
+	}
+	if (sl_mhd_start(api) != 0) {
 		sl_error_set(err, "ApiSocketFailed", path, "", "libmicrohttpd did not start.");
-		close(api->listen_fd);
 		unlink(path);
-		free(api);
+		sl_api_free(api);
 		errno = EIO;
 		return NULL;
 	}
 	return api;
+}
+
+void
+sl_api_restore_deployments(struct sl_api *api)
+{
+	sl_api_handler_restore_deployments(api->h);
 }
 
 int
@@ -868,6 +659,7 @@ sl_api_fd(const struct sl_api *api)
 void
 sl_api_run(struct sl_api *api)
 {
+	sl_conns_sweep(api);
 	/* bounded, so traffic statistics and signals are still served */
 	sl_mhd_run(api->mhd, 256);
 }
@@ -878,8 +670,6 @@ sl_api_stop(struct sl_api *api)
 	if (api == NULL)
 		return;
 	MHD_stop_daemon(api->mhd);
-	sl_deploy_records_free(api->deploys);
-	close(api->listen_fd);
 	unlink(api->path);
-	free(api);
+	sl_api_free(api);
 }

@@ -18,6 +18,8 @@
  * deployments/..., sl_deploy_api.h).
  * Every request other than GET and HEAD is logged as a configuration
  * change (sl_audit.h): the peer's uid and pid, method and path, result.
+ * The endpoints are served by sl_api_handler.h's transport-independent
+ * handler; sl_api.c is the socket and libmicrohttpd around it.
  */
 #ifndef SL_API_H
 #define SL_API_H
@@ -31,7 +33,39 @@
 #include "sl_error.h"
 
 #define SL_API_DEFAULT_SOCKET "/run/sluice/sluiced.sock"
-#define SL_API_MAX_BODY (4u << 20)
+
+/*
+ * The limits of the socket and its requests (docs/reliability.md, section
+ * 7), each a sluiced option. The body limit is above the 16 MiB of a
+ * configuration file (SL_CONFIG_MAX_FILE_SIZE), so that no document the
+ * file may hold is refused through the API.
+ */
+#define SL_API_DEFAULT_MAX_CONNECTIONS 64
+#define SL_API_DEFAULT_RATE 1000
+#define SL_API_DEFAULT_MAX_HEADER (32u << 10)
+#define SL_API_DEFAULT_MAX_BODY (32u << 20)
+#define SL_API_DEFAULT_REQUEST_TIMEOUT 10
+
+struct sl_api_limits {
+	unsigned int max_connections;   /* open at once; past it the newest is refused (503) */
+	unsigned int rate;              /* requests a second per peer uid but root's, as many in a burst; 0: none */
+	size_t max_header_bytes;        /* request line and headers (431) */
+	size_t max_body_bytes;          /* a request's body (413) */
+	unsigned int request_timeout_s; /* to send a whole request, or read a whole answer (408) */
+};
+
+/* What the limits refused since the start (in GET /sluice/status, "api"). */
+struct sl_api_counters {
+	uint64_t requests;
+	uint64_t connections_refused; /* past max_connections */
+	uint64_t rate_limited;        /* 429 */
+	uint64_t headers_too_large;   /* 431 */
+	uint64_t bodies_too_large;    /* 413 */
+	uint64_t slow_closed;         /* closed past request_timeout_s, or evicted for a newcomer */
+	unsigned int connections_open;
+};
+
+void sl_api_limits_default(struct sl_api_limits *l);
 
 struct sl_api;
 
@@ -64,11 +98,20 @@ struct sl_api_hooks {
 
 /*
  * Listen on a Unix socket at path (its directory is created; a stale socket
- * file is replaced; the socket gets `mode`, 0600 by default). NULL with *err
- * and errno on failure (another sluiced answering on the path is EADDRINUSE).
+ * file is replaced). The socket is created with its final mode: 0600, or
+ * with gid >= 0 owned by that group with mode 0660; it is never reachable
+ * with a wider one. limits: NULL for the defaults. NULL with *err and errno
+ * on failure (another sluiced answering on the path is EADDRINUSE).
  */
-struct sl_api *sl_api_start(const char *path, mode_t mode, struct sl_controller *ctl,
-			    const struct sl_api_hooks *hooks, struct sl_error *err);
+struct sl_api *sl_api_start(const char *path, long gid, const struct sl_api_limits *limits,
+			    struct sl_controller *ctl, const struct sl_api_hooks *hooks,
+			    struct sl_error *err);
+
+/*
+ * A group given by name or number (--api-group): its gid, or -1 with *err
+ * (UnknownApiGroup) when the system has no such group.
+ */
+long sl_api_group_parse(const char *group, struct sl_error *err);
 
 /*
  * Restore the deployment records of the controller's state directory (call

@@ -5,7 +5,10 @@
  * libmicrohttpd as for the REST API: MHD_USE_EPOLL, no thread, the
  * listening socket made here. Every request is answered from the
  * handler's first call, before any body is read: nothing a client sends
- * is kept, and no request changes anything.
+ * is kept, and no request changes anything. Limits: 32 connections at
+ * once, SL_METRICS_PER_HOST of them from one address (past that
+ * libmicrohttpd closes the newcomer at once), 10 s without a byte, and
+ * 64 KiB of request line and headers.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -222,6 +225,8 @@ sl_metrics_http_start(const char *spec, sl_metrics_render_fn render, void *ctx,
 	m->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, m,
 				  MHD_OPTION_LISTEN_SOCKET, fd,
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)32,
+				  /* one host holding connections open cannot keep the others out */
+				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)SL_METRICS_PER_HOST,
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
 				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 				  MHD_OPTION_END);

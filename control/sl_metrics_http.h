@@ -17,6 +17,8 @@
 
 /* "255.255.255.255:65535" and "[IPv6 with a zone]:65535", with room to spare. */
 #define SL_METRICS_ADDR_MAX 80
+/* Connections at once from one address (32 in all). */
+#define SL_METRICS_PER_HOST 8
 
 struct sl_metrics_http;
 

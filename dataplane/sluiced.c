@@ -11,7 +11,7 @@
  * message on stderr, DPDK's included (sl_logging.h, --log-level).
  *
  *   sluiced [EAL options] -- --ports PROFILE.json [--config RESOURCES.json]
- *           [--state-dir DIR] [--api-socket PATH | --no-api]
+ *           [--state-dir DIR] [--api-socket PATH | --no-api] [--api-group GROUP]
  *           [--lcores-per-port N] [--stats-interval S] [--stats-file FILE]
  *           [--exit-idle-ms MS] [--bird-config FILE [--bird-socket PATH]
  *           [--withdraw-grace-ms MS]] [--sync-peers ADDR[,ADDR...] [--sync-port PORT]]
@@ -81,6 +81,8 @@ struct sl_options {
 	const char *state_dir;
 	const char *api_socket;
 	int no_api;
+	long api_gid; /* --api-group: -1, root only */
+	struct sl_api_limits api_limits;
 	struct sl_prober_opts probe;
 	unsigned int lcores_per_port;
 	uint32_t flow_table_size;
@@ -126,7 +128,9 @@ usage(FILE *out, const char *prog)
 {
 	fprintf(out,
 		"usage: %s [EAL options] -- --ports PROFILE.json [--config RESOURCES.json]\n"
-		"          [--state-dir DIR] [--api-socket PATH | --no-api]\n"
+		"          [--state-dir DIR] [--api-socket PATH | --no-api] [--api-group GROUP]\n"
+		"          [--api-max-connections N] [--api-rate-limit N] [--api-request-timeout S]\n"
+		"          [--api-max-header-bytes BYTES] [--api-max-body-bytes BYTES]\n"
 		"          [--lcores-per-port N] [--flow-table-size FLOWS] [--stats-interval SECONDS]\n"
 		"          [--stats-file FILE] [--exit-idle-ms MS] [--reply-table-size CONNECTIONS]\n"
 		"          [--probe-source-v4 ADDR] [--probe-source-v6 ADDR] [--probe-interface IF]\n"
@@ -144,6 +148,16 @@ usage(FILE *out, const char *prog)
 		"  --state-dir         persist the configuration in DIR/state.json and restore it\n"
 		"                      at start (before --config is applied)\n"
 		"  --api-socket        REST API Unix socket (default " SL_API_DEFAULT_SOCKET ", mode 0600)\n"
+		"  --api-group         the socket's group (name or number): owned by it with\n"
+		"                      mode 0660, so its members may use the API\n"
+		"  --api-max-connections  API connections at once (default 64)\n"
+		"  --api-rate-limit    API requests a second per client uid (root's are not\n"
+		"                      limited), as many in a burst (default 1000; 0: no limit;\n"
+		"                      past it 429)\n"
+		"  --api-request-timeout  seconds a client has to send a request or read an\n"
+		"                      answer (default 10; past it the connection is closed)\n"
+		"  --api-max-header-bytes  request line and headers (default 32768; past it 431)\n"
+		"  --api-max-body-bytes  a request's body (default 33554432, 32 MiB; past it 413)\n"
 		"  --no-api            serve no REST API\n"
 		"  --probe-source-v4, --probe-source-v6 ADDR, --probe-interface IF\n"
 		"                      where health probes leave from (default: the kernel's choice)\n"
@@ -182,6 +196,67 @@ usage(FILE *out, const char *prog)
 		prog);
 }
 
+/* A number from min to max for an --api-* option, or -1 with a message. */
+static int
+api_number(const char *name, const char *arg, unsigned long long min, unsigned long long max,
+	   unsigned long long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(arg, &end, 10);
+	if (arg[0] < '0' || arg[0] > '9' || *end != '\0' || errno != 0 || *v < min || *v > max) {
+		fprintf(stderr, "%s: expected %llu..%llu, got '%s'\n", name, min, max, arg);
+		return -1;
+	}
+	return 0;
+}
+
+/* --api-group and the limits of the API socket (sl_api.h). */
+static int
+parse_api_option(int c, const char *arg, struct sl_options *o)
+{
+	struct sl_api_limits *l = &o->api_limits;
+	unsigned long long v;
+	struct sl_error gerr;
+	char gline[1400];
+
+	switch (c) {
+	case 'G':
+		o->api_gid = sl_api_group_parse(arg, &gerr);
+		if (o->api_gid < 0) {
+			fprintf(stderr, "%s\n", sl_error_format(&gerr, gline, sizeof(gline)));
+			return -1;
+		}
+		return 0;
+	case 'C':
+		if (api_number("--api-max-connections", arg, 1, 65536, &v) != 0)
+			return -1;
+		l->max_connections = (unsigned int)v;
+		return 0;
+	case 'r':
+		if (api_number("--api-rate-limit", arg, 0, 1000000, &v) != 0)
+			return -1;
+		l->rate = (unsigned int)v;
+		return 0;
+	case 'T':
+		if (api_number("--api-request-timeout", arg, 1, 3600, &v) != 0)
+			return -1;
+		l->request_timeout_s = (unsigned int)v;
+		return 0;
+	case 'H':
+		if (api_number("--api-max-header-bytes", arg, 1024, 16u << 20, &v) != 0)
+			return -1;
+		l->max_header_bytes = (size_t)v;
+		return 0;
+	default:
+		if (api_number("--api-max-body-bytes", arg, 1024, 1ull << 32, &v) != 0)
+			return -1;
+		l->max_body_bytes = (size_t)v;
+		return 0;
+	}
+}
+
 static int
 parse_options(int argc, char **argv, struct sl_options *o)
 {
@@ -195,6 +270,12 @@ parse_options(int argc, char **argv, struct sl_options *o)
 		{"state-dir", required_argument, NULL, 'd'},
 		{"api-socket", required_argument, NULL, 'a'},
 		{"no-api", no_argument, NULL, 'n'},
+		{"api-group", required_argument, NULL, 'G'},
+		{"api-max-connections", required_argument, NULL, 'C'},
+		{"api-rate-limit", required_argument, NULL, 'r'},
+		{"api-request-timeout", required_argument, NULL, 'T'},
+		{"api-max-header-bytes", required_argument, NULL, 'H'},
+		{"api-max-body-bytes", required_argument, NULL, 'b'},
 		{"flow-table-size", required_argument, NULL, 't'},
 		{"reply-table-size", required_argument, NULL, 'R'},
 		{"probe-source-v4", required_argument, NULL, '4'},
@@ -218,6 +299,8 @@ parse_options(int argc, char **argv, struct sl_options *o)
 	o->flow_table_size = SL_FLOW_DEFAULT_SIZE;
 	o->withdraw_grace_ms = -1;
 	o->sync_port = SL_SYNC_DEFAULT_PORT;
+	o->api_gid = -1;
+	sl_api_limits_default(&o->api_limits);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -238,6 +321,15 @@ parse_options(int argc, char **argv, struct sl_options *o)
 			break;
 		case 'n':
 			o->no_api = 1;
+			break;
+		case 'G':
+		case 'C':
+		case 'r':
+		case 'T':
+		case 'H':
+		case 'b':
+			if (parse_api_option(c, optarg, o) != 0)
+				return -1;
 			break;
 		case '4':
 			o->probe.source_v4 = optarg;
@@ -984,11 +1076,13 @@ main(int argc, char **argv)
 						   .set_service = set_service,
 						   .generation = config_generation,
 						   .ctx = &d};
-		d.api = sl_api_start(d.opt.api_socket, 0600, &d.ctl, &hooks, &err);
+		d.api = sl_api_start(d.opt.api_socket, d.opt.api_gid, &d.opt.api_limits, &d.ctl,
+				     &hooks, &err);
 		if (d.api == NULL)
 			rte_exit(EXIT_FAILURE, "REST API: %s\n",
 				 sl_error_format(&err, line, sizeof(line)));
-		MAIN_LOG(INFO, "REST API on unix:%s\n", d.opt.api_socket);
+		MAIN_LOG(INFO, "REST API on unix:%s (mode %s)\n", d.opt.api_socket,
+			 d.opt.api_gid >= 0 ? "0660, group --api-group" : "0600");
 		api_at_exit = d.api;
 		atexit(remove_api_socket);
 	}

@@ -23,7 +23,7 @@ cd "$SL_ROOT"
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 BUILD=build-fuzz
-ALL_TARGETS=(fuzz_parse fuzz_l2proto fuzz_arm_expr fuzz_config fuzz_profile fuzz_template)
+ALL_TARGETS=(fuzz_parse fuzz_l2proto fuzz_arm_expr fuzz_config fuzz_profile fuzz_template fuzz_rest)
 if [ "${1:-}" = --list ]; then
 	printf '%s\n' "${ALL_TARGETS[@]}"
 	exit 0

@@ -67,6 +67,13 @@ soak_fuzz() {
 	return "$rc"
 }
 
+soak_register api "REST API hammered: 4 changing clients, 16 slow clients on 16 connections, 10 minutes (SOAK_API_SECONDS)"
+soak_api() {
+	env SLUICE_BUILD=build SOAK_API_SECONDS="${SOAK_API_SECONDS:-600}" \
+		"$SL_PY" -m pytest -q -s -p no:cacheprovider \
+		tests/api/test_socket.py -k hammer_with_slow_clients
+}
+
 if [ "${1:-}" = --list ]; then
 	for n in "${SOAK_ORDER[@]}"; do
 		printf '  %-10s %s\n' "$n" "${SOAK_DOC[$n]}"

@@ -6,7 +6,7 @@ loopback with port 0 (the port it chose is in its log). The listener
 serves GET and HEAD /metrics, the same series as GET /sluice/metrics on
 the API socket, in a text promtool accepts; every other path is 404,
 every other method 405, and nothing sent to it changes the configuration
-or the service state. Bad addresses and a port in use stop sluiced at
+or the service state. One address holds at most 8 of its connections. Bad addresses and a port in use stop sluiced at
 start; without the option sluiced listens on no TCP port.
 """
 import http.client
@@ -15,6 +15,7 @@ import re
 import shutil
 import socket
 import subprocess
+import time
 
 import pytest
 
@@ -70,6 +71,30 @@ def test_serves_the_api_metrics(sluiced):
     assert series(text) == series(api.text)
     assert f'sluice_frontend_packets_total{{frontend="lb/fe",address="{VIP}"}}' in series(text)
     assert 'sluice_rule_packets_total{rule="lb/http",kind="loadBalancingRule"}' in series(text)
+
+
+def test_connections_per_host(sluiced):
+    """8 connections held open from one address: a ninth from it is closed unanswered;
+    once they go, it is served."""
+    _, addr = sluiced
+    held = [socket.create_connection(addr, timeout=10) for _ in range(8)]
+    try:
+        time.sleep(0.3)
+        s = socket.create_connection(addr, timeout=10)
+        try:
+            s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            got = s.recv(100)
+        except (ConnectionResetError, BrokenPipeError):
+            got = b""
+        finally:
+            s.close()
+        assert got == b"", got
+    finally:
+        for c in held:
+            c.close()
+    time.sleep(0.3)
+    status, _, _ = request(addr, "GET", "/metrics")
+    assert status == 200
 
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="needs promtool (Debian prometheus)")

@@ -163,12 +163,16 @@ def test_sluice_endpoints_take_only_get(api):
 # Bodies
 # --------------------------------------------------------------------------
 
-def test_body_over_4_mib(api):
-    pad = " " * (4 * 1024 * 1024)
+def test_body_over_the_limit(api):
+    """The default body limit (32 MiB, above the 16 MiB a configuration file may hold)
+    refuses one byte more, naming the limit; the limit exactly is taken."""
+    limit = 32 * 1024 * 1024
+    pad = " " * limit
     body = '{"properties": {}}' + pad
-    api.refused("PUT", POOL, body, 413, "RequestEntityTooLarge")
-    # 4 MiB exactly is taken (the same JSON, whitespace to the limit)
-    body = body[:4 * 1024 * 1024]
+    r = api.refused("PUT", POOL, body, 413, "RequestEntityTooLarge", target="body")
+    assert "33554432" in r.error["message"] and "--api-max-body-bytes" in r.error["message"], r
+    # the limit exactly is taken (the same JSON, whitespace to the limit)
+    body = body[:limit]
     r = api.put(rid("loadBalancers", "lb", "backendAddressPools", "big"), body)
     assert r.status == 201, r
     api.ok("DELETE", rid("loadBalancers", "lb", "backendAddressPools", "big"), status=200)
