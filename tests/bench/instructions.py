@@ -71,7 +71,7 @@ def main(argv=None):
     if shutil.which("valgrind") is None:
         raise SystemExit("instructions.py: needs valgrind (apt-get install valgrind)")
     # the fields bench.sluiced_cmd reads
-    a.workers, a.frontends, a.family, a.proto = 1, 1, 4, "tcp"
+    a.workers, a.frontends, a.family, a.proto, a.size = 1, 1, 4, "tcp", "64"
     ft = a.flows if a.flow_table is None else a.flow_table
     work = tempfile.mkdtemp(prefix="sluice-instr-")
     pcap = os.path.join(work, "trace.pcap")
