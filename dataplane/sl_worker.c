@@ -607,6 +607,16 @@ sl_worker_queue_of(struct sl_worker *w, uint16_t port)
 	return NULL;
 }
 
+/* A held packet whose next hop's MAC never came: dropped as no_neighbour, for its rule too. */
+static void
+sl_worker_drop_held(struct sl_lcore_stats *st, struct sl_held *h)
+{
+	st->drops[SL_DROP_NO_NEIGHBOUR]++;
+	if (h->rule_id != SL_HOLD_NO_RULE)
+		sl_stats_rule_dropped(st, h->rule_id, SL_DROP_NO_NEIGHBOUR);
+	rte_pktmbuf_free(h->m);
+}
+
 /*
  * The held packets (sl_worker_hold): processed again once a newer snapshot
  * than the one they found no MAC in is published (held again if it has no
@@ -626,14 +636,11 @@ sl_worker_release_held(struct sl_worker *w, const struct sl_snapshot *snap, uint
 	w->n_held = 0;
 	for (uint16_t i = 0; i < n; i++) {
 		struct sl_worker_queue *q = sl_worker_queue_of(w, out[i].port);
-		if (q == NULL || (int32_t)(now - out[i].since_ms) >= SL_HOLD_MS) {
-			st->drops[SL_DROP_NO_NEIGHBOUR]++;
-			if (out[i].rule_id != SL_HOLD_NO_RULE)
-				sl_stats_rule_dropped(st, out[i].rule_id, SL_DROP_NO_NEIGHBOUR);
-			rte_pktmbuf_free(out[i].m);
-		} else if (!newer) {
+		if (q == NULL || (int32_t)(now - out[i].since_ms) >= SL_HOLD_MS)
+			sl_worker_drop_held(st, &out[i]);
+		else if (!newer)
 			w->held[w->n_held++] = out[i];
-		} else {
+		else {
 			w->releasing = true;
 			w->releasing_since = out[i].since_ms;
 			sl_worker_burst(w, q, snap, &out[i].m, 1, now);
@@ -737,12 +744,8 @@ sl_worker_main(void *arg)
 			st->tx += rte_eth_tx_buffer_flush(q->port_id, q->queue, q->txb);
 	}
 	/* what is still held at the end is dropped: no next hop's MAC came */
-	for (uint16_t i = 0; i < w->n_held; i++) {
-		st->drops[SL_DROP_NO_NEIGHBOUR]++;
-		if (w->held[i].rule_id != SL_HOLD_NO_RULE)
-			sl_stats_rule_dropped(st, w->held[i].rule_id, SL_DROP_NO_NEIGHBOUR);
-		rte_pktmbuf_free(w->held[i].m);
-	}
+	for (uint16_t i = 0; i < w->n_held; i++)
+		sl_worker_drop_held(st, &w->held[i]);
 	w->n_held = 0;
 	sl_publisher_reader_stop(w->pub, w->rcu_id);
 	return 0;
