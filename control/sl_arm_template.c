@@ -1255,6 +1255,7 @@ sl_tx_instance(struct sl_tx *x, const cJSON *decl, const char *path,
 {
 	struct sl_tx_parent me = {0};
 	char target[SL_ARM_TYPE_MAX + SL_ARM_NAME_MAX + 1], p[SL_JSON_PATH_MAX];
+	char type[SL_ARM_TYPE_MAX], name[SL_ARM_NAME_MAX];
 	struct sl_arm_ctx ctx;
 	struct sl_tx_inst *in;
 	uint32_t i;
@@ -1300,8 +1301,11 @@ sl_tx_instance(struct sl_tx *x, const cJSON *decl, const char *path,
 		return rc;
 	if (in->skipped)
 		sl_tx_skipped_id(x, &in->r, target);
-	me.type = in->r.type;
-	me.name = in->r.name;
+	/* Copies: the children's instances grow x->inst, which moves `in`. */
+	snprintf(type, sizeof(type), "%s", in->r.type);
+	snprintf(name, sizeof(name), "%s", in->r.name);
+	me.type = type;
+	me.name = name;
 	me.loops = ctx.loops;
 	me.n_loops = ctx.n_loops;
 	me.skipped = in->skipped;

@@ -600,6 +600,38 @@ test_property_copy(void **state)
 
 /* ---------------------------------------------------------------- children and order */
 
+/* Children enough to grow the instance array several times under one parent:
+ * each child's name is qualified with its parent's, which must survive the
+ * growth (found by fuzz_template as a use after free). */
+static void
+test_children_grow(void **state)
+{
+	static char tmpl[16384];
+	struct sl_arm_expansion x;
+	char want[64];
+	size_t off;
+	int i;
+
+	(void)state;
+	off = (size_t)snprintf(tmpl, sizeof(tmpl),
+			       "{`resources`: [{`type`: `Microsoft.Network/loadBalancers`, `name`: `lb`,"
+			       " `properties`: {}, `resources`: [");
+	for (i = 0; i < 70; i++)
+		off += (size_t)snprintf(tmpl + off, sizeof(tmpl) - off,
+					"%s{`type`: `probes`, `name`: `p%d`, `properties`: {`port`: %d}}",
+					i == 0 ? "" : ", ", i, 1000 + i);
+	snprintf(tmpl + off, sizeof(tmpl) - off, "]}]}");
+	expand_ok(tmpl, NULL, &x);
+	assert_int_equal(x.n_resources, 71);
+	assert_string_equal(x.resources[0].id, NET "/loadBalancers/lb");
+	for (i = 0; i < 70; i++) {
+		snprintf(want, sizeof(want), "lb/p%d", i);
+		assert_string_equal(x.resources[i + 1].name, want);
+		assert_string_equal(x.resources[i + 1].type, "Microsoft.Network/loadBalancers/probes");
+	}
+	sl_arm_expansion_free(&x);
+}
+
 static void
 test_children(void **state)
 {
@@ -1132,6 +1164,7 @@ main(void)
 		cmocka_unit_test(test_serial_copy),
 		cmocka_unit_test(test_property_copy),
 		cmocka_unit_test(test_children),
+		cmocka_unit_test(test_children_grow),
 		cmocka_unit_test(test_depends_on),
 		cmocka_unit_test(test_depends_on_resolved),
 		cmocka_unit_test(test_depends_on_scale),
