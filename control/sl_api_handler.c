@@ -532,6 +532,11 @@ sl_sluice_endpoint(struct sl_api_handler *api, struct sl_api_resp *rsp, const ch
 			if (sv != NULL)
 				cJSON_AddItemToObject(o, "service", sv);
 		}
+		if (api->hooks.tables != NULL) {
+			cJSON *tb = api->hooks.tables(api->hooks.ctx);
+			if (tb != NULL)
+				cJSON_AddItemToObject(o, "tables", tb);
+		}
 		return sl_send_json(rsp, 200, o);
 	}
 	return sl_fail(rsp, 404, "InvalidRequestUri", url,

@@ -739,6 +739,41 @@ service_json(void *ctx)
 	return sl_announce_json(d->ann, frontend_packets(d));
 }
 
+/* Each rule's Maglev table digest in the published snapshot (GET /sluice/status "tables"). */
+static cJSON *
+tables_json(void *ctx)
+{
+	struct sl_daemon *d = ctx;
+	const struct sl_snapshot *s = sl_publisher_current(&d->pub);
+	cJSON *o = cJSON_CreateObject(), *t;
+	char hex[9];
+	uint32_t i;
+
+	if (o == NULL || s == NULL)
+		return o;
+	for (i = 0; i < s->n_rules; i++) {
+		const struct sl_rule *r = &s->rules[i];
+		uint32_t dg = sl_snapshot_rule_digest(s, i);
+		uint32_t n = r->pool < s->n_pools ? s->pools[r->pool].n_members : 0;
+
+		/* An inbound NAT rule compiles to one rule a family, of one name: one entry. */
+		t = cJSON_GetObjectItemCaseSensitive(o, r->name);
+		if (t != NULL) {
+			dg = dg * 31u + (uint32_t)strtoul(cJSON_GetStringValue(
+					  cJSON_GetObjectItemCaseSensitive(t, "digest")), NULL, 16);
+			n += (uint32_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(t, "backends"));
+			cJSON_DeleteItemFromObjectCaseSensitive(o, r->name);
+		}
+		t = cJSON_AddObjectToObject(o, r->name);
+		if (t == NULL)
+			break;
+		snprintf(hex, sizeof(hex), "%08x", dg);
+		cJSON_AddNumberToObject(t, "backends", n);
+		cJSON_AddStringToObject(t, "digest", hex);
+	}
+	return o;
+}
+
 static int
 set_service(void *ctx, const cJSON *body, struct sl_error *err)
 {
@@ -1075,6 +1110,7 @@ main(int argc, char **argv)
 						   .service = service_json,
 						   .set_service = set_service,
 						   .generation = config_generation,
+						   .tables = tables_json,
 						   .ctx = &d};
 		d.api = sl_api_start(d.opt.api_socket, d.opt.api_gid, &d.opt.api_limits, &d.ctl,
 				     &hooks, &err);
