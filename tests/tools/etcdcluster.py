@@ -247,6 +247,22 @@ class EtcdCluster:
             time.sleep(0.1)
         raise EtcdError(f"no leader elected in {timeout} s")
 
+    def move_leader(self, i, timeout=15.0):
+        """Make member i the leader (etcdctl move-leader, sent to the current one)."""
+        cur = self.wait_leader(timeout)
+        if cur == i:
+            return
+        st = self._status(self.members[i])
+        if st is None:
+            raise EtcdError(f"member {self.members[i].name} does not answer")
+        self.etcdctl("move-leader", format(int(st["header"]["member_id"]), "x"),
+                     endpoints=[self.members[cur].client_url], timeout=timeout)
+        deadline = time.time() + timeout
+        while self.leader() != i:
+            if time.time() > deadline:
+                raise EtcdError(f"member {self.members[i].name} did not become the leader")
+            time.sleep(0.1)
+
     def wait_healthy(self, timeout=30.0):
         """Wait until a leader is elected and a write through every running member succeeds."""
         deadline = time.time() + timeout
