@@ -155,7 +155,8 @@ class Fleet:
         the same one; returns (revision, seconds waited, {host: status})."""
         hosts = hosts or self.hosts
         if revision is None:
-            revision = self.etcd.get(self.prefix + "/config")[1]
+            # at least 1: PREFIX/config absent means the fleet is not seeded yet
+            revision = max(1, self.etcd.get(self.prefix + "/config")[1])
         t0 = time.monotonic()
         last = {}
         while True:
