@@ -93,6 +93,13 @@ struct sl_api_hooks {
 	int (*set_service)(void *ctx, const cJSON *body, struct sl_error *err);
 	/* The generation of the running configuration (for the audit line of a change), or NULL. */
 	uint64_t (*generation)(void *ctx);
+	/* "fleet" of GET /sluice/status (new JSON), or NULL: no fleet (sl_fleet.h). */
+	cJSON *(*fleet_status)(void *ctx);
+	/*
+	 * GET /sluice/fleet: the fleet's hosts (new JSON in *out). Returns 0,
+	 * -ENOENT (no fleet), or -EHOSTUNREACH with *err (the store cannot be read).
+	 */
+	int (*fleet_hosts)(void *ctx, cJSON **out, struct sl_error *err);
 	void *ctx;
 };
 
