@@ -441,3 +441,23 @@ def test_sluicectl_fleet_status(fleet):
     assert r, sluicectl(h0)
     fleet.converge()
     fleet.assert_identical()
+
+
+def test_a_host_joining_later_takes_the_fleets_document(fleet, tmp_path):
+    """A fourth host started with its own --config (an empty document) applies
+    the fleet's document: the fleet's wins over the file, which only seeds an
+    empty prefix; nothing is written to etcd."""
+    before = etcd_document(fleet)
+    cfg = tmp_path / "own.json"
+    cfg.write_text(json.dumps({"virtualNetworks": [], "networkInterfaces": [],
+                               "loadBalancers": []}))
+    x = fleet.add("host3", config=str(cfg))
+    try:
+        fleet.converge(before[1], timeout=20)
+        fleet.assert_identical()
+        assert etcd_document(fleet) == before, "the late host wrote its --config to the fleet"
+        assert x.api.get(LB).status == 200
+    finally:
+        x.stop()
+        fleet.hosts.remove(x)
+        x.cleanup()
