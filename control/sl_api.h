@@ -93,6 +93,11 @@ struct sl_api_hooks {
 	int (*set_service)(void *ctx, const cJSON *body, struct sl_error *err);
 	/* The generation of the running configuration (for the audit line of a change), or NULL. */
 	uint64_t (*generation)(void *ctx);
+	/*
+	 * "tables" of GET /sluice/status: {"<lb>/<rule>": {"backends": n,
+	 * "digest": "<8 hex>"}} of the published snapshot (new JSON), or NULL.
+	 */
+	cJSON *(*tables)(void *ctx);
 	/* "fleet" of GET /sluice/status (new JSON), or NULL: no fleet (sl_fleet.h). */
 	cJSON *(*fleet_status)(void *ctx);
 	/*

@@ -560,6 +560,11 @@ sl_sluice_endpoint(struct sl_api_handler *api, struct sl_api_resp *rsp, const ch
 			if (sv != NULL)
 				cJSON_AddItemToObject(o, "service", sv);
 		}
+		if (api->hooks.tables != NULL) {
+			cJSON *tb = api->hooks.tables(api->hooks.ctx);
+			if (tb != NULL)
+				cJSON_AddItemToObject(o, "tables", tb);
+		}
 		cJSON *fl = api->hooks.fleet_status ? api->hooks.fleet_status(api->hooks.ctx) : NULL;
 		if (fl != NULL)
 			cJSON_AddItemToObject(o, "fleet", fl);

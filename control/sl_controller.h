@@ -55,12 +55,12 @@ struct sl_apply_ops {
 			 struct sl_error *err);
 	/* Make the prepared configuration the running one. */
 	void (*publish)(void *ctx, void *prepared);
+	void *ctx;
 	/*
 	 * Drop a prepared configuration that is not published after all (the
 	 * fleet's store refused it); NULL: nothing to drop.
 	 */
 	void (*discard)(void *ctx, void *prepared);
-	void *ctx;
 };
 
 /*

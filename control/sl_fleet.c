@@ -728,12 +728,12 @@ sl_fleet_hosts(struct sl_fleet *f, cJSON **out, struct sl_error *err)
 	int n;
 
 	pthread_mutex_lock(&f->lock);
-	if (f->hosts == NULL || sl_mono_s() - f->hosts_at > SL_FLEET_HOSTS_STALE) {
+	if (!f->up || f->hosts == NULL || sl_mono_s() - f->hosts_at > SL_FLEET_HOSTS_STALE) {
 		sl_error_set(err, "FleetStoreUnavailable", f->prefix, "",
 			     "The fleet's etcd (%s) cannot be read: %s. This host's own state is "
 			     "in GET /sluice/status.", f->endpoints,
-			     f->hosts_why[0] ? f->hosts_why
-			     : f->cause[0]   ? f->cause
+			     f->cause[0]       ? f->cause
+			     : f->hosts_why[0] ? f->hosts_why
 					     : "no answer yet");
 		pthread_mutex_unlock(&f->lock);
 		return -EHOSTUNREACH;

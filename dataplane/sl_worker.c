@@ -540,17 +540,17 @@ sl_stage_rewrite(struct sl_worker *w, struct sl_worker_queue *q, const struct sl
 			/* the reply entry follows the flow entry's expiry */
 			if (e == NULL) {
 				/*
-				 * No flow entry (the table's bucket was full): TCP
-				 * leaves its reply entry at the SYN, UDP at every
-				 * packet (there is nothing else to renew it by).
+				 * No flow entry (the table's bucket was full): every
+				 * packet leaves its reply entry, as there is nothing
+				 * else to renew it by. A bare SYN's lives only the
+				 * SYN timeout, as a flow entry would: a SYN flood
+				 * must not fill the reply table for minutes.
 				 */
-				if (p->l4_proto != SL_PROTO_TCP ||
-				    (p->tcp_flags & (SL_TCP_SYN | SL_TCP_ACK)) == SL_TCP_SYN)
-					sl_reply_note(w, m, p, rule, be, q->port_index,
-						      now + (p->l4_proto == SL_PROTO_TCP
-								     ? rule->tcp_idle_ms
-								     : SL_FLOW_UDP_TIMEOUT_MS),
-						      now);
+				uint32_t life = p->l4_proto != SL_PROTO_TCP ? SL_FLOW_UDP_TIMEOUT_MS
+					      : (p->tcp_flags & (SL_TCP_SYN | SL_TCP_ACK)) == SL_TCP_SYN
+						      ? SL_FLOW_SYN_TIMEOUT_MS
+						      : rule->tcp_idle_ms;
+				sl_reply_note(w, m, p, rule, be, q->port_index, now + life, now);
 			}
 			else if (b->fresh[i] || rule->dist != SL_DIST_DEFAULT ||
 				 sl_reply_epoch(e->expires_ms) != sl_reply_epoch(expires_before))
@@ -580,6 +580,8 @@ sl_worker_burst(struct sl_worker *w, struct sl_worker_queue *q, const struct sl_
 		struct rte_mbuf **pkts, uint16_t n, uint32_t now)
 {
 	struct sl_lcore_stats *st = w->stats;
+	struct rte_mbuf *dead[SL_BURST];
+	uint16_t n_dead = 0;
 	struct sl_burst b;
 
 	sl_stage_classify(w, snap, pkts, n, &b);
@@ -592,9 +594,12 @@ sl_worker_burst(struct sl_worker *w, struct sl_worker_queue *q, const struct sl_
 			r = sl_worker_slowpath(w, snap, q->port_index, pkts[i], &b.pkt[i], r, now);
 		if (unlikely(r != SL_DROP_NONE)) {
 			st->drops[r]++;
-			rte_pktmbuf_free(pkts[i]);
+			dead[n_dead++] = pkts[i];
 		}
 	}
+	/* dropped packets go back to their pools together, as sent ones do */
+	if (n_dead != 0)
+		rte_pktmbuf_free_bulk(dead, n_dead);
 }
 
 /* The worker's RX queue on port index port (held packets are processed as if from it). */

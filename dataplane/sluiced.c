@@ -776,7 +776,12 @@ announce_update(struct sl_daemon *d, const struct sl_model *m)
 		 sl_service_state_name(sl_announce_state(d->ann)), k ? ":" : "", list);
 }
 
-/* This host's own fields of its fleet key: generation, announced frontends, probe health. */
+static cJSON *tables_json(void *ctx);
+
+/*
+ * This host's own fields of its fleet key: generation, announced frontends,
+ * probe health, the Maglev tables' digests.
+ */
 static cJSON *
 fleet_host_fields(void *ctx)
 {
@@ -816,6 +821,9 @@ fleet_host_fields(void *ctx)
 		cJSON_AddStringToObject(health, key, h->valuestring);
 	}
 	cJSON_Delete(probes);
+	cJSON *tables = tables_json(d);
+	if (tables != NULL)
+		cJSON_AddItemToObject(o, "tables", tables);
 	return o;
 }
 
@@ -838,6 +846,41 @@ service_json(void *ctx)
 {
 	struct sl_daemon *d = ctx;
 	return sl_announce_json(d->ann, frontend_packets(d));
+}
+
+/* Each rule's Maglev table digest in the published snapshot (GET /sluice/status "tables"). */
+static cJSON *
+tables_json(void *ctx)
+{
+	struct sl_daemon *d = ctx;
+	const struct sl_snapshot *s = sl_publisher_current(&d->pub);
+	cJSON *o = cJSON_CreateObject(), *t;
+	char hex[9];
+	uint32_t i;
+
+	if (o == NULL || s == NULL)
+		return o;
+	for (i = 0; i < s->n_rules; i++) {
+		const struct sl_rule *r = &s->rules[i];
+		uint32_t dg = sl_snapshot_rule_digest(s, i);
+		uint32_t n = r->pool < s->n_pools ? s->pools[r->pool].n_members : 0;
+
+		/* An inbound NAT rule compiles to one rule a family, of one name: one entry. */
+		t = cJSON_GetObjectItemCaseSensitive(o, r->name);
+		if (t != NULL) {
+			dg = dg * 31u + (uint32_t)strtoul(cJSON_GetStringValue(
+					  cJSON_GetObjectItemCaseSensitive(t, "digest")), NULL, 16);
+			n += (uint32_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(t, "backends"));
+			cJSON_DeleteItemFromObjectCaseSensitive(o, r->name);
+		}
+		t = cJSON_AddObjectToObject(o, r->name);
+		if (t == NULL)
+			break;
+		snprintf(hex, sizeof(hex), "%08x", dg);
+		cJSON_AddNumberToObject(t, "backends", n);
+		cJSON_AddStringToObject(t, "digest", hex);
+	}
+	return o;
 }
 
 static int
@@ -1176,6 +1219,7 @@ main(int argc, char **argv)
 						   .service = service_json,
 						   .set_service = set_service,
 						   .generation = config_generation,
+						   .tables = tables_json,
 						   .fleet_status = fleet_status,
 						   .fleet_hosts = fleet_hosts,
 						   .ctx = &d};

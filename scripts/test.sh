@@ -17,7 +17,7 @@
 #   scripts/test.sh            everything
 #   SL_SKIP_ASAN=1 scripts/test.sh    skip the sanitizer build and runs
 #   SL_SKIP_E2E=1  scripts/test.sh    skip the network-namespace tests
-#   SL_SKIP_FUZZ=1 scripts/test.sh    skip the fuzz smoke (scripts/fuzz.sh, 15 s a target)
+#   SL_SKIP_FUZZ=1 scripts/test.sh    skip the fuzz smoke (scripts/fuzz.sh, 8 s a target)
 source "$(dirname "$0")/common.sh"
 cd "$SL_ROOT"
 
@@ -101,7 +101,7 @@ fi
 # profiles under libFuzzer for a few seconds
 # each (every target of scripts/fuzz.sh), so the harnesses cannot rot (longer
 # runs: scripts/fuzz.sh with FUZZ_SECONDS).
-[ "${SL_SKIP_FUZZ:-0}" = 1 ] || run_tier "fuzz smoke" env FUZZ_SECONDS=15 scripts/fuzz.sh
+[ "${SL_SKIP_FUZZ:-0}" = 1 ] || run_tier "fuzz smoke" env FUZZ_SECONDS=8 scripts/fuzz.sh
 if [ "${SL_SKIP_E2E:-0}" != 1 ]; then
 	if [ "$(id -u)" -eq 0 ]; then
 		run_tier "end to end" env SLUICE_BUILD=build "${PYTEST[@]}" tests/e2e

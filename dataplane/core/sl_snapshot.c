@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl_hash.h"
+#include "sl_maglev.h"
 #include "sl_snapshot.h"
 
 #define SL_FRONTEND_MIN_SLOTS 16u
@@ -528,4 +530,45 @@ sl_snapshot_addr_mark(struct sl_snapshot *s, const struct sl_ip_addr *a, uint32_
 	slot->rule &= ~kind;
 	if (slot->rule == 0)
 		sl_slot_vacate(s->addr_slots, s->addr_mask, (uint32_t)(slot - s->addr_slots));
+}
+
+/* v into crc, little-endian (the same digest on every host's byte order). */
+static uint32_t
+sl_digest_u32(uint32_t crc, uint32_t v)
+{
+	const uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+
+	return sl_crc32c(b, sizeof(b), crc);
+}
+
+uint32_t
+sl_snapshot_rule_digest(const struct sl_snapshot *s, uint32_t r)
+{
+	static const uint8_t empty[16] = {0};
+	const struct sl_rule *rule = &s->rules[r];
+	const struct sl_pool *pool;
+	uint32_t crc = 0xffffffffu, i;
+
+	crc = sl_digest_u32(crc, s->hash_seed);
+	crc = sl_crc32c(rule->frontend.bytes, sizeof(rule->frontend.bytes), crc);
+	crc = sl_digest_u32(crc, (uint32_t)rule->frontend_port_be << 16 | rule->backend_port_be);
+	crc = sl_digest_u32(crc, (uint32_t)rule->proto << 24 | (uint32_t)rule->dist << 16 |
+				 (uint32_t)rule->floating_ip << 8 | rule->family);
+	if (rule->pool >= s->n_pools)
+		return crc ^ 0xffffffffu;
+	pool = &s->pools[rule->pool];
+	crc = sl_digest_u32(crc, pool->table_size);
+	for (i = 0; i < pool->table_size; i++) {
+		uint16_t m = pool->table[i];
+		const struct sl_backend *b;
+
+		if (m == SL_MAGLEV_EMPTY || m >= pool->n_members) {
+			crc = sl_crc32c(empty, sizeof(empty), crc);
+			continue;
+		}
+		b = &s->backends[pool->members[m]];
+		crc = sl_crc32c(b->addr.bytes, sizeof(b->addr.bytes), crc);
+		crc = sl_digest_u32(crc, (uint32_t)b->delivery << 16 | b->egress_port);
+	}
+	return crc ^ 0xffffffffu;
 }

@@ -284,6 +284,17 @@ void sl_snapshot_addr_mark(struct sl_snapshot *s, const struct sl_ip_addr *a, ui
  */
 uint32_t sl_snapshot_index_size(uint64_t n);
 
+/*
+ * A digest (CRC32-C) of what decides rule r's choice of backend: the hash
+ * seed, the distribution, the frontend and its ports, and the backend of
+ * every slot of its pool's Maglev table in slot order, each by address,
+ * delivery and egress port (never by index, which differs between hosts
+ * that built their snapshots in different orders). Two snapshots with equal
+ * digests for a rule send every flow of it to the same backend. Control
+ * thread (any reader of a snapshot it holds).
+ */
+uint32_t sl_snapshot_rule_digest(const struct sl_snapshot *s, uint32_t r);
+
 static inline const struct sl_encap *
 sl_snapshot_hdr(const struct sl_snapshot *s, uint32_t backend, uint32_t port, int floating)
 {

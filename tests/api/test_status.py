@@ -237,3 +237,40 @@ def test_prometheus_series_unique_with_a_nat_rule_named_like_a_rule(dm):
         assert 'sluice_rule_packets_total{rule="lbm/m",kind="loadBalancingRule"}' in lines
     finally:
         api.ok("DELETE", lbm, status=(200, 202, 204))
+
+
+def test_tables_digest_follows_the_pool(daemons):
+    """GET /sluice/status "tables": each rule's Maglev table digest. Two
+    sluiced given the same configuration in different orders of changes
+    report the same digests (the same backend for every flow); a member
+    added changes the digest of the rules on its pool only."""
+    vnet = h.vnet_body(["10.0.0.0/16"], {"sub": "10.0.0.0/24"})
+    addrs = [h.address("a%d" % i, "10.0.0.%d" % (11 + i), "vnet") for i in range(3)]
+    fe = [h.frontend("fe", "10.0.0.10", "vnet", "sub")]
+
+    def lb(pool_addrs):
+        return h.lb_body(frontends=fe,
+                         pools=[h.pool("pool", pool_addrs),
+                                h.pool("other", [h.address("o", "10.0.0.99", "vnet")])],
+                         rules=[h.rule("http", "lb", "fe", "pool", "Tcp", 80, 80),
+                                h.rule("dns", "lb", "fe", "other", "Udp", 53, 53)])
+
+    one, two = daemons.start(), daemons.start()
+    one.api.ok("PUT", rid("virtualNetworks", "vnet"), vnet, status=201)
+    one.api.ok("PUT", LB, lb(addrs), status=201)
+    # the other host reaches the same configuration another way: a member at a time
+    two.api.ok("PUT", rid("virtualNetworks", "vnet"), vnet, status=201)
+    two.api.ok("PUT", LB, lb(addrs[:1]), status=201)
+    before = two.api.status()["tables"]
+    for a in addrs[1:]:
+        body = two.api.get(POOL).json
+        body["properties"]["loadBalancerBackendAddresses"].append(a)
+        two.api.ok("PUT", POOL, body, status=200)
+    t1, t2 = one.api.status()["tables"], two.api.status()["tables"]
+    assert set(t1) == {"lb/http", "lb/dns"}
+    assert t1 == t2
+    assert t1["lb/http"]["backends"] == 3
+    assert all(len(v["digest"]) == 8 for v in t1.values())
+    # two members more than before: lb/http's table changed, lb/dns's did not
+    assert before["lb/http"]["digest"] != t2["lb/http"]["digest"]
+    assert before["lb/dns"] == t2["lb/dns"]
