@@ -315,6 +315,8 @@ def test_etcd_wholly_down_fail_static(fleet):
     tables = fleet.assert_identical(statuses)
     snap = fleet.hosts[0].api.snapshot()
     gens = {x.name: x.stats()["generation"] for x in fleet.hosts}
+    for name, s in statuses.items():
+        assert s["fleet"]["partitioned"] is False and s["fleet"]["etcd"] == "Connected", s
     t0 = time.monotonic()
     etcd.kill_all()
     for x in fleet.hosts:
