@@ -41,7 +41,8 @@ LB = rid("loadBalancers", "lb")
 POOL = rid("loadBalancers", "lb", "backendAddressPools", "pool")
 VNET = rid("virtualNetworks", "vnet")
 CHANGES = int(os.environ.get("SLUICE_FLEET_CHANGES", "200"))
-COMMAND = ("SLUICE_BUILD=build /usr/bin/python3 -m pytest -q -s -p no:cacheprovider "
+COMMAND = (("SLUICE_FLEET_CHANGES=%d " % CHANGES if "SLUICE_FLEET_CHANGES" in os.environ else "")
+           + "SLUICE_BUILD=build /usr/bin/python3 -m pytest -q -s -p no:cacheprovider "
            "tests/fleet/test_fleet.py")
 FLEET_STORE_UNAVAILABLE = "FleetStoreUnavailable"
 
