@@ -306,11 +306,20 @@ def metric(host, name):
     raise AssertionError(f"no {name} in {host.name}'s metrics")
 
 
-def test_etcd_wholly_down_fail_static(fleet):
-    """All three etcd members killed: forwarding goes on unchanged, reads are
-    served, writes refused with 503 FleetStoreUnavailable naming the cause,
-    each host says it is partitioned; a host restarted meanwhile comes back
-    with its last configuration; etcd back, writes go on and all converge."""
+def partitioned(hosts, timeout):
+    for x in hosts:
+        f, _ = h.wait_until(lambda: (lambda f: f if f["partitioned"] else None)(x.fleet()),
+                            timeout)
+        assert f, f"{x.name} does not say it is partitioned: {x.fleet()}"
+        assert f["etcd"] == "Unreachable" and f["cause"], f
+
+
+def test_etcd_quorum_lost_then_wholly_down_fail_static(fleet):
+    """Two of the three etcd members killed (no quorum), then the third: each
+    host says it is partitioned, writes are refused with 503
+    FleetStoreUnavailable naming the cause, forwarding goes on unchanged,
+    reads are served; a host restarted meanwhile comes back with its last
+    configuration; etcd back, writes go on and all converge."""
     etcd = fleet.etcd
     rev, _, statuses = fleet.converge()
     tables = fleet.assert_identical(statuses)
@@ -319,13 +328,20 @@ def test_etcd_wholly_down_fail_static(fleet):
     for name, s in statuses.items():
         assert s["fleet"]["partitioned"] is False and s["fleet"]["etcd"] == "Connected", s
     t0 = time.monotonic()
+    etcd.kill(0)
+    etcd.kill(1)
+    partitioned(fleet.hosts, 10)
+    figure(f"etcd quorum lost (2 of 3 members killed): every host said partitioned within "
+           f"{time.monotonic() - t0:.1f} s")
+    r = fleet.hosts[0].api.put(POOL, pool_body(["10.0.8.9"]), timeout=30)
+    assert r.status == 503 and r.error["code"] == FLEET_STORE_UNAVAILABLE, r
+    print(f"the refusal without a quorum: {r.error['message']}")
+    assert fleet.hosts[0].api.snapshot() == snap
+    t0 = time.monotonic()
     etcd.kill_all()
+    partitioned(fleet.hosts, 10)
     for x in fleet.hosts:
-        f, _ = h.wait_until(lambda: (lambda f: f if f["partitioned"] else None)(x.fleet()), 10)
-        assert f, f"{x.name} does not say it is partitioned: {x.fleet()}"
-        assert f["etcd"] == "Unreachable" and f["cause"] and f["appliedRevision"] == rev, f
-    figure(f"etcd wholly down: every host said partitioned within {time.monotonic() - t0:.1f} s "
-           "of the kill")
+        assert x.applied() == rev
     rx = {x.name: x.stats()["rx"] for x in fleet.hosts}
     time.sleep(0.5)
     for x in fleet.hosts:
@@ -444,6 +460,46 @@ def test_sluicectl_fleet_status(fleet):
     assert r, sluicectl(h0)
     fleet.converge()
     fleet.assert_identical()
+
+
+def test_a_document_no_host_can_apply(fleet):
+    """A document written straight into etcd that validation refuses (a pool
+    holding one address twice): every host logs it, keeps its configuration
+    and tables, and shows the revision as rejected, also in `sluicectl fleet
+    status`; the previous document put back, all apply it and the rejection
+    clears."""
+    rev, _, statuses = fleet.converge()
+    tables = fleet.assert_identical(statuses)
+    good, _ = etcd_document(fleet)
+    bad = json.loads(json.dumps(good))
+    lb = next(x for x in bad["loadBalancers"] if x["name"] == "lb")
+    pool = next(p for p in lb["properties"]["backendAddressPools"] if p["name"] == "pool")
+    addrs = pool["properties"]["loadBalancerBackendAddresses"]
+    twin = json.loads(json.dumps(addrs[0]))
+    twin["name"] = "twin"
+    addrs.append(twin)
+    fleet.etcd.put(fleet.prefix + "/config", json.dumps(bad))
+    bad_rev = etcd_document(fleet)[1]
+    for x in fleet.hosts:
+        f, _ = h.wait_until(lambda: (lambda f: f if f["rejected"] else None)(x.fleet()), 10)
+        assert f, f"{x.name} did not reject revision {bad_rev}: {x.fleet()}"
+        assert f["rejected"]["revision"] == bad_rev, f
+        assert f["rejected"]["error"]["code"] and f["rejected"]["error"]["message"], f
+        assert f["appliedRevision"] == rev, f
+        assert x.status()["tables"] == tables
+    code = fleet.hosts[0].fleet()["rejected"]["error"]["code"]
+
+    def reported():
+        text = sluicectl(fleet.hosts[0])
+        return text if all(f"REJECTED: {x.name} cannot apply revision {bad_rev}: ({code})"
+                            in text for x in fleet.hosts) else None
+    text, _ = h.wait_until(reported, 10, interval=0.3)
+    assert text, sluicectl(fleet.hosts[0])
+    fleet.etcd.put(fleet.prefix + "/config", json.dumps(good))
+    rev2, _, statuses = fleet.converge(bad_rev + 1)
+    for n, s in statuses.items():
+        assert s["fleet"]["rejected"] is None, s["fleet"]
+    assert fleet.assert_identical(statuses) == tables
 
 
 def test_a_host_joining_later_takes_the_fleets_document(fleet, tmp_path):
