@@ -13,12 +13,15 @@ etcd cluster. What a user relies on:
   retries run out);
 - the etcd leader killed in a stream of changes: no acknowledged change lost,
   a change refused meanwhile gets 503 FleetStoreUnavailable, all converge;
-- etcd wholly down: forwarding goes on unchanged, reads are served, writes
-  are refused (503 FleetStoreUnavailable naming the cause), every host says
-  it is partitioned; a host restarted meanwhile comes back with its last
-  configuration; etcd back, all converge;
+- quorum lost, then etcd wholly down: forwarding goes on unchanged, reads
+  are served, writes are refused (503 FleetStoreUnavailable naming the
+  cause), every host says it is partitioned; a host restarted meanwhile
+  comes back with its last configuration; etcd back, all converge;
 - `sluicectl fleet status` shows the hosts and flags the one that is BEHIND
-  and PARTITIONED (stopped past its key's refresh).
+  and PARTITIONED (stopped past its key's refresh);
+- a document no host can apply (written straight into etcd) is kept out and
+  shown as rejected; a host joining later takes the fleet's document over
+  its own --config.
 
 The hosts and the etcd cluster are shared by the module's tests, which run
 in order. SLUICE_FLEET_CHANGES sets the number of changes of the convergence
