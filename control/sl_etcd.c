@@ -717,6 +717,12 @@ sl_etcd_request(struct sl_etcd *e, const char *path, const cJSON *body, long tim
 	if (rc == 1) {
 		/* next time, start from the next endpoint */
 		e->cur = (e->cur + 1) % e->n;
+		if (e->n > 1) {
+			char one[256];
+			snprintf(one, sizeof(one), "%s", why);
+			snprintf(why, why_len, "no endpoint of %zu answered (the last: %s)", e->n,
+				 one);
+		}
 		return last;
 	}
 	return rc;

@@ -55,6 +55,7 @@ struct sl_fleet {
 	char since[32];
 	int64_t newest;
 	int64_t applied_shared;
+	int64_t rejected_shared; /* the revision this host refused last, or 0 */
 	char *seed;      /* the control thread's document at start */
 	char *host_json; /* this host's key, as the control thread last made it */
 	bool host_dirty;
@@ -215,7 +216,7 @@ sl_fleet_sync(struct sl_fleet *f, bool first)
 
 /* Every second: is etcd there (a linearizable range of PREFIX/config), and the hosts' keys. */
 static bool
-sl_fleet_check(struct sl_fleet *f)
+sl_fleet_check(struct sl_fleet *f, int64_t *config_rev)
 {
 	struct sl_etcd_kv *kvs = NULL;
 	char why[256], hk[1024];
@@ -229,6 +230,7 @@ sl_fleet_check(struct sl_fleet *f)
 		return false;
 	}
 	sl_fleet_set_state(f, true, "");
+	*config_rev = n > 0 ? kvs[0].mod_revision : 0;
 	pthread_mutex_lock(&f->lock);
 	if (n > 0 && kvs[0].mod_revision > f->newest)
 		f->newest = kvs[0].mod_revision;
@@ -306,7 +308,8 @@ sl_fleet_main(void *arg)
 	struct sl_watch_ctx w = {.f = f};
 	double next_check = 0, last_host = 0;
 	bool first = true, watching = false, was_up = true;
-	int64_t lease = 0;
+	int64_t lease = 0, config_rev = 0;
+	int lagging = 0; /* checks in a row that saw a revision the watch did not bring */
 	char why[256];
 
 	while (!atomic_load(&f->quit)) {
@@ -333,11 +336,19 @@ sl_fleet_main(void *arg)
 		}
 		if (now >= next_check) {
 			next_check = now + 1.0;
-			bool up = sl_fleet_check(f);
-			if (up && !was_up) {
-				/* back from a partition: read and watch afresh */
+			bool up = sl_fleet_check(f, &config_rev);
+			pthread_mutex_lock(&f->lock);
+			bool lag = up && config_rev > f->applied_shared && config_rev != f->rejected_shared;
+			pthread_mutex_unlock(&f->lock);
+			lagging = lag ? lagging + 1 : 0;
+			if (lagging >= 3 && watching)
+				sl_log(SL_LOG_WARNING, "fleet", "fleet revision %" PRId64 " is in etcd "
+				       "but the watch did not bring it: watching afresh", config_rev);
+			if ((up && !was_up) || lagging >= 3) {
+				/* back from a partition, or a watch gone quiet: read and watch afresh */
 				sl_etcd_watch_stop(f->reader);
 				watching = false;
+				lagging = 0;
 			}
 			was_up = up;
 			if (up)
@@ -442,6 +453,9 @@ sl_fleet_apply(struct sl_fleet *f, int64_t rev, const char *text, struct sl_erro
 		cJSON_AddItemToObject(f->rejected, "error",
 				      sl_json_arm_error(err->code, err->message, err->target,
 							err->json_path));
+		pthread_mutex_lock(&f->lock);
+		f->rejected_shared = rev;
+		pthread_mutex_unlock(&f->lock);
 		sl_fleet_host_update(f);
 		return rc;
 	}
