@@ -387,6 +387,47 @@ def test_etcd_quorum_lost_then_wholly_down_fail_static(fleet):
     assert metric(h1, "sluice_fleet_applied_revision") == rev2
 
 
+def test_host_keys_live_on_while_changes_stream(fleet):
+    """Each host's key stays in etcd while the configuration changes every
+    0.7 s for 12 s, its lease kept alive (rewritten or not, at most 2 s
+    between renewals of a 10 s lease): `sluicectl fleet status` lists every
+    running host at every moment, and a host that stops is listed for 8 s
+    more."""
+    fleet.converge()
+    keys = {x.name: f"{fleet.prefix}/hosts/{x.name}" for x in fleet.hosts}
+    stop = threading.Event()
+    errors = []
+
+    def changes():
+        i = 0
+        while not stop.is_set():
+            x = fleet.hosts[i % len(fleet.hosts)]
+            r = x.api.put(POOL, pool_body([f"10.0.6.{i % 250 + 1}", "10.0.0.12"]))
+            if r.status != 200:
+                errors.append(r)
+            i += 1
+            stop.wait(0.7)
+    t = threading.Thread(target=changes)
+    t.start()
+    low = {}
+    try:
+        deadline = time.monotonic() + 12
+        while time.monotonic() < deadline:
+            for name, key in keys.items():
+                ttl = fleet.etcd.lease_ttl(key)
+                assert ttl is not None, f"{name}'s key vanished while it runs"
+                low[name] = min(low.get(name, 10), ttl)
+            time.sleep(0.5)
+    finally:
+        stop.set()
+        t.join(30)
+    assert not errors, errors
+    print(f"lowest lease time left of each host's key while changes streamed: {low}")
+    for name, ttl in low.items():
+        assert ttl >= 6, f"{name}'s lease ran down to {ttl} s: it is not kept alive"
+    fleet.converge()
+
+
 def sluicectl(host, *args):
     p = subprocess.run(["/usr/bin/python3", fh.SLUICECTL, "--socket", host.sock, "fleet",
                         "status"] + list(args), capture_output=True, text=True, timeout=30)

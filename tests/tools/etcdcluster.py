@@ -305,6 +305,19 @@ class EtcdCluster:
             out[base64.b64decode(kv["key"]).decode()] = base64.b64decode(kv["value"]).decode()
         return out
 
+    def lease_ttl(self, key):
+        """The seconds left of key's lease: None when the key is absent, 0 when it
+        has no lease."""
+        p = self.etcdctl("get", key, "-w", "json")
+        kvs = json.loads(p.stdout).get("kvs") or []
+        if not kvs:
+            return None
+        lease = int(kvs[0].get("lease") or 0)
+        if lease == 0:
+            return 0
+        q = self.etcdctl("lease", "timetolive", format(lease, "x"), "-w", "json")
+        return max(0, int(json.loads(q.stdout).get("ttl", 0)))
+
     def revision(self):
         """The cluster's current revision (the header of a range)."""
         p = self.etcdctl("get", "/sluice-etcdcluster/none", "-w", "json")
