@@ -516,9 +516,10 @@ sl_fleet_write(void *ctx, const cJSON *doc, struct sl_error *err)
 	if (rc < 0) {
 		f->refused++;
 		sl_error_set(err, "FleetStoreUnavailable", f->key_config, "",
-			     "The fleet's etcd (%s) cannot be reached: %s; the configuration is "
-			     "unchanged (fleet revision %" PRId64 "). Reads are served from it; "
-			     "retry the change later.", f->endpoints, why, f->applied);
+			     "The fleet's etcd (%s) %s: %s; the configuration is unchanged (fleet "
+			     "revision %" PRId64 "). Reads are served from it; retry the change "
+			     "later.", f->endpoints,
+			     rc == -EIO ? "refused the write" : "cannot be reached", why, f->applied);
 		return -EHOSTUNREACH;
 	}
 	if (ok) {
