@@ -659,6 +659,8 @@ sl_fleet_create(const struct sl_fleet_opts *o, struct sl_controller *ctl, struct
 	/* a restart forwards with its last applied revision at once, etcd or not */
 	f->applied = sl_fleet_load_revision(f->rev_file);
 	f->applied_shared = f->newest = f->applied;
+	sl_rfc3339(f->since, sizeof(f->since)); /* Unreachable until etcd first answers */
+	snprintf(f->cause, sizeof(f->cause), "not yet reached");
 	f->hook = (struct sl_fleet_hook){.write = sl_fleet_write,
 					 .written = sl_fleet_written,
 					 .catch_up = sl_fleet_catch_up,
