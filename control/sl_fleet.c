@@ -516,9 +516,10 @@ sl_fleet_write(void *ctx, const cJSON *doc, struct sl_error *err)
 	if (rc < 0) {
 		f->refused++;
 		sl_error_set(err, "FleetStoreUnavailable", f->key_config, "",
-			     "The fleet's etcd (%s) cannot be reached: %s; the configuration is "
-			     "unchanged (fleet revision %" PRId64 "). Reads are served from it; "
-			     "retry the change later.", f->endpoints, why, f->applied);
+			     "The fleet's etcd (%s) %s: %s; the configuration is unchanged (fleet "
+			     "revision %" PRId64 "). Reads are served from it; retry the change "
+			     "later.", f->endpoints,
+			     rc == -EIO ? "refused the write" : "cannot be reached", why, f->applied);
 		return -EHOSTUNREACH;
 	}
 	if (ok) {
@@ -658,6 +659,8 @@ sl_fleet_create(const struct sl_fleet_opts *o, struct sl_controller *ctl, struct
 	/* a restart forwards with its last applied revision at once, etcd or not */
 	f->applied = sl_fleet_load_revision(f->rev_file);
 	f->applied_shared = f->newest = f->applied;
+	sl_rfc3339(f->since, sizeof(f->since)); /* Unreachable until etcd first answers */
+	snprintf(f->cause, sizeof(f->cause), "not yet reached");
 	f->hook = (struct sl_fleet_hook){.write = sl_fleet_write,
 					 .written = sl_fleet_written,
 					 .catch_up = sl_fleet_catch_up,

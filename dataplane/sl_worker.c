@@ -131,7 +131,9 @@ struct sl_burst {
  * Packet i's flow bucket signatures, prefetched a pass earlier, have
  * arrived: start loading the entry whose signature matches, so pick's key
  * comparison finds it in cache. With a large table both lines are cache
- * misses; this way each overlaps with a whole pass over the burst.
+ * misses; this way each overlaps with a whole pass over the burst. No
+ * signature matches: a new flow (a SYN flood's every packet), which reads
+ * its Maglev slot instead.
  */
 static inline void
 sl_flow_prefetch_entry(struct sl_worker *w, const struct sl_burst *b, uint16_t i)
@@ -142,6 +144,9 @@ sl_flow_prefetch_entry(struct sl_worker *w, const struct sl_burst *b, uint16_t i
 	uint32_t m = sl_flow_sig_mask(bk, sl_flow_sig(b->hash[i]));
 	if (m != 0)
 		rte_prefetch0(sl_flow_entry_at(&w->flows, bk, __builtin_ctz(m)));
+	else
+		/* no entry can be this flow's: pick reads its Maglev slot */
+		rte_prefetch0(b->slot[i]);
 }
 
 static inline void

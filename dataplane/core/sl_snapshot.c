@@ -40,6 +40,33 @@ struct sl_spare {
 
 static struct sl_spare sl_spare_backends, sl_spare_hdrs;
 
+/*
+ * The id maps (backend_by_id: 1 MiB, rule_by_id: 64 KiB) have one size:
+ * the last one freed is kept for the next snapshot, so a compilation does
+ * not map and fault in a fresh megabyte (the cost of small changes).
+ */
+static struct sl_spare sl_spare_backend_ids, sl_spare_rule_ids;
+
+static void *
+sl_fixed_alloc(struct sl_spare *sp, size_t bytes)
+{
+	void *p = sp->p;
+
+	if (p == NULL)
+		return malloc(bytes);
+	sp->p = NULL;
+	return p;
+}
+
+static void
+sl_fixed_free(struct sl_spare *sp, void *p)
+{
+	if (sp->p == NULL)
+		sp->p = p;
+	else
+		free(p);
+}
+
 /* `bytes` bytes (at least one), from the spare when it fits; *cap: what the block holds. */
 static void *
 sl_recycled_alloc(struct sl_spare *sp, size_t bytes, size_t *cap)
@@ -121,10 +148,11 @@ sl_snapshot_alloc_arrays(uint32_t n_ports, uint32_t n_rules, uint32_t n_pools,
 	s->addr_mask = SL_FRONTEND_MIN_SLOTS - 1;
 	s->reply_slots = calloc(SL_FRONTEND_MIN_SLOTS, sizeof(*s->reply_slots));
 	s->reply_mask = SL_FRONTEND_MIN_SLOTS - 1;
-	s->backend_by_id = malloc(SL_MAX_BACKEND_COUNTERS * sizeof(*s->backend_by_id));
+	s->backend_by_id = sl_fixed_alloc(&sl_spare_backend_ids,
+					  SL_MAX_BACKEND_COUNTERS * sizeof(*s->backend_by_id));
 	if (s->backend_by_id != NULL && fill)
 		memset(s->backend_by_id, 0xff, SL_MAX_BACKEND_COUNTERS * sizeof(*s->backend_by_id));
-	s->rule_by_id = malloc(SL_MAX_RULE_COUNTERS * sizeof(*s->rule_by_id));
+	s->rule_by_id = sl_fixed_alloc(&sl_spare_rule_ids, SL_MAX_RULE_COUNTERS * sizeof(*s->rule_by_id));
 	if (s->rule_by_id != NULL && fill)
 		memset(s->rule_by_id, 0xff, SL_MAX_RULE_COUNTERS * sizeof(*s->rule_by_id));
 	s->gw_hdrs = sl_calloc_n((size_t)n_ports * 2, sizeof(*s->gw_hdrs));
@@ -211,8 +239,10 @@ sl_snapshot_free(struct sl_snapshot *s)
 	free(s->frontend_slots);
 	free(s->addr_slots);
 	free(s->reply_slots);
-	free(s->backend_by_id);
-	free(s->rule_by_id);
+	if (s->backend_by_id != NULL)
+		sl_fixed_free(&sl_spare_backend_ids, s->backend_by_id);
+	if (s->rule_by_id != NULL)
+		sl_fixed_free(&sl_spare_rule_ids, s->rule_by_id);
 	free(s->gw_hdrs);
 	free(s);
 }

@@ -7,7 +7,8 @@
  * bodies and the parsing of their answers; and the controller's conditions
  * and fleet path (If-Match / If-None-Match, a lost race redone on the
  * newest document, 409 after 8, 503 when the store cannot be reached)
- * with a fake store.
+ * with a fake store; the fleet's options, its fleet-revision file and its
+ * status before etcd first answers.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -18,11 +19,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "sl_controller.h"
 #include "sl_etcd.h"
+#include "sl_fleet.h"
 #include "sl_resource.h"
 
 static void
@@ -574,6 +577,66 @@ test_fleet_path(void **state)
 	sl_controller_fini(&c);
 }
 
+/* The fleet's options, its fleet-revision file and its status before etcd answers. */
+static void
+test_fleet_create(void **state)
+{
+	struct sl_controller c;
+	struct fake_store s;
+	struct sl_fleet_hook h;
+	struct sl_error e;
+	struct sl_fleet *f;
+	char dir[] = "/tmp/sl-test-fleet-XXXXXX", path[64];
+	cJSON *st, *out = NULL;
+	(void)state;
+
+	controller(&c, &s, &h);
+	const char *bad_prefix[] = {"sluice/prod", "/sluice/prod/", "/", ""};
+	for (size_t i = 0; i < sizeof(bad_prefix) / sizeof(bad_prefix[0]); i++) {
+		struct sl_fleet_opts o = {.endpoints = "http://127.0.0.1:1", .prefix = bad_prefix[i]};
+		assert_null(sl_fleet_create(&o, &c, &e));
+		assert_string_equal(e.code, "FleetOptionInvalid");
+		assert_string_equal(e.target, "--fleet-prefix");
+	}
+	struct sl_fleet_opts o = {.endpoints = "127.0.0.1:2379", .prefix = "/p"};
+	assert_null(sl_fleet_create(&o, &c, &e));
+	assert_string_equal(e.target, "--fleet-etcd");
+	o = (struct sl_fleet_opts){.endpoints = "http://127.0.0.1:1", .prefix = "/p", .name = "a/b"};
+	assert_null(sl_fleet_create(&o, &c, &e));
+	assert_string_equal(e.target, "--fleet-name");
+	assert_null(c.fleet);
+	/* the applied revision comes back from the state directory */
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/fleet-revision", dir);
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("41\n", fp);
+	fclose(fp);
+	o = (struct sl_fleet_opts){.endpoints = "http://127.0.0.1:1,http://127.0.0.1:2",
+				   .prefix = "/sluice/t", .name = "h1", .state_dir = dir};
+	f = sl_fleet_create(&o, &c, &e);
+	assert_non_null(f);
+	assert_ptr_not_equal(c.fleet, NULL);
+	assert_int_equal(sl_fleet_applied(f), 41);
+	st = sl_fleet_status(f);
+	assert_string_equal(cJSON_GetObjectItem(st, "name")->valuestring, "h1");
+	assert_string_equal(cJSON_GetObjectItem(st, "etcd")->valuestring, "Unreachable");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(st, "partitioned")));
+	assert_int_equal(cJSON_GetObjectItem(st, "appliedRevision")->valuedouble, 41);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(st, "endpoints")), 2);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(st, "rejected")));
+	cJSON_Delete(st);
+	/* nothing read from etcd yet: GET /sluice/fleet is refused */
+	assert_int_equal(sl_fleet_hosts(f, &out, &e), -EHOSTUNREACH);
+	assert_string_equal(e.code, "FleetStoreUnavailable");
+	assert_null(out);
+	sl_fleet_free(f);
+	assert_null(c.fleet);
+	unlink(path);
+	rmdir(dir);
+	sl_controller_fini(&c);
+}
+
 int
 main(void)
 {
@@ -586,6 +649,7 @@ main(void)
 		cmocka_unit_test(test_endpoints),
 		cmocka_unit_test(test_if_match),
 		cmocka_unit_test(test_fleet_path),
+		cmocka_unit_test(test_fleet_create),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
