@@ -59,6 +59,7 @@ struct sl_fleet {
 	char *seed;      /* the control thread's document at start */
 	char *host_json; /* this host's key, as the control thread last made it */
 	bool host_dirty;
+	double lease_renewed;  /* fleet thread: when the host key's lease was last renewed */
 	cJSON *hosts;    /* the hosts' keys, last read */
 	double hosts_at; /* when (monotonic s); 0: never */
 	char hosts_why[256];
@@ -278,15 +279,25 @@ sl_fleet_host_key(struct sl_fleet *f, int64_t *lease, double *last)
 	pthread_mutex_unlock(&f->lock);
 	if (text == NULL)
 		return;
-	if (*lease != 0 && !dirty &&
-	    (sl_etcd_lease_keepalive(f->reader, *lease, SL_FLEET_CHECK_MS, &ttl, why,
-				     sizeof(why)) < 0 || ttl <= 0))
-		*lease = 0;
-	if (*lease == 0 && sl_etcd_lease_grant(f->reader, SL_FLEET_LEASE_TTL, SL_FLEET_CHECK_MS,
-					       lease, why, sizeof(why)) < 0) {
-		*lease = 0;
-		free(text);
-		return;
+	/*
+	 * A put under a lease does not renew it: keep it alive on time, also
+	 * while changes rewrite the key more often than that.
+	 */
+	if (*lease != 0 && now - f->lease_renewed >= SL_FLEET_HOST_EVERY) {
+		if (sl_etcd_lease_keepalive(f->reader, *lease, SL_FLEET_CHECK_MS, &ttl, why,
+					    sizeof(why)) < 0 || ttl <= 0)
+			*lease = 0;
+		else
+			f->lease_renewed = now;
+	}
+	if (*lease == 0) {
+		if (sl_etcd_lease_grant(f->reader, SL_FLEET_LEASE_TTL, SL_FLEET_CHECK_MS, lease, why,
+					sizeof(why)) < 0) {
+			*lease = 0;
+			free(text);
+			return;
+		}
+		f->lease_renewed = now;
 	}
 	if (sl_etcd_put(f->reader, f->key_host, text, *lease, SL_FLEET_CHECK_MS, why,
 			sizeof(why)) < 0) {
