@@ -98,6 +98,13 @@ struct sl_api_hooks {
 	 * "digest": "<8 hex>"}} of the published snapshot (new JSON), or NULL.
 	 */
 	cJSON *(*tables)(void *ctx);
+	/* "fleet" of GET /sluice/status (new JSON), or NULL: no fleet (sl_fleet.h). */
+	cJSON *(*fleet_status)(void *ctx);
+	/*
+	 * GET /sluice/fleet: the fleet's hosts (new JSON in *out). Returns 0,
+	 * -ENOENT (no fleet), or -EHOSTUNREACH with *err (the store cannot be read).
+	 */
+	int (*fleet_hosts)(void *ctx, cJSON **out, struct sl_error *err);
 	void *ctx;
 };
 

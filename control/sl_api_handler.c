@@ -47,6 +47,8 @@ struct sl_request {
 	double start_us; /* when the whole request (headers and body) was in */
 	const char *body;
 	size_t len;
+	const char *if_match;      /* the If-Match header, or NULL */
+	const char *if_none_match; /* the If-None-Match header, or NULL */
 	char *api_version; /* the query's api-version, decoded (NULL: absent) */
 	/* for the audit line of a change (any method but GET and HEAD) */
 	const char *who;     /* the peer: "uid U pid P (COMM)" */
@@ -133,6 +135,9 @@ sl_refuse(struct sl_api_resp *rsp, struct sl_request *req, unsigned int status,
 	req->status = status;
 	snprintf(req->code, sizeof(req->code), "%s", e->code);
 	snprintf(req->message, sizeof(req->message), "%s", e->message);
+	/* the fleet's store cannot be reached: the client may try again later */
+	if (status == 503 && strcmp(e->code, "FleetStoreUnavailable") == 0)
+		rsp->retry_after = 5;
 	return sl_send_json(rsp, status, sl_error_json(e, detail));
 }
 
@@ -174,15 +179,18 @@ sl_diff_changed(void *ctx, const cJSON *before, const cJSON *after)
 
 /* sl_controller_change() of p; what it changed in the pools lands in *d. */
 static int
-sl_change_diff(struct sl_api_handler *api, const struct sl_res_path *p, const cJSON *body, double start_us,
-	       bool *done, int *http, struct sl_put_diff *d, struct sl_error *e)
+sl_change_diff(struct sl_api_handler *api, const struct sl_res_path *p, const cJSON *body,
+	       const struct sl_request *req, bool *done, int *http, struct sl_put_diff *d,
+	       struct sl_error *e)
 {
+	const struct sl_change_cond cond = {.if_match = req->if_match,
+					    .if_none_match = req->if_none_match};
 	int rc;
 
 	d->addresses[0] = '\0';
 	api->ctl->on_change = sl_diff_changed;
 	api->ctl->on_change_ctx = d;
-	rc = sl_controller_change(api->ctl, p, body, start_us, done, http, e);
+	rc = sl_controller_change_cond(api->ctl, p, body, &cond, req->start_us, done, http, e);
 	api->ctl->on_change = NULL;
 	api->ctl->on_change_ctx = NULL;
 	return rc;
@@ -231,7 +239,7 @@ sl_check_api_version(const struct sl_request *req, struct sl_error *e)
 static unsigned int
 sl_commit_status(const struct sl_error *e)
 {
-	return sl_controller_error_is_server(e) ? 500 : 400;
+	return sl_controller_error_status(e);
 }
 
 /*
@@ -330,7 +338,7 @@ sl_put(struct sl_api_handler *api, struct sl_api_resp *rsp, const struct sl_res_
 		snprintf(e.code, sizeof(e.code), "InvalidRequestContent");
 		return sl_refuse(rsp, req, 400, &e, NULL);
 	}
-	rc = sl_change_diff(api, p, body, req->start_us, &created, &http, &diff, &e);
+	rc = sl_change_diff(api, p, body, req, &created, &http, &diff, &e);
 	cJSON_Delete(body);
 	if (rc != 0)
 		return sl_refuse(rsp, req, http != 0 ? (unsigned int)http : sl_commit_status(&e), &e,
@@ -352,7 +360,7 @@ sl_delete(struct sl_api_handler *api, struct sl_api_resp *rsp, const struct sl_r
 	char id[1024];
 	bool existed;
 	int http = 400;
-	int rc = sl_change_diff(api, p, NULL, req->start_us, &existed, &http, &diff, &why);
+	int rc = sl_change_diff(api, p, NULL, req, &existed, &http, &diff, &why);
 
 	if (rc != 0 && http != 0)
 		return sl_refuse(rsp, req, (unsigned int)http, &why, NULL);
@@ -472,6 +480,26 @@ sl_api_status_limits(const struct sl_api_handler *api, cJSON *o)
 	cJSON_AddNumberToObject(n, "slowClientsClosed", (double)c->slow_closed);
 }
 
+/* GET /sluice/fleet: the hosts of the fleet as its store has them. */
+static int
+sl_fleet_endpoint(struct sl_api_handler *api, struct sl_api_resp *rsp, const char *url)
+{
+	struct sl_error e;
+	cJSON *out = NULL;
+	int rc = api->hooks.fleet_hosts != NULL ? api->hooks.fleet_hosts(api->hooks.ctx, &out, &e)
+						: -ENOENT;
+
+	if (rc == -ENOENT)
+		return sl_fail(rsp, 404, "FleetNotConfigured", url,
+			       "This sluiced is not part of a fleet (start it with --fleet-etcd "
+			       "and --fleet-prefix).");
+	if (rc < 0) {
+		rsp->retry_after = 5;
+		return sl_send_error(rsp, 503, &e);
+	}
+	return sl_send_json(rsp, 200, out);
+}
+
 static int
 sl_sluice_endpoint(struct sl_api_handler *api, struct sl_api_resp *rsp, const char *url,
 		   const char *method, struct sl_request *req)
@@ -537,11 +565,17 @@ sl_sluice_endpoint(struct sl_api_handler *api, struct sl_api_resp *rsp, const ch
 			if (tb != NULL)
 				cJSON_AddItemToObject(o, "tables", tb);
 		}
+		cJSON *fl = api->hooks.fleet_status ? api->hooks.fleet_status(api->hooks.ctx) : NULL;
+		if (fl != NULL)
+			cJSON_AddItemToObject(o, "fleet", fl);
 		return sl_send_json(rsp, 200, o);
 	}
+	if (strcmp(url, "/sluice/fleet") == 0)
+		return sl_fleet_endpoint(api, rsp, url);
 	return sl_fail(rsp, 404, "InvalidRequestUri", url,
 		       "Unknown sluice endpoint: /sluice/status, /sluice/service, /sluice/stats, "
-		       "/sluice/metrics, /sluice/probes and /sluice/neighbours are served.");
+		       "/sluice/metrics, /sluice/probes, /sluice/neighbours and /sluice/fleet are "
+		       "served.");
 }
 
 static int
@@ -572,6 +606,8 @@ sl_deployments(struct sl_api_handler *api, struct sl_api_resp *rsp, const char *
 		return sl_refuse_msg(rsp, req, 500, "OutOfMemory", url, "Out of memory.");
 	sl_deploy_api_handle(api->deploys, api->ctl, url, method, req->body, req->len,
 			     req->start_us, &a);
+	if (a.status == 503 && strcmp(a.code, "FleetStoreUnavailable") == 0)
+		rsp->retry_after = 5;
 	if (a.status >= 400) {
 		req->status = a.status;
 		snprintf(req->code, sizeof(req->code), "%s", a.code);
@@ -792,6 +828,12 @@ sl_api_handle(struct sl_api_handler *h, const struct sl_api_req *rq, struct sl_a
 	req.body = rq->body;
 	req.len = rq->body != NULL ? rq->len : 0;
 	req.who = rq->who != NULL ? rq->who : "";
+	for (size_t i = 0; i < rq->n_headers; i++) {
+		if (strcasecmp(rq->headers[i].name, "If-Match") == 0)
+			req.if_match = rq->headers[i].value;
+		else if (strcasecmp(rq->headers[i].name, "If-None-Match") == 0)
+			req.if_none_match = rq->headers[i].value;
+	}
 	if (path == NULL) {
 		sl_fail(rsp, 500, "OutOfMemory", "", "Out of memory.");
 		return;

@@ -48,6 +48,18 @@ sl_controller_error_is_server(const struct sl_error *e)
 	return false;
 }
 
+unsigned int
+sl_controller_error_status(const struct sl_error *e)
+{
+	if (strcmp(e->code, "PreconditionFailed") == 0)
+		return 412;
+	if (strcmp(e->code, "FleetConflict") == 0)
+		return 409;
+	if (strcmp(e->code, "FleetStoreUnavailable") == 0)
+		return 503;
+	return sl_controller_error_is_server(e) ? 500 : 400;
+}
+
 cJSON *
 sl_controller_begin(const struct sl_controller *c)
 {
@@ -62,6 +74,7 @@ sl_controller_commit(struct sl_controller *c, cJSON *doc, double request_start_u
 	struct sl_model *m;
 	void *prepared;
 	double t0 = sl_controller_now_us(), t1;
+	bool wrote = false;
 	int rc;
 
 	t.request_to_publish_us = 0;
@@ -93,6 +106,18 @@ sl_controller_commit(struct sl_controller *c, cJSON *doc, double request_start_u
 		sl_model_free(m);
 		cJSON_Delete(doc);
 		return -EINVAL;
+	}
+	/* fleet mode: the fleet's store first; a refusal changes nothing here */
+	if (c->fleet != NULL && !c->fleet_applying) {
+		rc = c->fleet->write(c->fleet->ctx, doc, err);
+		if (rc < 0) {
+			if (c->ops.discard != NULL)
+				c->ops.discard(c->ops.ctx, prepared);
+			sl_model_free(m);
+			cJSON_Delete(doc);
+			return rc;
+		}
+		wrote = true;
 	}
 	t0 = sl_controller_now_us();
 	t.prepare_us = t0 - t1;
@@ -137,6 +162,8 @@ sl_controller_commit(struct sl_controller *c, cJSON *doc, double request_start_u
 	c->model = m;
 	c->commits++;
 	c->last = t;
+	if (wrote)
+		c->fleet->written(c->fleet->ctx);
 	return 0;
 }
 
@@ -249,15 +276,135 @@ sl_change_fast(struct sl_controller *c, const struct sl_res_path *p, struct sl_d
 	return 0;
 }
 
+/* "W/\"abc\"" and "\"abc\"" name the same (weak) etag. */
+static bool
+sl_etag_listed(const char *list, const char *etag)
+{
+	char want[64];
+	size_t n;
+
+	if (strncmp(etag, "W/", 2) == 0)
+		etag += 2;
+	snprintf(want, sizeof(want), "%s", etag);
+	n = strlen(want);
+	for (const char *s = list; *s != '\0';) {
+		while (*s == ' ' || *s == ',')
+			s++;
+		if (strncmp(s, "W/", 2) == 0)
+			s += 2;
+		size_t k = strcspn(s, ",");
+		size_t m = k;
+		while (m > 0 && s[m - 1] == ' ')
+			m--;
+		if (m == n && strncmp(s, want, n) == 0)
+			return true;
+		s += k;
+	}
+	return false;
+}
+
+/* The etag of the resource p names as GET shows it; "" when it does not exist. */
+static void
+sl_etag_of(const cJSON *doc, const struct sl_res_path *p, char *buf, size_t len)
+{
+	struct sl_error ignored;
+	cJSON *r = sl_doc_find(doc, p) != NULL ? sl_doc_render(doc, p, &ignored) : NULL;
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(r, "etag");
+
+	snprintf(buf, len, "%s", cJSON_IsString(e) ? e->valuestring : "");
+	cJSON_Delete(r);
+}
+
+/* 0 when cond holds for p in c->doc; else -EINVAL, *err PreconditionFailed (412). */
+static int
+sl_check_cond(const struct sl_controller *c, const struct sl_res_path *p, bool put,
+	      const struct sl_change_cond *cond, bool raced, struct sl_error *err)
+{
+	char etag[64], id[1024], why[160] = "";
+
+	if (cond == NULL || (cond->if_match == NULL && cond->if_none_match == NULL))
+		return 0;
+	sl_etag_of(c->doc, p, etag, sizeof(etag));
+	sl_res_id(p, id, sizeof(id));
+	if (raced && c->fleet != NULL)
+		snprintf(why, sizeof(why), "The resource was changed by another writer (fleet "
+			 "revision %lld); ", (long long)c->fleet->revision(c->fleet->ctx));
+	if (cond->if_match != NULL && etag[0] == '\0')
+		return sl_error_set(err, "PreconditionFailed", id, "",
+				    "%sIf-Match: '%s' does not exist.", why, id);
+	if (cond->if_match != NULL && strcmp(cond->if_match, "*") != 0 &&
+	    !sl_etag_listed(cond->if_match, etag))
+		return sl_error_set(err, "PreconditionFailed", id, "",
+				    "%sIf-Match %s does not match: the etag of '%s' is now %s.",
+				    why, cond->if_match, id, etag);
+	if (put && cond->if_none_match != NULL && etag[0] != '\0' &&
+	    (strcmp(cond->if_none_match, "*") == 0 || sl_etag_listed(cond->if_none_match, etag)))
+		return sl_error_set(err, "PreconditionFailed", id, "",
+				    "%sIf-None-Match %s: '%s' exists (etag %s).", why,
+				    cond->if_none_match, id, etag);
+	return 0;
+}
+
+/* SL_FLEET_TRIES lost races at most, then 409 FleetConflict. */
+#define SL_FLEET_TRIES 8
+
+/* Fleet mode: the whole path, written to the fleet's store, redone on the newest revision. */
+static int
+sl_change_fleet(struct sl_controller *c, const struct sl_res_path *p, const cJSON *body,
+		const struct sl_change_cond *cond, double request_start_us, bool *done,
+		int *http, struct sl_error *err)
+{
+	char id[1024];
+	int rc;
+
+	for (int i = 0;; i++) {
+		rc = sl_check_cond(c, p, body != NULL, cond, i > 0, err);
+		if (rc != 0) {
+			*http = 412;
+			return rc;
+		}
+		rc = sl_change_whole(c, p, body, request_start_us, done, http, err);
+		if (rc != -EAGAIN)
+			return rc;
+		*http = 0;
+		if (i + 1 == SL_FLEET_TRIES)
+			break;
+		rc = c->fleet->catch_up(c->fleet->ctx, err);
+		if (rc < 0)
+			return rc;
+	}
+	sl_res_id(p, id, sizeof(id));
+	*http = 409;
+	return sl_error_set(err, "FleetConflict", id, "",
+			    "The change of '%s' lost %d races with other writers of the fleet "
+			    "(fleet revision now %lld): it was not made; retry it.", id,
+			    SL_FLEET_TRIES, (long long)c->fleet->revision(c->fleet->ctx));
+}
+
 int
 sl_controller_change(struct sl_controller *c, const struct sl_res_path *p, const cJSON *body,
 		     double request_start_us, bool *done, int *http, struct sl_error *err)
+{
+	return sl_controller_change_cond(c, p, body, NULL, request_start_us, done, http, err);
+}
+
+int
+sl_controller_change_cond(struct sl_controller *c, const struct sl_res_path *p,
+			  const cJSON *body, const struct sl_change_cond *cond,
+			  double request_start_us, bool *done, int *http, struct sl_error *err)
 {
 	struct sl_doc_undo u;
 	int rc;
 
 	*done = false;
 	*http = 400;
+	if (c->fleet != NULL && c->model != NULL)
+		return sl_change_fleet(c, p, body, cond, request_start_us, done, http, err);
+	rc = sl_check_cond(c, p, body != NULL, cond, false, err);
+	if (rc != 0) {
+		*http = 412;
+		return rc;
+	}
 	rc = c->model == NULL ? -EAGAIN
 	     : body != NULL   ? sl_doc_put_undoable(c->doc, p, body, done, http, &u, err)
 			      : sl_doc_delete_undoable(c->doc, p, done, http, &u, err);

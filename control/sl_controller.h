@@ -53,9 +53,41 @@ struct sl_apply_ops {
 	 */
 	void *(*prepare)(void *ctx, const struct sl_model *m, const struct sl_model_delta *delta,
 			 struct sl_error *err);
-	/* Make the prepared configuration the running one (every prepared one is published). */
+	/* Make the prepared configuration the running one. */
 	void (*publish)(void *ctx, void *prepared);
 	void *ctx;
+	/*
+	 * Drop a prepared configuration that is not published after all (the
+	 * fleet's store refused it); NULL: nothing to drop.
+	 */
+	void (*discard)(void *ctx, void *prepared);
+};
+
+/*
+ * Fleet mode (sl_fleet.h): every change is written to the fleet's store
+ * between its compilation and its publication.
+ */
+struct sl_fleet_hook {
+	/*
+	 * Write doc as the fleet's next revision, on the one this host
+	 * applied. Returns 0 (written), -EAGAIN (another writer won: *err is
+	 * FleetConflict, and the newest revision waits for catch_up), or
+	 * another negative errno with *err (FleetStoreUnavailable: refused).
+	 */
+	int (*write)(void *ctx, const cJSON *doc, struct sl_error *err);
+	/* The commit that wrote it is published and persisted. */
+	void (*written)(void *ctx);
+	/* After a lost race: apply the newest revision now (a whole commit). */
+	int (*catch_up)(void *ctx, struct sl_error *err);
+	/* The fleet revision applied here (for the messages). */
+	int64_t (*revision)(void *ctx);
+	void *ctx;
+};
+
+/* The conditions of a change (HTTP If-Match / If-None-Match), NULL members: none. */
+struct sl_change_cond {
+	const char *if_match;      /* "*" or etags, comma-separated */
+	const char *if_none_match; /* "*" (PUT: only when absent) */
 };
 
 /* Durations of the last successful commit's steps, microseconds. */
@@ -98,6 +130,9 @@ struct sl_controller {
 	 */
 	void (*on_change)(void *ctx, const cJSON *before, const cJSON *after);
 	void *on_change_ctx;
+	/* fleet mode: the store every change goes through (NULL: none) */
+	const struct sl_fleet_hook *fleet;
+	int fleet_applying; /* a commit of the fleet's own revision: not written back */
 	uint64_t fast_changes;     /* changes that took the fast path */
 	uint64_t fast_since_whole; /* of them, since the last whole compilation */
 };
@@ -170,6 +205,28 @@ int sl_controller_commit(struct sl_controller *c, cJSON *doc, double request_sta
  */
 int sl_controller_change(struct sl_controller *c, const struct sl_res_path *p, const cJSON *body,
 			 double request_start_us, bool *done, int *http, struct sl_error *err);
+
+/*
+ * sl_controller_change() under conditions cond (NULL: none): a PUT or
+ * DELETE whose If-Match does not match the resource's etag (or names a
+ * resource that does not exist), or a PUT with "If-None-Match: *" of one
+ * that exists, is refused with 412 PreconditionFailed. In fleet mode
+ * (c->fleet) every change takes the whole path and is written to the
+ * fleet's store; a lost race applies the newest revision, checks the
+ * conditions again and redoes the edit on it, 8 times at most (then 409
+ * FleetConflict).
+ */
+int sl_controller_change_cond(struct sl_controller *c, const struct sl_res_path *p,
+			      const cJSON *body, const struct sl_change_cond *cond,
+			      double request_start_us, bool *done, int *http,
+			      struct sl_error *err);
+
+/*
+ * The HTTP status of a refused commit's error: 412 PreconditionFailed, 409
+ * FleetConflict, 503 FleetStoreUnavailable, 500 for the server's own
+ * failures (sl_controller_error_is_server), else 400.
+ */
+unsigned int sl_controller_error_status(const struct sl_error *e);
 
 /*
  * Compile and publish the committed model again (its inputs outside the

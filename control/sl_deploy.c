@@ -625,6 +625,13 @@ sl_deploy_commit(struct sl_controller *c, const struct sl_deploy_request *rq,
 		cJSON_Delete(ids);
 		return 0;
 	}
+	unsigned int status = sl_controller_error_status(&e);
+	if (status == 409 || status == 503) {
+		/* the fleet's store refused it, or another writer won: nothing changed here */
+		cJSON_Delete(ids);
+		sl_refuse(o, status, e.code, e.target, NULL, e.message);
+		return rc;
+	}
 	if (!sl_controller_error_is_server(&e)) {
 		sl_map_error(o, ids, &e);
 		cJSON_Delete(ids);

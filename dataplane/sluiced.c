@@ -50,6 +50,7 @@
 #include <rte_mbuf.h>
 
 #include "sl_announce.h"
+#include "sl_fleet.h"
 #include "sl_api.h"
 #include "sl_audit.h"
 #include "sl_capture.h"
@@ -96,6 +97,9 @@ struct sl_options {
 	uint16_t sync_port;
 	const char *xdp_program; /* NULL: next to sluiced, else the installed one */
 	const char *metrics_listen; /* NULL: no Prometheus listener on TCP */
+	const char *fleet_etcd;     /* --fleet-etcd: NULL, no fleet */
+	const char *fleet_prefix;
+	const char *fleet_name;     /* NULL: gethostname() */
 };
 
 static volatile sig_atomic_t sig_quit; /* SIGINT/SIGTERM received (count, up to 2) */
@@ -192,7 +196,12 @@ usage(FILE *out, const char *prog)
 		"                      xdp, capture, api, audit, control, libbpf);\n"
 		"                      repeatable\n"
 		"  --metrics-listen    serve GET /metrics (Prometheus text) over HTTP on TCP at\n"
-		"                      A.B.C.D:PORT or [IPv6]:PORT, nothing else (default: off)\n",
+		"                      A.B.C.D:PORT or [IPv6]:PORT, nothing else (default: off)\n"
+		"  --fleet-etcd        URL[,URL...]: share the configuration with a fleet of\n"
+		"                      sluice hosts through etcd (its client URLs, tried in turn;\n"
+		"                      docs/fleet.md); needs --fleet-prefix\n"
+		"  --fleet-prefix      the fleet's etcd prefix, e.g. /sluice/prod\n"
+		"  --fleet-name        this host's name in the fleet (default: the host name)\n",
 		prog);
 }
 
@@ -289,6 +298,9 @@ parse_options(int argc, char **argv, struct sl_options *o)
 		{"xdp-program", required_argument, NULL, 'X'},
 		{"log-level", required_argument, NULL, 'v'},
 		{"metrics-listen", required_argument, NULL, 'M'},
+		{"fleet-etcd", required_argument, NULL, 'E'},
+		{"fleet-prefix", required_argument, NULL, 'F'},
+		{"fleet-name", required_argument, NULL, 'N'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -360,6 +372,15 @@ parse_options(int argc, char **argv, struct sl_options *o)
 			break;
 		case 'X':
 			o->xdp_program = optarg;
+			break;
+		case 'E':
+			o->fleet_etcd = optarg;
+			break;
+		case 'F':
+			o->fleet_prefix = optarg;
+			break;
+		case 'N':
+			o->fleet_name = optarg;
 			break;
 		case 'v': {
 			char why[256];
@@ -451,6 +472,13 @@ parse_options(int argc, char **argv, struct sl_options *o)
 			"(--flow-table-size is 0)\n");
 		return -1;
 	}
+	if ((o->fleet_etcd == NULL) != (o->fleet_prefix == NULL)) {
+		fprintf(stderr, "--fleet-etcd and --fleet-prefix go together: give both or "
+			"neither\n");
+		return -1;
+	}
+	if (o->fleet_name != NULL && o->fleet_etcd == NULL)
+		MAIN_LOG(WARNING, "--fleet-name does nothing without --fleet-etcd\n");
 	if (o->ports_file == NULL) {
 		usage(stderr, argv[0]);
 		return -1;
@@ -496,6 +524,7 @@ struct sl_daemon {
 	struct sl_sync *sync;             /* flow sync with the other hosts (NULL: off) */
 	struct sl_xdp *xdp[SL_MAX_PORTS]; /* each AF_XDP port's steering program (else NULL) */
 	struct sl_service *svc;           /* systemd's notify socket and watchdog (sl_service.h) */
+	struct sl_fleet *fleet;           /* --fleet-etcd: the shared configuration (else NULL) */
 };
 
 static int
@@ -601,6 +630,19 @@ publish_snapshot(void *ctx, void *prepared)
 	announce_update(d, d->prepared);
 }
 
+/* A prepared snapshot the fleet's store refused: freed, the probes follow the model back. */
+static void
+discard_snapshot(void *ctx, void *prepared)
+{
+	struct sl_daemon *d = ctx;
+
+	sl_snapshot_free(prepared);
+	d->prepared = d->ctl.model;
+	if (d->prober != NULL && d->ctl.model != NULL && sl_prober_sync(d->prober, d->ctl.model) < 0)
+		MAIN_LOG(ERR, "health probes: cannot follow the configuration back: %s\n",
+			 strerror(errno));
+}
+
 static cJSON *
 probe_status(void *ctx)
 {
@@ -670,6 +712,8 @@ write_stats_prometheus(FILE *f, struct sl_daemon *d)
 	sl_stats_write_prometheus(f, d->stats, d->n_workers, d->lcore_ids,
 				  sl_publisher_current(&d->pub), &e);
 	sl_announce_write_prometheus(f, d->ann);
+	if (d->fleet != NULL)
+		sl_fleet_write_prometheus(f, d->fleet);
 }
 
 static char *
@@ -730,6 +774,71 @@ announce_update(struct sl_daemon *d, const struct sl_model *m)
 	}
 	MAIN_LOG(INFO, "announcements: %u of %u frontend addresses announced (%s)%s%s\n", k, n,
 		 sl_service_state_name(sl_announce_state(d->ann)), k ? ":" : "", list);
+}
+
+static cJSON *tables_json(void *ctx);
+
+/*
+ * This host's own fields of its fleet key: generation, announced frontends,
+ * probe health, the Maglev tables' digests.
+ */
+static cJSON *
+fleet_host_fields(void *ctx)
+{
+	struct sl_daemon *d = ctx;
+	const struct sl_announce_frontend *f;
+	cJSON *o = cJSON_CreateObject(), *ann, *health, *probes, *t;
+	uint32_t n = 0;
+	char a[64], key[1024];
+
+	if (o == NULL)
+		return NULL;
+	cJSON_AddNumberToObject(o, "generation", (double)d->generation);
+	cJSON_AddNumberToObject(o, "commits", (double)d->ctl.commits);
+	ann = cJSON_AddArrayToObject(o, "announced");
+	f = d->ann != NULL ? sl_announce_frontends(d->ann, &n) : NULL;
+	for (uint32_t i = 0; f != NULL && i < n; i++)
+		if (f[i].announced)
+			cJSON_AddItemToArray(ann, cJSON_CreateString(
+				sl_ip_addr_format(&f[i].addr, a, sizeof(a))));
+	health = cJSON_AddObjectToObject(o, "health");
+	probes = d->prober != NULL ? sl_prober_status(d->prober) : NULL;
+	cJSON_ArrayForEach(t, probes) {
+		const cJSON *lb = cJSON_GetObjectItem(t, "loadBalancer");
+		const cJSON *pool = cJSON_GetObjectItem(t, "pool");
+		const cJSON *ip = cJSON_GetObjectItem(t, "ipAddress");
+		const cJSON *h = cJSON_GetObjectItem(t, "health");
+		if (!cJSON_IsString(lb) || !cJSON_IsString(pool) || !cJSON_IsString(ip) ||
+		    !cJSON_IsString(h))
+			continue;
+		snprintf(key, sizeof(key), "%s/%s/%s", lb->valuestring, pool->valuestring,
+			 ip->valuestring);
+		const cJSON *had = cJSON_GetObjectItem(health, key);
+		/* several probes of one backend: Down when any says so */
+		if (had != NULL && strcmp(h->valuestring, "Down") != 0)
+			continue;
+		cJSON_DeleteItemFromObject(health, key);
+		cJSON_AddStringToObject(health, key, h->valuestring);
+	}
+	cJSON_Delete(probes);
+	cJSON *tables = tables_json(d);
+	if (tables != NULL)
+		cJSON_AddItemToObject(o, "tables", tables);
+	return o;
+}
+
+static cJSON *
+fleet_status(void *ctx)
+{
+	struct sl_daemon *d = ctx;
+	return d->fleet != NULL ? sl_fleet_status(d->fleet) : NULL;
+}
+
+static int
+fleet_hosts(void *ctx, cJSON **out, struct sl_error *err)
+{
+	struct sl_daemon *d = ctx;
+	return d->fleet != NULL ? sl_fleet_hosts(d->fleet, out, err) : -ENOENT;
 }
 
 static cJSON *
@@ -1111,6 +1220,8 @@ main(int argc, char **argv)
 						   .set_service = set_service,
 						   .generation = config_generation,
 						   .tables = tables_json,
+						   .fleet_status = fleet_status,
+						   .fleet_hosts = fleet_hosts,
 						   .ctx = &d};
 		d.api = sl_api_start(d.opt.api_socket, d.opt.api_gid, &d.opt.api_limits, &d.ctl,
 				     &hooks, &err);
@@ -1254,6 +1365,7 @@ main(int argc, char **argv)
 	const struct sl_apply_ops ops = {
 		.prepare = prepare_snapshot,
 		.publish = publish_snapshot,
+		.discard = discard_snapshot,
 		.ctx = &d,
 	};
 	if (sl_controller_init(&d.ctl, d.opt.state_dir, d.opt.config_file, &ops, &err) != 0)
@@ -1261,6 +1373,18 @@ main(int argc, char **argv)
 			 sl_error_format(&err, line, sizeof(line)));
 	if (d.api != NULL)
 		sl_api_restore_deployments(d.api);
+	if (d.opt.fleet_etcd != NULL) {
+		/* the restored configuration forwards at once; etcd's wins once it answers */
+		const struct sl_fleet_opts fo = {.endpoints = d.opt.fleet_etcd,
+						 .prefix = d.opt.fleet_prefix,
+						 .name = d.opt.fleet_name,
+						 .state_dir = d.opt.state_dir,
+						 .host_fields = fleet_host_fields,
+						 .ctx = &d};
+		d.fleet = sl_fleet_create(&fo, &d.ctl, &err);
+		if (d.fleet == NULL || sl_fleet_start(d.fleet, &err) != 0)
+			rte_exit(EXIT_FAILURE, "fleet: %s\n", sl_error_format(&err, line, sizeof(line)));
+	}
 
 	for (unsigned int w = 0; w < d.n_workers; w++)
 		d.workers[w].mp = mp;
@@ -1323,7 +1447,7 @@ main(int argc, char **argv)
 		 d.pmd.n_ports);
 	service_ready(&d);
 	for (;;) {
-		struct pollfd pfd[5];
+		struct pollfd pfd[6];
 		nfds_t n_pfd = 0;
 		/* The control thread's slow path (ARP, ND, ping, exception path), every ms. */
 		int timeout_ms = 1;
@@ -1361,6 +1485,8 @@ main(int argc, char **argv)
 			pfd[n_pfd++] = (struct pollfd){.fd = sl_metrics_http_fd(d.metrics),
 						       .events = POLLIN};
 		pfd[n_pfd++] = (struct pollfd){.fd = sl_prober_fd(d.prober), .events = POLLIN};
+		if (d.fleet != NULL)
+			pfd[n_pfd++] = (struct pollfd){.fd = sl_fleet_fd(d.fleet), .events = POLLIN};
 		double due = sl_prober_next_due(d.prober) - now_s();
 		double bird_due = sl_announce_next_due(d.ann);
 		if (bird_due >= 0 && bird_due - now_s() < due)
@@ -1397,6 +1523,9 @@ main(int argc, char **argv)
 			/* the journal folded into a generation once changes pause */
 			sl_controller_idle(&d.ctl);
 		}
+		/* the fleet's revisions, in order, before the requests that may write the next one */
+		if (d.fleet != NULL)
+			sl_fleet_run(d.fleet);
 		if (d.api != NULL)
 			sl_api_run(d.api);
 		enum sl_service_event sev = sl_service_run(d.svc, t);
@@ -1462,6 +1591,8 @@ main(int argc, char **argv)
 	api_at_exit = NULL;
 	sl_api_stop(d.api);
 	sl_metrics_http_stop(d.metrics);
+	sl_fleet_free(d.fleet); /* its thread stops; the host key expires with its lease */
+	d.fleet = NULL;
 	atomic_store_explicit(&d.quit, true, memory_order_relaxed);
 	rte_eal_mp_wait_lcore();
 	sl_capture_fini();

@@ -12,7 +12,8 @@ SL_PY=/usr/bin/python3
 SL_PACKAGES=(build-essential meson ninja-build pkg-config dpdk dpdk-dev libdpdk-dev libcjson-dev
 	libcmocka-dev libmicrohttpd-dev libpcap-dev libssl-dev python3 python3-scapy python3-pytest iproute2 ethtool
 	curl procps iputils-ping valgrind bird2 clang llvm libbpf-dev linux-libc-dev
-	debhelper dpkg-dev fakeroot systemd man-db tmux prometheus strace passwd util-linux)
+	debhelper dpkg-dev fakeroot systemd man-db tmux prometheus strace passwd util-linux
+	libcurl4-openssl-dev etcd-server etcd-client)
 
 sl_log() { printf '\033[1m== %s\033[0m\n' "$*"; }
 

@@ -74,6 +74,12 @@ soak_api() {
 		tests/api/test_socket.py -k hammer_with_slow_clients
 }
 
+soak_register fleet "2,000 changes on a fleet of three sluiced sharing one etcd cluster: convergence p50/p99, then conflicts, a killed leader, etcd wholly down (SOAK_FLEET_CHANGES)"
+soak_fleet() {
+	env SLUICE_BUILD=build SLUICE_FLEET_CHANGES="${SOAK_FLEET_CHANGES:-2000}" \
+		"$SL_PY" -m pytest -q -s -p no:cacheprovider tests/fleet/test_fleet.py
+}
+
 if [ "${1:-}" = --list ]; then
 	for n in "${SOAK_ORDER[@]}"; do
 		printf '  %-10s %s\n' "$n" "${SOAK_DOC[$n]}"

@@ -4,7 +4,8 @@
 # on this machine: unit (cmocka), dataplane (sluiced on net_pcap, its
 # counters also through dpdk-telemetry.py), the REST API, persistence and the
 # log (and, as root with hugepages, live capture with dpdk-dumpcap;
-# --metrics-listen scraped by a real Prometheus),
+# --metrics-listen scraped by a real Prometheus), a fleet of three sluiced
+# sharing one configuration through a real etcd cluster,
 # sluicectl (`top` in tmux), the shell examples of the README and docs/ (as
 # written, those that need no NIC), the Debian package and its service, the
 # unit and dataplane tiers again under
@@ -47,6 +48,9 @@ PYTEST=("$SL_PY" -m pytest -q -p no:cacheprovider)
 run_tier "unit" meson test -C build --suite unit --print-errorlogs
 run_tier "dataplane" env SLUICE_BUILD=build "${PYTEST[@]}" tests/dataplane
 [ -d tests/api ] && run_tier "api" env SLUICE_BUILD=build "${PYTEST[@]}" tests/api
+# A fleet: three sluiced sharing one configuration through a real three-member
+# etcd cluster on loopback ports (docs/fleet.md), about 2 min.
+run_tier "fleet" env SLUICE_BUILD=build "${PYTEST[@]}" tests/fleet
 # sluicectl, its live view (`top`) in a real terminal: tmux, 80 columns.
 run_tier "sluicectl" env SLUICE_BUILD=build "${PYTEST[@]}" tests/cli
 # Every shell example of the Markdown files that needs no NIC, as written (tests/docs).

@@ -197,6 +197,15 @@ def test_no_server(tmp_path):
     assert r.returncode == 1 and "nothing answers on" in r.stderr, r
 
 
+
+def test_fleet_status_without_a_fleet(cli):
+    """A sluiced without --fleet-etcd: `fleet status` says so (404 FleetNotConfigured), exit 1."""
+    r = cli.run("fleet", "status")
+    assert r.returncode == 1, r
+    assert r.stdout == "", r
+    assert h.error_lines(r.stderr)[0].startswith("ERROR: (FleetNotConfigured) "), r
+
+
 def test_usage_errors(cli):
     # No resource group (neither -g nor SLUICE_RESOURCE_GROUP).
     r = cli.run("lb", "list")
@@ -226,7 +235,7 @@ def test_usage_errors(cli):
     ["lb", "rule", "create"], ["lb", "probe", "update"], ["lb", "inbound-nat-rule", "list"],
     ["lb", "frontend-ip", "show"], ["nic", "create"], ["nic", "ip-config", "update"],
     ["nic", "ip-config", "address-pool", "add"], ["vnet", "create"], ["vnet", "subnet", "create"],
-    ["status"], ["stats"],
+    ["status"], ["stats"], ["fleet"], ["fleet", "status"],
 ])
 def test_help(words):
     c = h.Cli(None)
