@@ -264,11 +264,24 @@ sanitize(char *s)
 void
 sl_audit_process(const char *prefix, pid_t pid, uid_t uid, char *buf, size_t len)
 {
+	sl_audit_process_named(prefix, pid, uid, NULL, buf, len);
+}
+
+void
+sl_audit_process_named(const char *prefix, pid_t pid, uid_t uid, const char *known, char *buf,
+		       size_t len)
+{
 	char path[64], comm[32] = "";
-	FILE *f;
+	FILE *f = NULL;
 
 	snprintf(path, sizeof(path), "/proc/%ld/comm", (long)pid);
-	f = pid > 0 ? fopen(path, "re") : NULL;
+	if (known != NULL && known[0] != '\0') {
+		snprintf(comm, sizeof(comm), "%s", known);
+		comm[strcspn(comm, "\n")] = '\0';
+		sanitize(comm);
+	} else if (pid > 0) {
+		f = fopen(path, "re");
+	}
 	if (f != NULL) {
 		if (fgets(comm, sizeof(comm), f) == NULL)
 			comm[0] = '\0';

@@ -30,6 +30,9 @@ void sl_audit_peer(int fd, char *buf, size_t len);
 
 /* "PREFIX uid U pid P (COMM)" of process pid (COMM omitted when it is gone). */
 void sl_audit_process(const char *prefix, pid_t pid, uid_t uid, char *buf, size_t len);
+/* The same with the process's name already read (comm; "" or NULL: read it now). */
+void sl_audit_process_named(const char *prefix, pid_t pid, uid_t uid, const char *comm, char *buf,
+			    size_t len);
 
 /*
  * The backend addresses of a resource (a load balancer, a pool, a list of

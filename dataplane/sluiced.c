@@ -31,6 +31,7 @@
  * (sl_service.h). --help and --version answer before EAL starts.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
@@ -114,17 +115,48 @@ remove_api_socket(void)
 }
 static volatile sig_atomic_t sig_reload;
 static volatile sig_atomic_t sig_reload_pid, sig_reload_uid; /* the last SIGHUP's sender */
+static char sig_reload_comm[17]; /* its name, read in the handler: kill(1) is gone soon after */
+
+/* /proc/PID/comm into sig_reload_comm with async-signal-safe calls only ("" when gone). */
+static void
+read_sender_comm(pid_t pid)
+{
+	char path[32] = "/proc/", digits[12];
+	int n = 0, len = 6, fd;
+	ssize_t got;
+
+	sig_reload_comm[0] = '\0';
+	if (pid <= 0)
+		return;
+	do
+		digits[n++] = (char)('0' + pid % 10);
+	while ((pid /= 10) != 0 && n < (int)sizeof(digits));
+	while (n > 0)
+		path[len++] = digits[--n];
+	memcpy(path + len, "/comm", 6);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	got = read(fd, sig_reload_comm, sizeof(sig_reload_comm) - 1);
+	close(fd);
+	sig_reload_comm[got > 0 ? got : 0] = '\0';
+}
 
 static void
 on_signal(int sig, siginfo_t *si, void *uc)
 {
+	int saved = errno;
+
 	(void)uc;
 	if (sig == SIGHUP) {
 		sig_reload_pid = (sig_atomic_t)si->si_pid;
 		sig_reload_uid = (sig_atomic_t)si->si_uid;
+		read_sender_comm(si->si_pid);
 		sig_reload = 1;
-	} else if (sig_quit < 2)
+	} else if (sig_quit < 2) {
 		sig_quit = sig_quit + 1; /* the handler blocks both signals: no lost update */
+	}
+	errno = saved;
 }
 
 static void
@@ -1547,8 +1579,9 @@ main(int argc, char **argv)
 		if (sig_reload) {
 			char who[160];
 			sig_reload = 0;
-			sl_audit_process("SIGHUP from", (pid_t)sig_reload_pid, (uid_t)sig_reload_uid,
-					 who, sizeof(who));
+			sl_audit_process_named("SIGHUP from", (pid_t)sig_reload_pid,
+					       (uid_t)sig_reload_uid, sig_reload_comm, who,
+					       sizeof(who));
 			reload_config(&d, who);
 		}
 		if (sl_controller_reload_due(&d.ctl, t))

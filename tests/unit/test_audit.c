@@ -216,6 +216,11 @@ test_peer_is_this_process(void **state)
 	assert_string_equal(who, "unknown peer");
 	sl_audit_process("SIGHUP from", 0, 0, who, sizeof(who));
 	assert_string_equal(who, "SIGHUP from uid 0 pid 0");
+	/* the name read when the signal came, kept after the sender is gone (and sanitized) */
+	sl_audit_process_named("SIGHUP from", 999999999, 0, "kill\n", who, sizeof(who));
+	assert_string_equal(who, "SIGHUP from uid 0 pid 999999999 (kill)");
+	sl_audit_process_named("SIGHUP from", 0, 0, "", who, sizeof(who));
+	assert_string_equal(who, "SIGHUP from uid 0 pid 0");
 }
 
 static void
