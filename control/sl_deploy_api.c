@@ -263,6 +263,9 @@ sl_keep_record(struct sl_deploy_records *records, const struct sl_deploy_request
 		sl_log(SL_LOG_WARNING, "api", "deployment %s: %s", rq->name, e.message);
 }
 
+/* Lost races to the fleet's store before a deployment is refused with 409 (as a REST change). */
+#define SL_DEPLOY_FLEET_TRIES 8
+
 static void
 sl_deploy_put(struct sl_deploy_records *records, struct sl_controller *ctl,
 	      const struct sl_deploy_request *rq, double start_us, struct sl_deploy_answer *a)
@@ -272,14 +275,29 @@ sl_deploy_put(struct sl_deploy_records *records, struct sl_controller *ctl,
 	bool created;
 	int rc;
 
-	rc = sl_deploy_prepare(ctl->doc, rq, &o);
-	if (rc == 0) {
-		a->result[0] = '\0';
-		ctl->on_commit = sl_addresses_changed;
-		ctl->on_commit_ctx = a;
-		rc = sl_deploy_commit(ctl, rq, &o, start_us);
-		ctl->on_commit = NULL;
-		ctl->on_commit_ctx = NULL;
+	/*
+	 * In a fleet another host's change may win the race to etcd: the
+	 * deployment is then expanded again on the newest document (what an
+	 * incremental or complete deployment does depends on it) and tried
+	 * again, as a REST change is (SL_DEPLOY_FLEET_TRIES in all).
+	 */
+	for (int i = 0;; i++) {
+		rc = sl_deploy_prepare(ctl->doc, rq, &o);
+		if (rc == 0) {
+			a->result[0] = '\0';
+			ctl->on_commit = sl_addresses_changed;
+			ctl->on_commit_ctx = a;
+			rc = sl_deploy_commit(ctl, rq, &o, start_us);
+			ctl->on_commit = NULL;
+			ctl->on_commit_ctx = NULL;
+		}
+		if (rc != -EAGAIN || ctl->fleet == NULL || i + 1 == SL_DEPLOY_FLEET_TRIES)
+			break;
+		struct sl_error e;
+		memset(&e, 0, sizeof(e));
+		if (ctl->fleet->catch_up(ctl->fleet->ctx, &e) < 0)
+			break; /* o holds the lost race's refusal */
+		sl_deploy_outcome_free(&o);
 	}
 	sl_arm_redact_json(o.error, sl_secure(&o));
 	sl_keep_record(records, rq, &o, &clk, &created);

@@ -244,6 +244,69 @@ def test_concurrent_conflicting_writers(fleet):
            + "; hosts' write counters: " + json.dumps(writes, sort_keys=True))
 
 
+DEPLOYS = 20
+
+
+def test_a_deployment_is_redone_when_it_loses_a_race(fleet):
+    """ARM deployments on one host while another host keeps changing a pool:
+    a deployment that loses the race to etcd is expanded again on the newest
+    document and retried, as a REST change is, so every deployment commits
+    (200/201) and the other host's changes are not undone; all three hosts
+    end with the last deployment's pool and identical tables."""
+    h0, h1 = fleet.hosts[0], fleet.hosts[1]
+    fleet.converge()
+    deps = f"/subscriptions/{h.SUB}/resourceGroups/{h.RG}/providers/Microsoft.Resources/deployments"
+    stop = threading.Event()
+    rest = []
+
+    def writer():
+        k = 0
+        while not stop.is_set():
+            rest.append(h1.api.put(POOL, pool_body([f"10.0.5.{k % 200 + 1}"])))
+            k += 1
+            # a busy automation, not a tight loop: against a writer that never
+            # pauses, an optimistic writer can lose every race (docs/fleet.md)
+            stop.wait(0.01)
+
+    def template(k):
+        return {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/"
+                           "deploymentTemplate.json#",
+                "contentVersion": "1.0.0.0",
+                "resources": [{"type": "Microsoft.Network/loadBalancers/backendAddressPools",
+                               "apiVersion": "2020-05-01", "name": "lb/dpool",
+                               "properties": {"loadBalancerBackendAddresses": [
+                                   h.address("d0", f"10.0.6.{k + 1}", "vnet")]}}]}
+
+    before = h0.fleet()["writes"]
+    t = threading.Thread(target=writer)
+    t.start()
+    answers = []
+    try:
+        for k in range(DEPLOYS):
+            answers.append(h0.api.request("PUT", f"{deps}/grow{k}", {
+                "properties": {"mode": "Incremental", "template": template(k)}}))
+    finally:
+        stop.set()
+        t.join(60)
+    assert not t.is_alive(), "the REST writer hung"
+    assert all(r.status in (200, 201) for r in answers), \
+        [(r.status, r.error) for r in answers if r.status not in (200, 201)]
+    assert rest and all(r.status in (200, 409) for r in rest), \
+        [(r.status, r.error) for r in rest if r.status not in (200, 409)]
+    fleet.converge()
+    fleet.assert_identical()
+    dpool = rid("loadBalancers", "lb", "backendAddressPools", "dpool")
+    for x in fleet.hosts:
+        assert pool_ips(x.api.get(dpool).json) == [f"10.0.6.{DEPLOYS}"], x.name
+    assert pool_ips(h0.api.get(POOL).json) == pool_ips(
+        [r for r in rest if r.status == 200][-1].json)
+    w = {k: v - before[k] for k, v in h0.fleet()["writes"].items()}
+    # every race lost was run again (none refused: all committed above)
+    assert w["committed"] == DEPLOYS and w["retried"] == w["conflicts"], w
+    figure(f"{DEPLOYS} deployments on one host beside {len(rest)} pool changes on another: all "
+           f"committed; the deploying host's writes: {w}")
+
+
 def test_etcd_leader_killed_in_a_stream_of_changes(fleet):
     """The leader (made the member every host tries first) is SIGKILLed while a
     stream of changes runs on the three hosts: every change that got a 2xx is in
