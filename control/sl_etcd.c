@@ -728,18 +728,42 @@ sl_etcd_request(struct sl_etcd *e, const char *path, const cJSON *body, long tim
 	return rc;
 }
 
+/* sl_etcd_request() of body, which it takes (NULL: -ENOMEM, a body that could not be built). */
+static int
+sl_etcd_send(struct sl_etcd *e, const char *path, cJSON *body, long timeout_ms, cJSON **answer,
+	     char *why, size_t why_len)
+{
+	int rc;
+
+	if (body == NULL)
+		return -ENOMEM;
+	rc = sl_etcd_request(e, path, body, timeout_ms, answer, why, why_len);
+	cJSON_Delete(body);
+	return rc;
+}
+
+/* {"<key>": "<value>"} with a 64-bit integer (a lease's TTL or ID); NULL on ENOMEM. */
+static cJSON *
+sl_etcd_i64_body(const char *key, int64_t value)
+{
+	cJSON *body = cJSON_CreateObject();
+
+	if (body != NULL && !sl_add_i64(body, key, value)) {
+		cJSON_Delete(body);
+		body = NULL;
+	}
+	return body;
+}
+
 int
 sl_etcd_range(struct sl_etcd *e, const char *key, bool prefix, bool serializable,
 	      long timeout_ms, int64_t *revision, struct sl_etcd_kv **kvs, size_t *n, char *why,
 	      size_t why_len)
 {
-	cJSON *body = sl_etcd_range_body(key, prefix, serializable), *a;
-	int rc;
+	cJSON *a;
+	int rc = sl_etcd_send(e, "/v3/kv/range", sl_etcd_range_body(key, prefix, serializable),
+			      timeout_ms, &a, why, why_len);
 
-	if (body == NULL)
-		return -ENOMEM;
-	rc = sl_etcd_request(e, "/v3/kv/range", body, timeout_ms, &a, why, why_len);
-	cJSON_Delete(body);
 	if (rc < 0)
 		return rc;
 	rc = sl_etcd_parse_range(a, revision, kvs, n);
@@ -754,14 +778,12 @@ sl_etcd_txn_put(struct sl_etcd *e, const char *key, const char *value, int64_t e
 		long timeout_ms, bool *succeeded, int64_t *revision, struct sl_etcd_kv *now,
 		char *why, size_t why_len)
 {
-	cJSON *body = sl_etcd_txn_body(key, value, expect), *a;
+	cJSON *a;
 	int rc;
 
 	memset(now, 0, sizeof(*now));
-	if (body == NULL)
-		return -ENOMEM;
-	rc = sl_etcd_request(e, "/v3/kv/txn", body, timeout_ms, &a, why, why_len);
-	cJSON_Delete(body);
+	rc = sl_etcd_send(e, "/v3/kv/txn", sl_etcd_txn_body(key, value, expect), timeout_ms, &a,
+			  why, why_len);
 	if (rc < 0)
 		return rc;
 	rc = sl_etcd_parse_txn(a, succeeded, revision, now);
@@ -775,13 +797,10 @@ int
 sl_etcd_put(struct sl_etcd *e, const char *key, const char *value, int64_t lease,
 	    long timeout_ms, char *why, size_t why_len)
 {
-	cJSON *body = sl_etcd_put_body(key, value, lease), *a;
-	int rc;
+	cJSON *a = NULL;
+	int rc = sl_etcd_send(e, "/v3/kv/put", sl_etcd_put_body(key, value, lease), timeout_ms, &a,
+			      why, why_len);
 
-	if (body == NULL)
-		return -ENOMEM;
-	rc = sl_etcd_request(e, "/v3/kv/put", body, timeout_ms, &a, why, why_len);
-	cJSON_Delete(body);
 	cJSON_Delete(a);
 	return rc;
 }
@@ -790,15 +809,10 @@ int
 sl_etcd_lease_grant(struct sl_etcd *e, int64_t ttl, long timeout_ms, int64_t *id, char *why,
 		    size_t why_len)
 {
-	cJSON *body = cJSON_CreateObject(), *a;
-	int rc;
+	cJSON *a;
+	int rc = sl_etcd_send(e, "/v3/lease/grant", sl_etcd_i64_body("TTL", ttl), timeout_ms, &a,
+			      why, why_len);
 
-	if (body == NULL || !sl_add_i64(body, "TTL", ttl)) {
-		cJSON_Delete(body);
-		return -ENOMEM;
-	}
-	rc = sl_etcd_request(e, "/v3/lease/grant", body, timeout_ms, &a, why, why_len);
-	cJSON_Delete(body);
 	if (rc < 0)
 		return rc;
 	*id = sl_etcd_int(a, "ID");
@@ -814,15 +828,10 @@ int
 sl_etcd_lease_keepalive(struct sl_etcd *e, int64_t id, long timeout_ms, int64_t *ttl,
 			char *why, size_t why_len)
 {
-	cJSON *body = cJSON_CreateObject(), *a;
-	int rc;
+	cJSON *a;
+	int rc = sl_etcd_send(e, "/v3/lease/keepalive", sl_etcd_i64_body("ID", id), timeout_ms, &a,
+			      why, why_len);
 
-	if (body == NULL || !sl_add_i64(body, "ID", id)) {
-		cJSON_Delete(body);
-		return -ENOMEM;
-	}
-	rc = sl_etcd_request(e, "/v3/lease/keepalive", body, timeout_ms, &a, why, why_len);
-	cJSON_Delete(body);
 	if (rc < 0)
 		return rc;
 	/* a stream of one message here: {"result": {"ID", "TTL"}} */
