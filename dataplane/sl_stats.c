@@ -70,6 +70,7 @@ sl_path_counter_name(enum sl_path_counter c)
 		[SL_PATH_REPLY_STATELESS] = "reply_stateless",
 		[SL_PATH_REPLY_AMBIGUOUS] = "reply_ambiguous",
 		[SL_PATH_NEIGHBOUR_HELD] = "neighbour_held",
+		[SL_PATH_SYN_NO_REPLY_ENTRY] = "syn_no_reply_entry",
 	};
 	return (unsigned int)c < SL_PATH_MAX ? names[c] : "unknown";
 }

@@ -54,12 +54,13 @@ enum sl_path_counter {
 	SL_PATH_REPLY_STATELESS, /* DNAT replies no reply entry knew, translated by the reply index */
 	SL_PATH_REPLY_AMBIGUOUS, /* DNAT replies not translated: their backend:port has two frontends */
 	SL_PATH_NEIGHBOUR_HELD, /* packets held until their next hop's MAC was known (sl_worker_hold) */
+	SL_PATH_SYN_NO_REPLY_ENTRY, /* untracked DNAT SYNs whose replies the reply index translates: no entry */
 	SL_PATH_MAX
 };
 
 /* "reply", "fragment", "icmp_error_forwarded", "punted", "injected", "icmp_sent",
  * "reply_table_full", "reply_remote", "reply_stateless", "reply_ambiguous",
- * "neighbour_held" */
+ * "neighbour_held", "syn_no_reply_entry" */
 const char *sl_path_counter_name(enum sl_path_counter c);
 
 struct sl_lcore_stats {

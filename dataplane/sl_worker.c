@@ -365,6 +365,15 @@ sl_reply_expiry(uint32_t expires_ms)
 	return (sl_reply_epoch(expires_ms) + 2) << SL_REPLY_EPOCH_SHIFT;
 }
 
+/* An untracked DNAT flow's reply entry lives what its flow entry would have. */
+static inline uint32_t
+sl_untracked_reply_life(const struct sl_pkt *p, const struct sl_rule *rule, int syn)
+{
+	if (p->l4_proto != SL_PROTO_TCP)
+		return SL_FLOW_UDP_TIMEOUT_MS;
+	return syn ? SL_FLOW_SYN_TIMEOUT_MS : rule->tcp_idle_ms;
+}
+
 /*
  * Remember a DNAT flow's reply: (backend:port -> client:port) -> the rule,
  * where the request came from (its source MAC, VLAN and port), until expires.
@@ -551,11 +560,19 @@ sl_stage_rewrite(struct sl_worker *w, struct sl_worker_queue *q, const struct sl
 				 * SYN timeout, as a flow entry would: a SYN flood
 				 * must not fill the reply table for minutes.
 				 */
-				uint32_t life = p->l4_proto != SL_PROTO_TCP ? SL_FLOW_UDP_TIMEOUT_MS
-					      : (p->tcp_flags & (SL_TCP_SYN | SL_TCP_ACK)) == SL_TCP_SYN
-						      ? SL_FLOW_SYN_TIMEOUT_MS
-						      : rule->tcp_idle_ms;
-				sl_reply_note(w, m, p, rule, be, q->port_index, now + life, now);
+				const int syn = p->l4_proto == SL_PROTO_TCP &&
+						(p->tcp_flags & (SL_TCP_SYN | SL_TCP_ACK)) == SL_TCP_SYN;
+				/*
+				 * Nor one at all where the reply index sends the
+				 * replies where the entry would: under a flood, a
+				 * refused SYN then costs no more than a tracked one.
+				 */
+				if (syn && sl_reply_entry_needless(w, snap, q->port_index, m, p,
+								   rule, be))
+					st->paths[SL_PATH_SYN_NO_REPLY_ENTRY]++;
+				else
+					sl_reply_note(w, m, p, rule, be, q->port_index,
+						      now + sl_untracked_reply_life(p, rule, syn), now);
 			}
 			else if (b->fresh[i] || rule->dist != SL_DIST_DEFAULT ||
 				 sl_reply_epoch(e->expires_ms) != sl_reply_epoch(expires_before))

@@ -177,6 +177,20 @@ enum sl_drop_reason sl_worker_too_big(struct sl_worker *w, uint16_t port, struct
 int sl_worker_hold(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port,
 		   struct rte_mbuf *m, uint32_t rule_id, uint32_t now);
 
+/*
+ * Would stateless reverse DNAT (the reply index) send the replies of packet
+ * p's connection (rule, backend be; p arrived on port index port, with m's
+ * source MAC) exactly where a reply entry would, whichever port they come
+ * back on? 1 when: the reply index gives the rule for the backend's address,
+ * protocol and port, unambiguously; p's port is the only one with a
+ * gateway header of p's family, p came from that gateway's MAC and on the
+ * port's own VLAN; and the client is on no port's segment. Then an
+ * untracked SYN need not leave a reply entry (sl_stage_rewrite).
+ */
+int sl_reply_entry_needless(const struct sl_worker *w, const struct sl_snapshot *snap,
+			    uint16_t port, const struct rte_mbuf *m, const struct sl_pkt *p,
+			    const struct sl_rule *rule, const struct sl_backend *be);
+
 /* What the expiry sweep's callback needs: the worker and the snapshot it holds. */
 struct sl_worker_sweep_ctx {
 	struct sl_worker *w;

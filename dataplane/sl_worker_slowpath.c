@@ -330,6 +330,32 @@ sl_reply_stateless(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t
 	return 1;
 }
 
+int
+sl_reply_entry_needless(const struct sl_worker *w, const struct sl_snapshot *snap,
+			uint16_t port, const struct rte_mbuf *m, const struct sl_pkt *p,
+			const struct sl_rule *rule, const struct sl_backend *be)
+{
+	uint16_t bport = rule->backend_port_be ? rule->backend_port_be : p->dport_be;
+	const struct sl_frontend_slot *e = sl_snapshot_reply_find(snap, &be->addr, p->l4_proto,
+								  bport);
+	if (e == NULL || (e->used & SL_SLOT_AMBIGUOUS) || &snap->rules[e->rule] != rule)
+		return 0;
+	if (p->has_vlan && p->vlan_tci != w->ports[port].vlan_tci)
+		return 0;
+	uint32_t v6 = p->family == SL_AF_IPV6;
+	for (uint32_t q = 0; q < snap->n_ports; q++) {
+		/* the reply may come back on any port: each must lead to this one */
+		if ((q == port) != (snap->gw_hdrs[q * 2 + v6].valid != 0))
+			return 0;
+		const struct sl_prefix *seg = &snap->on_link[q * 2 + v6];
+		if (seg->len != 0 && sl_prefix_contains(seg, &p->src))
+			return 0;
+	}
+	return port < snap->n_ports &&
+	       memcmp(rte_pktmbuf_mtod_offset(m, const uint8_t *, 6),
+		      snap->gw_hdrs[port * 2 + v6].bytes, 6) == 0;
+}
+
 /*
  * Where a DNAT reply goes: the reply table's entry, else the reply index's
  * translation. SL_DROP_NONE with *v and *path set, SL_DROP_NO_NEIGHBOUR
