@@ -111,7 +111,15 @@ sl_worker_release(struct sl_worker *w)
  * stage 2 (pick) reads the slot, resolves the backend and prefetches its
  * header prefix; stage 3 (rewrite) rewrites, counts and queues for TX. Each
  * stage's memory accesses were started a whole burst earlier.
+ *
+ * The stages after parsing walk `fast`, the packets still on the fast path,
+ * in order: a packet set aside (drop[i] set) leaves the list at once, so
+ * that in a burst mixing good and bad packets no later stage branches on
+ * each packet's fate (mispredicted, about six times a set-aside packet).
+ * The set-aside packets take the slow path after the fast ones, in order.
  */
+_Static_assert(SL_BURST <= 256, "a burst index fits in a byte");
+
 struct sl_burst {
 	struct sl_pkt pkt[SL_BURST];
 	uint32_t hash[SL_BURST];
@@ -125,6 +133,8 @@ struct sl_burst {
 	uint16_t eport[SL_BURST]; /* egress port index */
 	uint8_t fresh[SL_BURST];  /* the flow entry was (re)started by this packet */
 	uint8_t drop[SL_BURST]; /* enum sl_drop_reason; SL_DROP_NONE = keep going */
+	uint8_t fast[SL_BURST]; /* indexes of the packets on the fast path, in order */
+	uint16_t n_fast;
 };
 
 /*
@@ -138,8 +148,6 @@ struct sl_burst {
 static inline void
 sl_flow_prefetch_entry(struct sl_worker *w, const struct sl_burst *b, uint16_t i)
 {
-	if (b->drop[i] != SL_DROP_NONE)
-		return;
 	const struct sl_flow_bucket *bk = b->bucket[i];
 	uint32_t m = sl_flow_sig_mask(bk, sl_flow_sig(b->hash[i]));
 	if (m != 0)
@@ -149,11 +157,84 @@ sl_flow_prefetch_entry(struct sl_worker *w, const struct sl_burst *b, uint16_t i
 		rte_prefetch0(b->slot[i]);
 }
 
+/*
+ * Classify's second pass for packet i, parsed well: its rule, hash, Maglev
+ * slot and flow key. 1 when it stays on the fast path; 0 when set aside
+ * (drop[i] set). *rehashed is set for a rule that does not distribute by
+ * the Default 5-tuple hash (its flow entry is prefetched after the pass).
+ */
+static inline int
+sl_classify_rule(struct sl_worker *w, const struct sl_snapshot *snap, struct sl_burst *b,
+		 unsigned int i, const int flows, int *rehashed)
+{
+	struct sl_pkt *p = &b->pkt[i];
+	uint32_t ri = sl_snapshot_lookup(snap, p);
+
+	if (unlikely(ri == SL_RULE_NONE)) {
+		b->drop[i] = SL_DROP_NO_FRONTEND;
+		return 0;
+	}
+	const struct sl_rule *rule = &snap->rules[ri];
+	const struct sl_pool *pool = &snap->pools[rule->pool];
+	if (unlikely(pool->n_members == 0)) {
+		b->drop[i] = SL_DROP_NO_BACKEND;
+		sl_stats_rule_dropped(w->stats, rule->counter_id, SL_DROP_NO_BACKEND);
+		return 0;
+	}
+	uint32_t h;
+	if (!flows || unlikely(rule->dist != SL_DIST_DEFAULT)) {
+		h = sl_flow_hash(p, (enum sl_dist)rule->dist, snap->hash_seed);
+		b->hash[i] = h;
+		if (flows) {
+			b->bucket[i] = sl_flow_bucket_of(&w->flows, h);
+			rte_prefetch0(b->bucket[i]);
+		}
+	} else {
+		h = b->hash[i];
+	}
+	b->rule[i] = rule;
+	b->slot[i] = &pool->table[sl_maglev_slot(h, pool->table_size)];
+	/*
+	 * With flow tracking only a new flow reads the slot, so a prefetch on
+	 * every packet would be wasted; without it every packet does.
+	 */
+	if (!flows) {
+		rte_prefetch0(b->slot[i]);
+	} else {
+		sl_flow_key_make(&b->key[i], p, (enum sl_dist)rule->dist);
+		/* the signatures were asked for a pass ago: start on the entry */
+		if (likely(rule->dist == SL_DIST_DEFAULT))
+			sl_flow_prefetch_entry(w, b, i);
+		else
+			*rehashed = 1;
+	}
+	return 1;
+}
+
+/*
+ * A stage has kept `kept` of the n packets it walked densely (0..n-1): when
+ * it set some aside, the later stages walk the list of those it kept.
+ */
+static inline void
+sl_burst_list_kept(struct sl_burst *b, uint16_t n, uint16_t kept)
+{
+	uint16_t k = 0;
+
+	b->n_fast = kept;
+	if (likely(kept == n))
+		return;
+	for (uint16_t i = 0; i < n; i++) {
+		b->fast[k] = (uint8_t)i;
+		k += b->drop[i] == SL_DROP_NONE;
+	}
+}
+
 static inline void
 sl_stage_classify(struct sl_worker *w, const struct sl_snapshot *snap, struct rte_mbuf **pkts,
 		  uint16_t n, struct sl_burst *b)
 {
 	const int flows = w->flow_capacity != 0;
+	uint16_t nf = 0, kept = 0;
 	int rehashed = 0;
 
 	/*
@@ -179,6 +260,8 @@ sl_stage_classify(struct sl_worker *w, const struct sl_snapshot *snap, struct rt
 		b->drop[i] = (uint8_t)sl_parse_seg(rte_pktmbuf_mtod(m, const uint8_t *), seg,
 						   m->nb_segs == 1 ? seg : rte_pktmbuf_pkt_len(m),
 						   &b->pkt[i]);
+		b->fast[nf] = (uint8_t)i;
+		nf += b->drop[i] == SL_DROP_NONE;
 		/*
 		 * The 5-tuple hash (the Default distribution, the common one)
 		 * before the rule is known, so the flow bucket's signatures
@@ -191,56 +274,23 @@ sl_stage_classify(struct sl_worker *w, const struct sl_snapshot *snap, struct rt
 			rte_prefetch0(b->bucket[i]);
 		}
 	}
-	for (uint16_t i = 0; i < n; i++) {
-		struct sl_pkt *p = &b->pkt[i];
-
-		if (unlikely(b->drop[i] != SL_DROP_NONE))
-			continue;
-		uint32_t ri = sl_snapshot_lookup(snap, p);
-		if (unlikely(ri == SL_RULE_NONE)) {
-			b->drop[i] = SL_DROP_NO_FRONTEND;
-			continue;
+	if (likely(nf == n)) {
+		/* every packet parsed well: the dense walk */
+		for (uint16_t i = 0; i < n; i++)
+			kept += (uint16_t)sl_classify_rule(w, snap, b, i, flows, &rehashed);
+		sl_burst_list_kept(b, n, kept);
+	} else {
+		for (uint16_t k = 0; k < nf; k++) {
+			const uint8_t i = b->fast[k];
+			b->fast[kept] = i;
+			kept += (uint16_t)sl_classify_rule(w, snap, b, i, flows, &rehashed);
 		}
-		const struct sl_rule *rule = &snap->rules[ri];
-		const struct sl_pool *pool = &snap->pools[rule->pool];
-		if (unlikely(pool->n_members == 0)) {
-			b->drop[i] = SL_DROP_NO_BACKEND;
-			sl_stats_rule_dropped(w->stats, rule->counter_id, SL_DROP_NO_BACKEND);
-			continue;
-		}
-		uint32_t h;
-		if (!flows || unlikely(rule->dist != SL_DIST_DEFAULT)) {
-			h = sl_flow_hash(p, (enum sl_dist)rule->dist, snap->hash_seed);
-			b->hash[i] = h;
-			if (flows) {
-				b->bucket[i] = sl_flow_bucket_of(&w->flows, h);
-				rte_prefetch0(b->bucket[i]);
-			}
-		} else {
-			h = b->hash[i];
-		}
-		b->rule[i] = rule;
-		b->slot[i] = &pool->table[sl_maglev_slot(h, pool->table_size)];
-		/*
-		 * With flow tracking only a new flow reads the slot, so a
-		 * prefetch on every packet would be wasted; without it every
-		 * packet does.
-		 */
-		if (!flows) {
-			rte_prefetch0(b->slot[i]);
-		} else {
-			sl_flow_key_make(&b->key[i], p, (enum sl_dist)rule->dist);
-			/* the signatures were asked for a pass ago: start on the entry */
-			if (likely(rule->dist == SL_DIST_DEFAULT))
-				sl_flow_prefetch_entry(w, b, i);
-			else
-				rehashed = 1;
-		}
+		b->n_fast = kept;
 	}
 	if (flows && unlikely(rehashed))
-		for (uint16_t i = 0; i < n; i++)
-			if (b->drop[i] == SL_DROP_NONE && b->rule[i]->dist != SL_DIST_DEFAULT)
-				sl_flow_prefetch_entry(w, b, i);
+		for (uint16_t k = 0; k < b->n_fast; k++)
+			if (b->rule[b->fast[k]]->dist != SL_DIST_DEFAULT)
+				sl_flow_prefetch_entry(w, b, b->fast[k]);
 }
 
 /*
@@ -278,75 +328,97 @@ sl_pick_by_flow(struct sl_worker *w, const struct sl_snapshot *snap, struct sl_b
 	}
 }
 
+/*
+ * Pick's work for packet i: its backend (the flow table's, else Maglev's,
+ * recorded in a new or restarted flow entry), egress port and header
+ * prefix. 1 when it stays on the fast path; 0 when set aside (no backend).
+ */
+static __rte_always_inline int
+sl_pick_one(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port_index,
+	    struct sl_burst *b, unsigned int i, uint32_t now)
+{
+	const struct sl_rule *rule = b->rule[i];
+	uint32_t be = SL_BACKEND_NONE;
+
+	b->flow[i] = NULL;
+	b->fresh[i] = 0;
+	if (w->flow_capacity != 0)
+		be = sl_pick_by_flow(w, snap, b, i, now);
+	if (be == SL_BACKEND_NONE) {
+		uint16_t member = *b->slot[i];
+		if (unlikely(member == SL_MAGLEV_EMPTY)) {
+			b->drop[i] = SL_DROP_NO_BACKEND;
+			sl_stats_rule_dropped(w->stats, rule->counter_id, SL_DROP_NO_BACKEND);
+			return 0;
+		}
+		const struct sl_pool *pool = &snap->pools[rule->pool];
+		be = pool->members[member];
+		if (w->flow_capacity != 0) {
+			struct sl_flow_entry *e = b->flow[i];
+			/* a member probed down here: would a host that sees it up choose alike? */
+			if (unlikely(pool->unprobed_table != NULL) &&
+			    pool->unprobed_table[b->slot[i] - pool->table] != member)
+				w->stats->health_diverted++;
+			if (e != NULL) {
+				/* the same flow again (expired or moved): start over */
+				sl_flow_restart(e, now);
+			} else {
+				/* provisional expiry, so later packets of the
+				 * flow in this burst hit; the rewrite stage sets
+				 * the flow state's own */
+				e = sl_flow_insert(&w->flows, b->bucket[i], b->hash[i],
+						   &b->key[i], now,
+						   sl_flow_provisional_expiry(now));
+				/* no room: a handshake's end may take a SYN-only way */
+				if (unlikely(e == NULL) &&
+				    b->pkt[i].l4_proto == SL_PROTO_TCP &&
+				    !(b->pkt[i].tcp_flags & SL_TCP_SYN))
+					e = sl_flow_displace_syn_only(
+						&w->flows, b->bucket[i], b->hash[i],
+						&b->key[i], sl_flow_provisional_expiry(now));
+				if (unlikely(e == NULL))
+					w->stats->flow_table_full++;
+			}
+			if (e != NULL) {
+				e->backend_id = snap->backends[be].counter_id;
+				e->rule_id = rule->counter_id;
+				e->port = port_index;
+				w->stats->rule_events[rule->counter_id].new_flows++;
+			}
+			b->flow[i] = e;
+			b->fresh[i] = 1;
+		}
+	}
+	b->backend[i] = be;
+	/* one port: it is the egress port (and the backend's line is not read yet) */
+	uint16_t eport = port_index;
+	if (unlikely(snap->n_ports > 1) && snap->backends[be].egress_port != SL_PORT_INGRESS)
+		eport = snap->backends[be].egress_port;
+	b->eport[i] = eport;
+	b->hdr[i] = sl_snapshot_hdr(snap, be, eport, rule->floating_ip);
+	rte_prefetch0(b->hdr[i]);
+	rte_prefetch0(&snap->backends[be]);
+	return 1;
+}
+
 static inline void
 sl_stage_pick(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t port_index,
 	      uint16_t n, struct sl_burst *b, uint32_t now)
 {
-	for (uint16_t i = 0; i < n; i++) {
-		if (b->drop[i] != SL_DROP_NONE)
-			continue;
-		const struct sl_rule *rule = b->rule[i];
-		uint32_t be = SL_BACKEND_NONE;
+	uint16_t kept = 0;
 
-		b->flow[i] = NULL;
-		b->fresh[i] = 0;
-		if (w->flow_capacity != 0)
-			be = sl_pick_by_flow(w, snap, b, i, now);
-		if (be == SL_BACKEND_NONE) {
-			uint16_t member = *b->slot[i];
-			if (unlikely(member == SL_MAGLEV_EMPTY)) {
-				b->drop[i] = SL_DROP_NO_BACKEND;
-				sl_stats_rule_dropped(w->stats, rule->counter_id, SL_DROP_NO_BACKEND);
-				continue;
-			}
-			const struct sl_pool *pool = &snap->pools[rule->pool];
-			be = pool->members[member];
-			if (w->flow_capacity != 0) {
-				struct sl_flow_entry *e = b->flow[i];
-				/* a member probed down here: would a host that sees it up choose alike? */
-				if (unlikely(pool->unprobed_table != NULL) &&
-				    pool->unprobed_table[b->slot[i] - pool->table] != member)
-					w->stats->health_diverted++;
-				if (e != NULL) {
-					/* the same flow again (expired or moved): start over */
-					sl_flow_restart(e, now);
-				} else {
-					/* provisional expiry, so later packets of the
-					 * flow in this burst hit; the rewrite stage sets
-					 * the flow state's own */
-					e = sl_flow_insert(&w->flows, b->bucket[i], b->hash[i],
-							   &b->key[i], now,
-							   sl_flow_provisional_expiry(now));
-					/* no room: a handshake's end may take a SYN-only way */
-					if (unlikely(e == NULL) &&
-					    b->pkt[i].l4_proto == SL_PROTO_TCP &&
-					    !(b->pkt[i].tcp_flags & SL_TCP_SYN))
-						e = sl_flow_displace_syn_only(
-							&w->flows, b->bucket[i], b->hash[i],
-							&b->key[i], sl_flow_provisional_expiry(now));
-					if (unlikely(e == NULL))
-						w->stats->flow_table_full++;
-				}
-				if (e != NULL) {
-					e->backend_id = snap->backends[be].counter_id;
-					e->rule_id = rule->counter_id;
-					e->port = port_index;
-					w->stats->rule_events[rule->counter_id].new_flows++;
-				}
-				b->flow[i] = e;
-				b->fresh[i] = 1;
-			}
-		}
-		b->backend[i] = be;
-		/* one port: it is the egress port (and the backend's line is not read yet) */
-		uint16_t eport = port_index;
-		if (unlikely(snap->n_ports > 1) && snap->backends[be].egress_port != SL_PORT_INGRESS)
-			eport = snap->backends[be].egress_port;
-		b->eport[i] = eport;
-		b->hdr[i] = sl_snapshot_hdr(snap, be, eport, rule->floating_ip);
-		rte_prefetch0(b->hdr[i]);
-		rte_prefetch0(&snap->backends[be]);
+	if (likely(b->n_fast == n)) {
+		for (uint16_t i = 0; i < n; i++)
+			kept += (uint16_t)sl_pick_one(w, snap, port_index, b, i, now);
+		sl_burst_list_kept(b, n, kept);
+		return;
 	}
+	for (uint16_t k = 0; k < b->n_fast; k++) {
+		const uint8_t i = b->fast[k];
+		b->fast[kept] = i;
+		kept += (uint16_t)sl_pick_one(w, snap, port_index, b, i, now);
+	}
+	b->n_fast = kept;
 }
 
 /* Reply entries are renewed in epochs of 2^14 ms (16.4 s) of their flow's expiry. */
@@ -597,6 +669,21 @@ sl_stage_rewrite(struct sl_worker *w, struct sl_worker_queue *q, const struct sl
 	return SL_DROP_NONE;
 }
 
+/* Rewrite and queue packet i; a drop is counted and added to dead. Returns n_dead. */
+static inline uint16_t
+sl_rewrite_one(struct sl_worker *w, struct sl_worker_queue *q, const struct sl_snapshot *snap,
+	       struct rte_mbuf **pkts, struct sl_burst *b, unsigned int i, uint32_t now,
+	       struct rte_mbuf **dead, uint16_t n_dead)
+{
+	enum sl_drop_reason r = sl_stage_rewrite(w, q, snap, pkts[i], b, (uint16_t)i, now);
+
+	if (unlikely(r != SL_DROP_NONE)) {
+		w->stats->drops[r]++;
+		dead[n_dead++] = pkts[i];
+	}
+	return n_dead;
+}
+
 static inline void
 sl_worker_burst(struct sl_worker *w, struct sl_worker_queue *q, const struct sl_snapshot *snap,
 		struct rte_mbuf **pkts, uint16_t n, uint32_t now)
@@ -608,15 +695,22 @@ sl_worker_burst(struct sl_worker *w, struct sl_worker_queue *q, const struct sl_
 
 	sl_stage_classify(w, snap, pkts, n, &b);
 	sl_stage_pick(w, snap, q->port_index, n, &b, now);
-	for (uint16_t i = 0; i < n; i++) {
-		enum sl_drop_reason r = (enum sl_drop_reason)b.drop[i];
-		if (likely(r == SL_DROP_NONE))
-			r = sl_stage_rewrite(w, q, snap, pkts[i], &b, i, now);
-		else
+	if (likely(b.n_fast == n)) {
+		for (uint16_t i = 0; i < n; i++)
+			n_dead = sl_rewrite_one(w, q, snap, pkts, &b, i, now, dead, n_dead);
+	} else {
+		for (uint16_t k = 0; k < b.n_fast; k++)
+			n_dead = sl_rewrite_one(w, q, snap, pkts, &b, b.fast[k], now, dead, n_dead);
+		/* the packets set aside, in the order they came */
+		for (uint16_t i = 0; i < n; i++) {
+			enum sl_drop_reason r = (enum sl_drop_reason)b.drop[i];
+			if (r == SL_DROP_NONE)
+				continue;
 			r = sl_worker_slowpath(w, snap, q->port_index, pkts[i], &b.pkt[i], r, now);
-		if (unlikely(r != SL_DROP_NONE)) {
-			st->drops[r]++;
-			dead[n_dead++] = pkts[i];
+			if (unlikely(r != SL_DROP_NONE)) {
+				st->drops[r]++;
+				dead[n_dead++] = pkts[i];
+			}
 		}
 	}
 	/* dropped packets go back to their pools together, as sent ones do */
