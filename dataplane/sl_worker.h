@@ -139,6 +139,21 @@ struct sl_worker_queue {
  * partition on lines of its own (the other workers read it), then the cold
  * fields the main thread sets up and tears down, and the fragment table.
  */
+/*
+ * Does the reply index translate the replies of (rule, backend, protocol,
+ * backend port) back to that rule? One answer a snapshot generation, kept for the
+ * untracked SYNs of a flood (SL_REPLY_MEMO of them, by backend index).
+ */
+#define SL_REPLY_MEMO 64
+struct sl_reply_memo {
+	uint64_t generation;
+	const struct sl_rule *rule; /* NULL: empty */
+	uint32_t backend;
+	uint16_t port_be;
+	uint8_t proto;
+	uint8_t ok;
+};
+
 struct sl_worker {
 	/* hot: every loop iteration, this lcore only */
 	struct sl_lcore_stats *stats;
@@ -173,6 +188,8 @@ struct sl_worker {
 	void *reply_mem;
 	/* the slow path's fragment table, this lcore only */
 	struct sl_frag_slot frags[SL_FRAG_SLOTS];
+	/* the reply index's answers for untracked SYNs, by backend (sl_reply_entry_needless) */
+	struct sl_reply_memo reply_memo[SL_REPLY_MEMO];
 	/* packets waiting for a next hop's MAC (sl_worker_hold), oldest first */
 	struct sl_held held[SL_HOLD_MAX];
 	uint16_t n_held;

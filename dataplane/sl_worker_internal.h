@@ -185,9 +185,10 @@ int sl_worker_hold(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t
  * protocol and port, unambiguously; p's port is the only one with a
  * gateway header of p's family, p came from that gateway's MAC and on the
  * port's own VLAN; and the client is on no port's segment. Then an
- * untracked SYN need not leave a reply entry (sl_stage_rewrite).
+ * untracked SYN need not leave a reply entry (sl_stage_rewrite). The
+ * index's answer is kept in w->reply_memo for the snapshot's generation.
  */
-int sl_reply_entry_needless(const struct sl_worker *w, const struct sl_snapshot *snap,
+int sl_reply_entry_needless(struct sl_worker *w, const struct sl_snapshot *snap,
 			    uint16_t port, const struct rte_mbuf *m, const struct sl_pkt *p,
 			    const struct sl_rule *rule, const struct sl_backend *be);
 

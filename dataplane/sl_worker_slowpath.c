@@ -331,14 +331,26 @@ sl_reply_stateless(struct sl_worker *w, const struct sl_snapshot *snap, uint16_t
 }
 
 int
-sl_reply_entry_needless(const struct sl_worker *w, const struct sl_snapshot *snap,
+sl_reply_entry_needless(struct sl_worker *w, const struct sl_snapshot *snap,
 			uint16_t port, const struct rte_mbuf *m, const struct sl_pkt *p,
 			const struct sl_rule *rule, const struct sl_backend *be)
 {
 	uint16_t bport = rule->backend_port_be ? rule->backend_port_be : p->dport_be;
-	const struct sl_frontend_slot *e = sl_snapshot_reply_find(snap, &be->addr, p->l4_proto,
-								  bport);
-	if (e == NULL || (e->used & SL_SLOT_AMBIGUOUS) || &snap->rules[e->rule] != rule)
+	uint32_t bi = (uint32_t)(be - snap->backends);
+	struct sl_reply_memo *memo = &w->reply_memo[bi % SL_REPLY_MEMO];
+	if (memo->generation != snap->generation || memo->rule != rule || memo->backend != bi ||
+	    memo->port_be != bport || memo->proto != p->l4_proto) {
+		const struct sl_frontend_slot *e =
+			sl_snapshot_reply_find(snap, &be->addr, p->l4_proto, bport);
+		memo->generation = snap->generation;
+		memo->rule = rule;
+		memo->backend = bi;
+		memo->port_be = bport;
+		memo->proto = p->l4_proto;
+		memo->ok = e != NULL && !(e->used & SL_SLOT_AMBIGUOUS) &&
+			   &snap->rules[e->rule] == rule;
+	}
+	if (!memo->ok)
 		return 0;
 	if (p->has_vlan && p->vlan_tci != w->ports[port].vlan_tci)
 		return 0;

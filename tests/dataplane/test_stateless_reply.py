@@ -203,3 +203,78 @@ def test_two_runs_choose_the_same_backends():
     assert ca == cb
     # and the choice is a real one: the flows spread over the pool
     assert set(ca.values()) == {h.norm(x) for x in S_POOL}
+
+
+# --------------------------------------------------------------------------
+# Untracked SYNs (a flood larger than the flow table) and their replies
+# --------------------------------------------------------------------------
+
+U_N = 3
+U_FE = h.fe_addr(U_N, 50)
+U_POOL = [h.be_addr(U_N, 4, x) for x in (11, 12, 13)]
+U_SYNS = 40
+# 2 buckets of 8 ways: most of the SYNs find no room and go untracked
+U_ARGS = ["--flow-table-size", "8", "--reply-table-size", "256"]
+
+
+def untracked_build():
+    lb = h.LB("lb-u", U_N)
+    lb.frontend("fe", U_FE).pool("p", U_POOL).rule("web", "fe", "p", "Tcp", 80, 8080)
+    nb = h.neighbours_of([lb])
+    nb[GATEWAY["ipv4"]] = GW_MAC
+    return h.make_config([h.make_vnet(U_N)], [lb]), nb
+
+
+U_CONFIG, U_NEIGHBOURS = untracked_build()
+
+
+def untracked_run(src_mac, replies_to=None):
+    """U_SYNS SYNs to U_FE's rule from src_mac; with replies_to (client port ->
+    backend, from a first run), each backend's SYN-ACK after them."""
+    pkts = [Ether(raw(Ether(src=src_mac, dst=h.SLUICE_MAC) /
+                      IP(src=h.client(20 + i), dst=U_FE, ttl=64) /
+                      TCP(sport=41000 + i, dport=80, flags="S") / Raw(b"syn"))) for i in range(U_SYNS)]
+    for cp, be in sorted((replies_to or {}).items()):
+        i = cp - 41000
+        pkts.append(Ether(raw(Ether(src=h.mac_of(be), dst=h.SLUICE_MAC) /
+                              IP(src=be, dst=h.client(20 + i), ttl=TTL) /
+                              TCP(sport=8080, dport=cp, flags="SA") /
+                              Raw(f"<u{i}>".encode()))))
+    return h.run(U_CONFIG, pkts, U_NEIGHBOURS, gateway=GATEWAY, ipv4="10.0.0.2/24",
+                 ipv6="fd00::2/64", extra_args=U_ARGS)
+
+
+def backends_of(r):
+    return {f[TCP].sport: f[IP].dst for f in r.out if b"syn" in raw(f)}
+
+
+@pytest.mark.parametrize("src_mac,needless", [(GW_MAC, True), ("02:c1:00:00:00:0b", False)],
+                         ids=["from the gateway", "from a host of the segment"])
+def test_untracked_syn_reply_entry(src_mac, needless):
+    """An untracked SYN from the gateway's MAC, whose backend:port the reply index
+    maps back to its rule alone, leaves no reply entry (paths.syn_no_reply_entry):
+    its reply is translated statelessly, to the same gateway. From any other MAC it
+    leaves one, and its reply goes back to that MAC."""
+    first = untracked_run(src_mac)
+    chosen = backends_of(first)
+    assert len(chosen) == U_SYNS
+    untracked = first.stats["flows"]["tableFull"]
+    assert 0 < untracked < U_SYNS
+    assert first.stats["paths"]["syn_no_reply_entry"] == (untracked if needless else 0)
+    r = untracked_run(src_mac, chosen)
+    assert backends_of(r) == chosen
+    paths = r.stats["paths"]
+    assert paths["syn_no_reply_entry"] == (untracked if needless else 0)
+    assert paths["reply_table_full"] == 0
+    # tracked SYNs left their entry; untracked ones did only when needed
+    assert paths["reply"] == (U_SYNS - untracked if needless else U_SYNS)
+    assert paths["reply_stateless"] == (untracked if needless else 0)
+    assert h.drops_nonzero(r.stats) == {}
+    for cp in chosen:
+        i = cp - 41000
+        got = with_marker(r.out, f"u{i}")
+        assert len(got) == 1, f"the reply to client port {cp} was not sent"
+        f = got[0]
+        assert f.dst == src_mac
+        assert f[IP].src == h.norm(U_FE) and f[IP].dst == h.norm(h.client(20 + i))
+        assert f[TCP].sport == 80 and f[TCP].dport == cp and f[IP].ttl == TTL - 1
