@@ -163,12 +163,38 @@ sl_flow_prefetch_entry(struct sl_worker *w, const struct sl_burst *b, uint16_t i
  * (drop[i] set). *rehashed is set for a rule that does not distribute by
  * the Default 5-tuple hash (its flow entry is prefetched after the pass).
  */
+/*
+ * The last frontend lookup of a burst: packets in a row to one frontend
+ * and port (the common case: a busy frontend's flows arrive together) reuse
+ * its rule instead of hashing and probing the frontend table again.
+ */
+struct sl_lookup_memo {
+	struct sl_ip_addr dst;
+	uint32_t port_proto; /* dport_be | l4_proto << 16; UINT32_MAX: empty */
+	uint32_t rule;
+};
+
+static inline uint32_t
+sl_classify_lookup(const struct sl_snapshot *snap, const struct sl_pkt *p,
+		   struct sl_lookup_memo *memo)
+{
+	uint32_t pp = (uint32_t)p->dport_be | (uint32_t)p->l4_proto << 16;
+
+	if (likely(pp == memo->port_proto && sl_ip_addr_eq(&p->dst, &memo->dst)))
+		return memo->rule;
+	uint32_t ri = sl_snapshot_lookup(snap, p);
+	memo->dst = p->dst;
+	memo->port_proto = pp;
+	memo->rule = ri;
+	return ri;
+}
+
 static inline int
 sl_classify_rule(struct sl_worker *w, const struct sl_snapshot *snap, struct sl_burst *b,
-		 unsigned int i, const int flows, int *rehashed)
+		 unsigned int i, const int flows, int *rehashed, struct sl_lookup_memo *memo)
 {
 	struct sl_pkt *p = &b->pkt[i];
-	uint32_t ri = sl_snapshot_lookup(snap, p);
+	uint32_t ri = sl_classify_lookup(snap, p, memo);
 
 	if (unlikely(ri == SL_RULE_NONE)) {
 		b->drop[i] = SL_DROP_NO_FRONTEND;
@@ -234,6 +260,7 @@ sl_stage_classify(struct sl_worker *w, const struct sl_snapshot *snap, struct rt
 		  uint16_t n, struct sl_burst *b)
 {
 	const int flows = w->flow_capacity != 0;
+	struct sl_lookup_memo memo = {.port_proto = UINT32_MAX};
 	uint16_t nf = 0, kept = 0;
 	int rehashed = 0;
 
@@ -277,13 +304,13 @@ sl_stage_classify(struct sl_worker *w, const struct sl_snapshot *snap, struct rt
 	if (likely(nf == n)) {
 		/* every packet parsed well: the dense walk */
 		for (uint16_t i = 0; i < n; i++)
-			kept += (uint16_t)sl_classify_rule(w, snap, b, i, flows, &rehashed);
+			kept += (uint16_t)sl_classify_rule(w, snap, b, i, flows, &rehashed, &memo);
 		sl_burst_list_kept(b, n, kept);
 	} else {
 		for (uint16_t k = 0; k < nf; k++) {
 			const uint8_t i = b->fast[k];
 			b->fast[kept] = i;
-			kept += (uint16_t)sl_classify_rule(w, snap, b, i, flows, &rehashed);
+			kept += (uint16_t)sl_classify_rule(w, snap, b, i, flows, &rehashed, &memo);
 		}
 		b->n_fast = kept;
 	}
