@@ -35,10 +35,16 @@ and --fill-passes passes later sluiced stops. Each flow's backend is its TX
 packets' destination address: every established flow must keep one backend,
 the late ones included (their SYNs find the table full; their first packet
 without SYN takes the way of a flood SYN's entry).
+Instructions (--instructions; needs valgrind): each trace once under
+callgrind (--instructions-seconds each): instructions and mispredicted
+conditional branches a packet (callgrind's branch model) in the worker's
+burst function, and what a bad packet adds over a good one. These do not
+drift with the machine's load as the ticks do; a bad packet that costs
+more instructions than a good one is a problem.
 
   hostile.py [--shares 10,30,50] [--runs 3] [--seconds 5] [--good-flows 200]
              [--packets-per-flow 250] [--flow-table 800] [--margin 0.05]
-             [--no-rate] [--no-backends-check] [--csv out.csv]
+             [--no-rate] [--no-backends-check] [--instructions] [--csv out.csv]
 """
 import argparse
 import collections
@@ -617,11 +623,49 @@ def parse_args(argv=None):
                     help="the bad classes in the mixes")
     ap.add_argument("--no-rate", action="store_true")
     ap.add_argument("--no-backends-check", action="store_true")
+    ap.add_argument("--instructions", action="store_true",
+                    help="also count instructions and mispredicted branches a packet (callgrind)")
+    ap.add_argument("--instructions-seconds", type=int, default=20)
     ap.add_argument("--csv")
     a = ap.parse_args(argv)
     a.classes = [c.strip() for c in a.classes.split(",") if c.strip()]
     a.shares = [int(x) for x in a.shares.split(",") if x.strip()]
     return a
+
+
+def instructions_phase(a, traces):
+    """Instructions and mispredicted conditional branches a packet, under callgrind
+    (tests/bench/instructions.py; stable where the ticks drift): the good trace
+    alone, then each mix; a bad packet's figures are what the mix adds over its
+    good share, per bad packet. Returns [problem]: a bad packet that costs more
+    instructions than a good one."""
+    import instructions  # noqa: E402 (valgrind only for this phase)
+    if shutil.which("valgrind") is None:
+        return ["--instructions needs valgrind (apt-get install valgrind)"]
+
+    class Opt:
+        frontends, family, proto, workers, size = 1, 4, "tcp", 1, "64"
+    rows, problems = {}, []
+    for s, tr in traces.items():
+        work = tempfile.mkdtemp(prefix="sluice-hostile-cg-", dir=a.work)
+        pk, ir, bcm, _ = instructions.count(tr.path, a.mode, a.instructions_seconds, work, tr.n,
+                                            a.flow_table, Opt, branch_sim=True)
+        rows[s] = (ir / pk, bcm / pk)
+        shutil.rmtree(work, ignore_errors=True)
+    g_ir, g_bcm = rows[0]
+    print(f"\n{a.mode}, callgrind, {a.instructions_seconds} s a trace ({', '.join(a.classes)})")
+    print(f"{'trace':<10}{'instr/pkt':>10}{'mispred/pkt':>12}{'a bad packet: instr':>21}"
+          f"{'x good':>8}{'mispred':>9}")
+    print(f"{'good':<10}{g_ir:>10.1f}{g_bcm:>12.2f}")
+    for s in a.shares:
+        ir, bcm = rows[s]
+        g = traces[s].good_share()
+        b_ir = (ir - g * g_ir) / (1 - g)
+        b_bcm = (bcm - g * g_bcm) / (1 - g)
+        print(f"{f'mix {s} %':<10}{ir:>10.1f}{bcm:>12.2f}{b_ir:>21.1f}{b_ir / g_ir:>8.2f}{b_bcm:>9.2f}")
+        if b_ir > g_ir:
+            problems.append(f"mix {s} %: a bad packet costs {b_ir:.0f} instructions, a good one {g_ir:.0f}")
+    return problems
 
 
 def main(argv=None):
@@ -635,6 +679,8 @@ def main(argv=None):
             problems += [f"mix {s} %: its flood ({tr.n_flood}) is not larger than the table ({ways})"
                          for s, tr in traces.items() if s and tr.n_flood <= ways]
         rows = []
+        if a.instructions:
+            problems += instructions_phase(a, traces)
         if not a.no_rate:
             problems += rate_phase(a, traces, rows)
             last = {r[0]: r[4] for r in rows}

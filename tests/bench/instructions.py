@@ -33,14 +33,16 @@ import bench  # noqa: E402
 import trace  # noqa: E402
 
 
-def count(pcap, mode, seconds, work, n_packets, flow_table, a):
-    """(packets, instructions in sl_worker_burst, [(instructions, function)])"""
+def count(pcap, mode, seconds, work, n_packets, flow_table, a, branch_sim=False):
+    """(packets, instructions in sl_worker_burst, [(instructions, function)]); with
+    branch_sim, (packets, instructions, mispredicted conditional branches, functions):
+    callgrind's branch simulator, a model of a predictor, not this CPU's own."""
     out = os.path.join(work, f"callgrind-{mode}-{flow_table}.out")
     # one lcore is plenty under valgrind; the worker is lcore 1 as in bench.py
     cmd = bench.sluiced_cmd(pcap, mode, work, n_packets, flow_table, a, ["--no-huge", "-m", "1024"])
     cmd = (["timeout", "-s", "INT", str(seconds), "valgrind", "--tool=callgrind",
             f"--callgrind-out-file={out}", "--collect-atstart=no",
-            "--toggle-collect=sl_worker_burst*"] + cmd)
+            "--toggle-collect=sl_worker_burst*"] + (["--branch-sim=yes"] if branch_sim else []) + cmd)
     p = subprocess.run(cmd, capture_output=True, text=True)
     m = re.search(r"packets in (\d+)", p.stdout)
     ir = re.search(r"I\s+refs:\s+([\d,]+)", p.stderr)
@@ -49,6 +51,13 @@ def count(pcap, mode, seconds, work, n_packets, flow_table, a):
         raise SystemExit(f"instructions.py: no count for {mode}")
     ann = subprocess.run(["callgrind_annotate", "--inclusive=no", "--threshold=100", out],
                          capture_output=True, text=True).stdout
+    if branch_sim:
+        # the totals line: Ir Bc Bcm Bi Bim, each "N (100.0%)"
+        tot = next(line for line in ann.splitlines() if "PROGRAM TOTALS" in line)
+        ev = next(line for line in ann.splitlines() if line.startswith("Events shown"))
+        vals = dict(zip(ev.split(":")[1].split(),
+                        (int(x.replace(",", "")) for x in re.findall(r"([\d,]+) \(", tot))))
+        return int(m.group(1)), vals["Ir"], vals["Bcm"], []
     funcs = []
     for line in ann.splitlines():
         f = re.match(r"\s*([\d,]+)\s+(?:\(\s*[\d.]+%\)\s+)?\S*?:(\S+)(?:\s+\[(\S+)\])?", line)
