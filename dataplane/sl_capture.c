@@ -20,6 +20,7 @@
 #include <rte_ethdev.h>
 #include <rte_log.h>
 #include <rte_mbuf.h>
+#include <rte_mempool.h>
 #include <rte_memzone.h>
 #include <rte_pause.h>
 #include <rte_pcapng.h>
@@ -67,6 +68,12 @@ sl_capture_reachable(void)
 
 #if RTE_VERSION >= RTE_VERSION_NUM(22, 11, 0, 0) && RTE_VERSION < RTE_VERSION_NUM(23, 0, 0, 0)
 #define SL_CAPTURE_OWN_SERVER 1
+
+#ifdef SL_STATIC_DPDK /* -Dstatic_dpdk=true */
+#define SL_DPDK_STATIC 1
+#else
+#define SL_DPDK_STATIC 0
+#endif
 
 /* DPDK 22.11's capture protocol: the tool's request and the answer. */
 enum { SL_PDUMP_DISABLE = 1, SL_PDUMP_ENABLE = 2 };
@@ -322,6 +329,104 @@ sl_tap_enable(uint16_t port, enum sl_tap_dir dir, const struct sl_pdump_request 
 	return rc;
 }
 
+/*
+ * sluiced serves the tool's pool through its own table of mempool
+ * operations, at the tool's index (mp->ops_index). A shared build loads the
+ * same drivers from the same folder as the tool, in the same order, so the
+ * index names the same operations in both; a static build (-Dstatic_dpdk)
+ * registers its few drivers' operations in link order, and the tool's index
+ * can name others here (a ring pool served as a stack, or as a ring with
+ * one consumer while several workers take from it). The tool's ring says
+ * which operations its pool uses (DPDK's tools create ring_mp_mc pools).
+ */
+static const char *
+sl_pool_ring_ops(const struct rte_mempool *mp)
+{
+	static const struct {
+		enum rte_ring_sync_type prod, cons;
+		const char *name;
+	} kinds[] = {
+		{RTE_RING_SYNC_MT, RTE_RING_SYNC_MT, "ring_mp_mc"},
+		{RTE_RING_SYNC_ST, RTE_RING_SYNC_ST, "ring_sp_sc"},
+		{RTE_RING_SYNC_MT, RTE_RING_SYNC_ST, "ring_mp_sc"},
+		{RTE_RING_SYNC_ST, RTE_RING_SYNC_MT, "ring_sp_mc"},
+		{RTE_RING_SYNC_MT_RTS, RTE_RING_SYNC_MT_RTS, "ring_mt_rts"},
+		{RTE_RING_SYNC_MT_HTS, RTE_RING_SYNC_MT_HTS, "ring_mt_hts"},
+	};
+	char name[RTE_RING_NAMESIZE];
+	const struct rte_ring *r;
+
+	snprintf(name, sizeof(name), RTE_MEMPOOL_MZ_FORMAT, mp->name);
+	r = rte_ring_lookup(name);
+	if (r == NULL || r != mp->pool_data)
+		return NULL; /* not a ring pool */
+	for (size_t i = 0; i < RTE_DIM(kinds); i++)
+		if (r->prod.sync_type == kinds[i].prod && r->cons.sync_type == kinds[i].cons)
+			return kinds[i].name;
+	return NULL;
+}
+
+static int
+sl_ops_index(const char *name)
+{
+	for (unsigned int i = 0; i < rte_mempool_ops_table.num_ops; i++)
+		if (strcmp(rte_mempool_ops_table.ops[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+struct sl_ops_use {
+	const struct rte_mempool *tool;
+	int32_t index;
+	int used;
+};
+
+static void
+sl_ops_use_cb(struct rte_mempool *mp, void *arg)
+{
+	struct sl_ops_use *u = arg;
+
+	u->used |= mp != u->tool && mp->ops_index == u->index;
+}
+
+/*
+ * Make the tool's index name its pool's operations here too: 0 when it
+ * does (already, or once another pool's unused entry of this table is
+ * replaced by them), else a negative errno (the capture is refused).
+ */
+static int
+sl_capture_pool_ops(const struct rte_mempool *mp)
+{
+	struct rte_mempool_ops_table *t = &rte_mempool_ops_table;
+	struct sl_ops_use use = {.tool = mp, .index = mp->ops_index};
+	const char *want = sl_pool_ring_ops(mp);
+	int src = want != NULL ? sl_ops_index(want) : -1;
+	int x = mp->ops_index;
+
+	if (want == NULL) /* a shared build's index names the tool's operations */
+		return SL_DPDK_STATIC ? -ENOTSUP : 0;
+	if (x < 0 || x >= RTE_MEMPOOL_MAX_OPS_IDX || src < 0)
+		return -ENOTSUP;
+	if ((unsigned int)x < t->num_ops && strcmp(t->ops[x].name, want) == 0)
+		return 0;
+	rte_mempool_walk(sl_ops_use_cb, &use);
+	if (use.used) {
+		CAP_LOG(ERR, "the capture tool's pool %s uses %s at index %d of the mempool "
+			"operations, which another pool uses as %s here\n", mp->name, want, x,
+			t->ops[x].name);
+		return -EBUSY;
+	}
+	CAP_LOG(NOTICE, "the capture tool's pool %s uses %s at index %d of the mempool "
+		"operations (%s here, unused): now %s here too\n", mp->name, want, x,
+		(unsigned int)x < t->num_ops ? t->ops[x].name : "none", want);
+	rte_spinlock_lock(&t->sl);
+	t->ops[x] = t->ops[src];
+	if (t->num_ops <= (unsigned int)x)
+		t->num_ops = x + 1;
+	rte_spinlock_unlock(&t->sl);
+	return 0;
+}
+
 static int
 sl_capture_enable(uint16_t port, const struct sl_pdump_request *r)
 {
@@ -331,6 +436,9 @@ sl_capture_enable(uint16_t port, const struct sl_pdump_request *r)
 
 	if (r->ring == NULL || r->mp == NULL)
 		return -EINVAL;
+	rc = sl_capture_pool_ops(r->mp);
+	if (rc != 0)
+		return rc;
 	if (r->prm != NULL) {
 		if (r->prm->prog_arg.type != RTE_BPF_ARG_PTR_MBUF)
 			return -EINVAL;
