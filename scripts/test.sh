@@ -7,7 +7,8 @@
 # --metrics-listen scraped by a real Prometheus), a fleet of three sluiced
 # sharing one configuration through a real etcd cluster,
 # sluicectl (`top` in tmux), the shell examples of the README and docs/ (as
-# written, those that need no NIC), the Debian package and its service, the
+# written, those that need no NIC), the configuration of the statically
+# linked DPDK build, the Debian package and its service, the
 # unit and dataplane tiers again under
 # AddressSanitizer + UndefinedBehaviorSanitizer, a fuzz smoke of the packet
 # parsers, the ARM template language, configuration documents and port
@@ -55,6 +56,18 @@ run_tier "fleet" env SLUICE_BUILD=build "${PYTEST[@]}" tests/fleet
 run_tier "sluicectl" env SLUICE_BUILD=build "${PYTEST[@]}" tests/cli
 # Every shell example of the Markdown files that needs no NIC, as written (tests/docs).
 run_tier "docs examples" env SLUICE_BUILD=build "${PYTEST[@]}" tests/docs
+# -Dstatic_dpdk=true configures: every driver of its list has a static archive
+# and pdump and telemetry link from the archives (meson's link checks; a few
+# seconds, nothing built; the build and its tests: README, docs/benchmarks.md).
+static_dpdk_configures() {
+	local dir rc=0
+	dir=$(mktemp -d)
+	meson setup "$dir/build" "$SL_ROOT" -Dstatic_dpdk=true -Dtests=false >"$dir/log" ||
+		{ rc=$?; cat "$dir/log"; }
+	rm -rf "$dir"
+	return "$rc"
+}
+run_tier "static DPDK configuration" static_dpdk_configures
 # The .deb built from a copy of the tree (dpkg-buildpackage), its files, the
 # unit (systemd-analyze verify), and the unit's command lines run by hand in a
 # network namespace: readiness and the worker watchdog (root), about 2 min.
