@@ -402,23 +402,23 @@ sl_capture_pool_ops(const struct rte_mempool *mp)
 	const char *want = sl_pool_ring_ops(mp);
 	int src = want != NULL ? sl_ops_index(want) : -1;
 	int x = mp->ops_index;
+	const char *here;
 
 	if (want == NULL) /* a shared build's index names the tool's operations */
 		return SL_DPDK_STATIC ? -ENOTSUP : 0;
 	if (x < 0 || x >= RTE_MEMPOOL_MAX_OPS_IDX || src < 0)
 		return -ENOTSUP;
-	if ((unsigned int)x < t->num_ops && strcmp(t->ops[x].name, want) == 0)
+	here = (unsigned int)x < t->num_ops ? t->ops[x].name : "none";
+	if (strcmp(here, want) == 0)
 		return 0;
 	rte_mempool_walk(sl_ops_use_cb, &use);
 	if (use.used) {
 		CAP_LOG(ERR, "the capture tool's pool %s uses %s at index %d of the mempool "
-			"operations, which another pool uses as %s here\n", mp->name, want, x,
-			t->ops[x].name);
+			"operations, which another pool uses as %s here\n", mp->name, want, x, here);
 		return -EBUSY;
 	}
 	CAP_LOG(NOTICE, "the capture tool's pool %s uses %s at index %d of the mempool "
-		"operations (%s here, unused): now %s here too\n", mp->name, want, x,
-		(unsigned int)x < t->num_ops ? t->ops[x].name : "none", want);
+		"operations (%s here, unused): now %s here too\n", mp->name, want, x, here, want);
 	rte_spinlock_lock(&t->sl);
 	t->ops[x] = t->ops[src];
 	if (t->num_ops <= (unsigned int)x)

@@ -25,6 +25,13 @@
  * still be on its way into a removed callback. With other DPDK versions the
  * library's own server is used.
  *
+ * Each process reaches a pool through its own table of mempool operations,
+ * at the index the pool's creator registered them at. A static build
+ * (-Dstatic_dpdk=true) registers its drivers' operations in link order, not
+ * in the order in which a shared tool loads Debian's drivers, so before it
+ * taps a queue sluiced makes the tool's index name the operations of the
+ * tool's pool (a ring's, found from the ring) in its own table too.
+ *
  * The multi-process channel needs shared runtime files and hugepages:
  * sluiced must run with a --file-prefix, without --in-memory, --no-shconf
  * and --no-huge. Without them capture is unavailable and sluiced says so
