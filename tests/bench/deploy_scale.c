@@ -12,6 +12,7 @@
  *          template of tests/fuzz's 800-copy input)
  *   stack  a virtual network, N load balancers each with a frontend and a
  *          pool, and N network interfaces, NIC i a member of LB i's pool
+ *          (and dependent on LB i)
  *
  * Each run deploys the template twice onto a new controller: first onto
  * an empty document (every resource a Create), then again in Complete
@@ -98,7 +99,9 @@ static const char stack_template[] =
 	"     \"subnet\": {\"id\": \"" NET "/virtualNetworks/v/subnets/s\"}}}],"
 	"   \"backendAddressPools\": [{\"name\": \"pool\"}]}},"
 	" {\"type\": \"Microsoft.Network/networkInterfaces\", \"name\": \"[concat('nic', copyIndex())]\","
-	"  \"copy\": {\"name\": \"nics\", \"count\": %d}, \"dependsOn\": [\"lbs\"], \"properties\": {"
+	"  \"copy\": {\"name\": \"nics\", \"count\": %d},"
+	"  \"dependsOn\": [\"[resourceId('Microsoft.Network/loadBalancers', concat('lb', copyIndex()))]\"],"
+	"  \"properties\": {"
 	"   \"ipConfigurations\": [{\"name\": \"ip\", \"properties\": {"
 	"     \"privateIPAddress\": \"[concat('10.0.', add(100, div(copyIndex(), 200)), '.', add(10, mod(copyIndex(), 200)))]\","
 	"     \"subnet\": {\"id\": \"" NET "/virtualNetworks/v/subnets/s\"},"
