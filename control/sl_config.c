@@ -276,9 +276,8 @@ sl_find_top(const void *base, size_t stride, uint32_t n, const struct sl_name_in
 	return found;
 }
 
-/* The key of an address among the frontends read: its 16 bytes in hex. */
-static void
-sl_addr_key(const struct sl_ip_addr *a, char key[2 * sizeof(a->bytes) + 1])
+void
+sl_addr_key(const struct sl_ip_addr *a, char key[SL_ADDR_KEY_LEN])
 {
 	static const char hex[] = "0123456789abcdef";
 
@@ -292,7 +291,7 @@ sl_addr_key(const struct sl_ip_addr *a, char key[2 * sizeof(a->bytes) + 1])
 int
 sl_frontend_in_use(const struct sl_model *m, const struct sl_ip_addr *a, uint32_t *k)
 {
-	char key[2 * sizeof(a->bytes) + 1];
+	char key[SL_ADDR_KEY_LEN];
 	const struct sl_name_entry *e;
 	const struct sl_lb *lb;
 
@@ -309,7 +308,7 @@ sl_frontend_in_use(const struct sl_model *m, const struct sl_ip_addr *a, uint32_
 int
 sl_frontend_read(struct sl_model *m, const struct sl_ip_addr *a, uint32_t li)
 {
-	char key[2 * sizeof(a->bytes) + 1];
+	char key[SL_ADDR_KEY_LEN];
 
 	sl_addr_key(a, key);
 	if (sl_name_index_has(&m->index->fe_addrs, key))

@@ -110,6 +110,10 @@ struct sl_model_index {
 	struct sl_name_index fe_addrs;
 };
 
+/* An address as a key of a struct sl_name_index: its 16 bytes in hex. */
+#define SL_ADDR_KEY_LEN 33
+void sl_addr_key(const struct sl_ip_addr *a, char key[SL_ADDR_KEY_LEN]);
+
 /* The names of the top-level resources base[0..n) (see sl_find_top()) into names. -ENOMEM. */
 int sl_top_names(struct sl_name_index *names, const void *base, size_t stride, uint32_t n);
 
