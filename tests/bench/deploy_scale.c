@@ -5,7 +5,7 @@
  * of a deployment timed apart, for a template of N load balancers made by
  * one copy loop, onto a controller with no state directory and no workers.
  *
- *   deploy_scale [--count N] [--shape lb|stack] [--runs R]
+ *   deploy_scale [--count N] [--shape lb|stack] [--groups G] [--runs R]
  *
  * Shapes (N at most 800, ARM's limit for a copy loop):
  *   lb     N load balancers "lb0".."lbN-1" with nothing in them (the
@@ -14,10 +14,12 @@
  *          pool, and N network interfaces, NIC i a member of LB i's pool
  *          (and dependent on LB i)
  *
- * Each run deploys the template twice onto a new controller: first onto
- * an empty document (every resource a Create), then again in Complete
- * mode onto what the first committed (every resource a NoChange). For
- * each: sl_deploy_prepare(), sl_deploy_validate(), sl_deploy_whatif()
+ * Each run deploys the template to resource groups rg1..rgG (default 1)
+ * of a new controller, one after another (group g's addresses in
+ * 10.g.0.0/16), so that the last deployment meets a document of the
+ * others' resources; the last group's is timed twice: first (every
+ * resource a Create), then again in Complete mode onto what the first
+ * committed (every resource a NoChange). For each: sl_deploy_prepare(), sl_deploy_validate(), sl_deploy_whatif()
  * and sl_deploy_commit() (validation, compilation and a publication that
  * publishes nothing), timed in the process's CPU time
  * (CLOCK_PROCESS_CPUTIME_ID: on a shared machine, the time other processes
@@ -81,33 +83,40 @@ no_publish(void *ctx, void *prepared)
 	(void)prepared;
 }
 
-#define NET "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network"
-
 static const char lb_template[] =
-	"{\"resources\": [{\"type\": \"Microsoft.Network/loadBalancers\","
+	"{\"parameters\": {\"net\": {\"type\": \"int\"}},"
+	" \"resources\": [{\"type\": \"Microsoft.Network/loadBalancers\","
 	" \"name\": \"[concat('lb', copyIndex())]\", \"copy\": {\"name\": \"lbs\", \"count\": %d}}]}";
 
-/* Addresses: frontend i is 10.0.(i/200).(10+i%200), NIC i 10.0.(100+i/200).(10+i%200). */
+/*
+ * Addresses, with parameter net the group's number: frontend i is
+ * 10.net.(i/200).(10+i%200), NIC i 10.net.(100+i/200).(10+i%200).
+ */
+#define NET_PREFIX "concat('10.', parameters('net'), '.')"
+#define SUBNET_ID "resourceId('Microsoft.Network/virtualNetworks/subnets', 'v', 's')"
 static const char stack_template[] =
-	"{\"resources\": ["
+	"{\"parameters\": {\"net\": {\"type\": \"int\"}},"
+	" \"resources\": ["
 	" {\"type\": \"Microsoft.Network/virtualNetworks\", \"name\": \"v\", \"properties\": {"
-	"   \"addressSpace\": {\"addressPrefixes\": [\"10.0.0.0/16\"]},"
-	"   \"subnets\": [{\"name\": \"s\", \"properties\": {\"addressPrefix\": \"10.0.0.0/16\"}}]}},"
+	"   \"addressSpace\": {\"addressPrefixes\": [\"[concat(" NET_PREFIX ", '0.0/16')]\"]},"
+	"   \"subnets\": [{\"name\": \"s\", \"properties\": {"
+	"     \"addressPrefix\": \"[concat(" NET_PREFIX ", '0.0/16')]\"}}]}},"
 	" {\"type\": \"Microsoft.Network/loadBalancers\", \"name\": \"[concat('lb', copyIndex())]\","
 	"  \"copy\": {\"name\": \"lbs\", \"count\": %d}, \"sku\": {\"name\": \"Standard\"},"
 	"  \"dependsOn\": [\"v\"], \"properties\": {"
 	"   \"frontendIPConfigurations\": [{\"name\": \"fe\", \"properties\": {"
-	"     \"privateIPAddress\": \"[concat('10.0.', div(copyIndex(), 200), '.', add(10, mod(copyIndex(), 200)))]\","
-	"     \"subnet\": {\"id\": \"" NET "/virtualNetworks/v/subnets/s\"}}}],"
+	"     \"privateIPAddress\": \"[concat(" NET_PREFIX ", div(copyIndex(), 200), '.', add(10, mod(copyIndex(), 200)))]\","
+	"     \"subnet\": {\"id\": \"[" SUBNET_ID "]\"}}}],"
 	"   \"backendAddressPools\": [{\"name\": \"pool\"}]}},"
 	" {\"type\": \"Microsoft.Network/networkInterfaces\", \"name\": \"[concat('nic', copyIndex())]\","
 	"  \"copy\": {\"name\": \"nics\", \"count\": %d},"
 	"  \"dependsOn\": [\"[resourceId('Microsoft.Network/loadBalancers', concat('lb', copyIndex()))]\"],"
 	"  \"properties\": {"
 	"   \"ipConfigurations\": [{\"name\": \"ip\", \"properties\": {"
-	"     \"privateIPAddress\": \"[concat('10.0.', add(100, div(copyIndex(), 200)), '.', add(10, mod(copyIndex(), 200)))]\","
-	"     \"subnet\": {\"id\": \"" NET "/virtualNetworks/v/subnets/s\"},"
-	"     \"loadBalancerBackendAddressPools\": [{\"id\": \"[concat('" NET "/loadBalancers/lb', copyIndex(), '/backendAddressPools/pool')]\"}]}}]}}]}";
+	"     \"privateIPAddress\": \"[concat(" NET_PREFIX ", add(100, div(copyIndex(), 200)), '.', add(10, mod(copyIndex(), 200)))]\","
+	"     \"subnet\": {\"id\": \"[" SUBNET_ID "]\"},"
+	"     \"loadBalancerBackendAddressPools\": [{\"id\": \"[concat(resourceId('Microsoft.Network/loadBalancers',"
+	" concat('lb', copyIndex())), '/backendAddressPools/pool')]\"}]}}]}}]}";
 
 static int
 fail(const char *what, const struct sl_deploy_outcome *o)
@@ -141,12 +150,25 @@ check_changes(const cJSON *changes, int want, const char *type)
 	return 0;
 }
 
-/* One deployment of tmpl, its four steps timed into t[0..3]. */
+/* What one deployment is: its group (1..G), its template and its mode; what it should answer. */
+struct deployment {
+	int group;
+	const cJSON *tmpl;
+	enum sl_deploy_mode mode;
+	int want;           /* changes of what-if */
+	const char *change; /* their changeType */
+};
+
+/* One deployment, its four steps timed into t[0..3]. */
 static int
-deploy_once(struct sl_controller *c, const cJSON *tmpl, enum sl_deploy_mode mode, int want,
-	    const char *change, double *t)
+deploy_once(struct sl_controller *c, const struct deployment *d, double *t)
 {
-	struct sl_deploy_request rq = {"s", "rg", "scale", mode, tmpl, NULL, false};
+	char rg[16], params[64];
+
+	snprintf(rg, sizeof(rg), "rg%d", d->group);
+	snprintf(params, sizeof(params), "{\"net\": {\"value\": %d}}", d->group);
+	cJSON *p = cJSON_Parse(params);
+	struct sl_deploy_request rq = {"s", rg, "scale", d->mode, d->tmpl, p, false};
 	struct sl_deploy_outcome o;
 	double t0 = now_ms();
 	int rc = -1;
@@ -165,7 +187,7 @@ deploy_once(struct sl_controller *c, const cJSON *tmpl, enum sl_deploy_mode mode
 	t0 = now_ms();
 	cJSON *changes = sl_deploy_whatif(c->doc, &rq, &o);
 	t[2] = now_ms() - t0;
-	rc = check_changes(changes, want, change);
+	rc = check_changes(changes, d->want, d->change);
 	cJSON_Delete(changes);
 	if (rc != 0)
 		goto out;
@@ -176,11 +198,12 @@ deploy_once(struct sl_controller *c, const cJSON *tmpl, enum sl_deploy_mode mode
 		fail("commit", &o);
 out:
 	sl_deploy_outcome_free(&o);
+	cJSON_Delete(p);
 	return rc;
 }
 
 static int
-run_once(const cJSON *tmpl, int resources, double *t)
+run_once(const cJSON *tmpl, int resources, int groups, double *t)
 {
 	static int prepared;
 	const struct sl_apply_ops ops = {no_prepare, no_publish, &prepared};
@@ -192,9 +215,15 @@ run_once(const cJSON *tmpl, int resources, double *t)
 		fprintf(stderr, "deploy_scale: %s\n", e.message);
 		return -1;
 	}
-	rc = deploy_once(&c, tmpl, SL_DEPLOY_INCREMENTAL, resources, "Create", t);
+	/* each group's resources Created, what-if Ignoring none: another group's are not listed */
+	struct deployment d = {1, tmpl, SL_DEPLOY_INCREMENTAL, resources, "Create"};
+	for (rc = 0; rc == 0 && d.group <= groups; d.group++)
+		rc = deploy_once(&c, &d, t);
+	d.group = groups;
+	d.mode = SL_DEPLOY_COMPLETE;
+	d.change = "NoChange";
 	if (rc == 0)
-		rc = deploy_once(&c, tmpl, SL_DEPLOY_COMPLETE, resources, "NoChange", t + 4);
+		rc = deploy_once(&c, &d, t + 4);
 	sl_controller_fini(&c);
 	return rc;
 }
@@ -204,8 +233,8 @@ main(int argc, char **argv)
 {
 	static double t[STEPS][RUNS_MAX];
 	const char *shape = "lb";
-	int count = 800, runs = 5;
-	char text[4096];
+	int count = 800, runs = 5, groups = 1;
+	char text[8192];
 
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--count") == 0)
@@ -214,11 +243,13 @@ main(int argc, char **argv)
 			shape = argv[i + 1];
 		else if (strcmp(argv[i], "--runs") == 0)
 			runs = atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "--groups") == 0)
+			groups = atoi(argv[i + 1]);
 	}
-	if (count < 1 || count > 800 || runs < 1 || runs > RUNS_MAX ||
-	    (strcmp(shape, "lb") != 0 && strcmp(shape, "stack") != 0)) {
+	if (count < 1 || count > 800 || runs < 1 || runs > RUNS_MAX || groups < 1 ||
+	    groups > 250 || (strcmp(shape, "lb") != 0 && strcmp(shape, "stack") != 0)) {
 		fprintf(stderr, "usage: deploy_scale [--count 1..800] [--shape lb|stack] "
-			"[--runs 1..%d]\n", RUNS_MAX);
+			"[--groups 1..250] [--runs 1..%d]\n", RUNS_MAX);
 		return 2;
 	}
 	bool stack = strcmp(shape, "stack") == 0;
@@ -232,7 +263,7 @@ main(int argc, char **argv)
 	int resources = stack ? 2 * count + 1 : count;
 	for (int r = 0; r < runs; r++) {
 		double one[STEPS];
-		if (run_once(tmpl, resources, one) != 0) {
+		if (run_once(tmpl, resources, groups, one) != 0) {
 			cJSON_Delete(tmpl);
 			return 1;
 		}
@@ -240,7 +271,8 @@ main(int argc, char **argv)
 			t[s][r] = one[s];
 	}
 	cJSON_Delete(tmpl);
-	printf("%s, %d resources, median of %d runs, ms\n", shape, resources, runs);
+	printf("%s, %d resources, group %d of %d, median of %d runs, CPU ms\n", shape, resources,
+	       groups, groups, runs);
 	for (int s = 0; s < STEPS; s++) {
 		qsort(t[s], (size_t)runs, sizeof(double), cmp_double);
 		printf("  %-28s %10.2f\n", step_names[s], t[s][runs / 2]);
