@@ -250,23 +250,15 @@ int
 sl_find_top(const void *base, size_t stride, uint32_t n, const struct sl_name_index *names,
 	    const char *name, const struct sl_scope *want)
 {
-	const struct sl_name_entry *e;
+	const struct sl_name_entry *e = names != NULL ? sl_name_index_first(names, name) : NULL;
 	int found = SL_TOP_NONE;
-	uint32_t i;
 
-	if (names != NULL) {
-		/* the resources of that name, in document order */
-		for (e = sl_name_index_first(names, name); e != NULL; e = sl_name_index_next(e)) {
-			i = (uint32_t)(uintptr_t)e->value;
-			if (!sl_top_is(sl_top_at(base, stride, i), name, want))
-				continue;
-			if (found >= 0)
-				return SL_TOP_AMBIGUOUS;
-			found = (int)i;
-		}
-		return found;
-	}
-	for (i = 0; i < n; i++) {
+	/* through names, the resources of that name (in document order); else every one */
+	for (uint32_t k = 0; names != NULL ? e != NULL : k < n; k++) {
+		uint32_t i = names != NULL ? (uint32_t)(uintptr_t)e->value : k;
+
+		if (names != NULL)
+			e = sl_name_index_next(e);
 		if (!sl_top_is(sl_top_at(base, stride, i), name, want))
 			continue;
 		if (found >= 0)
