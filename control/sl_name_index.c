@@ -138,23 +138,3 @@ sl_name_index_add_once(struct sl_name_index *ix, const char *name)
 		return 0;
 	return sl_name_index_add(ix, name, NULL) != NULL ? 1 : -ENOMEM;
 }
-
-void
-sl_name_index_remove(struct sl_name_index *ix, struct sl_name_entry *e)
-{
-	struct sl_name_bucket *b = &ix->buckets[e->hash & ix->mask];
-	struct sl_name_entry *prev = NULL, *it;
-
-	for (it = b->head; it != NULL && it != e; it = it->next)
-		prev = it;
-	if (it == NULL)
-		return;
-	if (prev != NULL)
-		prev->next = e->next;
-	else
-		b->head = e->next;
-	if (b->tail == e)
-		b->tail = prev;
-	ix->n--;
-	free(e);
-}

@@ -55,7 +55,4 @@ bool sl_name_index_has(const struct sl_name_index *ix, const char *name);
 /* Add name unless it is there: 1 when added, 0 when it was there, -ENOMEM. */
 int sl_name_index_add_once(struct sl_name_index *ix, const char *name);
 
-/* Remove (and free) entry e of ix. */
-void sl_name_index_remove(struct sl_name_index *ix, struct sl_name_entry *e);
-
 #endif /* SL_NAME_INDEX_H */

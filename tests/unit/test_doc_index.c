@@ -3,7 +3,7 @@
  * test_doc_index.c: the case-insensitive name index (sl_name_index) and the
  * document's index (struct sl_doc_index, sl_resource.h). The name index:
  * keys equal but for case are one, entries of a key in the order added,
- * removal, growth. The document's index: random edits made to one
+ * growth. The document's index: random edits made to one
  * document through an index and to a copy by walks (sl_doc_put()) must
  * leave the two equal and answer the same, and every find and render
  * through the index (kept in step, or new) must be the walk's; merges must
@@ -33,7 +33,7 @@ static void
 test_name_index(void **state)
 {
 	struct sl_name_index ix;
-	struct sl_name_entry *e, *mid;
+	struct sl_name_entry *e;
 	char name[32];
 	int v[3000];
 
@@ -41,7 +41,7 @@ test_name_index(void **state)
 	sl_name_index_init(&ix);
 	assert_null(sl_name_index_first(&ix, "x"));
 	assert_non_null(sl_name_index_add(&ix, "Pool", &v[0]));
-	mid = sl_name_index_add(&ix, "pool", &v[1]);
+	assert_non_null(sl_name_index_add(&ix, "pool", &v[1]));
 	assert_non_null(sl_name_index_add(&ix, "other", &v[2]));
 	assert_non_null(sl_name_index_add(&ix, "POOL", &v[3]));
 	/* one key but for case, its entries in the order added */
@@ -55,10 +55,7 @@ test_name_index(void **state)
 	assert_false(sl_name_index_has(&ix, "pool "));
 	assert_false(sl_name_index_has(&ix, "poo"));
 	assert_false(sl_name_index_has(&ix, "p\xc3\xb6ol"));
-	sl_name_index_remove(&ix, mid);
-	e = sl_name_index_first(&ix, "pool");
-	assert_ptr_equal(sl_name_index_next(e)->value, &v[3]);
-	assert_int_equal(ix.n, 3);
+	assert_int_equal(ix.n, 4);
 	/* thousands: the buckets grow, every key found, the order kept */
 	for (int i = 4; i < 3000; i++) {
 		snprintf(name, sizeof(name), "%s%d", i % 2 ? "N" : "n", i / 2);
