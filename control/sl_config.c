@@ -230,22 +230,83 @@ sl_top_at(const void *base, size_t stride, uint32_t i)
 }
 
 int
-sl_find_top(const void *base, size_t stride, uint32_t n, const char *name,
-	    const struct sl_scope *want)
+sl_top_names(struct sl_name_index *names, const void *base, size_t stride, uint32_t n)
 {
+	for (uint32_t i = 0; i < n; i++)
+		if (sl_name_index_add(names, sl_top_at(base, stride, i)->name,
+				      (void *)(uintptr_t)i) == NULL)
+			return -ENOMEM;
+	return 0;
+}
+
+/* Is h named name (case-insensitively) in scope want? */
+static bool
+sl_top_is(const struct sl_top_head *h, const char *name, const struct sl_scope *want)
+{
+	return strcasecmp(h->name, name) == 0 && sl_scope_match(&h->scope, want);
+}
+
+int
+sl_find_top(const void *base, size_t stride, uint32_t n, const struct sl_name_index *names,
+	    const char *name, const struct sl_scope *want)
+{
+	const struct sl_name_entry *e = names != NULL ? sl_name_index_first(names, name) : NULL;
 	int found = SL_TOP_NONE;
-	uint32_t i;
 
-	for (i = 0; i < n; i++) {
-		const struct sl_top_head *h = sl_top_at(base, stride, i);
+	/* through names, the resources of that name (in document order); else every one */
+	for (uint32_t k = 0; names != NULL ? e != NULL : k < n; k++) {
+		uint32_t i = names != NULL ? (uint32_t)(uintptr_t)e->value : k;
 
-		if (strcasecmp(h->name, name) != 0 || !sl_scope_match(&h->scope, want))
+		if (names != NULL)
+			e = sl_name_index_next(e);
+		if (!sl_top_is(sl_top_at(base, stride, i), name, want))
 			continue;
 		if (found >= 0)
 			return SL_TOP_AMBIGUOUS;
 		found = (int)i;
 	}
 	return found;
+}
+
+void
+sl_addr_key(const struct sl_ip_addr *a, char key[SL_ADDR_KEY_LEN])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < sizeof(a->bytes); i++) {
+		key[2 * i] = hex[a->bytes[i] >> 4];
+		key[2 * i + 1] = hex[a->bytes[i] & 15];
+	}
+	key[2 * sizeof(a->bytes)] = '\0';
+}
+
+int
+sl_frontend_in_use(const struct sl_model *m, const struct sl_ip_addr *a, uint32_t *k)
+{
+	char key[SL_ADDR_KEY_LEN];
+	const struct sl_name_entry *e;
+	const struct sl_lb *lb;
+
+	sl_addr_key(a, key);
+	e = sl_name_index_first(&m->index->fe_addrs, key);
+	if (e == NULL)
+		return -1;
+	lb = &m->lbs[(uintptr_t)e->value];
+	for (*k = 0; !sl_ip_addr_eq(&lb->frontends[*k].addr, a); (*k)++)
+		;
+	return (int)(uintptr_t)e->value;
+}
+
+int
+sl_frontend_read(struct sl_model *m, const struct sl_ip_addr *a, uint32_t li)
+{
+	char key[SL_ADDR_KEY_LEN];
+
+	sl_addr_key(a, key);
+	if (sl_name_index_has(&m->index->fe_addrs, key))
+		return 0; /* the first load balancer stays */
+	return sl_name_index_add(&m->index->fe_addrs, key, (void *)(uintptr_t)li) != NULL ? 0
+											  : -ENOMEM;
 }
 
 /* " in resource group 'G' of subscription 'S'", or "" for no scope. */
@@ -410,7 +471,7 @@ sl_model_find_lb(const struct sl_model *m, const char *sub, const char *rg, cons
 		return NULL;
 	snprintf(s.sub, sizeof(s.sub), "%s", sub);
 	snprintf(s.rg, sizeof(s.rg), "%s", rg);
-	i = sl_find_top(m->lbs, sizeof(*m->lbs), m->n_lbs, name, &s);
+	i = sl_find_top(m->lbs, sizeof(*m->lbs), m->n_lbs, sl_lb_names(m), name, &s);
 	return i >= 0 ? &m->lbs[i] : NULL;
 }
 
@@ -467,7 +528,8 @@ sl_resolve_vnet(const struct sl_where *w, const char *key, bool required,
 	if (sl_ref_split(id, NULL, "virtualNetworks", &ref) < 0)
 		return sl_error_set(w->err, "InvalidResourceReference", w->target, idpath,
 				    "'%s' is not a virtual network id (.../virtualNetworks/{name}).", id);
-	v = sl_find_top(m->vnets, sizeof(*m->vnets), m->n_vnets, ref.name, &ref.scope);
+	v = sl_find_top(m->vnets, sizeof(*m->vnets), m->n_vnets, sl_vnet_names(m), ref.name,
+			&ref.scope);
 	if (v < 0)
 		return sl_ref_error(w, idpath, id, "Virtual network", &ref, v);
 	*vnet = v;
@@ -490,7 +552,8 @@ sl_resolve_subnet(const struct sl_where *w, const char *key, bool required,
 		return sl_error_set(w->err, "InvalidResourceReference", w->target, idpath,
 				    "'%s' is not a subnet id (.../virtualNetworks/{vnet}/subnets/{subnet}).",
 				    id);
-	vi = sl_find_top(m->vnets, sizeof(*m->vnets), m->n_vnets, ref.parent, &ref.scope);
+	vi = sl_find_top(m->vnets, sizeof(*m->vnets), m->n_vnets, sl_vnet_names(m), ref.parent,
+			 &ref.scope);
 	if (vi < 0)
 		return sl_ref_error(w, idpath, id, "Virtual network", &ref, vi);
 	v = &m->vnets[vi];
@@ -698,6 +761,9 @@ sl_parse_root(struct sl_error *e, struct sl_model *m, const cJSON *root, const c
 			  false);
 	if (rc < 0)
 		return rc;
+	if (sl_top_names(&m->index->vnet_names, m->vnets, sizeof(*m->vnets), m->n_vnets) < 0)
+		return sl_json_nomem(e, "virtualNetworks", vpath);
+	m->index->vnets_named = true;
 	rc = sl_where_array(&w, "loadBalancers", false, &lbs, lpath);
 	if (rc < 0)
 		return rc;
@@ -708,6 +774,9 @@ sl_parse_root(struct sl_error *e, struct sl_model *m, const cJSON *root, const c
 	rc = sl_check_top(e, m->lbs, sizeof(*m->lbs), m->n_lbs, "loadBalancers", lpath, true);
 	if (rc < 0)
 		return rc;
+	if (sl_top_names(&m->index->lb_names, m->lbs, sizeof(*m->lbs), m->n_lbs) < 0)
+		return sl_json_nomem(e, "loadBalancers", lpath);
+	m->index->lbs_named = true;
 	rc = sl_where_array(&w, "networkInterfaces", false, &nics, npath);
 	if (rc < 0)
 		return rc;
@@ -730,7 +799,9 @@ sl_config_from_json(const cJSON *root, const char *doc_target, struct sl_error *
 	m->maglev_size = SL_MAGLEV_DEFAULT_SIZE;
 	m->max_addresses_per_pool = SL_CONFIG_MAX_ADDRESSES_PER_POOL;
 	m->max_addresses_per_lb = SL_CONFIG_MAX_ADDRESSES_PER_LB;
-	rc = sl_parse_root(err, m, root, doc_target);
+	m->index = calloc(1, sizeof(*m->index));
+	rc = m->index != NULL ? sl_parse_root(err, m, root, doc_target)
+			      : sl_json_nomem(err, doc_target, "$");
 	if (rc < 0) {
 		sl_model_free(m);
 		goto fail;
@@ -823,8 +894,12 @@ sl_model_free(struct sl_model *m)
 		free(lb->nat_rules);
 	}
 	free(m->lbs);
-	if (m->index != NULL)
+	if (m->index != NULL) {
 		free(m->index->ipc);
+		sl_name_index_fini(&m->index->vnet_names, NULL);
+		sl_name_index_fini(&m->index->lb_names, NULL);
+		sl_name_index_fini(&m->index->fe_addrs, NULL);
+	}
 	free(m->index);
 	free(m);
 }

@@ -74,7 +74,7 @@ sl_incr_find_lb(struct sl_incr *x, struct sl_model *m, const cJSON *doc,
 
 	snprintf(s.sub, sizeof(s.sub), "%s", p->sub);
 	snprintf(s.rg, sizeof(s.rg), "%s", p->rg);
-	li = sl_find_top(m->lbs, sizeof(*m->lbs), m->n_lbs, p->name, &s);
+	li = sl_find_top(m->lbs, sizeof(*m->lbs), m->n_lbs, sl_lb_names(m), p->name, &s);
 	if (li < 0)
 		return -EAGAIN;
 	dlb = cJSON_GetArrayItem(sl_json_member_array(doc, "loadBalancers"), li);

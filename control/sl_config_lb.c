@@ -29,10 +29,12 @@ sl_parse_frontend(void *ctx, void *item, uint32_t fi, const cJSON *node, const c
 	char p[SL_JSON_PATH_MAX], idpath[SL_JSON_PATH_MAX];
 	const char *ver;
 	struct sl_res r;
-	uint32_t j, k;
+	uint32_t k;
+	int j;
 	uint8_t f;
 	int rc;
 
+	(void)fi; /* the frontends read before it are in c->m's index */
 	fe->vnet = -1;
 	fe->subnet = -1;
 	rc = sl_res_open(&r, c->err, node, path, c->target, "loadBalancers", lb->name,
@@ -73,18 +75,14 @@ sl_parse_frontend(void *ctx, void *item, uint32_t fi, const cJSON *node, const c
 					    c->m->vnets[lb->vnet].name);
 	}
 
-	for (j = 0; j <= c->lb_index; j++) {
-		const struct sl_lb *o = &c->m->lbs[j];
-		uint32_t n = j == c->lb_index ? fi : o->n_frontends;
-
-		for (k = 0; k < n; k++) {
-			if (!sl_ip_addr_eq(&o->frontends[k].addr, &fe->addr))
-				continue;
-			return sl_error_set(c->err, "PrivateIPAddressInUse", r.target, p,
-					    "The address is already used by frontend loadBalancers/%s/frontendIPConfigurations/%s.",
-					    o->name, o->frontends[k].name);
-		}
-	}
+	/* the first frontend read before this one with its address, any load balancer's */
+	j = sl_frontend_in_use(c->m, &fe->addr, &k);
+	if (j >= 0)
+		return sl_error_set(c->err, "PrivateIPAddressInUse", r.target, p,
+				    "The address is already used by frontend loadBalancers/%s/frontendIPConfigurations/%s.",
+				    c->m->lbs[j].name, c->m->lbs[j].frontends[k].name);
+	if (sl_frontend_read(c->m, &fe->addr, c->lb_index) < 0)
+		return sl_json_nomem(c->err, r.target, p);
 	return 0;
 }
 

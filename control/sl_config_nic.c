@@ -105,7 +105,7 @@ sl_resolve_nic_ref(const struct sl_where *w, const struct sl_model *m, const cha
 		return sl_error_set(w->err, "InvalidResourceReference", w->target, idpath,
 				    "'%s' is not a %s id (.../loadBalancers/{lb}/%s/{name}).", id, what,
 				    type);
-	li = sl_find_top(m->lbs, sizeof(*m->lbs), m->n_lbs, ref.parent, &ref.scope);
+	li = sl_find_top(m->lbs, sizeof(*m->lbs), m->n_lbs, sl_lb_names(m), ref.parent, &ref.scope);
 	if (li < 0)
 		return sl_ref_error(w, idpath, id, "Load balancer", &ref, li);
 	lb = &m->lbs[li];
@@ -308,7 +308,8 @@ sl_parse_ipconfig(void *ctx, void *item, uint32_t ci, const cJSON *node, const c
 	struct sl_ipc_ctx x;
 	struct sl_res r;
 	uint8_t vf = SL_AF_NONE, sf;
-	uint32_t li, k;
+	uint32_t k;
+	int li;
 	bool has_addr;
 	int rc;
 
@@ -370,17 +371,11 @@ sl_parse_ipconfig(void *ctx, void *item, uint32_t ci, const cJSON *node, const c
 		return sl_error_set(n->err, "PrivateIPAddressNotInSubnet", r.target, p,
 				    "privateIPAddress %s is not inside subnet '%s' of virtual network '%s'.",
 				    ip, sn->name, m->vnets[ic->vnet].name);
-	for (li = 0; li < m->n_lbs; li++) {
-		const struct sl_lb *lb = &m->lbs[li];
-
-		for (k = 0; k < lb->n_frontends; k++) {
-			if (!sl_ip_addr_eq(&lb->frontends[k].addr, &ic->addr))
-				continue;
-			return sl_error_set(n->err, "PrivateIPAddressInUse", r.target, p,
-					    "%s is already used by frontend loadBalancers/%s/frontendIPConfigurations/%s.",
-					    ip, lb->name, lb->frontends[k].name);
-		}
-	}
+	li = sl_frontend_in_use(m, &ic->addr, &k);
+	if (li >= 0)
+		return sl_error_set(n->err, "PrivateIPAddressInUse", r.target, p,
+				    "%s is already used by frontend loadBalancers/%s/frontendIPConfigurations/%s.",
+				    ip, m->lbs[li].name, m->lbs[li].frontends[k].name);
 
 	x.n = n;
 	x.nic = nic;

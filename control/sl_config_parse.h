@@ -26,6 +26,7 @@
 
 #include "sl_config.h"
 #include "sl_json.h"
+#include "sl_name_index.h"
 
 #define SL_CFG_DEFAULT_IDLE_MIN 4
 #define SL_CFG_MIN_IDLE_MIN 4
@@ -95,11 +96,48 @@ struct sl_ipc_key {
 	uint32_t order; /* document order */
 };
 
-/* struct sl_model's index (sl_config.h). */
+/*
+ * struct sl_model's index (sl_config.h), so that no lookup of validation
+ * walks a top-level collection: made with the model.
+ */
 struct sl_model_index {
 	struct sl_ipc_key *ipc; /* every NIC ipConfiguration, by (vnet, address, order) */
 	uint32_t n_ipc;
+	/* the virtual networks and load balancers by name (value: index), once all are read */
+	bool vnets_named, lbs_named;
+	struct sl_name_index vnet_names, lb_names;
+	/* while validating: each frontend address read, with the first load balancer (index) using it */
+	struct sl_name_index fe_addrs;
 };
+
+/* An address as a key of a struct sl_name_index: its 16 bytes in hex. */
+#define SL_ADDR_KEY_LEN 33
+void sl_addr_key(const struct sl_ip_addr *a, char key[SL_ADDR_KEY_LEN]);
+
+/* The names of the top-level resources base[0..n) (see sl_find_top()) into names. -ENOMEM. */
+int sl_top_names(struct sl_name_index *names, const void *base, size_t stride, uint32_t n);
+
+/* m's virtual networks and load balancers by name, or NULL (not all read, or no index). */
+static inline const struct sl_name_index *
+sl_vnet_names(const struct sl_model *m)
+{
+	return m->index != NULL && m->index->vnets_named ? &m->index->vnet_names : NULL;
+}
+
+static inline const struct sl_name_index *
+sl_lb_names(const struct sl_model *m)
+{
+	return m->index != NULL && m->index->lbs_named ? &m->index->lb_names : NULL;
+}
+
+/*
+ * The first load balancer of m (index) with a frontend of address a, that
+ * frontend's index in *k; -1 when none. Frontends count once read (through
+ * sl_frontend_read()).
+ */
+int sl_frontend_in_use(const struct sl_model *m, const struct sl_ip_addr *a, uint32_t *k);
+/* Frontend address a of load balancer li is read. -ENOMEM. */
+int sl_frontend_read(struct sl_model *m, const struct sl_ip_addr *a, uint32_t li);
 
 /* Allocate n zeroed elements for an array member (a real allocation for 0 too). */
 static inline void *
@@ -140,10 +178,11 @@ int sl_ref_split(const char *id, const char *parent_type, const char *type, stru
  * The index of the top-level resource of base[0..n) (stride bytes apart,
  * each beginning as struct sl_top_head) named name in scope want (all
  * case-insensitively); want "" matches any scope. SL_TOP_NONE, or
- * SL_TOP_AMBIGUOUS when want is "" and several have the name.
+ * SL_TOP_AMBIGUOUS when want is "" and several have the name. Through
+ * names (sl_top_names() of base) when not NULL, else by a walk.
  */
-int sl_find_top(const void *base, size_t stride, uint32_t n, const char *name,
-		const struct sl_scope *want);
+int sl_find_top(const void *base, size_t stride, uint32_t n, const struct sl_name_index *names,
+		const char *name, const struct sl_scope *want);
 
 /*
  * After a top-level collection coll (array path path) is read: no two of

@@ -191,8 +191,8 @@ sl_join_path(char *buf, size_t len, const char *decl, const char *body_path)
 }
 
 static int
-sl_put_one(cJSON *doc, const struct sl_deploy_request *rq, const struct sl_arm_resource *r,
-	   struct sl_deploy_outcome *o)
+sl_put_one(struct sl_doc_index *ix, const struct sl_deploy_request *rq,
+	   const struct sl_arm_resource *r, struct sl_deploy_outcome *o)
 {
 	struct sl_res_path p;
 	struct sl_error e;
@@ -212,7 +212,7 @@ sl_put_one(cJSON *doc, const struct sl_deploy_request *rq, const struct sl_arm_r
 		return sl_refuse_invalid(o, rq, 400, &e);
 	}
 	memset(&e, 0, sizeof(e));
-	if (sl_doc_put(doc, &p, r->body, &created, &http, &e) != 0) {
+	if (sl_doc_index_put(ix, &p, r->body, &created, &http, &e) != 0) {
 		char path[sizeof(e.json_path)];
 		sl_join_path(path, sizeof(path), r->path, e.json_path);
 		snprintf(e.json_path, sizeof(e.json_path), "%s", path);
@@ -224,6 +224,8 @@ sl_put_one(cJSON *doc, const struct sl_deploy_request *rq, const struct sl_arm_r
 	cJSON_AddStringToObject(item, "type", r->type);
 	cJSON_AddStringToObject(item, "path", r->path);
 	cJSON_AddItemToArray(o->resources, item);
+	if (sl_name_index_add_once(&o->named[p.type], p.name) < 0)
+		return sl_refuse(o, 500, "OutOfMemory", rq->name, NULL, "Out of memory.");
 	return 0;
 }
 
@@ -240,14 +242,7 @@ sl_entry_path(const cJSON *entry, struct sl_res_path *p)
 bool
 sl_deploy_names(const struct sl_deploy_outcome *o, enum sl_res_type t, const char *name)
 {
-	const cJSON *it;
-
-	cJSON_ArrayForEach(it, o->resources) {
-		struct sl_res_path p;
-		if (sl_entry_path(it, &p) == 0 && p.type == t && strcasecmp(p.name, name) == 0)
-			return true;
-	}
-	return false;
+	return sl_name_index_has(&o->named[t], name);
 }
 
 /*
@@ -324,15 +319,16 @@ sl_deploy_prepare(const cJSON *committed, const struct sl_deploy_request *rq,
 	if (rc != 0)
 		return rc;
 	o->doc = cJSON_Duplicate(committed, 1);
-	if (o->doc == NULL)
+	/* one index of the copy for all the puts: each finds its resource in constant time */
+	struct sl_doc_index *ix = o->doc != NULL ? sl_doc_index_new(o->doc) : NULL;
+	if (ix == NULL)
 		return sl_refuse(o, 500, "OutOfMemory", rq->name, NULL, "Out of memory.");
-	for (size_t i = 0; i < o->x.n_resources; i++) {
-		if (!sl_type_supported(o->x.resources[i].type, &t, &child))
-			continue;
-		rc = sl_put_one(o->doc, rq, &o->x.resources[i], o);
-		if (rc != 0)
-			return rc;
-	}
+	for (size_t i = 0; rc == 0 && i < o->x.n_resources; i++)
+		if (sl_type_supported(o->x.resources[i].type, &t, &child))
+			rc = sl_put_one(ix, rq, &o->x.resources[i], o);
+	sl_doc_index_free(ix);
+	if (rc != 0)
+		return rc;
 	if (rq->mode == SL_DEPLOY_COMPLETE)
 		return sl_complete_deletes(o->doc, rq, o);
 	return 0;
@@ -657,5 +653,7 @@ sl_deploy_outcome_free(struct sl_deploy_outcome *o)
 	cJSON_Delete(o->skipped);
 	cJSON_Delete(o->deleted);
 	cJSON_Delete(o->error);
+	for (int t = 0; t < SL_RES_TYPE_MAX; t++)
+		sl_name_index_fini(&o->named[t], NULL);
 	memset(o, 0, sizeof(*o));
 }

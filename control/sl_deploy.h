@@ -37,6 +37,7 @@
 #include "sl_arm_template.h"
 #include "sl_controller.h"
 #include "sl_error.h"
+#include "sl_name_index.h"
 #include "sl_resource.h"
 
 #define SL_DEPLOY_NAME_MAX 65 /* ARM: 1 to 64 characters of letters, digits, -_.() */
@@ -65,6 +66,8 @@ struct sl_deploy_outcome {
 	cJSON *resources;  /* [{"id", "type", "path"}] of the resources put, in order */
 	cJSON *skipped;    /* [{"id", "resourceType"}] of unsupported types skipped */
 	cJSON *deleted;    /* [{"id", "resourceType"}] of what Complete mode deletes */
+	/* of each type, the top-level names o->resources puts, themselves or by a child */
+	struct sl_name_index named[SL_RES_TYPE_MAX];
 	/* A refusal: status (400, 409, 500) and ARM's {"code", "message", "target", "details"}. */
 	unsigned int status;
 	cJSON *error;
@@ -104,11 +107,15 @@ int sl_deploy_commit(struct sl_controller *c, const struct sl_deploy_request *rq
 /*
  * Does a prepared outcome put top-level resource (t, name) of the request's
  * resource group, or one of its children? (What Complete mode keeps and
- * what-if does not call Ignore.)
+ * what-if does not call Ignore.) Constant time: o->named.
  */
 bool sl_deploy_names(const struct sl_deploy_outcome *o, enum sl_res_type t, const char *name);
 
-/* The what-if answer's "changes" of a prepared, validated outcome (a new array). */
+/*
+ * The what-if answer's "changes" of a prepared, validated outcome (a new
+ * array; NULL when out of memory). Each of committed and o->doc is indexed
+ * once (struct sl_doc_index), so the time is linear in the resources.
+ */
 cJSON *sl_deploy_whatif(const cJSON *committed, const struct sl_deploy_request *rq,
 			const struct sl_deploy_outcome *o);
 

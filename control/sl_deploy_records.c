@@ -117,17 +117,21 @@ sl_uuid(char *buf, size_t len)
 		 b[13], b[14], b[15]);
 }
 
-static bool
-sl_was_skipped(const struct sl_deploy_outcome *o, const char *id)
+/* The set of the ids of a list of {"id"}s (case-insensitively); -ENOMEM. */
+static int
+sl_id_set(const cJSON *list, struct sl_name_index *set)
 {
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it, o->skipped) {
-		const char *s = sl_json_member_string(it, "id");
-		if (s != NULL && strcasecmp(s, id) == 0)
-			return true;
+	sl_name_index_init(set);
+	cJSON_ArrayForEach(it, list) {
+		const char *id = sl_json_member_string(it, "id");
+		if (id != NULL && sl_name_index_add_once(set, id) < 0) {
+			sl_name_index_fini(set, NULL);
+			return -ENOMEM;
+		}
 	}
-	return false;
+	return 0;
 }
 
 /* The resource type entry of providers[] for ns/type, created when new. */
@@ -166,10 +170,15 @@ static cJSON *
 sl_record_providers(const struct sl_deploy_outcome *o)
 {
 	cJSON *providers = cJSON_CreateArray();
+	struct sl_name_index skipped;
 
+	if (sl_id_set(o->skipped, &skipped) != 0) {
+		cJSON_Delete(providers);
+		return NULL;
+	}
 	for (size_t i = 0; o->expanded && i < o->x.n_resources; i++) {
 		const struct sl_arm_resource *r = &o->x.resources[i];
-		if (sl_was_skipped(o, r->id))
+		if (sl_name_index_has(&skipped, r->id))
 			continue;
 		cJSON *t = sl_provider_type(providers, r->type);
 		const char *loc = sl_json_member_string(r->body, "location");
@@ -183,26 +192,34 @@ sl_record_providers(const struct sl_deploy_outcome *o)
 		if (!seen)
 			cJSON_AddItemToArray(locs, cJSON_CreateString(loc));
 	}
+	sl_name_index_fini(&skipped, NULL);
 	return providers;
 }
 
+/* [{"id"}] of the resources put, each id once (the first of those equal but for case). */
 static cJSON *
 sl_record_output_resources(const struct sl_deploy_outcome *o)
 {
 	cJSON *out = cJSON_CreateArray();
-	const cJSON *it, *seen;
+	struct sl_name_index seen;
+	const cJSON *it;
 
+	sl_name_index_init(&seen);
 	cJSON_ArrayForEach(it, o->resources) {
 		const char *id = sl_json_member_string(it, "id");
-		bool dup = false;
-		cJSON_ArrayForEach(seen, out)
-			dup = dup || strcasecmp(sl_json_member_string(seen, "id"), id) == 0;
-		if (dup)
-			continue;
+		int rc = sl_name_index_add_once(&seen, id);
+		if (rc < 0) {
+			cJSON_Delete(out);
+			out = NULL;
+			break;
+		}
+		if (rc == 0)
+			continue; /* listed */
 		cJSON *r = cJSON_CreateObject();
 		cJSON_AddStringToObject(r, "id", id);
 		cJSON_AddItemToArray(out, r);
 	}
+	sl_name_index_fini(&seen, NULL);
 	return out;
 }
 

@@ -4,6 +4,9 @@
  * ARM's what-if shape: one change per resource, its rendered GET before
  * and after, and for a Modify the property-level delta. Read-only members
  * (etag, provisioningState, resourceGuid) are left out of the comparison.
+ * The committed and the edited document are each indexed once (struct
+ * sl_doc_index) and the ids listed kept in a set, so that the answer takes
+ * time linear in the resources, not a walk of the lists for each.
  */
 #include <stdio.h>
 #include <string.h>
@@ -138,23 +141,49 @@ sl_change(const char *id, const char *type, cJSON *before, cJSON *after)
 	return c;
 }
 
+/* What the answer is built from: both documents' indexes, the changes and their ids. */
+struct sl_whatif {
+	struct sl_doc_index *before, *after; /* of the committed document, of the edited one */
+	cJSON *changes;
+	struct sl_name_index listed; /* the resourceIds of changes */
+	bool nomem;
+};
+
+/* Append change c to the answer. */
+static void
+sl_add_change(struct sl_whatif *w, cJSON *c)
+{
+	const char *rid = sl_json_member_string(c, "resourceId");
+
+	if (rid != NULL && sl_name_index_add_once(&w->listed, rid) < 0)
+		w->nomem = true;
+	cJSON_AddItemToArray(w->changes, c);
+}
+
+/* Has the answer an entry of this id already (a resource named twice)? */
+static bool
+sl_listed(const struct sl_whatif *w, const char *id)
+{
+	return sl_name_index_has(&w->listed, id);
+}
+
 static cJSON *
-sl_render_id(const cJSON *doc, const char *id)
+sl_render_id(struct sl_doc_index *ix, const char *id)
 {
 	struct sl_res_path p;
 	struct sl_error e;
 
 	if (sl_res_path_parse(id, &p, &e) != 0)
 		return NULL;
-	return sl_doc_render(doc, &p, &e);
+	return sl_doc_index_render(ix, &p, &e);
 }
 
 /* A resource the template names: Create, Modify (with its delta) or NoChange. */
 static cJSON *
-sl_named_change(const cJSON *committed, const cJSON *after_doc, const char *id)
+sl_named_change(const struct sl_whatif *w, const char *id)
 {
-	cJSON *before = sl_render_id(committed, id);
-	cJSON *after = sl_render_id(after_doc, id);
+	cJSON *before = sl_render_id(w->before, id);
+	cJSON *after = sl_render_id(w->after, id);
 
 	if (before == NULL)
 		return sl_change(id, "Create", NULL, after);
@@ -174,23 +203,9 @@ sl_named_change(const cJSON *committed, const cJSON *after_doc, const char *id)
 	return c;
 }
 
-/* Has changes an entry of this id already (a resource named twice)? */
-static bool
-sl_listed(const cJSON *changes, const char *id)
-{
-	const cJSON *it;
-
-	cJSON_ArrayForEach(it, changes) {
-		const char *rid = sl_json_member_string(it, "resourceId");
-		if (rid != NULL && strcasecmp(rid, id) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* The resource group's top-level resources the deployment leaves alone: Ignore. */
 static void
-sl_ignored(cJSON *changes, const cJSON *committed, const struct sl_deploy_request *rq,
+sl_ignored(struct sl_whatif *w, const cJSON *committed, const struct sl_deploy_request *rq,
 	   const struct sl_deploy_outcome *o)
 {
 	for (int t = 0; t < SL_RES_TYPE_MAX; t++) {
@@ -202,33 +217,28 @@ sl_ignored(cJSON *changes, const cJSON *committed, const struct sl_deploy_reques
 			struct sl_error e;
 			if (id == NULL || sl_res_path_parse(id, &p, &e) != 0 ||
 			    strcasecmp(p.sub, rq->sub) != 0 || strcasecmp(p.rg, rq->rg) != 0 ||
-			    sl_deploy_names(o, p.type, p.name) || sl_listed(changes, id))
+			    sl_deploy_names(o, p.type, p.name) || sl_listed(w, id))
 				continue;
-			cJSON *now = sl_doc_render(committed, &p, &e);
-			cJSON_AddItemToArray(changes, sl_change(id, "Ignore", now,
-								 cJSON_Duplicate(now, 1)));
+			cJSON *now = sl_doc_index_render(w->before, &p, &e);
+			sl_add_change(w, sl_change(id, "Ignore", now, cJSON_Duplicate(now, 1)));
 		}
 	}
 }
 
-cJSON *
-sl_deploy_whatif(const cJSON *committed, const struct sl_deploy_request *rq,
-		 const struct sl_deploy_outcome *o)
+static void
+sl_whatif_changes(struct sl_whatif *w, const cJSON *committed, const struct sl_deploy_request *rq,
+		  const struct sl_deploy_outcome *o)
 {
-	cJSON *changes = cJSON_CreateArray();
 	const cJSON *it;
 
-	if (changes == NULL)
-		return NULL;
 	cJSON_ArrayForEach(it, o->deleted) {
 		const char *id = sl_json_member_string(it, "id");
-		cJSON_AddItemToArray(changes,
-				     sl_change(id, "Delete", sl_render_id(committed, id), NULL));
+		sl_add_change(w, sl_change(id, "Delete", sl_render_id(w->before, id), NULL));
 	}
 	cJSON_ArrayForEach(it, o->resources) {
 		const char *id = sl_json_member_string(it, "id");
-		if (!sl_listed(changes, id))
-			cJSON_AddItemToArray(changes, sl_named_change(committed, o->doc, id));
+		if (!sl_listed(w, id))
+			sl_add_change(w, sl_named_change(w, id));
 	}
 	cJSON_ArrayForEach(it, o->skipped) {
 		cJSON *c = sl_change(sl_json_member_string(it, "id"), "Unsupported", NULL, NULL);
@@ -236,9 +246,27 @@ sl_deploy_whatif(const cJSON *committed, const struct sl_deploy_request *rq,
 		snprintf(why, sizeof(why), "sluice does not model resources of type '%s'.",
 			 sl_json_member_string(it, "resourceType"));
 		cJSON_AddStringToObject(c, "unsupportedReason", why);
-		cJSON_AddItemToArray(changes, c);
+		sl_add_change(w, c);
 	}
 	/* (in Complete mode every such resource is a Delete above: none is left) */
-	sl_ignored(changes, committed, rq, o);
-	return changes;
+	sl_ignored(w, committed, rq, o);
+}
+
+cJSON *
+sl_deploy_whatif(const cJSON *committed, const struct sl_deploy_request *rq,
+		 const struct sl_deploy_outcome *o)
+{
+	struct sl_whatif w = {sl_doc_index_new(committed), sl_doc_index_new(o->doc),
+			      cJSON_CreateArray(), {0}, false};
+
+	if (w.before != NULL && w.after != NULL && w.changes != NULL)
+		sl_whatif_changes(&w, committed, rq, o);
+	if (w.before == NULL || w.after == NULL || w.nomem) {
+		cJSON_Delete(w.changes);
+		w.changes = NULL;
+	}
+	sl_doc_index_free(w.before);
+	sl_doc_index_free(w.after);
+	sl_name_index_fini(&w.listed, NULL);
+	return w.changes;
 }

@@ -6,6 +6,12 @@
  *
  * The document is read leniently: whatever is not of the expected shape is
  * skipped and left for validation to report.
+ *
+ * One assignment takes time linear in the document: the virtual networks
+ * are found by a name index, the addresses assigned are kept in a hash set
+ * beside the sorted addresses of the document, and the search for a free
+ * address of a subnet goes on where the last one of that subnet ended (the
+ * addresses below it are all in use, and stay so).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -24,6 +30,15 @@
 struct sl_ip_set {
 	struct sl_ip_addr *v;
 	uint32_t n, cap;
+};
+
+/* What one assignment reads and keeps. */
+struct sl_assign {
+	const cJSON *root;
+	struct sl_ip_set used;         /* the document's addresses, sorted */
+	struct sl_name_index picked;   /* the addresses assigned (sl_addr_key()) */
+	struct sl_name_index vnets;    /* the virtual networks by name, in order */
+	struct sl_name_index searched; /* a subnet prefix -> the last address assigned in it */
 };
 
 static int
@@ -66,9 +81,9 @@ sl_ip_set_add_text(struct sl_ip_set *s, const char *text)
 	return 0;
 }
 
-/* Every frontend, pool and ipConfiguration address; *n_ipc counts the ipConfigurations. */
+/* Every frontend, pool and ipConfiguration address. */
 static int
-sl_collect_used(const cJSON *root, struct sl_ip_set *used, uint64_t *n_ipc)
+sl_collect_used(const cJSON *root, struct sl_ip_set *used)
 {
 	const cJSON *lb, *fe, *pool, *addr, *nic, *ic;
 	int rc;
@@ -94,12 +109,25 @@ sl_collect_used(const cJSON *root, struct sl_ip_set *used, uint64_t *n_ipc)
 	}
 	cJSON_ArrayForEach(nic, sl_json_member_array(root, "networkInterfaces")) {
 		cJSON_ArrayForEach(ic, sl_json_member_array(sl_json_member(nic, "properties"), "ipConfigurations")) {
-			(*n_ipc)++;
 			rc = sl_ip_set_add_text(used, sl_json_member_string(sl_json_member(ic, "properties"),
 								  "privateIPAddress"));
 			if (rc < 0)
 				return rc;
 		}
+	}
+	return 0;
+}
+
+/* The virtual networks of the document that have a name, by name in document order. -ENOMEM. */
+static int
+sl_index_vnets(struct sl_assign *x)
+{
+	const cJSON *v;
+
+	cJSON_ArrayForEach(v, sl_json_member_array(x->root, "virtualNetworks")) {
+		const char *name = sl_json_member_string(v, "name");
+		if (name != NULL && sl_name_index_add(&x->vnets, name, (void *)v) == NULL)
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -110,36 +138,34 @@ sl_collect_used(const cJSON *root, struct sl_ip_set *used, uint64_t *n_ipc)
  * or, for an id without scope, several do.
  */
 static const cJSON *
-sl_vnet_of(const cJSON *root, const struct sl_ref *ref)
+sl_vnet_of(const struct sl_assign *x, const struct sl_ref *ref)
 {
-	const cJSON *v, *found = NULL;
+	const struct sl_name_entry *e;
+	const cJSON *found = NULL;
 	struct sl_scope s;
 
-	cJSON_ArrayForEach(v, sl_json_member_array(root, "virtualNetworks")) {
-		const char *name = sl_json_member_string(v, "name");
-
-		if (name == NULL || strcasecmp(name, ref->parent) != 0)
-			continue;
-		sl_id_scope(sl_json_member_string(v, "id"), &s);
+	for (e = sl_name_index_first(&x->vnets, ref->parent); e != NULL; e = sl_name_index_next(e)) {
+		sl_id_scope(sl_json_member_string(e->value, "id"), &s);
 		if (!sl_scope_match(&s, &ref->scope))
 			continue;
 		if (found != NULL)
 			return NULL;
-		found = v;
+		found = e->value;
 	}
 	return found;
 }
 
 /* The prefix of the subnet that id names in the document; false when it does not resolve. */
 static bool
-sl_subnet_prefix_of(const cJSON *root, const char *id, struct sl_prefix *p, struct sl_ref *ref)
+sl_subnet_prefix_of(const struct sl_assign *x, const char *id, struct sl_prefix *p,
+		    struct sl_ref *ref)
 {
 	const cJSON *v, *sn;
 
 	if (id == NULL || sl_ref_split(id, "virtualNetworks", "subnets", ref) < 0 ||
 	    ref->parent[0] == '\0')
 		return false;
-	v = sl_vnet_of(root, ref);
+	v = sl_vnet_of(x, ref);
 	cJSON_ArrayForEach(sn, sl_json_member_array(sl_json_member(v, "properties"), "subnets")) {
 		const char *sname = sl_json_member_string(sn, "name");
 		const char *text = sl_json_member_string(sl_json_member(sn, "properties"), "addressPrefix");
@@ -162,17 +188,51 @@ sl_ip_next(struct sl_ip_addr *a)
 	return false;
 }
 
-/* The lowest address of p from its fifth on that used does not hold; -ENOSPC when none. */
-static int
-sl_pick_free(const struct sl_prefix *p, const struct sl_ip_set *used, struct sl_ip_addr *out)
+/* Is a used: by the document or by an assignment? */
+static bool
+sl_in_use(const struct sl_assign *x, const struct sl_ip_addr *a)
 {
+	char key[SL_ADDR_KEY_LEN];
+
+	if (x->used.n > 0 && bsearch(a, x->used.v, x->used.n, sizeof(*a), sl_cmp_ip) != NULL)
+		return true;
+	sl_addr_key(a, key);
+	return sl_name_index_has(&x->picked, key);
+}
+
+/* The key of prefix p among the searches: its address (as written) and length. */
+static void
+sl_prefix_key(const struct sl_prefix *p, char *key, size_t len)
+{
+	char addr[SL_ADDR_KEY_LEN];
+
+	sl_addr_key(&p->addr, addr);
+	snprintf(key, len, "%s/%u", addr, p->len);
+}
+
+/*
+ * The lowest address of p from its fifth on that is not in use; -ENOSPC
+ * when none. The search starts where the last one of p ended: below that
+ * every address is in use.
+ */
+static int
+sl_pick_free(const struct sl_assign *x, const struct sl_prefix *p, struct sl_ip_addr *out)
+{
+	char key[SL_ADDR_KEY_LEN + 8];
+	const struct sl_name_entry *last;
 	struct sl_ip_addr a = p->addr;
 	bool v4 = sl_prefix_is_v4(p);
 	int k;
 
-	for (k = 0; k < 4; k++) {
-		if (!sl_ip_next(&a))
-			return -ENOSPC;
+	sl_prefix_key(p, key, sizeof(key));
+	last = sl_name_index_first(&x->searched, key);
+	if (last != NULL) {
+		a = *(const struct sl_ip_addr *)last->value;
+	} else {
+		for (k = 0; k < 4; k++) {
+			if (!sl_ip_next(&a))
+				return -ENOSPC;
+		}
 	}
 	while (sl_prefix_contains(p, &a)) {
 		if (v4 && sl_prefix_is_last(p, &a))
@@ -180,7 +240,7 @@ sl_pick_free(const struct sl_prefix *p, const struct sl_ip_set *used, struct sl_
 		/* Multicast and reserved space runs to the end of the address space. */
 		if (sl_ip_unusable(&a))
 			return -ENOSPC;
-		if (used->n == 0 || bsearch(&a, used->v, used->n, sizeof(a), sl_cmp_ip) == NULL) {
+		if (!sl_in_use(x, &a)) {
 			*out = a;
 			return 0;
 		}
@@ -190,29 +250,38 @@ sl_pick_free(const struct sl_prefix *p, const struct sl_ip_set *used, struct sl_
 	return -ENOSPC;
 }
 
-/* Insert a into the sorted set (room reserved by the caller). */
-static void
-sl_ip_set_insert(struct sl_ip_set *s, const struct sl_ip_addr *a)
+/* a of prefix p is assigned: in use, and where p's next search starts. -ENOMEM. */
+static int
+sl_picked(struct sl_assign *x, const struct sl_prefix *p, const struct sl_ip_addr *a)
 {
-	uint32_t lo = 0, hi = s->n;
+	char key[SL_ADDR_KEY_LEN + 8];
+	struct sl_name_entry *last;
+	struct sl_ip_addr *at;
 
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (sl_cmp_ip(&s->v[mid], a) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
+	sl_addr_key(a, key);
+	if (sl_name_index_add(&x->picked, key, NULL) == NULL)
+		return -ENOMEM;
+	sl_prefix_key(p, key, sizeof(key));
+	last = sl_name_index_first(&x->searched, key);
+	if (last != NULL) {
+		*(struct sl_ip_addr *)last->value = *a;
+		return 0;
 	}
-	memmove(&s->v[lo + 1], &s->v[lo], (s->n - lo) * sizeof(*a));
-	s->v[lo] = *a;
-	s->n++;
+	at = malloc(sizeof(*at));
+	if (at == NULL)
+		return -ENOMEM;
+	*at = *a;
+	if (sl_name_index_add(&x->searched, key, at) == NULL) {
+		free(at);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 /* One ipConfiguration: 1 when it got an address, 0 when it needs none or is left to validation. */
 static int
-sl_assign_one(const cJSON *root, const cJSON *nic, const cJSON *ic, uint32_t ni, uint32_t ci,
-	      struct sl_ip_set *used, struct sl_error *err)
+sl_assign_one(struct sl_assign *x, const cJSON *nic, const cJSON *ic, uint32_t ni, uint32_t ci,
+	      struct sl_error *err)
 {
 	char target[SL_JSON_TARGET_MAX], nt[SL_JSON_TARGET_MAX], path[SL_JSON_PATH_MAX];
 	char text[64], net[64];
@@ -229,7 +298,8 @@ sl_assign_one(const cJSON *root, const cJSON *nic, const cJSON *ic, uint32_t ni,
 	if (method != NULL &&
 	    (!cJSON_IsString(method) || strcasecmp(method->valuestring, "Dynamic") != 0))
 		return 0; /* Static needs an address; anything else is refused by validation */
-	if (!sl_subnet_prefix_of(root, sl_json_member_string(sl_json_member(props, "subnet"), "id"), &p, &ref))
+	if (!sl_subnet_prefix_of(x, sl_json_member_string(sl_json_member(props, "subnet"), "id"), &p,
+				 &ref))
 		return 0;
 	ver = sl_json_member_string(props, "privateIPAddressVersion");
 	if (ver != NULL && strcasecmp(ver, sl_prefix_is_v4(&p) ? "IPv4" : "IPv6") != 0)
@@ -237,7 +307,7 @@ sl_assign_one(const cJSON *root, const cJSON *nic, const cJSON *ic, uint32_t ni,
 
 	sl_json_target_join(nt, NULL, "networkInterfaces", sl_json_member_string(nic, "name"));
 	sl_json_target_join(target, nt, "ipConfigurations", sl_json_member_string(ic, "name"));
-	if (sl_pick_free(&p, used, &a) < 0) {
+	if (sl_pick_free(x, &p, &a) < 0) {
 		snprintf(path, sizeof(path),
 			 "$.networkInterfaces[%u].properties.ipConfigurations[%u].properties.subnet.id",
 			 ni, ci);
@@ -252,36 +322,44 @@ sl_assign_one(const cJSON *root, const cJSON *nic, const cJSON *ic, uint32_t ni,
 	cJSON_DeleteItemFromObject(props, "privateIPAddress"); /* a null one */
 	cJSON_DeleteItemFromObject(props, "privateIPAllocationMethod");
 	if (cJSON_AddStringToObject(props, "privateIPAddress", text) == NULL ||
-	    cJSON_AddStringToObject(props, "privateIPAllocationMethod", "Dynamic") == NULL)
+	    cJSON_AddStringToObject(props, "privateIPAllocationMethod", "Dynamic") == NULL ||
+	    sl_picked(x, &p, &a) < 0)
 		return sl_json_nomem(err, target, "");
-	sl_ip_set_insert(used, &a);
 	return 1;
+}
+
+static void
+sl_assign_free(struct sl_assign *x)
+{
+	free(x->used.v);
+	sl_name_index_fini(&x->picked, NULL);
+	sl_name_index_fini(&x->vnets, NULL);
+	sl_name_index_fini(&x->searched, free);
 }
 
 int
 sl_config_assign_dynamic_ips(cJSON *root, struct sl_error *err)
 {
-	struct sl_ip_set used = {NULL, 0, 0};
+	struct sl_assign x = {.root = root};
 	const cJSON *nic, *ic;
-	uint64_t n_ipc = 0;
 	uint32_t ni = 0, ci;
 	int rc, assigned = 0;
 
 	if (!cJSON_IsObject(root))
 		return 0;
-	rc = sl_collect_used(root, &used, &n_ipc);
+	rc = sl_collect_used(root, &x.used);
 	if (rc == 0)
-		rc = sl_ip_set_reserve(&used, used.n + n_ipc);
+		rc = sl_index_vnets(&x);
 	if (rc < 0) {
-		free(used.v);
+		sl_assign_free(&x);
 		return sl_json_nomem(err, "networkInterfaces", "$.networkInterfaces");
 	}
-	if (used.n > 0)
-		qsort(used.v, used.n, sizeof(*used.v), sl_cmp_ip);
+	if (x.used.n > 0)
+		qsort(x.used.v, x.used.n, sizeof(*x.used.v), sl_cmp_ip);
 	cJSON_ArrayForEach(nic, sl_json_member_array(root, "networkInterfaces")) {
 		ci = 0;
 		cJSON_ArrayForEach(ic, sl_json_member_array(sl_json_member(nic, "properties"), "ipConfigurations")) {
-			rc = sl_assign_one(root, nic, ic, ni, ci, &used, err);
+			rc = sl_assign_one(&x, nic, ic, ni, ci, err);
 			if (rc < 0)
 				goto out;
 			assigned += rc;
@@ -291,7 +369,7 @@ sl_config_assign_dynamic_ips(cJSON *root, struct sl_error *err)
 	}
 	rc = assigned;
 out:
-	free(used.v);
+	sl_assign_free(&x);
 	if (rc < 0 && err != NULL)
 		err->file[0] = '\0';
 	return rc;

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * sl_resource.c: ARM resource paths over the desired-state document
- * (see sl_resource.h). Control thread only; no locking.
+ * (see sl_resource.h): parsing, rendering, finding and editing resources,
+ * by walking the document or through its index (sl_resource_index.c).
+ * Control thread only; no locking.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,10 +13,8 @@
 #include "sl_config.h"
 #include "sl_dynamic_ip.h"
 #include "sl_hash.h"
-#include "sl_resource.h"
 #include "sl_path.h"
-
-#define SL_RES_MAX_CHILDREN 5
+#include "sl_resource_int.h"
 #define SL_URL_MAX_SEGMENTS 12
 #define SL_ID_MAX 512
 
@@ -181,31 +181,31 @@ sl_doc_new(void)
  * case, as validation finds them (sl_json_member()): a file may spell them
  * so, and the editor must see what validation sees.
  */
-static const char *
-sl_name_of(const cJSON *res)
+const char *
+sl_res_name_of(const cJSON *res)
 {
 	const cJSON *n = cJSON_GetObjectItem(res, "name");
 	return cJSON_IsString(n) ? n->valuestring : "";
 }
 
-/* Index of the element named name (case-insensitive) in array a, or -1. */
-static int
-sl_find(const cJSON *a, const char *name)
+/* The first element named name (case-insensitive) of array a and its index *at, or NULL (-1). */
+static cJSON *
+sl_find(const cJSON *a, const char *name, int *at)
 {
-	int i = 0;
-	const cJSON *it;
+	cJSON *it;
 
+	*at = 0;
 	cJSON_ArrayForEach(it, a) {
-		if (strcasecmp(sl_name_of(it), name) == 0)
-			return i;
-		i++;
+		if (strcasecmp(sl_res_name_of(it), name) == 0)
+			return it;
+		(*at)++;
 	}
-	return -1;
+	*at = -1;
+	return NULL;
 }
 
-/* The scope of a stored top-level resource: its id's ("" and "" without one). */
-static void
-sl_res_scope(const cJSON *res, struct sl_scope *s)
+void
+sl_res_scope_of(const cJSON *res, struct sl_scope *s)
 {
 	const cJSON *id = cJSON_GetObjectItem(res, "id");
 
@@ -226,71 +226,98 @@ sl_in_scope(const cJSON *res, const struct sl_res_path *p)
 {
 	struct sl_scope a, b;
 
-	sl_res_scope(res, &a);
+	sl_res_scope_of(res, &a);
 	sl_path_scope_of(p, &b);
 	return sl_scope_match(&a, &b);
 }
 
 /*
- * Index of the top-level resource of array a named name (case-insensitive)
- * in scope want (any scope matches one without an id), or -1.
+ * The top-level resource of array a named name (case-insensitive) in scope
+ * want (any scope matches one without an id): the first one, or NULL.
  */
-static int
+static cJSON *
 sl_find_scoped(const cJSON *a, const char *name, const struct sl_scope *want)
 {
 	struct sl_scope s;
-	int i = 0;
-	const cJSON *it;
+	cJSON *it;
 
 	cJSON_ArrayForEach(it, a) {
-		if (strcasecmp(sl_name_of(it), name) == 0) {
-			sl_res_scope(it, &s);
+		if (strcasecmp(sl_res_name_of(it), name) == 0) {
+			sl_res_scope_of(it, &s);
 			if (sl_scope_match(&s, want))
-				return i;
+				return it;
 		}
-		i++;
 	}
-	return -1;
+	return NULL;
 }
 
-/* Index of the top-level resource p names in array a, or -1. */
-static int
-sl_find_path_top(const cJSON *a, const struct sl_res_path *p)
-{
-	struct sl_scope want;
-
-	sl_path_scope_of(p, &want);
-	return sl_find_scoped(a, p->name, &want);
-}
-
-static cJSON *
-sl_collection(const cJSON *doc, enum sl_res_type t)
+cJSON *
+sl_res_coll(const cJSON *doc, enum sl_res_type t)
 {
 	return cJSON_GetObjectItemCaseSensitive(doc, sl_types[t].coll);
 }
 
+/* Is there an index to look things up in (else walk the document)? */
+static bool
+sl_ix_usable(const struct sl_doc_index *ix)
+{
+	return ix != NULL && !ix->broken;
+}
+
+/*
+ * The top-level resource p names in doc, found through ix when there is
+ * one (*slot: its entry there) or by a walk of its collection (*slot NULL).
+ */
+static cJSON *
+sl_top_of(const cJSON *doc, struct sl_doc_index *ix, const struct sl_res_path *p,
+	  struct sl_ix_top **slot)
+{
+	struct sl_scope want;
+
+	sl_path_scope_of(p, &want);
+	*slot = NULL;
+	if (!sl_ix_usable(ix))
+		return sl_find_scoped(sl_res_coll(doc, p->type), p->name, &want);
+	*slot = sl_ix_find(ix, p->type, p->name, &want);
+	return *slot != NULL ? (*slot)->node : NULL;
+}
+
+/* The top-level resource p names in doc, by a walk. */
 static cJSON *
 sl_top(const cJSON *doc, const struct sl_res_path *p)
 {
-	cJSON *a = sl_collection(doc, p->type);
-	int i = sl_find_path_top(a, p);
+	struct sl_ix_top *slot;
 
-	return i < 0 ? NULL : cJSON_GetArrayItem(a, i);
+	return sl_top_of(doc, NULL, p, &slot);
 }
 
-static cJSON *
-sl_children(const cJSON *top, enum sl_res_type t, int child)
+cJSON *
+sl_res_children(const cJSON *top, enum sl_res_type t, int child)
 {
 	const cJSON *props = cJSON_GetObjectItem(top, "properties");
 	return cJSON_GetObjectItem(props, sl_types[t].children[child]);
 }
 
 /*
- * The name a reference id gives for a resource of collection coll (the
- * segment after "/coll/"), or a bare name; "" when neither.
+ * The child of collection c of top (of type t) named name: the first one,
+ * or NULL. Through slot's index of them when there is one.
  */
-static void
-sl_ref_name(const cJSON *ref, const char *coll, char *out)
+static cJSON *
+sl_child_of(const cJSON *top, struct sl_ix_top *slot, enum sl_res_type t, int c,
+	    const char *name)
+{
+	struct sl_name_index *m = slot != NULL ? sl_ix_children(slot, t, c) : NULL;
+	struct sl_name_entry *e;
+	int at;
+
+	if (m == NULL)
+		return sl_find(sl_res_children(top, t, c), name, &at);
+	e = sl_name_index_first(m, name);
+	return e != NULL ? e->value : NULL;
+}
+
+void
+sl_res_ref_name(const cJSON *ref, const char *coll, char *out)
 {
 	const cJSON *id = cJSON_GetObjectItem(ref, "id");
 	struct sl_segs g;
@@ -320,11 +347,6 @@ sl_add_ref(cJSON *arr, const char *id)
 	cJSON_AddItemToArray(arr, o);
 }
 
-/* A reference list may be written as one object (the seed's NIC body does) or a list. */
-#define sl_for_each_ref(it, node)                                                        \
-	for (const cJSON *_l = (node), *it = cJSON_IsArray(_l) ? _l->child : _l; it != NULL; \
-	     it = cJSON_IsArray(_l) ? it->next : NULL)
-
 static void
 sl_top_id_of(const cJSON *res, const struct sl_res_path *scope, enum sl_res_type t, char *buf,
 	     size_t len)
@@ -334,7 +356,7 @@ sl_top_id_of(const cJSON *res, const struct sl_res_path *scope, enum sl_res_type
 	if (cJSON_IsString(id) && id->valuestring[0] == '/')
 		snprintf(buf, len, "%s", id->valuestring);
 	else
-		sl_top_id(scope->sub, scope->rg, t, sl_name_of(res), buf, len);
+		sl_top_id(scope->sub, scope->rg, t, sl_res_name_of(res), buf, len);
 }
 
 /*
@@ -350,58 +372,97 @@ sl_ref_names(const cJSON *ref, const cJSON *lb, const struct sl_scope *lb_scope,
 	char l[SL_RES_NAME_MAX], c[SL_RES_NAME_MAX];
 	struct sl_scope s;
 
-	sl_ref_name(ref, "loadBalancers", l);
-	sl_ref_name(ref, coll, c);
-	if (strcasecmp(l, sl_name_of(lb)) != 0 || strcasecmp(c, name) != 0)
+	sl_res_ref_name(ref, "loadBalancers", l);
+	sl_res_ref_name(ref, coll, c);
+	if (strcasecmp(l, sl_res_name_of(lb)) != 0 || strcasecmp(c, name) != 0)
 		return false;
 	sl_id_scope(cJSON_IsString(id) ? id->valuestring : NULL, &s);
 	return sl_scope_match(&s, lb_scope);
 }
 
+/* A render: of what document, in what path's scope, through what index (NULL: by walks). */
+struct sl_render {
+	const cJSON *doc;
+	const struct sl_res_path *scope;
+	struct sl_doc_index *ix;
+	struct sl_ix_top *slot; /* the rendered top-level resource's entry in ix, or NULL */
+};
+
+/* Add to out the reference to NIC nic's ipConfiguration ipc (nic's id in r's scope without one). */
+static void
+sl_add_ipconfig(cJSON *out, const struct sl_render *r, const cJSON *nic, const cJSON *ipc)
+{
+	char nic_id[SL_ID_MAX], id[SL_ID_MAX + 128];
+
+	sl_top_id_of(nic, r->scope, SL_RES_NIC, nic_id, sizeof(nic_id));
+	snprintf(id, sizeof(id), "%s/ipConfigurations/%s", nic_id, sl_res_name_of(ipc));
+	sl_add_ref(out, id);
+}
+
+/* sl_backend_ipconfigs() by a walk of every NIC's ipConfigurations and their references. */
+static void
+sl_ipconfigs_walk(cJSON *out, const struct sl_render *r, enum sl_ix_ref_kind k, const cJSON *lb,
+		  const struct sl_scope *lb_scope, const char *name)
+{
+	const cJSON *nic, *ipc;
+
+	cJSON_ArrayForEach(nic, sl_res_coll(r->doc, SL_RES_NIC))
+		cJSON_ArrayForEach(ipc, sl_res_children(nic, SL_RES_NIC, 0)) {
+			const cJSON *props = cJSON_GetObjectItem(ipc, "properties");
+			sl_for_each_ref(ref, cJSON_GetObjectItem(props, sl_ix_ref_keys[k][0]))
+				if (sl_ref_names(ref, lb, lb_scope, sl_ix_ref_keys[k][1], name)) {
+					sl_add_ipconfig(out, r, nic, ipc);
+					break;
+				}
+		}
+}
+
 /*
- * References to the NIC ipConfigurations whose list `key`
+ * sl_backend_ipconfigs() through the index of the references (by
+ * "<lb>/<name>", in the document's order): each ipConfiguration once.
+ */
+static void
+sl_ipconfigs_indexed(cJSON *out, const struct sl_render *r, const struct sl_name_index *refs,
+		     const cJSON *lb, const struct sl_scope *lb_scope, const char *name)
+{
+	char key[2 * SL_RES_NAME_MAX];
+	const cJSON *last = NULL;
+	struct sl_name_entry *e;
+
+	/* no reference names more than SL_RES_NAME_MAX - 1 characters */
+	if (snprintf(key, sizeof(key), "%s/%s", sl_res_name_of(lb), name) >= (int)sizeof(key))
+		return;
+	for (e = sl_name_index_first(refs, key); e != NULL; e = sl_name_index_next(e)) {
+		const struct sl_ix_ref *ref = e->value;
+		if (ref->ipc == last || !sl_scope_match(&ref->scope, lb_scope))
+			continue;
+		sl_add_ipconfig(out, r, ref->nic, ref->ipc);
+		last = ref->ipc;
+	}
+}
+
+/*
+ * References to the NIC ipConfigurations whose list of kind k
  * (loadBalancerBackendAddressPools, loadBalancerInboundNatRules) names child
- * `name` of collection `coll` of load balancer lb (stored) in p's scope.
+ * `name` of that collection of load balancer lb (stored), in the document's
+ * order.
  */
 static cJSON *
-sl_backend_ipconfigs(const cJSON *doc, const struct sl_res_path *scope, const char *key,
-		     const char *coll, const cJSON *lb, const char *name)
+sl_backend_ipconfigs(const struct sl_render *r, enum sl_ix_ref_kind k, const cJSON *lb,
+		     const char *name)
 {
+	const struct sl_name_index *refs = sl_ix_usable(r->ix) ? sl_ix_refs(r->ix, k) : NULL;
 	cJSON *out = cJSON_CreateArray();
 	struct sl_scope lb_scope;
-	const cJSON *nic;
 
 	if (out == NULL)
 		return NULL;
-	sl_res_scope(lb, &lb_scope);
-	cJSON_ArrayForEach(nic, sl_collection(doc, SL_RES_NIC)) {
-		const cJSON *ipc;
-		char nic_id[SL_ID_MAX];
-
-		sl_top_id_of(nic, scope, SL_RES_NIC, nic_id, sizeof(nic_id));
-		cJSON_ArrayForEach(ipc, sl_children(nic, SL_RES_NIC, 0)) {
-			const cJSON *props = cJSON_GetObjectItem(ipc, "properties");
-			sl_for_each_ref(ref, cJSON_GetObjectItem(props, key)) {
-				if (sl_ref_names(ref, lb, &lb_scope, coll, name)) {
-					char id[SL_ID_MAX + 128];
-					snprintf(id, sizeof(id), "%s/ipConfigurations/%s", nic_id,
-						 sl_name_of(ipc));
-					sl_add_ref(out, id);
-					break;
-				}
-			}
-		}
-	}
+	sl_res_scope_of(lb, &lb_scope);
+	if (refs != NULL)
+		sl_ipconfigs_indexed(out, r, refs, lb, &lb_scope, name);
+	else
+		sl_ipconfigs_walk(out, r, k, lb, &lb_scope, name);
 	return out;
-}
-
-/* NIC ipConfigurations that list pool `pool` of load balancer lb (stored). */
-static cJSON *
-sl_pool_backend_ipconfigs(const cJSON *doc, const struct sl_res_path *scope, const cJSON *lb,
-			  const char *pool)
-{
-	return sl_backend_ipconfigs(doc, scope, "loadBalancerBackendAddressPools",
-				    "backendAddressPools", lb, pool);
 }
 
 static void
@@ -460,19 +521,51 @@ sl_props(cJSON *res)
 	return props;
 }
 
+/* The rules of load balancer top (stored) whose backendAddressPool is `pool`, in order. */
+static cJSON *
+sl_pool_rules(const struct sl_render *r, const cJSON *top, const char *top_id, const char *pool)
+{
+	const struct sl_name_index *m = r->slot != NULL ? sl_ix_rules_by_pool(r->slot) : NULL;
+	cJSON *rules = cJSON_CreateArray();
+	char rid[SL_ID_MAX + 256];
+	const cJSON *rule;
+
+	if (m != NULL) {
+		for (struct sl_name_entry *e = sl_name_index_first(m, pool); e != NULL;
+		     e = sl_name_index_next(e)) {
+			snprintf(rid, sizeof(rid), "%s/loadBalancingRules/%s", top_id,
+				 sl_res_name_of(e->value));
+			sl_add_ref(rules, rid);
+		}
+		return rules;
+	}
+	cJSON_ArrayForEach(rule, sl_res_children(top, SL_RES_LB, 2)) {
+		const cJSON *rp = cJSON_GetObjectItem(rule, "properties");
+		char named[SL_RES_NAME_MAX];
+		sl_res_ref_name(cJSON_GetObjectItem(rp, "backendAddressPool"), "backendAddressPools",
+				named);
+		if (strcasecmp(named, pool) == 0) {
+			snprintf(rid, sizeof(rid), "%s/loadBalancingRules/%s", top_id,
+				 sl_res_name_of(rule));
+			sl_add_ref(rules, rid);
+		}
+	}
+	return rules;
+}
+
 /* Render one child (stored node child of top) with its read-only fields. */
 static cJSON *
-sl_render_child(const cJSON *doc, const struct sl_res_path *scope, const cJSON *top,
-		const char *top_id, int c, const cJSON *child)
+sl_render_child(const struct sl_render *r, const cJSON *top, const char *top_id, int c,
+		const cJSON *child)
 {
 	cJSON *out = cJSON_Duplicate(child, 1);
-	const char *coll = sl_types[scope->type].children[c];
+	const char *coll = sl_types[r->scope->type].children[c];
 	char id[SL_ID_MAX + 256], type[128];
 
 	if (out == NULL)
 		return NULL;
-	snprintf(id, sizeof(id), "%s/%s/%s", top_id, coll, sl_name_of(child));
-	snprintf(type, sizeof(type), "%s/%s", sl_types[scope->type].arm, coll);
+	snprintf(id, sizeof(id), "%s/%s/%s", top_id, coll, sl_res_name_of(child));
+	snprintf(type, sizeof(type), "%s/%s", sl_types[r->scope->type].arm, coll);
 	sl_set(out, "id", cJSON_CreateString(id));
 	sl_set_etag(out, child);
 	sl_set(out, "type", cJSON_CreateString(type));
@@ -481,28 +574,14 @@ sl_render_child(const cJSON *doc, const struct sl_res_path *scope, const cJSON *
 		cJSON_Delete(out);
 		return NULL;
 	}
-	if (scope->type == SL_RES_LB && strcmp(coll, "backendAddressPools") == 0) {
-		cJSON *rules = cJSON_CreateArray();
-		const cJSON *r;
+	if (r->scope->type == SL_RES_LB && strcmp(coll, "backendAddressPools") == 0) {
 		sl_set(props, "backendIPConfigurations",
-		       sl_pool_backend_ipconfigs(doc, scope, top, sl_name_of(child)));
-		cJSON_ArrayForEach(r, sl_children(top, SL_RES_LB, 2)) {
-			const cJSON *rp = cJSON_GetObjectItem(r, "properties");
-			char pool[SL_RES_NAME_MAX];
-			sl_ref_name(cJSON_GetObjectItem(rp, "backendAddressPool"), "backendAddressPools",
-				    pool);
-			if (strcasecmp(pool, sl_name_of(child)) == 0) {
-				char rid[SL_ID_MAX + 256];
-				snprintf(rid, sizeof(rid), "%s/loadBalancingRules/%s", top_id,
-					 sl_name_of(r));
-				sl_add_ref(rules, rid);
-			}
-		}
-		sl_set(props, "loadBalancingRules", rules);
+		       sl_backend_ipconfigs(r, SL_IX_POOLS, top, sl_res_name_of(child)));
+		sl_set(props, "loadBalancingRules",
+		       sl_pool_rules(r, top, top_id, sl_res_name_of(child)));
 	}
-	if (scope->type == SL_RES_LB && strcmp(coll, "inboundNatRules") == 0) {
-		cJSON *ipcs = sl_backend_ipconfigs(doc, scope, "loadBalancerInboundNatRules",
-						   "inboundNatRules", top, sl_name_of(child));
+	if (r->scope->type == SL_RES_LB && strcmp(coll, "inboundNatRules") == 0) {
+		cJSON *ipcs = sl_backend_ipconfigs(r, SL_IX_NAT, top, sl_res_name_of(child));
 		if (cJSON_GetArraySize(ipcs) > 0)
 			sl_set(props, "backendIPConfiguration",
 			       cJSON_DetachItemFromArray(ipcs, 0));
@@ -513,8 +592,9 @@ sl_render_child(const cJSON *doc, const struct sl_res_path *scope, const cJSON *
 }
 
 static cJSON *
-sl_render_top(const cJSON *doc, const struct sl_res_path *scope, const cJSON *top)
+sl_render_top(const struct sl_render *r, const cJSON *top)
 {
+	const struct sl_res_path *scope = r->scope;
 	cJSON *out = cJSON_Duplicate(top, 1);
 	char top_id[SL_ID_MAX];
 
@@ -530,7 +610,7 @@ sl_render_top(const cJSON *doc, const struct sl_res_path *scope, const cJSON *to
 		return NULL;
 	}
 	for (int c = 0; c < SL_RES_MAX_CHILDREN && sl_types[scope->type].children[c]; c++) {
-		const cJSON *stored = sl_children(top, scope->type, c);
+		const cJSON *stored = sl_res_children(top, scope->type, c);
 		const cJSON *ch;
 		cJSON *arr;
 
@@ -540,7 +620,7 @@ sl_render_top(const cJSON *doc, const struct sl_res_path *scope, const cJSON *to
 		if (arr == NULL)
 			break;
 		cJSON_ArrayForEach(ch, stored)
-			cJSON_AddItemToArray(arr, sl_render_child(doc, scope, top, top_id, c, ch));
+			cJSON_AddItemToArray(arr, sl_render_child(r, top, top_id, c, ch));
 		cJSON_ReplaceItemInObject(props, sl_types[scope->type].children[c], arr);
 	}
 	sl_set(props, "provisioningState", cJSON_CreateString("Succeeded"));
@@ -559,67 +639,96 @@ sl_list(cJSON *items)
 	return o;
 }
 
-cJSON *
-sl_doc_render(const cJSON *doc, const struct sl_res_path *p, struct sl_error *err)
+static cJSON *
+sl_not_there(struct sl_error *err, const char *id)
 {
-	char id[SL_ID_MAX + 256];
-	cJSON *items;
+	sl_error_set(err, "ResourceNotFound", id, "", "The resource '%s' was not found.", id);
+	return NULL;
+}
+
+/* A collection of top-level resources in p's scope: {"value": [...]}. */
+static cJSON *
+sl_render_tops(const struct sl_render *r)
+{
+	cJSON *items = cJSON_CreateArray();
+	const cJSON *it;
+
+	if (items == NULL)
+		return NULL;
+	cJSON_ArrayForEach(it, sl_res_coll(r->doc, r->scope->type))
+		if (sl_in_scope(it, r->scope))
+			cJSON_AddItemToArray(items, sl_render_top(r, it));
+	return sl_list(items);
+}
+
+/* sl_doc_render(), through ix when not NULL. */
+static cJSON *
+sl_render(const cJSON *doc, struct sl_doc_index *ix, const struct sl_res_path *p,
+	  struct sl_error *err)
+{
+	struct sl_render r = {doc, p, ix, NULL};
+	char id[SL_ID_MAX + 256], top_id[SL_ID_MAX];
 	const cJSON *it;
 
 	sl_res_id(p, id, sizeof(id));
-	if (p->name[0] == '\0') {
-		items = cJSON_CreateArray();
-		if (items == NULL)
-			return NULL;
-		cJSON_ArrayForEach(it, sl_collection(doc, p->type))
-			if (sl_in_scope(it, p))
-				cJSON_AddItemToArray(items, sl_render_top(doc, p, it));
-		return sl_list(items);
-	}
-	const cJSON *top = sl_top(doc, p);
-	if (top == NULL) {
-		sl_error_set(err, "ResourceNotFound", id, "",
-			     "The resource '%s' was not found.", id);
-		return NULL;
-	}
+	if (p->name[0] == '\0')
+		return sl_render_tops(&r);
+	const cJSON *top = sl_top_of(doc, ix, p, &r.slot);
+	if (top == NULL)
+		return sl_not_there(err, id);
 	if (p->child < 0)
-		return sl_render_top(doc, p, top);
-
-	char top_id[SL_ID_MAX];
+		return sl_render_top(&r, top);
 	sl_top_id_of(top, p, p->type, top_id, sizeof(top_id));
-	const cJSON *children = sl_children(top, p->type, p->child);
 	if (p->child_name[0] == '\0') {
-		items = cJSON_CreateArray();
+		cJSON *items = cJSON_CreateArray();
 		if (items == NULL)
 			return NULL;
-		cJSON_ArrayForEach(it, children)
-			cJSON_AddItemToArray(items, sl_render_child(doc, p, top, top_id, p->child, it));
+		cJSON_ArrayForEach(it, sl_res_children(top, p->type, p->child))
+			cJSON_AddItemToArray(items, sl_render_child(&r, top, top_id, p->child, it));
 		return sl_list(items);
 	}
-	int i = sl_find(children, p->child_name);
-	if (i < 0) {
-		sl_error_set(err, "ResourceNotFound", id, "",
-			     "The resource '%s' was not found.", id);
-		return NULL;
-	}
-	return sl_render_child(doc, p, top, top_id, p->child, cJSON_GetArrayItem(children, i));
+	it = sl_child_of(top, r.slot, p->type, p->child, p->child_name);
+	return it != NULL ? sl_render_child(&r, top, top_id, p->child, it) : sl_not_there(err, id);
 }
 
-const cJSON *
-sl_doc_find(const cJSON *doc, const struct sl_res_path *p)
+cJSON *
+sl_doc_render(const cJSON *doc, const struct sl_res_path *p, struct sl_error *err)
 {
-	const cJSON *top, *children;
-	int i;
+	return sl_render(doc, NULL, p, err);
+}
 
-	if (p->name[0] == '\0' || (top = sl_top(doc, p)) == NULL)
+cJSON *
+sl_doc_index_render(struct sl_doc_index *ix, const struct sl_res_path *p, struct sl_error *err)
+{
+	return sl_render(ix->doc, ix, p, err);
+}
+
+/* sl_doc_find(), through ix when not NULL. */
+static const cJSON *
+sl_find_res(const cJSON *doc, struct sl_doc_index *ix, const struct sl_res_path *p)
+{
+	struct sl_ix_top *slot;
+	const cJSON *top;
+
+	if (p->name[0] == '\0' || (top = sl_top_of(doc, ix, p, &slot)) == NULL)
 		return NULL;
 	if (p->child < 0)
 		return top;
 	if (p->child_name[0] == '\0')
 		return NULL;
-	children = sl_children(top, p->type, p->child);
-	i = sl_find(children, p->child_name);
-	return i < 0 ? NULL : cJSON_GetArrayItem(children, i);
+	return sl_child_of(top, slot, p->type, p->child, p->child_name);
+}
+
+const cJSON *
+sl_doc_find(const cJSON *doc, const struct sl_res_path *p)
+{
+	return sl_find_res(doc, NULL, p);
+}
+
+const cJSON *
+sl_doc_index_find(struct sl_doc_index *ix, const struct sl_res_path *p)
+{
+	return sl_find_res(ix->doc, ix, p);
 }
 
 #define SL_DIM(a) (sizeof(a) / sizeof((a)[0]))
@@ -695,12 +804,13 @@ sl_check_pool_membership(const cJSON *doc, const struct sl_res_path *scope, cons
 {
 	const cJSON *props = cJSON_GetObjectItem(pool, "properties");
 	const cJSON *sent = cJSON_GetObjectItem(props, "backendIPConfigurations");
-	const char *name = sl_name_of(pool);
+	const char *name = sl_res_name_of(pool);
 	bool same;
 
 	if (sent == NULL || cJSON_IsNull(sent))
 		return 0;
-	cJSON *actual = sl_pool_backend_ipconfigs(doc, scope, lb, name);
+	const struct sl_render r = {doc, scope, NULL, NULL}; /* the document is being edited */
+	cJSON *actual = sl_backend_ipconfigs(&r, SL_IX_POOLS, lb, name);
 	same = cJSON_IsArray(sent) && sl_same_refs(sent, actual);
 	cJSON_Delete(actual);
 	if (same)
@@ -720,13 +830,13 @@ sl_check_pool_membership(const cJSON *doc, const struct sl_res_path *scope, cons
  * configuration file) is in every scope, so a PUT in any scope replaces it.
  */
 static int
-sl_put_top(cJSON *doc, const struct sl_res_path *p, const cJSON *body, bool *created, int *http,
-	   struct sl_error *err)
+sl_put_top(cJSON *doc, struct sl_doc_index *ix, const struct sl_res_path *p, const cJSON *body,
+	   bool *created, int *http, struct sl_error *err)
 {
 	char id[SL_ID_MAX];
-	cJSON *coll = sl_collection(doc, p->type);
-	int i = sl_find_path_top(coll, p);
-	cJSON *old = i >= 0 ? cJSON_GetArrayItem(coll, i) : NULL;
+	cJSON *coll = sl_res_coll(doc, p->type);
+	struct sl_ix_top *slot;
+	cJSON *old = sl_top_of(doc, ix, p, &slot);
 	cJSON *res;
 
 	sl_res_id(p, id, sizeof(id));
@@ -736,10 +846,10 @@ sl_put_top(cJSON *doc, const struct sl_res_path *p, const cJSON *body, bool *cre
 	/* Names are case-insensitive: an update keeps the name as first written. */
 	if (old != NULL) {
 		struct sl_res_path q = *p;
-		snprintf(q.name, sizeof(q.name), "%s", sl_name_of(old));
+		snprintf(q.name, sizeof(q.name), "%s", sl_res_name_of(old));
 		sl_res_id(&q, id, sizeof(id));
 	}
-	cJSON_AddStringToObject(res, "name", old != NULL ? sl_name_of(old) : p->name);
+	cJSON_AddStringToObject(res, "name", old != NULL ? sl_res_name_of(old) : p->name);
 	cJSON_AddStringToObject(res, "id", id);
 	static const char *const copy[] = {"location", "tags", "sku", "properties"};
 	for (size_t k = 0; k < sizeof(copy) / sizeof(copy[0]); k++) {
@@ -770,24 +880,25 @@ sl_put_top(cJSON *doc, const struct sl_res_path *p, const cJSON *body, bool *cre
 	}
 	if (p->type == SL_RES_NIC && old != NULL)
 		sl_keep_dynamic_ips(old, res);
-	if (old != NULL)
-		cJSON_ReplaceItemInArray(coll, i, res);
-	else
-		cJSON_AddItemToArray(coll, res);
+	if (old != NULL) {
+		cJSON_ReplaceItemViaPointer(coll, old, res);
+		if (slot != NULL)
+			sl_ix_top_replaced(ix, slot, res);
+	} else if (cJSON_AddItemToArray(coll, res) && sl_ix_usable(ix)) {
+		sl_ix_top_added(ix, p->type, res);
+	}
 	*created = old == NULL;
 	return 0;
 }
 
 /*
- * Insert item into arr before index `at` (appended when at is past the end).
+ * Insert item into arr before element next (appended when next is NULL).
  * Not cJSON_InsertItemInArray(): Debian 12's cJSON (1.7.15+deb12u4) inserts
  * nothing there and returns false.
  */
 static void
-sl_array_insert(cJSON *arr, int at, cJSON *item)
+sl_array_insert_before(cJSON *arr, cJSON *next, cJSON *item)
 {
-	cJSON *next = cJSON_GetArrayItem(arr, at);
-
 	if (next == NULL) {
 		cJSON_AddItemToArray(arr, item);
 		return;
@@ -801,13 +912,76 @@ sl_array_insert(cJSON *arr, int at, cJSON *item)
 	next->prev = item;
 }
 
-/* old_out: NULL frees the child replaced; else it is detached into *old_out (NULL: created). */
+/* Insert item into arr before index `at` (appended when at is past the end). */
+static void
+sl_array_insert(cJSON *arr, int at, cJSON *item)
+{
+	sl_array_insert_before(arr, cJSON_GetArrayItem(arr, at), item);
+}
+
+/*
+ * Child collection c of top (of type t), made an empty array when it is not
+ * an array (and top's properties an object when they are not); NULL when
+ * out of memory. Keeps slot's index of top's children in step.
+ */
+static cJSON *
+sl_child_coll(cJSON *top, struct sl_doc_index *ix, struct sl_ix_top *slot, enum sl_res_type t,
+	      int c)
+{
+	const char *name = sl_types[t].children[c];
+	bool had_props = cJSON_IsObject(cJSON_GetObjectItem(top, "properties"));
+	cJSON *props = sl_props(top), *coll;
+
+	if (slot != NULL && !had_props)
+		sl_ix_top_replaced(ix, slot, top); /* every child collection is new */
+	if (props == NULL)
+		return NULL;
+	coll = cJSON_GetObjectItem(props, name);
+	if (cJSON_IsArray(coll))
+		return coll;
+	cJSON_DeleteItemFromObject(props, name);
+	if (slot != NULL)
+		sl_ix_children_reset(ix, slot, c);
+	return cJSON_AddArrayToObject(props, name);
+}
+
+/*
+ * A Dynamic address stays with its NIC ipConfiguration child (as for a
+ * whole NIC); a lone ipConfiguration of top becomes the primary, said so,
+ * before another (created: no ipConfiguration of the name) is added to coll.
+ */
 static int
-sl_put_child_x(cJSON *doc, const struct sl_res_path *p, const cJSON *body, bool *created,
-	       int *http, struct sl_error *err, cJSON **old_out)
+sl_nic_child(cJSON *top, cJSON *coll, cJSON *child, bool created)
+{
+	cJSON *as_nic = cJSON_CreateObject(), *nprops, *arr;
+
+	if (as_nic == NULL || (nprops = cJSON_AddObjectToObject(as_nic, "properties")) == NULL ||
+	    (arr = cJSON_AddArrayToObject(nprops, "ipConfigurations")) == NULL) {
+		cJSON_Delete(as_nic);
+		return -ENOMEM;
+	}
+	cJSON_AddItemReferenceToArray(arr, child);
+	sl_keep_dynamic_ips(top, as_nic);
+	cJSON_Delete(as_nic);
+	if (created && cJSON_GetArraySize(coll) == 1) {
+		cJSON *only = cJSON_GetObjectItem(cJSON_GetArrayItem(coll, 0), "properties");
+		if (cJSON_IsObject(only) && cJSON_GetObjectItem(only, "primary") == NULL)
+			cJSON_AddTrueToObject(only, "primary");
+	}
+	return 0;
+}
+
+/*
+ * Through ix when not NULL. old_out: NULL frees the child replaced; else it
+ * is detached into *old_out (NULL: created).
+ */
+static int
+sl_put_child_x(cJSON *doc, struct sl_doc_index *ix, const struct sl_res_path *p,
+	       const cJSON *body, bool *created, int *http, struct sl_error *err, cJSON **old_out)
 {
 	char id[SL_ID_MAX + 256];
-	cJSON *top = sl_top(doc, p);
+	struct sl_ix_top *slot;
+	cJSON *top = sl_top_of(doc, ix, p, &slot);
 	const char *coll_name = sl_types[p->type].children[p->child];
 
 	sl_res_id(p, id, sizeof(id));
@@ -818,16 +992,9 @@ sl_put_child_x(cJSON *doc, const struct sl_res_path *p, const cJSON *body, bool 
 			     sl_types[p->type].coll, p->name);
 		return -ENOENT;
 	}
-	cJSON *props = sl_props(top);
-	if (props == NULL)
+	cJSON *coll = sl_child_coll(top, ix, slot, p->type, p->child);
+	if (coll == NULL)
 		return -ENOMEM;
-	cJSON *coll = cJSON_GetObjectItem(props, coll_name);
-	if (!cJSON_IsArray(coll)) {
-		cJSON_DeleteItemFromObject(props, coll_name);
-		coll = cJSON_AddArrayToObject(props, coll_name);
-		if (coll == NULL)
-			return -ENOMEM;
-	}
 	const cJSON *bprops = cJSON_GetObjectItem(body, "properties");
 	if (cJSON_IsNull(bprops))
 		bprops = NULL; /* null counts as absent */
@@ -837,11 +1004,9 @@ sl_put_child_x(cJSON *doc, const struct sl_res_path *p, const cJSON *body, bool 
 	cJSON *child = cJSON_CreateObject();
 	if (child == NULL)
 		return -ENOMEM;
-	int existing = sl_find(coll, p->child_name);
+	cJSON *old = sl_child_of(top, slot, p->type, p->child, p->child_name);
 	/* Names are case-insensitive: an update keeps the name as first written. */
-	cJSON_AddStringToObject(child, "name",
-				existing >= 0 ? sl_name_of(cJSON_GetArrayItem(coll, existing))
-					      : p->child_name);
+	cJSON_AddStringToObject(child, "name", old != NULL ? sl_res_name_of(old) : p->child_name);
 	cJSON_AddItemToObject(child, "properties",
 			      bprops ? cJSON_Duplicate(bprops, 1) : cJSON_CreateObject());
 	if (p->type == SL_RES_LB && strcmp(coll_name, "backendAddressPools") == 0) {
@@ -852,48 +1017,28 @@ sl_put_child_x(cJSON *doc, const struct sl_res_path *p, const cJSON *body, bool 
 		}
 	}
 	sl_strip_child(child, coll_name);
-	int i = sl_find(coll, p->child_name);
-	if (p->type == SL_RES_NIC) {
-		/* as for a whole NIC: a Dynamic address stays with its ipConfiguration */
-		cJSON *as_nic = cJSON_CreateObject(), *nprops, *arr;
-		if (as_nic == NULL || (nprops = cJSON_AddObjectToObject(as_nic, "properties")) == NULL ||
-		    (arr = cJSON_AddArrayToObject(nprops, "ipConfigurations")) == NULL) {
-			cJSON_Delete(as_nic);
-			cJSON_Delete(child);
-			return -ENOMEM;
-		}
-		cJSON_AddItemReferenceToArray(arr, child);
-		sl_keep_dynamic_ips(top, as_nic);
-		cJSON_Delete(as_nic);
-		/* A lone ipConfiguration is the primary by implication: say so before adding another. */
-		if (i < 0 && cJSON_GetArraySize(coll) == 1) {
-			cJSON *only = cJSON_GetObjectItem(cJSON_GetArrayItem(coll, 0), "properties");
-			if (cJSON_IsObject(only) && cJSON_GetObjectItem(only, "primary") == NULL)
-				cJSON_AddTrueToObject(only, "primary");
-		}
+	if (p->type == SL_RES_NIC && sl_nic_child(top, coll, child, old == NULL) != 0) {
+		cJSON_Delete(child);
+		return -ENOMEM;
 	}
-	if (i >= 0 && old_out != NULL) {
-		*old_out = cJSON_DetachItemFromArray(coll, i);
-		sl_array_insert(coll, i, child);
-	} else if (i >= 0) {
-		cJSON_ReplaceItemInArray(coll, i, child);
+	if (old != NULL && old_out != NULL) {
+		sl_array_insert_before(coll, old, child);
+		*old_out = cJSON_DetachItemViaPointer(coll, old);
+	} else if (old != NULL) {
+		cJSON_ReplaceItemViaPointer(coll, old, child);
 	} else {
 		cJSON_AddItemToArray(coll, child);
 	}
-	*created = i < 0;
+	if (slot != NULL)
+		sl_ix_child_put(ix, slot, p->child, old, child);
+	*created = old == NULL;
 	return 0;
 }
 
+/* sl_doc_put(), through ix when not NULL. */
 static int
-sl_put_child(cJSON *doc, const struct sl_res_path *p, const cJSON *body, bool *created,
-	     int *http, struct sl_error *err)
-{
-	return sl_put_child_x(doc, p, body, created, http, err, NULL);
-}
-
-int
-sl_doc_put(cJSON *doc, const struct sl_res_path *p, const cJSON *body, bool *created, int *http,
-	   struct sl_error *err)
+sl_put(cJSON *doc, struct sl_doc_index *ix, const struct sl_res_path *p, const cJSON *body,
+       bool *created, int *http, struct sl_error *err)
 {
 	char id[SL_ID_MAX + 256];
 
@@ -916,8 +1061,22 @@ sl_doc_put(cJSON *doc, const struct sl_res_path *p, const cJSON *body, bool *cre
 		return sl_bad_body(err, http, id, msg);
 	}
 	if (p->child < 0)
-		return sl_put_top(doc, p, body, created, http, err);
-	return sl_put_child(doc, p, body, created, http, err);
+		return sl_put_top(doc, ix, p, body, created, http, err);
+	return sl_put_child_x(doc, ix, p, body, created, http, err, NULL);
+}
+
+int
+sl_doc_put(cJSON *doc, const struct sl_res_path *p, const cJSON *body, bool *created, int *http,
+	   struct sl_error *err)
+{
+	return sl_put(doc, NULL, p, body, created, http, err);
+}
+
+int
+sl_doc_index_put(struct sl_doc_index *ix, const struct sl_res_path *p, const cJSON *body,
+		 bool *created, int *http, struct sl_error *err)
+{
+	return sl_put(ix->doc, ix, p, body, created, http, err);
 }
 
 int
@@ -938,49 +1097,84 @@ sl_doc_delete(cJSON *doc, const struct sl_res_path *p, bool *existed, int *http,
 	if (top == NULL)
 		return 0;
 	if (p->child < 0) {
-		cJSON *coll = sl_collection(doc, p->type);
-		cJSON_DeleteItemFromArray(coll, sl_find_path_top(coll, p));
+		cJSON_Delete(cJSON_DetachItemViaPointer(sl_res_coll(doc, p->type), top));
 		*existed = true;
 		return 0;
 	}
-	cJSON *coll = sl_children(top, p->type, p->child);
-	int i = sl_find(coll, p->child_name);
-	if (i >= 0) {
-		cJSON_DeleteItemFromArray(coll, i);
+	cJSON *coll = sl_res_children(top, p->type, p->child);
+	int at;
+	cJSON *child = sl_find(coll, p->child_name, &at);
+	if (child != NULL) {
+		cJSON_Delete(cJSON_DetachItemViaPointer(coll, child));
 		*existed = true;
 	}
 	return 0;
 }
 
 /*
- * The resource of dst (type t) that the file's resource res replaces: the
- * one of its name in its scope (any scope when res has no id); -1 for none.
- * A resource without an id whose name several resources of dst have (in
- * different resource groups) is refused: -EINVAL with *err.
+ * The resource of type t (its entry in ix, *slot) that the file's resource
+ * res replaces: the one of its name in its scope (any scope when res has no
+ * id); *slot NULL for none. Returns 0, or -EINVAL with *err for a resource
+ * without an id whose name several resources of type t have (in different
+ * resource groups).
  */
 static int
-sl_merge_target(const cJSON *dst, const cJSON *res, enum sl_res_type t, struct sl_error *err)
+sl_merge_target(const struct sl_doc_index *ix, const cJSON *res, enum sl_res_type t,
+		struct sl_ix_top **slot, struct sl_error *err)
 {
+	const char *name = sl_res_name_of(res);
 	struct sl_scope want;
-	const cJSON *it;
-	int i, n = 0;
+	int n;
 
-	sl_res_scope(res, &want);
-	i = sl_find_scoped(dst, sl_name_of(res), &want);
-	if (i < 0 || want.sub[0] != '\0')
-		return i;
-	cJSON_ArrayForEach(it, dst)
-		n += strcasecmp(sl_name_of(it), sl_name_of(res)) == 0;
-	if (n < 2)
-		return i;
+	sl_res_scope_of(res, &want);
+	*slot = sl_ix_find(ix, t, name, &want);
+	if (*slot == NULL || want.sub[0] != '\0' || (n = sl_ix_count(ix, t, name)) < 2)
+		return 0;
 	char target[SL_RES_NAME_MAX + 32];
 
-	snprintf(target, sizeof(target), "%s/%s", sl_types[t].coll, sl_name_of(res));
+	snprintf(target, sizeof(target), "%s/%s", sl_types[t].coll, name);
 	sl_error_set(err, "DuplicateResourceName", target, "",
 		     "The file's %s '%s' has no id, so it belongs to every resource group, but %d "
 		     "resources of that name are configured in different resource groups; give it "
-		     "the id of the one it replaces.", sl_types[t].coll, sl_name_of(res), n);
+		     "the id of the one it replaces.", sl_types[t].coll, name, n);
 	return -EINVAL;
+}
+
+/* Merge the file's resources of type t (src) into doc (indexed by ix). */
+static int
+sl_merge_type(cJSON *doc, struct sl_doc_index *ix, enum sl_res_type t, const cJSON *src,
+	      struct sl_error *err)
+{
+	cJSON *dst = sl_res_coll(doc, t);
+	const cJSON *res;
+
+	if (dst == NULL)
+		dst = cJSON_AddArrayToObject(doc, sl_types[t].coll);
+	if (dst == NULL)
+		return -ENOMEM;
+	cJSON_ArrayForEach(res, src) {
+		struct sl_ix_top *slot;
+		int rc = sl_merge_target(ix, res, t, &slot, err);
+		cJSON *copy;
+
+		if (rc != 0)
+			return rc;
+		copy = cJSON_Duplicate(res, 1);
+		if (copy == NULL)
+			return -ENOMEM;
+		if (slot != NULL) {
+			if (t == SL_RES_NIC)
+				sl_keep_dynamic_ips(slot->node, copy);
+			cJSON_ReplaceItemViaPointer(dst, slot->node, copy);
+			sl_ix_top_replaced(ix, slot, copy);
+			continue;
+		}
+		cJSON_AddItemToArray(dst, copy);
+		sl_ix_top_added(ix, t, copy);
+		if (ix->broken)
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 int
@@ -997,33 +1191,14 @@ sl_doc_merge(cJSON *doc, const cJSON *file_doc, struct sl_error *err)
 		cJSON_DeleteItemFromObject(doc, "settings");
 		cJSON_AddItemToObject(doc, "settings", cJSON_Duplicate(settings, 1));
 	}
-	for (int t = 0; t < SL_RES_TYPE_MAX; t++) {
-		const cJSON *src = cJSON_GetObjectItem(file_doc, sl_types[t].coll);
-		cJSON *dst = sl_collection(doc, (enum sl_res_type)t);
-		const cJSON *res;
+	struct sl_doc_index *ix = sl_doc_index_new(doc); /* one lookup a resource of the file */
+	int rc = ix == NULL ? -ENOMEM : 0;
 
-		if (dst == NULL)
-			dst = cJSON_AddArrayToObject(doc, sl_types[t].coll);
-		if (dst == NULL)
-			return -ENOMEM;
-		cJSON_ArrayForEach(res, src) {
-			int i = sl_merge_target(dst, res, (enum sl_res_type)t, err);
-			cJSON *copy;
-
-			if (i == -EINVAL)
-				return -EINVAL;
-			copy = cJSON_Duplicate(res, 1);
-			if (copy == NULL)
-				return -ENOMEM;
-			if (t == SL_RES_NIC && i >= 0)
-				sl_keep_dynamic_ips(cJSON_GetArrayItem(dst, i), copy);
-			if (i >= 0)
-				cJSON_ReplaceItemInArray(dst, i, copy);
-			else
-				cJSON_AddItemToArray(dst, copy);
-		}
-	}
-	return 0;
+	for (int t = 0; rc == 0 && t < SL_RES_TYPE_MAX; t++)
+		rc = sl_merge_type(doc, ix, (enum sl_res_type)t,
+				   cJSON_GetObjectItem(file_doc, sl_types[t].coll), err);
+	sl_doc_index_free(ix);
+	return rc;
 }
 
 /*
@@ -1069,14 +1244,17 @@ sl_doc_put_undoable(cJSON *doc, const struct sl_res_path *p, const cJSON *body, 
 	    (name != NULL && (!cJSON_IsString(name) ||
 			      strcasecmp(name->valuestring, p->child_name) != 0)))
 		return sl_doc_put(doc, p, body, created, http, err); /* its error, nothing changed */
-	rc = sl_put_child_x(doc, p, body, created, http, err, &old);
+	rc = sl_put_child_x(doc, NULL, p, body, created, http, err, &old);
 	if (rc != 0) {
 		if (u->coll_created)
 			cJSON_DeleteItemFromObject(u->props, u->coll_name);
 		return rc;
 	}
 	u->coll = cJSON_GetObjectItem(u->props, u->coll_name);
-	u->index = *created ? cJSON_GetArraySize(u->coll) - 1 : sl_find(u->coll, p->child_name);
+	if (*created)
+		u->index = cJSON_GetArraySize(u->coll) - 1;
+	else
+		sl_find(u->coll, p->child_name, &u->index);
 	u->old = old;
 	u->active = true;
 	return 0;
@@ -1095,7 +1273,7 @@ sl_doc_delete_undoable(cJSON *doc, const struct sl_res_path *p, bool *existed, i
 		return rc;
 	u->coll_created = false;
 	u->coll = cJSON_GetObjectItem(u->props, u->coll_name);
-	u->index = u->coll != NULL ? sl_find(u->coll, p->child_name) : -1;
+	sl_find(u->coll, p->child_name, &u->index);
 	if (u->index < 0)
 		return 0;
 	u->old = cJSON_DetachItemFromArray(u->coll, u->index);

@@ -110,6 +110,34 @@ int sl_doc_delete(cJSON *doc, const struct sl_res_path *p, bool *existed, int *h
 int sl_doc_merge(cJSON *doc, const cJSON *file_doc, struct sl_error *err);
 
 /*
+ * An index of a document's resources by name, for many lookups in one
+ * document (a deployment's puts, its what-if's renders, a file's merge):
+ * the top-level resources by type and name, the children of each by name
+ * (at the first lookup among them) and, for renders, the network
+ * interfaces' references to pools and NAT rules (at the first render that
+ * needs them). Each lookup is then constant time where sl_doc_put(),
+ * sl_doc_render() and sl_doc_find() walk the document's lists; the answers
+ * are the same. While an index is in use its document changes only through
+ * sl_doc_index_put(). Out of memory, the index walks the document instead.
+ */
+struct sl_doc_index;
+
+/*
+ * Index doc (in time linear in its top-level resources). doc is written
+ * only by sl_doc_index_put(), so an index of a document the caller must
+ * not change serves renders and finds. NULL when out of memory.
+ */
+struct sl_doc_index *sl_doc_index_new(const cJSON *doc);
+void sl_doc_index_free(struct sl_doc_index *ix);
+
+/* sl_doc_put(), sl_doc_render() and sl_doc_find() of the index's document. */
+int sl_doc_index_put(struct sl_doc_index *ix, const struct sl_res_path *p, const cJSON *body,
+		     bool *created, int *http, struct sl_error *err);
+cJSON *sl_doc_index_render(struct sl_doc_index *ix, const struct sl_res_path *p,
+			   struct sl_error *err);
+const cJSON *sl_doc_index_find(struct sl_doc_index *ix, const struct sl_res_path *p);
+
+/*
  * An edit of one child resource made in place on a document (the
  * controller's fast path, sl_controller.h), and how to take it back.
  */

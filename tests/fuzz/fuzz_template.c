@@ -16,7 +16,10 @@
  * Checked: a refusal is 400 or 409 with an error {"code", "message"}
  * (strings) and its body renders; an accepted template has its edited
  * document and the lists of what it put, skipped and deleted; every
- * resource it put is in the document (sl_doc_find()); the what-if answer
+ * resource it put is in the document (a new sl_doc_index of it finds it),
+ * and where it put at most SL_FUZZ_COMPARE_MAX the index finds and renders
+ * each (and its collection) as a walk of the document does (sl_doc_find(),
+ * sl_doc_render()); the what-if answer
  * is an array with a changeType in each change; the committed document is
  * never written (compared after each input). A broken invariant aborts (a
  * libFuzzer crash); ASan and UBSan watch the rest.
@@ -35,6 +38,7 @@
 #include "sl_resource.h"
 
 #define SL_FUZZ_INPUT_MAX (64 * 1024)
+#define SL_FUZZ_COMPARE_MAX 32 /* resources put, at most, for the index-against-walk checks */
 
 #define SL_FUZZ_ARM "/subscriptions/sub1/resourceGroups/rg1/providers/Microsoft.Network"
 static const char sl_fuzz_committed_text[] =
@@ -84,23 +88,54 @@ sl_fuzz_check_refusal(const struct sl_deploy_outcome *o)
 	cJSON_Delete(body);
 }
 
-/* Every resource an accepted deployment put is in its document. */
+/* The answers of the index and of a walk of the document agree: for p and its collection. */
+static void
+sl_fuzz_check_same(struct sl_doc_index *ix, const cJSON *doc, const struct sl_res_path *p)
+{
+	struct sl_res_path coll = *p;
+	struct sl_error err;
+
+	SL_FUZZ_CHECK(sl_doc_find(doc, p) == sl_doc_index_find(ix, p));
+	coll.name[0] = '\0';
+	coll.child = -1;
+	for (int k = 0; k < 2; k++) {
+		const struct sl_res_path *q = k == 0 ? p : &coll;
+		cJSON *walked = sl_doc_render(doc, q, &err), *indexed = sl_doc_index_render(ix, q, &err);
+		SL_FUZZ_CHECK((walked == NULL) == (indexed == NULL));
+		SL_FUZZ_CHECK(walked == NULL || cJSON_Compare(walked, indexed, 1));
+		cJSON_Delete(walked);
+		cJSON_Delete(indexed);
+	}
+}
+
+/*
+ * Every resource an accepted deployment put is in its document (found
+ * through a new index of it); for a few resources, the index's answers are
+ * a walk's.
+ */
 static void
 sl_fuzz_check_put(const struct sl_deploy_outcome *o)
 {
 	const cJSON *r, *id;
 	struct sl_res_path p;
 	struct sl_error err;
+	struct sl_doc_index *ix;
+	bool compare = cJSON_GetArraySize(o->resources) <= SL_FUZZ_COMPARE_MAX;
 
 	SL_FUZZ_CHECK(o->doc != NULL && cJSON_IsArray(o->resources));
 	SL_FUZZ_CHECK(cJSON_IsArray(o->skipped) && cJSON_IsArray(o->deleted));
+	ix = sl_doc_index_new(o->doc);
+	SL_FUZZ_CHECK(ix != NULL);
 	cJSON_ArrayForEach(r, o->resources) {
 		id = cJSON_GetObjectItemCaseSensitive(r, "id");
 		SL_FUZZ_CHECK(cJSON_IsString(id));
 		if (sl_res_path_parse(id->valuestring, &p, &err) != 0)
 			continue; /* ids of children may name what the path grammar has no room for */
-		SL_FUZZ_CHECK(p.name[0] == '\0' || sl_doc_find(o->doc, &p) != NULL);
+		SL_FUZZ_CHECK(p.name[0] == '\0' || sl_doc_index_find(ix, &p) != NULL);
+		if (compare)
+			sl_fuzz_check_same(ix, o->doc, &p);
 	}
+	sl_doc_index_free(ix);
 }
 
 static void

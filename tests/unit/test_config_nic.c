@@ -21,6 +21,9 @@
 
 #include <cjson/cJSON.h>
 
+#include "sl_config_parse.h"
+#include "sl_dynamic_ip.h"
+#include "sl_prefix.h"
 #include "sl_test_config.h"
 
 /* --- network interfaces, NAT rules, limits --------------------------------- */
@@ -326,6 +329,246 @@ test_assign_dynamic_ips(void **state)
 	free(text);
 }
 
+/* --- dynamic addresses against a plain search ------------------------------ */
+
+/* The subnets of the random documents: overlapping, one prefix in two vnets, one small. */
+static const struct {
+	int vnet; /* index into dyn_vnets */
+	const char *name, *prefix;
+} dyn_subnets[] = {
+	{0, "a", "10.0.0.0/24"}, {0, "b", "10.0.0.0/26"}, {1, "c", "10.0.0.0/24"},
+	{2, "c", "10.1.0.0/28"}, {0, "six", "fd00:0:0:1::/120"},
+};
+static const struct {
+	const char *name, *rg;
+} dyn_vnets[] = {{"v1", "rg1"}, {"v2", "rg1"}, {"v2", "rg2"}};
+
+#define DYN_NET "/subscriptions/s/resourceGroups/%s/providers/Microsoft.Network"
+
+static uint32_t dyn_seed;
+
+static uint32_t
+dyn_rnd(uint32_t n)
+{
+	dyn_seed = dyn_seed * 1103515245u + 12345u;
+	return (dyn_seed >> 8) % n;
+}
+
+/* A random address of the documents' ranges, as text. */
+static void
+dyn_addr(char *buf, size_t len)
+{
+	if (dyn_rnd(6) == 0)
+		snprintf(buf, len, "fd00:0:0:1::%x", dyn_rnd(40));
+	else if (dyn_rnd(3) == 0)
+		snprintf(buf, len, "10.1.0.%u", dyn_rnd(16));
+	else
+		snprintf(buf, len, "10.0.0.%u", dyn_rnd(80));
+}
+
+/*
+ * An ipConfiguration: Static with an address, or Dynamic (no address) in a
+ * subnet whose id names its vnet by scope, or without one (ambiguous for v2).
+ */
+static cJSON *
+dyn_ipc(int k, const char **subnet_out, int *vnet_out)
+{
+	cJSON *ipc = cJSON_CreateObject(), *props;
+	char name[16], id[256], scope[128];
+	int s = (int)dyn_rnd(sizeof(dyn_subnets) / sizeof(dyn_subnets[0]));
+	int v = dyn_subnets[s].vnet;
+	bool scoped = dyn_rnd(3) != 0;
+
+	snprintf(name, sizeof(name), "ip%d", k);
+	cJSON_AddStringToObject(ipc, "name", name);
+	props = cJSON_AddObjectToObject(ipc, "properties");
+	if (dyn_rnd(3) == 0) {
+		dyn_addr(id, sizeof(id));
+		cJSON_AddStringToObject(props, "privateIPAddress", id);
+		*subnet_out = NULL;
+		return ipc;
+	}
+	snprintf(scope, sizeof(scope), DYN_NET "/", dyn_vnets[v].rg);
+	snprintf(id, sizeof(id), "%svirtualNetworks/%s/subnets/%s", scoped ? scope : "",
+		 dyn_vnets[v].name, dyn_subnets[s].name);
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(props, "subnet"), "id", id);
+	/* unscoped, v2 is two vnets: not resolved */
+	*subnet_out = scoped || v == 0 ? dyn_subnets[s].prefix : NULL;
+	*vnet_out = v;
+	return ipc;
+}
+
+/* A document of dyn_vnets, a load balancer with frontends and pool addresses, and NICs. */
+static cJSON *
+dyn_doc(const char **prefixes, int *n_ipc)
+{
+	cJSON *doc = cJSON_CreateObject(), *vnets = cJSON_AddArrayToObject(doc, "virtualNetworks");
+	cJSON *nics = cJSON_AddArrayToObject(doc, "networkInterfaces");
+	char id[256], addr[64];
+
+	for (size_t v = 0; v < sizeof(dyn_vnets) / sizeof(dyn_vnets[0]); v++) {
+		cJSON *vn = cJSON_CreateObject();
+		cJSON_AddStringToObject(vn, "name", dyn_vnets[v].name);
+		snprintf(id, sizeof(id), DYN_NET "/virtualNetworks/%s", dyn_vnets[v].rg, dyn_vnets[v].name);
+		cJSON_AddStringToObject(vn, "id", id);
+		cJSON *subnets = cJSON_AddArrayToObject(cJSON_AddObjectToObject(vn, "properties"), "subnets");
+		for (size_t s = 0; s < sizeof(dyn_subnets) / sizeof(dyn_subnets[0]); s++) {
+			if (dyn_subnets[s].vnet != (int)v)
+				continue;
+			cJSON *sn = cJSON_CreateObject();
+			cJSON_AddStringToObject(sn, "name", dyn_subnets[s].name);
+			cJSON_AddStringToObject(cJSON_AddObjectToObject(sn, "properties"), "addressPrefix",
+						dyn_subnets[s].prefix);
+			cJSON_AddItemToArray(subnets, sn);
+		}
+		cJSON_AddItemToArray(vnets, vn);
+	}
+	cJSON *lb = cJSON_CreateObject(), *lprops = cJSON_AddObjectToObject(lb, "properties");
+	cJSON *fes = cJSON_AddArrayToObject(lprops, "frontendIPConfigurations");
+	cJSON *pool = cJSON_CreateObject();
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(lprops, "backendAddressPools"), pool);
+	cJSON *addrs = cJSON_AddArrayToObject(cJSON_AddObjectToObject(pool, "properties"),
+					      "loadBalancerBackendAddresses");
+	for (uint32_t i = dyn_rnd(6); i > 0; i--) {
+		cJSON *o = cJSON_CreateObject();
+		dyn_addr(addr, sizeof(addr));
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "properties"),
+					i % 2 ? "privateIPAddress" : "ipAddress", addr);
+		cJSON_AddItemToArray(i % 2 ? fes : addrs, o);
+	}
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(doc, "loadBalancers"), lb);
+	*n_ipc = 0;
+	for (uint32_t n = 0, count = 20 + dyn_rnd(60); n < count; n++) {
+		cJSON *nic = cJSON_CreateObject();
+		cJSON *ipcs = cJSON_AddArrayToObject(cJSON_AddObjectToObject(nic, "properties"),
+						     "ipConfigurations");
+		for (uint32_t k = 1 + dyn_rnd(3); k > 0; k--) {
+			int v;
+			cJSON_AddItemToArray(ipcs, dyn_ipc((int)k, &prefixes[*n_ipc], &v));
+			(*n_ipc)++;
+		}
+		cJSON_AddItemToArray(nics, nic);
+	}
+	return doc;
+}
+
+/* Every address of doc (frontends, pool addresses, ipConfigurations), appended to used. */
+static uint32_t
+dyn_used(const cJSON *doc, struct sl_ip_addr *used)
+{
+	static const char *const where[][3] = {
+		{"loadBalancers", "frontendIPConfigurations", "privateIPAddress"},
+		{"networkInterfaces", "ipConfigurations", "privateIPAddress"},
+	};
+	const cJSON *top, *el, *a;
+	uint32_t n = 0;
+
+	for (int w = 0; w < 2; w++)
+		cJSON_ArrayForEach(top, cJSON_GetObjectItem(doc, where[w][0]))
+			cJSON_ArrayForEach(el, cJSON_GetObjectItem(cJSON_GetObjectItem(top, "properties"),
+								  where[w][1])) {
+				a = cJSON_GetObjectItem(cJSON_GetObjectItem(el, "properties"), where[w][2]);
+				if (cJSON_IsString(a) && sl_ip_addr_parse(a->valuestring, &used[n], NULL) == 0)
+					n++;
+			}
+	cJSON_ArrayForEach(top, cJSON_GetObjectItem(doc, "loadBalancers"))
+		cJSON_ArrayForEach(el, cJSON_GetObjectItem(cJSON_GetObjectItem(top, "properties"),
+							  "backendAddressPools"))
+			cJSON_ArrayForEach(a, cJSON_GetObjectItem(cJSON_GetObjectItem(el, "properties"),
+								  "loadBalancerBackendAddresses")) {
+				const cJSON *ip = cJSON_GetObjectItem(cJSON_GetObjectItem(a, "properties"),
+								      "ipAddress");
+				if (cJSON_IsString(ip) && sl_ip_addr_parse(ip->valuestring, &used[n], NULL) == 0)
+					n++;
+			}
+	return n;
+}
+
+/* The plain search: the lowest address of the prefix from its fifth on that no one uses. */
+static bool
+dyn_pick(const char *prefix, const struct sl_ip_addr *used, uint32_t n, struct sl_ip_addr *out)
+{
+	struct sl_prefix p;
+	struct sl_ip_addr a;
+	uint32_t i, k;
+
+	assert_int_equal(sl_prefix_parse(prefix, &p), 0);
+	a = p.addr;
+	for (k = 0; k < 4; k++)
+		for (i = 16; i-- > 0 && ++a.bytes[i] == 0;)
+			;
+	for (; sl_prefix_contains(&p, &a); ) {
+		if ((sl_prefix_is_v4(&p) && sl_prefix_is_last(&p, &a)) || sl_ip_unusable(&a))
+			return false;
+		for (k = 0; k < n && !sl_ip_addr_eq(&used[k], &a); k++)
+			;
+		if (k == n) {
+			*out = a;
+			return true;
+		}
+		for (i = 16; i-- > 0 && ++a.bytes[i] == 0;)
+			;
+	}
+	return false;
+}
+
+/*
+ * Random documents (overlapping subnets, one prefix in two vnets, a small
+ * subnet that fills up, an ambiguous vnet name): the addresses assigned,
+ * and the subnet found full, are those of the plain search, one
+ * ipConfiguration after another.
+ */
+static void
+test_assign_dynamic_ips_random(void **state)
+{
+	static const char *prefixes[300];
+	static struct sl_ip_addr used[1000];
+	int full = 0, assigned = 0;
+
+	(void)state;
+	dyn_seed = 7;
+	for (int round = 0; round < 200; round++) {
+		int n_ipc, rc, want = 0;
+		cJSON *doc = dyn_doc(prefixes, &n_ipc), *expect = cJSON_Duplicate(doc, 1);
+		uint32_t n = dyn_used(doc, used);
+		const cJSON *nic, *ipc;
+		struct sl_error err;
+		int k = 0;
+
+		cJSON_ArrayForEach(nic, cJSON_GetObjectItem(expect, "networkInterfaces"))
+			cJSON_ArrayForEach(ipc, cJSON_GetObjectItem(cJSON_GetObjectItem(nic, "properties"),
+								   "ipConfigurations")) {
+				struct sl_ip_addr a;
+				char text[64];
+				if (want < 0 || prefixes[k++] == NULL)
+					continue;
+				if (!dyn_pick(prefixes[k - 1], used, n, &a)) {
+					want = -EINVAL;
+					continue;
+				}
+				used[n++] = a;
+				sl_ip_addr_format(&a, text, sizeof(text));
+				cJSON *props = cJSON_GetObjectItem(ipc, "properties");
+				cJSON_AddStringToObject(props, "privateIPAddress", text);
+				cJSON_AddStringToObject(props, "privateIPAllocationMethod", "Dynamic");
+				want++;
+			}
+		memset(&err, 0, sizeof(err));
+		rc = sl_config_assign_dynamic_ips(doc, &err);
+		assert_int_equal(rc, want);
+		if (rc < 0)
+			assert_string_equal(err.code, "SubnetIsFull");
+		if (!cJSON_Compare(doc, expect, 1))
+			fail_msg("round %d: %s, not %s", round, cJSON_PrintUnformatted(doc),
+				 cJSON_PrintUnformatted(expect));
+		full += rc < 0;
+		assigned += rc > 0 ? rc : 0;
+		cJSON_Delete(doc);
+		cJSON_Delete(expect);
+	}
+	assert_true(full > 0 && assigned > 1000); /* full subnets and many assignments were seen */
+}
+
 static void
 test_nat_rules_and_nics(void **state)
 {
@@ -461,6 +704,7 @@ main(void)
 		cmocka_unit_test(test_seed_nic_by_nic_accepted),
 		cmocka_unit_test(test_seed_nic_by_ip_accepted),
 		cmocka_unit_test(test_assign_dynamic_ips),
+		cmocka_unit_test(test_assign_dynamic_ips_random),
 		cmocka_unit_test(test_nat_rules_and_nics),
 		cmocka_unit_test(test_nic_counter_keys),
 	};

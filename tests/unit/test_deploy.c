@@ -459,6 +459,119 @@ test_complete_mode_deletes_the_rest(void **state)
 	sl_controller_fini(&c);
 }
 
+/* changes[i]'s resourceId and changeType. */
+static void
+assert_change(const cJSON *changes, int i, const char *id, const char *type)
+{
+	const cJSON *c = cJSON_GetArrayItem(changes, i);
+
+	assert_non_null(c);
+	assert_string_equal(cJSON_GetObjectItem(c, "resourceId")->valuestring, id);
+	assert_string_equal(cJSON_GetObjectItem(c, "changeType")->valuestring, type);
+}
+
+#define COPIES 800 /* ARM's most for one copy loop */
+
+/* The id of resource i of the 800-copy template: lb<i>, then lb0's probes p<i - 800>. */
+static const char *
+copy_id(int i)
+{
+	static char id[256];
+
+	if (i < COPIES)
+		snprintf(id, sizeof(id), NET "/loadBalancers/lb%d", i);
+	else
+		snprintf(id, sizeof(id), NET "/loadBalancers/lb0/probes/p%d", i - COPIES);
+	return id;
+}
+
+/*
+ * Prepare, validate and what-if of the 800-copy template onto c's
+ * document: every resource put, in order, and in the document. Returns the
+ * outcome, the what-if's changes in *changes.
+ */
+static void
+deploy_copies(struct sl_controller *c, const cJSON *tmpl, enum sl_deploy_mode mode,
+	      struct sl_deploy_outcome *o, cJSON **changes)
+{
+	struct sl_deploy_request rq = request(tmpl, NULL, mode);
+	struct sl_res_path p;
+	struct sl_error e;
+
+	if (sl_deploy_prepare(c->doc, &rq, o) != 0 || sl_deploy_validate(&rq, o) != 0)
+		fail_msg("%s", cJSON_PrintUnformatted(o->error));
+	assert_int_equal(cJSON_GetArraySize(o->resources), 2 * COPIES);
+	for (int i = 0; i < 2 * COPIES; i++) {
+		assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(o->resources, i),
+							"id")->valuestring, copy_id(i));
+		assert_int_equal(sl_res_path_parse(copy_id(i), &p, &e), 0);
+		assert_non_null(sl_doc_find(o->doc, &p));
+	}
+	*changes = sl_deploy_whatif(c->doc, &rq, o);
+	assert_non_null(*changes);
+}
+
+/*
+ * 800 load balancers from one copy loop and 800 probes of the first from
+ * another (a deployment that once took time quadratic in its resources):
+ * what-if, the record, the commit; then again in Complete mode.
+ */
+static void
+test_copy_800(void **state)
+{
+	struct sl_controller c;
+	struct sl_deploy_outcome o;
+	cJSON *changes, *tmpl = json(
+		"{\"resources\": [{\"type\": \"Microsoft.Network/loadBalancers\","
+		" \"name\": \"[concat('lb', copyIndex())]\", \"copy\": {\"name\": \"lbs\", \"count\": 800},"
+		"  \"properties\": {\"frontendIPConfigurations\": [{\"name\": \"fe\", \"properties\": {\"privateIPAddress\":"
+		"   \"[concat('192.0.', div(copyIndex(), 250), '.', add(1, mod(copyIndex(), 250)))]\"}}]}},"
+		" {\"type\": \"Microsoft.Network/loadBalancers/probes\", \"name\": \"[concat('lb0/p', copyIndex())]\","
+		"  \"copy\": {\"name\": \"probes\", \"count\": 800},"
+		"  \"properties\": {\"protocol\": \"Tcp\", \"port\": \"[add(1000, copyIndex())]\"}}]}");
+	struct sl_deploy_request rq = request(tmpl, NULL, SL_DEPLOY_INCREMENTAL);
+	struct sl_deploy_clock clk = {1700000000, 0, 1};
+
+	(void)state;
+	controller(&c, NULL);
+	deploy_to(&c, "rg", "{\"resources\": [{\"type\": \"Microsoft.Network/loadBalancers\", \"name\": \"old\"}]}");
+	deploy_to(&c, "other", "{\"resources\": [{\"type\": \"Microsoft.Network/loadBalancers\", \"name\": \"lb3\"}]}");
+	deploy_copies(&c, tmpl, SL_DEPLOY_INCREMENTAL, &o, &changes);
+	/* a Create each, in order; the group's other load balancer Ignored */
+	assert_int_equal(cJSON_GetArraySize(changes), 2 * COPIES + 1);
+	for (int i = 0; i < 2 * COPIES; i++)
+		assert_change(changes, i, copy_id(i), "Create");
+	assert_change(changes, 2 * COPIES, NET "/loadBalancers/old", "Ignore");
+	cJSON_Delete(changes);
+	cJSON *rec = sl_deploy_record(&rq, &o, &clk);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "properties"),
+								"outputResources")), 2 * COPIES);
+	cJSON_Delete(rec);
+	if (sl_deploy_commit(&c, &rq, &o, 0) != 0)
+		fail_msg("%s", cJSON_PrintUnformatted(o.error));
+	sl_deploy_outcome_free(&o);
+	const cJSON *lbs = cJSON_GetObjectItem(c.doc, "loadBalancers");
+	assert_int_equal(cJSON_GetArraySize(lbs), 2 + COPIES);
+	const cJSON *probes = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(lbs, 2),
+								      "properties"), "probes");
+	assert_int_equal(cJSON_GetArraySize(probes), COPIES);
+	assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(probes, 799),
+								 "properties"), "port")->valueint, 1799);
+
+	/* Complete, again: old deleted (listed first), every other a NoChange, lb3 of "other" kept */
+	deploy_copies(&c, tmpl, SL_DEPLOY_COMPLETE, &o, &changes);
+	assert_int_equal(cJSON_GetArraySize(changes), 2 * COPIES + 1);
+	assert_change(changes, 0, NET "/loadBalancers/old", "Delete");
+	for (int i = 0; i < 2 * COPIES; i++)
+		assert_change(changes, i + 1, copy_id(i), "NoChange");
+	cJSON_Delete(changes);
+	assert_int_equal(sl_deploy_commit(&c, &rq, &o, 0), 0);
+	sl_deploy_outcome_free(&o);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(c.doc, "loadBalancers")), 1 + COPIES);
+	cJSON_Delete(tmpl);
+	sl_controller_fini(&c);
+}
+
 static cJSON *
 record(const char *name)
 {
@@ -803,6 +916,7 @@ main(void)
 		cmocka_unit_test(test_validation_error_points_at_the_template),
 		cmocka_unit_test(test_validation_error_of_another_group),
 		cmocka_unit_test(test_complete_mode_deletes_the_rest),
+		cmocka_unit_test(test_copy_800),
 		cmocka_unit_test(test_records),
 		cmocka_unit_test(test_records_bounded_in_all),
 		cmocka_unit_test(test_records_file),
