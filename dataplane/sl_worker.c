@@ -158,12 +158,6 @@ sl_flow_prefetch_entry(struct sl_worker *w, const struct sl_burst *b, uint16_t i
 }
 
 /*
- * Classify's second pass for packet i, parsed well: its rule, hash, Maglev
- * slot and flow key. 1 when it stays on the fast path; 0 when set aside
- * (drop[i] set). *rehashed is set for a rule that does not distribute by
- * the Default 5-tuple hash (its flow entry is prefetched after the pass).
- */
-/*
  * The last frontend lookup of a burst: packets in a row to one frontend
  * and port (the common case: a busy frontend's flows arrive together) reuse
  * its rule instead of hashing and probing the frontend table again.
@@ -189,6 +183,12 @@ sl_classify_lookup(const struct sl_snapshot *snap, const struct sl_pkt *p,
 	return ri;
 }
 
+/*
+ * Classify's second pass for packet i, parsed well: its rule, hash, Maglev
+ * slot and flow key. 1 when it stays on the fast path; 0 when set aside
+ * (drop[i] set). *rehashed is set for a rule that does not distribute by
+ * the Default 5-tuple hash (its flow entry is prefetched after the pass).
+ */
 static inline int
 sl_classify_rule(struct sl_worker *w, const struct sl_snapshot *snap, struct sl_burst *b,
 		 unsigned int i, const int flows, int *rehashed, struct sl_lookup_memo *memo)
