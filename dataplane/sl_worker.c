@@ -150,11 +150,15 @@ sl_flow_prefetch_entry(struct sl_worker *w, const struct sl_burst *b, uint16_t i
 {
 	const struct sl_flow_bucket *bk = b->bucket[i];
 	uint32_t m = sl_flow_sig_mask(bk, sl_flow_sig(b->hash[i]));
-	if (m != 0)
-		rte_prefetch0(sl_flow_entry_at(&w->flows, bk, __builtin_ctz(m)));
-	else
-		/* no entry can be this flow's: pick reads its Maglev slot */
-		rte_prefetch0(b->slot[i]);
+	/*
+	 * No entry can be this flow's: pick reads its Maglev slot instead. A
+	 * select, not a branch: under a SYN flood new and known flows mix at
+	 * random. (The way is m's lowest, or way 0, unused, when m is 0.)
+	 */
+	const int way = (int)(__builtin_ctz(m | 1u << SL_FLOW_BUCKET_WAYS) &
+			      (SL_FLOW_BUCKET_WAYS - 1));
+	const struct sl_flow_entry *e = sl_flow_entry_at(&w->flows, bk, way);
+	rte_prefetch0(m != 0 ? (const void *)e : (const void *)b->slot[i]);
 }
 
 /*
@@ -725,12 +729,13 @@ sl_worker_burst(struct sl_worker *w, struct sl_worker_queue *q, const struct sl_
 
 	sl_stage_classify(w, snap, pkts, n, &b);
 	sl_stage_pick(w, snap, q->port_index, n, &b, now);
-	if (likely(b.n_fast == n)) {
-		for (uint16_t i = 0; i < n; i++)
-			n_dead = sl_rewrite_one(w, q, snap, pkts, &b, i, now, dead, n_dead);
-	} else {
-		for (uint16_t k = 0; k < b.n_fast; k++)
-			n_dead = sl_rewrite_one(w, q, snap, pkts, &b, b.fast[k], now, dead, n_dead);
+	/*
+	 * One walk of the list for every burst (the list of a burst that
+	 * set none aside is 0..n-1): one copy of the rewrite, inlined.
+	 */
+	for (uint16_t k = 0; k < b.n_fast; k++)
+		n_dead = sl_rewrite_one(w, q, snap, pkts, &b, b.fast[k], now, dead, n_dead);
+	if (unlikely(b.n_fast != n)) {
 		/*
 		 * The packets set aside, in the order they came: their bits,
 		 * set without a branch, then walked lowest first.

@@ -16,7 +16,6 @@
 #include <rte_ethdev.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
-#include <rte_memcpy.h>
 
 #include "sl_drop.h"
 #include "sl_flow.h"
@@ -130,7 +129,7 @@ sl_out(struct sl_worker *w, struct sl_worker_queue *tq, struct rte_mbuf *m, uint
 		sl_mbuf_cut(m, l3_len);
 		out = (uint8_t *)rte_pktmbuf_prepend(m, hdr->len);
 	}
-	rte_memcpy(out, hdr->bytes, hdr->len);
+	sl_encap_copy(out, hdr);
 	if (likely(m->nb_segs == 1)) {
 		sl_encap_finish(out, hdr, l3_len, family, entropy);
 	} else {

@@ -16,7 +16,6 @@
 #include <rte_branch_prediction.h>
 #include <rte_byteorder.h>
 #include <rte_mbuf.h>
-#include <rte_memcpy.h>
 #include <rte_ring.h>
 
 #include "sl_hash.h"
@@ -693,7 +692,7 @@ sl_send_rst(struct sl_worker *w, uint16_t port, const struct sl_encap *hdr,
 		return;
 	}
 	rte_pktmbuf_trim(m, SL_TCP_RST_MAX_LEN - len);
-	rte_memcpy(out, hdr->bytes, hdr->len);
+	sl_encap_copy(out, hdr);
 	sl_encap_finish(out, hdr, len, sl_ip_addr_is_v4(src) ? SL_AF_IPV4 : SL_AF_IPV6, entropy);
 	w->stats->tcp_resets++;
 	w->stats->tx += rte_eth_tx_buffer(q->port_id, q->queue, q->txb, m);

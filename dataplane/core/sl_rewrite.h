@@ -22,6 +22,7 @@
 #define SL_REWRITE_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "sl_checksum.h"
 #include "sl_parse.h"
@@ -158,6 +159,40 @@ sl_encap_finish_headers(uint8_t *hdr, const struct sl_encap *e, uint16_t inner_l
 		sl_store_be16(hdr + e->inner_eth_off + 12, inner_etype);
 	udp[6] = 0;
 	udp[7] = 0;
+}
+
+/*
+ * Copy prefix e's e->len bytes to hdr (nothing past them is written). The
+ * branches test only the length, which one rule's packets share, so they
+ * predict; a general copy's test of the two pointers' alignment would not:
+ * the prefixes of a snapshot's backends sit at varied alignments, and the
+ * packets of one burst go to many backends. Fixed-size copies compile to
+ * unaligned loads and stores, two of them overlapping between powers of two.
+ */
+static inline void
+sl_encap_copy(uint8_t *hdr, const struct sl_encap *e)
+{
+	const uint8_t *src = e->bytes;
+	const unsigned int n = e->len;
+
+	_Static_assert(SL_ENCAP_BYTES <= 96, "sl_encap_copy covers 96 bytes at most");
+	if (n > 32) {
+		/* 33 to 96 bytes: the first 32 (or 64), then the last 32 */
+		if (n > 64) {
+			memcpy(hdr, src, 64);
+		} else {
+			memcpy(hdr, src, 32);
+		}
+		memcpy(hdr + n - 32, src + n - 32, 32);
+	} else if (n > 16) {
+		memcpy(hdr, src, 16);
+		memcpy(hdr + n - 16, src + n - 16, 16);
+	} else if (n >= 8) {
+		memcpy(hdr, src, 8);
+		memcpy(hdr + n - 8, src + n - 8, 8);
+	} else {
+		memcpy(hdr, src, n);
+	}
 }
 
 /* Does prefix e carry a UDP checksum over the whole packet (UDP over IPv6)? */

@@ -38,13 +38,17 @@ without SYN takes the way of a flood SYN's entry).
 Instructions (--instructions; needs valgrind): each trace once under
 callgrind (--instructions-seconds each): instructions and mispredicted
 conditional branches a packet (callgrind's branch model) in the worker's
-burst function, and what a bad packet adds over a good one. These do not
+whole loop (the PMD's receive, the burst, the flow table's sweep: what its
+ticks count), and what a bad packet adds over a good one. These do not
 drift with the machine's load as the ticks do; a bad packet that costs
-more instructions than a good one is a problem.
+more instructions than a good one is a problem. With --cache-sim, the
+misses of callgrind's cache model a packet too (instruction and data, first
+and last level): the cost a packet's count of instructions does not show.
 
   hostile.py [--shares 10,30,50] [--runs 3] [--seconds 5] [--good-flows 200]
              [--packets-per-flow 250] [--flow-table 800] [--margin 0.05]
-             [--no-rate] [--no-backends-check] [--instructions] [--csv out.csv]
+             [--no-rate] [--no-backends-check] [--instructions [--cache-sim]]
+             [--csv out.csv]
 """
 import argparse
 import collections
@@ -626,6 +630,8 @@ def parse_args(argv=None):
     ap.add_argument("--instructions", action="store_true",
                     help="also count instructions and mispredicted branches a packet (callgrind)")
     ap.add_argument("--instructions-seconds", type=int, default=20)
+    ap.add_argument("--cache-sim", action="store_true",
+                    help="with --instructions: callgrind's cache model's misses a packet too")
     ap.add_argument("--csv")
     a = ap.parse_args(argv)
     a.classes = [c.strip() for c in a.classes.split(",") if c.strip()]
@@ -634,11 +640,13 @@ def parse_args(argv=None):
 
 
 def instructions_phase(a, traces):
-    """Instructions and mispredicted conditional branches a packet, under callgrind
-    (tests/bench/instructions.py; stable where the ticks drift): the good trace
-    alone, then each mix; a bad packet's figures are what the mix adds over its
-    good share, per bad packet. Returns [problem]: a bad packet that costs more
-    instructions than a good one."""
+    """Instructions and mispredicted conditional branches a packet in the worker's
+    whole loop, under callgrind (tests/bench/instructions.py; stable where the
+    ticks drift): the good trace alone, then each mix; a bad packet's figures
+    are what the mix adds over its good share, per bad packet. With --cache-sim,
+    callgrind's cache model's misses a packet too: first-level instruction (I1)
+    and data (D1) misses and last-level (LL) misses. Returns [problem]: a bad
+    packet that costs more instructions than a good one."""
     import instructions  # noqa: E402 (valgrind only for this phase)
     if shutil.which("valgrind") is None:
         return ["--instructions needs valgrind (apt-get install valgrind)"]
@@ -648,23 +656,32 @@ def instructions_phase(a, traces):
     rows, problems = {}, []
     for s, tr in traces.items():
         work = tempfile.mkdtemp(prefix="sluice-hostile-cg-", dir=a.work)
-        pk, ir, bcm, _ = instructions.count(tr.path, a.mode, a.instructions_seconds, work, tr.n,
-                                            a.flow_table, Opt, branch_sim=True)
-        rows[s] = (ir / pk, bcm / pk)
+        r = instructions.count(tr.path, a.mode, a.instructions_seconds, work, tr.n,
+                               a.flow_table, Opt, branch_sim=True, cache_sim=a.cache_sim,
+                               toggle="sl_worker_main")
+        pk, ir, bcm = r[0], r[1], r[2]
+        row = [ir / pk, bcm / pk]
+        if a.cache_sim:
+            ev = r[4]
+            row += [ev["I1mr"] / pk, (ev["D1mr"] + ev["D1mw"]) / pk,
+                    (ev["ILmr"] + ev["DLmr"] + ev["DLmw"]) / pk]
+        rows[s] = row
         shutil.rmtree(work, ignore_errors=True)
-    g_ir, g_bcm = rows[0]
-    print(f"\n{a.mode}, callgrind, {a.instructions_seconds} s a trace ({', '.join(a.classes)})")
-    print(f"{'trace':<10}{'instr/pkt':>10}{'mispred/pkt':>12}{'a bad packet: instr':>21}"
-          f"{'x good':>8}{'mispred':>9}")
-    print(f"{'good':<10}{g_ir:>10.1f}{g_bcm:>12.2f}")
+    names = ["instr", "mispred"] + (["I1 miss", "D1 miss", "LL miss"] if a.cache_sim else [])
+    print(f"\n{a.mode}, callgrind, {a.instructions_seconds} s a trace ({', '.join(a.classes)});"
+          " a packet, then what a bad packet adds (x good: its instructions over a good one's)")
+    print(f"{'trace':<10}" + "".join(f"{n:>10}" for n in names) + "  |" +
+          "".join(f"{n:>10}" for n in names) + f"{'x good':>8}")
+    g = rows[0]
+    print(f"{'good':<10}" + "".join(f"{v:>10.2f}" for v in g))
     for s in a.shares:
-        ir, bcm = rows[s]
-        g = traces[s].good_share()
-        b_ir = (ir - g * g_ir) / (1 - g)
-        b_bcm = (bcm - g * g_bcm) / (1 - g)
-        print(f"{f'mix {s} %':<10}{ir:>10.1f}{bcm:>12.2f}{b_ir:>21.1f}{b_ir / g_ir:>8.2f}{b_bcm:>9.2f}")
-        if b_ir > g_ir:
-            problems.append(f"mix {s} %: a bad packet costs {b_ir:.0f} instructions, a good one {g_ir:.0f}")
+        row = rows[s]
+        gs = traces[s].good_share()
+        bad = [(v - gs * gv) / (1 - gs) for v, gv in zip(row, g)]
+        print(f"{f'mix {s} %':<10}" + "".join(f"{v:>10.2f}" for v in row) + "  |" +
+              "".join(f"{v:>10.2f}" for v in bad) + f"{bad[0] / g[0]:>8.2f}")
+        if bad[0] > g[0]:
+            problems.append(f"mix {s} %: a bad packet costs {bad[0]:.0f} instructions, a good one {g[0]:.0f}")
     return problems
 
 

@@ -33,16 +33,20 @@ import bench  # noqa: E402
 import trace  # noqa: E402
 
 
-def count(pcap, mode, seconds, work, n_packets, flow_table, a, branch_sim=False):
+def count(pcap, mode, seconds, work, n_packets, flow_table, a, branch_sim=False, cache_sim=False,
+          toggle="sl_worker_burst*"):
     """(packets, instructions in sl_worker_burst, [(instructions, function)]); with
     branch_sim, (packets, instructions, mispredicted conditional branches, functions):
-    callgrind's branch simulator, a model of a predictor, not this CPU's own."""
+    callgrind's branch simulator, a model of a predictor, not this CPU's own. With
+    cache_sim too, a fifth item: {event: count} of callgrind's cache model (I1mr
+    and D1mr+D1mw first-level misses, ILmr and DLmr+DLmw last-level misses)."""
     out = os.path.join(work, f"callgrind-{mode}-{flow_table}.out")
     # one lcore is plenty under valgrind; the worker is lcore 1 as in bench.py
     cmd = bench.sluiced_cmd(pcap, mode, work, n_packets, flow_table, a, ["--no-huge", "-m", "1024"])
     cmd = (["timeout", "-s", "INT", str(seconds), "valgrind", "--tool=callgrind",
             f"--callgrind-out-file={out}", "--collect-atstart=no",
-            "--toggle-collect=sl_worker_burst*"] + (["--branch-sim=yes"] if branch_sim else []) + cmd)
+            f"--toggle-collect={toggle}"] + (["--branch-sim=yes"] if branch_sim else [])
+           + (["--cache-sim=yes"] if cache_sim else []) + cmd)
     p = subprocess.run(cmd, capture_output=True, text=True)
     m = re.search(r"packets in (\d+)", p.stdout)
     ir = re.search(r"I\s+refs:\s+([\d,]+)", p.stderr)
@@ -51,12 +55,14 @@ def count(pcap, mode, seconds, work, n_packets, flow_table, a, branch_sim=False)
         raise SystemExit(f"instructions.py: no count for {mode}")
     ann = subprocess.run(["callgrind_annotate", "--inclusive=no", "--threshold=100", out],
                          capture_output=True, text=True).stdout
-    if branch_sim:
-        # the totals line: Ir Bc Bcm Bi Bim, each "N (100.0%)"
+    if branch_sim or cache_sim:
+        # the totals line: Ir [cache events] [Bc Bcm Bi Bim], each "N (100.0%)"
         tot = next(line for line in ann.splitlines() if "PROGRAM TOTALS" in line)
         ev = next(line for line in ann.splitlines() if line.startswith("Events shown"))
         vals = dict(zip(ev.split(":")[1].split(),
                         (int(x.replace(",", "")) for x in re.findall(r"([\d,]+) \(", tot))))
+        if cache_sim:
+            return int(m.group(1)), vals["Ir"], vals.get("Bcm", 0), [], vals
         return int(m.group(1)), vals["Ir"], vals["Bcm"], []
     funcs = []
     for line in ann.splitlines():

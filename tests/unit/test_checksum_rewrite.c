@@ -980,6 +980,35 @@ test_encap_build_errors(void **state)
 	assert_int_equal(e.outer_family, SL_AF_NONE);
 }
 
+/*
+ * sl_encap_copy: every length a prefix can have, to every alignment of the
+ * destination, writes exactly the prefix's bytes and nothing before or
+ * after them.
+ */
+static void
+test_encap_copy(void **state)
+{
+	struct sl_encap e;
+	uint8_t out[SL_ENCAP_BYTES + 64];
+
+	(void)state;
+	for (unsigned int n = 0; n <= SL_ENCAP_BYTES; n++) {
+		for (unsigned int off = 0; off < 16; off++) {
+			memset(&e, 0, sizeof(e));
+			for (unsigned int i = 0; i < SL_ENCAP_BYTES; i++)
+				e.bytes[i] = (uint8_t)(i * 7 + n + 1);
+			e.len = (uint8_t)n;
+			memset(out, 0xa5, sizeof(out));
+			sl_encap_copy(out + 16 + off, &e);
+			for (unsigned int i = 0; i < 16 + off; i++)
+				assert_int_equal(out[i], 0xa5);
+			assert_memory_equal(out + 16 + off, e.bytes, n);
+			for (unsigned int i = 16 + off + n; i < sizeof(out); i++)
+				assert_int_equal(out[i], 0xa5);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -1005,6 +1034,7 @@ main(void)
 		cmocka_unit_test(test_encap_random),
 		cmocka_unit_test(test_encap_finish_twice),
 		cmocka_unit_test(test_encap_build_errors),
+		cmocka_unit_test(test_encap_copy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
