@@ -40,8 +40,9 @@ callgrind (--instructions-seconds each): instructions and mispredicted
 conditional branches a packet (callgrind's branch model) in the worker's
 whole loop (the PMD's receive, the burst, the flow table's sweep: what its
 ticks count), and what a bad packet adds over a good one. These do not
-drift with the machine's load as the ticks do; a bad packet that costs
-more instructions than a good one is a problem. With --cache-sim, the
+drift with the machine's load as the ticks do; the rate phase's verdict is
+applied to them too (the good rate's fall, were the ticks a packet its
+instructions). With --cache-sim, the
 misses of callgrind's cache model a packet too (instruction and data, first
 and last level): the cost a packet's count of instructions does not show.
 
@@ -645,8 +646,9 @@ def instructions_phase(a, traces):
     ticks drift): the good trace alone, then each mix; a bad packet's figures
     are what the mix adds over its good share, per bad packet. With --cache-sim,
     callgrind's cache model's misses a packet too: first-level instruction (I1)
-    and data (D1) misses and last-level (LL) misses. Returns [problem]: a bad
-    packet that costs more instructions than a good one."""
+    and data (D1) misses and last-level (LL) misses. Returns [problem]: a mix
+    whose good rate, were the ticks a packet its instructions, would fall by
+    more than the rate phase allows."""
     import instructions  # noqa: E402 (valgrind only for this phase)
     if shutil.which("valgrind") is None:
         return ["--instructions needs valgrind (apt-get install valgrind)"]
@@ -671,17 +673,22 @@ def instructions_phase(a, traces):
     print(f"\n{a.mode}, callgrind, {a.instructions_seconds} s a trace ({', '.join(a.classes)});"
           " a packet, then what a bad packet adds (x good: its instructions over a good one's)")
     print(f"{'trace':<10}" + "".join(f"{n:>10}" for n in names) + "  |" +
-          "".join(f"{n:>10}" for n in names) + f"{'x good':>8}")
+          "".join(f"{n:>10}" for n in names) + f"{'x good':>8}{'fall':>8}{'allowed':>9}")
     g = rows[0]
     print(f"{'good':<10}" + "".join(f"{v:>10.2f}" for v in g))
     for s in a.shares:
         row = rows[s]
         gs = traces[s].good_share()
         bad = [(v - gs * gv) / (1 - gs) for v, gv in zip(row, g)]
+        # the rate phase's verdict with instructions for ticks
+        fall = 1 - gs * g[0] / row[0]
+        allowed = (1 - gs) + a.margin
         print(f"{f'mix {s} %':<10}" + "".join(f"{v:>10.2f}" for v in row) + "  |" +
-              "".join(f"{v:>10.2f}" for v in bad) + f"{bad[0] / g[0]:>8.2f}")
-        if bad[0] > g[0]:
-            problems.append(f"mix {s} %: a bad packet costs {bad[0]:.0f} instructions, a good one {g[0]:.0f}")
+              "".join(f"{v:>10.2f}" for v in bad) + f"{bad[0] / g[0]:>8.2f}"
+              f"{fall:>8.1%}{allowed:>9.0%}")
+        if fall > allowed:
+            problems.append(f"mix {s} %: by instructions a packet ({g[0]:.0f} alone, {row[0]:.0f} "
+                            f"in the mix) the good rate falls by {fall:.1%}, more than {allowed:.0%}")
     return problems
 
 
